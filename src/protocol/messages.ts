@@ -1,0 +1,168 @@
+/**
+ * The typed protocol between the UI (engine client) and the inference worker: one union per direction.
+ * Tensors cross as typed arrays + dims (their buffers go in the transfer list), never as nested arrays.
+ *
+ * Extension point: a later feature adds one entry to `RequestSpecs` (params, partial, result) and the
+ * request/event unions, the client's typing and the worker's handler registry follow from it.
+ */
+import type { BundleManifest } from '../engine/manifest.ts';
+
+/** A backend onnxruntime-web actually runs on. */
+export type BackendName = 'webgpu' | 'wasm';
+/** What the user asks for: 'auto' = WebGPU first, WASM when there is no adapter or sessions fail. */
+export type BackendChoice = 'auto' | BackendName;
+
+/** Element types a tensor may have when it crosses the worker boundary. */
+export type TensorDType = TensorData['dtype'];
+
+/** A tensor as plain data: row-major `data` with `dims` (product of dims == data.length). */
+export type TensorData =
+  | { dtype: 'float32'; data: Float32Array; dims: number[] }
+  | { dtype: 'int32'; data: Int32Array; dims: number[] }
+  | { dtype: 'int64'; data: BigInt64Array; dims: number[] }
+  | { dtype: 'uint8'; data: Uint8Array; dims: number[] }
+  | { dtype: 'bool'; data: Uint8Array; dims: number[] };
+
+/** Where a bundle comes from: a URL folder holding manifest.json, or files picked/dropped by the user. */
+export type BundleSource =
+  | { kind: 'url'; baseUrl: string }
+  | { kind: 'files'; files: BundleFileData[] };
+
+/** One local file; `path` is relative to the folder holding manifest.json (a single top folder is stripped). */
+export interface BundleFileData {
+  path: string;
+  data: ArrayBuffer;
+}
+
+/** The backend in use, as the header shows it ("WebGPU · swiftshader", "WASM · 2 threads"). */
+export interface BackendInfo {
+  backend: BackendName;
+  /** Human-readable adapter: GPU adapter description/vendor/architecture for WebGPU, "<n> threads" for WASM. */
+  adapter: string;
+  /** What the user asked for. */
+  requested: BackendChoice;
+  /** WASM threads in use (1 when not cross-origin isolated). */
+  wasmThreads: number;
+  /** Why the engine fell back to WASM (no navigator.gpu, no adapter, session creation failed). */
+  reason?: string;
+}
+
+/** One bundle file after loading. */
+export interface LoadedFileInfo {
+  path: string;
+  bytes: number;
+  /** True when the bytes came from the Cache API (no network request). */
+  fromCache: boolean;
+}
+
+/** Result of loadBundle: what is now loaded (the manifest is the validated one). */
+export interface BundleSummary {
+  id: string;
+  name: string;
+  version: string;
+  manifest: BundleManifest;
+  files: LoadedFileInfo[];
+  /** Names of roles present in the manifest: 'encoder', 'decoder', 'scorer', ... */
+  roles: string[];
+  /** Files whose ORT session was created at load (the rest are created on first use). */
+  sessions: string[];
+  backend: BackendInfo;
+}
+
+/** Which graph runGraph runs: a bundle file path, or a dotted role path such as 'scorer.vision'. */
+export type GraphTarget = { file: string } | { role: string };
+
+/** Parameters of the generic runGraph request (diagnostics and tests). */
+export interface RunGraphParams {
+  target: GraphTarget;
+  feeds: Record<string, TensorData>;
+  /** Output names to fetch; all outputs when omitted. */
+  fetches?: string[];
+}
+
+/** Error codes every error event and client rejection uses. */
+export type ErrorCode =
+  | 'bad-request'
+  | 'no-bundle'
+  | 'manifest-json'
+  | 'manifest-schema'
+  | 'missing-file'
+  | 'size-mismatch'
+  | 'sha256-mismatch'
+  | 'not-onnx'
+  | 'fetch-failed'
+  | 'session-failed'
+  | 'backend-unavailable'
+  | 'run-failed'
+  | 'cancelled'
+  | 'worker-crashed'
+  | 'internal';
+
+/** The serialisable error shape: `code` for logic, `message` names the file/field for people. */
+export interface ErrorPayload {
+  code: ErrorCode;
+  message: string;
+}
+
+/**
+ * Registry of request kinds: params (besides `type` and `id`), partial-result payload, result payload.
+ * Later issues add `caption`, `generate`, `score`, `roundtrip`, `rollouts` here (additively).
+ */
+export interface RequestSpecs {
+  init: { params: { backend: BackendChoice; wasmThreads?: number }; partial: never; result: BackendInfo };
+  loadBundle: { params: { source: BundleSource }; partial: never; result: BundleSummary };
+  cancel: { params: { targetId: string }; partial: never; result: { cancelled: boolean } };
+  runGraph: { params: RunGraphParams; partial: never; result: { outputs: Record<string, TensorData> } };
+}
+
+/** Name of a request kind. */
+export type RequestType = keyof RequestSpecs;
+/** A request body as the caller writes it (the client adds the id). */
+export type RequestBody<K extends RequestType> = { type: K } & RequestSpecs[K]['params'];
+/** A request as it travels to the worker. */
+export type RequestOf<K extends RequestType> = RequestBody<K> & { id: string };
+/** Result payload of a request kind. */
+export type ResultOf<K extends RequestType> = RequestSpecs[K]['result'];
+/** Partial-result payload of a request kind. */
+export type PartialOf<K extends RequestType> = RequestSpecs[K]['partial'];
+
+/** UI → worker. */
+export type EngineRequest = { [K in RequestType]: RequestOf<K> }[RequestType];
+
+/** Phases progress is reported in; units: bytes for 'download'/'verify', files for 'sessions', steps for 'run'. */
+export type ProgressPhase = 'manifest' | 'download' | 'verify' | 'sessions' | 'run';
+
+/** Progress of request `id`: overall loaded/total, and for downloads the current file's bytes. */
+export interface ProgressEvent {
+  type: 'progress';
+  id: string;
+  phase: ProgressPhase;
+  loaded: number;
+  total: number;
+  file?: string;
+  fileLoaded?: number;
+  fileTotal?: number;
+}
+
+/** A partial result of request `id` (streamed tokens, flow steps, rollouts...). */
+export type PartialEvent = {
+  [K in RequestType]: { type: 'partial'; id: string; request: K; value: PartialOf<K> };
+}[RequestType];
+
+/** The final result of request `id`; nothing else follows for that id. */
+export type ResultEvent = {
+  [K in RequestType]: { type: 'result'; id: string; request: K; value: ResultOf<K> };
+}[RequestType];
+
+/** Request `id` failed (or was cancelled: code 'cancelled'); nothing else follows for that id. */
+export interface ErrorEvent {
+  type: 'error';
+  id: string;
+  error: ErrorPayload;
+}
+
+/** Broadcast (no id) whenever the backend in use is decided or changes (init, fallback at load). */
+export type BackendEvent = { type: 'backend' } & BackendInfo;
+
+/** Worker → UI. */
+export type EngineEvent = ProgressEvent | PartialEvent | ResultEvent | ErrorEvent | BackendEvent;
