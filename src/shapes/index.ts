@@ -6,3 +6,4 @@ export * from './caption.ts';
 export * from './vocab.ts';
 export * from './tokenizer.ts';
 export * from './dataset.ts';
+export * from './parse.ts';
