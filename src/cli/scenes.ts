@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import {
   BACKGROUND_RGB,
   COLOUR_RGB,
@@ -101,7 +101,7 @@ export async function runScenes(opts: ScenesOptions): Promise<{ manifest: Datase
 
 /** Returns the non-negative integer in `text`, or throws for anything else. */
 function parseCount(text: string): number {
-  if (!/^\d+$/.test(text)) throw new Error(`expected a non-negative integer, got "${text}"`);
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`expected a non-negative integer, got "${text}"`);
   return Number(text);
 }
 
