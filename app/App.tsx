@@ -1,0 +1,21 @@
+import { ErrorBanner } from './components/ErrorBanner';
+import { Header } from './components/Header';
+import { Tabs } from './components/Tabs';
+import { BundlePanel } from './panels/bundle/BundlePanel';
+import { Placeholder } from './panels/placeholders/Placeholder';
+import { useStore } from './store/store';
+
+/** The page: header, error banner, tabs, and the active panel. */
+export function App() {
+  const tab = useStore((s) => s.ui.tab);
+  return (
+    <div className="app">
+      <Header />
+      <ErrorBanner />
+      <Tabs />
+      <main className="panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} tabIndex={0}>
+        {tab === 'bundle' ? <BundlePanel /> : <Placeholder tab={tab} />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,167 @@
+// Actions: plain module functions. Components call these; these call the engine and write the store.
+import type { BundleSource, ProgressEvent } from '../src/protocol/messages.ts';
+import { engine } from './engine';
+import { readLocalFiles, type LocalFile } from './panels/bundle/folder';
+import { dropPending, flushFrame, setOnNextFrame } from './store/frame';
+import { useStore, type Store } from './store/store';
+import type { AppError, BackendChoice, BundleListing, LoadProgress, Tab } from './store/types';
+
+/** Where the loaded bundle came from, so a backend switch can load it again. Not store data: holds File handles. */
+type Origin = { kind: 'url'; label: string; baseUrl: string } | { kind: 'files'; label: string; files: LocalFile[] };
+let loadedOrigin: Origin | null = null;
+
+const PROGRESS_KEY = 'bundle-progress';
+
+function patchEngine(patch: Partial<Store['engine']>): void {
+  useStore.setState((s) => ({ engine: { ...s.engine, ...patch } }));
+}
+
+function toAppError(e: unknown, fallback = 'internal'): AppError {
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
+    return { code: String((e as { code: unknown }).code), message: String((e as { message: unknown }).message) };
+  }
+  return { code: fallback, message: e instanceof Error ? e.message : String(e) };
+}
+
+/** Returns `prev` updated by one progress event: overall bytes, and the event's file line. */
+export function applyProgress(prev: LoadProgress | null, ev: ProgressEvent): LoadProgress {
+  const files = prev?.files.slice() ?? [];
+  if (ev.file !== undefined && ev.fileTotal !== undefined) {
+    const line = { path: ev.file, loaded: ev.fileLoaded ?? 0, total: ev.fileTotal };
+    const i = files.findIndex((f) => f.path === ev.file);
+    if (i >= 0) files[i] = line;
+    else files.push(line);
+  }
+  return { phase: ev.phase, loaded: ev.loaded, total: ev.total, files };
+}
+
+/** Boots the page: subscribes to backend events, starts the engine, fetches the catalog, loads the bundle. */
+export async function startApp(): Promise<void> {
+  engine().onBackend((backend) => patchEngine({ backend }));
+  const ready = initEngine(useStore.getState().config.backend);
+  const catalog = await loadCatalog();
+  if (!(await ready)) return;
+  const wanted = useStore.getState().config.bundle ?? catalog?.defaultId;
+  if (!wanted) return;
+  if (catalog?.bundles.some((b) => b.id === wanted)) await loadBundleById(wanted);
+  else await loadBundleFromUrl(wanted);
+}
+
+async function initEngine(choice: BackendChoice): Promise<boolean> {
+  patchEngine({ status: 'starting' });
+  try {
+    const backend = await engine().init(choice).done;
+    patchEngine({ status: 'ready', backend });
+    return true;
+  } catch (e) {
+    patchEngine({ status: 'failed', error: toAppError(e, 'backend-unavailable') });
+    return false;
+  }
+}
+
+/** Fetches public/models/index.json into the store; returns it, or null (and shows why) on failure. */
+export async function loadCatalog(): Promise<Store['ui']['catalog']> {
+  try {
+    const res = await fetch(new URL('models/index.json', document.baseURI));
+    if (!res.ok) throw new Error(`models/index.json: HTTP ${res.status}`);
+    const raw = (await res.json()) as { default?: unknown; bundles?: unknown };
+    if (typeof raw.default !== 'string' || !Array.isArray(raw.bundles)) throw new Error('models/index.json: needs "default" and "bundles"');
+    const bundles = (raw.bundles as BundleListing[]).filter((b) => typeof b?.id === 'string' && typeof b?.name === 'string');
+    const catalog = { defaultId: raw.default, bundles };
+    useStore.setState((s) => ({ ui: { ...s.ui, catalog } }));
+    return catalog;
+  } catch (e) {
+    patchEngine({ error: toAppError(e, 'catalog') });
+    return null;
+  }
+}
+
+/** Switches backend: re-inits the engine, then reloads the bundle that was loaded (cache makes it cheap). */
+export async function chooseBackend(choice: BackendChoice): Promise<void> {
+  useStore.setState((s) => ({ config: { ...s.config, backend: choice } }));
+  if (!(await initEngine(choice)) || !loadedOrigin) return;
+  await loadFromOrigin(loadedOrigin, false);
+}
+
+/** Loads a catalog bundle (public/models/<id>/) and remembers it in the shareable config. */
+export function loadBundleById(id: string): Promise<void> {
+  const baseUrl = new URL(`models/${encodeURIComponent(id)}/`, document.baseURI).href;
+  return loadFromOrigin({ kind: 'url', label: id, baseUrl }, true, id);
+}
+
+/** Loads a bundle from a folder URL (the folder holding manifest.json). */
+export function loadBundleFromUrl(url: string): Promise<void> {
+  let baseUrl: string;
+  try {
+    const u = new URL(url.trim(), document.baseURI);
+    if (u.pathname.endsWith('/manifest.json')) u.pathname = u.pathname.slice(0, -'manifest.json'.length);
+    else if (!u.pathname.endsWith('/')) u.pathname += '/';
+    baseUrl = u.href;
+  } catch {
+    patchEngine({ error: { code: 'bad-url', message: `not a URL: ${url}` } });
+    return Promise.resolve();
+  }
+  return loadFromOrigin({ kind: 'url', label: baseUrl, baseUrl }, true, url.trim());
+}
+
+/** Loads a bundle from local files (folder picker or drop). Not shareable, so the config is untouched. */
+export function loadBundleFromFiles(files: LocalFile[], label: string): Promise<void> {
+  if (files.length === 0) {
+    patchEngine({ error: { code: 'no-files', message: 'the folder is empty' } });
+    return Promise.resolve();
+  }
+  return loadFromOrigin({ kind: 'files', label, files }, false);
+}
+
+let currentLoad: { id: string; cancel(): void } | null = null;
+
+async function loadFromOrigin(origin: Origin, remember: boolean, configValue?: string): Promise<void> {
+  patchEngine({ loading: { source: origin.label, progress: null }, error: null });
+  let handle: ReturnType<ReturnType<typeof engine>['loadBundle']> | null = null;
+  try {
+    const source: BundleSource =
+      origin.kind === 'url' ? { kind: 'url', baseUrl: origin.baseUrl } : { kind: 'files', files: await readLocalFiles(origin.files) };
+    handle = engine().loadBundle(source, (ev) =>
+      setOnNextFrame(PROGRESS_KEY, (s) => ({
+        engine: { ...s.engine, loading: s.engine.loading && { ...s.engine.loading, progress: applyProgress(s.engine.loading.progress, ev) } },
+      })),
+    );
+    currentLoad = handle;
+    const bundle = await handle.done;
+    flushFrame();
+    loadedOrigin = origin;
+    patchEngine({ bundle, bundleOrigin: { kind: origin.kind, label: origin.label }, loading: null, error: null });
+    if (remember && configValue !== undefined) useStore.setState((s) => ({ config: { ...s.config, bundle: configValue } }));
+  } catch (e) {
+    dropPending(PROGRESS_KEY);
+    const error = toAppError(e);
+    // A load superseded by a newer one leaves `loading` to the newer one; a user cancel is not an error.
+    if (error.code === 'cancelled') {
+      if (currentLoad === handle) patchEngine({ loading: null });
+      return;
+    }
+    patchEngine({ loading: null, error });
+  } finally {
+    if (currentLoad === handle) currentLoad = null;
+  }
+}
+
+/** Cancels the bundle download in progress (the previous bundle stays loaded). */
+export function cancelLoad(): void {
+  currentLoad?.cancel();
+}
+
+/** Hides the error banner. */
+export function dismissError(): void {
+  patchEngine({ error: null });
+}
+
+/** Shows a tab. */
+export function setTab(tab: Tab): void {
+  useStore.setState((s) => ({ ui: { ...s.ui, tab } }));
+}
+
+/** Sets the seed every sampled run uses (shareable via the URL). */
+export function setSeed(seed: number): void {
+  if (Number.isInteger(seed) && seed >= 0) useStore.setState((s) => ({ config: { ...s.config, seed } }));
+}

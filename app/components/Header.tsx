@@ -1,0 +1,51 @@
+import { useShallow } from 'zustand/react/shallow';
+import { useStore } from '../store/store';
+import { chooseBackend } from '../actions';
+import type { BackendChoice } from '../store/types';
+import { BackendBadge } from './BackendBadge';
+
+const CHOICES: { value: BackendChoice; label: string }[] = [
+  { value: 'auto', label: 'Auto (WebGPU, else WASM)' },
+  { value: 'webgpu', label: 'WebGPU' },
+  { value: 'wasm', label: 'WASM' },
+];
+
+/** Title, backend in use, backend chooser, and the loaded bundle. */
+export function Header() {
+  const choice = useStore((s) => s.config.backend);
+  const busy = useStore((s) => s.engine.status === 'starting' || s.engine.loading !== null);
+  const bundle = useStore(useShallow((s) => (s.engine.bundle ? { name: s.engine.bundle.name, version: s.engine.bundle.version } : null)));
+  return (
+    <header className="header">
+      <h1>
+        UAE Playground<small>understanding ⇄ generation as one auto-encoder</small>
+      </h1>
+      <span className="spacer" />
+      <BackendBadge />
+      <label>
+        Backend
+        <select
+          value={choice}
+          disabled={busy}
+          onChange={(e) => void chooseBackend(e.target.value as BackendChoice)}
+          data-testid="backend-choice"
+        >
+          {CHOICES.map((c) => (
+            <option key={c.value} value={c.value}>
+              {c.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <span className="badge" data-testid="bundle-badge" title="Loaded model bundle">
+        {bundle ? (
+          <>
+            {bundle.name} <span className="muted">v{bundle.version}</span>
+          </>
+        ) : (
+          <span className="muted">no bundle</span>
+        )}
+      </span>
+    </header>
+  );
+}

@@ -1,0 +1,47 @@
+import { useRef, type KeyboardEvent } from 'react';
+import { useStore } from '../store/store';
+import { setTab } from '../actions';
+import type { Tab } from '../store/types';
+
+export const TABS: { id: Tab; label: string }[] = [
+  { id: 'bundle', label: 'Model bundle' },
+  { id: 'roundtrip', label: 'Round trip' },
+  { id: 'rollouts', label: 'Rollouts' },
+  { id: 'training', label: 'Training' },
+];
+
+/** WAI-ARIA tablist: arrow keys / Home / End move between tabs, the active tab alone is in the tab order. */
+export function Tabs() {
+  const tab = useStore((s) => s.ui.tab);
+  const refs = useRef<(HTMLButtonElement | null)[]>([]);
+  const onKey = (e: KeyboardEvent, index: number) => {
+    const last = TABS.length - 1;
+    const next = { ArrowRight: index === last ? 0 : index + 1, ArrowLeft: index === 0 ? last : index - 1, Home: 0, End: last }[e.key];
+    if (next === undefined) return;
+    e.preventDefault();
+    setTab(TABS[next].id);
+    refs.current[next]?.focus();
+  };
+  return (
+    <div className="tabs" role="tablist" aria-label="Panels">
+      {TABS.map((t, i) => (
+        <button
+          key={t.id}
+          ref={(el) => {
+            refs.current[i] = el;
+          }}
+          type="button"
+          role="tab"
+          id={`tab-${t.id}`}
+          aria-selected={tab === t.id}
+          aria-controls={`panel-${t.id}`}
+          tabIndex={tab === t.id ? 0 : -1}
+          onClick={() => setTab(t.id)}
+          onKeyDown={(e) => onKey(e, i)}
+        >
+          {t.label}
+        </button>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,54 @@
+import { formatBytes } from '../../format';
+import { useStore } from '../../store/store';
+
+/** The bundle in use: identity, roles, and every file with its size and whether it came from the cache. */
+export function LoadedBundle() {
+  const bundle = useStore((s) => s.engine.bundle);
+  const origin = useStore((s) => s.engine.bundleOrigin);
+  const fresh = origin?.kind === 'files' ? 'local' : 'network';
+  if (!bundle) return <p className="muted">No bundle loaded yet.</p>;
+  const total = bundle.files.reduce((a, f) => a + f.bytes, 0);
+  return (
+    <div className="card" style={{ marginTop: '1rem' }} data-testid="loaded-bundle" data-bundle-id={bundle.id}>
+      <h3 style={{ marginTop: 0 }}>
+        Loaded: {bundle.name} <span className="muted">v{bundle.version}</span> <code className="muted">{bundle.id}</code>
+      </h3>
+      {bundle.manifest.description && <p>{bundle.manifest.description}</p>}
+      <p>
+        Roles:{' '}
+        {bundle.roles.length === 0 && <span className="muted">none</span>}
+        {bundle.roles.map((r) => (
+          <span key={r} className="tag role">
+            {r}
+          </span>
+        ))}
+        {' · '}from <code>{origin?.label}</code>
+      </p>
+      <table className="files">
+        <thead>
+          <tr>
+            <th>File</th>
+            <th className="num">Size</th>
+            <th>Source</th>
+          </tr>
+        </thead>
+        <tbody>
+          {bundle.files.map((f) => (
+            <tr key={f.path}>
+              <td className="mono">{f.path}</td>
+              <td className="num">{formatBytes(f.bytes)}</td>
+              <td>{f.fromCache ? <span className="tag ok">cache</span> : <span className="tag">{fresh}</span>}</td>
+            </tr>
+          ))}
+        </tbody>
+        <tfoot>
+          <tr>
+            <td>{bundle.files.length} files, sha256 verified</td>
+            <td className="num">{formatBytes(total)}</td>
+            <td />
+          </tr>
+        </tfoot>
+      </table>
+    </div>
+  );
+}

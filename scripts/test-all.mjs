@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// `npm test`: every suite in order — typecheck, unit (vitest), models (pytest), E2E (Chromium ×2).
+// Runs them all even after a failure, prints a summary, and exits non-zero if any failed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Debian's interpreter has torch/onnx/pytest; a pyenv `python3` first on PATH may not.
+const python = process.env.UAE_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+const node = process.execPath;
+const bin = (pkg, file) => join(root, 'node_modules', pkg, file);
+
+function hasPytests(dir) {
+  if (!existsSync(dir)) return false;
+  return readdirSync(dir, { withFileTypes: true }).some((e) =>
+    e.isDirectory() ? e.name !== '__pycache__' && hasPytests(join(dir, e.name)) : /^test_.*\.py$|_test\.py$/.test(e.name),
+  );
+}
+
+const suites = [
+  { name: 'typecheck', cmd: node, args: [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit'] },
+  { name: 'unit (vitest)', cmd: node, args: [bin('vitest', 'vitest.mjs'), 'run'] },
+  {
+    name: 'models (pytest)',
+    cmd: python,
+    args: ['-m', 'pytest', '-q', 'tests/models'],
+    skip: hasPytests(join(root, 'tests', 'models')) ? null : 'tests/models has no tests yet',
+  },
+  { name: 'e2e (chromium: webgpu + wasm)', cmd: node, args: [join(root, 'tests', 'e2e', 'run.mjs')] },
+];
+
+const results = [];
+for (const s of suites) {
+  console.log(`\n━━ ${s.name} ━━`);
+  if (s.skip) {
+    console.log(`skipped: ${s.skip}`);
+    results.push({ name: s.name, status: 'skipped', note: s.skip });
+    continue;
+  }
+  const t0 = Date.now();
+  const r = spawnSync(s.cmd, s.args, { cwd: root, stdio: 'inherit', env: { ...process.env, UAE_PYTHON: python } });
+  const seconds = ((Date.now() - t0) / 1000).toFixed(1);
+  const ok = r.status === 0;
+  const note = r.error ? r.error.message : ok ? `${seconds}s` : `exit ${r.status ?? r.signal}, ${seconds}s`;
+  results.push({ name: s.name, status: ok ? 'passed' : 'FAILED', note });
+}
+
+console.log('\n━━ summary ━━');
+for (const r of results) console.log(`  ${r.status.padEnd(8)} ${r.name}  (${r.note})`);
+const failed = results.filter((r) => r.status === 'FAILED');
+console.log(failed.length ? `\n${failed.length} suite(s) failed` : '\nall suites passed');
+process.exit(failed.length ? 1 : 0);

@@ -1,0 +1,140 @@
+// The E2E specs, run once per browser mode (WebGPU on / off) against the built app.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertBackend, bannerText, until, waitLoaded } from './checks.mjs';
+
+const DEFAULT_ID = 'fixture-tiny';
+/** The error code each broken bundle in tests/fixtures/bad-bundles/ must produce. */
+const BAD_BUNDLE_CODES = {
+  'malformed-manifest': 'manifest-json',
+  'schema-error': 'manifest-schema',
+  'missing-file': 'missing-file',
+  'sha-mismatch': 'sha256-mismatch',
+  'size-mismatch': 'size-mismatch',
+  'not-onnx': 'not-onnx',
+};
+
+/**
+ * Runs every spec in order (later ones build on the page state of earlier ones).
+ * ctx: { context, baseUrl, mode, step(name, fn), shot(page, name), root, badPrefix }.
+ */
+export async function runSpecs(ctx) {
+  const { context, baseUrl, mode, step, shot, root, badPrefix } = ctx;
+  const origin = new URL(baseUrl).origin;
+  const requests = [];
+  context.on('request', (r) => requests.push(r.url()));
+  const pageErrors = [];
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const onnxRequests = () => requests.filter((u) => new URL(u).pathname.endsWith('.onnx')).length;
+
+  await step('first load shows byte progress, then the default bundle', async () => {
+    // Hold model files back a little so the progress UI is on screen long enough to be seen.
+    await page.route('**/*.onnx', async (route) => {
+      await new Promise((r) => setTimeout(r, 400));
+      await route.continue();
+    });
+    await page.goto(baseUrl);
+    await page.getByTestId('progress-overall').waitFor({ timeout: 60_000 });
+    const files = await page.getByTestId('progress-file').count();
+    assert.ok(files >= 1, 'no per-file progress line while downloading');
+    await shot(page, 'loading');
+    await waitLoaded(page, DEFAULT_ID);
+    assert.ok(onnxRequests() > 0, 'first load made no .onnx request: request recording is blind');
+    const header = (await page.getByTestId('bundle-badge').textContent()).trim();
+    assert.match(header, /Tiny test fixture\s*v1\.0\.0/, `header bundle: "${header}"`);
+    await page.unroute('**/*.onnx');
+  });
+
+  await step(`header shows the backend actually in use: ${mode.expect}`, async () => {
+    const text = await assertBackend(page, mode.expect);
+    console.log(`      badge: "${text}"`);
+    assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'page is not cross-origin isolated (COOP/COEP missing)');
+    await shot(page, 'loaded');
+  });
+
+  await step('the backend check fails when the backend shown is wrong', async () => {
+    const wrong = mode.expect === 'webgpu' ? 'wasm' : 'webgpu';
+    await assert.rejects(assertBackend(page, wrong), 'assertBackend accepted the wrong backend');
+  });
+
+  await step('a reload serves model files from the Cache API (zero .onnx requests)', async () => {
+    const before = onnxRequests();
+    await page.reload();
+    await waitLoaded(page, DEFAULT_ID);
+    assert.equal(onnxRequests() - before, 0, 'model files were downloaded again on reload');
+    const sources = await page.locator('[data-testid="loaded-bundle"] tbody tr').evaluateAll((rows) =>
+      rows.map((r) => [r.cells[0].textContent, r.cells[2].textContent]),
+    );
+    const onnx = sources.filter(([path]) => path.endsWith('.onnx'));
+    assert.ok(onnx.length > 0, 'loaded bundle lists no .onnx file');
+    for (const [path, source] of onnx) assert.equal(source, 'cache', `${path} shown as "${source}"`);
+  });
+
+  const variants = readdirSync(join(root, 'tests', 'fixtures', 'bad-bundles')).sort();
+  for (const name of variants) {
+    await step(`broken bundle "${name}" shows its error; the good bundle stays loaded`, async () => {
+      const code = BAD_BUNDLE_CODES[name];
+      assert.ok(code, `no expected error code for bad bundle "${name}": add it to BAD_BUNDLE_CODES`);
+      await page.getByTestId('bundle-url').fill(`${badPrefix}${name}/`);
+      await page.getByTestId('load-url').click();
+      const text = await bannerText(page);
+      assert.ok(text.startsWith(`${code}:`), `banner for ${name} should start "${code}:", is "${text}"`);
+      assert.ok(text.length > code.length + 10, `banner message too thin: "${text}"`);
+      if (name === variants[0]) await shot(page, 'error');
+      await waitLoaded(page, DEFAULT_ID);
+      assert.equal(await page.getByTestId('bundle-badge').textContent().then((t) => t.includes('Tiny test fixture')), true);
+      await page.getByRole('button', { name: 'Dismiss error' }).click();
+      await page.getByTestId('error-banner').waitFor({ state: 'detached' });
+    });
+  }
+
+  await step('after the errors the app still loads bundles', async () => {
+    await page.getByTestId(`load-${DEFAULT_ID}`).click();
+    await waitLoaded(page, DEFAULT_ID);
+    assert.equal(await page.getByTestId('error-banner').count(), 0);
+  });
+
+  await step('a bundle loads from a local folder (folder picker)', async () => {
+    await page.getByTestId('folder-input').setInputFiles(join(root, 'public', 'models', DEFAULT_ID));
+    await until(async () => (await page.getByTestId('loaded-bundle').textContent()).includes('local: fixture-tiny'), 'local bundle not shown as loaded');
+    assert.equal(await page.getByTestId('error-banner').count(), 0, await page.getByTestId('error-banner').textContent().catch(() => ''));
+  });
+
+  await step('the backend chooser re-inits the engine, and the choice goes into the URL', async () => {
+    const chooser = page.getByTestId('backend-choice');
+    await chooser.selectOption('wasm');
+    await until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === 'wasm', 'badge did not switch to WASM');
+    await assertBackend(page, 'wasm');
+    assert.match(page.url(), /[?&]backend=wasm\b/, `URL lacks backend=wasm: ${page.url()}`);
+    await waitLoaded(page, DEFAULT_ID);
+    await chooser.selectOption('auto');
+    await until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === mode.expect, `badge did not return to ${mode.expect}`);
+    assert.doesNotMatch(page.url(), /backend=/, 'auto (the default) should leave the URL clean');
+    await assertBackend(page, mode.expect);
+  });
+
+  await step('tabs work from the keyboard and say what later panels will do', async () => {
+    await page.getByRole('tab', { name: 'Model bundle' }).focus();
+    await page.keyboard.press('ArrowRight');
+    await page.getByTestId('placeholder-roundtrip').waitFor();
+    await page.keyboard.press('End');
+    await page.getByTestId('placeholder-training').waitFor();
+    assert.equal(await page.getByRole('tab', { name: 'Training' }).getAttribute('aria-selected'), 'true');
+    await shot(page, 'training-tab');
+    await page.keyboard.press('Home');
+    await page.getByTestId('loaded-bundle').waitFor();
+  });
+
+  await step('every request the page made stayed on its own origin', async () => {
+    assert.ok(requests.length > 5, `only ${requests.length} requests recorded`);
+    const foreign = requests.filter((u) => !/^(data|blob):/.test(u) && new URL(u).origin !== origin);
+    assert.deepEqual(foreign, [], `requests to other origins: ${foreign.join(', ')}`);
+  });
+
+  await step('no uncaught errors on the page', async () => {
+    assert.deepEqual(pageErrors, []);
+  });
+  await page.close();
+}

@@ -1,0 +1,74 @@
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type Plugin } from 'vite';
+import react from '@vitejs/plugin-react';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const ortDist = join(root, 'node_modules', 'onnxruntime-web', 'dist');
+
+/** Cross-origin isolation: lets the WASM backend use SharedArrayBuffer threads. */
+const isolationHeaders: Record<string, string> = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+/**
+ * ORT runtime files the app serves itself under `<base>ort/` (never a CDN).
+ * `onnxruntime-web/webgpu` loads the asyncify build; the plain build is kept for a
+ * WASM-only import. Both are listed so either import keeps working.
+ */
+const ORT_FILE = /^ort-wasm-simd-threaded(\.asyncify)?\.(mjs|wasm)$/;
+
+function ortFiles(): string[] {
+  return readdirSync(ortDist).filter((name) => ORT_FILE.test(name));
+}
+
+function contentType(name: string): string {
+  return name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
+}
+
+/** Serves onnxruntime-web's wasm/mjs from node_modules in dev and copies them into dist/ort/ on build. */
+function ortRuntime(): Plugin {
+  let base = '/';
+  return {
+    name: 'uae-ort-runtime',
+    configResolved(config) {
+      base = config.base;
+    },
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const path = (req.url ?? '').split('?')[0];
+        const prefix = `${base}ort/`;
+        if (!path.startsWith(prefix)) return next();
+        const name = path.slice(prefix.length);
+        const file = join(ortDist, name);
+        if (!ORT_FILE.test(name) || !existsSync(file)) return next();
+        res.setHeader('Content-Type', contentType(name));
+        res.setHeader('Content-Length', String(statSync(file).size));
+        for (const [k, v] of Object.entries(isolationHeaders)) res.setHeader(k, v);
+        createReadStream(file).pipe(res);
+      });
+    },
+    generateBundle() {
+      for (const name of ortFiles()) {
+        this.emitFile({ type: 'asset', fileName: `ort/${name}`, source: readFileSync(join(ortDist, name)) });
+      }
+    },
+  };
+}
+
+export default defineConfig({
+  root,
+  publicDir: 'public',
+  plugins: [react(), ortRuntime()],
+  worker: { format: 'es' },
+  optimizeDeps: { exclude: ['onnxruntime-web'] },
+  server: { headers: isolationHeaders },
+  preview: { headers: isolationHeaders },
+  build: {
+    outDir: 'dist',
+    target: 'es2022',
+    chunkSizeWarningLimit: 2048,
+  },
+});
