@@ -80,6 +80,15 @@ export interface RunGraphParams {
   fetches?: string[];
 }
 
+/** Engine diagnostics: the tensor leak counter (0 between requests), open sessions, backend. */
+export interface EngineStats {
+  liveTensors: number;
+  createdTensors: number;
+  bundleId?: string;
+  sessions: string[];
+  backend?: BackendInfo;
+}
+
 /** Error codes every error event and client rejection uses. */
 export type ErrorCode =
   | 'bad-request'
@@ -113,6 +122,7 @@ export interface RequestSpecs {
   loadBundle: { params: { source: BundleSource }; partial: never; result: BundleSummary };
   cancel: { params: { targetId: string }; partial: never; result: { cancelled: boolean } };
   runGraph: { params: RunGraphParams; partial: never; result: { outputs: Record<string, TensorData> } };
+  stats: { params: Record<never, never>; partial: never; result: EngineStats };
 }
 
 /** Name of a request kind. */

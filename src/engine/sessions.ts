@@ -1,0 +1,140 @@
+/**
+ * ORT sessions of one loaded bundle: created once (role graphs at load, checkpoints on first use) and reused.
+ * WebGPU first; when a session cannot be created on WebGPU but can on WASM, the whole bundle moves to WASM
+ * (when allowed) and the reason is kept; a file no backend can open is reported by name.
+ */
+import type { InferenceSession } from 'onnxruntime-web';
+import type { BackendName } from '../protocol/messages.ts';
+import type { LoadedBundle } from './bundle.ts';
+import { EngineError } from './errors.ts';
+import { roleGraphs } from './roles.ts';
+import type { OrtModule } from './tensors.ts';
+
+/** Creates an ORT session from model bytes on one backend. */
+export type SessionCreator = (bytes: Uint8Array, backend: BackendName) => Promise<InferenceSession>;
+
+/** Returns a SessionCreator using `ort.InferenceSession.create` with that backend as the only execution provider. */
+export function ortSessionCreator(ort: OrtModule): SessionCreator {
+  return (bytes, backend) => ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Returns the EngineError for a file no backend could open: 'not-onnx' when it does not parse as a model. */
+function openError(path: string, e: unknown): EngineError {
+  const m = message(e);
+  if (/protobuf parsing failed|failed to load model|invalid model|model_proto/i.test(m)) {
+    return new EngineError('not-onnx', `${path}: is not a valid ONNX model (${m})`);
+  }
+  return new EngineError('session-failed', `${path}: session creation failed (${m})`);
+}
+
+/** Options for opening a bundle's sessions. */
+export interface OpenOptions {
+  backend: BackendName;
+  /** Move to WASM when a WebGPU session fails but a WASM one works ('auto' mode). */
+  allowFallback: boolean;
+  onProgress?: (created: number, total: number, file: string) => void;
+  checkCancelled?: () => void;
+}
+
+/** The sessions of one bundle on one backend. */
+export class BundleSessions {
+  private readonly lazy = new Map<string, Promise<InferenceSession>>();
+
+  private constructor(
+    readonly bundle: LoadedBundle,
+    readonly backend: BackendName,
+    /** Why sessions ended up on WASM though WebGPU was asked for. */
+    readonly fallbackReason: string | undefined,
+    private readonly create: SessionCreator,
+    private readonly sessions: Map<string, InferenceSession>,
+  ) {}
+
+  /** Returns the sessions of the bundle's role graphs, created on `opts.backend` (or WASM after a fallback). */
+  static async open(bundle: LoadedBundle, create: SessionCreator, opts: OpenOptions): Promise<BundleSessions> {
+    const paths = [...new Set(roleGraphs(bundle.manifest).eager.map((g) => g.path))];
+    let backend = opts.backend;
+    let reason: string | undefined;
+    for (;;) {
+      const created = new Map<string, InferenceSession>();
+      try {
+        const retry = await BundleSessions.createAll(bundle, paths, backend, create, created, opts);
+        if (retry === undefined) return new BundleSessions(bundle, backend, reason, create, created);
+        backend = 'wasm';
+        reason = retry;
+      } catch (e) {
+        await Promise.all([...created.values()].map((s) => s.release().catch(() => undefined)));
+        throw e;
+      }
+      await Promise.all([...created.values()].map((s) => s.release().catch(() => undefined)));
+    }
+  }
+
+  /** Returns undefined when all sessions were created, or the reason to retry everything on WASM. */
+  private static async createAll(
+    bundle: LoadedBundle, paths: string[], backend: BackendName, create: SessionCreator,
+    created: Map<string, InferenceSession>, opts: OpenOptions,
+  ): Promise<string | undefined> {
+    for (const [i, path] of paths.entries()) {
+      opts.checkCancelled?.();
+      opts.onProgress?.(i, paths.length, path);
+      const bytes = bundle.files.get(path);
+      if (!bytes) throw new EngineError('missing-file', `${path}: not loaded`);
+      try {
+        created.set(path, await create(bytes, backend));
+      } catch (e) {
+        if (backend === 'wasm') throw openError(path, e);
+        // Find out whether the file or the backend is at fault.
+        let probe: InferenceSession;
+        try {
+          probe = await create(bytes, 'wasm');
+        } catch (e2) {
+          throw openError(path, e2);
+        }
+        await probe.release().catch(() => undefined);
+        if (!opts.allowFallback) throw new EngineError('session-failed', `${path}: WebGPU session creation failed (${message(e)})`);
+        return `WebGPU session creation failed for ${path}: ${message(e)}`;
+      }
+    }
+    opts.onProgress?.(paths.length, paths.length, paths[paths.length - 1] ?? '');
+    return undefined;
+  }
+
+  /** Returns the file paths that have a session now. */
+  openPaths(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Returns the session of bundle file `path`, creating (and keeping) it on first use. */
+  async get(path: string): Promise<InferenceSession> {
+    const ready = this.sessions.get(path);
+    if (ready) return ready;
+    let pending = this.lazy.get(path);
+    if (!pending) {
+      const bytes = this.bundle.files.get(path);
+      if (!bytes) throw new EngineError('bad-request', `${path}: not a file of bundle ${this.bundle.manifest.id}`);
+      pending = this.create(bytes, this.backend)
+        .catch(async (e: unknown) => {
+          if (this.backend === 'wasm') throw e;
+          return this.create(bytes, 'wasm');
+        })
+        .catch((e: unknown) => {
+          this.lazy.delete(path);
+          throw openError(path, e);
+        });
+      this.lazy.set(path, pending);
+    }
+    const session = await pending;
+    this.sessions.set(path, session);
+    this.lazy.delete(path);
+    return session;
+  }
+
+  /** Releases every session (the bundle's bytes stay in `bundle`). */
+  async release(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map((s) => s.release().catch(() => undefined)));
+  }
+}
