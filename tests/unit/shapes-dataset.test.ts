@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { runScenes } from '../../src/cli/scenes.ts';
-import { rasterizeScene, sampleScene, sceneCaptions, sceneSeed, type SceneRecord } from '../../src/shapes/index.ts';
+import { rasterizeScene, sampleScene, sceneCaptions, sceneRecord, sceneSeed, type SceneRecord } from '../../src/shapes/index.ts';
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -47,5 +48,24 @@ describe('uae scenes export', () => {
     expect(await main(['scenes', '--count', 'lots', '--out', out])).not.toBe(0);
     expect(await main(['scenes', '--count', '0', '--out', out])).not.toBe(0);
     expect(await main(['scenes', '--count', '2'])).not.toBe(0);
+  });
+});
+
+describe('public/gallery', () => {
+  it('index.json and PNGs are what the scene graph regenerates (run scripts/make-gallery.ts if not)', () => {
+    const dir = join(import.meta.dirname, '../../public/gallery');
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'));
+    expect(index.scenes.length).toBe(24);
+    expect(new Set(index.scenes.map((s: SceneRecord) => s.scene.objects.length))).toEqual(new Set([1, 2, 3, 4]));
+    for (const entry of index.scenes) {
+      const regenerated = sceneRecord(entry.datasetSeed, entry.index);
+      expect({ index: entry.index, seed: entry.seed, scene: entry.scene, captions: entry.captions }).toEqual(regenerated);
+      const png = PNG.sync.read(readFileSync(join(dir, entry.file)));
+      expect([png.width, png.height]).toEqual([index.resolution, index.resolution]);
+      const rgb = rasterizeScene(entry.scene, index.resolution);
+      const fromPng = new Uint8Array(rgb.length);
+      for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) fromPng.set(png.data.subarray(j, j + 3), i);
+      expect(Buffer.compare(fromPng, rgb)).toBe(0);
+    }
   });
 });
