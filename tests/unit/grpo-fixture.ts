@@ -1,0 +1,31 @@
+// Shared by tests/unit/grpo*.test.ts: reads tests/fixtures/grpo/*.json (written by
+// models/make_grpo_fixtures.py) and compares numbers to 1e-5, absolute or relative.
+import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+
+/** A fixture number; null stands for NaN (JSON has none). */
+export type Num = number | null;
+
+const TOL = 1e-5;
+
+/** Returns the parsed fixture tests/fixtures/grpo/<name>. */
+export function fixture<T>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`../fixtures/grpo/${name}`, import.meta.url), 'utf8')) as T;
+}
+
+/** Fails at the first index whose |a−b| exceeds 1e-5 both absolutely and relatively (null = NaN). */
+export function expectClose(actual: ArrayLike<number> | number, expected: Num[] | Num, what: string): void {
+  const a = typeof actual === 'number' ? [actual] : Array.from(actual);
+  const e = Array.isArray(expected) ? expected : [expected];
+  expect(a.length, `${what}: length`).toBe(e.length);
+  for (let i = 0; i < e.length; i++) {
+    const want = e[i] ?? NaN;
+    if (Number.isNaN(want)) {
+      expect(Number.isNaN(a[i]), `${what}[${i}] should be NaN, got ${a[i]}`).toBe(true);
+      continue;
+    }
+    const diff = Math.abs(a[i] - want);
+    const ok = diff <= TOL || diff <= TOL * Math.abs(want);
+    expect(ok, `${what}[${i}]: got ${a[i]}, expected ${want}`).toBe(true);
+  }
+}
