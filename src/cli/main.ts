@@ -1,17 +1,34 @@
-/** Entry of the `uae` command (bin/uae.mjs runs it through tsx). */
+/** Entry of the `uae` command (bin/uae.mjs runs it through tsx). Every subcommand takes --json. */
 import { Command, CommanderError } from 'commander';
+import { EngineError } from '../engine/errors.ts';
+import { registerInfo } from './info.ts';
+import { CliError } from './io.ts';
 import { registerScenes } from './scenes.ts';
+
+/** Returns the commander program with every subcommand registered (errors throw instead of exiting). */
+export function buildProgram(): Command {
+  const program = new Command('uae')
+    .description('UAE playground command line: the same engine as the browser, on onnxruntime-web WASM in Node')
+    .exitOverride()
+    .showHelpAfterError(false);
+  registerInfo(program);
+  registerScenes(program);
+  for (const sub of program.commands) sub.exitOverride();
+  return program;
+}
 
 /** Runs the CLI with `argv` (without node and script) and returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const program = new Command('uae').description('UAE playground command line').exitOverride();
-  registerScenes(program);
+  const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    console.error(err instanceof Error ? err.message : String(err));
-    return 1;
+    // One line, no stack: the message names the file/field at fault.
+    const message = err instanceof Error ? err.message : String(err);
+    const code = err instanceof EngineError ? `${err.code}: ` : '';
+    console.error(`uae: ${code}${message}`);
+    return err instanceof CliError ? err.exitCode : 1;
   }
 }

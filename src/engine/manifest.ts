@@ -193,10 +193,10 @@ class Reader {
   }
 }
 
-function readFiles(r: Reader, v: unknown): BundleFileEntry[] | undefined {
+/** Reads `files`; `seen` gets every well-formed path, even of entries with other errors (no cascades). */
+function readFiles(r: Reader, v: unknown, seen: Set<string>): BundleFileEntry[] | undefined {
   const list = r.arr(v, 'files');
   if (!list) return undefined;
-  const seen = new Set<string>();
   const out: BundleFileEntry[] = [];
   list.forEach((item, i) => {
     const f = `files[${i}]`;
@@ -391,8 +391,8 @@ export function validateManifest(json: unknown, file = 'manifest.json'): Manifes
   const name = r.str(root.name, 'name');
   const version = r.str(root.version, 'version');
   const description = typeof root.description === 'string' ? root.description : r.fail('description', 'must be a string');
-  const files = readFiles(r, root.files) ?? [];
-  const paths = new Set(files.map((f) => f.path));
+  const paths = new Set<string>();
+  const files = readFiles(r, root.files, paths) ?? [];
   const tokenizer = root.tokenizer === undefined ? undefined : r.ref(root.tokenizer, 'tokenizer', paths);
   const io = readIo(r, root.io, paths);
   const image = readImage(r, root.preprocessing);

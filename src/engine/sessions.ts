@@ -21,7 +21,7 @@ export function ortSessionCreator(ort: OrtModule): SessionCreator {
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** Returns the EngineError for a file no backend could open: 'not-onnx' when it does not parse as a model. */
-function openError(path: string, e: unknown): EngineError {
+export function sessionOpenError(path: string, e: unknown): EngineError {
   const m = message(e);
   if (/protobuf parsing failed|failed to load model|invalid model|model_proto/i.test(m)) {
     return new EngineError('not-onnx', `${path}: is not a valid ONNX model (${m})`);
@@ -84,13 +84,13 @@ export class BundleSessions {
       try {
         created.set(path, await create(bytes, backend));
       } catch (e) {
-        if (backend === 'wasm') throw openError(path, e);
+        if (backend === 'wasm') throw sessionOpenError(path, e);
         // Find out whether the file or the backend is at fault.
         let probe: InferenceSession;
         try {
           probe = await create(bytes, 'wasm');
         } catch (e2) {
-          throw openError(path, e2);
+          throw sessionOpenError(path, e2);
         }
         await probe.release().catch(() => undefined);
         if (!opts.allowFallback) throw new EngineError('session-failed', `${path}: WebGPU session creation failed (${message(e)})`);
@@ -121,7 +121,7 @@ export class BundleSessions {
         })
         .catch((e: unknown) => {
           this.lazy.delete(path);
-          throw openError(path, e);
+          throw sessionOpenError(path, e);
         });
       this.lazy.set(path, pending);
     }

@@ -99,6 +99,7 @@ export type ErrorCode =
   | 'size-mismatch'
   | 'sha256-mismatch'
   | 'not-onnx'
+  | 'io-mismatch'
   | 'fetch-failed'
   | 'session-failed'
   | 'backend-unavailable'

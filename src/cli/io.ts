@@ -1,0 +1,108 @@
+/**
+ * Node-side helpers every `uae` subcommand uses: read a bundle folder into the same loader the worker uses,
+ * create ORT sessions with onnxruntime-web's WASM backend (1 thread), print JSON, fail with one line.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { BundleFileData } from '../protocol/messages.ts';
+import { loadBundleFromFiles, type LoadedBundle } from '../engine/bundle.ts';
+import { BundleSessions, ortSessionCreator } from '../engine/sessions.ts';
+import { TensorTracker, type OrtModule } from '../engine/tensors.ts';
+
+/** A failure the CLI reports as one line on stderr with `exitCode` (no stack trace). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+let ortPromise: Promise<OrtModule> | undefined;
+
+/** Returns onnxruntime-web's Node build set to its WASM backend with 1 thread (loaded once). */
+export function nodeOrt(): Promise<OrtModule> {
+  ortPromise ??= import('onnxruntime-web').then((ort) => {
+    ort.env.wasm.numThreads = 1;
+    ort.env.logLevel = 'error';
+    return ort;
+  });
+  return ortPromise;
+}
+
+/** Returns an ArrayBuffer holding exactly the bytes of `path` (Node Buffers may share a larger pool). */
+export function readArrayBuffer(path: string): ArrayBuffer {
+  const buf = readFileSync(path);
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+}
+
+/** Returns the paths manifest.json lists, or [] when it is unreadable (the loader then reports why). */
+function listedPaths(manifestText: string): string[] {
+  try {
+    const json: unknown = JSON.parse(manifestText);
+    const files = typeof json === 'object' && json !== null ? (json as { files?: unknown }).files : undefined;
+    if (!Array.isArray(files)) return [];
+    return files.flatMap((f: unknown) => {
+      const p = typeof f === 'object' && f !== null ? (f as { path?: unknown }).path : undefined;
+      return typeof p === 'string' ? [p] : [];
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** Returns manifest.json and every file it lists that exists under `dir`, as the 'files' bundle source. */
+export function readBundleDir(dir: string): BundleFileData[] {
+  const root = resolve(dir);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new CliError(`${dir}: not a directory`);
+  const manifestPath = join(root, 'manifest.json');
+  if (!existsSync(manifestPath)) throw new CliError(`${join(dir, 'manifest.json')}: not found`);
+  const out: BundleFileData[] = [{ path: 'manifest.json', data: readArrayBuffer(manifestPath) }];
+  for (const p of listedPaths(readFileSync(manifestPath, 'utf8'))) {
+    const full = join(root, p);
+    // Paths escaping the folder are left out; the manifest validator rejects them by name.
+    if (full.startsWith(root) && existsSync(full) && statSync(full).isFile()) out.push({ path: p, data: readArrayBuffer(full) });
+  }
+  return out;
+}
+
+/** Returns the verified bundle in folder `dir` (same validation, size and sha256 checks as the browser). */
+export async function loadBundleDir(dir: string): Promise<LoadedBundle> {
+  return loadBundleFromFiles(readBundleDir(dir));
+}
+
+/** A bundle opened for inference in Node. */
+export interface NodeEngine {
+  ort: OrtModule;
+  bundle: LoadedBundle;
+  sessions: BundleSessions;
+  tracker: TensorTracker;
+}
+
+/** Returns the bundle in `dir` with its role sessions created on WASM; call `sessions.release()` when done. */
+export async function openBundleDir(dir: string): Promise<NodeEngine> {
+  const ort = await nodeOrt();
+  const bundle = await loadBundleDir(dir);
+  const sessions = await BundleSessions.open(bundle, ortSessionCreator(ort), { backend: 'wasm', allowFallback: false });
+  return { ort, bundle, sessions, tracker: new TensorTracker() };
+}
+
+/** Returns `value` as pretty JSON; typed arrays become arrays, bigints numbers. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v: unknown) => {
+      if (typeof v === 'bigint') return Number(v);
+      if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number | bigint>, Number);
+      return v;
+    },
+    2,
+  );
+}
+
+/** Writes `value` as JSON to stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${toJson(value)}\n`);
+}
