@@ -1,0 +1,126 @@
+"""Builds a model bundle from trained checkpoints: ONNX export, manifest, parity fixtures.
+
+Usage (from models/): /usr/bin/python3 -m uae.bundle [--config full|tiny] [--out DIR] [--fixtures FILE]
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import torch
+
+from . import config as C
+from .common import Checkpoint, REPO, TOKENIZER_PATH, ensure_data, load_tokenizer, setup, to_pixels
+from .export import export_caption_model, export_decoder, export_scorer, write_manifest
+from .infer import euler_sample, greedy_captions
+from .nets import CaptionModel, FlowDecoder, Scorer
+from .train import load_ae
+
+
+def load_models(cfg, tok):
+    """Loads every trained stage from models/work/ckpt -> dict of eval-mode modules."""
+    ae, scale, shift = load_ae(cfg)
+    flow = FlowDecoder(cfg["flow"], tok.vocab_size, tok.pad_id)
+    flow.load_state_dict(torch.load(Checkpoint("flow").path)["model"])
+    enc = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
+    enc.load_state_dict(torch.load(Checkpoint("encoder").path)["model"])
+    sc = Scorer(dict(cfg["scorer"], vocab=tok.vocab_size, max_len=C.MAX_LEN, pad_id=tok.pad_id))
+    sc.load_state_dict(torch.load(Checkpoint("scorer").path)["model"])
+    return {"ae": ae, "scale": scale, "shift": shift, "flow": flow.eval(), "encoder": enc.eval(),
+            "scorer": sc.eval()}
+
+
+def _arr(t):
+    return [round(float(v), 7) for v in t.detach().reshape(-1).tolist()]
+
+
+@torch.no_grad()
+def parity_fixture(m, cfg, tok, images, records, steps=4):
+    """PyTorch reference outputs of every exported graph on held-out inputs (JSON-serialisable)."""
+    from .export import _VaeDecode
+    px = to_pixels(images[:2])
+    enc = m["encoder"]
+    hidden = enc.vision(px)
+    ids = greedy_captions(enc, px, tok.bos_id, tok.eos_id, tok.pad_id)
+    # step-by-step cached logits of image 0, for multi-step cached decoding parity
+    past = enc.decoder.empty_past(1)
+    cur = ids[:1, :1]
+    step_logits = []
+    for pos in range(1, ids.shape[1]):
+        logits, past = enc.decoder(cur, hidden[:1], past)
+        step_logits.append(_arr(logits[0, -1]))
+        cur = ids[:1, pos:pos + 1]
+        if int(ids[0, pos]) == tok.eos_id:
+            break
+    caption_ids = [int(v) for v in ids[0] if int(v) != tok.pad_id]
+    text_ids = torch.tensor([[tok.pad_id] * C.MAX_LEN])
+    seq = [tok.bos_id] + tok.encode(records[0]["captions"][4]) + [tok.eos_id]
+    text_ids[0, : len(seq)] = torch.tensor(seq)
+    ctx, _ = m["flow"].text(text_ids)
+    c = cfg["flow"]["latent_channels"]
+    g = torch.Generator().manual_seed(123)
+    noise = torch.randn((1, c, 8, 8), generator=g)
+    t = torch.tensor([0.7])
+    vel = m["flow"].flow(noise, t, ctx)
+    vae = _VaeDecode(m["ae"], m["scale"], m["shift"])
+    image = vae(noise)
+    # full Euler run from the stored noise, so the TS sampler loop is checked too
+    x = noise.clone()
+    ts = torch.linspace(1.0, 0.0, steps + 1)
+    for i in range(steps):
+        x = x + float(ts[i + 1] - ts[i]) * m["flow"].flow(x, torch.full((1,), float(ts[i])), ctx)
+    euler_image = vae(x)
+    sc = m["scorer"]
+    return {
+        "pixel_values": _arr(px[:1]), "scene_seed": records[0]["seed"],
+        "last_hidden_state": _arr(hidden[:1]), "hidden_dims": list(hidden[:1].shape),
+        "greedy_ids": caption_ids, "greedy_text": tok.decode(caption_ids), "step_logits": step_logits,
+        "text_input_ids": text_ids[0].tolist(), "text_states": _arr(ctx),
+        "noise": _arr(noise), "timestep": 0.7, "velocity": _arr(vel), "vae_image": _arr(image),
+        "euler_steps": steps, "euler_image": _arr(euler_image),
+        "image_embeds": _arr(sc.image(px[:1])), "text_embeds": _arr(sc.text(text_ids)),
+    }
+
+
+def build(cfg, out_dir, fixture_path, bundle_id, name):
+    tok = load_tokenizer(TOKENIZER_PATH)
+    m = load_models(cfg, tok)
+    os.makedirs(out_dir, exist_ok=True)
+    io, roles = {}, {}
+    enc_io, roles["encoder"] = export_caption_model(m["encoder"], out_dir, "encoder")
+    io.update(enc_io)
+    roles["referenceEncoder"] = dict(roles["encoder"])
+    dec_io, roles["decoder"] = export_decoder(m["flow"], m["ae"], m["scale"], m["shift"], cfg["flow"], out_dir)
+    io.update(dec_io)
+    sc_io, roles["scorer"] = export_scorer(m["scorer"], cfg["scorer"], out_dir)
+    io.update(sc_io)
+    desc = ("Reference Unified Auto-Encoder trained on the procedural Shapes domain: a caption encoder "
+            "(I2T), a latent rectified-flow decoder (T2I) and a CLIP-style scorer.")
+    extra = [p for p in ("MODEL_CARD.md",) if os.path.exists(os.path.join(out_dir, p))]
+    manifest = write_manifest(out_dir, bundle_id, name, desc, io, roles, TOKENIZER_PATH, extra)
+    data = ensure_data(cfg["data"])
+    images, records = data["heldout"]
+    fx = parity_fixture(m, cfg, tok, images, records)
+    fx["bundle"] = bundle_id
+    os.makedirs(os.path.dirname(fixture_path), exist_ok=True)
+    with open(fixture_path, "w") as f:
+        json.dump(fx, f)
+    total = sum(e["bytes"] for e in manifest["files"])
+    print(json.dumps({"bundle": out_dir, "files": len(manifest["files"]), "bytes": total}))
+    return manifest
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="full", choices=["full", "tiny"])
+    ap.add_argument("--out", default=os.path.join(REPO, "public", "models", "uae-shapes"))
+    ap.add_argument("--fixtures", default=os.path.join(REPO, "tests", "fixtures", "parity", "uae-shapes.json"))
+    ap.add_argument("--id", default="uae-shapes")
+    ap.add_argument("--name", default="UAE Shapes (reference)")
+    a = ap.parse_args()
+    setup(0)
+    build(C.get(a.config), a.out, a.fixtures, a.id, a.name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Quick PyTorch-side evaluation for development: decoder retrieval by caption level, scorer retrieval,
+encoder precision/recall via the TypeScript parser is done by `uae eval` (the numbers that ship)."""
+import argparse
+import json
+
+import numpy as np
+import torch
+
+from . import config as C
+from .common import Captions, Checkpoint, ensure_data, load_tokenizer, setup, to_pixels, TOKENIZER_PATH
+from .infer import euler_sample
+from .nets import FlowDecoder, Scorer
+from .train import load_ae
+
+
+def load_flow(cfg, tok):
+    model = FlowDecoder(cfg["flow"], tok.vocab_size, tok.pad_id)
+    model.load_state_dict(torch.load(Checkpoint("flow").path)["model"])
+    return model.eval()
+
+
+def load_scorer(cfg, tok):
+    hp = dict(cfg["scorer"], vocab=tok.vocab_size, max_len=C.MAX_LEN, pad_id=tok.pad_id)
+    model = Scorer(hp)
+    model.load_state_dict(torch.load(Checkpoint("scorer").path)["model"])
+    return model.eval()
+
+
+@torch.no_grad()
+def decoder_by_level(cfg, tok, images, records, n, steps, guidance):
+    ae, _, _ = load_ae(cfg)
+    flow = load_flow(cfg, tok)
+    scorer = load_scorer(cfg, tok)
+    ae_dec = __import__("uae.export", fromlist=["_VaeDecode"])._VaeDecode(ae, *load_ae(cfg)[1:])
+    caps = Captions(records[:n], tok)
+    orig = scorer.image(to_pixels(images[:n]))
+    empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
+    empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
+    rows = []
+    for lv in range(C.LEVELS):
+        g = torch.Generator().manual_seed(lv)
+        ids = torch.from_numpy(caps.ids[:, lv])
+        z = euler_sample(flow.text, flow.flow, ids, steps, guidance, g, empty,
+                         (cfg["flow"]["latent_channels"], 8, 8))
+        rec = ae_dec(z)
+        e = scorer.image(rec)
+        sim = (e * orig).sum(-1)
+        top1 = float(((e @ orig.t()).argmax(1) == torch.arange(n)).float().mean())
+        mse = ((rec - to_pixels(images[:n])) * 0.5).pow(2).mean((1, 2, 3))
+        psnr = float((10 * torch.log10(1.0 / mse)).mean())
+        rows.append({"level": lv, "sim": round(float(sim.mean()), 4), "retrieval_top1": round(top1, 3),
+                     "psnr": round(psnr, 2)})
+        print(json.dumps(rows[-1]), flush=True)
+    ti = scorer.text(torch.from_numpy(caps.ids[:, C.LEVELS - 1]))
+    t2i = float(((ti @ orig.t()).argmax(1) == torch.arange(n)).float().mean())
+    print(json.dumps({"scorer_text_to_image_top1_L4": round(t2i, 3)}))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="full")
+    ap.add_argument("-n", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--guidance", type=float, default=1.0)
+    a = ap.parse_args()
+    cfg = C.get(a.config)
+    setup(0)
+    tok = load_tokenizer(TOKENIZER_PATH)
+    data = ensure_data(cfg["data"])
+    images, records = data["heldout"]
+    decoder_by_level(cfg, tok, images, records, a.n, a.steps, a.guidance)
+
+
+if __name__ == "__main__":
+    main()

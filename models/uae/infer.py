@@ -1,0 +1,54 @@
+"""PyTorch inference used by evaluation, parity fixtures and RL: cached captioning, flow sampling."""
+import math
+
+import torch
+
+from . import config as C
+
+
+@torch.no_grad()
+def greedy_captions(model, pixels, bos_id, eos_id, pad_id, max_len=C.MAX_LEN):
+    """Greedy decoding with the KV cache -> token ids [B, max_len] ([BOS] ... [EOS] [PAD]...)."""
+    enc = model.vision(pixels)
+    B = pixels.shape[0]
+    past = model.decoder.empty_past(B)
+    ids = torch.full((B, 1), bos_id, dtype=torch.int64)
+    out = torch.full((B, max_len), pad_id, dtype=torch.int64)
+    out[:, 0] = bos_id
+    done = torch.zeros(B, dtype=torch.bool)
+    for pos in range(1, max_len):
+        logits, past = model.decoder(ids, enc, past)
+        nxt = logits[:, -1].argmax(-1)
+        if pos == max_len - 1:
+            nxt = torch.full_like(nxt, eos_id)
+        nxt = torch.where(done, torch.full_like(nxt, pad_id), nxt)
+        out[:, pos] = nxt
+        done = done | (nxt == eos_id)
+        ids = nxt[:, None]
+        if bool(done.all()):
+            break
+    return out
+
+
+@torch.no_grad()
+def euler_sample(text, flow, ids, steps, guidance, generator, empty_ids=None, shape=(8, 8, 8)):
+    """Rectified-flow Euler sampling from t=1 (noise) to t=0 -> latents [B,*shape]; CFG when guidance != 1."""
+    B = ids.shape[0]
+    ctx, _ = text(ids)
+    if guidance != 1.0:
+        uctx, _ = text(empty_ids.expand(B, -1))
+    x = torch.randn((B,) + tuple(shape), generator=generator)
+    ts = torch.linspace(1.0, 0.0, steps + 1)
+    for i in range(steps):
+        t, t_next = float(ts[i]), float(ts[i + 1])
+        tt = torch.full((B,), t)
+        v = flow(x, tt, ctx)
+        if guidance != 1.0:
+            v = flow(x, tt, uctx) + guidance * (v - flow(x, tt, uctx))
+        x = x + (t_next - t) * v
+    return x
+
+
+def sde_sigma(t, a):
+    """Flow-GRPO noise scale sigma_t = a*sqrt(t/(1-t)) (t clipped away from 1)."""
+    return a * math.sqrt(t / (1 - t)) if t < 1 else a * math.sqrt(0.999 / 0.001)

@@ -1,0 +1,236 @@
+"""Stage 2 of Unified-GRPO, Generation for Understanding: GRPO on the caption encoder.
+
+The decoder (text encoder + flow transformer + latent decoder) and the scorer are frozen; the caption
+decoder of the encoder is the policy (its vision encoder stays frozen, as the paper's LoRA keeps the
+backbone). Reward = sim(scorer(image), scorer(decoder(caption))). KL (k3) to the frozen cold-start
+encoder. Metrics under TRL's names are computed by models/grpo_ref.py on the detached numbers, so the
+log and the playground's TypeScript GRPO maths share one definition.
+
+Usage (from models/): /usr/bin/python3 -m uae.rl [--config full|tiny] [--steps N] [--loss-type dapo] ...
+"""
+import argparse
+import copy
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import config as C
+from .common import REPO, Checkpoint, Log, ensure_data, load_tokenizer, setup, to_pixels, TOKENIZER_PATH, work_dir
+from .infer import euler_sample, greedy_captions
+from .bundle import load_models
+from .export import _VaeDecode
+
+sys.path.insert(0, os.path.join(REPO, "models"))
+import grpo_ref  # noqa: E402
+
+RL = {
+    "full": {"steps": 400, "images": 8, "group": 8, "lr": 5e-5, "beta": 0.01, "epsilon_low": 0.2,
+             "epsilon_high": 0.28, "loss_type": "dapo", "scale_rewards": "group", "iterations": 2,
+             "temperature": 1.0, "flow_steps": 8, "eval_every": 25, "eval_n": 128, "ckpt_every": 50},
+    "tiny": {"steps": 3, "images": 2, "group": 4, "lr": 5e-5, "beta": 0.01, "epsilon_low": 0.2,
+             "epsilon_high": 0.28, "loss_type": "dapo", "scale_rewards": "group", "iterations": 2,
+             "temperature": 1.0, "flow_steps": 2, "eval_every": 2, "eval_n": 8, "ckpt_every": 1},
+}
+
+
+@torch.no_grad()
+def sample_group(model, enc, group, temperature, gen, tok, max_len=C.MAX_LEN):
+    """Samples `group` captions per image with the KV cache -> ids [B*G, max_len], lengths [B*G]
+    (tokens after [BOS], [EOS] included), truncated [B*G] (no [EOS] emitted: forced at the last slot)."""
+    enc = enc.repeat_interleave(group, 0)
+    m = enc.shape[0]
+    past = model.decoder.empty_past(m)
+    cur = torch.full((m, 1), tok.bos_id, dtype=torch.int64)
+    out = torch.full((m, max_len), tok.pad_id, dtype=torch.int64)
+    out[:, 0] = tok.bos_id
+    done = torch.zeros(m, dtype=torch.bool)
+    truncated = torch.zeros(m, dtype=torch.bool)
+    banned = [tok.pad_id, tok.bos_id, tok.unk_id]
+    for pos in range(1, max_len):
+        logits, past = model.decoder(cur, enc, past)
+        logits = logits[:, -1] / temperature
+        logits[:, banned] = -1e9
+        nxt = torch.multinomial(logits.softmax(-1), 1, generator=gen)[:, 0]
+        if pos == max_len - 1:
+            truncated = ~done & (nxt != tok.eos_id)
+            nxt = torch.full_like(nxt, tok.eos_id)
+        nxt = torch.where(done, torch.full_like(nxt, tok.pad_id), nxt)
+        out[:, pos] = nxt
+        done = done | (nxt == tok.eos_id)
+        cur = nxt[:, None]
+        if bool(done.all()):
+            break
+    lengths = (out[:, 1:] != tok.pad_id).sum(1)
+    return out, lengths, truncated
+
+
+def token_logps(model, enc, ids, temperature=1.0):
+    """Teacher-forced per-token log-probs of ids[:,1:] -> (logp [N,T], entropy [N,T]); T = max_len-1."""
+    logits, _ = model.decoder(ids[:, :-1], enc, model.decoder.empty_past(ids.shape[0]))
+    logp_all = F.log_softmax(logits / temperature, -1)
+    logp = logp_all.gather(-1, ids[:, 1:, None])[..., 0]
+    entropy = -(logp_all.exp() * logp_all).sum(-1)
+    return logp, entropy
+
+
+def grpo_torch_loss(logp, old_logp, ref_logp, adv, mask, opts):
+    """TRL's clipped surrogate + beta * k3 KL with `opts['loss_type']` aggregation (torch, differentiable)."""
+    coef_1 = torch.exp(logp - old_logp)
+    coef_2 = coef_1.clamp(1 - opts["epsilon_low"], 1 + opts["epsilon_high"])
+    a = adv[:, None]
+    per_token = -torch.min(coef_1 * a, coef_2 * a)
+    if opts["beta"] != 0.0:
+        d = ref_logp - logp
+        per_token = per_token + opts["beta"] * (torch.exp(d) - d - 1)
+    lt = opts["loss_type"]
+    if lt == "grpo":
+        return ((per_token * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
+    if lt == "bnpo":
+        return (per_token * mask).sum() / mask.sum().clamp(min=1.0)
+    if lt == "dr_grpo":
+        return (per_token * mask).sum() / (logp.shape[0] * opts["max_completion_length"])
+    if lt == "dapo":
+        return (per_token * mask).sum() / mask.sum().clamp(min=1.0)
+    raise ValueError(lt)
+
+
+class Rewarder:
+    """Frozen decoder + scorer: captions -> reconstructions -> sim to the originals."""
+
+    def __init__(self, m, tok, flow_steps, latent_channels):
+        self.m, self.tok, self.steps, self.c = m, tok, flow_steps, latent_channels
+        self.vae = _VaeDecode(m["ae"], m["scale"], m["shift"]).eval()
+
+    @torch.no_grad()
+    def reconstruct(self, ids, gen):
+        z = euler_sample(self.m["flow"].text, self.m["flow"].flow, ids, self.steps, 1.0, gen,
+                         shape=(self.c, 8, 8))
+        return self.vae(z)
+
+    @torch.no_grad()
+    def sim(self, orig_emb, recon):
+        return (self.m["scorer"].image(recon) * orig_emb).sum(-1)
+
+
+def score_captions(texts, scenes):
+    """Attribute precision/recall of captions against scenes via the TypeScript parser (source of truth)."""
+    payload = json.dumps([{"caption": t, "scene": s} for t, s in zip(texts, scenes)])
+    res = subprocess.run(["node", "--import", "tsx", os.path.join(REPO, "scripts", "score-captions.ts")],
+                         input=payload, capture_output=True, text=True, check=True, cwd=REPO)
+    return json.loads(res.stdout)
+
+
+@torch.no_grad()
+def evaluate(policy, m, rewarder, tok, images, records, n, seed=0):
+    """Held-out fidelity of greedy captions: eval/sim, eval/attr_recall, eval/attr_precision, mean tokens."""
+    px = to_pixels(images[:n])
+    ids = greedy_captions(policy, px, tok.bos_id, tok.eos_id, tok.pad_id)
+    recon = rewarder.reconstruct(ids, torch.Generator().manual_seed(seed))
+    orig = m["scorer"].image(px)
+    sim = rewarder.sim(orig, recon)
+    texts = [tok.decode([int(v) for v in row]) for row in ids]
+    scores = score_captions(texts, [r["scene"] for r in records[:n]])
+    emb = m["scorer"].image(recon)
+    top1 = float(((emb @ orig.t()).argmax(1) == torch.arange(n)).float().mean())
+    n_tokens = ((ids != tok.pad_id) & (ids != tok.bos_id) & (ids != tok.eos_id)).sum(1).float()
+    return {"eval/sim": float(sim.mean()), "eval/attr_recall": float(np.mean([s["recall"] for s in scores])),
+            "eval/attr_precision": float(np.mean([s["precision"] for s in scores])),
+            "eval/retrieval_top1": top1, "eval/mean_tokens": float(n_tokens.mean()),
+            "eval/sample_caption": texts[0]}
+
+
+def run(cfg_name, rl, out_name="rl_encoder"):
+    cfg = C.get(cfg_name)
+    tok = load_tokenizer(TOKENIZER_PATH)
+    m = load_models(cfg, tok)
+    data = ensure_data(cfg["data"])
+    train_images, _ = data["train"]
+    ho_images, ho_records = data["heldout"]
+    policy = m["encoder"]
+    ref = copy.deepcopy(policy).eval()
+    for p in policy.vision.parameters():
+        p.requires_grad_(False)
+    params = [p for p in policy.decoder.parameters()]
+    opt = torch.optim.AdamW(params, lr=rl["lr"], weight_decay=0.0)
+    ck = Checkpoint(out_name)
+    start = ck.load(policy, opt)
+    rewarder = Rewarder(m, tok, rl["flow_steps"], cfg["flow"]["latent_channels"])
+    log = Log(out_name)
+    gen = torch.Generator().manual_seed(7 + start)
+    rng = np.random.default_rng(11 + start)
+    snaps = work_dir("ckpt", f"{out_name}-snapshots")
+    if start == 0:
+        torch.save(policy.decoder.state_dict(), os.path.join(snaps, "step-0000.pt"))
+        log(step=0, **evaluate(policy, m, rewarder, tok, ho_images, ho_records, rl["eval_n"]))
+    opts = {k: rl[k] for k in ("epsilon_low", "epsilon_high", "beta", "loss_type")}
+    opts["max_completion_length"] = C.MAX_LEN - 1
+    t0 = time.time()
+    for step in range(start, rl["steps"]):
+        idx = rng.integers(0, len(train_images), rl["images"])
+        px = to_pixels(train_images[idx])
+        policy.eval()
+        with torch.no_grad():
+            enc = policy.vision(px)
+            ids, lengths, truncated = sample_group(policy, enc, rl["group"], rl["temperature"], gen, tok)
+            recon = rewarder.reconstruct(ids, gen)
+            orig = m["scorer"].image(px).repeat_interleave(rl["group"], 0)
+            rewards = rewarder.sim(orig, recon).numpy().astype(np.float64)
+            enc_g = enc.repeat_interleave(rl["group"], 0)
+            old_logp, _ = token_logps(policy, enc_g, ids, rl["temperature"])
+            ref_logp, _ = token_logps(ref, ref.vision(px).repeat_interleave(rl["group"], 0), ids, rl["temperature"])
+        adv_info = grpo_ref.group_advantages(rewards, rl["group"], rl["scale_rewards"])
+        adv = torch.tensor(adv_info["advantages"], dtype=torch.float32)
+        mask = (torch.arange(ids.shape[1] - 1)[None] < lengths[:, None]).float()
+        policy.train()
+        for it in range(rl["iterations"]):
+            logp, entropy = token_logps(policy, enc_g, ids, rl["temperature"])
+            loss = grpo_torch_loss(logp, old_logp, ref_logp, adv, mask, opts)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            if it == 0:
+                ref_report = grpo_ref.grpo_loss(
+                    {"logp": logp.detach().double().numpy(), "old_logp": old_logp.double().numpy(),
+                     "ref_logp": ref_logp.double().numpy(), "entropies": entropy.detach().double().numpy(),
+                     "advantages": adv_info["advantages"], "lengths": lengths.numpy(),
+                     "truncated": truncated.numpy()}, opts)
+        row = {"step": step + 1, "loss": ref_report["loss"], "learning_rate": rl["lr"],
+               "reward": adv_info["reward"], "reward_std": adv_info["reward_std"],
+               "rewards/sim/mean": float(rewards.mean()), "rewards/sim/std": grpo_ref.nan_std(rewards),
+               "frac_reward_zero_std": adv_info["frac_reward_zero_std"],
+               **grpo_ref.completion_metrics(lengths.numpy(), truncated.numpy()), **ref_report["metrics"],
+               "s_per_step": round((time.time() - t0) / (step - start + 1), 2)}
+        if (step + 1) % rl["eval_every"] == 0 or step + 1 == rl["steps"]:
+            policy.eval()
+            row.update(evaluate(policy, m, rewarder, tok, ho_images, ho_records, rl["eval_n"]))
+        log(**row)
+        if (step + 1) % rl["ckpt_every"] == 0 or step + 1 == rl["steps"]:
+            torch.save(policy.decoder.state_dict(), os.path.join(snaps, f"step-{step + 1:04d}.pt"))
+            ck.save(policy, opt, step + 1)
+    return policy
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="full", choices=["full", "tiny"])
+    for k, v in RL["full"].items():
+        ap.add_argument("--" + k.replace("_", "-"), type=type(v), default=None)
+    a = ap.parse_args()
+    rl = dict(RL[a.config])
+    for k in rl:
+        val = getattr(a, k)
+        if val is not None:
+            rl[k] = val
+    setup(5)
+    run(a.config, rl)
+
+
+if __name__ == "__main__":
+    main()

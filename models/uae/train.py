@@ -1,0 +1,195 @@
+"""Training stages of the reference UAE: latent auto-encoder, flow decoder, caption encoder, scorer.
+
+Usage: /usr/bin/python3 -m uae.train --stage {ae,flow,encoder,scorer,all} [--config full|tiny]
+(run from models/). Every stage resumes from models/work/ckpt/<stage>.pt.
+"""
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import config as C
+from .common import (Captions, Checkpoint, Log, cosine_lr, ensure_data, load_tokenizer, setup, to_pixels,
+                     TOKENIZER_PATH, work_dir)
+from .nets import CaptionModel, FlowDecoder, LatentAutoEncoder, Scorer
+
+SAVE_EVERY = 250
+
+
+def batches(n, batch, rng):
+    """Endless stream of random index batches over n items."""
+    while True:
+        yield rng.integers(0, n, size=batch)
+
+
+def _loop(stage, model, params, hp, step_fn, log_every=50):
+    """Generic resumable optimisation loop; step_fn(step, rng) -> dict of scalar losses (tensor 'loss')."""
+    opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=0.01)
+    ck = Checkpoint(stage)
+    start = ck.load(model, opt)
+    log = Log(stage)
+    rng = np.random.default_rng(1000 + start)
+    t0 = time.time()
+    for step in range(start, hp["steps"]):
+        lr = cosine_lr(opt, hp["lr"], step, hp["steps"])
+        out = step_fn(step, rng)
+        opt.zero_grad()
+        out["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step % log_every == 0 or step == hp["steps"] - 1:
+            log(step=step, lr=lr, **{k: round(float(v), 5) for k, v in out.items()},
+                s_per_step=round((time.time() - t0) / (step - start + 1), 3))
+        if (step + 1) % SAVE_EVERY == 0 or step == hp["steps"] - 1:
+            ck.save(model, opt, step + 1)
+    return model
+
+
+def train_ae(cfg, data):
+    hp = cfg["ae"]
+    model = LatentAutoEncoder(hp["channels"])
+    images = data["train"][0]
+
+    def step(i, rng):
+        x = to_pixels(images[rng.integers(0, len(images), hp["batch"])])
+        z = model.encode(x)
+        z = z + hp["latent_noise"] * z.detach().std() * torch.randn_like(z)
+        y = model.decode(z)
+        l1, l2 = (y - x).abs().mean(), (y - x).pow(2).mean()
+        return {"loss": l1 + l2, "l1": l1, "mse": l2}
+
+    _loop("ae", model, list(model.parameters()), hp, step)
+    model.eval()
+    with torch.no_grad():
+        z = model.encode(to_pixels(images[:2048]))
+        scale = float(1.0 / z.std())
+        shift = float(z.mean())
+    Checkpoint("ae").save(model, None, hp["steps"], {"scale": scale, "shift": shift})
+    return model, scale, shift
+
+
+def load_ae(cfg):
+    model = LatentAutoEncoder(cfg["ae"]["channels"])
+    state = torch.load(Checkpoint("ae").path)
+    model.load_state_dict(state["model"])
+    return model.eval(), state["scale"], state["shift"]
+
+
+def latents_of(ae, scale, shift, images, batch=512):
+    """Scaled latents [N,C,8,8] of uint8 images, cached under models/work."""
+    path = work_dir("cache", f"latents-{len(images)}.npy")
+    try:
+        return np.load(path)
+    except FileNotFoundError:
+        pass
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            out.append(((ae.encode(to_pixels(images[i:i + batch])) - shift) * scale).numpy())
+    z = np.concatenate(out).astype(np.float32)
+    np.save(path, z)
+    return z
+
+
+def train_flow(cfg, data, tok):
+    hp = cfg["flow"]
+    ae, scale, shift = load_ae(cfg)
+    z_all = latents_of(ae, scale, shift, data["train"][0])
+    caps = Captions(data["train"][1], tok)
+    model = FlowDecoder(hp, tok.vocab_size, tok.pad_id)
+    empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
+    empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
+
+    def step(i, rng):
+        idx = rng.integers(0, len(z_all), hp["batch"])
+        x0 = torch.from_numpy(z_all[idx])
+        ids, _ = caps.sample(idx, C.DECODER_LEVEL_MIX, rng)
+        drop = torch.from_numpy(rng.random(len(idx)) < hp["cfg_dropout"])
+        ids = torch.where(drop[:, None], empty.expand_as(ids), ids)
+        t = torch.sigmoid(torch.randn(len(idx)))          # logit-normal timesteps (SD3)
+        noise = torch.randn_like(x0)
+        xt = (1 - t)[:, None, None, None] * x0 + t[:, None, None, None] * noise
+        ctx, _ = model.text(ids)
+        v = model.flow(xt, t, ctx)
+        loss = (v - (noise - x0)).pow(2).mean()
+        return {"loss": loss}
+
+    _loop("flow", model, list(model.parameters()), hp, step)
+    return model
+
+
+def train_encoder(cfg, data, tok):
+    hp = dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN)
+    images = data["train"][0]
+    caps = Captions(data["train"][1], tok)
+    model = CaptionModel(hp)
+
+    def step(i, rng):
+        idx = rng.integers(0, len(images), hp["batch"])
+        ids, _ = caps.sample(idx, C.ENCODER_LEVEL_MIX, rng)
+        logits = model(to_pixels(images[idx]), ids[:, :-1])
+        target = ids[:, 1:].clone()
+        target[target == tok.pad_id] = -100
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+        return {"loss": loss}
+
+    _loop("encoder", model, list(model.parameters()), hp, step)
+    return model
+
+
+def train_scorer(cfg, data, tok):
+    hp = dict(cfg["scorer"], vocab=tok.vocab_size, max_len=C.MAX_LEN, pad_id=tok.pad_id)
+    images = data["train"][0]
+    caps = Captions(data["train"][1], tok)
+    model = Scorer(hp)
+
+    def step(i, rng):
+        idx = rng.choice(len(images), hp["batch"], replace=False)
+        ids, _ = caps.sample(idx, C.SCORER_LEVEL_MIX, rng)
+        ie = model.image(to_pixels(images[idx]))
+        te = model.text(ids)
+        logits = model.logit_scale.exp().clamp(max=100) * ie @ te.t()
+        labels = torch.arange(len(idx))
+        loss = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))
+        acc = (logits.argmax(1) == labels).float().mean()
+        return {"loss": loss, "acc": acc}
+
+    _loop("scorer", model, list(model.parameters()), hp, step)
+    return model
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--stage", default="all", choices=["ae", "flow", "encoder", "scorer", "all"])
+    ap.add_argument("--config", default="full", choices=["full", "tiny"])
+    args = ap.parse_args()
+    cfg = C.get(args.config)
+    setup(0)
+    tok = load_tokenizer(TOKENIZER_PATH)
+    data = ensure_data(cfg["data"])
+    stages = ["ae", "flow", "encoder", "scorer"] if args.stage == "all" else [args.stage]
+    times_path = work_dir("logs", "stage_times.json")
+    try:
+        times = json.load(open(times_path))
+    except FileNotFoundError:
+        times = {}
+    for s in stages:
+        t0 = time.time()
+        setup({"ae": 1, "flow": 2, "encoder": 3, "scorer": 4}[s])
+        if s == "ae":
+            train_ae(cfg, data)
+        elif s == "flow":
+            train_flow(cfg, data, tok)
+        elif s == "encoder":
+            train_encoder(cfg, data, tok)
+        else:
+            train_scorer(cfg, data, tok)
+        times[s] = times.get(s, 0) + round(time.time() - t0, 1)
+        json.dump(times, open(times_path, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
