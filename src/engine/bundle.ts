@@ -114,14 +114,14 @@ async function readBody(res: Response, path: string, limit: number, onChunk: (fi
   return out;
 }
 
-/** Emits progress at most every 50 ms, except at file boundaries. */
-function throttled(onProgress: ((p: LoadProgress) => void) | undefined): (p: LoadProgress, force: boolean) => void {
-  let last = 0;
+/** Emits progress when the overall count moved by >= 0.5% of the total (about 200 events per load), and at file boundaries. */
+function throttled(onProgress: ((p: LoadProgress) => void) | undefined, total: number): (p: LoadProgress, force: boolean) => void {
+  let last = -Infinity;
+  const step = total / 200;
   return (p, force) => {
     if (!onProgress) return;
-    const now = Date.now();
-    if (!force && now - last < 50) return;
-    last = now;
+    if (!force && p.loaded - last < step) return;
+    last = p.loaded;
     onProgress(p);
   };
 }
@@ -136,7 +136,7 @@ export async function loadBundleFromUrl(baseUrl: string, opts: LoadOptions = {})
   check();
   const cacheName = bundleCacheName(manifest);
   const total = manifest.files.reduce((a, f) => a + f.bytes, 0);
-  const emit = throttled(opts.onProgress);
+  const emit = throttled(opts.onProgress, total);
   const files = new Map<string, Uint8Array>();
   const info: LoadedFileInfo[] = [];
   let done = 0;
