@@ -4,6 +4,7 @@
  * docs/bundle-format.md documents every field.
  */
 import { EngineError } from './errors.ts';
+import { isObj, Reader } from './json-reader.ts';
 
 /** The schema string every manifest of this version carries. */
 export const BUNDLE_SCHEMA = 'uae-bundle/1';
@@ -126,72 +127,8 @@ export interface BundleManifest {
 /** Outcome of validation: the typed manifest, or every problem found (each naming file and field). */
 export type ManifestValidation = { ok: true; manifest: BundleManifest } | { ok: false; errors: string[] };
 
-type Obj = Record<string, unknown>;
 const IO_DTYPES: readonly IoDType[] = ['float32', 'float16', 'int32', 'int64', 'uint8', 'bool'];
 const DECODER_PATH_KEYS = ['textEncoder', 'transformer', 'vaeDecoder'];
-
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Collects errors while reading fields of unknown JSON; every reader returns a typed value or undefined. */
-class Reader {
-  readonly errors: string[] = [];
-  constructor(private readonly file: string) {}
-
-  fail(field: string, message: string): undefined {
-    this.errors.push(`${this.file}: ${field} ${message}`);
-    return undefined;
-  }
-
-  obj(v: unknown, field: string): Obj | undefined {
-    return isObj(v) ? v : this.fail(field, 'must be an object');
-  }
-
-  arr(v: unknown, field: string): unknown[] | undefined {
-    return Array.isArray(v) ? v : this.fail(field, 'must be an array');
-  }
-
-  str(v: unknown, field: string): string | undefined {
-    return typeof v === 'string' && v.length > 0 ? v : this.fail(field, 'must be a non-empty string');
-  }
-
-  num(v: unknown, field: string, opts: { int?: boolean; min?: number; gt?: number } = {}): number | undefined {
-    if (typeof v !== 'number' || !Number.isFinite(v)) return this.fail(field, 'must be a finite number');
-    if (opts.int && !Number.isInteger(v)) return this.fail(field, 'must be an integer');
-    if (opts.min !== undefined && v < opts.min) return this.fail(field, `must be >= ${opts.min}`);
-    if (opts.gt !== undefined && v <= opts.gt) return this.fail(field, `must be > ${opts.gt}`);
-    return v;
-  }
-
-  oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[]): T | undefined {
-    const hit = allowed.find((a) => a === v);
-    return hit ?? this.fail(field, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
-  }
-
-  /** A relative path inside the bundle folder (no leading '/', no '..', no backslashes). */
-  path(v: unknown, field: string): string | undefined {
-    const s = this.str(v, field);
-    if (s === undefined) return undefined;
-    if (s.startsWith('/') || s.includes('\\') || s.split('/').some((p) => p === '..' || p === '' || p === '.')) {
-      return this.fail(field, `must be a relative path inside the bundle (got '${s}')`);
-    }
-    return s;
-  }
-
-  /** A file path that must also be listed in `files`. */
-  ref(v: unknown, field: string, files: Set<string>): string | undefined {
-    const p = this.path(v, field);
-    if (p !== undefined && !files.has(p)) return this.fail(field, `'${p}' is not listed in files`);
-    return p;
-  }
-
-  nums(v: unknown, field: string, len?: number, opts: { int?: boolean; min?: number; gt?: number } = {}): number[] | undefined {
-    const a = this.arr(v, field);
-    if (a === undefined) return undefined;
-    if (len !== undefined && a.length !== len) return this.fail(field, `must have exactly ${len} numbers`);
-    const out = a.map((x, i) => this.num(x, `${field}[${i}]`, opts));
-    return out.every((x): x is number => x !== undefined) ? out : undefined;
-  }
-}
 
 /** Reads `files`; `seen` gets every well-formed path, even of entries with other errors (no cascades). */
 function readFiles(r: Reader, v: unknown, seen: Set<string>): BundleFileEntry[] | undefined {
