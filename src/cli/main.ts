@@ -1,6 +1,7 @@
 /** Entry of the `uae` command (bin/uae.mjs runs it through tsx). Every subcommand takes --json. */
 import { Command, CommanderError } from 'commander';
 import { EngineError } from '../engine/errors.ts';
+import { registerEval } from './eval.ts';
 import { registerInfo } from './info.ts';
 import { CliError } from './io.ts';
 import { registerScenes } from './scenes.ts';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError(false);
   registerInfo(program);
   registerScenes(program);
+  registerEval(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }

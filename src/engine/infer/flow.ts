@@ -1,0 +1,162 @@
+/**
+ * The decoder (T2I): caption ids → text states → rectified-flow sampling in latent space → VAE → image.
+ * Convention (SD3 / Flow-GRPO): x_t = (1−t)·x0 + t·noise, the network predicts v = noise − x0; sampling
+ * runs from t=1 (Gaussian noise) to t=0 on linspace(1,0,K+1). Euler: x += (t_next − t)·v. The SDE sampler
+ * (Flow-GRPO) uses src/engine/grpo-flow.ts's step and log-density. Classifier-free guidance when the
+ * role's guidanceScale ≠ 1: v = v_u + g·(v_c − v_u), cond and uncond batched in one transformer run.
+ */
+import type { Rng } from '../../shapes/rng.ts';
+import { sdeLogProb, sdeStepStats } from '../grpo-flow.ts';
+import type { DecoderRole } from '../manifest.ts';
+import {
+  concatRows, decoderNumber, decoderRole, f32Output, gatherRows, rowSize, runGraph, runRowwise,
+  type F32, type I64, type InferContext,
+} from './context.ts';
+import { gaussianNoise } from './sampling.ts';
+
+/** int64 caption ids [B, maxTokens]: [BOS] caption [EOS] then [PAD]. */
+export type CaptionIds = I64;
+
+/** Returns [B, maxTokens] ids [BOS] content [EOS] [PAD]… (content truncated to maxTokens − 2). */
+export function captionInputIds(
+  contents: readonly (readonly number[])[],
+  ids: { maxTokens: number; bosId: number; eosId: number; padId: number },
+): CaptionIds {
+  const L = ids.maxTokens;
+  const data = new BigInt64Array(contents.length * L).fill(BigInt(ids.padId));
+  contents.forEach((c, b) => {
+    const seq = [ids.bosId, ...c.slice(0, L - 2), ids.eosId];
+    seq.forEach((v, j) => (data[b * L + j] = BigInt(v)));
+  });
+  return { dtype: 'int64', data, dims: [contents.length, L] };
+}
+
+/** Returns the [BOS]/[EOS]/[PAD] ids and length the decoder's text encoder expects. */
+export function decoderTokens(ctx: InferContext): { maxTokens: number; bosId: number; eosId: number; padId: number } {
+  const t = ctx.tokenizer;
+  return { maxTokens: decoderNumber(decoderRole(ctx), 'maxTokens', 48), bosId: t.bosId, eosId: t.eosId, padId: t.padId };
+}
+
+/** Returns last_hidden_state float32 [B,L,Dt] of the decoder's text encoder. */
+export async function textStates(ctx: InferContext, ids: CaptionIds, batch = 32): Promise<F32> {
+  return runRowwise(ctx, decoderRole(ctx).textEncoder, 'input_ids', ids, 'last_hidden_state', 'decoder.textEncoder', batch);
+}
+
+/** Returns standard-normal latents float32 [B,...latentShape], row b drawn from rngs[b] (Box–Muller). */
+export function latentNoise(role: DecoderRole, rngs: readonly Rng[]): F32 {
+  const n = role.latentShape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(rngs.length * n);
+  rngs.forEach((rng, b) => data.set(gaussianNoise(rng, n), b * n));
+  return { dtype: 'float32', data, dims: [rngs.length, ...role.latentShape] };
+}
+
+/** Returns the time grid linspace(1, 0, steps+1) as float32 values. */
+export function timeGrid(steps: number): number[] {
+  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`flow steps must be a positive integer, got ${steps}`);
+  return Array.from({ length: steps + 1 }, (_, i) => Math.fround(i === steps ? 0 : 1 - i / steps));
+}
+
+/** Flow sampling settings. */
+export interface FlowOptions {
+  steps: number;
+  /** CFG scale; default the role's guidanceScale (1 = off). */
+  guidance?: number;
+}
+
+/** Prepared conditioning: text states [B,L,Dt] and, with CFG, the unconditional states tiled [B,L,Dt]. */
+interface Conditioning {
+  cond: F32;
+  uncond: F32 | undefined;
+  guidance: number;
+}
+
+async function conditioning(ctx: InferContext, states: F32, guidance: number | undefined): Promise<Conditioning> {
+  const g = guidance ?? decoderNumber(decoderRole(ctx), 'guidanceScale', 1);
+  if (g === 1) return { cond: states, uncond: undefined, guidance: 1 };
+  const empty = await textStates(ctx, captionInputIds([[]], decoderTokens(ctx)));
+  return { cond: states, uncond: gatherRows(empty, new Array<number>(states.dims[0]).fill(0)), guidance: g };
+}
+
+/** Returns the velocity [B,...] at time t for latents x [B,...] (one transformer run, 2B rows with CFG). */
+async function velocity(ctx: InferContext, x: F32, t: number, c: Conditioning): Promise<F32> {
+  const path = decoderRole(ctx).transformer;
+  const B = x.dims[0];
+  const rows = c.uncond ? 2 * B : B;
+  const feeds = {
+    sample: c.uncond ? concatRows([x, x]) : x,
+    timestep: { dtype: 'float32' as const, data: new Float32Array(rows).fill(t), dims: [rows] },
+    encoder_hidden_states: c.uncond ? concatRows([c.cond, c.uncond]) : c.cond,
+  };
+  const v = f32Output(await runGraph(ctx, path, feeds, 'decoder.transformer'), 'out_sample', 'decoder.transformer');
+  if (!c.uncond) return v;
+  const n = B * rowSize(x.dims);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = v.data[n + i] + c.guidance * (v.data[i] - v.data[n + i]);
+  return { dtype: 'float32', data: out, dims: x.dims.slice() };
+}
+
+/** Returns latents [B,...] at t=0 from noise [B,...] at t=1 by Euler steps on the time grid. */
+export async function eulerSample(ctx: InferContext, states: F32, noise: F32, opts: FlowOptions): Promise<F32> {
+  const c = await conditioning(ctx, states, opts.guidance);
+  const ts = timeGrid(opts.steps);
+  const x: F32 = { dtype: 'float32', data: noise.data.slice(), dims: noise.dims.slice() };
+  for (let i = 0; i < opts.steps; i++) {
+    const v = await velocity(ctx, x, ts[i], c);
+    const dt = ts[i + 1] - ts[i];
+    for (let j = 0; j < x.data.length; j++) x.data[j] += dt * v.data[j];
+  }
+  return x;
+}
+
+/** Result of SDE sampling: final latents, the trajectory and per-step log-probs. */
+export interface SdeResult {
+  latents: F32;
+  /** steps+1 latents [B,...]: x at t=1 (the noise) … x at t=0 (float32, as fed to the network). */
+  trajectory: F32[];
+  /** [steps][B] Gaussian log-density of each step's sample around its mean, averaged over elements (nats). */
+  logp: Float64Array[];
+  /** The time grid, t=1 … 0. */
+  timesteps: number[];
+}
+
+/**
+ * Returns Flow-GRPO SDE samples from noise [B,...]: each step x' ~ N(mean(x, v, t, dt), σ_t²|dt|) with
+ * σ_t = a·√(t/(1−t)) (a = role sdeNoiseLevel; at t=1 the denominator uses the grid's next t). Step noise
+ * for row b comes from rngs[b], one latent of Box–Muller draws per step.
+ */
+export async function sdeSample(ctx: InferContext, states: F32, noise: F32, rngs: readonly Rng[], opts: FlowOptions & { noiseLevel?: number }): Promise<SdeResult> {
+  const role = decoderRole(ctx);
+  const a = opts.noiseLevel ?? decoderNumber(role, 'sdeNoiseLevel', 0.7);
+  const c = await conditioning(ctx, states, opts.guidance);
+  const ts = timeGrid(opts.steps);
+  const B = noise.dims[0];
+  const n = rowSize(noise.dims);
+  if (rngs.length !== B) throw new RangeError(`sdeSample: ${rngs.length} rngs for ${B} rows`);
+  let x: F32 = { dtype: 'float32', data: noise.data.slice(), dims: noise.dims.slice() };
+  const trajectory = [x];
+  const logp: Float64Array[] = [];
+  for (let i = 0; i < opts.steps; i++) {
+    const v = await velocity(ctx, x, ts[i], c);
+    const next = new Float32Array(B * n);
+    const lp = new Float64Array(B);
+    for (let b = 0; b < B; b++) {
+      const row = (t: Float32Array): Float32Array => t.subarray(b * n, (b + 1) * n);
+      const st = sdeStepStats(row(x.data), row(v.data), ts[i], ts[i + 1] - ts[i], a, gaussianNoise(rngs[b], n), ts[1]);
+      const sample = Float32Array.from(st.next ?? st.mean);
+      next.set(sample, b * n);
+      // Density of the float32 sample actually kept, so recomputing from the trajectory gives the same value.
+      lp[b] = sdeLogProb(sample, st.mean, st.std);
+    }
+    x = { dtype: 'float32', data: next, dims: noise.dims.slice() };
+    trajectory.push(x);
+    logp.push(lp);
+  }
+  return { latents: x, trajectory, logp, timesteps: ts };
+}
+
+/** Returns VAE decoder output float32 [B,3,H,W] in [−1,1] for latents [B,...latentShape]. */
+export async function vaeDecode(ctx: InferContext, latents: F32, batch = 32): Promise<F32> {
+  const path = decoderRole(ctx).vaeDecoder;
+  if (!path) return latents;
+  return runRowwise(ctx, path, 'latent_sample', latents, 'sample', 'decoder.vaeDecoder', batch);
+}

@@ -1,0 +1,75 @@
+/** Shared setup of the inference tests: open a bundle folder in Node (WASM) and find parity fixtures. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { openBundleDir, type NodeEngine } from '../../src/cli/io.ts';
+import { createInferContext, type InferContext } from '../../src/engine/infer/index.ts';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const PARITY_DIR = join(ROOT, 'tests', 'fixtures', 'parity');
+export const TINY_BUNDLE = join(PARITY_DIR, 'uae-tiny');
+
+/** A bundle opened for the tests. */
+export interface Opened {
+  ctx: InferContext;
+  engine: NodeEngine;
+}
+
+/** Returns the bundle in `dir` opened on WASM with an InferContext. */
+export async function openContext(dir: string): Promise<Opened> {
+  const engine = await openBundleDir(dir);
+  const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
+  return { ctx, engine };
+}
+
+/** PyTorch reference outputs written by models/uae/bundle.py `parity_fixture`. */
+export interface ParityFixture {
+  bundle: string;
+  /** The encoder role whose graphs the caption numbers come from (absent: 'encoder'). */
+  caption_role?: 'encoder' | 'referenceEncoder';
+  pixel_values: number[];
+  scene_seed: number;
+  last_hidden_state: number[];
+  hidden_dims: number[];
+  greedy_ids: number[];
+  greedy_text: string;
+  step_logits: number[][];
+  text_input_ids: number[];
+  text_states: number[];
+  noise: number[];
+  timestep: number;
+  velocity: number[];
+  vae_image: number[];
+  euler_steps: number;
+  euler_image: number[];
+  image_embeds: number[];
+  text_embeds: number[];
+}
+
+/** One fixture and the bundle folder it belongs to (undefined when that bundle is not on disk). */
+export interface ParityPair {
+  name: string;
+  fixture: ParityFixture;
+  bundleDir: string | undefined;
+}
+
+/** Returns every tests/fixtures/parity/<name>.json with its bundle: tests/fixtures/parity/<name>/ or public/models/<bundle id>/. */
+export function parityPairs(): ParityPair[] {
+  if (!existsSync(PARITY_DIR)) return [];
+  return readdirSync(PARITY_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      const name = basename(f, '.json');
+      const fixture = JSON.parse(readFileSync(join(PARITY_DIR, f), 'utf8')) as ParityFixture;
+      const candidates = [join(PARITY_DIR, name), join(ROOT, 'public', 'models', fixture.bundle)];
+      return { name, fixture, bundleDir: candidates.find((d) => existsSync(join(d, 'manifest.json'))) };
+    });
+}
+
+/** Returns max |a_i − b_i| (Infinity when lengths differ). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
