@@ -14,11 +14,12 @@ const isolationHeaders: Record<string, string> = {
 };
 
 /**
- * ORT runtime files the app serves itself under `<base>ort/` (never a CDN).
- * `onnxruntime-web/webgpu` loads the asyncify build; the plain build is kept for a
- * WASM-only import. Both are listed so either import keeps working.
+ * ORT runtime files the app serves itself under `<base>ort/` (never a CDN). The worker imports
+ * `onnxruntime-web/webgpu`, whose runtime is the asyncify build (WebGPU and WASM execution providers).
  */
-const ORT_FILE = /^ort-wasm-simd-threaded(\.asyncify)?\.(mjs|wasm)$/;
+const ORT_FILE = /^ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)$/;
+/** `new URL('ort-wasm-…', import.meta.url)` inside ORT's bundle: Vite would copy that 26 MB file into assets/ again. */
+const ORT_SELF_URL = /new URL\(("ort-wasm-[^"]+"),\s*import\.meta\.url\)/g;
 
 function ortFiles(): string[] {
   return readdirSync(ortDist).filter((name) => ORT_FILE.test(name));
@@ -26,6 +27,25 @@ function ortFiles(): string[] {
 
 function contentType(name: string): string {
   return name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
+}
+
+/**
+ * The worker sets env.wasm.wasmPaths to `<base>ort/`, so ORT's own fallback URL is never used; hiding it
+ * from Vite's asset detection keeps a second copy of the wasm out of dist/assets/. Semantics unchanged.
+ * Runs in the worker build (worker.plugins), where ORT is bundled.
+ */
+function ortNoSelfUrl(): Plugin {
+  return {
+    name: 'uae-ort-no-self-url',
+    enforce: 'pre',
+    transform: {
+      filter: { id: /onnxruntime-web[\\/]dist[\\/].*\.mjs$/ },
+      handler(code) {
+        const out = code.replace(ORT_SELF_URL, 'new URL($1, (0, import.meta.url))');
+        return out === code ? null : { code: out, map: null };
+      },
+    },
+  };
 }
 
 /** Serves onnxruntime-web's wasm/mjs from node_modules in dev and copies them into dist/ort/ on build. */
@@ -61,8 +81,11 @@ function ortRuntime(): Plugin {
 export default defineConfig({
   root,
   publicDir: 'public',
+  // One page and no client-side routes: a missing file must be a 404, not index.html (a bundle with a
+  // missing file would otherwise fail as a confusing size/sha mismatch of an HTML page).
+  appType: 'mpa',
   plugins: [react(), ortRuntime()],
-  worker: { format: 'es' },
+  worker: { format: 'es', plugins: () => [ortNoSelfUrl()] },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   server: { headers: isolationHeaders },
   preview: { headers: isolationHeaders },

@@ -1,3 +1,4 @@
+import { FallbackNotice } from './components/BackendBadge';
 import { ErrorBanner } from './components/ErrorBanner';
 import { Header } from './components/Header';
 import { Tabs } from './components/Tabs';
@@ -11,6 +12,7 @@ export function App() {
   return (
     <div className="app">
       <Header />
+      <FallbackNotice />
       <ErrorBanner />
       <Tabs />
       <main className="panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} tabIndex={0}>

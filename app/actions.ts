@@ -6,9 +6,8 @@ import { dropPending, flushFrame, setOnNextFrame } from './store/frame';
 import { useStore, type Store } from './store/store';
 import type { AppError, BackendChoice, BundleListing, LoadProgress, Tab } from './store/types';
 
-/** Where the loaded bundle came from, so a backend switch can load it again. Not store data: holds File handles. */
+/** Where a bundle comes from. Not store data: it holds File handles. */
 type Origin = { kind: 'url'; label: string; baseUrl: string } | { kind: 'files'; label: string; files: LocalFile[] };
-let loadedOrigin: Origin | null = null;
 
 const PROGRESS_KEY = 'bundle-progress';
 
@@ -47,14 +46,28 @@ export async function startApp(): Promise<void> {
   else await loadBundleFromUrl(wanted);
 }
 
+/**
+ * Inits the engine on `choice`. On failure the previous backend stays in use (the worker keeps it); on a
+ * first start it retries with Auto so the page never ends up without an engine. Returns true when ready.
+ */
 async function initEngine(choice: BackendChoice): Promise<boolean> {
+  const hadBackend = useStore.getState().engine.backend !== null;
   patchEngine({ status: 'starting' });
   try {
     const backend = await engine().init(choice).done;
     patchEngine({ status: 'ready', backend });
     return true;
   } catch (e) {
-    patchEngine({ status: 'failed', error: toAppError(e, 'backend-unavailable') });
+    const error = toAppError(e, 'backend-unavailable');
+    if (hadBackend) {
+      patchEngine({ status: 'ready', error });
+      return true;
+    }
+    if (choice !== 'auto' && (await initEngine('auto'))) {
+      patchEngine({ error });
+      return true;
+    }
+    patchEngine({ status: 'failed', error });
     return false;
   }
 }
@@ -76,11 +89,10 @@ export async function loadCatalog(): Promise<Store['ui']['catalog']> {
   }
 }
 
-/** Switches backend: re-inits the engine, then reloads the bundle that was loaded (cache makes it cheap). */
+/** Switches backend: the worker re-inits and moves the loaded bundle's sessions to the new backend. */
 export async function chooseBackend(choice: BackendChoice): Promise<void> {
   useStore.setState((s) => ({ config: { ...s.config, backend: choice } }));
-  if (!(await initEngine(choice)) || !loadedOrigin) return;
-  await loadFromOrigin(loadedOrigin, false);
+  await initEngine(choice);
 }
 
 /** Loads a catalog bundle (public/models/<id>/) and remembers it in the shareable config. */
@@ -129,7 +141,6 @@ async function loadFromOrigin(origin: Origin, remember: boolean, configValue?: s
     currentLoad = handle;
     const bundle = await handle.done;
     flushFrame();
-    loadedOrigin = origin;
     patchEngine({ bundle, bundleOrigin: { kind: origin.kind, label: origin.label }, loading: null, error: null });
     if (remember && configValue !== undefined) useStore.setState((s) => ({ config: { ...s.config, bundle: configValue } }));
   } catch (e) {

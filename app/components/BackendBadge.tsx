@@ -20,22 +20,26 @@ export function BackendBadge() {
     );
   }
   return (
-    <>
-      <span
-        className="badge"
-        data-testid="backend-badge"
-        data-backend={backend.backend}
-        title={backend.reason ? `Fallback: ${backend.reason}` : `Requested: ${backend.requested}`}
-        aria-live="polite"
-      >
-        <span className="dot" aria-hidden="true" />
-        {backendLabel(backend)}
-      </span>
-      {backend.reason && (
-        <span className="fallback-note" data-testid="backend-reason">
-          fallback: {backend.reason}
-        </span>
-      )}
-    </>
+    <span
+      className="badge"
+      data-testid="backend-badge"
+      data-backend={backend.backend}
+      title={backend.reason ? `Fallback: ${backend.reason}` : `Requested: ${backend.requested}`}
+      aria-live="polite"
+    >
+      <span className="dot" aria-hidden="true" />
+      {backendLabel(backend)}
+    </span>
+  );
+}
+
+/** A one-line notice when the engine is not on WebGPU although it may have wanted to be, and why. */
+export function FallbackNotice() {
+  const reason = useStore((s) => s.engine.backend?.reason);
+  if (!reason) return null;
+  return (
+    <p className="notice" data-testid="backend-reason">
+      Running on WASM (CPU): {reason}.
+    </p>
   );
 }

@@ -17,35 +17,37 @@ export function Header() {
   const bundle = useStore(useShallow((s) => (s.engine.bundle ? { name: s.engine.bundle.name, version: s.engine.bundle.version } : null)));
   return (
     <header className="header">
-      <h1>
-        UAE Playground<small>understanding ⇄ generation as one auto-encoder</small>
-      </h1>
-      <span className="spacer" />
-      <BackendBadge />
-      <label>
-        Backend
-        <select
-          value={choice}
-          disabled={busy}
-          onChange={(e) => void chooseBackend(e.target.value as BackendChoice)}
-          data-testid="backend-choice"
-        >
-          {CHOICES.map((c) => (
-            <option key={c.value} value={c.value}>
-              {c.label}
-            </option>
-          ))}
-        </select>
-      </label>
-      <span className="badge" data-testid="bundle-badge" title="Loaded model bundle">
-        {bundle ? (
-          <>
-            {bundle.name} <span className="muted">v{bundle.version}</span>
-          </>
-        ) : (
-          <span className="muted">no bundle</span>
-        )}
-      </span>
+      <div className="title">
+        <h1>UAE Playground</h1>
+        <p>Unified Auto-Encoder: understanding (image → caption) and generation (caption → image), one objective: reconstruction fidelity</p>
+      </div>
+      <div className="status">
+        <BackendBadge />
+        <label>
+          Backend
+          <select
+            value={choice}
+            disabled={busy}
+            onChange={(e) => void chooseBackend(e.target.value as BackendChoice)}
+            data-testid="backend-choice"
+          >
+            {CHOICES.map((c) => (
+              <option key={c.value} value={c.value}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="badge" data-testid="bundle-badge" title="Loaded model bundle">
+          {bundle ? (
+            <>
+              {bundle.name} <span className="muted">v{bundle.version}</span>
+            </>
+          ) : (
+            <span className="muted">no bundle</span>
+          )}
+        </span>
+      </div>
     </header>
   );
 }

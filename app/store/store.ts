@@ -14,6 +14,7 @@ export interface Store {
 }
 
 const STORAGE_KEY = 'uae-playground';
+const STORAGE_VERSION = 1;
 
 // persist writes on every setState (progress included); only a changed config reaches storage.
 let lastWritten = '';
@@ -31,7 +32,7 @@ const urlAndLocalStorage: StateStorage = {
       stored = {};
     }
     const config = { ...sanitizeConfig(stored.state?.config), ...configFromQuery(location.search) };
-    return JSON.stringify({ state: { config }, version: stored.version ?? 0 });
+    return JSON.stringify({ state: { config }, version: stored.version ?? STORAGE_VERSION });
   },
   setItem(name, value) {
     if (value === lastWritten) return;
@@ -55,7 +56,9 @@ export const useStore = create<Store>()(
     () => ({ config: initialConfig, engine: initialEngine, runs: initialRuns, ui: initialUi }),
     {
       name: STORAGE_KEY,
-      version: 1,
+      version: STORAGE_VERSION,
+      // Stored configs of any version pass through sanitizeConfig in merge, which drops what it does not know.
+      migrate: (persisted) => persisted as Store,
       storage: createJSONStorage(() => urlAndLocalStorage),
       partialize: (s) => ({ config: s.config }),
       merge: (persisted, current) => ({

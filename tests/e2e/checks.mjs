@@ -50,5 +50,5 @@ export async function waitLoaded(page, id) {
 export async function bannerText(page) {
   const banner = page.getByTestId('error-banner');
   await banner.waitFor({ timeout: T });
-  return (await banner.textContent()).trim();
+  return (await banner.locator('p').textContent()).trim();
 }

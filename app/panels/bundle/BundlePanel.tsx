@@ -16,7 +16,7 @@ function Catalog({ busy }: { busy: boolean }) {
         <li key={b.id}>
           <div>
             <strong>{b.name}</strong> <code className="muted">{b.id}</code>
-            {b.id === catalog.defaultId && <span className="tag"> default</span>}
+            {b.id === catalog.defaultId && <span className="tag">default</span>}
             {b.description && <div className="desc">{b.description}</div>}
           </div>
           <button type="button" disabled={busy} onClick={() => void loadBundleById(b.id)} data-testid={`load-${b.id}`}>
