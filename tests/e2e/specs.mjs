@@ -1,6 +1,6 @@
 // The E2E specs, run once per browser mode (WebGPU on / off) against the built app.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertBackend, bannerText, until, waitLoaded } from './checks.mjs';
 
@@ -111,6 +111,26 @@ export async function runSpecs(ctx) {
     assert.equal(await banner.count(), 0, `error shown: ${await banner.allTextContents()}`);
   });
 
+  await step('a bundle loads from files dropped on the panel', async () => {
+    // Script-made DataTransfers carry no directory entries, so this drives the loose-files branch of the
+    // drop handler (file names carry the relative paths); a real folder drag walks FileSystemEntry trees.
+    const { files } = JSON.parse(readFileSync(join(root, 'public', 'models', DEFAULT_ID, 'manifest.json'), 'utf8'));
+    const payload = ['manifest.json', ...files.map((f) => f.path)].map((path) => ({
+      path,
+      bytes: [...readFileSync(join(root, 'public', 'models', DEFAULT_ID, path))],
+    }));
+    const dataTransfer = await page.evaluateHandle((list) => {
+      const dt = new DataTransfer();
+      for (const f of list) dt.items.add(new File([new Uint8Array(f.bytes)], f.path));
+      return dt;
+    }, payload);
+    await page.getByTestId('dropzone').dispatchEvent('dragover', { dataTransfer });
+    await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer });
+    await until(async () => (await page.getByTestId('loaded-bundle').textContent()).includes('local: dropped files'), 'dropped bundle not shown as loaded');
+    const banner = page.getByTestId('error-banner');
+    assert.equal(await banner.count(), 0, `error shown: ${await banner.allTextContents()}`);
+  });
+
   await step('the backend chooser re-inits the engine, and the choice goes into the URL', async () => {
     const chooser = page.getByTestId('backend-choice');
     await chooser.selectOption('wasm');
@@ -122,6 +142,14 @@ export async function runSpecs(ctx) {
     await until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === mode.expect, `badge did not return to ${mode.expect}`);
     assert.doesNotMatch(page.url(), /backend=/, 'auto (the default) should leave the URL clean');
     await assertBackend(page, mode.expect);
+    if (mode.expect === 'wasm') {
+      // Asking for WebGPU where there is none: a clear error, and the engine stays on WASM.
+      await chooser.selectOption('webgpu');
+      assert.match(await bannerText(page), /^backend-unavailable: /);
+      await assertBackend(page, 'wasm');
+      await chooser.selectOption('auto');
+      await page.getByRole('button', { name: 'Dismiss error' }).click();
+    }
   });
 
   await step('settings from a shared link win over stored ones and are remembered', async () => {
