@@ -4,6 +4,7 @@ import { EngineError } from '../engine/errors.ts';
 import { registerEval } from './eval.ts';
 import { registerInfo } from './info.ts';
 import { CliError } from './io.ts';
+import { registerRoundTrip } from './roundtrip.ts';
 import { registerScenes } from './scenes.ts';
 
 /** Returns the commander program with every subcommand registered (errors throw instead of exiting). */
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerInfo(program);
   registerScenes(program);
   registerEval(program);
+  registerRoundTrip(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }

@@ -6,6 +6,7 @@
  * request/event unions, the client's typing and the worker's handler registry follow from it.
  */
 import type { BundleManifest } from '../engine/manifest.ts';
+import type { RoundTripSpec } from './roundtrip.ts';
 
 /** A backend onnxruntime-web actually runs on. */
 export type BackendName = 'webgpu' | 'wasm';
@@ -124,6 +125,7 @@ export interface RequestSpecs {
   cancel: { params: { targetId: string }; partial: never; result: { cancelled: boolean } };
   runGraph: { params: RunGraphParams; partial: never; result: { outputs: Record<string, TensorData> } };
   stats: { params: Record<never, never>; partial: never; result: EngineStats };
+  roundtrip: RoundTripSpec;
 }
 
 /** Name of a request kind. */

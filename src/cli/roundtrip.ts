@@ -1,0 +1,188 @@
+/**
+ * `uae roundtrip (<image-file> | --scene SEED) [--loops N] [--seed S] [--json]`: image₀ → caption₁ → image₁ → …
+ * with the worker's own job function (src/worker/handlers/roundtrip.ts), so a seed gives the browser's run.
+ * PNG and JPEG files are decoded with pngjs / jpeg-js and resized with the bundle's 'cover' policy.
+ * Exit codes: 0 done, 1 a failure (unreadable image, bad option, bundle or model error), 2 no/two inputs.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { createInferContext, resizeCover, type DecodingPolicy, type Fidelity, type RawImage } from '../engine/infer/index.ts';
+import { ROUNDTRIP_MAX_LOOPS, ROUNDTRIP_MIN_LOOPS, type RoundTripLoop } from '../protocol/roundtrip.ts';
+import { rasterizeScene, sampleScene, type Scene } from '../shapes/index.ts';
+import { checkRoundTripParams, runRoundTripJob } from '../worker/handlers/roundtrip.ts';
+import { DEFAULT_BUNDLE, FALLBACK_BUNDLE } from './eval.ts';
+import { CliError, openBundleDir, printJson } from './io.ts';
+
+/** Options of `uae roundtrip` after parsing. */
+export interface RoundTripCliOptions {
+  scene?: number;
+  loops: number;
+  seed: number;
+  steps?: number;
+  temperature?: number;
+  topP: number;
+  bundle?: string;
+  out?: string;
+  json?: boolean;
+}
+
+/** One loop in `--json` output: exactly these keys (fidelity against the original image). */
+export interface RoundTripJsonLoop {
+  caption: string;
+  tokens: number;
+  sim: number;
+  psnr: number;
+  ssim: number;
+  attr: { precision: number; recall: number; f1: number } | null;
+}
+
+/** What `uae roundtrip --json` prints. */
+export interface RoundTripJson {
+  loops: RoundTripJsonLoop[];
+  /** Fidelity of loop k's reconstruction against loop k−1's (loop 1: against the original). */
+  vs_previous: Fidelity[];
+  bundle: string;
+  input: { kind: 'scene'; seed: number; scene: Scene } | { kind: 'file'; path: string; width: number; height: number; resize: string };
+  settings: { loops: number; seed: number; steps: number; policy: DecodingPolicy };
+}
+
+function intIn(name: string, min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`--${name} must be an integer in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+function numberIn(name: string, lowOpen: number, high: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= lowOpen || n > high) throw new InvalidArgumentError(`--${name} must be a number in (${lowOpen}, ${high}]`);
+    return n;
+  };
+}
+
+/** Returns the decoded pixels of a PNG or JPEG file (RGBA), or throws a one-line CliError naming the file. */
+export function readImageFile(path: string): RawImage {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new CliError(`${path}: no such file`);
+  const buf = readFileSync(path);
+  const isPng = buf.length >= 8 && buf.readUInt32BE(0) === 0x89504e47;
+  const isJpeg = buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
+  if (!isPng && !isJpeg) throw new CliError(`${path}: not a PNG or JPEG image`);
+  try {
+    if (isPng) {
+      const png = PNG.sync.read(buf);
+      return { data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length), width: png.width, height: png.height, channels: 4 };
+    }
+    const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 200 });
+    return { data: img.data, width: img.width, height: img.height, channels: 4 };
+  } catch (e) {
+    throw new CliError(`${path}: cannot decode ${isPng ? 'PNG' : 'JPEG'}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Returns a PNG file's bytes for uint8 RGB [height,width,3]. */
+export function encodePng(rgb: Uint8Array, width: number, height: number): Buffer {
+  const png = new PNG({ width, height });
+  for (let i = 0; i < width * height; i++) {
+    png.data[i * 4] = rgb[i * 3];
+    png.data[i * 4 + 1] = rgb[i * 3 + 1];
+    png.data[i * 4 + 2] = rgb[i * 3 + 2];
+    png.data[i * 4 + 3] = 255;
+  }
+  return PNG.sync.write(png);
+}
+
+function resolveBundle(bundle: string | undefined, warn: (line: string) => void): string {
+  if (bundle) return bundle;
+  if (existsSync(join(DEFAULT_BUNDLE, 'manifest.json'))) return DEFAULT_BUNDLE;
+  if (existsSync(join(FALLBACK_BUNDLE, 'manifest.json'))) {
+    warn(`uae roundtrip: ${DEFAULT_BUNDLE} not found; using the test bundle ${FALLBACK_BUNDLE} (near-random weights: meaningless captions). Pass --bundle DIR to choose.`);
+    return FALLBACK_BUNDLE;
+  }
+  throw new CliError(`${DEFAULT_BUNDLE}: no bundle there; pass --bundle DIR`);
+}
+
+const round6 = (x: number): number => Number(x.toFixed(6));
+const fidelity = (f: Fidelity): Fidelity => ({ sim: round6(f.sim), psnr: round6(f.psnr), ssim: round6(f.ssim) });
+
+/** Returns the `--json` document of a finished run (floats rounded to 6 decimals). */
+export function roundTripJson(loops: readonly RoundTripLoop[], meta: Omit<RoundTripJson, 'loops' | 'vs_previous'>): RoundTripJson {
+  return {
+    loops: loops.map((l) => ({
+      caption: l.caption,
+      tokens: l.tokens,
+      ...fidelity(l.vsOriginal),
+      attr: l.attr && { precision: round6(l.attr.precision), recall: round6(l.attr.recall), f1: round6(l.attr.f1) },
+    })),
+    vs_previous: loops.map((l) => fidelity(l.vsPrevious)),
+    ...meta,
+  };
+}
+
+function loopLine(l: RoundTripLoop): string {
+  const f = (x: Fidelity) => `sim ${x.sim.toFixed(3)}  PSNR ${x.psnr.toFixed(2)} dB  SSIM ${x.ssim.toFixed(3)}`;
+  const attr = l.attr ? `  attr P ${l.attr.precision.toFixed(2)} R ${l.attr.recall.toFixed(2)} F1 ${l.attr.f1.toFixed(2)}` : '';
+  return `loop ${l.loop}: "${l.caption}" (${l.tokens} tokens)\n  vs original: ${f(l.vsOriginal)}${attr}\n  vs previous: ${f(l.vsPrevious)}`;
+}
+
+/** Runs `uae roundtrip` on `file` or `opts.scene`; returns the JSON document (printed as JSON or text). */
+export async function runRoundTripCommand(file: string | undefined, opts: RoundTripCliOptions): Promise<RoundTripJson> {
+  if ((file === undefined) === (opts.scene === undefined)) {
+    throw new CliError('give exactly one input: an image file or --scene SEED', 2);
+  }
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const source = file === undefined ? undefined : readImageFile(file);
+  const engine = await openBundleDir(resolveBundle(opts.bundle, log));
+  try {
+    const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
+    const m = ctx.manifest;
+    for (const role of ['encoder', 'decoder', 'scorer'] as const) {
+      if (!m.roles[role]) throw new CliError(`bundle ${m.id} has no ${role} role: it cannot run a round trip`);
+    }
+    const { width, height } = m.preprocessing.image;
+    const scene = opts.scene === undefined ? undefined : sampleScene(opts.scene);
+    const image = scene ? rasterizeScene(scene, width) : resizeCover(source as RawImage, width, height);
+    const policy: DecodingPolicy = opts.temperature === undefined ? { kind: 'greedy' } : { kind: 'sample', temperature: opts.temperature, topP: opts.topP };
+    const steps = opts.steps ?? m.defaults.flowSteps;
+    const params = checkRoundTripParams({ image, width, height, loops: opts.loops, policy, steps, seed: opts.seed, scene });
+    if (opts.out) mkdirSync(opts.out, { recursive: true });
+    const save = (name: string, rgb: Uint8Array) => opts.out && writeFileSync(join(opts.out, name), encodePng(rgb, width, height));
+    save('loop-0.png', image);
+    const loops = await runRoundTripJob(ctx, params, (l) => {
+      save(`loop-${l.loop}.png`, l.image);
+      if (!opts.json) console.log(loopLine(l));
+    });
+    const input: RoundTripJson['input'] = scene
+      ? { kind: 'scene', seed: opts.scene as number, scene }
+      : { kind: 'file', path: file as string, width: (source as RawImage).width, height: (source as RawImage).height, resize: `cover ${width}x${height}` };
+    const doc = roundTripJson(loops, { bundle: m.id, input, settings: { loops: opts.loops, seed: opts.seed, steps, policy } });
+    if (opts.json) printJson(doc);
+    return doc;
+  } finally {
+    await engine.sessions.release();
+  }
+}
+
+/** Adds `uae roundtrip` to the program. */
+export function registerRoundTrip(program: Command): void {
+  program
+    .command('roundtrip')
+    .description('caption an image, redraw it from the caption, caption that, … N times; fidelity per loop')
+    .argument('[image-file]', 'a PNG or JPEG image (resized to the bundle input with the cover policy: scale, centre crop)')
+    .option('--scene <seed>', 'use the Shapes scene sampleScene(SEED) instead of a file (adds attribute P/R/F1)', intIn('scene', 0, 0xffffffff))
+    .option('--loops <n>', `loops (${ROUNDTRIP_MIN_LOOPS}-${ROUNDTRIP_MAX_LOOPS})`, intIn('loops', ROUNDTRIP_MIN_LOOPS, ROUNDTRIP_MAX_LOOPS), 3)
+    .option('--seed <s>', 'seed of caption sampling and decoder noise', intIn('seed', 0, 0xffffffff), 0)
+    .option('--steps <k>', "flow (Euler) steps (default: the bundle's flowSteps)", intIn('steps', 1, 1000))
+    .option('--temperature <t>', 'sample captions at this temperature (default: greedy)', numberIn('temperature', 0, 10))
+    .option('--top-p <p>', 'nucleus mass when sampling', numberIn('top-p', 0, 1), 1)
+    .option('--bundle <dir>', `bundle folder (default ${DEFAULT_BUNDLE})`)
+    .option('--out <dir>', 'write loop-0.png (the model input) … loop-N.png there')
+    .option('--json', 'print one JSON object: {"loops": [{caption, tokens, sim, psnr, ssim, attr}], ...}')
+    .action(async (file: string | undefined, opts: RoundTripCliOptions) => {
+      await runRoundTripCommand(file, opts);
+    });
+}

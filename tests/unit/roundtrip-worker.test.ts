@@ -1,0 +1,144 @@
+// The `roundtrip` request through EngineHost + EngineClient over a real MessageChannel (structured clone and
+// transfer, as with the Worker), on onnxruntime-web WASM with the tiny bundle: streaming, parity with the
+// CLI, cancel, leaks, bad requests.
+import * as ort from 'onnxruntime-web';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EngineClient } from '../../src/engine/client.ts';
+import { main } from '../../src/cli/main.ts';
+import type { RoundTripJson } from '../../src/cli/roundtrip.ts';
+import type { RoundTripLoop, RoundTripParams } from '../../src/protocol/roundtrip.ts';
+import { rasterizeScene, sampleScene } from '../../src/shapes/index.ts';
+import { registerRoundTrip } from '../../src/worker/handlers/roundtrip.ts';
+import { EngineHost } from '../../src/worker/host.ts';
+import { engineFailure, FIXTURE_DIR, folderFetch } from './engine-fixture.ts';
+import { TINY_BUNDLE } from './infer-helpers.ts';
+import { vi } from 'vitest';
+
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = 'error';
+
+const open: MessageChannel[] = [];
+afterEach(() => {
+  for (const ch of open.splice(0)) {
+    ch.port1.close();
+    ch.port2.close();
+  }
+});
+
+async function connect(dir = TINY_BUNDLE) {
+  const ch = new MessageChannel();
+  open.push(ch);
+  const { fetch, base } = folderFetch(dir);
+  const host = new EngineHost({
+    ort, fetch, maxWasmThreads: 1,
+    post: (event, transfer) => ch.port2.postMessage(event, transfer),
+    probeWebGpu: async () => ({ ok: false, reason: 'Node' }),
+  });
+  registerRoundTrip(host);
+  ch.port2.addEventListener('message', (e: MessageEvent) => host.handle(e.data));
+  ch.port2.start();
+  ch.port1.start();
+  const client = new EngineClient(ch.port1);
+  await client.loadBundle({ kind: 'url', baseUrl: base }).done;
+  return { host, client };
+}
+
+const SCENE = 82995292;
+function params(over: Partial<RoundTripParams> = {}): RoundTripParams {
+  const scene = sampleScene(SCENE);
+  return { image: rasterizeScene(scene, 64), width: 64, height: 64, loops: 3, policy: { kind: 'greedy' }, steps: 2, seed: 9, scene, ...over };
+}
+
+async function cliJson(args: string[]): Promise<RoundTripJson> {
+  const out: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true));
+  try {
+    expect(await main(['roundtrip', '--bundle', TINY_BUNDLE, '--json', ...args])).toBe(0);
+  } finally {
+    spy.mockRestore();
+  }
+  return JSON.parse(out.join('')) as RoundTripJson;
+}
+
+describe('roundtrip request', () => {
+  it('streams one partial per loop, in order, before the result; the CLI with the same seed gives the same run', async () => {
+    const { client, host } = await connect();
+    const seen: string[] = [];
+    const loops: RoundTripLoop[] = [];
+    const progress: number[] = [];
+    const handle = client.request({ type: 'roundtrip', ...params({ policy: { kind: 'sample', temperature: 1.3, topP: 0.9 } }) }, {
+      onPartial: (l) => {
+        seen.push(`partial ${l.loop}`);
+        loops.push(l);
+      },
+      onProgress: (p) => progress.push(p.loaded),
+    });
+    const summary = await handle.done;
+    seen.push('result');
+    expect(seen).toEqual(['partial 1', 'partial 2', 'partial 3', 'result']);
+    expect(summary).toMatchObject({ loops: 3, bundleId: 'uae-tiny' });
+    expect(progress).toEqual([0, 1, 2, 3]);
+    for (const l of loops) {
+      expect(l.image).toBeInstanceOf(Uint8Array);
+      expect(l.image.length).toBe(64 * 64 * 3);
+      expect(l.attr).not.toBeNull();
+    }
+    // The next loop captions the previous reconstruction: transferring a partial's image must not detach it.
+    expect(loops[1].vsPrevious.psnr).toBeLessThan(100);
+    expect((await client.request({ type: 'stats' }).done).liveTensors).toBe(0);
+
+    const cli = await cliJson(['--scene', String(SCENE), '--seed', '9', '--steps', '2', '--temperature', '1.3', '--top-p', '0.9']);
+    expect(cli.loops.map((l) => l.caption)).toEqual(loops.map((l) => l.caption));
+    cli.loops.forEach((c, i) => {
+      expect(c.sim).toBeCloseTo(loops[i].vsOriginal.sim, 6);
+      expect(c.psnr).toBeCloseTo(loops[i].vsOriginal.psnr, 5);
+      expect(c.ssim).toBeCloseTo(loops[i].vsOriginal.ssim, 6);
+      expect(c.attr?.f1).toBeCloseTo(loops[i].attr?.f1 ?? NaN, 6);
+    });
+    await host.idle();
+  });
+
+  it('cancel stops between loops: the request rejects with cancelled, later partials are dropped, nothing leaks', async () => {
+    const { client, host } = await connect();
+    const got: number[] = [];
+    let handle: ReturnType<typeof client.request<'roundtrip'>> | undefined;
+    handle = client.request({ type: 'roundtrip', ...params({ loops: 20 }) }, {
+      onPartial: (l) => {
+        got.push(l.loop);
+        if (l.loop === 1) handle?.cancel();
+      },
+    });
+    const err = await engineFailure(handle.done);
+    expect(err.code).toBe('cancelled');
+    await host.idle();
+    expect(got).toEqual([1]);
+    const stats = await client.request({ type: 'stats' }).done;
+    expect(stats.liveTensors).toBe(0);
+    // The worker is free again: a new request runs to the end.
+    expect((await client.request({ type: 'roundtrip', ...params({ loops: 1 }) }).done).loops).toBe(1);
+  });
+
+  const bad: [string, Partial<RoundTripParams> & Record<string, unknown>, RegExp][] = [
+    ['0 loops', { loops: 0 }, /loops must be an integer in \[1, 20\]/],
+    ['21 loops', { loops: 21 }, /loops must be an integer/],
+    ['a wrong image size', { image: new Uint8Array(10) }, /image must be uint8 RGB of 64x64x3 bytes/],
+    ['another input size', { width: 32, height: 32, image: new Uint8Array(32 * 32 * 3) }, /takes 64x64 images, got 32x32/],
+    ['an unknown policy', { policy: { kind: 'beam' } as never }, /policy\.kind/],
+    ['top-p above 1', { policy: { kind: 'sample', temperature: 1, topP: 1.5 } }, /topP/],
+    ['a broken scene', { scene: { background: 'pink', objects: [] } as never }, /scene is not a valid Shapes scene/],
+    ['a negative seed', { seed: -1 }, /seed/],
+  ];
+  it.each(bad)('rejects %s with bad-request', async (_name, over, message) => {
+    const { client } = await connect();
+    const err = await engineFailure(client.request({ type: 'roundtrip', ...params(over as Partial<RoundTripParams>) }).done);
+    expect(err.code).toBe('bad-request');
+    expect(err.message).toMatch(message);
+  });
+
+  it('rejects a bundle without encoder/decoder with bad-request naming the role', async () => {
+    const { client } = await connect(FIXTURE_DIR);
+    const err = await engineFailure(client.request({ type: 'roundtrip', ...params() }).done);
+    expect(err.code).toBe('bad-request');
+    expect(err.message).toBe('roundtrip: bundle fixture-tiny has no encoder role');
+  });
+});
