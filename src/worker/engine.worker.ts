@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-web/webgpu';
 import { cacheApiStore } from './cache.ts';
 import { gpuOf, probeWebGpu } from './gpu.ts';
 import { EngineHost } from './host.ts';
+import { registerRoundTrip } from './handlers/roundtrip.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
 
@@ -23,5 +24,6 @@ const host = new EngineHost({
   maxWasmThreads,
   cache: cacheApiStore(scope.location.origin),
 });
+registerRoundTrip(host);
 
 scope.addEventListener('message', (event: MessageEvent) => host.handle(event.data));
