@@ -1,0 +1,128 @@
+/**
+ * Which logged keys the Training panel charts, and how: the names are TRL's GRPOTrainer metric names
+ * (plus this project's held-out `eval/*` fidelity). Keys no chart claims stay listed and chartable.
+ */
+import type { RunLog } from './types.ts';
+
+/** One plotted line: `key` (or the first alias a run has), with an optional ±std or min–max band. */
+export interface ChartLineSpec {
+  key: string;
+  label: string;
+  /** Older TRL names for the same metric (e.g. `completion_length` before `completions/mean_length`). */
+  aliases?: string[];
+  /** Band = value ± this key's value. */
+  std?: string;
+  /** Band = [this key, `max`]. */
+  min?: string;
+  max?: string;
+}
+
+/** One chart of the panel. */
+export interface ChartSpec {
+  id: string;
+  title: string;
+  yLabel: string;
+  lines: ChartLineSpec[];
+}
+
+/** The panel's charts: caption length, reward ± std, held-out fidelity, KL, clip ratio. */
+export const TRAINING_CHARTS: readonly ChartSpec[] = [
+  {
+    id: 'length',
+    title: 'Caption length',
+    yLabel: 'tokens',
+    lines: [
+      {
+        key: 'completions/mean_length',
+        label: 'mean length (band: min–max)',
+        aliases: ['completion_length'],
+        min: 'completions/min_length',
+        max: 'completions/max_length',
+      },
+    ],
+  },
+  {
+    id: 'reward',
+    title: 'Reward ± std',
+    yLabel: 'reward (fidelity)',
+    lines: [{ key: 'reward', label: 'reward (band: ± std)', aliases: ['rewards/sim/mean'], std: 'reward_std' }],
+  },
+  {
+    id: 'fidelity',
+    title: 'Held-out fidelity',
+    yLabel: 'score',
+    lines: [
+      { key: 'eval/sim', label: 'sim' },
+      { key: 'eval/attr_recall', label: 'attribute recall' },
+      { key: 'eval/attr_precision', label: 'attribute precision' },
+      { key: 'eval/retrieval_top1', label: 'retrieval top-1' },
+    ],
+  },
+  { id: 'kl', title: 'KL to the reference', yLabel: 'KL (k3)', lines: [{ key: 'kl', label: 'KL' }] },
+  {
+    id: 'clip',
+    title: 'Clip ratio',
+    yLabel: 'fraction of tokens',
+    lines: [
+      { key: 'clip_ratio/region_mean', label: 'region', aliases: ['clip_ratio'] },
+      { key: 'clip_ratio/low_mean', label: 'low' },
+      { key: 'clip_ratio/high_mean', label: 'high' },
+    ],
+  },
+];
+
+/** A chart line resolved against one run: the key the run actually has, and its band keys if present. */
+export interface ResolvedLine {
+  spec: ChartLineSpec;
+  key: string;
+  band?: { kind: 'std'; std: string } | { kind: 'range'; min: string; max: string };
+}
+
+/** Returns the key of `line` present in `run` (the key itself, else the first alias), or undefined. */
+export function resolveKey(run: Pick<RunLog, 'series'>, line: ChartLineSpec): string | undefined {
+  return [line.key, ...(line.aliases ?? [])].find((k) => (run.series[k]?.length ?? 0) > 0);
+}
+
+/** Returns the lines of `chart` that `run` has data for (band keys only when present). */
+export function resolveChart(run: Pick<RunLog, 'series'>, chart: ChartSpec): ResolvedLine[] {
+  const out: ResolvedLine[] = [];
+  for (const spec of chart.lines) {
+    const key = resolveKey(run, spec);
+    if (!key) continue;
+    const has = (k: string | undefined): k is string => k !== undefined && (run.series[k]?.length ?? 0) > 0;
+    let band: ResolvedLine['band'];
+    if (has(spec.std)) band = { kind: 'std', std: spec.std };
+    else if (has(spec.min) && has(spec.max)) band = { kind: 'range', min: spec.min, max: spec.max };
+    out.push({ spec, key, band });
+  }
+  return out;
+}
+
+/** Returns every numeric key the charts use for `run` (line keys and band keys). */
+export function chartedKeys(run: Pick<RunLog, 'series'>, charts: readonly ChartSpec[] = TRAINING_CHARTS): Set<string> {
+  const used = new Set<string>();
+  for (const chart of charts) {
+    for (const line of resolveChart(run, chart)) {
+      used.add(line.key);
+      if (line.band?.kind === 'std') used.add(line.band.std);
+      if (line.band?.kind === 'range') used.add(line.band.min).add(line.band.max);
+    }
+  }
+  return used;
+}
+
+/** Returns the numeric keys of `runs` that no chart shows, sorted: the panel lists them as extra charts. */
+export function otherKeys(runs: readonly Pick<RunLog, 'series'>[], charts: readonly ChartSpec[] = TRAINING_CHARTS): string[] {
+  const all = new Set<string>();
+  const used = new Set<string>();
+  for (const run of runs) {
+    for (const k of Object.keys(run.series)) all.add(k);
+    for (const k of chartedKeys(run, charts)) used.add(k);
+  }
+  return [...all].filter((k) => !used.has(k)).sort();
+}
+
+/** Returns a one-line chart spec for any key (the "other metrics" charts). */
+export function keyChart(key: string): ChartSpec {
+  return { id: `key:${key}`, title: key, yLabel: key, lines: [{ key, label: key }] };
+}

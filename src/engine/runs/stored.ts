@@ -1,0 +1,26 @@
+/** Checking run logs that come back from storage (IndexedDB): old or foreign data must not reach the charts. */
+import { isJsonObject } from './json.ts';
+import type { RunFormat, RunLog, RunPoint, RunTextPoint } from './types.ts';
+
+const FORMATS: readonly RunFormat[] = ['jsonl', 'csv', 'trainer_state'];
+
+function points<T extends 'number' | 'string'>(v: unknown, type: T): v is (T extends 'number' ? RunPoint : RunTextPoint)[] {
+  return (
+    Array.isArray(v) &&
+    v.every((p) => isJsonObject(p) && typeof p.step === 'number' && Number.isFinite(p.step) && typeof p.value === type)
+  );
+}
+
+function pointMap<T extends 'number' | 'string'>(v: unknown, type: T): boolean {
+  return isJsonObject(v) && Object.values(v).every((list) => points(list, type));
+}
+
+/** Returns `v` as a RunLog when it has the full shape (ids, source, sorted-number series), else null. */
+export function asRunLog(v: unknown): RunLog | null {
+  if (!isJsonObject(v) || typeof v.id !== 'string' || !v.id || typeof v.label !== 'string') return null;
+  const src = v.source;
+  if (!isJsonObject(src) || (src.kind !== 'bundle' && src.kind !== 'import') || typeof src.file !== 'string') return null;
+  if (!(FORMATS as readonly unknown[]).includes(src.format)) return null;
+  if (!pointMap(v.series, 'number') || !pointMap(v.text, 'string')) return null;
+  return v as unknown as RunLog;
+}
