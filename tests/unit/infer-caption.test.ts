@@ -60,11 +60,16 @@ describe('sampled decoding (temperature + top-p, seeded)', () => {
     expect(ids(other)).not.toEqual(ids(group));
   });
 
-  it('is the same batched, one row at a time, and without the cache', async () => {
+  it('is the same batched, one row at a time, without the cache, and keeping finished rows', async () => {
     const alone = await generateCaptions(o.ctx, hidden, { policy: SAMPLE, rng: createRng(11), groupSize: 4, batch: 1 });
     const full = await generateCaptions(o.ctx, hidden, { policy: SAMPLE, rng: createRng(11), groupSize: 4, batch: 3, cache: false });
+    const padded = await generateCaptions(o.ctx, hidden, { policy: SAMPLE, rng: createRng(11), groupSize: 4, compact: false });
     expect(ids(alone)).toEqual(ids(group));
     expect(ids(full)).toEqual(ids(group));
+    expect(ids(padded)).toEqual(ids(group));
+    expect(worstLogp(padded, group)).toBeLessThan(1e-5);
+    // The group really has captions of different lengths, so rows left the batch at different steps.
+    expect(new Set(group.map((c) => c.completion.length)).size).toBeGreaterThan(1);
     expect(worstLogp(alone, group)).toBeLessThan(1e-5);
     expect(worstLogp(full, group)).toBeLessThan(1e-5);
   });
@@ -77,15 +82,17 @@ describe('sampled decoding (temperature + top-p, seeded)', () => {
   });
 
   it('log-probs are untempered: a hot sample is scored by log_softmax of the raw logits', async () => {
-    const steps: { first: number; logits: F32 }[] = [];
+    const steps: { rows: number[]; logits: F32 }[] = [];
     const [hot] = await generateCaptions(o.ctx, hidden, {
       policy: { kind: 'sample', temperature: 8, topP: 1 }, rng: createRng(5), maxTokens: 6,
-      onLogits: (_pos, first, logits) => steps.push({ first, logits }),
+      onLogits: (_pos, rows, logits) => steps.push({ rows, logits }),
     });
     hot.completion.forEach((tok, j) => {
       const V = steps[j].logits.dims[2];
-      expect(hot.logp[j]).toBeCloseTo(logSoftmax(steps[j].logits.data, 0, V)[tok], 10);
-      expect(hot.logp[j]).not.toBeCloseTo(logSoftmax(steps[j].logits.data, 0, V, 8)[tok], 6);
+      const off = steps[j].rows.indexOf(0) * V;
+      expect(off).toBeGreaterThanOrEqual(0);
+      expect(hot.logp[j]).toBeCloseTo(logSoftmax(steps[j].logits.data, off, V)[tok], 10);
+      expect(hot.logp[j]).not.toBeCloseTo(logSoftmax(steps[j].logits.data, off, V, 8)[tok], 6);
     });
   });
 

@@ -54,7 +54,7 @@ for (const pair of pairs) {
       const [cap] = await generateCaptions(o.ctx, hidden, {
         policy: { kind: 'greedy' },
         role: captionRole,
-        onLogits: (_pos, _first, logits) => steps.push(logits.data.slice(0, logits.dims[2])),
+        onLogits: (_pos, _rows, logits) => steps.push(logits.data.slice(0, logits.dims[2])),
       });
       const { bosId, padId } = o.ctx.manifest.roles[captionRole]!;
       expect([bosId, ...cap.completion].filter((id) => id !== padId)).toEqual(fx.greedy_ids);

@@ -1,7 +1,8 @@
 /**
  * The encoder (I2T): image → hidden states, then autoregressive captions with the KV cache of the
  * Optimum-layout merged decoder. A group of rows is decoded together, one session run per step for the
- * whole batch (finished rows keep feeding [PAD]; their outputs are ignored). Log-probs are those of the
+ * whole batch; a row that emits [EOS] leaves the batch (its cache rows are dropped), or with
+ * `compact: false` keeps feeding [PAD] with its outputs ignored. Log-probs are those of the
  * UNTEMPERED distribution, log_softmax(raw logits)[token], whatever temperature/top-p drew the token;
  * the forced [EOS] at the last position gets the model's own log-prob of [EOS].
  */
@@ -43,8 +44,10 @@ export interface GenerateOptions {
   /** false: recompute the whole prefix each step without the KV cache (for the benchmark/equality test). */
   cache?: boolean;
   role?: EncoderChoice;
-  /** Called after each decoder run with the step's position (1…) and the logits of the batch's rows. */
-  onLogits?: (pos: number, firstRow: number, logits: F32) => void;
+  /** Drop finished rows from the batch (default true); false keeps feeding them [PAD] like the PyTorch loop. */
+  compact?: boolean;
+  /** Called after each decoder run with the step's position (1…), the global rows of the logits, and logits [R,S,V]. */
+  onLogits?: (pos: number, rows: number[], logits: F32) => void;
 }
 
 /** Returns last_hidden_state float32 [N,T,D] of the encoder's vision graph for pixel_values [N,3,H,W]. */
@@ -96,26 +99,31 @@ async function decodeChunk(
   opts: GenerateOptions, maxTokens: number,
 ): Promise<void> {
   const cache = opts.cache ?? true;
-  const R = rows.length;
+  const compact = opts.compact ?? true;
   const { bosId, eosId, padId } = role;
-  let past = emptyPast(role, R);
+  // Rows fed to the decoder (indices into `rows`); with compaction finished rows leave the batch.
+  let live = rows.map((_, i) => i);
+  let liveHidden = hidden;
+  let past = emptyPast(role, rows.length);
   for (let pos = 1; pos < maxTokens; pos++) {
+    const R = live.length;
     let ids: I64;
     if (cache) {
-      ids = int64(rows.map((r) => (r.done ? padId : (r.completion[r.completion.length - 1] ?? bosId))), [R, 1]);
+      ids = int64(live.map((i) => (rows[i].done ? padId : (rows[i].completion[rows[i].completion.length - 1] ?? bosId))), [R, 1]);
     } else {
       const flat: number[] = [];
-      for (const r of rows) for (let j = 0; j < pos; j++) flat.push(j === 0 ? bosId : (r.completion[j - 1] ?? padId));
+      for (const i of live) for (let j = 0; j < pos; j++) flat.push(j === 0 ? bosId : (rows[i].completion[j - 1] ?? padId));
       ids = int64(flat, [R, pos]);
     }
-    const feeds: Record<string, TensorData> = { input_ids: ids, encoder_hidden_states: hidden, ...(cache ? past : emptyPast(role, R)) };
+    const feeds: Record<string, TensorData> = { input_ids: ids, encoder_hidden_states: liveHidden, ...(cache ? past : emptyPast(role, R)) };
     const out = await runGraph(ctx, role.decoder, feeds, label);
     const logits = f32Output(out, 'logits', label);
-    opts.onLogits?.(pos, firstRow, logits);
+    opts.onLogits?.(pos, live.map((i) => firstRow + i), logits);
     const [, S, V] = logits.dims;
-    rows.forEach((r, i) => {
+    live.forEach((i, k) => {
+      const r = rows[i];
       if (r.done) return;
-      const off = (i * S + S - 1) * V;
+      const off = (k * S + S - 1) * V;
       const forced = pos === maxTokens - 1;
       const tok = forced ? eosId : chooseToken(logits.data, off, V, opts.policy, r.rng);
       r.completion.push(tok);
@@ -126,7 +134,13 @@ async function decodeChunk(
       }
     });
     if (cache) past = presentAsPast(role, out, label);
-    if (rows.every((r) => r.done)) break;
+    const keep = live.flatMap((i, k) => (rows[i].done ? [] : [k]));
+    if (keep.length === 0) break;
+    if (compact && keep.length < R) {
+      live = keep.map((k) => live[k]);
+      liveHidden = gatherRows(liveHidden, keep);
+      if (cache) for (const name of Object.keys(past)) past[name] = gatherRows(past[name] as F32, keep);
+    }
   }
 }
 
