@@ -4,6 +4,7 @@ import { EngineError } from '../engine/errors.ts';
 import { registerEval } from './eval.ts';
 import { registerInfo } from './info.ts';
 import { CliError } from './io.ts';
+import { registerRollouts } from './rollouts.ts';
 import { registerRoundTrip } from './roundtrip.ts';
 import { registerScenes } from './scenes.ts';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerScenes(program);
   registerEval(program);
   registerRoundTrip(program);
+  registerRollouts(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }

@@ -7,6 +7,7 @@
  */
 import type { BundleManifest } from '../engine/manifest.ts';
 import type { RoundTripSpec } from './roundtrip.ts';
+import type { RolloutsSpec } from './rollouts.ts';
 
 /** A backend onnxruntime-web actually runs on. */
 export type BackendName = 'webgpu' | 'wasm';
@@ -126,6 +127,7 @@ export interface RequestSpecs {
   runGraph: { params: RunGraphParams; partial: never; result: { outputs: Record<string, TensorData> } };
   stats: { params: Record<never, never>; partial: never; result: EngineStats };
   roundtrip: RoundTripSpec;
+  rollouts: RolloutsSpec;
 }
 
 /** Name of a request kind. */

@@ -8,6 +8,7 @@ import { cacheApiStore } from './cache.ts';
 import { gpuOf, probeWebGpu } from './gpu.ts';
 import { EngineHost } from './host.ts';
 import { registerRoundTrip } from './handlers/roundtrip.ts';
+import { registerRollouts } from './handlers/rollouts.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
 
@@ -25,5 +26,6 @@ const host = new EngineHost({
   cache: cacheApiStore(scope.location.origin),
 });
 registerRoundTrip(host);
+registerRollouts(host);
 
 scope.addEventListener('message', (event: MessageEvent) => host.handle(event.data));

@@ -1,0 +1,253 @@
+/**
+ * `uae rollouts (<image-file> | --scene SEED) [--group G] [--seed S] [--json] …`: one GRPO scoring step on
+ * WASM with the worker's own orchestration (src/engine/rollouts): G captions sampled together, per-token
+ * log-probs under the policy and (teacher-forced) the reference encoder, reconstructions, rewards,
+ * advantages, KL and the loss under every loss type. `--batch B` rolls out on B scenes SEED…SEED+B−1.
+ * `--bench` also times batched group sampling against G sequential generations.
+ * Exit codes: 0 done, 1 a failure (bad option, unreadable image, bundle or model error), 2 no/two inputs.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { LOSS_TYPES, REWARD_SCALINGS, type LengthPenaltySpec, type LossType, type RewardScaling } from '../engine/grpo.ts';
+import { createInferContext } from '../engine/infer/index.ts';
+import {
+  DEFAULT_SETTINGS, GROUP_SIZE_RANGE, REWARD_NAMES, resolveImage, runRollouts, type OldPolicy, type RewardName, type RewardWeights,
+  type RolloutImageSource, type RolloutSettings, type RolloutsOutcome,
+} from '../engine/rollouts/index.ts';
+import { DEFAULT_BUNDLE, resolveEvalBundle } from './eval.ts';
+import { CliError, openBundleDir, printJson } from './io.ts';
+import { benchSampling, printBench, type SamplingBench } from './rollouts-bench.ts';
+import { encodePng, readImageFile } from './roundtrip.ts';
+
+/** Options of `uae rollouts` after parsing. */
+export interface RolloutsCliOptions {
+  scene?: number;
+  batch: number;
+  group: number;
+  seed: number;
+  temperature: number;
+  topP: number;
+  steps?: number;
+  reward: RewardWeights;
+  lengthPenalty: LengthPenaltySpec | null;
+  scale: RewardScaling;
+  old: OldPolicy;
+  beta: number;
+  epsLow: number;
+  epsHigh?: number;
+  lossType: LossType;
+  reconBatch: number;
+  noise: 'group' | 'rollout';
+  maskTruncated?: boolean;
+  bundle?: string;
+  out?: string;
+  json?: boolean;
+  bench?: boolean;
+}
+
+/** One rollout in `--json` output. Per-token arrays cover the completion, [EOS] included. */
+export interface RolloutJson {
+  group: number;
+  caption: string;
+  tokens: number;
+  /** Completion length ([EOS] included): what GRPO's lengths and the length penalty count. */
+  length: number;
+  truncated: boolean;
+  reward: number;
+  advantage: number;
+  scores: Record<RewardName, number | null>;
+  logp: number[];
+  ref_logp: number[] | null;
+  old_logp: number[] | null;
+  /** Per-token entropy (nats) of the policy's untempered next-token distribution. */
+  entropy: number[];
+  /** Mean k3 KL to the reference over the completion (null without a reference encoder). */
+  kl: number | null;
+  sequence_logp: number;
+}
+
+/** What `uae rollouts --json` prints. */
+export interface RolloutsJson {
+  bundle: string;
+  inputs: string[];
+  settings: RolloutSettings;
+  rollouts: RolloutJson[];
+  /** The step's metrics under TRL's names. */
+  metrics: Record<string, number>;
+  /** The loss under every loss type. */
+  loss: Record<LossType, number>;
+  groups: RolloutsOutcome['summary']['groups'];
+  old_policy: string;
+  timing_ms: RolloutsOutcome['summary']['timing'];
+  bench?: SamplingBench;
+}
+
+function intIn(name: string, min: number, max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`--${name} must be an integer in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+function numberAtLeast(name: string, min: number, strict = false): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min || (strict && n === min)) throw new InvalidArgumentError(`--${name} must be a number ${strict ? '>' : '≥'} ${min}`);
+    return n;
+  };
+}
+
+/** Returns the weights of `--reward NAME` or `--reward sim=1,psnr=0.02` (a weighted mix). */
+export function parseRewardWeights(v: string): RewardWeights {
+  const out: RewardWeights = {};
+  for (const part of v.split(',')) {
+    const [name, w = '1', extra] = part.split('=').map((s) => s.trim());
+    if (!(REWARD_NAMES as readonly string[]).includes(name) || extra !== undefined || !Number.isFinite(Number(w)) || w === '') {
+      throw new InvalidArgumentError(`--reward takes NAME or NAME=W,NAME=W with NAME in ${REWARD_NAMES.join(', ')}`);
+    }
+    out[name as RewardName] = Number(w);
+  }
+  return out;
+}
+
+/** Returns the length penalty of `--length-penalty none | overlong:MAX:CACHE[:W] | linear:COEF[:W]`. */
+export function parseLengthPenalty(v: string): LengthPenaltySpec | null {
+  const [kind, ...args] = v.split(':');
+  const nums = args.map(Number);
+  const ok = nums.every((n, i) => args[i] !== '' && Number.isFinite(n));
+  if (kind === 'none' && args.length === 0) return null;
+  if (kind === 'overlong' && ok && (nums.length === 2 || nums.length === 3) && nums[1] > 0 && nums[0] >= nums[1]) {
+    return { kind: 'overlong', maxCompletionLength: nums[0], softPunishCache: nums[1], ...(nums.length === 3 ? { weight: nums[2] } : {}) };
+  }
+  if (kind === 'linear' && ok && (nums.length === 1 || nums.length === 2)) return { kind: 'linear', coef: nums[0], ...(nums.length === 2 ? { weight: nums[1] } : {}) };
+  throw new InvalidArgumentError('--length-penalty takes none, overlong:MAX:CACHE[:WEIGHT] (MAX ≥ CACHE > 0) or linear:COEF[:WEIGHT]');
+}
+
+/** Returns the old policy of `--old current | STEP` (a checkpoint step the bundle lists). */
+export function parseOldPolicy(v: string): OldPolicy {
+  if (v === 'current') return { kind: 'current' };
+  if (/^\d+$/.test(v)) return { kind: 'checkpoint', step: Number(v) };
+  throw new InvalidArgumentError("--old takes 'current' or a checkpoint step");
+}
+
+function oneOf<T extends string>(name: string, values: readonly T[]): (v: string) => T {
+  return (v) => {
+    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`--${name} must be one of ${values.join(', ')}`);
+    return v as T;
+  };
+}
+
+/** Returns the engine settings of parsed options. */
+export function settingsOf(opts: RolloutsCliOptions): RolloutSettings {
+  return {
+    groupSize: opts.group, seed: opts.seed, temperature: opts.temperature, topP: opts.topP, flowSteps: opts.steps,
+    reconstructBatch: opts.reconBatch, noise: opts.noise, rewards: opts.reward, lengthPenalty: opts.lengthPenalty,
+    scaleRewards: opts.scale, oldPolicy: opts.old, beta: opts.beta, epsilonLow: opts.epsLow, epsilonHigh: opts.epsHigh ?? opts.epsLow,
+    lossType: opts.lossType, maskTruncated: opts.maskTruncated ?? false,
+  };
+}
+
+/** Returns the `--json` document of a finished run (full precision; NaN scores become null). */
+export function rolloutsJson(out: RolloutsOutcome, meta: { bundle: string; inputs: string[]; settings: RolloutSettings }): RolloutsJson {
+  const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
+  return {
+    ...meta,
+    rollouts: out.records.map((r, i) => ({
+      group: r.group, caption: r.caption, tokens: r.tokens, length: r.completion.length, truncated: r.truncated,
+      reward: r.reward, advantage: out.summary.advantages[i],
+      scores: { sim: r.scores.sim, psnr: r.scores.psnr, ssim: r.scores.ssim, attr_f1: finite(r.scores.attr_f1) },
+      logp: Array.from(r.logp), ref_logp: r.refLogp && Array.from(r.refLogp), old_logp: r.oldLogp && Array.from(r.oldLogp), entropy: Array.from(r.entropy),
+      kl: r.meanKl, sequence_logp: r.sequenceLogp,
+    })),
+    metrics: out.summary.metrics,
+    loss: out.summary.losses,
+    groups: out.summary.groups,
+    old_policy: out.summary.oldPolicy,
+    timing_ms: out.summary.timing,
+  };
+}
+
+/** Prints the human-readable table of a run. */
+function printText(doc: RolloutsJson): void {
+  const f = (x: number | null, d = 3) => (x === null ? '–' : x.toFixed(d));
+  console.log(`bundle ${doc.bundle}; ${doc.inputs.join(', ')}; G ${doc.settings.groupSize}, seed ${doc.settings.seed}; old policy: ${doc.old_policy}`);
+  console.log(' #  reward   adv     kl        logp    tok  caption');
+  doc.rollouts.forEach((r, i) => {
+    console.log(`${String(i).padStart(2)} ${f(r.reward, 4).padStart(7)} ${f(r.advantage, 3).padStart(6)} ${f(r.kl, 5).padStart(8)} ${f(r.sequence_logp, 2).padStart(9)} ${String(r.tokens).padStart(4)}  ${r.caption}`);
+  });
+  for (const [k, v] of Object.entries(doc.metrics)) console.log(`${k.padEnd(36)} ${Number.isFinite(v) ? v.toFixed(6) : String(v)}`);
+  for (const t of LOSS_TYPES) console.log(`${`loss (${t})`.padEnd(36)} ${doc.loss[t].toFixed(6)}`);
+}
+
+/** Runs `uae rollouts` on `file` or scenes from `opts.scene`; returns the JSON document (printed as JSON or text). */
+export async function runRolloutsCommand(file: string | undefined, opts: RolloutsCliOptions): Promise<RolloutsJson> {
+  if ((file === undefined) === (opts.scene === undefined)) throw new CliError('give exactly one input: an image file or --scene SEED', 2);
+  if (file !== undefined && opts.batch > 1) throw new CliError('--batch B takes B Shapes scenes: use it with --scene');
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const sources: RolloutImageSource[] = file === undefined
+    ? Array.from({ length: opts.batch }, (_, i) => ({ kind: 'scene' as const, seed: ((opts.scene as number) + i) >>> 0 }))
+    : [{ kind: 'pixels', name: file, ...readImageFile(file), channels: 4 }];
+  const engine = await openBundleDir(resolveEvalBundle(opts.bundle, (l) => log(l.replace(/^uae eval:/, 'uae rollouts:'))));
+  try {
+    const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
+    const m = ctx.manifest;
+    for (const role of ['encoder', 'decoder', 'scorer'] as const) if (!m.roles[role]) throw new CliError(`bundle ${m.id} has no ${role} role: it cannot score rollouts`);
+    const { width, height } = m.preprocessing.image;
+    const images = sources.map((s) => resolveImage(s, width, height));
+    const settings = settingsOf(opts);
+    const out = await runRollouts(ctx, images, settings, {
+      onRollouts: opts.json ? undefined : (_recs, scored, total) => log(`  ${scored}/${total} rollouts scored`),
+    });
+    const doc = rolloutsJson(out, { bundle: m.id, inputs: images.map((im) => im.label), settings });
+    if (opts.bench) doc.bench = await benchSampling(ctx, images, settings);
+    if (opts.out) {
+      mkdirSync(opts.out, { recursive: true });
+      images.forEach((im, g) => writeFileSync(join(opts.out as string, `image-${g}.png`), encodePng(im.image, width, height)));
+      out.records.forEach((r) => writeFileSync(join(opts.out as string, `rollout-${r.group}-${r.index % settings.groupSize}.png`), encodePng(r.image, width, height)));
+    }
+    if (opts.json) printJson(doc);
+    else {
+      printText(doc);
+      if (doc.bench) printBench(doc.bench);
+    }
+    return doc;
+  } finally {
+    await engine.sessions.release();
+  }
+}
+
+/** Adds `uae rollouts` to the program. */
+export function registerRollouts(program: Command): void {
+  const d = DEFAULT_SETTINGS;
+  program
+    .command('rollouts')
+    .description('sample a GRPO group of captions for an image, reconstruct and reward them; advantages, KL, losses')
+    .argument('[image-file]', 'a PNG or JPEG image (resized to the bundle input with the cover policy)')
+    .option('--scene <seed>', 'use the Shapes scene sampleScene(SEED) (enables the attr_f1 reward)', intIn('scene', 0, 0xffffffff))
+    .option('--batch <b>', 'batch mode: B scenes SEED, SEED+1, … (with --scene)', intIn('batch', 1, 16), 1)
+    .option('--group <g>', `captions per image (${GROUP_SIZE_RANGE.min}-${GROUP_SIZE_RANGE.max})`, intIn('group', GROUP_SIZE_RANGE.min, GROUP_SIZE_RANGE.max), d.groupSize)
+    .option('--seed <s>', 'seed of caption sampling and decoder noise', intIn('seed', 0, 0xffffffff), d.seed)
+    .option('--temperature <t>', 'sampling temperature (log-probs stay untempered)', numberAtLeast('temperature', 0, true), d.temperature)
+    .option('--top-p <p>', 'nucleus mass', numberAtLeast('top-p', 0, true), d.topP)
+    .option('--steps <k>', "flow (Euler) steps (default: the bundle's flowSteps)", intIn('steps', 1, 1000))
+    .option('--reward <spec>', `NAME or a mix NAME=W,NAME=W (${REWARD_NAMES.join(', ')})`, parseRewardWeights, d.rewards)
+    .option('--length-penalty <spec>', 'none | overlong:MAX:CACHE[:W] | linear:COEF[:W]', parseLengthPenalty, null)
+    .option('--scale <s>', `advantage scaling (${REWARD_SCALINGS.join(', ')})`, oneOf('scale', REWARD_SCALINGS), d.scaleRewards)
+    .option('--old <policy>', "old policy of the ratio: 'current' or a checkpoint step", parseOldPolicy, d.oldPolicy)
+    .option('--beta <b>', 'KL coefficient β', numberAtLeast('beta', 0), d.beta)
+    .option('--eps-low <e>', 'ε_low of the clipped ratio', numberAtLeast('eps-low', 0), d.epsilonLow)
+    .option('--eps-high <e>', 'ε_high (default: ε_low)', numberAtLeast('eps-high', 0))
+    .option('--loss-type <t>', `the loss whose value is the 'loss' metric (${LOSS_TYPES.join(', ')})`, oneOf('loss-type', LOSS_TYPES), d.lossType)
+    .option('--recon-batch <k>', 'rollouts reconstructed per decoder batch', intIn('recon-batch', 1, 512), d.reconstructBatch)
+    .option('--noise <n>', "decoder noise: 'group' (shared by an image's rollouts) or 'rollout'", oneOf('noise', ['group', 'rollout'] as const), d.noise)
+    .option('--mask-truncated', 'drop captions that hit the token limit from the loss')
+    .option('--bundle <dir>', `bundle folder (default ${DEFAULT_BUNDLE})`)
+    .option('--out <dir>', 'write image-<g>.png and rollout-<g>-<i>.png there')
+    .option('--bench', 'also time batched group sampling against G sequential generations')
+    .option('--json', 'print one JSON object: {"rollouts": [{caption, tokens, reward, advantage, logp, ref_logp, kl, …}], "metrics", "loss", …}')
+    .action(async (file: string | undefined, opts: RolloutsCliOptions) => {
+      await runRolloutsCommand(file, opts);
+    });
+}

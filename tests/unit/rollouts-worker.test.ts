@@ -1,0 +1,114 @@
+// The `rollouts` request through EngineHost + EngineClient over a real MessageChannel (structured clone and
+// transfer, as with the Worker), on onnxruntime-web WASM with the tiny bundle: the partials' order, rows
+// that survive the transfer intact and equal the engine's own run, cancel, leaks, bad requests.
+import * as ort from 'onnxruntime-web';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EngineClient } from '../../src/engine/client.ts';
+import { DEFAULT_SETTINGS, resolveImage, runRollouts, type RolloutRecord, type RolloutSettings } from '../../src/engine/rollouts/index.ts';
+import type { RolloutsPartial } from '../../src/protocol/rollouts.ts';
+import { registerRollouts } from '../../src/worker/handlers/rollouts.ts';
+import { EngineHost } from '../../src/worker/host.ts';
+import { engineFailure, folderFetch } from './engine-fixture.ts';
+import { openContext, TINY_BUNDLE } from './infer-helpers.ts';
+
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = 'error';
+
+const open: MessageChannel[] = [];
+afterEach(() => {
+  for (const ch of open.splice(0)) {
+    ch.port1.close();
+    ch.port2.close();
+  }
+});
+
+async function connect() {
+  const ch = new MessageChannel();
+  open.push(ch);
+  const { fetch, base } = folderFetch(TINY_BUNDLE);
+  const host = new EngineHost({
+    ort, fetch, maxWasmThreads: 1,
+    post: (event, transfer) => ch.port2.postMessage(event, transfer),
+    probeWebGpu: async () => ({ ok: false, reason: 'Node' }),
+  });
+  registerRollouts(host);
+  ch.port2.addEventListener('message', (e: MessageEvent) => host.handle(e.data));
+  ch.port2.start();
+  ch.port1.start();
+  const client = new EngineClient(ch.port1);
+  await client.loadBundle({ kind: 'url', baseUrl: base }).done;
+  return { host, client };
+}
+
+const SETTINGS: RolloutSettings = { ...DEFAULT_SETTINGS, groupSize: 6, temperature: 8, topP: 0.9, seed: 21, flowSteps: 2, reconstructBatch: 2, beta: 0.02 };
+
+describe('rollouts request', () => {
+  it('streams inputs, sampling progress, then rows batch by batch before the result; rows equal the engine run', async () => {
+    const { client, host } = await connect();
+    const events: RolloutsPartial[] = [];
+    const rows: RolloutRecord[] = [];
+    const handle = client.request({ type: 'rollouts', sources: [{ kind: 'scene', seed: 3 }], settings: SETTINGS }, {
+      onPartial: (p) => {
+        events.push(p);
+        if (p.kind === 'rollouts') rows.push(...p.rollouts);
+      },
+    });
+    const result = await handle.done;
+    const kinds = events.map((e) => (e.kind === 'progress' ? `progress:${e.phase}` : e.kind)).filter((k, i, a) => k !== a[i - 1]);
+    expect(kinds).toEqual(['inputs', 'progress:sample', 'sampled', 'progress:logprobs', 'progress:reconstruct', 'rollouts', 'progress:reconstruct', 'rollouts', 'progress:reconstruct', 'rollouts']);
+    expect(events.filter((e) => e.kind === 'rollouts').map((e) => (e.kind === 'rollouts' ? [e.scored, e.total] : []))).toEqual([[2, 6], [4, 6], [6, 6]]);
+    const inputs = events[0];
+    expect(inputs.kind === 'inputs' && inputs.images[0].label).toBe('scene 3');
+
+    const o = await openContext(TINY_BUNDLE);
+    try {
+      const local = await runRollouts(o.ctx, [resolveImage({ kind: 'scene', seed: 3 }, 64, 64)], SETTINGS);
+      expect(rows.map((r) => r.completion)).toEqual(local.records.map((r) => r.completion));
+      rows.forEach((r, i) => {
+        const l = local.records[i];
+        expect(r.image.length).toBe(64 * 64 * 3);
+        expect(Array.from(r.logp)).toEqual(Array.from(l.logp));
+        expect(Array.from(r.refLogp!)).toEqual(Array.from(l.refLogp!));
+        expect(r.reward).toBeCloseTo(l.reward, 9);
+        expect(result.rewards[i]).toBeCloseTo(r.reward, 12);
+      });
+      expect(Array.from(result.advantages)).toEqual(Array.from(local.summary.advantages));
+      expect(result.metrics).toEqual(local.summary.metrics);
+    } finally {
+      await o.engine.sessions.release();
+    }
+    expect(result.bundleId).toBe('uae-tiny');
+    expect(result.groups).toHaveLength(1);
+    expect(host.tracker.live()).toBe(0);
+  });
+
+  it('a cancel after the first rows stops the run with "cancelled" and leaks nothing', async () => {
+    const { client, host } = await connect();
+    let handle: ReturnType<typeof client.request<'rollouts'>> | undefined;
+    let rowsSeen = 0;
+    handle = client.request({ type: 'rollouts', sources: [{ kind: 'scene', seed: 4 }], settings: { ...SETTINGS, groupSize: 8 } }, {
+      onPartial: (p) => {
+        if (p.kind !== 'rollouts') return;
+        rowsSeen += p.rollouts.length;
+        handle?.cancel();
+      },
+    });
+    const err = await engineFailure(handle.done);
+    expect(err.code).toBe('cancelled');
+    await host.idle();
+    expect(rowsSeen).toBeLessThan(8);
+    expect(host.tracker.live()).toBe(0);
+  });
+
+  it('rejects bad sources and settings with bad-request', async () => {
+    const { client } = await connect();
+    const bad = (sources: unknown, settings: unknown = SETTINGS) =>
+      engineFailure(client.request({ type: 'rollouts', sources, settings } as never).done);
+    expect(await bad([])).toMatchObject({ code: 'bad-request', message: expect.stringMatching(/sources/) });
+    expect(await bad([{ kind: 'pixels', name: 'x', data: new Uint8Array(5), width: 2, height: 2, channels: 3 }])).toMatchObject({ code: 'bad-request' });
+    expect(await bad([{ kind: 'scene', seed: 1 }], null)).toMatchObject({ code: 'bad-request', message: expect.stringMatching(/settings/) });
+    expect(await bad([{ kind: 'scene', seed: 1 }], { ...SETTINGS, groupSize: 40 })).toMatchObject({ code: 'bad-request', message: expect.stringMatching(/groupSize/) });
+    const img = resolveImage({ kind: 'pixels', name: 'flat', data: new Uint8ClampedArray(4 * 4 * 4).fill(128), width: 4, height: 4, channels: 4 }, 64, 64);
+    expect(img.image.length).toBe(64 * 64 * 3);
+  });
+});
