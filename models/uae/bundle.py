@@ -11,7 +11,7 @@ import torch
 
 from . import config as C
 from .common import Checkpoint, REPO, TOKENIZER_PATH, ensure_data, load_tokenizer, setup, to_pixels
-from .export import export_caption_model, export_decoder, export_scorer, write_manifest
+from .export import export_caption_model, export_decoder, export_scorer, round_to_fp16, write_manifest
 from .infer import euler_sample, greedy_captions
 from .nets import CaptionModel, FlowDecoder, Scorer
 from .train import load_ae
@@ -21,13 +21,44 @@ def load_models(cfg, tok):
     """Loads every trained stage from models/work/ckpt -> dict of eval-mode modules."""
     ae, scale, shift = load_ae(cfg)
     flow = FlowDecoder(cfg["flow"], tok.vocab_size, tok.pad_id)
-    flow.load_state_dict(torch.load(Checkpoint("flow").path)["model"])
+    flow.load_state_dict(torch.load(Checkpoint("flow").path)["ema"])
     enc = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
     enc.load_state_dict(torch.load(Checkpoint("encoder").path)["model"])
     sc = Scorer(dict(cfg["scorer"], vocab=tok.vocab_size, max_len=C.MAX_LEN, pad_id=tok.pad_id))
     sc.load_state_dict(torch.load(Checkpoint("scorer").path)["model"])
+    for mod in (ae, flow, enc, sc):
+        round_to_fp16(mod)
     return {"ae": ae, "scale": scale, "shift": shift, "flow": flow.eval(), "encoder": enc.eval(),
             "scorer": sc.eval()}
+
+
+def rl_artifacts(cold_start, out_dir, name="rl_encoder"):
+    """Exports stage-2 snapshots (caption decoder weights) as encoder checkpoints and copies the run log
+    into the bundle -> {io, checkpoints, runs}, or None when no RL run exists."""
+    import copy
+    import glob
+    import shutil
+    from .common import work_dir
+    snaps = sorted(glob.glob(os.path.join(work_dir("ckpt", f"{name}-snapshots"), "step-*.pt")))
+    log = work_dir("logs", f"{name}.jsonl")
+    if not snaps or not os.path.exists(log):
+        return None
+    io, checkpoints = {}, []
+    for path in snaps:
+        step = int(os.path.basename(path)[5:9])
+        model = copy.deepcopy(cold_start)
+        model.decoder.load_state_dict(torch.load(path))
+        round_to_fp16(model)
+        prefix = f"checkpoints/step-{step:04d}"
+        ck_io, role = export_caption_model(model, out_dir, prefix, vision_path="encoder/encoder_model.onnx")
+        io.update(ck_io)
+        checkpoints.append({"step": step, "label": f"GRPO step {step}",
+                            "encoder": {"vision": role["vision"], "decoder": role["decoder"]}})
+    os.makedirs(os.path.join(out_dir, "runs"), exist_ok=True)
+    shutil.copyfile(log, os.path.join(out_dir, "runs", "stage2-grpo.jsonl"))
+    runs = [{"id": "stage2-grpo", "label": "Stage 2: GRPO on the encoder (reward = sim)", "stage": 2,
+             "path": "runs/stage2-grpo.jsonl"}]
+    return {"io": io, "checkpoints": checkpoints, "runs": runs}
 
 
 def _arr(t):
@@ -90,18 +121,30 @@ def build(cfg, out_dir, fixture_path, bundle_id, name):
     enc_io, roles["encoder"] = export_caption_model(m["encoder"], out_dir, "encoder")
     io.update(enc_io)
     roles["referenceEncoder"] = dict(roles["encoder"])
+    extra_files = []
+    rl = rl_artifacts(m["encoder"], out_dir)
+    if rl is not None:
+        # the cold-start encoder stays as the reference policy; the encoder role becomes RL's last checkpoint
+        io.update(rl["io"])
+        roles["checkpoints"] = rl["checkpoints"]
+        roles["runs"] = rl["runs"]
+        last = rl["checkpoints"][-1]["encoder"]
+        roles["encoder"] = dict(roles["encoder"], vision=last["vision"], decoder=last["decoder"])
+        extra_files += [r["path"] for r in rl["runs"]]
     dec_io, roles["decoder"] = export_decoder(m["flow"], m["ae"], m["scale"], m["shift"], cfg["flow"], out_dir)
     io.update(dec_io)
     sc_io, roles["scorer"] = export_scorer(m["scorer"], cfg["scorer"], out_dir)
     io.update(sc_io)
     desc = ("Reference Unified Auto-Encoder trained on the procedural Shapes domain: a caption encoder "
             "(I2T), a latent rectified-flow decoder (T2I) and a CLIP-style scorer.")
-    extra = [p for p in ("MODEL_CARD.md",) if os.path.exists(os.path.join(out_dir, p))]
+    extra = [p for p in ("MODEL_CARD.md",) if os.path.exists(os.path.join(out_dir, p))] + extra_files
     manifest = write_manifest(out_dir, bundle_id, name, desc, io, roles, TOKENIZER_PATH, extra)
     data = ensure_data(cfg["data"])
     images, records = data["heldout"]
     fx = parity_fixture(m, cfg, tok, images, records)
     fx["bundle"] = bundle_id
+    # the caption numbers are those of the cold-start encoder, i.e. the referenceEncoder role's graphs
+    fx["caption_role"] = "referenceEncoder"
     os.makedirs(os.path.dirname(fixture_path), exist_ok=True)
     with open(fixture_path, "w") as f:
         json.dump(fx, f)

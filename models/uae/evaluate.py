@@ -15,7 +15,7 @@ from .train import load_ae
 
 def load_flow(cfg, tok):
     model = FlowDecoder(cfg["flow"], tok.vocab_size, tok.pad_id)
-    model.load_state_dict(torch.load(Checkpoint("flow").path)["model"])
+    model.load_state_dict(torch.load(Checkpoint("flow").path)["ema"])
     return model.eval()
 
 
@@ -57,19 +57,42 @@ def decoder_by_level(cfg, tok, images, records, n, steps, guidance):
     return rows
 
 
+@torch.no_grad()
+def encoder_quality(cfg, tok, images, records, n):
+    """Greedy-caption attribute precision/recall (TypeScript parser) and mean tokens of the encoder."""
+    from .infer import greedy_captions
+    from .nets import CaptionModel
+    from .rl import score_captions
+    enc = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
+    enc.load_state_dict(torch.load(Checkpoint("encoder").path)["model"])
+    enc.eval()
+    ids = greedy_captions(enc, to_pixels(images[:n]), tok.bos_id, tok.eos_id, tok.pad_id)
+    texts = [tok.decode([int(v) for v in row]) for row in ids]
+    s = score_captions(texts, [r["scene"] for r in records[:n]])
+    out = {"attr_precision": float(np.mean([x["precision"] for x in s])),
+           "attr_recall": float(np.mean([x["recall"] for x in s])),
+           "mean_tokens": float(np.mean([len(t.split()) for t in texts])), "examples": texts[:5]}
+    print(json.dumps(out))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="full")
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--guidance", type=float, default=1.0)
+    ap.add_argument("--encoder", action="store_true", help="evaluate the caption encoder only")
     a = ap.parse_args()
     cfg = C.get(a.config)
     setup(0)
     tok = load_tokenizer(TOKENIZER_PATH)
     data = ensure_data(cfg["data"])
     images, records = data["heldout"]
-    decoder_by_level(cfg, tok, images, records, a.n, a.steps, a.guidance)
+    if a.encoder:
+        encoder_quality(cfg, tok, images, records, a.n)
+    else:
+        decoder_by_level(cfg, tok, images, records, a.n, a.steps, a.guidance)
 
 
 if __name__ == "__main__":

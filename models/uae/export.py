@@ -52,22 +52,61 @@ class _MergedDecoder(torch.nn.Module):
         return (logits, *flat)
 
 
+def round_to_fp16(module):
+    """Rounds every float parameter/buffer to float16 precision in place (so the fp16-stored ONNX weights
+    and the PyTorch parity fixtures are the same numbers)."""
+    with torch.no_grad():
+        for t in list(module.parameters()) + list(module.buffers()):
+            if t.dtype == torch.float32:
+                t.copy_(t.half().float())
+    return module
+
+
+def fp16_storage(path, min_elements=256):
+    """Stores large float32 initializers as float16 followed by a Cast to float32 (halves the file; ORT
+    folds the casts when it loads the graph, so inference still runs in float32)."""
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+    m = onnx.load(path)
+    g = m.graph
+    casts, keep = [], []
+    for init in g.initializer:
+        arr = numpy_helper.to_array(init)
+        if init.data_type == TensorProto.FLOAT and arr.size >= min_elements:
+            keep.append(numpy_helper.from_array(arr.astype(np.float16), init.name + "__fp16"))
+            casts.append(helper.make_node("Cast", [init.name + "__fp16"], [init.name], to=TensorProto.FLOAT,
+                                          name=init.name + "__cast"))
+        else:
+            keep.append(init)
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    nodes = casts + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
+
+
 def _export(module, args, path, inputs, outputs, dynamic):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     module.eval()
     with torch.no_grad():
         torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs,
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
+    fp16_storage(path)
 
 
-def export_caption_model(model, out_dir, prefix):
-    """Writes <prefix>/encoder_model.onnx and <prefix>/decoder_model_merged.onnx; returns io specs."""
+def export_caption_model(model, out_dir, prefix, vision_path=None):
+    """Writes <prefix>/encoder_model.onnx (unless vision_path names a shared one) and
+    <prefix>/decoder_model_merged.onnx; returns (io specs, role)."""
     dec = model.decoder
     dim = dec.tok.weight.shape[1]
     px = torch.zeros(2, 3, C.IMAGE_SIZE, C.IMAGE_SIZE)
-    enc_path = os.path.join(out_dir, prefix, "encoder_model.onnx")
-    _export(model.vision, (px,), enc_path, ["pixel_values"], ["last_hidden_state"],
-            {"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}})
+    if vision_path is None:
+        vision_path = f"{prefix}/encoder_model.onnx"
+        _export(model.vision, (px,), os.path.join(out_dir, vision_path), ["pixel_values"], ["last_hidden_state"],
+                {"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}})
     n_tok = model.vision.stem.pos.shape[1]
     ids = torch.ones(2, 3, dtype=torch.int64)
     enc = torch.zeros(2, n_tok, dim)
@@ -87,7 +126,7 @@ def export_caption_model(model, out_dir, prefix):
     f32 = "float32"
     kv_shape = ["batch", dec.heads, "past_sequence", dec.head_dim]
     io = {
-        f"{prefix}/encoder_model.onnx": {
+        vision_path: {
             "inputs": [{"name": "pixel_values", "dtype": f32, "shape": ["batch", 3, C.IMAGE_SIZE, C.IMAGE_SIZE]}],
             "outputs": [{"name": "last_hidden_state", "dtype": f32, "shape": ["batch", n_tok, dim]}]},
         f"{prefix}/decoder_model_merged.onnx": {
@@ -98,7 +137,7 @@ def export_caption_model(model, out_dir, prefix):
             + [{"name": n, "dtype": f32, "shape": ["batch", dec.heads, "total_sequence", dec.head_dim]}
                for n in names_out[1:]]},
     }
-    role = {"vision": f"{prefix}/encoder_model.onnx", "decoder": f"{prefix}/decoder_model_merged.onnx",
+    role = {"vision": vision_path, "decoder": f"{prefix}/decoder_model_merged.onnx",
             "numLayers": len(dec.layers), "numHeads": dec.heads, "headDim": dec.head_dim,
             "maxTokens": C.MAX_LEN}
     return io, role

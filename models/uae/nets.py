@@ -99,12 +99,29 @@ class PatchStem(nn.Module):
 # Encoder (I2T): image backbone + autoregressive caption decoder with cross-attention and KV cache
 # ----------------------------------------------------------------------------------------------
 
+class ConvStem(nn.Module):
+    """Image [B,3,64,64] -> tokens [B,64,D]: three stride-2 convolutions (local shape evidence that a
+    linear patch embedding misses when objects straddle patches), then 2-D positions."""
+
+    def __init__(self, dim, size=64):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(3, 32, 4, stride=2, padding=1), nn.GELU(),
+            nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.GELU(),
+            nn.Conv2d(64, dim, 4, stride=2, padding=1),
+        )
+        self.pos = nn.Parameter(torch.randn(1, (size // 8) ** 2, dim) * 0.02)
+
+    def forward(self, pixel_values):
+        return self.net(pixel_values).flatten(2).transpose(1, 2) + self.pos
+
+
 class VisionEncoder(nn.Module):
     """pixel_values [B,3,64,64] -> last_hidden_state [B,64,D]."""
 
-    def __init__(self, dim, heads, layers, size=64):
+    def __init__(self, dim, heads, layers, size=64, stem="conv"):
         super().__init__()
-        self.stem = PatchStem(dim, size)
+        self.stem = ConvStem(dim, size) if stem == "conv" else PatchStem(dim, size)
         self.layers = nn.ModuleList([EncoderLayer(dim, heads) for _ in range(layers)])
         self.norm = nn.LayerNorm(dim)
 
@@ -204,12 +221,17 @@ class LatentAutoEncoder(nn.Module):
             nn.Conv2d(w, w, 3, padding=1), nn.GELU(),
             nn.Conv2d(w, 3 * 64, 1), nn.PixelShuffle(8),
         )
+        # residual refinement at full resolution: sharpens the edges the 8x8 pixel-shuffle blurs
+        self.refine = nn.Sequential(nn.Conv2d(3, 24, 3, padding=1), nn.GELU(), nn.Conv2d(24, 3, 3, padding=1))
+        nn.init.zeros_(self.refine[2].weight)
+        nn.init.zeros_(self.refine[2].bias)
 
     def encode(self, x):
         return self.enc(x)
 
     def decode(self, z):
-        return self.dec(z)
+        y = self.dec(z)
+        return y + self.refine(y)
 
 
 def timestep_embedding(t, dim):
@@ -235,10 +257,10 @@ class FlowBlock(nn.Module):
         nn.init.zeros_(self.ada.weight)
         nn.init.zeros_(self.ada.bias)
 
-    def forward(self, x, ctx, cond):
+    def forward(self, x, ctx, cond, ctx_bias):
         sh1, sc1, g1, sh2, sc2, g2 = self.ada(cond).unsqueeze(1).chunk(6, -1)
         x = x + g1 * self.attn(self.n1(x) * (1 + sc1) + sh1)
-        x = x + self.cross(self.n2(x), ctx)
+        x = x + self.cross(self.n2(x), ctx, bias=ctx_bias)
         return x + g2 * self.mlp(self.n3(x) * (1 + sc2) + sh2)
 
 
@@ -270,12 +292,14 @@ class FlowTransformer(nn.Module):
         c, p, g = self.c, self.p, self.g
         x = sample.reshape(B, c, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(B, g * g, c * p * p)
         x = self.inp(x) + self.pos
+        # padding rows of the caption states are exactly zero (TextTower): pool over and attend to the rest
         mask = (encoder_hidden_states.abs().sum(-1, keepdim=True) > 0).float()
         pooled = (encoder_hidden_states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        ctx_bias = (1.0 - mask.transpose(1, 2)).unsqueeze(1) * -1e4
         cond = self.t_mlp(timestep_embedding(timestep, x.shape[-1])) + self.pool_in(pooled)
         ctx = self.ctx_in(encoder_hidden_states)
         for blk in self.blocks:
-            x = blk(x, ctx, cond)
+            x = blk(x, ctx, cond, ctx_bias)
         sh, sc = self.ada_out(cond).unsqueeze(1).chunk(2, -1)
         x = self.out(self.n_out(x) * (1 + sc) + sh)
         x = x.reshape(B, g, g, c, p, p).permute(0, 3, 1, 4, 2, 5).reshape(B, c, g * p, g * p)

@@ -25,26 +25,47 @@ def batches(n, batch, rng):
         yield rng.integers(0, n, size=batch)
 
 
-def _loop(stage, model, params, hp, step_fn, log_every=50):
-    """Generic resumable optimisation loop; step_fn(step, rng) -> dict of scalar losses (tensor 'loss')."""
+class EMA:
+    """Exponential moving average of a model's weights (the exported weights of the flow decoder)."""
+
+    def __init__(self, model, decay):
+        import copy
+        self.decay = decay
+        self.model = copy.deepcopy(model).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model):
+        for e, p in zip(self.model.parameters(), model.parameters()):
+            e.mul_(self.decay).add_(p.detach(), alpha=1 - self.decay)
+
+
+def _loop(stage, model, params, hp, step_fn, log_every=50, ema=None):
+    """Generic resumable optimisation loop; step_fn(step, rng) -> dict of scalar losses (tensor 'loss').
+    With `ema`, the learning rate stays constant after warm-up and the EMA weights are checkpointed."""
     opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=0.01)
     ck = Checkpoint(stage)
     start = ck.load(model, opt)
+    if ema is not None and start > 0:
+        ema.model.load_state_dict(torch.load(ck.path)["ema"])
     log = Log(stage)
     rng = np.random.default_rng(1000 + start)
     t0 = time.time()
     for step in range(start, hp["steps"]):
-        lr = cosine_lr(opt, hp["lr"], step, hp["steps"])
+        lr = cosine_lr(opt, hp["lr"], step, hp["steps"] if ema is None else 10 ** 9)
         out = step_fn(step, rng)
         opt.zero_grad()
         out["loss"].backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
+        if ema is not None:
+            ema.update(model)
         if step % log_every == 0 or step == hp["steps"] - 1:
             log(step=step, lr=lr, **{k: round(float(v), 5) for k, v in out.items()},
                 s_per_step=round((time.time() - t0) / (step - start + 1), 3))
         if (step + 1) % SAVE_EVERY == 0 or step == hp["steps"] - 1:
-            ck.save(model, opt, step + 1)
+            ck.save(model, opt, step + 1, {"ema": ema.model.state_dict()} if ema is not None else None)
     return model
 
 
@@ -71,10 +92,37 @@ def train_ae(cfg, data):
     return model, scale, shift
 
 
-def load_ae(cfg):
+def train_ae_decoder(cfg, data):
+    """Refines the latent decoder with the encoder frozen, so the latents the flow was trained on stay
+    exactly the same; the decoder also sees latent noise, as generated latents are imperfect."""
+    hp = dict(cfg["ae"], steps=cfg["ae"]["decoder_steps"])
+    model, scale, shift = load_ae(cfg, refined=False)
+    images = data["train"][0]
+    for p in model.enc.parameters():
+        p.requires_grad_(False)
+
+    def step(i, rng):
+        x = to_pixels(images[rng.integers(0, len(images), hp["batch"])])
+        with torch.no_grad():
+            z = model.encode(x)
+        z = z + hp["latent_noise"] * z.std() * torch.randn_like(z)
+        y = model.decode(z)
+        l1, l2 = (y - x).abs().mean(), (y - x).pow(2).mean()
+        return {"loss": l1 + l2, "l1": l1, "mse": l2}
+
+    _loop("ae_decoder", model, [p for p in model.parameters() if p.requires_grad], hp, step)
+    Checkpoint("ae_decoder").save(model, None, hp["steps"], {"scale": scale, "shift": shift})
+    return model
+
+
+def load_ae(cfg, refined=True):
+    """The latent auto-encoder (the refined decoder when that stage has run) -> (model, scale, shift)."""
     model = LatentAutoEncoder(cfg["ae"]["channels"])
     state = torch.load(Checkpoint("ae").path)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(state["model"], strict=False)
+    import os
+    if refined and os.path.exists(Checkpoint("ae_decoder").path):
+        model.load_state_dict(torch.load(Checkpoint("ae_decoder").path)["model"])
     return model.eval(), state["scale"], state["shift"]
 
 
@@ -109,6 +157,8 @@ def train_flow(cfg, data, tok):
         ids, _ = caps.sample(idx, C.DECODER_LEVEL_MIX, rng)
         drop = torch.from_numpy(rng.random(len(idx)) < hp["cfg_dropout"])
         ids = torch.where(drop[:, None], empty.expand_as(ids), ids)
+        # padding is masked out of the cross-attention, so trimming it is exact and saves compute
+        ids = ids[:, : int((ids != tok.pad_id).sum(1).max())]
         t = torch.sigmoid(torch.randn(len(idx)))          # logit-normal timesteps (SD3)
         noise = torch.randn_like(x0)
         xt = (1 - t)[:, None, None, None] * x0 + t[:, None, None, None] * noise
@@ -117,8 +167,9 @@ def train_flow(cfg, data, tok):
         loss = (v - (noise - x0)).pow(2).mean()
         return {"loss": loss}
 
-    _loop("flow", model, list(model.parameters()), hp, step)
-    return model
+    ema = EMA(model, hp.get("ema", 0.999))
+    _loop("flow", model, list(model.parameters()), hp, step, ema=ema)
+    return ema.model
 
 
 def train_encoder(cfg, data, tok):
@@ -163,14 +214,14 @@ def train_scorer(cfg, data, tok):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--stage", default="all", choices=["ae", "flow", "encoder", "scorer", "all"])
+    ap.add_argument("--stage", default="all", choices=["ae", "flow", "encoder", "scorer", "ae_decoder", "all"])
     ap.add_argument("--config", default="full", choices=["full", "tiny"])
     args = ap.parse_args()
     cfg = C.get(args.config)
     setup(0)
     tok = load_tokenizer(TOKENIZER_PATH)
     data = ensure_data(cfg["data"])
-    stages = ["ae", "flow", "encoder", "scorer"] if args.stage == "all" else [args.stage]
+    stages = ["ae", "flow", "encoder", "scorer", "ae_decoder"] if args.stage == "all" else [args.stage]
     times_path = work_dir("logs", "stage_times.json")
     try:
         times = json.load(open(times_path))
@@ -178,9 +229,11 @@ def main():
         times = {}
     for s in stages:
         t0 = time.time()
-        setup({"ae": 1, "flow": 2, "encoder": 3, "scorer": 4}[s])
+        setup({"ae": 1, "flow": 2, "encoder": 3, "scorer": 4, "ae_decoder": 6}[s])
         if s == "ae":
             train_ae(cfg, data)
+        elif s == "ae_decoder":
+            train_ae_decoder(cfg, data)
         elif s == "flow":
             train_flow(cfg, data, tok)
         elif s == "encoder":
