@@ -13,7 +13,7 @@ FULL = {
     "data": {"train_count": 60000, "train_seed": 1, "heldout_seed": 2, "heldout_count": 1000},
     "ae": {"channels": 8, "steps": 1600, "batch": 64, "lr": 1e-3, "latent_noise": 0.1, "decoder_steps": 2000},
     "flow": {"latent_channels": 8, "latent_size": 8, "patch": 2, "dim": 128, "heads": 4, "depth": 5,
-             "text_dim": 128, "text_heads": 4, "text_layers": 2, "steps": 2500, "batch": 48, "lr": 7e-4, "ema": 0.998,
+             "text_dim": 128, "text_heads": 4, "text_layers": 2, "steps": 20000, "batch": 48, "lr": 7e-4, "ema": 0.998,
              "cfg_dropout": 0.1},
     "encoder": {"dim": 128, "heads": 4, "vision_layers": 1, "layers": 2, "steps": 1500, "batch": 64,
                 "lr": 1e-3},

@@ -76,6 +76,25 @@ def encoder_quality(cfg, tok, images, records, n):
     return out
 
 
+@torch.no_grad()
+def scorer_quality(cfg, tok, images, records, n):
+    """Caption -> image retrieval top-1 of the scorer among n held-out scenes, per caption level; saved to
+    models/work/eval/scorer.json for the model card."""
+    from .common import work_dir
+    sc = load_scorer(cfg, tok)
+    caps = Captions(records[:n], tok)
+    ie = sc.image(to_pixels(images[:n]))
+    top1 = []
+    for lv in range(C.LEVELS):
+        te = sc.text(torch.from_numpy(caps.ids[:, lv]))
+        top1.append(round(float(((te @ ie.t()).argmax(1) == torch.arange(n)).float().mean()), 4))
+    out = {"scenes": n, "text_to_image_top1": top1,
+           "command": f"/usr/bin/python3 -m uae.evaluate --scorer -n {n}  (from models/)"}
+    json.dump(out, open(work_dir("eval", "scorer.json"), "w"), indent=1)
+    print(json.dumps(out))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="full")
@@ -83,13 +102,16 @@ def main():
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--guidance", type=float, default=1.0)
     ap.add_argument("--encoder", action="store_true", help="evaluate the caption encoder only")
+    ap.add_argument("--scorer", action="store_true", help="evaluate the scorer's caption->image retrieval")
     a = ap.parse_args()
     cfg = C.get(a.config)
     setup(0)
     tok = load_tokenizer(TOKENIZER_PATH)
     data = ensure_data(cfg["data"])
     images, records = data["heldout"]
-    if a.encoder:
+    if a.scorer:
+        scorer_quality(cfg, tok, images, records, a.n)
+    elif a.encoder:
         encoder_quality(cfg, tok, images, records, a.n)
     else:
         decoder_by_level(cfg, tok, images, records, a.n, a.steps, a.guidance)
