@@ -1,12 +1,12 @@
 /**
- * `uae eval [--bundle DIR] [--scenes N] [--seed S] [--steps K] [--captions encoder|level:L] [--batch B] [--json]`:
+ * `uae eval [--bundle DIR] [--scenes N] [--seed S] [--steps K] [--captions encoder|level:L] [--encoder ROLE] [--batch B] [--json]`:
  * N Shapes scenes (scene i = sampleScene(sceneSeed(S, i))) captioned by the encoder (greedy) or taken from
  * the grammar at level L, reconstructed by the decoder (Euler, K steps, seeded noise), scored. With --json,
  * one JSON object with exactly the EvalMetrics keys; otherwise a table, with progress on stderr.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LEVELS, type Level } from '../shapes/caption.ts';
 import { createInferContext, EVAL_KEYS, runEval, type CaptionSource, type EvalMetrics } from '../engine/infer/index.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
@@ -23,6 +23,8 @@ export interface EvalCliOptions {
   seed: number;
   steps?: number;
   captions: CaptionSource;
+  /** Which encoder role captions (a checkpoint choice plugs in here later: issue 7). */
+  encoder: 'encoder' | 'referenceEncoder';
   batch: number;
   json?: boolean;
 }
@@ -77,14 +79,14 @@ export async function runEvalCommand(opts: EvalCliOptions): Promise<EvalMetrics>
     const steps = opts.steps ?? ctx.manifest.defaults.flowSteps;
     const t0 = performance.now();
     const { metrics, rows } = await runEval(ctx, {
-      scenes: opts.scenes, seed: opts.seed, steps, captions: opts.captions, batch: opts.batch,
+      scenes: opts.scenes, seed: opts.seed, steps, captions: opts.captions, encoder: opts.encoder, batch: opts.batch,
       onProgress: opts.json ? undefined : (done, total) => log(`  ${done}/${total} scenes  ${((performance.now() - t0) / 1000).toFixed(1)} s`),
     });
     const rounded = roundedMetrics(metrics);
     if (opts.json) {
       printJson(rounded);
     } else {
-      const source = opts.captions.kind === 'encoder' ? 'encoder (greedy)' : `grammar level ${opts.captions.level}`;
+      const source = opts.captions.kind === 'encoder' ? `${opts.encoder} (greedy)` : `grammar level ${opts.captions.level}`;
       console.log(`bundle ${engine.bundle.manifest.id} (${resolve(dir)}), captions: ${source}, flow steps ${steps}`);
       for (const r of rows.slice(0, 3)) console.log(`  scene ${r.index}: "${r.caption}"  sim ${r.sim.toFixed(3)}`);
       for (const k of EVAL_KEYS) console.log(`${k.padEnd(16)} ${rounded[k]}`);
@@ -105,7 +107,8 @@ export function registerEval(program: Command): void {
     .option('--scenes <n>', 'number of scenes', positiveInt('scenes'), 200)
     .option('--seed <s>', 'dataset seed (training used 1)', seedArg, 2)
     .option('--steps <k>', "flow (Euler) steps (default: the bundle's flowSteps)", positiveInt('steps'))
-    .option('--captions <source>', "'encoder' (greedy) or level:L (the grammar's captions)", parseCaptionSource, { kind: 'encoder' })
+    .addOption(new Option('--captions <source>', "'encoder' (greedy) or level:L (the grammar's captions)").argParser(parseCaptionSource).default({ kind: 'encoder' }, 'encoder'))
+    .addOption(new Option('--encoder <role>', 'encoder role that captions').choices(['encoder', 'referenceEncoder']).default('encoder'))
     .option('--batch <b>', 'images per session run', positiveInt('batch'), 32)
     .option('--json', 'print one JSON object with exactly the metric keys')
     .action(async (opts: EvalCliOptions) => {

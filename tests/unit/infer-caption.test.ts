@@ -7,7 +7,7 @@ import { createRng, rasterizeScene, sampleScene, sceneSeed } from '../../src/sha
 import {
   completionLogProbs, encodeImages, generateCaptions, logSoftmax, toPixelValues, type Caption, type F32,
 } from '../../src/engine/infer/index.ts';
-import { maxAbsDiff, openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
+import { HOOK_TIMEOUT, maxAbsDiff, openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
 
 // The tiny bundle's next-token distribution is very peaked ([BOS] ≈ 1 at T=1): a hot policy gives varied rows.
 const SAMPLE = { kind: 'sample' as const, temperature: 8, topP: 0.9 };
@@ -21,10 +21,10 @@ beforeAll(async () => {
   images.set(rasterizeScene(sampleScene(sceneSeed(7, 0))), 0);
   images.set(rasterizeScene(sampleScene(sceneSeed(7, 1))), 64 * 64 * 3);
   hidden = await encodeImages(o.ctx, toPixelValues(images, 2, pre));
-});
+}, HOOK_TIMEOUT);
 afterAll(async () => {
   await o?.engine.sessions.release();
-});
+}, HOOK_TIMEOUT);
 
 const ids = (cs: Caption[]): number[][] => cs.map((c) => c.completion);
 const worstLogp = (a: Caption[], b: Caption[]): number => Math.max(...a.map((c, i) => maxAbsDiff(c.logp, b[i].logp)));
@@ -50,7 +50,7 @@ describe('sampled decoding (temperature + top-p, seeded)', () => {
   let group: Caption[];
   beforeAll(async () => {
     group = await generateCaptions(o.ctx, hidden, { policy: SAMPLE, rng: createRng(11), groupSize: 4 });
-  });
+  }, HOOK_TIMEOUT);
 
   it('samples varied captions, reproducible from the seed', async () => {
     expect(new Set(group.map((c) => c.completion.join(','))).size).toBeGreaterThan(1);

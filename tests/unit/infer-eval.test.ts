@@ -4,15 +4,15 @@ import { main } from '../../src/cli/main.ts';
 import { createRng, rasterizeScene, sampleScene, sceneSeed } from '../../src/shapes/index.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { EVAL_KEYS, roundTrip, runEval, type LoopResult } from '../../src/engine/infer/index.ts';
-import { openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
+import { HOOK_TIMEOUT, openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
 
 let o: Opened;
 beforeAll(async () => {
   o = await openContext(TINY_BUNDLE);
-});
+}, HOOK_TIMEOUT);
 afterAll(async () => {
   await o?.engine.sessions.release();
-});
+}, HOOK_TIMEOUT);
 
 describe('runEval', () => {
   it('reports every metric; grammar level-4 captions score attribute precision and recall 1', async () => {

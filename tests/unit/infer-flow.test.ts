@@ -17,7 +17,7 @@ import {
   captionInputIds, decoderTokens, eulerSample, gaussianNoise, latentNoise, noiseRngs, reconstruct, sdeSample,
   textStates, timeGrid, type F32, type InferContext,
 } from '../../src/engine/infer/index.ts';
-import { maxAbsDiff, openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
+import { HOOK_TIMEOUT, maxAbsDiff, openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
 
 const manifest = parseManifestText(readFileSync(join(TINY_BUNDLE, 'manifest.json'), 'utf8'));
 const role = manifest.roles.decoder!;
@@ -140,10 +140,10 @@ describe('reconstruction on the tiny bundle', () => {
   let o: Opened;
   beforeAll(async () => {
     o = await openContext(TINY_BUNDLE);
-  });
+  }, HOOK_TIMEOUT);
   afterAll(async () => {
     await o?.engine.sessions.release();
-  });
+  }, HOOK_TIMEOUT);
 
   it('batched equals row by row, is reproducible, and depends on the seed', async () => {
     const caps = [[4, 23, 33], [], [5, 28, 34, 7, 6, 38]];

@@ -7,6 +7,8 @@ import { createInferContext, type InferContext } from '../../src/engine/infer/in
 export const ROOT = resolve(__dirname, '..', '..');
 export const PARITY_DIR = join(ROOT, 'tests', 'fixtures', 'parity');
 export const TINY_BUNDLE = join(PARITY_DIR, 'uae-tiny');
+/** beforeAll/afterAll limit: opening a bundle takes seconds, more on a loaded machine (vitest's default is 10 s). */
+export const HOOK_TIMEOUT = 120_000;
 
 /** A bundle opened for the tests. */
 export interface Opened {

@@ -11,7 +11,7 @@ import {
   textStates, toPixelValues, vaeDecode, type F32,
 } from '../../src/engine/infer/index.ts';
 import { runGraph, f32Output } from '../../src/engine/infer/context.ts';
-import { maxAbsDiff, openContext, parityPairs, type Opened } from './infer-helpers.ts';
+import { HOOK_TIMEOUT, maxAbsDiff, openContext, parityPairs, type Opened } from './infer-helpers.ts';
 
 const TOL = 1e-4;
 const EULER_TOL = 1e-3;
@@ -30,10 +30,10 @@ for (const pair of pairs) {
       o = await openContext(pair.bundleDir as string);
       const pre = o.ctx.manifest.preprocessing.image;
       pixels = toPixelValues(rasterizeScene(sampleScene(fx.scene_seed), pre.width), 1, pre);
-    });
+    }, HOOK_TIMEOUT);
     afterAll(async () => {
       await o?.engine.sessions.release();
-    });
+    }, HOOK_TIMEOUT);
 
     it('preprocessing: the rasterized scene gives the fixture pixel_values', () => {
       expect(o.ctx.manifest.id).toBe(fx.bundle);
