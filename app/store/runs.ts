@@ -1,16 +1,23 @@
+import { initialRoundTrip, type RoundTripState } from './roundtrip';
+
 /**
- * Results of round trips, rollouts and training runs. Empty until the panels that produce them
- * land (later issues); the slice exists now so those panels add data, not store plumbing.
+ * Results of round trips, rollouts and training runs. `items` is the stored history (newest first) every
+ * panel lists; a panel's own live state sits beside it (round trips: `roundtrip`).
  */
 export interface RunSummary {
   id: string;
   kind: 'roundtrip' | 'rollouts' | 'training';
   seed: number;
   startedAt: number;
+  /** What the run was on, e.g. the input's name. */
+  title?: string;
+  /** One line of outcome, e.g. "3 loops · sim 0.81 · uae-shapes". */
+  detail?: string;
 }
 
 export interface RunsState {
   items: RunSummary[];
+  roundtrip: RoundTripState;
 }
 
-export const initialRuns: RunsState = { items: [] };
+export const initialRuns: RunsState = { items: [], roundtrip: initialRoundTrip };

@@ -1,0 +1,249 @@
+// Round-trip E2E specs, run once per browser mode. Captions of the test bundle are garbage (random
+// weights), so the checks are about structure, counts, the order in which points arrive, storage, and
+// equality with the CLI on the same scene and seed — never about what a caption says.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { pngBytes, solidPng, splitPng, SPLIT } from './roundtrip-images.mjs';
+
+const T = 600_000;
+/** Browser-vs-CLI tolerances (WebGPU / WASM in the page vs WASM in Node; same code, other float kernels). */
+export const PARITY = { sim: 2e-3, psnr: 0.1, ssim: 2e-3 };
+/** ORT's own warnings about CPU-assigned shape ops are logged as console errors; they are not app errors. */
+const ORT_WARNING = /\[W:onnxruntime:/;
+
+async function until(fn, message, timeout = T) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn().catch((e) => e);
+    if (last && !(last instanceof Error)) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${message} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
+}
+
+/** Points in both charts of the run on screen: {fidelity, length, status} (4 series in the fidelity chart). */
+function points(page, scope = '[data-testid="rt-run"]') {
+  return page.evaluate((sel) => {
+    const run = document.querySelector(sel);
+    const n = (chart) => run?.querySelectorAll(`[data-testid="${chart}"] .recharts-line-dot`).length ?? 0;
+    return { fidelity: n('rt-chart-fidelity') / 4, length: n('rt-chart-length'), status: run?.getAttribute('data-status') ?? null };
+  }, scope);
+}
+
+async function dispatchFile(page, target, type, file) {
+  const dt = await page.evaluateHandle(({ name, bytes }) => {
+    const d = new DataTransfer();
+    d.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/png' }));
+    return d;
+  }, { name: file.name, bytes: [...file.bytes] });
+  if (type === 'drop') {
+    await page.locator(target).dispatchEvent('dragover', { dataTransfer: dt });
+    await page.locator(target).dispatchEvent('drop', { dataTransfer: dt });
+  } else {
+    await page.evaluate((d) => document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: d, bubbles: true })), dt);
+  }
+}
+
+async function inputKind(page, kind, label) {
+  await page.locator(`[data-testid="rt-input"][data-kind="${kind}"]`).waitFor({ timeout: 60_000 });
+  const text = await page.getByTestId('rt-input-label').textContent();
+  assert.ok(text.includes(label), `input label "${text}" lacks "${label}"`);
+}
+
+/** Returns the model-view canvas pixels as RGB bytes. */
+function modelViewRgb(page) {
+  return page.getByTestId('rt-model-view').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    return Array.from({ length: c.width * c.height * 3 }, (_, i) => d[Math.floor(i / 3) * 4 + (i % 3)]);
+  });
+}
+
+/** Runs the loop to the end while sampling chart points; returns the samples. */
+async function runSampling(page) {
+  await page.locator('[data-testid="rt-start"]:not([disabled])').waitFor({ timeout: T });
+  await page.getByTestId('rt-start').click();
+  const samples = [];
+  await until(async () => {
+    const p = await points(page);
+    samples.push({ t: Date.now(), ...p });
+    if (p.status === 'failed') throw new Error(`run failed: ${await page.getByTestId('rt-run-error').textContent()}`);
+    return p.status === 'finished';
+  }, 'run did not finish');
+  return samples;
+}
+
+/**
+ * ctx: { context, baseUrl, mode, step, shot, root, bundle: { query, dir, name }, screenshots }.
+ */
+export async function runRoundTripSpecs(ctx) {
+  const { context, baseUrl, mode, step, shot, root, bundle, screenshots } = ctx;
+  const errors = [];
+  const page = await context.newPage();
+  page.setDefaultTimeout(T);
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && !ORT_WARNING.test(m.text()) && errors.push(`console: ${m.text()}`));
+  const tmp = mkdtempSync(join(tmpdir(), 'uae-rt-e2e-'));
+  const url = `${baseUrl}?${bundle.query}rt-steps=2`;
+
+  await step('round-trip tab opens with the bundle loaded', async () => {
+    await page.goto(url);
+    await page.getByRole('tab', { name: 'Round trip' }).click();
+    await page.getByTestId('roundtrip-panel').waitFor();
+    await until(async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name), `bundle ${bundle.name} not loaded`);
+    assert.equal(await page.getByTestId('rt-missing-roles').count(), 0, 'bundle reported as unable to round-trip');
+  });
+
+  await step('an image through the file input: shown with its cover-cropped 64x64 model view and the policy', async () => {
+    const file = join(tmp, 'halves.png');
+    splitPng(file);
+    await page.getByTestId('rt-file-input').setInputFiles(file);
+    await inputKind(page, 'file', 'halves.png');
+    const policy = await page.getByTestId('rt-resize-policy').textContent();
+    assert.match(policy, /cover: 128×64 kept at scale 1 so the short side is 64 px, centre-cropped to 64×64/);
+    assert.deepEqual(await modelViewRgb(page), [...SPLIT.expected], 'model view is not the centre crop of the halves image');
+    assert.equal(await page.getByTestId('rt-original').getAttribute('width'), '128');
+  });
+
+  await step('an image by a drop event on the panel', async () => {
+    await dispatchFile(page, '[data-testid="roundtrip-panel"]', 'drop', { name: 'dropped-green.png', bytes: pngBytes(solidPng(40, 40, [0, 160, 0])) });
+    await inputKind(page, 'drop', 'dropped-green.png');
+    const rgb = await modelViewRgb(page);
+    assert.ok(rgb.every((v, i) => v === [0, 160, 0][i % 3]), 'dropped solid image should give a solid model view');
+  });
+
+  const paste = { name: 'scene-00.png', bytes: readFileSync(join(root, 'public', 'gallery', 'scene-00.png')) };
+  await step('an image by a paste event; 3 loops: each chart gains its points one after another', async () => {
+    await dispatchFile(page, null, 'paste', paste);
+    await inputKind(page, 'paste', 'scene-00.png');
+    assert.equal(await page.getByTestId('rt-loops').inputValue(), '3');
+    let shotTaken = false;
+    page.on('framenavigated', () => {});
+    const samples = [];
+    await page.locator('[data-testid="rt-start"]:not([disabled])').waitFor();
+    await page.getByTestId('rt-start').click();
+    await until(async () => {
+      const p = await points(page);
+      samples.push(p);
+      if (!shotTaken && p.fidelity >= 1 && p.status === 'running') {
+        shotTaken = true;
+        await shot(page, 'roundtrip-running', screenshots ? 'roundtrip-running.png' : null);
+      }
+      if (p.status === 'failed') throw new Error('run failed');
+      return p.status === 'finished';
+    }, 'run did not finish');
+    for (const chart of ['fidelity', 'length']) {
+      const seq = samples.map((s) => s[chart]).filter((n, i, a) => i === 0 || n !== a[i - 1]);
+      assert.deepEqual(seq.filter((n) => n > 0), [1, 2, 3], `${chart} chart points went ${JSON.stringify(seq)}, not 1 → 2 → 3`);
+      const running = samples.filter((s) => s.status === 'running').map((s) => s[chart]);
+      assert.ok(running.includes(1) && running.includes(2), `${chart}: points 1 and 2 were never on screen while running (${JSON.stringify(running)})`);
+    }
+    const run = page.getByTestId('rt-run');
+    assert.equal(await run.getByTestId('rt-caption').count(), 3, 'three captions');
+    for (const t of await run.getByTestId('rt-caption').evaluateAll((els) => els.map((e) => e.getAttribute('data-tokens')))) assert.match(t, /^\d+$/);
+    const drawn = await run.getByTestId('rt-loop-image').evaluateAll((cs) => cs.map((c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      return [c.width, c.height, d.some((v, i) => i % 4 !== 3 && v !== 0)];
+    }));
+    assert.deepEqual(drawn, [[64, 64, true], [64, 64, true], [64, 64, true]], 'three drawn 64x64 reconstructions');
+    assert.equal(await run.getByTestId('rt-attr').count(), 0, 'a pasted file has no attribute scores');
+    const settings = await run.textContent();
+    assert.ok(settings.includes(mode.expect === 'webgpu' ? 'WebGPU' : 'WASM'), `run not on ${mode.expect}: ${settings.slice(0, 200)}`);
+    await shot(page, 'roundtrip-finished', screenshots ? 'roundtrip-finished.png' : null);
+  });
+
+  const SEED = 5;
+  let scene;
+  await step('same scene and seed in the browser and the CLI: same captions, metrics within tolerance', async () => {
+    await page.getByTestId('rt-gallery-toggle').click();
+    await page.getByTestId('rt-gallery-2025-3').click();
+    await inputKind(page, 'gallery', 'gallery scene 2025-3');
+    await page.getByTestId('rt-loops').fill('2');
+    await page.getByTestId('rt-decoding').selectOption('sample');
+    await page.getByTestId('rt-temperature').fill('1.2');
+    await page.getByTestId('rt-seed').fill(String(SEED));
+    scene = Number(new URL(page.url()).searchParams.get('rt-scene'));
+    assert.ok(scene > 0, `URL lacks rt-scene: ${page.url()}`);
+    await runSampling(page);
+    const download = page.waitForEvent('download');
+    await page.getByTestId('rt-export-json').click();
+    const browser = JSON.parse(readFileSync(await (await download).path(), 'utf8'));
+    assert.equal(browser.format, 'uae-roundtrip-run/1');
+    assert.deepEqual(browser.settings, { loops: 2, policy: { kind: 'sample', temperature: 1.2, topP: 1 }, steps: 2, seed: SEED });
+    const cli = spawnSync(process.execPath, [join(root, 'bin', 'uae.mjs'), 'roundtrip', '--scene', String(scene), '--seed', String(SEED), '--loops', '2', '--steps', '2', '--temperature', '1.2', '--bundle', bundle.dir, '--json'], { cwd: root, encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const doc = JSON.parse(cli.stdout);
+    assert.deepEqual(browser.loops.map((l) => l.caption), doc.loops.map((l) => l.caption), 'captions differ between browser and CLI');
+    const deltas = { sim: 0, psnr: 0, ssim: 0 };
+    doc.loops.forEach((c, i) => {
+      for (const k of Object.keys(deltas)) deltas[k] = Math.max(deltas[k], Math.abs(c[k] - browser.loops[i][k]));
+      assert.ok(browser.loops[i].attr && c.attr, 'a gallery scene has attribute scores in both');
+      assert.ok(Math.abs(c.attr.f1 - browser.loops[i].attr.f1) < 1e-9, 'attribute F1 differs (same captions must score the same)');
+    });
+    console.log(`      browser vs CLI max |Δ|: sim ${deltas.sim.toExponential(2)}, PSNR ${deltas.psnr.toExponential(2)} dB, SSIM ${deltas.ssim.toExponential(2)}`);
+    for (const k of Object.keys(deltas)) assert.ok(deltas[k] <= PARITY[k], `${k} differs by ${deltas[k]} > ${PARITY[k]}`);
+    for (const l of browser.loops) assert.match(l.image, /^data:image\/png;base64,/);
+  });
+
+  await step('export as a PNG contact sheet', async () => {
+    const download = page.waitForEvent('download');
+    await page.getByTestId('rt-export-png').click();
+    const png = PNG.sync.read(readFileSync(await (await download).path()));
+    assert.ok(png.width >= 4 * 160 && png.height > 200, `contact sheet ${png.width}x${png.height}`);
+  });
+
+  await step('the URL carries the settings: a fresh page from the link restores them and the scene', async () => {
+    const link = page.url();
+    for (const [k, v] of [['rt-loops', '2'], ['rt-decode', 'sample'], ['rt-temp', '1.2'], ['rt-steps', '2'], ['seed', String(SEED)], ['rt-scene', String(scene)]]) {
+      assert.equal(new URL(link).searchParams.get(k), v, `${k} in ${link}`);
+    }
+    const other = await context.newPage();
+    try {
+      await other.goto(link);
+      await other.locator('[data-testid="rt-input"][data-kind="link"]').waitFor({ timeout: 60_000 });
+      assert.equal(await other.getByTestId('rt-loops').inputValue(), '2');
+      assert.equal(await other.getByTestId('rt-temperature').inputValue(), '1.2');
+      assert.equal(await other.getByTestId('rt-seed').inputValue(), String(SEED));
+    } finally {
+      await other.close();
+    }
+  });
+
+  await step('cancel stops a run: status cancelled, the run is not stored', async () => {
+    await page.getByTestId('rt-loops').fill('20');
+    await page.getByTestId('rt-start').click();
+    await until(async () => (await points(page)).fidelity >= 1, 'no first point');
+    await page.getByTestId('rt-cancel').click();
+    await until(async () => (await points(page)).status === 'cancelled', 'run not shown as cancelled');
+    const after = (await points(page)).fidelity;
+    assert.ok(after < 20, `cancel came too late: ${after} loops`);
+  });
+
+  await step('runs survive a reload: both listed, one opens, two compare side by side', async () => {
+    await page.reload();
+    await page.getByRole('tab', { name: 'Round trip' }).click();
+    await until(async () => (await page.getByTestId('rt-history-item').count()) === 2, 'stored runs after reload are not 2');
+    const titles = await page.getByTestId('rt-history-item').locator('strong').allTextContents();
+    assert.deepEqual(titles, ['gallery scene 2025-3', 'scene-00.png'], `history: ${titles}`);
+    await page.getByTestId('rt-open').nth(1).click();
+    await page.locator('[data-testid="rt-run"][data-status="finished"]').waitFor();
+    assert.equal(await page.getByTestId('rt-run').getByTestId('rt-caption').count(), 3, 'the opened run has its 3 loops');
+    assert.equal(await page.locator('[data-testid="rt-run"] [data-testid="rt-chart-fidelity"] .recharts-line-dot').count(), 12);
+    const ticks = page.getByTestId('rt-compare-tick');
+    await ticks.nth(0).check();
+    await ticks.nth(1).check();
+    await page.getByTestId('rt-compare').waitFor();
+    assert.equal(await page.getByTestId('rt-compare-a').getByTestId('rt-caption').count(), 2);
+    assert.equal(await page.getByTestId('rt-compare-b').getByTestId('rt-caption').count(), 3);
+  });
+
+  await step('no uncaught errors or console errors on the page', async () => {
+    assert.deepEqual(errors, []);
+  });
+  await page.close();
+  rmSync(tmp, { recursive: true, force: true });
+}
