@@ -4,6 +4,7 @@ import { Header } from './components/Header';
 import { Tabs } from './components/Tabs';
 import { BundlePanel } from './panels/bundle/BundlePanel';
 import { Placeholder } from './panels/placeholders/Placeholder';
+import { RolloutsPanel } from './panels/rollouts/RolloutsPanel';
 import { RoundTripPanel } from './panels/roundtrip/RoundTripPanel';
 import { useStore } from './store/store';
 
@@ -17,7 +18,7 @@ export function App() {
       <ErrorBanner />
       <Tabs />
       <main className="panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} tabIndex={0}>
-        {tab === 'bundle' ? <BundlePanel /> : tab === 'roundtrip' ? <RoundTripPanel /> : <Placeholder tab={tab} />}
+        {tab === 'bundle' ? <BundlePanel /> : tab === 'roundtrip' ? <RoundTripPanel /> : tab === 'rollouts' ? <RolloutsPanel /> : <Placeholder tab={tab} />}
       </main>
     </div>
   );

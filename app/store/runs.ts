@@ -1,3 +1,4 @@
+import { initialRollouts, type RolloutsState } from '../panels/rollouts/state';
 import { initialRoundTrip, type RoundTripState } from './roundtrip';
 
 /**
@@ -18,6 +19,7 @@ export interface RunSummary {
 export interface RunsState {
   items: RunSummary[];
   roundtrip: RoundTripState;
+  rollouts: RolloutsState;
 }
 
-export const initialRuns: RunsState = { items: [], roundtrip: initialRoundTrip };
+export const initialRuns: RunsState = { items: [], roundtrip: initialRoundTrip, rollouts: initialRollouts };

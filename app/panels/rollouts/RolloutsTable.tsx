@@ -1,0 +1,74 @@
+import { useMemo } from 'react';
+import { useStore } from '../../store/store';
+import { Pixels } from '../roundtrip/Pixels';
+import { sortRolloutsBy } from './actions';
+import { bestAndWorst, rowViews, sortRows } from './derive';
+import type { RolloutsRun, RolloutsSort } from './state';
+
+const COLUMNS: { key: RolloutsSort['key'] | null; label: string; title?: string; num?: boolean }[] = [
+  { key: 'index', label: '#' },
+  { key: null, label: 'Reconstruction' },
+  { key: null, label: 'Caption' },
+  { key: 'tokens', label: 'Tokens', num: true, title: 'content tokens (the completion adds [EOS])' },
+  { key: 'reward', label: 'Reward', num: true },
+  { key: 'advantage', label: 'Advantage', num: true, title: 'provisional (≈) until every rollout is scored' },
+  { key: 'kl', label: 'Mean KL', num: true, title: 'mean k3 KL to the reference encoder over the completion' },
+  { key: 'logp', label: 'Seq. log-prob', num: true, title: 'Σ log-probs of the completion under the policy (nats)' },
+];
+
+const fmt = (x: number | null, digits: number): string => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+
+/** The rollouts table: one row per finished rollout, sortable; each group's best and worst highlighted. */
+export function RolloutsTable({ run }: { run: RolloutsRun }) {
+  const sort = useStore((s) => s.runs.rollouts.sort);
+  const views = useMemo(() => sortRows(rowViews(run), sort), [run, sort]);
+  const { best, worst } = useMemo(() => bestAndWorst(run.rows), [run.rows]);
+  const multi = run.inputs.length > 1;
+  return (
+    <div className="ro-table-wrap">
+      <table className="ro-table" data-testid="ro-table" aria-rowcount={run.rows.length}>
+        <thead>
+          <tr>
+            {COLUMNS.map((c) => {
+              const active = c.key !== null && sort.key === c.key;
+              return (
+                <th key={c.label} className={c.num ? 'num' : undefined} title={c.title} aria-sort={active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+                  {c.key ? (
+                    <button type="button" className="ro-sort" data-testid={`ro-sort-${c.key}`} onClick={() => sortRolloutsBy(c.key as RolloutsSort['key'])}>
+                      {c.label}
+                      {active ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
+                    </button>
+                  ) : c.label}
+                </th>
+              );
+            })}
+          </tr>
+        </thead>
+        <tbody>
+          {views.map(({ record: r, advantage, final }) => {
+            const mark = best.has(r.index) ? 'best' : worst.has(r.index) ? 'worst' : undefined;
+            const s = r.scores;
+            return (
+              <tr key={r.index} className={mark} data-testid="ro-row" data-index={r.index} data-mark={mark}>
+                <td className="num">
+                  {multi ? `${r.group}·${r.index % run.settings.groupSize}` : r.index}
+                  {mark && <span className={`ro-mark ${mark}`}>{mark}</span>}
+                </td>
+                <td><Pixels rgb={r.image} width={run.width} height={run.height} size={48} label={`reconstruction of rollout ${r.index}`} /></td>
+                <td className="ro-caption">
+                  {r.caption || <span className="muted">(empty caption)</span>}
+                  {r.truncated && <span className="tag" title="[EOS] was forced at the token limit">truncated</span>}
+                </td>
+                <td className="num">{r.tokens}</td>
+                <td className="num" title={`sim ${fmt(s.sim, 4)} · PSNR ${fmt(s.psnr, 2)} dB · SSIM ${fmt(s.ssim, 4)} · attr F1 ${fmt(s.attr_f1, 3)}`}>{fmt(r.reward, 4)}</td>
+                <td className={`num ${advantage >= 0 ? 'pos' : 'neg'}`} data-final={final}>{final ? '' : '≈'}{fmt(advantage, 3)}</td>
+                <td className="num">{r.meanKl === null ? '–' : r.meanKl.toExponential(2)}</td>
+                <td className="num">{fmt(r.sequenceLogp, 2)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}

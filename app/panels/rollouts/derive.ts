@@ -1,0 +1,105 @@
+// What the rollouts views show, derived from the run as plain values (no React; unit-tested in Node):
+// advantages (final once the run is done, provisional over the rollouts finished so far before that),
+// sorting, each group's best and worst rollout, the reward histogram's bins.
+import { ADVANTAGE_EPS, mean, unbiasedStd, type RewardScaling } from '../../../src/engine/grpo.ts';
+import type { RolloutRecord } from '../../../src/engine/rollouts/index.ts';
+import type { RolloutsRun, RolloutsSort } from './state';
+
+/** One table row: the record, its advantage, and whether that advantage is final. */
+export interface RowView {
+  record: RolloutRecord;
+  advantage: number;
+  final: boolean;
+}
+
+/**
+ * Returns advantages of the rollouts finished so far, as TRL would compute them if those were the whole
+ * group: centred on the finished rows' group mean, divided by (their std + 1e-4) under 'group' (the std
+ * of every finished reward under 'batch'). Equal to the final advantages once every row is in.
+ */
+export function provisionalAdvantages(rows: readonly RolloutRecord[], scale: RewardScaling): Map<number, number> {
+  const byGroup = new Map<number, RolloutRecord[]>();
+  for (const r of rows) byGroup.set(r.group, [...(byGroup.get(r.group) ?? []), r]);
+  const batchStd = unbiasedStd(rows.map((r) => r.reward));
+  const out = new Map<number, number>();
+  for (const members of byGroup.values()) {
+    const rewards = members.map((r) => r.reward);
+    const m = mean(rewards);
+    const std = scale === 'batch' ? batchStd : unbiasedStd(rewards);
+    for (const r of members) out.set(r.index, scale === 'none' ? r.reward - m : (r.reward - m) / (std + ADVANTAGE_EPS));
+  }
+  return out;
+}
+
+/** Returns the table rows of a run: final advantages from the result, provisional ones before it. */
+export function rowViews(run: RolloutsRun): RowView[] {
+  const final = run.result?.advantages;
+  const provisional = final ? null : provisionalAdvantages(run.rows, run.settings.scaleRewards);
+  return run.rows.map((record) => ({
+    record,
+    advantage: final ? final[record.index] : (provisional?.get(record.index) ?? 0),
+    final: Boolean(final),
+  }));
+}
+
+/** Returns the sort value of a row for a column (NaN sorts last). */
+function sortValue(v: RowView, key: RolloutsSort['key']): number {
+  switch (key) {
+    case 'index': return v.record.index;
+    case 'tokens': return v.record.tokens;
+    case 'reward': return v.record.reward;
+    case 'advantage': return v.advantage;
+    case 'kl': return v.record.meanKl ?? NaN;
+    case 'logp': return v.record.sequenceLogp;
+  }
+}
+
+/** Returns the rows sorted by a column (stable; ties by rollout index; NaN last either way). */
+export function sortRows(rows: readonly RowView[], sort: RolloutsSort): RowView[] {
+  const sign = sort.dir === 'asc' ? 1 : -1;
+  return rows.slice().sort((a, b) => {
+    const x = sortValue(a, sort.key);
+    const y = sortValue(b, sort.key);
+    if (Number.isNaN(x) !== Number.isNaN(y)) return Number.isNaN(x) ? 1 : -1;
+    return (x === y || (Number.isNaN(x) && Number.isNaN(y)) ? 0 : x < y ? -sign : sign) || a.record.index - b.record.index;
+  });
+}
+
+/** Returns, per group with at least two finished rollouts, the index of its highest and lowest reward (first on ties). */
+export function bestAndWorst(rows: readonly RolloutRecord[]): { best: Set<number>; worst: Set<number> } {
+  const groups = new Map<number, RolloutRecord[]>();
+  for (const r of rows) groups.set(r.group, [...(groups.get(r.group) ?? []), r]);
+  const best = new Set<number>();
+  const worst = new Set<number>();
+  for (const members of groups.values()) {
+    if (members.length < 2) continue;
+    const hi = members.reduce((a, b) => (b.reward > a.reward ? b : a));
+    const lo = members.reduce((a, b) => (b.reward < a.reward ? b : a));
+    if (hi.reward === lo.reward) continue;
+    best.add(hi.index);
+    worst.add(lo.index);
+  }
+  return { best, worst };
+}
+
+/** One histogram bin: [x0, x1) (the last bin includes x1) and how many values fall in it. */
+export interface Bin {
+  x0: number;
+  x1: number;
+  count: number;
+  label: string;
+}
+
+/** Returns `n` equal bins over [min, max] of the finite values (one bin of width 0 when all are equal). */
+export function histogram(values: readonly number[], n = 10): Bin[] {
+  const xs = values.filter(Number.isFinite);
+  if (xs.length === 0) return [];
+  const lo = Math.min(...xs);
+  const hi = Math.max(...xs);
+  const digits = (x: number) => Number(x.toPrecision(3)).toString();
+  if (hi === lo) return [{ x0: lo, x1: hi, count: xs.length, label: digits(lo) }];
+  const w = (hi - lo) / n;
+  const bins: Bin[] = Array.from({ length: n }, (_, i) => ({ x0: lo + i * w, x1: lo + (i + 1) * w, count: 0, label: digits(lo + (i + 0.5) * w) }));
+  for (const x of xs) bins[Math.min(n - 1, Math.floor((x - lo) / w))].count++;
+  return bins;
+}
