@@ -30,13 +30,29 @@ def params(stage, key="model"):
     return sum(v.numel() for v in torch.load(path)[key].values())
 
 
+def stage_wall_time(stage):
+    """Seconds of training behind the shipped weights of a stage: the sum, over the resumed segments of its
+    log (models/work/logs/<stage>.jsonl; elapsed_s restarts at each resume), of each segment's last elapsed_s."""
+    path = work_dir("logs", f"{stage}.jsonl")
+    if not os.path.exists(path):
+        return 0.0
+    total, last = 0.0, 0.0
+    for line in open(path):
+        e = json.loads(line).get("elapsed_s", 0.0)
+        if e < last:
+            total += last
+        last = e
+    return total + last
+
+
 def fmt(v):
     return f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
 def main():
     m = json.load(open(os.path.join(BUNDLE, "manifest.json")))
-    times = json.load(open(work_dir("logs", "stage_times.json")))
+    times = {s: stage_wall_time(s) for s in ("ae", "flow", "encoder", "scorer", "ae_decoder")}
+    times = {k: v for k, v in times.items() if v}
     ev = {}
     for name in EVALS:
         p = work_dir("eval", f"{name}.json")
@@ -84,8 +100,9 @@ def main():
     for k, v in times.items():
         L.append(f"| {k} | {v / 60:.1f} min |")
     L.append(f"| **all** | **{sum(times.values()) / 60:.1f} min** |\n")
-    L.append("Stages shared the 2 cores with each other and with other work (tests, builds); "
-             "`models/retrain.sh` runs them one after another.\n")
+    L.append("Measured from the stage logs (`models/work/logs/<stage>.jsonl`, segments summed across resumes). "
+             "Stages ran two at a time on the 2 cores, beside builds and browser tests, so each is slower than "
+             "alone; `models/retrain.sh` runs them one after another.\n")
     L.append("## Evaluation (held-out scenes, Node onnxruntime-web WASM)\n")
     keys = ["scenes", "mean_tokens", "sim", "psnr", "ssim", "attr_precision", "attr_recall", "attr_f1",
             "retrieval_top1", "unified_score"]
