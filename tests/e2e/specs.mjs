@@ -4,7 +4,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertBackend, bannerText, until, waitLoaded } from './checks.mjs';
 
-const DEFAULT_ID = 'fixture-tiny';
+const ROOT = join(import.meta.dirname, '..', '..');
+/** The catalog's default bundle (public/models/index.json), the one a first visit loads. */
+const DEFAULT_ID = JSON.parse(readFileSync(join(ROOT, 'public', 'models', 'index.json'), 'utf8')).default;
+/** A small shipped bundle for the local-folder and drop tests (files cross into the page as arrays). */
+const SMALL_ID = 'fixture-tiny';
+const DEFAULT_MANIFEST = JSON.parse(readFileSync(join(ROOT, 'public', 'models', DEFAULT_ID, 'manifest.json'), 'utf8'));
 /** The error code each broken bundle in tests/fixtures/bad-bundles/ must produce. */
 const BAD_BUNDLE_CODES = {
   'malformed-manifest': 'manifest-json',
@@ -47,7 +52,8 @@ export async function runSpecs(ctx) {
     await waitLoaded(page, DEFAULT_ID);
     assert.ok(onnxRequests() > 0, 'first load made no .onnx request: request recording is blind');
     const header = (await page.getByTestId('bundle-badge').textContent()).trim();
-    assert.match(header, /Tiny test fixture\s*v1\.0\.0/, `header bundle: "${header}"`);
+    const expected = `${DEFAULT_MANIFEST.name} v${DEFAULT_MANIFEST.version}`.replace(/\s+/g, ' ');
+    assert.equal(header.replace(/\s+/g, ' ').replace(/ ?v(?=\d)/, ' v'), expected, `header bundle: "${header}"`);
     await page.unroute('**/*.onnx');
   });
 
@@ -92,7 +98,7 @@ export async function runSpecs(ctx) {
       assert.ok(text.length > code.length + 10, `banner message too thin: "${text}"`);
       if (name === variants[0]) await shot(page, 'error');
       await waitLoaded(page, DEFAULT_ID);
-      assert.equal(await page.getByTestId('bundle-badge').textContent().then((t) => t.includes('Tiny test fixture')), true);
+      assert.equal(await page.getByTestId('bundle-badge').textContent().then((t) => t.includes(DEFAULT_MANIFEST.name)), true);
       await page.getByRole('button', { name: 'Dismiss error' }).click();
       await page.getByTestId('error-banner').waitFor({ state: 'detached' });
     });
@@ -105,8 +111,8 @@ export async function runSpecs(ctx) {
   });
 
   await step('a bundle loads from a local folder (folder picker)', async () => {
-    await page.getByTestId('folder-input').setInputFiles(join(root, 'public', 'models', DEFAULT_ID));
-    await until(async () => (await page.getByTestId('loaded-bundle').textContent()).includes('local: fixture-tiny'), 'local bundle not shown as loaded');
+    await page.getByTestId('folder-input').setInputFiles(join(root, 'public', 'models', SMALL_ID));
+    await until(async () => (await page.getByTestId('loaded-bundle').textContent()).includes(`local: ${SMALL_ID}`), 'local bundle not shown as loaded');
     const banner = page.getByTestId('error-banner');
     assert.equal(await banner.count(), 0, `error shown: ${await banner.allTextContents()}`);
   });
@@ -114,10 +120,10 @@ export async function runSpecs(ctx) {
   await step('a bundle loads from files dropped on the panel', async () => {
     // Script-made DataTransfers carry no directory entries, so this drives the loose-files branch of the
     // drop handler (file names carry the relative paths); a real folder drag walks FileSystemEntry trees.
-    const { files } = JSON.parse(readFileSync(join(root, 'public', 'models', DEFAULT_ID, 'manifest.json'), 'utf8'));
+    const { files } = JSON.parse(readFileSync(join(root, 'public', 'models', SMALL_ID, 'manifest.json'), 'utf8'));
     const payload = ['manifest.json', ...files.map((f) => f.path)].map((path) => ({
       path,
-      bytes: [...readFileSync(join(root, 'public', 'models', DEFAULT_ID, path))],
+      bytes: [...readFileSync(join(root, 'public', 'models', SMALL_ID, path))],
     }));
     const dataTransfer = await page.evaluateHandle((list) => {
       const dt = new DataTransfer();
@@ -129,6 +135,8 @@ export async function runSpecs(ctx) {
     await until(async () => (await page.getByTestId('loaded-bundle').textContent()).includes('local: dropped files'), 'dropped bundle not shown as loaded');
     const banner = page.getByTestId('error-banner');
     assert.equal(await banner.count(), 0, `error shown: ${await banner.allTextContents()}`);
+    await page.getByTestId(`load-${DEFAULT_ID}`).click();
+    await waitLoaded(page, DEFAULT_ID);
   });
 
   await step('the backend chooser re-inits the engine, and the choice goes into the URL', async () => {
