@@ -1,6 +1,6 @@
 // The rollouts panel's E2E steps (see rollouts.mjs): what a person sees while a group is scored.
 import assert from 'node:assert/strict';
-import { assertBackend, until, waitLoaded } from './checks.mjs';
+import { assertBackend, until } from './checks.mjs';
 
 const RUN_TIMEOUT = 300_000;
 const METRICS = ['reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'kl', 'entropy', 'clip_ratio/region_mean', 'loss'];
@@ -73,7 +73,8 @@ export async function assertRolloutsPanel({ context, url, bundle, mode, step, sh
   let opened = false;
   await step(`the app loads bundle ${bundle.id} on ${mode.expect} and opens the Rollouts tab`, async () => {
     await page.goto(url, { timeout: 180_000 });
-    await waitLoaded(page, bundle.id);
+    await page.locator(`[data-testid="loaded-bundle"][data-bundle-id="${bundle.id}"]`).waitFor({ timeout: 240_000 });
+    await page.getByTestId('load-progress').waitFor({ state: 'detached', timeout: 240_000 });
     await assertBackend(page, mode.expect);
     await page.getByRole('tab', { name: 'Rollouts' }).click();
     await page.getByTestId('rollouts-panel').waitFor();

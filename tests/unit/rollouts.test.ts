@@ -5,6 +5,7 @@
  * teacher-forced pass, rewards = the scorer/PSNR/SSIM/attr-F1 of each logged reconstruction, which itself
  * is the decoder's image of that caption from that noise. Streaming order, seeding, batch mode, no leaks.
  */
+import type { Tensor } from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../src/shapes/rng.ts';
 import { grpoLoss, grpoReport, LOSS_TYPES, type GrpoReportInput } from '../../src/engine/grpo.ts';
@@ -29,7 +30,7 @@ beforeAll(async () => {
   one = await runRollouts(o.ctx, [image], { ...HOT, rewards: { sim: 1, psnr: 0.01, ssim: 0.5, attr_f1: 0.25 }, beta: 0.04 }, {
     onRollouts: (recs, scored, total) => streamed.push({ count: recs.length, scored, total, indices: recs.map((r) => r.index) }),
   });
-});
+}, 120_000);
 afterAll(async () => {
   await o?.engine.sessions.release();
 });
@@ -50,6 +51,28 @@ function inputFromRecords(records: RolloutRecord[], s: RolloutSettings, maxCompl
     components: names.map((n) => ({ name: n, weight: s.rewards[n]!, values: records.map((r) => r.scores[n]) })),
     options: { lossType: s.lossType, epsilonLow: s.epsilonLow, epsilonHigh: s.epsilonHigh, beta: s.beta, maxCompletionLength, maskTruncatedCompletions: s.maskTruncated },
   };
+}
+
+type Outputs = Record<string, Tensor>;
+/**
+ * Returns a context whose session for a path is the session of route(path).path with its outputs changed
+ * in place by route(path).mutate (given the feeds too): "other weights" without other files.
+ */
+function rerouted(base: InferContext, route: (path: string) => { path: string; mutate: (out: Outputs, feeds: Outputs) => void } | null): InferContext {
+  const get = async (path: string) => {
+    const r = route(path);
+    if (!r) return base.sessions.get(path);
+    const s = await base.sessions.get(r.path);
+    return {
+      inputNames: s.inputNames, outputNames: s.outputNames,
+      run: async (feeds: Outputs, fetches?: string[]) => {
+        const out = fetches ? await s.run(feeds, fetches) : await s.run(feeds);
+        r.mutate(out, feeds);
+        return out;
+      },
+    } as unknown as Awaited<ReturnType<InferContext['sessions']['get']>>;
+  };
+  return { ...base, sessions: { get } };
 }
 
 function expectReportMatches(out: RolloutsOutcome, s: RolloutSettings, maxCompletionLength: number): void {
@@ -103,13 +126,36 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
   it('scores each logged reconstruction, which is the decoder\'s image of that caption from the group\'s noise', async () => {
     const orig = await embedImages(o.ctx, image.image, 1);
     for (const r of one.records) {
-      const alone = await reconstruct(o.ctx, [r.ids], [createRng(noiseSeed(HOT.seed, 0))], { steps: 3, batch: 1 });
-      expect(maxAbsDiff(alone.images, r.image)).toBeLessThanOrEqual(1);
       const emb = await embedImages(o.ctx, r.image, 1);
       expect(r.scores.sim).toBeCloseTo(cosine(emb, 0, orig, 0), 6);
       expect(r.scores.psnr).toBeCloseTo(psnr(r.image, image.image, W, W), 9);
       expect(r.scores.ssim).toBeCloseTo(ssim(r.image, image.image, W, W), 9);
       expect(r.scores.attr_f1).toBeCloseTo(attributeScores(r.caption, image.scene!).f1, 12);
+    }
+    // The tiny decoder's images barely depend on its noise; make them carry it (the VAE's image plus a
+    // copy of its latent) so that a wrong noise shows, then check each logged image against the caption
+    // decoded alone from the noise it should have had.
+    const vae = o.ctx.manifest.roles.decoder!.vaeDecoder;
+    const noisy = rerouted(o.ctx, (path) => (path !== vae ? null : {
+      path,
+      mutate: (out, feeds) => {
+        const img = Object.values(out)[0];
+        const lat = Object.values(feeds)[0];
+        const B = img.dims[0];
+        const ni = img.data.length / B;
+        const nl = lat.data.length / B;
+        const d = img.data as Float32Array;
+        for (let b = 0; b < B; b++) for (let i = 0; i < ni; i++) d[b * ni + i] += 0.3 * (lat.data as Float32Array)[b * nl + (i % nl)];
+      },
+    }));
+    for (const noise of ['group', 'rollout'] as const) {
+      const out = await runRollouts(noisy, [image], { ...HOT, noise, reconstructBatch: 3 });
+      for (const r of out.records) {
+        const alone = await reconstruct(noisy, [r.ids], [createRng(noiseSeed(HOT.seed, noise === 'group' ? 0 : r.index))], { steps: 3, batch: 1 });
+        expect(maxAbsDiff(alone.images, r.image), `${noise} row ${r.index}`).toBeLessThanOrEqual(1);
+      }
+      const spread = maxAbsDiff(out.records[0].image, out.records[1].image);
+      if (noise === 'rollout') expect(spread).toBeGreaterThan(20);
     }
   });
 
@@ -152,6 +198,50 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
       for (const t of LOSS_TYPES) expect(g.losses[t], `group ${k} ${t}`).toBeCloseTo(loss.losses[t], 12);
       expect(g.kl).toBeCloseTo(loss.metrics.kl, 12);
     });
+  });
+
+  it('with a reference and an old checkpoint whose weights differ: KL > 0, ratios ≠ 1 and clipped, still grpoReport of the logs', async () => {
+    const enc = o.ctx.manifest.roles.encoder as EncoderRole;
+    // "Other weights": the same graphs with every logit shifted by k·(token id mod m); the reference
+    // (prefix ref/) and the old checkpoint (prefix old/) get different shifts.
+    const SHIFTS: Record<string, [number, number]> = { ref: [0.3, 7], old: [0.2, 5] };
+    const roleOf = (prefix: string): EncoderRole => ({ ...enc, vision: `${prefix}/${enc.vision}`, decoder: `${prefix}/${enc.decoder}` });
+    const [refRole, oldRole] = [roleOf('ref'), roleOf('old')];
+    const shifted = rerouted(o.ctx, (path) => {
+      const m = /^(ref|old)\/(.*)$/.exec(path);
+      if (!m) return null;
+      const [k, mod] = SHIFTS[m[1]];
+      return {
+        path: m[2],
+        mutate: (out) => {
+          if (!out.logits) return;
+          const V = out.logits.dims[2];
+          const d = out.logits.data as Float32Array;
+          for (let i = 0; i < d.length; i++) d[i] += k * ((i % V) % mod);
+        },
+      };
+    });
+    const ctx: InferContext = {
+      ...shifted,
+      manifest: { ...o.ctx.manifest, roles: { ...o.ctx.manifest.roles, referenceEncoder: refRole, checkpoints: [{ step: 7, label: 'step 7', encoder: { vision: oldRole.vision, decoder: oldRole.decoder } }] } },
+    };
+    const s: RolloutSettings = { ...HOT, groupSize: 4, beta: 0.1, epsilonLow: 0.05, epsilonHigh: 0.05, oldPolicy: { kind: 'checkpoint', step: 7 }, rewards: { sim: 1, attr_f1: 1 } };
+    const out = await runRollouts(ctx, [image], s);
+    expectReportMatches(out, s, 47);
+    const px = bundlePixels(ctx, image.image, 1);
+    const completions = out.records.map((r) => r.completion);
+    const ref = await completionLogProbs(ctx, await encodeImages(ctx, px, refRole), completions, { role: refRole, groupSize: 4 });
+    const old = await completionLogProbs(ctx, await encodeImages(ctx, px, oldRole), completions, { role: oldRole, groupSize: 4 });
+    out.records.forEach((r, i) => {
+      expect(maxAbsDiff(r.refLogp!, ref[i])).toBeLessThan(1e-5);
+      expect(maxAbsDiff(r.oldLogp!, old[i])).toBeLessThan(1e-5);
+      expect(maxAbsDiff(r.logp, r.refLogp!)).toBeGreaterThan(0.05);
+      expect(maxAbsDiff(r.oldLogp!, r.refLogp!)).toBeGreaterThan(0.05);
+    });
+    expect(out.summary.metrics.kl).toBeGreaterThan(1e-3);
+    expect(out.summary.metrics['clip_ratio/region_mean']).toBeGreaterThan(0);
+    expect(out.summary.oldPolicy).toBe('step 7');
+    expect(o.engine.tracker.live()).toBe(0);
   });
 
   it('rejects bad settings with bad-request naming the field', async () => {
