@@ -6,6 +6,7 @@ import { BundlePanel } from './panels/bundle/BundlePanel';
 import { Placeholder } from './panels/placeholders/Placeholder';
 import { RolloutsPanel } from './panels/rollouts/RolloutsPanel';
 import { RoundTripPanel } from './panels/roundtrip/RoundTripPanel';
+import { TrainingPanel } from './panels/training/TrainingPanel';
 import { useStore } from './store/store';
 
 /** The page: header, error banner, tabs, and the active panel. */
@@ -18,7 +19,7 @@ export function App() {
       <ErrorBanner />
       <Tabs />
       <main className="panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} tabIndex={0}>
-        {tab === 'bundle' ? <BundlePanel /> : tab === 'roundtrip' ? <RoundTripPanel /> : tab === 'rollouts' ? <RolloutsPanel /> : <Placeholder tab={tab} />}
+        {tab === 'bundle' ? <BundlePanel /> : tab === 'roundtrip' ? <RoundTripPanel /> : tab === 'rollouts' ? <RolloutsPanel /> : tab === 'training' ? <TrainingPanel /> : <Placeholder tab={tab} />}
       </main>
     </div>
   );

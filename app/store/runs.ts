@@ -1,5 +1,6 @@
 import { initialRollouts, type RolloutsState } from '../panels/rollouts/state';
 import { initialRoundTrip, type RoundTripState } from './roundtrip';
+import { initialTraining, type TrainingState } from '../panels/training/slice';
 
 /**
  * Results of round trips, rollouts and training runs. `items` is the stored history (newest first) every
@@ -20,6 +21,7 @@ export interface RunsState {
   items: RunSummary[];
   roundtrip: RoundTripState;
   rollouts: RolloutsState;
+  training: TrainingState;
 }
 
-export const initialRuns: RunsState = { items: [], roundtrip: initialRoundTrip, rollouts: initialRollouts };
+export const initialRuns: RunsState = { items: [], roundtrip: initialRoundTrip, rollouts: initialRollouts, training: initialTraining };

@@ -34,7 +34,7 @@ export const TRAINING_CHARTS: readonly ChartSpec[] = [
     lines: [
       {
         key: 'completions/mean_length',
-        label: 'mean length (band: min–max)',
+        label: 'mean length',
         aliases: ['completion_length'],
         min: 'completions/min_length',
         max: 'completions/max_length',
@@ -45,7 +45,7 @@ export const TRAINING_CHARTS: readonly ChartSpec[] = [
     id: 'reward',
     title: 'Reward ± std',
     yLabel: 'reward (fidelity)',
-    lines: [{ key: 'reward', label: 'reward (band: ± std)', aliases: ['rewards/sim/mean'], std: 'reward_std' }],
+    lines: [{ key: 'reward', label: 'reward', aliases: ['rewards/sim/mean'], std: 'reward_std' }],
   },
   {
     id: 'fidelity',
@@ -124,5 +124,5 @@ export function otherKeys(runs: readonly Pick<RunLog, 'series'>[], charts: reado
 
 /** Returns a one-line chart spec for any key (the "other metrics" charts). */
 export function keyChart(key: string): ChartSpec {
-  return { id: `key:${key}`, title: key, yLabel: key, lines: [{ key, label: key }] };
+  return { id: `key:${key}`, title: key, yLabel: '', lines: [{ key, label: key }] };
 }

@@ -1,0 +1,112 @@
+import { useMemo } from 'react';
+import { keyChart, otherKeys, runPrefix, TRAINING_CHARTS, type ChartSpec, type RunLog } from '../../../src/engine/runs/index.ts';
+import { seriesDomain } from '../../charts/data';
+import { MetricChart } from '../../charts/MetricChart';
+import { addExtraKey, removeExtraKey, reportExportError } from './actions';
+import { chartSeries, latestText } from './series';
+
+interface Props {
+  /** The shown runs with their index in the run list (which fixes their colour). */
+  runs: { run: RunLog; index: number }[];
+  step: number | null;
+  range: [number, number] | null;
+  extraKeys: string[];
+  marker: { x: number; label: string } | null;
+}
+
+const EMPTY: Record<string, string> = {
+  length: 'No completions/mean_length in the shown runs.',
+  reward: 'No reward in the shown runs.',
+  fidelity: 'No held-out eval/* metrics in the shown runs.',
+  kl: 'No kl in the shown runs (β = 0 runs log none).',
+  clip: 'No clip_ratio/* in the shown runs.',
+};
+
+function Chart({ chart, full, visible, range, marker, extra }: {
+  chart: ChartSpec;
+  full: Props['runs'];
+  visible: Props['runs'];
+  range: [number, number] | null;
+  marker: Props['marker'];
+  extra: boolean;
+}) {
+  // Axes come from the whole runs, so a replayed curve grows into a fixed frame instead of rescaling.
+  const yDomain = useMemo(() => seriesDomain(chartSeries(chart, full)), [chart, full]);
+  const series = useMemo(() => chartSeries(chart, visible), [chart, visible]);
+  return (
+    <MetricChart
+      testId={extra ? `chart-key-${chart.lines[0].key.replace(/[^a-zA-Z0-9_]+/g, '-')}` : `chart-${chart.id}`}
+      title={chart.title}
+      xLabel="step"
+      yLabel={chart.yLabel}
+      series={series}
+      xDomain={range ?? undefined}
+      yDomain={yDomain}
+      marker={marker}
+      emptyText={EMPTY[chart.id] ?? `No ${chart.title} in the shown runs.`}
+      onExportError={reportExportError}
+      actions={
+        extra ? (
+          <button type="button" onClick={() => removeExtraKey(chart.lines[0].key)} aria-label={`Remove chart ${chart.title}`}>
+            ×
+          </button>
+        ) : undefined
+      }
+    />
+  );
+}
+
+/** The five training charts, any added metric charts, and the latest sample caption, all cut at `step`. */
+export function TrainingCharts({ runs, step, range, extraKeys, marker }: Props) {
+  const visible = useMemo(
+    () => (step === null ? runs : runs.map(({ run, index }) => ({ run: runPrefix(run, step), index }))),
+    [runs, step],
+  );
+  const others = useMemo(() => otherKeys(runs.map((r) => r.run)).filter((k) => !extraKeys.includes(k)), [runs, extraKeys]);
+  const extraCharts = useMemo(() => extraKeys.map(keyChart), [extraKeys]);
+  const captions = visible
+    .map(({ run, index }) => ({ run, index, caption: latestText(run, 'eval/sample_caption') }))
+    .filter((c) => c.caption !== null);
+  return (
+    <>
+      {captions.length > 0 && (
+        <div className="card sample-captions" data-testid="sample-caption">
+          <h3>Held-out sample caption</h3>
+          {captions.map(({ run, caption }) => (
+            <p key={run.id}>
+              <span className="muted mono">
+                {runs.length > 1 ? `${run.label} · ` : ''}step {caption!.step} · {caption!.value.split(/\s+/).filter(Boolean).length} words
+              </span>
+              <br />“{caption!.value}”
+            </p>
+          ))}
+        </div>
+      )}
+      <div className="chart-grid">
+        {TRAINING_CHARTS.map((chart) => (
+          <Chart key={chart.id} chart={chart} full={runs} visible={visible} range={range} marker={marker} extra={false} />
+        ))}
+        {extraCharts.map((chart) => (
+          <Chart key={chart.id} chart={chart} full={runs} visible={visible} range={range} marker={marker} extra />
+        ))}
+      </div>
+      {others.length > 0 && (
+        <label className="row other-keys">
+          <span className="muted">Chart another logged metric:</span>
+          <select
+            value=""
+            onChange={(e) => e.target.value && addExtraKey(e.target.value)}
+            data-testid="add-metric"
+          >
+            <option value="">choose… ({others.length})</option>
+            {others.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+    </>
+  );
+}

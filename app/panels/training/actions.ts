@@ -1,0 +1,202 @@
+// Training panel actions: plain module functions that read and write `runs.training` in the one store.
+import {
+  createReplay,
+  parseRunLog,
+  pause,
+  play,
+  restart,
+  RunParseError,
+  runIdFromFile,
+  seek,
+  setRange,
+  setSpeed,
+  stepRange,
+  uniqueRunId,
+  type ReplayState,
+  type RunLog,
+} from '../../../src/engine/runs/index.ts';
+import { useStore } from '../../store/store';
+import type { AppError, BundleSummary } from '../../store/types';
+import { bundleBaseUrl, fetchBundleRuns, type BundleOrigin } from './bundleRuns';
+import { deleteStoredRun, storedRuns, storeRun } from './persist';
+import { REPLAY_SECONDS, SPEEDS, type TrainingState } from './slice';
+
+const now = (): number => performance.now();
+
+function training(): TrainingState {
+  return useStore.getState().runs.training;
+}
+
+function patch(update: (t: TrainingState) => Partial<TrainingState>): void {
+  useStore.setState((s) => ({ runs: { ...s.runs, training: { ...s.runs.training, ...update(s.runs.training) } } }));
+}
+
+function showError(error: AppError): void {
+  useStore.setState((s) => ({ engine: { ...s.engine, error } }));
+}
+
+/** Shows the first of `errors` in the app's banner, saying how many more there were. */
+function showErrors(errors: AppError[]): void {
+  if (errors.length === 0) return;
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more: ${errors.slice(1).map((e) => e.message.split(':')[0]).join(', ')})` : '';
+  showError({ code: errors[0].code, message: `${errors[0].message}${more}` });
+}
+
+/** Returns the replay over the shown runs: created, re-ranged and re-rated when the runs shown change. */
+function replayFor(runs: RunLog[], shown: string[], replay: ReplayState | null, speed: number, at: number): ReplayState | null {
+  const range = stepRange(runs.filter((r) => shown.includes(r.id)));
+  if (!range) return null;
+  const rate = (Math.max(range[1] - range[0], 1) / REPLAY_SECONDS) * speed;
+  if (!replay) return createReplay(range[0], range[1], rate, at);
+  return setSpeed(setRange(replay, range[0], range[1], at), rate, at);
+}
+
+/** Applies new runs / shown ids, keeping the replay consistent with them. */
+function setRuns(runs: RunLog[], shown: string[], extra: Partial<TrainingState> = {}): void {
+  const at = now();
+  patch((t) => {
+    const order = runs.map((r) => r.id).filter((id) => shown.includes(id));
+    return { ...extra, runs, shown: order, replay: replayFor(runs, order, t.replay, t.speed, at) };
+  });
+}
+
+let restoring: Promise<void> | null = null;
+
+/** Reads imported runs back from IndexedDB once per page (later calls return the same promise). */
+export function initTraining(): Promise<void> {
+  restoring ??= (async () => {
+    try {
+      const stored = await storedRuns();
+      const t = training();
+      const taken = new Set(t.runs.map((r) => r.id));
+      const fresh = stored.filter((r) => !taken.has(r.id));
+      setRuns([...t.runs, ...fresh], [...t.shown, ...fresh.map((r) => r.id)], { restored: true });
+    } catch (e) {
+      patch(() => ({ restored: true }));
+      showError({ code: 'runs-storage', message: `imported runs could not be read back (${e instanceof Error ? e.message : String(e)})` });
+    }
+  })();
+  return restoring;
+}
+
+/** Puts the loaded bundle's recorded runs in the panel (once per bundle version); drops the previous bundle's. */
+export async function syncBundleRuns(bundle: BundleSummary | null, origin: BundleOrigin): Promise<void> {
+  const key = bundle ? `${bundle.id}@${bundle.version}` : null;
+  const t = training();
+  if (key === t.bundleKey) return;
+  const imported = t.runs.filter((r) => r.source.kind !== 'bundle');
+  const entries = bundle?.manifest.roles.runs ?? [];
+  const base = bundleBaseUrl(origin, document.baseURI);
+  const note =
+    entries.length > 0 && !base
+      ? 'This bundle was loaded from local files: import its recorded runs (runs/*.jsonl) with “Import logs”.'
+      : null;
+  setRuns(imported, t.shown, { bundleKey: key, bundleNote: note, bundleLoading: entries.length > 0 && base !== null, checkpoint: 0 });
+  if (!bundle || entries.length === 0 || !base) return;
+  const { runs, errors } = await fetchBundleRuns(bundle.manifest, base);
+  const now2 = training();
+  if (now2.bundleKey !== key) return;
+  const wasEmpty = now2.shown.length === 0;
+  const rest = now2.runs.filter((r) => r.source.kind !== 'bundle');
+  // A bundle's runs are shown when nothing else is, so the panel opens on its curves.
+  const shown = wasEmpty ? runs.map((r) => r.id) : now2.shown;
+  setRuns([...runs, ...rest], shown, { bundleLoading: false });
+  showErrors(errors);
+}
+
+/** Reads log files (JSONL, CSV, trainer_state.json), adds and shows the good ones, stores them; errors go to the banner. */
+export async function importRunFiles(files: File[]): Promise<void> {
+  const errors: AppError[] = [];
+  const added: RunLog[] = [];
+  const taken = new Set(training().runs.map((r) => r.id));
+  for (const file of files) {
+    try {
+      const id = uniqueRunId(runIdFromFile(file.name), taken);
+      const run = parseRunLog(await file.text(), file.name, { id, label: file.name });
+      taken.add(id);
+      added.push(run);
+    } catch (e) {
+      errors.push(e instanceof RunParseError ? { code: e.code, message: e.message } : { code: 'run-read', message: `${file.name}: ${String(e)}` });
+    }
+  }
+  if (added.length > 0) {
+    const t = training();
+    setRuns([...t.runs, ...added], [...t.shown, ...added.map((r) => r.id)]);
+    const order = Date.now();
+    try {
+      await Promise.all(added.map((run, i) => storeRun(run, order + i)));
+    } catch (e) {
+      errors.push({ code: 'runs-storage', message: `imported runs are shown but not stored for a reload (${e instanceof Error ? e.message : String(e)})` });
+    }
+  }
+  if (errors.length > 0) showErrors(errors);
+  else if (added.length > 0) useStore.setState((s) => (s.engine.error?.code.startsWith('run') ? { engine: { ...s.engine, error: null } } : {}));
+}
+
+/** Removes an imported run from the panel and from storage. */
+export async function removeRun(id: string): Promise<void> {
+  const t = training();
+  setRuns(
+    t.runs.filter((r) => r.id !== id || r.source.kind === 'bundle'),
+    t.shown.filter((s) => s !== id),
+  );
+  await deleteStoredRun(id).catch(() => undefined);
+}
+
+/** Shows or hides a run on the charts (overlay). */
+export function toggleRun(id: string): void {
+  const t = training();
+  setRuns(t.runs, t.shown.includes(id) ? t.shown.filter((s) => s !== id) : [...t.shown, id]);
+}
+
+function withReplay(f: (r: ReplayState, at: number) => ReplayState): void {
+  const at = now();
+  patch((t) => (t.replay ? { replay: f(t.replay, at) } : {}));
+}
+
+/** Plays the replay (from the start when it had finished). */
+export function playReplay(): void {
+  withReplay(play);
+}
+
+/** Pauses the replay where it is. */
+export function pauseReplay(): void {
+  withReplay(pause);
+}
+
+/** Goes back to the first step and plays. */
+export function restartReplay(): void {
+  withReplay((r, at) => play(restart(r, at), at));
+}
+
+/** Moves the replay to `step`. */
+export function seekReplay(step: number): void {
+  withReplay((r, at) => seek(r, step, at));
+}
+
+/** Sets the replay speed (× the base rate; one of SPEEDS). */
+export function setReplaySpeed(speed: number): void {
+  if (!(SPEEDS as readonly number[]).includes(speed)) return;
+  const at = now();
+  patch((t) => ({ speed, replay: replayFor(t.runs, t.shown, t.replay, speed, at) }));
+}
+
+/** Adds a chart for a key no built-in chart shows. */
+export function addExtraKey(key: string): void {
+  patch((t) => (t.extraKeys.includes(key) ? {} : { extraKeys: [...t.extraKeys, key] }));
+}
+
+/** Removes an added chart. */
+export function removeExtraKey(key: string): void {
+  patch((t) => ({ extraKeys: t.extraKeys.filter((k) => k !== key) }));
+}
+
+/** Chooses a checkpoint (index into the bundle's roles.checkpoints) in the scrubber. */
+export function chooseCheckpoint(index: number): void {
+  patch(() => ({ checkpoint: index }));
+}
+
+/** Shows an export failure in the banner. */
+export function reportExportError(message: string): void {
+  showError({ code: 'export-failed', message });
+}

@@ -1,0 +1,50 @@
+// Imported training runs in IndexedDB (through idb), so they survive a reload. Bundle runs are not
+// stored: they come with the bundle. Its own database, so its schema moves independently of others'.
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { asRunLog, type RunLog } from '../../../src/engine/runs/index.ts';
+
+const DB_NAME = 'uae-playground-training';
+const VERSION = 1;
+
+interface TrainingSchema extends DBSchema {
+  /** `order` keeps import order across reloads. */
+  imported: { key: string; value: { id: string; order: number; run: RunLog } };
+}
+
+let db: Promise<IDBPDatabase<TrainingSchema>> | null = null;
+
+function open(): Promise<IDBPDatabase<TrainingSchema>> {
+  db ??= openDB<TrainingSchema>(DB_NAME, VERSION, {
+    upgrade(d) {
+      d.createObjectStore('imported', { keyPath: 'id' });
+    },
+    blocking() {
+      const d = db;
+      db = null;
+      void d?.then((x) => x.close());
+    },
+  }).catch((e: unknown) => {
+    db = null;
+    throw e;
+  });
+  return db;
+}
+
+/** Returns the stored imported runs in import order; records that are not valid runs are skipped. */
+export async function storedRuns(): Promise<RunLog[]> {
+  const rows = await (await open()).getAll('imported');
+  return rows
+    .sort((a, b) => a.order - b.order)
+    .map((r) => asRunLog(r.run))
+    .filter((r): r is RunLog => r !== null);
+}
+
+/** Stores an imported run (replacing one with the same id); resolves once committed. */
+export async function storeRun(run: RunLog, order: number): Promise<void> {
+  await (await open()).put('imported', { id: run.id, order, run });
+}
+
+/** Deletes a stored imported run. */
+export async function deleteStoredRun(id: string): Promise<void> {
+  await (await open()).delete('imported', id);
+}

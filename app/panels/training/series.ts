@@ -1,0 +1,62 @@
+// Runs → chart series for the shared MetricChart: one line per (run, chart line), bands from ± std or
+// min–max logged at the same step. Pure (unit-tested in Node).
+import { resolveChart, type ChartSpec, type RunLog, type RunPoint } from '../../../src/engine/runs/index.ts';
+import type { ChartSeries, XY } from '../../charts/data';
+
+/** Colours of overlaid runs (charts with one line) and of a chart's lines (charts with several). */
+export const PALETTE = ['#2458c6', '#c0392b', '#1f7a4d', '#8e44ad', '#b9770e', '#117a8b', '#6d4c41', '#d81b60'];
+/** Dash patterns telling overlaid runs apart on charts with several lines. */
+export const DASHES = [undefined, '6 3', '2 3', '10 3 2 3'];
+
+function byStep(points: RunPoint[] | undefined): Map<number, number> {
+  return new Map((points ?? []).map((p) => [p.step, p.value]));
+}
+
+/**
+ * Returns the series of `chart` for `runs` (each paired with its index in the panel's run list, which
+ * fixes its colour). One line per chart line per run; with several runs labels carry the run's label.
+ */
+export function chartSeries(chart: ChartSpec, runs: { run: RunLog; index: number }[]): ChartSeries[] {
+  const out: ChartSeries[] = [];
+  const single = chart.lines.length === 1;
+  for (const { run, index } of runs) {
+    resolveChart(run, chart).forEach((line) => {
+      const lineIndex = chart.lines.indexOf(line.spec);
+      const band = line.band;
+      const std = band?.kind === 'std' ? byStep(run.series[band.std]) : null;
+      const lo = band?.kind === 'range' ? byStep(run.series[band.min]) : null;
+      const hi = band?.kind === 'range' ? byStep(run.series[band.max]) : null;
+      const points: XY[] = run.series[line.key].map((p) => {
+        const xy: XY = { x: p.step, y: p.value };
+        const sd = std?.get(p.step);
+        if (sd !== undefined) {
+          xy.lo = p.value - sd;
+          xy.hi = p.value + sd;
+        }
+        const l = lo?.get(p.step);
+        const h = hi?.get(p.step);
+        if (l !== undefined && h !== undefined) {
+          xy.lo = l;
+          xy.hi = h;
+        }
+        return xy;
+      });
+      const what = `${line.spec.label}${band?.kind === 'std' ? ' ± std' : band?.kind === 'range' ? ' (band: min–max)' : ''}`;
+      const label = single ? run.label : runs.length > 1 ? `${run.label} · ${what}` : what;
+      out.push({
+        id: `${run.id}|${line.key}`,
+        label: single && what !== line.key ? `${label} — ${what}` : label,
+        color: single ? PALETTE[index % PALETTE.length] : PALETTE[lineIndex % PALETTE.length],
+        dash: single ? undefined : DASHES[index % DASHES.length],
+        points,
+      });
+    });
+  }
+  return out;
+}
+
+/** Returns the latest text logged under `key` at or before the run's last visible step, or null. */
+export function latestText(run: RunLog, key: string): { step: number; value: string } | null {
+  const list = run.text[key];
+  return list && list.length > 0 ? list[list.length - 1] : null;
+}

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseCsvRecords, parseRunLog, TRAINING_CHARTS, keyChart } from '../../src/engine/runs/index.ts';
+import { bandKey, pointCount, seriesCsv, seriesDomain, seriesRows, valueKey, type ChartSeries } from '../../app/charts/data.ts';
+import { chartSeries, PALETTE, DASHES } from '../../app/panels/training/series.ts';
+
+const DIR = join(import.meta.dirname, '..', 'fixtures', 'runs');
+const jsonl = parseRunLog(readFileSync(join(DIR, 'run.jsonl'), 'utf8'), 'run.jsonl', { id: 'a', label: 'A' });
+const state = parseRunLog(readFileSync(join(DIR, 'trainer_state.json'), 'utf8'), 'trainer_state.json', { id: 'b', label: 'B' });
+const chart = (id: string) => TRAINING_CHARTS.find((c) => c.id === id)!;
+
+const two: ChartSeries[] = [
+  { id: 'x', label: 'reward', color: '#000', points: [{ x: 1, y: 0.5, lo: 0.4, hi: 0.6 }, { x: 3, y: 0.7, lo: 0.65, hi: 0.75 }] },
+  { id: 'y', label: 'kl, β', color: '#111', points: [{ x: 2, y: 0.01 }, { x: 3, y: 0.02 }] },
+];
+
+describe('chart data (app/charts/data.ts)', () => {
+  it('merges series by x, leaving gaps where a series has no point', () => {
+    expect(seriesRows(two)).toEqual([
+      { x: 1, [valueKey(0)]: 0.5, [bandKey(0)]: [0.4, 0.6] },
+      { x: 2, [valueKey(1)]: 0.01 },
+      { x: 3, [valueKey(0)]: 0.7, [bandKey(0)]: [0.65, 0.75], [valueKey(1)]: 0.02 },
+    ]);
+    expect(pointCount(two)).toBe(4);
+  });
+
+  it('takes the y domain over values and bands, padded 5%, floored at 0 for non-negative data', () => {
+    const [lo, hi] = seriesDomain(two)!;
+    expect(lo).toBe(0);
+    expect(hi).toBeCloseTo(0.75 + 0.74 * 0.05, 12);
+    const loss: ChartSeries = { id: 'l', label: 'loss', color: '#000', points: [{ x: 1, y: -0.2 }, { x: 2, y: 0.2 }] };
+    const [a, b] = seriesDomain([loss])!;
+    expect(a).toBeCloseTo(-0.22, 12);
+    expect(b).toBeCloseTo(0.22, 12);
+    expect(seriesDomain([])).toBeNull();
+    expect(seriesDomain([{ id: 'c', label: 'c', color: '#000', points: [{ x: 1, y: 2 }] }])).toEqual([1.9, 2.1]);
+  });
+
+  it('writes CSV with band columns only for banded series, quoting labels', () => {
+    const rows = parseCsvRecords(seriesCsv(two, 'step')).map((r) => r.fields);
+    expect(rows).toEqual([
+      ['step', 'reward', 'reward (low)', 'reward (high)', 'kl, β'],
+      ['1', '0.5', '0.4', '0.6', ''],
+      ['2', '', '', '', '0.01'],
+      ['3', '0.7', '0.65', '0.75', '0.02'],
+    ]);
+  });
+});
+
+describe('run → chart series (training panel)', () => {
+  it('reward carries ± reward_std as its band, at the same step', () => {
+    const [s] = chartSeries(chart('reward'), [{ run: jsonl, index: 0 }]);
+    const std = new Map(jsonl.series.reward_std.map((p) => [p.step, p.value]));
+    expect(s.points).toHaveLength(jsonl.series.reward.length);
+    for (const p of s.points) {
+      expect(p.lo).toBeCloseTo(p.y - std.get(p.x)!, 12);
+      expect(p.hi).toBeCloseTo(p.y + std.get(p.x)!, 12);
+    }
+    expect(s.color).toBe(PALETTE[0]);
+  });
+
+  it('caption length carries min–max as its band', () => {
+    const [s] = chartSeries(chart('length'), [{ run: state, index: 0 }]);
+    const min = state.series['completions/min_length'];
+    const max = state.series['completions/max_length'];
+    expect(s.points.map((p) => [p.x, p.lo, p.hi])).toEqual(min.map((p, i) => [p.step, p.value, max[i].value]));
+  });
+
+  it('overlays runs: single-line charts colour by run, multi-line charts by line with a dash per run', () => {
+    const runs = [
+      { run: jsonl, index: 0 },
+      { run: state, index: 1 },
+    ];
+    const reward = chartSeries(chart('reward'), runs);
+    expect(reward.map((s) => [s.color, s.dash])).toEqual([
+      [PALETTE[0], undefined],
+      [PALETTE[1], undefined],
+    ]);
+    expect(reward.map((s) => s.label)).toEqual(['A — reward ± std', 'B — reward ± std']);
+    // A band is named only where the run has its keys: the CSV fixture logs no min/max length.
+    const csvRun = parseRunLog(readFileSync(join(DIR, 'run.csv'), 'utf8'), 'run.csv', { id: 'c', label: 'C' });
+    expect(chartSeries(chart('length'), [{ run: state, index: 0 }, { run: csvRun, index: 1 }]).map((s) => s.label)).toEqual([
+      'B — mean length (band: min–max)',
+      'C — mean length',
+    ]);
+    // The trainer_state fixture has no eval/* keys: only run A draws fidelity lines.
+    const fidelity = chartSeries(chart('fidelity'), runs);
+    expect(fidelity.map((s) => s.label)).toEqual(['A · sim', 'A · attribute recall', 'A · attribute precision', 'A · retrieval top-1']);
+    const clip = chartSeries(chart('clip'), runs);
+    expect(clip.map((s) => [s.color, s.dash])).toEqual([
+      [PALETTE[0], DASHES[0]],
+      [PALETTE[1], DASHES[0]],
+      [PALETTE[2], DASHES[0]],
+      [PALETTE[0], DASHES[1]],
+      [PALETTE[1], DASHES[1]],
+      [PALETTE[2], DASHES[1]],
+    ]);
+  });
+
+  it('any other key charts as its own line', () => {
+    const [s] = chartSeries(keyChart('entropy'), [{ run: state, index: 3 }]);
+    expect(s.points.map((p) => [p.x, p.y])).toEqual(state.series.entropy.map((p) => [p.step, p.value]));
+    expect(s.label).toBe('B');
+    expect(s.color).toBe(PALETTE[3]);
+  });
+});
