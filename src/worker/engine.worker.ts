@@ -13,6 +13,8 @@ import { registerRollouts } from './handlers/rollouts.ts';
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
 
 ort.env.wasm.wasmPaths = new URL(`${import.meta.env.BASE_URL}ort/`, scope.location.href).href;
+// ORT's warnings (e.g. shape ops placed on the CPU beside the WebGPU EP) are expected, not faults: log errors only.
+ort.env.logLevel = 'error';
 ort.env.wasm.proxy = false;
 
 // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP headers).
