@@ -170,18 +170,20 @@ export async function runSpecs(ctx) {
     await badgeIs('wasm');
     assert.match(page.url(), /backend=wasm/, 'stored setting not mirrored into the URL');
     assert.match(page.url(), /seed=7/, 'stored seed not mirrored into the URL');
+    await waitLoaded(page, DEFAULT_ID); // the chooser is disabled while a bundle loads
     await page.getByTestId('backend-choice').selectOption('auto');
     await badgeIs(mode.expect);
     await waitLoaded(page, DEFAULT_ID);
   });
 
-  await step('tabs work from the keyboard and say what later panels will do', async () => {
+  await step('tabs work from the keyboard', async () => {
+    const selected = (name) => until(async () => (await page.getByRole('tab', { name }).getAttribute('aria-selected')) === 'true', `${name} tab not selected`);
     await page.getByRole('tab', { name: 'Model bundle' }).focus();
     await page.keyboard.press('ArrowRight');
-    await page.getByTestId('placeholder-roundtrip').waitFor();
+    await selected('Round trip');
+    await page.getByRole('tabpanel').waitFor();
     await page.keyboard.press('End');
-    await page.getByTestId('placeholder-training').waitFor();
-    assert.equal(await page.getByRole('tab', { name: 'Training' }).getAttribute('aria-selected'), 'true');
+    await selected('Training');
     await shot(page, 'training-tab');
     await page.keyboard.press('Home');
     await page.getByTestId('loaded-bundle').waitFor();
