@@ -2,15 +2,16 @@
 // Training-panel E2E (same convention as run.mjs / roundtrip.mjs). `runTrainingSpecs(ctx)` takes the ctx
 // of run.mjs ({context, baseUrl, mode, step, shot, root}); run directly, this file is its own runner:
 // builds the app, serves it with `vite preview`, runs the specs in Chromium with WebGPU on and off.
-// Usage: node tests/e2e/training.spec.mjs [--no-build] [--mode webgpu|wasm]
+// Usage: node tests/e2e/training.spec.mjs [--no-build] [--mode webgpu|wasm]   (builds into .e2e-tmp/training-dist)
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 import { CHROMIUM, launch, MODES } from './browser.mjs';
 import { bannerText, until, waitLoaded } from './checks.mjs';
-import { build, freePort, preview } from './server.mjs';
+import { freePort } from './server.mjs';
 
 const FIXTURES = ['tests', 'fixtures', 'runs'];
 
@@ -200,15 +201,39 @@ export async function runTrainingSpecs(ctx) {
   await page.close();
 }
 
+// Its own build folder: runners of other panels building into dist/ at the same time must not swap the
+// files under a running page. (server.mjs's build/preview could take the folder as an option instead.)
+const DIST = ['.e2e-tmp', 'training-dist'];
+
+function vite(root, ...args) {
+  return [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), ...args, '--outDir', join(root, ...DIST)];
+}
+
+/** Starts `vite preview` of the training build; resolves to { url, stop } once it answers HTTP. */
+async function previewBuild(root, port) {
+  const child = spawn(process.execPath, vite(root, 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'), { cwd: root, stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}/`;
+  const stop = () => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', done), child.kill('SIGTERM'))));
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 300))) {
+    if (child.exitCode !== null) throw new Error(`vite preview exited (${child.exitCode})`);
+    if (await fetch(url).then((r) => r.ok, () => false)) return { url, stop };
+  }
+  await stop();
+  throw new Error(`vite preview did not answer on ${url}`);
+}
+
 async function main() {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const args = process.argv.slice(2);
   const onlyMode = args.includes('--mode') ? args[args.indexOf('--mode') + 1] : null;
   const outDir = join(root, 'test-results');
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set UAE_CHROMIUM)`);
-  if (!args.includes('--no-build')) build(root);
+  if (!args.includes('--no-build')) {
+    const r = spawnSync(process.execPath, vite(root, 'build', '--logLevel', 'warn', '--emptyOutDir'), { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status})`);
+  }
   mkdirSync(outDir, { recursive: true });
-  const server = await preview(root, await freePort());
+  const server = await previewBuild(root, await freePort());
   const results = [];
   try {
     for (const mode of MODES.filter((m) => !onlyMode || m.name === onlyMode)) {
