@@ -56,7 +56,7 @@ def rl_artifacts(cold_start, out_dir, name="rl_encoder"):
                             "encoder": {"vision": role["vision"], "decoder": role["decoder"]}})
     os.makedirs(os.path.join(out_dir, "runs"), exist_ok=True)
     shutil.copyfile(log, os.path.join(out_dir, "runs", "stage2-grpo.jsonl"))
-    runs = [{"id": "stage2-grpo", "label": "Stage 2: GRPO on the encoder (reward = sim)", "stage": 2,
+    runs = [{"id": "stage2-grpo", "label": "Stage 2: GRPO on the encoder (reward = sim)", "stage": "2",
              "path": "runs/stage2-grpo.jsonl"}]
     return {"io": io, "checkpoints": checkpoints, "runs": runs}
 
