@@ -15,7 +15,7 @@ export type SessionCreator = (bytes: Uint8Array, backend: BackendName) => Promis
 
 /** Returns a SessionCreator using `ort.InferenceSession.create` with that backend as the only execution provider. */
 export function ortSessionCreator(ort: OrtModule): SessionCreator {
-  return (bytes, backend) => ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+  return (bytes, backend) => ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
