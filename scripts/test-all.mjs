@@ -29,8 +29,6 @@ const suites = [
     skip: hasPytests(join(root, 'tests', 'models')) ? null : 'tests/models has no tests yet',
   },
   { name: 'e2e (chromium: webgpu + wasm)', cmd: node, args: [join(root, 'tests', 'e2e', 'run.mjs')] },
-  { name: 'e2e round trip', cmd: node, args: [join(root, 'tests', 'e2e', 'roundtrip.mjs')] },
-  { name: 'e2e rollouts', cmd: node, args: [join(root, 'tests', 'e2e', 'rollouts.mjs')] },
   { name: 'e2e training panel', cmd: node, args: [join(root, 'tests', 'e2e', 'training.spec.mjs')] },
 ];
 
