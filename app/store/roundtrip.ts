@@ -46,7 +46,7 @@ export interface RtInput {
   height: number;
   /** How the model view was made, in words. */
   resize: string;
-  /** The cover crop in source fractions (x, y, w, h), for the box drawn on the original; absent for scenes. */
+  /** The cover crop in source fractions (x, y, w, h), for the box drawn on the original; absent when nothing is cut (and for scenes). */
   crop?: [number, number, number, number];
 }
 

@@ -35,6 +35,26 @@ function points(page, scope = '[data-testid="rt-run"]') {
   }, scope);
 }
 
+/** Starts recording, in the page, every change of the run's chart points and status (window.__rtPoints). */
+function recordPointsInPage(page) {
+  return page.evaluate(() => {
+    const log = [];
+    window.__rtPoints = log;
+    let last = '';
+    const read = () => {
+      const run = document.querySelector('[data-testid="rt-run"]');
+      const n = (chart) => run?.querySelectorAll(`[data-testid="${chart}"] .recharts-line-dot`).length ?? 0;
+      const p = { fidelity: n('rt-chart-fidelity') / 4, length: n('rt-chart-length'), status: run?.getAttribute('data-status') ?? null };
+      const key = JSON.stringify(p);
+      if (key !== last) {
+        last = key;
+        log.push({ t: performance.now(), ...p });
+      }
+    };
+    new MutationObserver(read).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+}
+
 async function dispatchFile(page, target, type, file) {
   const dt = await page.evaluateHandle(({ name, bytes }) => {
     const d = new DataTransfer();
@@ -122,26 +142,28 @@ export async function runRoundTripSpecs(ctx) {
     await inputKind(page, 'paste', 'scene-00.png');
     assert.equal(await page.getByTestId('rt-loops').inputValue(), '3');
     let shotTaken = false;
-    page.on('framenavigated', () => {});
-    const samples = [];
     await page.locator('[data-testid="rt-start"]:not([disabled])').waitFor();
+    await recordPointsInPage(page);
     await page.getByTestId('rt-start').click();
     await until(async () => {
       const p = await points(page);
-      samples.push(p);
       if (!shotTaken && p.fidelity >= 1 && p.status === 'running') {
         shotTaken = true;
-        await shot(page, 'roundtrip-running', screenshots ? 'roundtrip-running.png' : null);
+        await shot(page, 'roundtrip-running');
       }
       if (p.status === 'failed') throw new Error('run failed');
       return p.status === 'finished';
     }, 'run did not finish');
+    // Every DOM state the charts went through, recorded in the page (polling from here can miss fast loops).
+    const log = await page.evaluate(() => window.__rtPoints);
     for (const chart of ['fidelity', 'length']) {
-      const seq = samples.map((s) => s[chart]).filter((n, i, a) => i === 0 || n !== a[i - 1]);
-      assert.deepEqual(seq.filter((n) => n > 0), [1, 2, 3], `${chart} chart points went ${JSON.stringify(seq)}, not 1 → 2 → 3`);
-      const running = samples.filter((s) => s.status === 'running').map((s) => s[chart]);
-      assert.ok(running.includes(1) && running.includes(2), `${chart}: points 1 and 2 were never on screen while running (${JSON.stringify(running)})`);
+      const seq = log.map((s) => s[chart]).filter((n, i, a) => i === 0 || n !== a[i - 1]);
+      assert.deepEqual(seq, [0, 1, 2, 3], `${chart} chart points went ${JSON.stringify(seq)}, not 0 → 1 → 2 → 3`);
+      const first = (n) => log.find((s) => s[chart] === n);
+      for (const n of [1, 2]) assert.equal(first(n).status, 'running', `${chart}: point ${n} appeared only when the run was ${first(n).status}`);
+      assert.ok(first(1).t < first(2).t && first(2).t < first(3).t, `${chart}: points not one after another`);
     }
+    console.log(`      points appeared at ${[1, 2, 3].map((n) => `${Math.round(log.find((s) => s.fidelity === n).t - log[0].t)} ms`).join(', ')} after the run started`);
     const run = page.getByTestId('rt-run');
     assert.equal(await run.getByTestId('rt-caption').count(), 3, 'three captions');
     for (const t of await run.getByTestId('rt-caption').evaluateAll((els) => els.map((e) => e.getAttribute('data-tokens')))) assert.match(t, /^\d+$/);
@@ -153,7 +175,7 @@ export async function runRoundTripSpecs(ctx) {
     assert.equal(await run.getByTestId('rt-attr').count(), 0, 'a pasted file has no attribute scores');
     const settings = await run.textContent();
     assert.ok(settings.includes(mode.expect === 'webgpu' ? 'WebGPU' : 'WASM'), `run not on ${mode.expect}: ${settings.slice(0, 200)}`);
-    await shot(page, 'roundtrip-finished', screenshots ? 'roundtrip-finished.png' : null);
+    await shot(page, 'roundtrip-finished');
   });
 
   const SEED = 5;
@@ -215,12 +237,21 @@ export async function runRoundTripSpecs(ctx) {
 
   await step('cancel stops a run: status cancelled, the run is not stored', async () => {
     await page.getByTestId('rt-loops').fill('20');
+    // Click Cancel from the page the moment the first point is drawn (a poll from here could come too late).
+    await page.evaluate(() => {
+      const obs = new MutationObserver(() => {
+        if (document.querySelectorAll('[data-testid="rt-run"][data-status="running"] [data-testid="rt-chart-length"] .recharts-line-dot').length >= 1) {
+          obs.disconnect();
+          document.querySelector('[data-testid="rt-cancel"]')?.click();
+        }
+      });
+      obs.observe(document.body, { subtree: true, childList: true });
+    });
     await page.getByTestId('rt-start').click();
-    await until(async () => (await points(page)).fidelity >= 1, 'no first point');
-    await page.getByTestId('rt-cancel').click();
     await until(async () => (await points(page)).status === 'cancelled', 'run not shown as cancelled');
     const after = (await points(page)).fidelity;
-    assert.ok(after < 20, `cancel came too late: ${after} loops`);
+    assert.ok(after >= 1 && after < 20, `cancelled after ${after} of 20 loops`);
+    assert.equal(await page.getByTestId('rt-export-json').isDisabled(), true, 'a cancelled run offers an export');
   });
 
   await step('runs survive a reload: both listed, one opens, two compare side by side', async () => {
@@ -240,6 +271,24 @@ export async function runRoundTripSpecs(ctx) {
     assert.equal(await page.getByTestId('rt-compare-a').getByTestId('rt-caption').count(), 2);
     assert.equal(await page.getByTestId('rt-compare-b').getByTestId('rt-caption').count(), 3);
   });
+
+  if (screenshots && mode.name === 'webgpu') {
+    await step('README screenshots: gallery scene 2025-2, greedy, the bundle\'s flow steps, mid-run and finished', async () => {
+      for (const tick of await page.getByTestId('rt-compare-tick').all()) if (await tick.isChecked()) await tick.uncheck();
+      await page.getByTestId('rt-gallery-toggle').click();
+      await page.getByTestId('rt-gallery-2025-2').click();
+      await inputKind(page, 'gallery', 'gallery scene 2025-2');
+      await page.getByTestId('rt-loops').fill('3');
+      await page.getByTestId('rt-decoding').selectOption('greedy');
+      await page.getByTestId('rt-steps').fill('');
+      await page.getByTestId('rt-seed').fill('0');
+      await page.getByTestId('rt-start').click();
+      await until(async () => (await points(page)).fidelity >= 1, 'no first point');
+      await shot(page, 'readme-running', 'roundtrip-running.png');
+      await until(async () => (await points(page)).status === 'finished', 'run did not finish');
+      await shot(page, 'readme-finished', 'roundtrip-finished.png');
+    });
+  }
 
   await step('no uncaught errors or console errors on the page', async () => {
     assert.deepEqual(errors, []);

@@ -115,3 +115,13 @@ describe('stored runs (IndexedDB)', () => {
     expect(await getRoundTrip('nope')).toBeNull();
   });
 });
+
+describe('caption-length axis', () => {
+  it('has evenly spaced integer ticks above the longest caption', async () => {
+    const { integerTicks } = await import('../../app/panels/roundtrip/Charts');
+    expect(integerTicks(0)).toEqual([0, 1, 2, 3, 4]);
+    expect(integerTicks(4)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(integerTicks(9)).toEqual([0, 2, 4, 6, 8, 10]);
+    expect(integerTicks(30)).toEqual([0, 7, 14, 21, 28, 35]);
+  });
+});

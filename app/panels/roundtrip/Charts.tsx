@@ -1,4 +1,5 @@
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { CartesianGrid, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
 import type { RoundTripLoop } from '../../../src/protocol/roundtrip.ts';
 
 interface Row {
@@ -18,10 +19,50 @@ function rows(loops: readonly RoundTripLoop[]): Row[] {
 
 const fmt = (v: unknown): string => (typeof v === 'number' ? (Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(3)) : String(v));
 
+/**
+ * A chart frame whose width comes from a ResizeObserver. Recharts' ResponsiveContainer, its Legend and its
+ * tick-interval logic read layout synchronously (getBoundingClientRect); on a busy machine every new point
+ * then stalled the page for seconds. Fixed-size charts, explicit tick intervals and an HTML legend avoid that.
+ */
+function ChartFrame(props: { testId: string; points: number; title: string; legend?: { label: string; colour: string; dashed?: boolean }[]; children: (width: number) => ReactNode }) {
+  const ref = useRef<HTMLElement>(null);
+  const [width, setWidth] = useState(0);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const ro = new ResizeObserver((entries) => setWidth(Math.floor(entries[0]?.contentRect.width ?? 0)));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+  return (
+    <figure className="rt-chart" data-testid={props.testId} data-points={props.points} ref={ref}>
+      <figcaption>{props.title}</figcaption>
+      {width > 0 && props.children(width)}
+      {props.legend && (
+        <ul className="rt-legend">
+          {props.legend.map((l) => (
+            <li key={l.label}>
+              <span className="swatch" style={{ borderTopColor: l.colour, borderTopStyle: l.dashed ? 'dashed' : 'solid' }} />
+              {l.label}
+            </li>
+          ))}
+        </ul>
+      )}
+    </figure>
+  );
+}
+
 /** The x axis shared by both charts: loops 1…N fixed, so points land where they belong as they arrive. */
 function loopAxis(total: number) {
-  return <XAxis dataKey="loop" type="number" domain={[1, Math.max(1, total)]} ticks={Array.from({ length: total }, (_, i) => i + 1)} allowDecimals={false} label={{ value: 'loop', position: 'insideBottomRight', offset: -4 }} />;
+  return <XAxis dataKey="loop" type="number" domain={[1, Math.max(1, total)]} ticks={Array.from({ length: total }, (_, i) => i + 1)} interval={0} allowDecimals={false} />;
 }
+
+const SERIES = [
+  { key: 'simOrig', label: 'sim vs original', colour: '#2458c6', axis: 'unit', width: 2 },
+  { key: 'ssimOrig', label: 'SSIM vs original', colour: '#1f7a4d', axis: 'unit', width: 1.5 },
+  { key: 'simPrev', label: 'sim vs previous', colour: '#8a63d2', axis: 'unit', width: 1.5, dashed: true },
+  { key: 'psnrOrig', label: 'PSNR vs original (dB, right axis)', colour: '#9a5b00', axis: 'db', width: 1.5 },
+] as const;
 
 /**
  * Fidelity per loop: scorer sim and SSIM against the original, sim against the previous image (left axis),
@@ -29,40 +70,44 @@ function loopAxis(total: number) {
  */
 export function FidelityChart({ loops, total, height = 240 }: { loops: readonly RoundTripLoop[]; total: number; height?: number }) {
   return (
-    <figure className="rt-chart" data-testid="rt-chart-fidelity" data-points={loops.length}>
-      <figcaption>Fidelity per loop</figcaption>
-      <ResponsiveContainer width="100%" height={height}>
-        <LineChart data={rows(loops)} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
+    <ChartFrame testId="rt-chart-fidelity" points={loops.length} title="Fidelity per loop" legend={SERIES.map((s) => ({ label: s.label, colour: s.colour, dashed: 'dashed' in s }))}>
+      {(width) => (
+        <LineChart width={width} height={height} data={rows(loops)} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
           {loopAxis(total)}
-          <YAxis yAxisId="unit" domain={[(min: number) => Math.min(0, Math.floor(min * 10) / 10), 1]} tickFormatter={(v: number) => v.toFixed(1)} width={40} />
-          <YAxis yAxisId="db" orientation="right" domain={[0, 'auto']} unit=" dB" width={56} />
+          <YAxis yAxisId="unit" domain={[(min: number) => Math.min(0, Math.floor(min * 10) / 10), 1]} interval={0} tickFormatter={(v: number) => v.toFixed(1)} width={40} />
+          <YAxis yAxisId="db" orientation="right" domain={[0, 'auto']} interval={0} unit=" dB" width={56} />
           <Tooltip formatter={fmt} labelFormatter={(l) => `loop ${String(l)}`} />
-          <Legend />
-          <Line yAxisId="unit" className="series-sim" dataKey="simOrig" name="sim vs original" stroke="#2458c6" strokeWidth={2} isAnimationActive={false} />
-          <Line yAxisId="unit" className="series-ssim" dataKey="ssimOrig" name="SSIM vs original" stroke="#1f7a4d" isAnimationActive={false} />
-          <Line yAxisId="unit" className="series-sim-prev" dataKey="simPrev" name="sim vs previous" stroke="#8a63d2" strokeDasharray="4 3" isAnimationActive={false} />
-          <Line yAxisId="db" className="series-psnr" dataKey="psnrOrig" name="PSNR vs original" stroke="#9a5b00" isAnimationActive={false} />
+          {SERIES.map((s) => (
+            <Line key={s.key} yAxisId={s.axis} dataKey={s.key} name={s.label} stroke={s.colour} strokeWidth={s.width} strokeDasharray={'dashed' in s ? '4 3' : undefined} isAnimationActive={false} />
+          ))}
         </LineChart>
-      </ResponsiveContainer>
-    </figure>
+      )}
+    </ChartFrame>
   );
+}
+
+/** Returns evenly spaced integer ticks 0…≥ max+1 (at least 0…4, at most ~6 ticks). */
+export function integerTicks(max: number): number[] {
+  const top = Math.max(4, max + 1);
+  const step = Math.max(1, Math.ceil(top / 5));
+  return Array.from({ length: Math.ceil(top / step) + 1 }, (_, i) => i * step);
 }
 
 /** Caption length (content tokens) per loop. */
 export function LengthChart({ loops, total, height = 200 }: { loops: readonly RoundTripLoop[]; total: number; height?: number }) {
+  const lengthTicks = integerTicks(Math.max(0, ...loops.map((l) => l.tokens)));
   return (
-    <figure className="rt-chart" data-testid="rt-chart-length" data-points={loops.length}>
-      <figcaption>Caption length per loop</figcaption>
-      <ResponsiveContainer width="100%" height={height}>
-        <LineChart data={rows(loops)} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
+    <ChartFrame testId="rt-chart-length" points={loops.length} title="Caption length per loop (tokens)">
+      {(width) => (
+        <LineChart width={width} height={height} data={rows(loops)} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
           {loopAxis(total)}
-          <YAxis domain={[0, (max: number) => Math.max(4, max + 1)]} allowDecimals={false} width={40} />
+          <YAxis domain={[0, lengthTicks.at(-1) ?? 4]} ticks={lengthTicks} interval={0} allowDecimals={false} width={40} />
           <Tooltip labelFormatter={(l) => `loop ${String(l)}`} />
-          <Line className="series-tokens" dataKey="tokens" name="tokens" stroke="#2458c6" strokeWidth={2} isAnimationActive={false} />
+          <Line dataKey="tokens" name="tokens" stroke="#2458c6" strokeWidth={2} isAnimationActive={false} />
         </LineChart>
-      </ResponsiveContainer>
-    </figure>
+      )}
+    </ChartFrame>
   );
 }

@@ -66,9 +66,12 @@ export async function inputFromBlob(blob: Blob, kind: RtInputKind, label: string
     small.imageSmoothingQuality = 'high';
     small.drawImage(bmp, 0, 0, pw, ph);
     const preview = { data: small.getImageData(0, 0, pw, ph).data, width: pw, height: ph };
+    const crop = coverCrop(w, h, W, H);
+    // No box when nothing is cut away.
+    const cropped = crop[2] < 1 - 1e-9 || crop[3] < 1 - 1e-9;
     return {
       kind, label, sourceWidth: w, sourceHeight: h, preview, modelView, width: W, height: H,
-      resize: coverPolicyText(w, h, W, H), crop: coverCrop(w, h, W, H),
+      resize: coverPolicyText(w, h, W, H), ...(cropped ? { crop } : {}),
     };
   } finally {
     bmp.close();
