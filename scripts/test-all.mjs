@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: every suite in order — typecheck, unit (vitest), models (pytest), E2E (Chromium ×2).
-// Runs them all even after a failure, prints a summary, and exits non-zero if any failed.
+// `npm test`: every suite in order — typecheck, unit (vitest), models (pytest), then the app is built ONCE
+// and every E2E runner (Chromium, WebGPU + WASM) serves that same build (`--no-build --dist`).
+// Runs them all even after a failure (E2E suites are skipped when the build failed), prints a summary with
+// each suite's time, and exits non-zero if any failed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -19,6 +21,14 @@ function hasPytests(dir) {
   );
 }
 
+/** The E2E runners (tests/e2e/harness.mjs explains how to add one); each also runs alone. */
+const E2E_SUITES = [
+  ['e2e app shell', 'run.mjs'],
+  ['e2e training panel', 'training.spec.mjs'],
+];
+const E2E_DIST = join(root, '.e2e-tmp', 'npm-test-dist');
+const E2E_BUILD = 'e2e build (vite, shared by the E2E suites)';
+
 const suites = [
   { name: 'typecheck', cmd: node, args: [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit'] },
   { name: 'unit (vitest)', cmd: node, args: [bin('vitest', 'vitest.mjs'), 'run'] },
@@ -28,16 +38,23 @@ const suites = [
     args: ['-m', 'pytest', '-q', 'tests/models'],
     skip: hasPytests(join(root, 'tests', 'models')) ? null : 'tests/models has no tests yet',
   },
-  { name: 'e2e (chromium: webgpu + wasm)', cmd: node, args: [join(root, 'tests', 'e2e', 'run.mjs')] },
-  { name: 'e2e training panel', cmd: node, args: [join(root, 'tests', 'e2e', 'training.spec.mjs')] },
+  { name: E2E_BUILD, cmd: node, args: [join(root, 'tests', 'e2e', 'harness.mjs'), '--build-only', '--dist', E2E_DIST] },
+  ...E2E_SUITES.map(([name, file]) => ({
+    name,
+    cmd: node,
+    args: [join(root, 'tests', 'e2e', file), '--no-build', '--dist', E2E_DIST],
+    needs: E2E_BUILD,
+  })),
 ];
 
 const results = [];
+const started = Date.now();
 for (const s of suites) {
   console.log(`\n━━ ${s.name} ━━`);
-  if (s.skip) {
-    console.log(`skipped: ${s.skip}`);
-    results.push({ name: s.name, status: 'skipped', note: s.skip });
+  const skip = s.skip ?? (s.needs && results.find((r) => r.name === s.needs)?.status !== 'passed' ? `${s.needs} did not pass` : null);
+  if (skip) {
+    console.log(`skipped: ${skip}`);
+    results.push({ name: s.name, status: skip === s.skip ? 'skipped' : 'FAILED', note: skip });
     continue;
   }
   const t0 = Date.now();
@@ -50,6 +67,7 @@ for (const s of suites) {
 
 console.log('\n━━ summary ━━');
 for (const r of results) console.log(`  ${r.status.padEnd(8)} ${r.name}  (${r.note})`);
+console.log(`  total ${((Date.now() - started) / 1000).toFixed(0)}s`);
 const failed = results.filter((r) => r.status === 'FAILED');
 console.log(failed.length ? `\n${failed.length} suite(s) failed` : '\nall suites passed');
 process.exit(failed.length ? 1 : 0);

@@ -1,9 +1,19 @@
 // Assertions on what a person sees, shared by the specs. Each throws with a message saying what was wrong.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const T = 60_000;
 
-/** Polls `fn` until it returns a truthy value; returns it, or throws `message` after `timeout` ms. */
+/** Returns an error that makes `until` stop polling at once (a run that failed will not recover). */
+export function fail(message) {
+  return Object.assign(new Error(message), { fatal: true });
+}
+
+/**
+ * Polls `fn` until it returns a truthy value; returns it, or throws `message` after `timeout` ms.
+ * A throw from `fn` counts as "not yet", except an error made by `fail`, which is rethrown.
+ */
 export async function until(fn, message, timeout = T) {
   const deadline = Date.now() + timeout;
   let last;
@@ -12,6 +22,7 @@ export async function until(fn, message, timeout = T) {
       last = await fn();
       if (last) return last;
     } catch (e) {
+      if (e?.fatal) throw e;
       last = e;
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -51,4 +62,43 @@ export async function bannerText(page) {
   const banner = page.getByTestId('error-banner');
   await banner.waitFor({ timeout: T });
   return (await banner.locator('p').textContent()).trim();
+}
+
+/** ORT's own warnings (shape ops assigned to the CPU) arrive as console errors; they are not app errors. */
+const ORT_WARNING = /\[W:onnxruntime:/;
+
+/** Collects the page's uncaught errors and console errors (ORT's warnings left out) into the returned array. */
+export function collectErrors(page, ignore = () => false) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && !ORT_WARNING.test(m.text()) && !ignore(m) && errors.push(`console: ${m.text()}`));
+  return errors;
+}
+
+const manifestOf = (dir) => (existsSync(join(dir, 'manifest.json')) ? JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) : null);
+const canRoundTrip = (m) => Boolean(m) && ['encoder', 'decoder', 'scorer'].every((r) => m.roles?.[r]);
+const TINY_DIR = '__e2e-uae-tiny';
+
+/**
+ * The bundle a round-trip or rollouts spec runs on: the catalog default when it can round-trip (encoder,
+ * decoder, scorer), else public/models/uae-tiny/ (a local build, not in git), else the tiny test bundle
+ * mounted into the served site for the run. Returns { id, name, dir, param, tiny } — param is the URL's
+ * `bundle=…` ('' for the default); tiny: random weights (captions are garbage, rewards nearly flat).
+ */
+export function panelBundle({ root, mount }) {
+  const models = join(root, 'public', 'models');
+  const index = JSON.parse(readFileSync(join(models, 'index.json'), 'utf8'));
+  const options = [
+    { dir: join(models, index.default), param: '' },
+    { dir: join(models, 'uae-tiny'), param: 'bundle=models/uae-tiny/' },
+  ];
+  for (const o of options) {
+    const m = manifestOf(o.dir);
+    if (canRoundTrip(m)) return { id: m.id, name: m.name, dir: o.dir, param: o.param, tiny: m.id === 'uae-tiny' };
+  }
+  const dir = join(root, 'tests', 'fixtures', 'parity', 'uae-tiny');
+  mount(dir, TINY_DIR);
+  const m = manifestOf(dir);
+  console.log(`default bundle "${index.default}" cannot round-trip: using the tiny test bundle (random weights)`);
+  return { id: m.id, name: m.name, dir, param: `bundle=${TINY_DIR}/`, tiny: true };
 }

@@ -1,6 +1,7 @@
-// The rollouts panel's E2E steps (see rollouts.mjs): what a person sees while a group is scored.
+// The rollouts panel's E2E spec (run by rollouts.mjs through harness.mjs): what a person sees while a group
+// is scored.
 import assert from 'node:assert/strict';
-import { assertBackend, until } from './checks.mjs';
+import { assertBackend, collectErrors, panelBundle, until } from './checks.mjs';
 
 const RUN_TIMEOUT = 300_000;
 const METRICS = ['reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'kl', 'entropy', 'clip_ratio/region_mean', 'loss'];
@@ -60,15 +61,16 @@ async function tableNumbers(page) {
   }));
 }
 
-/** Runs every rollouts step on a fresh page. ctx: { context, url, bundle: {id, tiny}, mode, step, shot }. */
-export async function assertRolloutsPanel({ context, url, bundle, mode, step, shot }) {
+/** Runs every rollouts step on a fresh page. ctx: see harness.mjs. */
+async function assertRolloutsPanel(ctx) {
+  const { context, baseUrl, mode, step } = ctx;
+  const bundle = panelBundle(ctx);
+  const url = bundle.param ? `${baseUrl}?${bundle.param}` : baseUrl;
+  const shot = (page, name) => ctx.shot(page, `rollouts-${name}`, `rollouts-${mode.name}-${name}.png`);
   const page = await context.newPage();
   // A busy 2-core machine can take long to navigate and to run the models: wait generously, assert exactly.
   page.setDefaultTimeout(120_000);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  // ORT's own warnings (shape ops assigned to the CPU) arrive as console errors; they are not app errors.
-  page.on('console', (m) => m.type() === 'error' && !/\[W:onnxruntime:/.test(m.text()) && errors.push(`console: ${m.text()}`));
+  const errors = collectErrors(page);
 
   let opened = false;
   await step(`the app loads bundle ${bundle.id} on ${mode.expect} and opens the Rollouts tab`, async () => {
@@ -169,3 +171,5 @@ export async function assertRolloutsPanel({ context, url, bundle, mode, step, sh
   });
   await page.close();
 }
+
+export const spec = { name: 'rollouts', run: assertRolloutsPanel };

@@ -7,24 +7,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import { collectErrors, fail, panelBundle, until as poll } from './checks.mjs';
 import { pngBytes, solidPng, splitPng, SPLIT } from './roundtrip-images.mjs';
 
 const T = 600_000;
+/** Polls with the round trip's generous limit (SwiftShader WebGPU on a shared 2-core machine). */
+const until = (fn, message, timeout = T) => poll(fn, message, timeout);
 /** Browser-vs-CLI tolerances (WebGPU / WASM in the page vs WASM in Node; same code, other float kernels). */
 export const PARITY = { sim: 2e-3, psnr: 0.1, ssim: 2e-3 };
-/** ORT's own warnings about CPU-assigned shape ops are logged as console errors; they are not app errors. */
-const ORT_WARNING = /\[W:onnxruntime:/;
-
-async function until(fn, message, timeout = T) {
-  const deadline = Date.now() + timeout;
-  let last;
-  while (Date.now() < deadline) {
-    last = await fn().catch((e) => e);
-    if (last && !(last instanceof Error)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${message} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
-}
 
 /** Points in both charts of the run on screen: {fidelity, length, status} (4 series in the fidelity chart). */
 function points(page, scope = '[data-testid="rt-run"]') {
@@ -91,24 +81,22 @@ async function runSampling(page) {
   await until(async () => {
     const p = await points(page);
     samples.push({ t: Date.now(), ...p });
-    if (p.status === 'failed') throw new Error(`run failed: ${await page.getByTestId('rt-run-error').textContent()}`);
+    if (p.status === 'failed') throw fail(`run failed: ${await page.getByTestId('rt-run-error').textContent()}`);
     return p.status === 'finished';
   }, 'run did not finish');
   return samples;
 }
 
-/**
- * ctx: { context, baseUrl, mode, step, shot, root, bundle: { query, dir, name }, screenshots }.
- */
-export async function runRoundTripSpecs(ctx) {
-  const { context, baseUrl, mode, step, shot, root, bundle, screenshots } = ctx;
-  const errors = [];
+/** Runs every round-trip step on a fresh page (later steps build on earlier ones). ctx: see harness.mjs. */
+async function runRoundTripSpecs(ctx) {
+  const { context, baseUrl, mode, step, shot, root, screenshots } = ctx;
+  const bundle = panelBundle(ctx);
+  console.log(`      bundle: ${bundle.name} (${bundle.dir})`);
   const page = await context.newPage();
   page.setDefaultTimeout(T);
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => m.type() === 'error' && !ORT_WARNING.test(m.text()) && errors.push(`console: ${m.text()}`));
+  const errors = collectErrors(page);
   const tmp = mkdtempSync(join(tmpdir(), 'uae-rt-e2e-'));
-  const url = `${baseUrl}?${bundle.query}rt-steps=2`;
+  const url = `${baseUrl}?${[bundle.param, 'rt-steps=2'].filter(Boolean).join('&')}`;
 
   await step('round-trip tab opens with the bundle loaded', async () => {
     await page.goto(url);
@@ -151,7 +139,7 @@ export async function runRoundTripSpecs(ctx) {
         shotTaken = true;
         await shot(page, 'roundtrip-running');
       }
-      if (p.status === 'failed') throw new Error('run failed');
+      if (p.status === 'failed') throw fail(`run failed: ${await page.getByTestId('rt-run-error').textContent()}`);
       return p.status === 'finished';
     }, 'run did not finish');
     // Every DOM state the charts went through, recorded in the page (polling from here can miss fast loops).
@@ -296,3 +284,5 @@ export async function runRoundTripSpecs(ctx) {
   await page.close();
   rmSync(tmp, { recursive: true, force: true });
 }
+
+export const spec = { name: 'roundtrip', run: runRoundTripSpecs };

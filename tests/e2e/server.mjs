@@ -1,14 +1,15 @@
-// Build and serve the app the way a user runs it: `vite build`, then `vite preview` on a free port.
+// Build and serve the app the way a user runs it: `vite build` into a folder, then `vite preview` of that
+// folder on a free port (vite.config.ts adds the COOP/COEP headers to preview responses).
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-const VITE = join('node_modules', 'vite', 'bin', 'vite.js');
+const viteBin = (root) => join(root, 'node_modules', 'vite', 'bin', 'vite.js');
 
-/** Runs `vite build`; throws when it fails. */
-export function build(root) {
-  const r = spawnSync(process.execPath, [VITE, 'build', '--logLevel', 'warn'], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status})`);
+/** Runs `vite build` into `outDir` (emptied first); throws when it fails. */
+export function build(root, outDir) {
+  const r = spawnSync(process.execPath, [viteBin(root), 'build', '--logLevel', 'warn', '--outDir', outDir, '--emptyOutDir'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status ?? r.signal})`);
 }
 
 /** Returns a TCP port nobody listens on right now. */
@@ -24,9 +25,9 @@ export function freePort() {
   });
 }
 
-/** Starts `vite preview` on 127.0.0.1:port; resolves to { url, stop } once it answers HTTP. */
-export async function preview(root, port) {
-  const child = spawn(process.execPath, [VITE, 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+/** Starts `vite preview` of `outDir` on 127.0.0.1:port; resolves to { url, stop, headers } once it answers HTTP. */
+export async function preview(root, outDir, port) {
+  const child = spawn(process.execPath, [viteBin(root), 'preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -40,7 +41,8 @@ export async function preview(root, port) {
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
     });
-  const deadline = Date.now() + 30_000;
+  // A loaded 2-core machine can take a while to start node + vite.
+  const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`vite preview exited (${child.exitCode}):\n${log}`);
     try {
@@ -49,7 +51,7 @@ export async function preview(root, port) {
     } catch {
       // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 300));
   }
   await stop();
   throw new Error(`vite preview did not answer on ${url}:\n${log}`);

@@ -1,4 +1,5 @@
-// The E2E specs, run once per browser mode (WebGPU on / off) against the built app.
+// The app-shell E2E spec (bundle loading, backend badge, errors, settings, tabs), run by run.mjs through
+// the harness once per browser mode (WebGPU on / off) against the built app.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,12 +21,13 @@ const BAD_BUNDLE_CODES = {
   'not-onnx': 'not-onnx',
 };
 
-/**
- * Runs every spec in order (later ones build on the page state of earlier ones).
- * ctx: { context, baseUrl, mode, step(name, fn), shot(page, name), root, badPrefix }.
- */
-export async function runSpecs(ctx) {
-  const { context, baseUrl, mode, step, shot, root, badPrefix } = ctx;
+/** Broken bundles are copied into the built site for the run only; they are never part of public/. */
+const BAD_DIR = '__e2e-bad-bundles';
+
+/** Runs every step in order (later ones build on the page state of earlier ones). ctx: see harness.mjs. */
+async function runAppSpecs(ctx) {
+  const { context, baseUrl, mode, step, shot, root } = ctx;
+  const badPrefix = ctx.mount(join(root, 'tests', 'fixtures', 'bad-bundles'), BAD_DIR);
   const origin = new URL(baseUrl).origin;
   const requests = [];
   context.on('request', (r) => requests.push(r.url()));
@@ -61,7 +63,7 @@ export async function runSpecs(ctx) {
     const text = await assertBackend(page, mode.expect);
     console.log(`      badge: "${text}"`);
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'page is not cross-origin isolated (COOP/COEP missing)');
-    await shot(page, 'loaded');
+    await shot(page, 'loaded', mode.name === 'webgpu' ? 'screenshot-app.png' : undefined);
   });
 
   await step('the backend check fails when the backend shown is wrong', async () => {
@@ -200,3 +202,5 @@ export async function runSpecs(ctx) {
   });
   await page.close();
 }
+
+export const spec = { name: 'app', run: runAppSpecs };

@@ -1,17 +1,13 @@
 #!/usr/bin/env node
-// Training-panel E2E (same convention as run.mjs / roundtrip.mjs). `runTrainingSpecs(ctx)` takes the ctx
-// of run.mjs ({context, baseUrl, mode, step, shot, root}); run directly, this file is its own runner:
-// builds the app, serves it with `vite preview`, runs the specs in Chromium with WebGPU on and off.
-// Usage: node tests/e2e/training.spec.mjs [--no-build] [--mode webgpu|wasm]   (builds into .e2e-tmp/training-dist)
+// Training-panel E2E spec (see harness.mjs for the ctx). Run alone, this file is its own runner: builds the
+// app, serves it with `vite preview`, runs the specs in Chromium with WebGPU on and off.
+// Usage: node tests/e2e/training.spec.mjs [--no-build] [--dist DIR] [--mode webgpu|wasm]   (builds into .e2e-tmp/training-dist)
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { CHROMIUM, launch, MODES } from './browser.mjs';
-import { bannerText, until, waitLoaded } from './checks.mjs';
-import { freePort } from './server.mjs';
+import { bannerText, until } from './checks.mjs';
+import { isMain, runMain } from './harness.mjs';
 
 const FIXTURES = ['tests', 'fixtures', 'runs'];
 
@@ -51,7 +47,7 @@ async function download(page, button) {
   return { name: dl.suggestedFilename(), bytes: readFileSync(file) };
 }
 
-/** The specs. ctx: { context, baseUrl, mode, step(name, fn), shot(page, name), root }. */
+/** The specs. ctx: see harness.mjs. */
 export async function runTrainingSpecs(ctx) {
   const { context, baseUrl, step, shot, root } = ctx;
   const fixture = (...p) => join(root, ...FIXTURES, ...p);
@@ -201,80 +197,6 @@ export async function runTrainingSpecs(ctx) {
   await page.close();
 }
 
-// Its own build folder: runners of other panels building into dist/ at the same time must not swap the
-// files under a running page. (server.mjs's build/preview could take the folder as an option instead.)
-const DIST = ['.e2e-tmp', 'training-dist'];
+export const spec = { name: 'training', run: runTrainingSpecs };
 
-function vite(root, ...args) {
-  return [join(root, 'node_modules', 'vite', 'bin', 'vite.js'), ...args, '--outDir', join(root, ...DIST)];
-}
-
-/** Starts `vite preview` of the training build; resolves to { url, stop } once it answers HTTP. */
-async function previewBuild(root, port) {
-  const child = spawn(process.execPath, vite(root, 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'), { cwd: root, stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}/`;
-  const stop = () => new Promise((done) => (child.exitCode !== null ? done() : (child.once('exit', done), child.kill('SIGTERM'))));
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 300))) {
-    if (child.exitCode !== null) throw new Error(`vite preview exited (${child.exitCode})`);
-    if (await fetch(url).then((r) => r.ok, () => false)) return { url, stop };
-  }
-  await stop();
-  throw new Error(`vite preview did not answer on ${url}`);
-}
-
-async function main() {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const args = process.argv.slice(2);
-  const onlyMode = args.includes('--mode') ? args[args.indexOf('--mode') + 1] : null;
-  const outDir = join(root, 'test-results');
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set UAE_CHROMIUM)`);
-  if (!args.includes('--no-build')) {
-    const r = spawnSync(process.execPath, vite(root, 'build', '--logLevel', 'warn', '--emptyOutDir'), { cwd: root, stdio: 'inherit' });
-    if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status})`);
-  }
-  mkdirSync(outDir, { recursive: true });
-  const server = await previewBuild(root, await freePort());
-  const results = [];
-  try {
-    for (const mode of MODES.filter((m) => !onlyMode || m.name === onlyMode)) {
-      console.log(`\n[${mode.name}] chromium ${mode.args.join(' ')}`);
-      const browser = await launch(mode);
-      const step = async (name, fn) => {
-        const t0 = Date.now();
-        try {
-          await fn();
-          results.push({ mode: mode.name, name });
-          console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-        } catch (error) {
-          results.push({ mode: mode.name, name, error });
-          console.log(`  ✗ ${name}\n      ${String(error?.message ?? error).split('\n').join('\n      ')}`);
-        }
-      };
-      const shot = (page, name) => page.screenshot({ path: join(outDir, `${mode.name}-${name}.png`), fullPage: true });
-      try {
-        await runTrainingSpecs({ context: browser.context, baseUrl: server.url, mode, step, shot, root });
-      } catch (error) {
-        results.push({ mode: mode.name, name: 'spec run aborted', error });
-        console.log(`  ✗ spec run aborted: ${error?.stack ?? error}`);
-      } finally {
-        await browser.close();
-      }
-    }
-  } finally {
-    await server.stop();
-  }
-  const failed = results.filter((r) => r.error);
-  console.log(`\ntraining E2E: ${results.length - failed.length} passed, ${failed.length} failed; screenshots in test-results/`);
-  for (const f of failed) console.log(`  FAILED [${f.mode}] ${f.name}`);
-  return failed.length === 0 && results.length > 0 ? 0 : 1;
-}
-
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  main().then(
-    (code) => process.exit(code),
-    (error) => {
-      console.error(error?.stack ?? error);
-      process.exit(1);
-    },
-  );
-}
+if (isMain(import.meta.url)) runMain('training', [spec]);
