@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Retrains every reference model from scratch with fixed seeds and rebuilds public/models/uae-shapes.
+# Retrains every reference model from scratch with fixed seeds and rebuilds the bundles:
+#   stage 1 (pre-training: auto-encoder, flow decoder, caption encoder, scorer), stage 2 (GRPO on the
+#   encoder), stage 3 (Flow-GRPO on the decoder), then public/models/uae-shapes (with the stage-2
+#   checkpoints and both runs) and public/models/uae-shapes-flowgrpo (stage 3's refined decoder).
 # Stages resume from models/work/ckpt/ when interrupted; delete models/work/ to start over.
 # Usage: models/retrain.sh [full|tiny]
 set -euo pipefail
@@ -8,5 +11,9 @@ PY=${UAE_PYTHON:-/usr/bin/python3}
 CONFIG=${1:-full}
 start=$(date +%s)
 $PY -m uae.train --stage all --config "$CONFIG"
+$PY -m uae.rl --config "$CONFIG"
+$PY -m uae.rl_flow --config "$CONFIG"
 $PY -m uae.bundle --config "$CONFIG"
+$PY -m uae.bundle --config "$CONFIG" --variant flowgrpo --out ../public/models/uae-shapes-flowgrpo \
+  --id uae-shapes-flowgrpo --name "UAE Shapes after Flow-GRPO (stage 3)"
 echo "retrain ($CONFIG) wall time: $(( $(date +%s) - start )) s"

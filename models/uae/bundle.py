@@ -17,11 +17,13 @@ from .nets import CaptionModel, FlowDecoder, Scorer
 from .train import load_ae
 
 
-def load_models(cfg, tok):
-    """Loads every trained stage from models/work/ckpt -> dict of eval-mode modules."""
+def load_models(cfg, tok, flow_stage="flow"):
+    """Loads every trained stage from models/work/ckpt -> dict of eval-mode modules. `flow_stage`
+    'rl_flow' takes the decoder refined by stage 3 (Flow-GRPO) instead of the pre-trained one."""
     ae, scale, shift = load_ae(cfg)
     flow = FlowDecoder(cfg["flow"], tok.vocab_size, tok.pad_id)
-    flow.load_state_dict(torch.load(Checkpoint("flow").path)["ema"])
+    state = torch.load(Checkpoint(flow_stage).path)
+    flow.load_state_dict(state["ema"] if flow_stage == "flow" else state["model"])
     enc = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
     enc.load_state_dict(torch.load(Checkpoint("encoder").path)["model"])
     sc = Scorer(dict(cfg["scorer"], vocab=tok.vocab_size, max_len=C.MAX_LEN, pad_id=tok.pad_id))
@@ -37,7 +39,6 @@ def rl_artifacts(cold_start, out_dir, name="rl_encoder"):
     into the bundle -> {io, checkpoints, runs}, or None when no RL run exists."""
     import copy
     import glob
-    import shutil
     from .common import work_dir
     snaps = sorted(glob.glob(os.path.join(work_dir("ckpt", f"{name}-snapshots"), "step-*.pt")))
     log = work_dir("logs", f"{name}.jsonl")
@@ -46,6 +47,11 @@ def rl_artifacts(cold_start, out_dir, name="rl_encoder"):
     io, checkpoints = {}, []
     for path in snaps:
         step = int(os.path.basename(path)[5:9])
+        if step == 0:  # the cold start itself: same graphs as the encoder / referenceEncoder roles
+            checkpoints.append({"step": 0, "label": "cold start (step 0)",
+                                "encoder": {"vision": "encoder/encoder_model.onnx",
+                                            "decoder": "encoder/decoder_model_merged.onnx"}})
+            continue
         model = copy.deepcopy(cold_start)
         model.decoder.load_state_dict(torch.load(path))
         round_to_fp16(model)
@@ -54,11 +60,23 @@ def rl_artifacts(cold_start, out_dir, name="rl_encoder"):
         io.update(ck_io)
         checkpoints.append({"step": step, "label": f"GRPO step {step}",
                             "encoder": {"vision": role["vision"], "decoder": role["decoder"]}})
-    os.makedirs(os.path.join(out_dir, "runs"), exist_ok=True)
-    shutil.copyfile(log, os.path.join(out_dir, "runs", "stage2-grpo.jsonl"))
-    runs = [{"id": "stage2-grpo", "label": "Stage 2: GRPO on the encoder (reward = sim)", "stage": "2",
-             "path": "runs/stage2-grpo.jsonl"}]
-    return {"io": io, "checkpoints": checkpoints, "runs": runs}
+    return {"io": io, "checkpoints": checkpoints, "runs": recorded_runs(out_dir)}
+
+
+def recorded_runs(out_dir):
+    """Copies the stage-2 and stage-3 run logs that exist into <bundle>/runs -> manifest run entries."""
+    import shutil
+    from .common import work_dir
+    runs = []
+    for stage, name, rid, label in (
+            ("2", "rl_encoder", "stage2-grpo", "Stage 2: GRPO on the encoder (reward = sim)"),
+            ("3", "rl_flow", "stage3-flow-grpo", "Stage 3: Flow-GRPO on the decoder (reward = sim)")):
+        log = work_dir("logs", f"{name}.jsonl")
+        if os.path.exists(log):
+            os.makedirs(os.path.join(out_dir, "runs"), exist_ok=True)
+            shutil.copyfile(log, os.path.join(out_dir, "runs", f"{rid}.jsonl"))
+            runs.append({"id": rid, "label": label, "stage": stage, "path": f"runs/{rid}.jsonl"})
+    return runs
 
 
 def _arr(t):
@@ -113,16 +131,25 @@ def parity_fixture(m, cfg, tok, images, records, steps=4):
     }
 
 
-def build(cfg, out_dir, fixture_path, bundle_id, name):
+def build(cfg, out_dir, fixture_path, bundle_id, name, variant=None):
+    """Exports the bundle. variant 'flowgrpo': the encoder is stage 2's last checkpoint (no checkpoint
+    list), the decoder stage 3's refined flow transformer, and no parity fixture is written."""
     tok = load_tokenizer(TOKENIZER_PATH)
-    m = load_models(cfg, tok)
+    m = load_models(cfg, tok, "rl_flow" if variant == "flowgrpo" else "flow")
+    if variant == "flowgrpo":
+        from .rl_flow import final_stage2_encoder
+        final_stage2_encoder(m["encoder"])
+        round_to_fp16(m["encoder"])
     os.makedirs(out_dir, exist_ok=True)
     io, roles = {}, {}
     enc_io, roles["encoder"] = export_caption_model(m["encoder"], out_dir, "encoder")
     io.update(enc_io)
     roles["referenceEncoder"] = dict(roles["encoder"])
     extra_files = []
-    rl = rl_artifacts(m["encoder"], out_dir)
+    rl = rl_artifacts(m["encoder"], out_dir) if variant is None else None
+    if variant == "flowgrpo":
+        roles["runs"] = recorded_runs(out_dir)
+        extra_files += [r["path"] for r in roles["runs"]]
     if rl is not None:
         # the cold-start encoder stays as the reference policy; the encoder role becomes RL's last checkpoint
         io.update(rl["io"])
@@ -137,8 +164,15 @@ def build(cfg, out_dir, fixture_path, bundle_id, name):
     io.update(sc_io)
     desc = ("Reference Unified Auto-Encoder trained on the procedural Shapes domain: a caption encoder "
             "(I2T), a latent rectified-flow decoder (T2I) and a CLIP-style scorer.")
+    if variant == "flowgrpo":
+        desc += (" Variant after stage 3: the encoder is stage 2's final GRPO checkpoint and the flow "
+                 "transformer is refined by Flow-GRPO.")
     extra = [p for p in ("MODEL_CARD.md",) if os.path.exists(os.path.join(out_dir, p))] + extra_files
     manifest = write_manifest(out_dir, bundle_id, name, desc, io, roles, TOKENIZER_PATH, extra)
+    total = sum(e["bytes"] for e in manifest["files"])
+    if variant is not None:
+        print(json.dumps({"bundle": out_dir, "files": len(manifest["files"]), "bytes": total}))
+        return manifest
     data = ensure_data(cfg["data"])
     images, records = data["heldout"]
     fx = parity_fixture(m, cfg, tok, images, records)
@@ -148,7 +182,6 @@ def build(cfg, out_dir, fixture_path, bundle_id, name):
     os.makedirs(os.path.dirname(fixture_path), exist_ok=True)
     with open(fixture_path, "w") as f:
         json.dump(fx, f)
-    total = sum(e["bytes"] for e in manifest["files"])
     print(json.dumps({"bundle": out_dir, "files": len(manifest["files"]), "bytes": total}))
     return manifest
 
@@ -160,9 +193,10 @@ def main():
     ap.add_argument("--fixtures", default=os.path.join(REPO, "tests", "fixtures", "parity", "uae-shapes.json"))
     ap.add_argument("--id", default="uae-shapes")
     ap.add_argument("--name", default="UAE Shapes (reference)")
+    ap.add_argument("--variant", default=None, choices=["flowgrpo"])
     a = ap.parse_args()
     setup(0)
-    build(C.get(a.config), a.out, a.fixtures, a.id, a.name)
+    build(C.get(a.config), a.out, a.fixtures, a.id, a.name, a.variant)
 
 
 if __name__ == "__main__":

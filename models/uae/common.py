@@ -138,3 +138,20 @@ def cosine_lr(opt, base, step, total, warmup=100):
     for g in opt.param_groups:
         g["lr"] = lr
     return lr
+
+
+def preset_cli(doc, presets, run):
+    """Command line of an RL stage: --config picks a preset of `presets`, every preset key is a flag;
+    seeds and threads are set, then run(config_name, options) is called."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="full", choices=list(presets))
+    for k, v in presets["full"].items():
+        ap.add_argument("--" + k.replace("_", "-"), type=type(v), default=None)
+    a = ap.parse_args()
+    opts = dict(presets[a.config])
+    for k in opts:
+        if getattr(a, k) is not None:
+            opts[k] = getattr(a, k)
+    setup(5)
+    run(a.config, opts)

@@ -8,7 +8,6 @@ log and the playground's TypeScript GRPO maths share one definition.
 
 Usage (from models/): /usr/bin/python3 -m uae.rl [--config full|tiny] [--steps N] [--loss-type dapo] ...
 """
-import argparse
 import copy
 import json
 import os
@@ -21,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from . import config as C
-from .common import REPO, Checkpoint, Log, ensure_data, load_tokenizer, setup, to_pixels, TOKENIZER_PATH, work_dir
+from .common import REPO, Checkpoint, Log, ensure_data, load_tokenizer, preset_cli, to_pixels, TOKENIZER_PATH, work_dir
 from .infer import euler_sample, greedy_captions
 from .bundle import load_models
 from .export import _VaeDecode
@@ -30,12 +29,13 @@ sys.path.insert(0, os.path.join(REPO, "models"))
 import grpo_ref  # noqa: E402
 
 RL = {
-    "full": {"steps": 400, "images": 8, "group": 8, "lr": 5e-5, "beta": 0.01, "epsilon_low": 0.2,
+    "full": {"steps": 216, "images": 8, "group": 8, "lr": 3e-5, "beta": 0.04, "epsilon_low": 0.2,
              "epsilon_high": 0.28, "loss_type": "dapo", "scale_rewards": "group", "iterations": 2,
-             "temperature": 1.0, "flow_steps": 8, "eval_every": 25, "eval_n": 128, "ckpt_every": 50},
+             "temperature": 1.0, "flow_steps": 8, "guidance": 2.0, "eval_every": 27, "eval_n": 128,
+             "ckpt_every": 27},
     "tiny": {"steps": 3, "images": 2, "group": 4, "lr": 5e-5, "beta": 0.01, "epsilon_low": 0.2,
              "epsilon_high": 0.28, "loss_type": "dapo", "scale_rewards": "group", "iterations": 2,
-             "temperature": 1.0, "flow_steps": 2, "eval_every": 2, "eval_n": 8, "ckpt_every": 1},
+             "temperature": 1.0, "flow_steps": 2, "guidance": 2.0, "eval_every": 2, "eval_n": 8, "ckpt_every": 1},
 }
 
 
@@ -101,16 +101,20 @@ def grpo_torch_loss(logp, old_logp, ref_logp, adv, mask, opts):
 
 
 class Rewarder:
-    """Frozen decoder + scorer: captions -> reconstructions -> sim to the originals."""
+    """Frozen decoder + scorer: captions -> reconstructions (Euler, CFG at the playground's scale) -> sim.
+    CFG matters: without it the decoder under-reacts to wrong or repeated objects, and GRPO learns to
+    repeat the salient object (measured in the model card)."""
 
-    def __init__(self, m, tok, flow_steps, latent_channels):
-        self.m, self.tok, self.steps, self.c = m, tok, flow_steps, latent_channels
+    def __init__(self, m, tok, flow_steps, latent_channels, guidance=2.0):
+        self.m, self.tok, self.steps, self.c, self.g = m, tok, flow_steps, latent_channels, guidance
         self.vae = _VaeDecode(m["ae"], m["scale"], m["shift"]).eval()
+        self.empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
+        self.empty[0, 0], self.empty[0, 1] = tok.bos_id, tok.eos_id
 
     @torch.no_grad()
     def reconstruct(self, ids, gen):
-        z = euler_sample(self.m["flow"].text, self.m["flow"].flow, ids, self.steps, 1.0, gen,
-                         shape=(self.c, 8, 8))
+        z = euler_sample(self.m["flow"].text, self.m["flow"].flow, ids, self.steps, self.g, gen,
+                         empty_ids=self.empty, shape=(self.c, 8, 8))
         return self.vae(z)
 
     @torch.no_grad()
@@ -160,7 +164,7 @@ def run(cfg_name, rl, out_name="rl_encoder"):
     opt = torch.optim.AdamW(params, lr=rl["lr"], weight_decay=0.0)
     ck = Checkpoint(out_name)
     start = ck.load(policy, opt)
-    rewarder = Rewarder(m, tok, rl["flow_steps"], cfg["flow"]["latent_channels"])
+    rewarder = Rewarder(m, tok, rl["flow_steps"], cfg["flow"]["latent_channels"], rl["guidance"])
     log = Log(out_name)
     gen = torch.Generator().manual_seed(7 + start)
     rng = np.random.default_rng(11 + start)
@@ -218,18 +222,7 @@ def run(cfg_name, rl, out_name="rl_encoder"):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--config", default="full", choices=["full", "tiny"])
-    for k, v in RL["full"].items():
-        ap.add_argument("--" + k.replace("_", "-"), type=type(v), default=None)
-    a = ap.parse_args()
-    rl = dict(RL[a.config])
-    for k in rl:
-        val = getattr(a, k)
-        if val is not None:
-            rl[k] = val
-    setup(5)
-    run(a.config, rl)
+    preset_cli(__doc__, RL, run)
 
 
 if __name__ == "__main__":

@@ -17,16 +17,20 @@ def tiny_bundle(tmp_path_factory):
     out = tmp_path_factory.mktemp("bundle")
     env = dict(os.environ, UAE_WORK=str(work))
     cwd = os.path.join(REPO, "models")
-    subprocess.run([PY, "-m", "uae.train", "--config", "tiny"], cwd=cwd, env=env, check=True,
-                   capture_output=True)
+    for stage in ("uae.train", "uae.rl", "uae.rl_flow"):
+        subprocess.run([PY, "-m", stage, "--config", "tiny"], cwd=cwd, env=env, check=True, capture_output=True)
     fx = out / "parity.json"
     subprocess.run([PY, "-m", "uae.bundle", "--config", "tiny", "--out", str(out), "--fixtures", str(fx),
                     "--id", "uae-tiny", "--name", "tiny"], cwd=cwd, env=env, check=True, capture_output=True)
-    return work, out
+    variant = tmp_path_factory.mktemp("variant")
+    subprocess.run([PY, "-m", "uae.bundle", "--config", "tiny", "--variant", "flowgrpo", "--out", str(variant),
+                    "--id", "uae-tiny-flowgrpo", "--name", "tiny v"], cwd=cwd, env=env, check=True,
+                   capture_output=True)
+    return work, out, variant
 
 
 def test_every_stage_logged_and_checkpointed(tiny_bundle):
-    work, _ = tiny_bundle
+    work, _, _ = tiny_bundle
     for stage in ("ae", "flow", "encoder", "scorer"):
         assert (work / "ckpt" / f"{stage}.pt").exists()
         rows = [json.loads(l) for l in open(work / "logs" / f"{stage}.jsonl")]
@@ -34,7 +38,7 @@ def test_every_stage_logged_and_checkpointed(tiny_bundle):
 
 
 def test_manifest_lists_every_exported_graph_with_hashes(tiny_bundle):
-    _, out = tiny_bundle
+    _, out, _ = tiny_bundle
     m = json.load(open(out / "manifest.json"))
     assert m["schema"] == "uae-bundle/1"
     paths = {f["path"] for f in m["files"]}
@@ -47,7 +51,7 @@ def test_manifest_lists_every_exported_graph_with_hashes(tiny_bundle):
 
 
 def test_onnx_graphs_follow_the_contracts(tiny_bundle):
-    _, out = tiny_bundle
+    _, out, _ = tiny_bundle
     def names(p):
         g = onnx.load(str(out / p)).graph
         return [i.name for i in g.input], [o.name for o in g.output]
@@ -65,7 +69,39 @@ def test_onnx_graphs_follow_the_contracts(tiny_bundle):
 
 
 def test_resume_continues_from_checkpoint(tiny_bundle, tmp_path):
-    work, _ = tiny_bundle
+    work, _, _ = tiny_bundle
     import torch
     state = torch.load(work / "ckpt" / "encoder.pt")
     assert state["step"] == 3
+
+
+TRL_KEYS = ("reward", "reward_std", "completions/mean_length", "kl", "clip_ratio/region_mean", "loss")
+
+
+def test_stage2_logs_trl_metrics_and_exports_checkpoints(tiny_bundle):
+    work, out, _ = tiny_bundle
+    rows = [json.loads(l) for l in open(work / "logs" / "rl_encoder.jsonl")]
+    assert rows[0]["step"] == 0 and "eval/sim" in rows[0]
+    for r in rows[1:]:
+        assert all(k in r for k in TRL_KEYS + ("entropy",)), r.keys()
+    m = json.load(open(out / "manifest.json"))
+    steps = [c["step"] for c in m["roles"]["checkpoints"]]
+    assert steps == [0, 1, 2, 3]
+    # step 0 is the cold start: the same graphs as the reference encoder, not a copy
+    assert m["roles"]["checkpoints"][0]["encoder"]["decoder"] == m["roles"]["referenceEncoder"]["decoder"]
+    assert m["roles"]["encoder"]["decoder"] == m["roles"]["checkpoints"][-1]["encoder"]["decoder"]
+    assert [r["stage"] for r in m["roles"]["runs"]] == ["2", "3"]
+
+
+def test_stage3_flow_grpo_logs_and_refines_the_decoder(tiny_bundle):
+    work, out, variant = tiny_bundle
+    rows = [json.loads(l) for l in open(work / "logs" / "rl_flow.jsonl")]
+    assert rows[0]["step"] == 0 and "eval/sim" in rows[0]
+    for r in rows[1:]:
+        assert all(k in r for k in TRL_KEYS + ("approx_kl", "clipfrac", "policy_loss")), r.keys()
+        assert r["kl"] >= 0 and 0 <= r["clip_ratio/region_mean"] <= 1
+    m = json.load(open(variant / "manifest.json"))
+    assert "checkpoints" not in m["roles"]
+    a = open(out / m["roles"]["decoder"]["transformer"], "rb").read()
+    b = open(variant / m["roles"]["decoder"]["transformer"], "rb").read()
+    assert a != b, "the variant's flow transformer should be the Flow-GRPO-refined one"

@@ -1,0 +1,210 @@
+"""Stage 3 of Unified-GRPO, Understanding for Generation: Flow-GRPO on the flow transformer.
+
+The encoder is frozen at stage 2's final checkpoint and writes one greedy caption per image; the decoder
+samples a group of G latents per caption with Flow-GRPO's SDE sampler (same marginals as the Euler ODE,
+Gaussian steps with log-probabilities), decodes them, and is rewarded with sim(image, reconstruction).
+The text tower and latent decoder stay frozen; the flow transformer is the policy, with KL to the pre-RL
+transformer ||mu_theta - mu_ref||^2 / (2 sigma_t^2). Classifier-free guidance at the bundle's scale is
+part of the policy's velocity. Metrics are computed by models/grpo_ref.py on the detached numbers.
+
+Usage (from models/): /usr/bin/python3 -m uae.rl_flow [--config full|tiny] [--steps N] ...
+"""
+import copy
+import glob
+import os
+import time
+
+import numpy as np
+import torch
+
+from . import config as C
+from .bundle import load_models
+from .common import Checkpoint, Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, to_pixels, work_dir
+from .export import _VaeDecode
+from .infer import euler_sample, greedy_captions
+from .rl import grpo_ref
+
+RL_FLOW = {
+    "full": {"steps": 150, "images": 6, "group": 8, "lr": 3e-5, "beta": 0.01, "clip_range": 1e-3,
+             "adv_clip_max": 5.0, "noise_level": 0.7, "sample_steps": 8, "train_timesteps": 4,
+             "minibatches": 2, "eval_every": 15, "eval_n": 128, "eval_steps": 12, "ckpt_every": 15},
+    "tiny": {"steps": 2, "images": 2, "group": 3, "lr": 2e-5, "beta": 0.01, "clip_range": 1e-3,
+             "adv_clip_max": 5.0, "noise_level": 0.7, "sample_steps": 3, "train_timesteps": 2,
+             "minibatches": 2, "eval_every": 1, "eval_n": 4, "eval_steps": 2, "ckpt_every": 1},
+}
+
+
+def final_stage2_encoder(encoder, name="rl_encoder"):
+    """Loads stage 2's last caption-decoder snapshot into `encoder` (in place) -> its step, or 0."""
+    snaps = sorted(glob.glob(os.path.join(work_dir("ckpt", f"{name}-snapshots"), "step-*.pt")))
+    if not snaps:
+        return 0
+    encoder.decoder.load_state_dict(torch.load(snaps[-1]))
+    return int(os.path.basename(snaps[-1])[5:9])
+
+
+def guided_velocity(flow, x, t, ctx, uctx, guidance):
+    """CFG velocity u + g (c - u) for a batch at one time t (float)."""
+    tt = torch.full((x.shape[0],), t)
+    v = flow(x, tt, ctx)
+    if guidance == 1.0:
+        return v
+    u = flow(x, tt, uctx)
+    return u + guidance * (v - u)
+
+
+def sde_mean(x, v, t, dt, a, sigma_max):
+    """Flow-GRPO SDE step -> (mean, step std, sigma_t); t runs 1 -> 0 (dt < 0), at t == 1 the denominator
+    uses sigma_max, the grid's next t (as Flow-GRPO and src/engine/grpo-flow.ts do)."""
+    std_dev_t = a * (t / (1 - (sigma_max if t == 1.0 else t))) ** 0.5
+    mean = x * (1 + std_dev_t ** 2 / (2 * t) * dt) + v * (1 + std_dev_t ** 2 * (1 - t) / (2 * t)) * dt
+    return mean, std_dev_t * (-dt) ** 0.5, std_dev_t
+
+
+def gaussian_logp(x_next, mean, std):
+    """Per-sample log-density of x_next around mean, averaged over latent elements -> [B]."""
+    sq = ((x_next - mean) ** 2).reshape(x_next.shape[0], -1).mean(1)
+    return -sq / (2 * std ** 2) - np.log(std) - 0.5 * np.log(2 * np.pi)
+
+
+@torch.no_grad()
+def sample_sde(flow, ctx, uctx, guidance, steps, a, gen, shape):
+    """SDE sampling from noise -> (final latents, states [steps+1,B,...], log-probs [steps,B], ts)."""
+    x = torch.randn((ctx.shape[0],) + tuple(shape), generator=gen)
+    ts = torch.linspace(1.0, 0.0, steps + 1)
+    states, logps = [x], []
+    for i in range(steps):
+        t, dt = float(ts[i]), float(ts[i + 1] - ts[i])
+        v = guided_velocity(flow, x, t, ctx, uctx, guidance)
+        mean, std, _ = sde_mean(x, v, t, dt, a, float(ts[1]))
+        x = mean + std * torch.randn(mean.shape, generator=gen)
+        logps.append(gaussian_logp(x, mean, std))
+        states.append(x)
+    return x, torch.stack(states), torch.stack(logps), ts
+
+
+class Evaluator:
+    """Held-out sim / retrieval of deterministic Euler reconstructions from fixed captions."""
+
+    def __init__(self, m, tok, images, ids, steps, guidance, empty, shape):
+        self.m, self.ids, self.steps, self.g, self.empty, self.shape = m, ids, steps, guidance, empty, shape
+        self.px = to_pixels(images)
+        self.vae = _VaeDecode(m["ae"], m["scale"], m["shift"]).eval()
+        with torch.no_grad():
+            self.orig = m["scorer"].image(self.px)
+
+    @torch.no_grad()
+    def __call__(self, flow_model):
+        z = euler_sample(flow_model.text, flow_model.flow, self.ids, self.steps, self.g,
+                         torch.Generator().manual_seed(0), empty_ids=self.empty, shape=self.shape)
+        emb = self.m["scorer"].image(self.vae(z))
+        n = len(self.ids)
+        return {"eval/sim": float((emb * self.orig).sum(-1).mean()),
+                "eval/retrieval_top1": float(((emb @ self.orig.t()).argmax(1) == torch.arange(n)).float().mean())}
+
+
+def run(cfg_name, rl, out_name="rl_flow"):
+    cfg = C.get(cfg_name)
+    tok = load_tokenizer(TOKENIZER_PATH)
+    m = load_models(cfg, tok)
+    enc_step = final_stage2_encoder(m["encoder"])
+    data = ensure_data(cfg["data"])
+    train_images, train_records = data["train"]
+    ho_images, ho_records = data["heldout"]
+    policy = m["flow"]
+    ref = copy.deepcopy(policy).eval()
+    for p in policy.text.parameters():
+        p.requires_grad_(False)
+    params = list(policy.flow.parameters())
+    opt = torch.optim.AdamW(params, lr=rl["lr"], weight_decay=0.0)
+    ck = Checkpoint(out_name)
+    start = ck.load(policy, opt)
+    vae = _VaeDecode(m["ae"], m["scale"], m["shift"]).eval()
+    shape = (cfg["flow"]["latent_channels"], cfg["flow"]["latent_size"], cfg["flow"]["latent_size"])
+    guidance = cfg["flow"].get("guidance", 2.0)
+    empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
+    empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
+    with torch.no_grad():
+        ho_ids = greedy_captions(m["encoder"], to_pixels(ho_images[: rl["eval_n"]]), tok.bos_id, tok.eos_id,
+                                 tok.pad_id)
+        uctx_one, _ = policy.text(empty)
+    evaluate = Evaluator(m, tok, ho_images[: rl["eval_n"]], ho_ids, rl["eval_steps"], guidance, empty, shape)
+    log = Log(out_name)
+    gen = torch.Generator().manual_seed(17 + start)
+    rng = np.random.default_rng(23 + start)
+    if start == 0:
+        policy.eval()
+        log(step=0, encoder_step=enc_step, **evaluate(policy))
+    G, a = rl["group"], rl["noise_level"]
+    t0 = time.time()
+    for step in range(start, rl["steps"]):
+        idx = rng.integers(0, len(train_images), rl["images"])
+        px = to_pixels(train_images[idx])
+        policy.eval()
+        with torch.no_grad():
+            ids = greedy_captions(m["encoder"], px, tok.bos_id, tok.eos_id, tok.pad_id).repeat_interleave(G, 0)
+            ctx, _ = policy.text(ids)
+            uctx = uctx_one.expand(ctx.shape[0], -1, -1)[:, : ctx.shape[1]] if guidance != 1.0 else None
+            if uctx is not None and uctx.shape[1] < ctx.shape[1]:
+                uctx = torch.nn.functional.pad(uctx, (0, 0, 0, ctx.shape[1] - uctx.shape[1]))
+            z, states, old_logp, ts = sample_sde(policy.flow, ctx, uctx, guidance, rl["sample_steps"], a, gen, shape)
+            orig = m["scorer"].image(px).repeat_interleave(G, 0)
+            rewards = (m["scorer"].image(vae(z)) * orig).sum(-1).double().numpy()
+        adv = grpo_ref.flow_advantages(rewards, G, global_std=False)
+        adv_t = torch.tensor(np.clip(adv, -rl["adv_clip_max"], rl["adv_clip_max"]), dtype=torch.float32)
+        # Flow-GRPO trains on a random subset of the sampling timesteps (the last, deterministic-ish one excluded)
+        train_ts = sorted(rng.choice(rl["sample_steps"] - 1, rl["train_timesteps"], replace=False).tolist())
+        n = ids.shape[0]
+        perm = rng.permutation(n)
+        reports = []
+        policy.train()
+        for mb in np.array_split(perm, rl["minibatches"]):
+            mb = torch.from_numpy(mb)
+            opt.zero_grad()
+            for j in train_ts:
+                t, dt = float(ts[j]), float(ts[j + 1] - ts[j])
+                x, x_next = states[j][mb], states[j + 1][mb]
+                u = uctx[mb] if uctx is not None else None
+                v = guided_velocity(policy.flow, x, t, ctx[mb], u, guidance)
+                mean, std, std_dev_t = sde_mean(x, v, t, dt, a, float(ts[1]))
+                logp = gaussian_logp(x_next, mean, std)
+                with torch.no_grad():
+                    v_ref = guided_velocity(ref.flow, x, t, ctx[mb], u, guidance)
+                    mean_ref, _, _ = sde_mean(x, v_ref, t, dt, a, float(ts[1]))
+                kl = ((mean - mean_ref) ** 2).reshape(len(mb), -1).mean(1) / (2 * std_dev_t ** 2)
+                ratio = torch.exp(logp - old_logp[j][mb])
+                adv_mb = adv_t[mb]
+                unclipped = -adv_mb * ratio
+                clipped = -adv_mb * ratio.clamp(1 - rl["clip_range"], 1 + rl["clip_range"])
+                loss = torch.maximum(unclipped, clipped).mean() + rl["beta"] * kl.mean()
+                (loss / len(train_ts)).backward()
+                reports.append(grpo_ref.flow_grpo_loss(
+                    logp.detach().double().numpy(), old_logp[j][mb].double().numpy(), adv[mb.numpy()],
+                    rl["clip_range"], rl["adv_clip_max"], rl["beta"], kl.detach().double().numpy()))
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+        mean_r = {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}
+        lengths = ((ids != tok.pad_id) & (ids != tok.bos_id)).sum(1).numpy()
+        row = {"step": step + 1, "loss": mean_r["loss"], "learning_rate": rl["lr"],
+               "reward": float(rewards.mean()), "reward_std": grpo_ref.nan_std(rewards),
+               "rewards/sim/mean": float(rewards.mean()), "rewards/sim/std": grpo_ref.nan_std(rewards),
+               "kl": mean_r.get("kl_loss", 0.0), "clip_ratio/region_mean": mean_r["clipfrac"],
+               "clip_ratio/low_mean": mean_r["clipfrac_lt_one"], "clip_ratio/high_mean": mean_r["clipfrac_gt_one"],
+               "policy_loss": mean_r["policy_loss"], "approx_kl": mean_r["approx_kl"],
+               "clipfrac": mean_r["clipfrac"], **grpo_ref.completion_metrics(lengths),
+               "s_per_step": round((time.time() - t0) / (step - start + 1), 2)}
+        if (step + 1) % rl["eval_every"] == 0 or step + 1 == rl["steps"]:
+            policy.eval()
+            row.update(evaluate(policy))
+        log(**row)
+        if (step + 1) % rl["ckpt_every"] == 0 or step + 1 == rl["steps"]:
+            ck.save(policy, opt, step + 1)
+    return policy
+
+
+def main():
+    preset_cli(__doc__, RL_FLOW, run)
+
+
+if __name__ == "__main__":
+    main()
