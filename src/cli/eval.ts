@@ -1,14 +1,17 @@
 /**
- * `uae eval [--bundle DIR] [--scenes N] [--seed S] [--steps K] [--captions encoder|level:L] [--encoder ROLE] [--batch B] [--json]`:
- * N Shapes scenes (scene i = sampleScene(sceneSeed(S, i))) captioned by the encoder (greedy) or taken from
- * the grammar at level L, reconstructed by the decoder (Euler, K steps, seeded noise), scored. With --json,
- * one JSON object with exactly the EvalMetrics keys; otherwise a table, with progress on stderr.
+ * `uae eval [--bundle DIR] [--scenes N] [--seed S] [--steps K] [--captions encoder|level:L] [--encoder ROLE]
+ * [--checkpoint first|last|STEP] [--batch B] [--json]`: N Shapes scenes (scene i = sampleScene(sceneSeed(S, i)))
+ * captioned by the encoder (greedy) — or by a training checkpoint of it — or taken from the grammar at level L,
+ * reconstructed by the decoder (Euler, K steps, seeded noise), scored. With --json, one JSON object with exactly
+ * the EvalMetrics keys; otherwise a table, with progress on stderr.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LEVELS, type Level } from '../shapes/caption.ts';
-import { createInferContext, EVAL_KEYS, runEval, type CaptionSource, type EvalMetrics } from '../engine/infer/index.ts';
+import {
+  checkpointEncoder, createInferContext, EVAL_KEYS, findCheckpoint, runEval, type CaptionSource, type CheckpointChoice, type EncoderChoice, type EvalMetrics,
+} from '../engine/infer/index.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
 
 /** The bundle `uae eval` uses without --bundle. */
@@ -23,8 +26,10 @@ export interface EvalCliOptions {
   seed: number;
   steps?: number;
   captions: CaptionSource;
-  /** Which encoder role captions (a checkpoint choice plugs in here later: issue 7). */
+  /** Which encoder role captions. */
   encoder: 'encoder' | 'referenceEncoder';
+  /** A training checkpoint of the encoder that captions instead (manifest roles.checkpoints). */
+  checkpoint?: CheckpointChoice;
   batch: number;
   json?: boolean;
 }
@@ -51,6 +56,13 @@ export function parseCaptionSource(v: string): CaptionSource {
   throw new InvalidArgumentError(`--captions must be 'encoder' or level:L with L in ${LEVELS.join(',')}`);
 }
 
+/** Returns the checkpoint of `--checkpoint first|last|STEP`. */
+export function parseCheckpointChoice(v: string): CheckpointChoice {
+  if (v === 'first' || v === 'last') return v;
+  if (/^\d+$/.test(v)) return Number(v);
+  throw new InvalidArgumentError("--checkpoint takes 'first', 'last' or a step number");
+}
+
 /** Returns the bundle folder to use: --bundle, else the default, else the tiny test bundle (with a warning). */
 export function resolveEvalBundle(bundle: string | undefined, warn: (line: string) => void): string {
   if (bundle) return bundle;
@@ -72,21 +84,30 @@ export function roundedMetrics(m: EvalMetrics): EvalMetrics {
 /** Runs an evaluation with parsed options; returns its metrics (printed as JSON or a table). */
 export async function runEvalCommand(opts: EvalCliOptions): Promise<EvalMetrics> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  if (opts.checkpoint !== undefined && opts.encoder !== 'encoder') {
+    throw new CliError(`--checkpoint picks the encoder that captions; it cannot be combined with --encoder ${opts.encoder}`);
+  }
+  if (opts.checkpoint !== undefined && opts.captions.kind !== 'encoder') {
+    throw new CliError(`--checkpoint needs encoder captions; --captions level:${opts.captions.level} takes them from the grammar`);
+  }
   const dir = resolveEvalBundle(opts.bundle, log);
   const engine = await openBundleDir(dir);
   try {
     const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
     const steps = opts.steps ?? ctx.manifest.defaults.flowSteps;
+    const checkpoint = opts.checkpoint === undefined ? undefined : findCheckpoint(ctx.manifest, opts.checkpoint);
+    const encoder: EncoderChoice = checkpoint ? checkpointEncoder(ctx, checkpoint) : opts.encoder;
     const t0 = performance.now();
     const { metrics, rows } = await runEval(ctx, {
-      scenes: opts.scenes, seed: opts.seed, steps, captions: opts.captions, encoder: opts.encoder, batch: opts.batch,
+      scenes: opts.scenes, seed: opts.seed, steps, captions: opts.captions, encoder, batch: opts.batch,
       onProgress: opts.json ? undefined : (done, total) => log(`  ${done}/${total} scenes  ${((performance.now() - t0) / 1000).toFixed(1)} s`),
     });
     const rounded = roundedMetrics(metrics);
     if (opts.json) {
       printJson(rounded);
     } else {
-      const source = opts.captions.kind === 'encoder' ? `${opts.encoder} (greedy)` : `grammar level ${opts.captions.level}`;
+      const who = checkpoint ? `checkpoint step ${checkpoint.step} "${checkpoint.label}"` : opts.encoder;
+      const source = opts.captions.kind === 'encoder' ? `${who} (greedy)` : `grammar level ${opts.captions.level}`;
       console.log(`bundle ${engine.bundle.manifest.id} (${resolve(dir)}), captions: ${source}, flow steps ${steps}`);
       for (const r of rows.slice(0, 3)) console.log(`  scene ${r.index}: "${r.caption}"  sim ${r.sim.toFixed(3)}`);
       for (const k of EVAL_KEYS) console.log(`${k.padEnd(16)} ${rounded[k]}`);
@@ -109,6 +130,7 @@ export function registerEval(program: Command): void {
     .option('--steps <k>', "flow (Euler) steps (default: the bundle's flowSteps)", positiveInt('steps'))
     .addOption(new Option('--captions <source>', "'encoder' (greedy) or level:L (the grammar's captions)").argParser(parseCaptionSource).default({ kind: 'encoder' }, 'encoder'))
     .addOption(new Option('--encoder <role>', 'encoder role that captions').choices(['encoder', 'referenceEncoder']).default('encoder'))
+    .option('--checkpoint <which>', "caption with a training checkpoint of the encoder: 'first', 'last' or a step (manifest roles.checkpoints)", parseCheckpointChoice)
     .option('--batch <b>', 'images per session run', positiveInt('batch'), 32)
     .option('--json', 'print one JSON object with exactly the metric keys')
     .action(async (opts: EvalCliOptions) => {

@@ -41,6 +41,8 @@ export interface OpenOptions {
 /** The sessions of one bundle on one backend. */
 export class BundleSessions {
   private readonly lazy = new Map<string, Promise<InferenceSession>>();
+  /** Paths of the role graphs opened at load: never released before the bundle is. */
+  private readonly eager: ReadonlySet<string>;
 
   private constructor(
     readonly bundle: LoadedBundle,
@@ -49,7 +51,9 @@ export class BundleSessions {
     readonly fallbackReason: string | undefined,
     private readonly create: SessionCreator,
     private readonly sessions: Map<string, InferenceSession>,
-  ) {}
+  ) {
+    this.eager = new Set(sessions.keys());
+  }
 
   /** Returns the sessions of the bundle's role graphs, created on `opts.backend` (or WASM after a fallback). */
   static async open(bundle: LoadedBundle, create: SessionCreator, opts: OpenOptions): Promise<BundleSessions> {
@@ -129,6 +133,19 @@ export class BundleSessions {
     this.sessions.set(path, session);
     this.lazy.delete(path);
     return session;
+  }
+
+  /**
+   * Releases the sessions created on first use (checkpoints) except those of `keep` and the role graphs
+   * opened at load; returns the released paths. A later get() creates a released one again.
+   */
+  async releaseLazy(keep: Iterable<string> = []): Promise<string[]> {
+    const kept = new Set(keep);
+    const drop = [...this.sessions.keys()].filter((p) => !this.eager.has(p) && !kept.has(p));
+    const sessions = drop.map((p) => this.sessions.get(p) as InferenceSession);
+    for (const p of drop) this.sessions.delete(p);
+    await Promise.all(sessions.map((s) => s.release().catch(() => undefined)));
+    return drop;
   }
 
   /** Releases every session (the bundle's bytes stay in `bundle`). */

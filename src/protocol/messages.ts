@@ -8,6 +8,7 @@
 import type { BundleManifest } from '../engine/manifest.ts';
 import type { RoundTripSpec } from './roundtrip.ts';
 import type { RolloutsSpec } from './rollouts.ts';
+import type { CheckpointEvalSpec } from './checkpoint.ts';
 
 /** A backend onnxruntime-web actually runs on. */
 export type BackendName = 'webgpu' | 'wasm';
@@ -128,6 +129,7 @@ export interface RequestSpecs {
   stats: { params: Record<never, never>; partial: never; result: EngineStats };
   roundtrip: RoundTripSpec;
   rollouts: RolloutsSpec;
+  checkpointEval: CheckpointEvalSpec;
 }
 
 /** Name of a request kind. */

@@ -9,6 +9,7 @@ import { gpuOf, probeWebGpu } from './gpu.ts';
 import { EngineHost } from './host.ts';
 import { registerRoundTrip } from './handlers/roundtrip.ts';
 import { registerRollouts } from './handlers/rollouts.ts';
+import { registerCheckpointEval } from './handlers/checkpoint.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
 
@@ -29,5 +30,6 @@ const host = new EngineHost({
 });
 registerRoundTrip(host);
 registerRollouts(host);
+registerCheckpointEval(host);
 
 scope.addEventListener('message', (event: MessageEvent) => host.handle(event.data));

@@ -9,3 +9,4 @@ export * from './metrics.ts';
 export * from './pipeline.ts';
 export * from './evaluate.ts';
 export * from './roundtrip.ts';
+export * from './checkpoint.ts';

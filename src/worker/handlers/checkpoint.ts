@@ -1,0 +1,91 @@
+/**
+ * The `checkpointEval` request handler: evaluates one encoder checkpoint on one image (greedy caption,
+ * reconstruction, fidelity). A checkpoint's sessions are created on first use; after each evaluation only
+ * the CHECKPOINT_SESSION_LIMIT most recently evaluated checkpoints keep theirs (on WebGPU each set holds
+ * GPU buffers; a bundle ships about nine), the bundle's role graphs are never released.
+ */
+import { EngineError } from '../../engine/errors.ts';
+import { CHECKPOINT_PHASES, createInferContext, evaluateCheckpoint, findCheckpoint } from '../../engine/infer/index.ts';
+import type { BundleManifest } from '../../engine/manifest.ts';
+import type { BundleSessions } from '../../engine/sessions.ts';
+import type { CheckpointEvalParams } from '../../protocol/checkpoint.ts';
+import { isScene } from '../../shapes/scene.ts';
+import type { EngineHost } from '../host.ts';
+
+/** Most checkpoints whose sessions stay open between evaluations. */
+export const CHECKPOINT_SESSION_LIMIT = 2;
+
+/** Steps evaluated per sessions object, most recent first. */
+const recentSteps = new WeakMap<BundleSessions, number[]>();
+
+function bad(message: string): EngineError {
+  return new EngineError('bad-request', `checkpointEval: ${message}`);
+}
+
+function isInt(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+/** Returns `raw` as checked CheckpointEvalParams for images of W×H, or throws EngineError('bad-request') naming the bad field. */
+export function checkCheckpointEvalParams(raw: unknown, W: number, H: number): CheckpointEvalParams {
+  const p = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Record<keyof CheckpointEvalParams, unknown>>;
+  if (!isInt(p.step, 0, Number.MAX_SAFE_INTEGER)) throw bad('step must be a non-negative integer');
+  if (p.width !== W || p.height !== H) throw bad(`the bundle takes ${W}x${H} images, got ${String(p.width)}x${String(p.height)}`);
+  if (!(p.image instanceof Uint8Array) || p.image.length !== W * H * 3) throw bad(`image must be uint8 RGB of ${W}x${H}x3 bytes`);
+  if (!isInt(p.steps, 1, 1000)) throw bad('steps must be an integer in [1, 1000]');
+  if (!isInt(p.seed, 0, 0xffffffff)) throw bad('seed must be an integer in [0, 2^32)');
+  if (p.scene !== undefined && !isScene(p.scene)) throw bad('scene is not a valid Shapes scene');
+  return p as CheckpointEvalParams;
+}
+
+/**
+ * Records `step` as the most recently evaluated checkpoint of `sessions` and releases the sessions of
+ * checkpoints beyond the `limit` most recent ones; returns the released graph paths.
+ */
+export async function limitCheckpointSessions(sessions: BundleSessions, manifest: BundleManifest, step: number, limit = CHECKPOINT_SESSION_LIMIT): Promise<string[]> {
+  const recent = [step, ...(recentSteps.get(sessions) ?? []).filter((s) => s !== step)].slice(0, Math.max(1, limit));
+  recentSteps.set(sessions, recent);
+  const keep = (manifest.roles.checkpoints ?? []).filter((c) => recent.includes(c.step)).flatMap((c) => [c.encoder.vision, c.encoder.decoder]);
+  return sessions.releaseLazy(keep);
+}
+
+/** Registers the `checkpointEval` handler on `host`: phase partials, a caption partial, then the result. */
+export function registerCheckpointEval(host: EngineHost): void {
+  host.register('checkpointEval', async (req, rctx) => {
+    const { bundle, sessions } = host.loaded();
+    const m = bundle.manifest;
+    for (const role of ['encoder', 'decoder', 'scorer'] as const) {
+      if (!m.roles[role]) throw new EngineError('bad-request', `checkpointEval: bundle ${m.id} has no ${role} role`);
+    }
+    const { width, height } = m.preprocessing.image;
+    const p = checkCheckpointEvalParams(req, width, height);
+    findCheckpoint(m, p.step);
+    const ctx = createInferContext({ ort: host.deps.ort, tracker: host.tracker, sessions, bundle, checkCancelled: rctx.checkCancelled });
+    const t0 = performance.now();
+    const total = CHECKPOINT_PHASES.length;
+    let released: string[] = [];
+    try {
+      const r = await evaluateCheckpoint(ctx, p.image, p.step, {
+        steps: p.steps,
+        seed: p.seed,
+        scene: p.scene,
+        onPhase: (phase) => {
+          const index = CHECKPOINT_PHASES.indexOf(phase);
+          rctx.progress({ phase: 'run', loaded: index, total });
+          rctx.partial({ kind: 'phase', phase, index, total });
+        },
+        onCaption: (c) => rctx.partial({ kind: 'caption', caption: c.text, ids: c.ids.slice(), tokens: c.tokens, truncated: c.truncated }),
+      });
+      rctx.progress({ phase: 'run', loaded: total, total });
+      released = await limitCheckpointSessions(sessions, m, p.step);
+      return {
+        step: r.step, label: r.label, caption: r.caption.text, ids: r.caption.ids.slice(), tokens: r.caption.tokens, truncated: r.caption.truncated,
+        image: r.image, width, height, fidelity: r.fidelity, attr: r.attr, released, bundleId: m.id, ms: performance.now() - t0,
+      };
+    } catch (e) {
+      // A cancelled or failed evaluation still counts as a use: the cap holds either way.
+      await limitCheckpointSessions(sessions, m, p.step);
+      throw e;
+    }
+  });
+}
