@@ -1,6 +1,7 @@
 /** Entry of the `uae` command (bin/uae.mjs runs it through tsx). Every subcommand takes --json. */
 import { Command, CommanderError } from 'commander';
 import { EngineError } from '../engine/errors.ts';
+import { registerBench } from './bench.ts';
 import { registerEval } from './eval.ts';
 import { registerInfo } from './info.ts';
 import { CliError } from './io.ts';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerEval(program);
   registerRoundTrip(program);
   registerRollouts(program);
+  registerBench(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }

@@ -1,0 +1,54 @@
+/**
+ * The bench worker: the app worker's ORT setup (onnxruntime-web/webgpu build, wasm files under <base>ort/,
+ * no proxy), then src/bench/browser.ts. Posts {type:'log'} lines and one {type:'done'} or {type:'error'}.
+ * JS heap numbers come from the page (performance.measureUserAgentSpecificMemory), asked by message.
+ */
+import { wasmBytes } from './wasm-memory.ts';
+import * as ort from 'onnxruntime-web/webgpu';
+import { runBrowserBench, type BrowserBenchParams } from '../../src/bench/browser.ts';
+import { gpuOf, probeWebGpu } from '../../src/worker/gpu.ts';
+
+const scope = globalThis as unknown as DedicatedWorkerGlobalScope & { gc?: () => void };
+ort.env.wasm.wasmPaths = new URL(`${import.meta.env.BASE_URL}ort/`, scope.location.href).href;
+ort.env.logLevel = 'error';
+ort.env.wasm.proxy = false;
+
+const say = (line: string): void => scope.postMessage({ type: 'log', line });
+
+let heapReply: ((bytes: number | undefined) => void) | undefined;
+const jsHeapBytes = (): Promise<number | undefined> => {
+  scope.gc?.();
+  return new Promise((resolve) => {
+    heapReply = resolve;
+    scope.postMessage({ type: 'heap?' });
+  });
+};
+
+scope.addEventListener('message', (event: MessageEvent) => {
+  const msg = event.data as { type: string; params?: BrowserBenchParams; bytes?: number; source?: string };
+  if (msg.type === 'heap') {
+    heapReply?.(msg.bytes);
+    heapReply = undefined;
+    return;
+  }
+  if (msg.type !== 'run' || !msg.params) return;
+  const params = msg.params;
+  void (async () => {
+    try {
+      let adapter = `${params.threads} thread${params.threads === 1 ? '' : 's'}`;
+      if (params.backend === 'webgpu') {
+        const probe = await probeWebGpu(gpuOf(scope.navigator));
+        if (!probe.ok) throw new Error(`WebGPU unavailable: ${probe.reason}`);
+        adapter = probe.adapter;
+      }
+      const report = await runBrowserBench(params, {
+        ort, adapter, crossOriginIsolated: scope.crossOriginIsolated, wasmBytes, jsHeapBytes,
+        jsHeapSource: msg.source ?? 'none', say,
+      });
+      scope.postMessage({ type: 'done', report });
+    } catch (e) {
+      scope.postMessage({ type: 'error', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });
+    }
+  })();
+});
+scope.postMessage({ type: 'ready' });

@@ -1,0 +1,179 @@
+/**
+ * The benchmark's stages, each calling the engine function users run: bundle load + session creation,
+ * one greedy caption, a sampled group of G captions (batched, and G sequential runs for the ratio), one
+ * decode at K flow steps, scoring, a one-loop round trip, a GRPO group of G, and greedy captioning of a
+ * full-length (48-token) caption with the KV cache against recomputing the whole prefix every step.
+ * Environment-free: the caller opens the bundle (Node files, browser fetch) and picks the ORT backend.
+ */
+import { createRng } from '../shapes/rng.ts';
+import {
+  bundlePixels, captionImages, cosine, embedImages, encodeImages, generateCaptions, reconstruct,
+  type Caption, type InferContext,
+} from '../engine/infer/index.ts';
+import { DEFAULT_SETTINGS, resolveImage, runRollouts, scoreRollout, type RolloutImage } from '../engine/rollouts/index.ts';
+import { runRoundTripJob } from '../worker/handlers/roundtrip.ts';
+import { measure, type Repeats, type Timing } from './timing.ts';
+
+/** Every stage, in the order they run and are tabled. */
+export const STAGE_IDS = [
+  'load', 'caption', 'group', 'group_sequential', 'decode', 'score', 'roundtrip', 'grpo', 'caption48_kv', 'caption48_recompute',
+] as const;
+
+/** A stage of the benchmark. */
+export type StageId = (typeof STAGE_IDS)[number];
+
+/** Plain scalar facts about what a stage computed (captions, checks, sizes). */
+export type StageDetail = Record<string, string | number | boolean>;
+
+/** One measured stage. */
+export interface StageResult {
+  id: string;
+  label: string;
+  timing: Timing;
+  detail: StageDetail;
+}
+
+/** A bundle opened for inference; `release` frees its sessions. */
+export interface OpenedEngine {
+  ctx: InferContext;
+  release(): Promise<void>;
+}
+
+/** What to run and how often. */
+export interface StageOptions {
+  repeats: Repeats;
+  /** Repeats of the load stage (each loads and releases everything). Default: `repeats`. */
+  loadRepeats?: Repeats;
+  /** Repeats of the slow stages (group_sequential, grpo, caption48_recompute). Default: `repeats`. */
+  slowRepeats?: Repeats;
+  /** Flow (Euler) steps K; default the bundle's flowSteps. */
+  flowSteps?: number;
+  /** Group size G; default 8. */
+  groupSize?: number;
+  /** Shapes scene the stages caption and reconstruct. Default 7. */
+  sceneSeed?: number;
+  /** Stages to run (default all); 'load' always runs, since the rest need the bundle. */
+  only?: readonly string[];
+  /** Called as each stage finishes (progress lines). */
+  onStage?(result: StageResult): void;
+}
+
+/** Labels of the stages as the table shows them. */
+export function stageLabel(id: StageId, G: number, K: number): string {
+  const labels: Record<StageId, string> = {
+    load: 'bundle load + session creation',
+    caption: 'one greedy caption',
+    group: `group of ${G} sampled captions (batched)`,
+    group_sequential: `${G} sampled captions, one at a time`,
+    decode: `one decode at K=${K} flow steps`,
+    score: 'scoring (scorer embed + cosine, PSNR, SSIM, attr F1)',
+    roundtrip: `round trip, 1 loop (caption + decode K=${K} + score)`,
+    grpo: `GRPO group of ${G} (sample, ref logp, reconstruct, score, report)`,
+    caption48_kv: 'greedy caption to 48 tokens, KV cache',
+    caption48_recompute: 'greedy caption to 48 tokens, recompute prefix',
+  };
+  return labels[id];
+}
+
+/** Returns a summary of captions for the detail: the text of the first, and how many differ. */
+function captionsDetail(caps: readonly Caption[]): StageDetail {
+  return { first: caps[0]?.text ?? '', distinct: new Set(caps.map((c) => c.text)).size, meanLength: caps.reduce((a, c) => a + c.completion.length, 0) / Math.max(1, caps.length) };
+}
+
+/** Returns the completions of captions joined into one comparable string. */
+function completionsKey(caps: readonly Caption[]): string {
+  return caps.map((c) => c.completion.join(',')).join('|');
+}
+
+/**
+ * Returns every selected stage's timing and detail, run on the engine `open` returns (the load stage opens
+ * and releases it `loadRepeats` times, then opens it once more for the rest), and that last engine.
+ */
+export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOptions): Promise<{ results: StageResult[]; engine: OpenedEngine }> {
+  const results: StageResult[] = [];
+  const wanted = (id: StageId): boolean => !opts.only || opts.only.includes(id);
+  const slow = opts.slowRepeats ?? opts.repeats;
+  const record = (id: StageId, timing: Timing, detail: StageDetail): void => {
+    const r = { id, label: stageLabel(id, G, K), timing, detail };
+    results.push(r);
+    opts.onStage?.(r);
+  };
+
+  const load = await measure(async () => {
+    const e = await open();
+    await e.release();
+    return e.ctx.manifest.files.length;
+  }, opts.loadRepeats ?? opts.repeats);
+  const engine = await open();
+  const { ctx } = engine;
+  const G = opts.groupSize ?? 8;
+  const K = opts.flowSteps ?? ctx.manifest.defaults.flowSteps;
+  record('load', load.timing, { files: load.value });
+
+  const { width: W, height: H } = ctx.manifest.preprocessing.image;
+  const seed = opts.sceneSeed ?? 7;
+  const input: RolloutImage = resolveImage({ kind: 'scene', seed }, W, H);
+  const greedy = { kind: 'greedy' } as const;
+  const sample = { kind: 'sample', temperature: DEFAULT_SETTINGS.temperature, topP: DEFAULT_SETTINGS.topP } as const;
+
+  const caption = await measure(() => captionImages(ctx, input.image, 1, { policy: greedy }), opts.repeats);
+  const [greedyCaption] = caption.value;
+  if (wanted('caption')) record('caption', caption.timing, { caption: greedyCaption.text, tokens: greedyCaption.completion.length });
+
+  if (wanted('group') || wanted('group_sequential')) {
+    const group = (batch: number | undefined) => () => captionImages(ctx, input.image, 1, { policy: sample, rng: createRng(seed), groupSize: G, batch });
+    const batched = await measure(group(undefined), opts.repeats);
+    record('group', batched.timing, captionsDetail(batched.value));
+    if (wanted('group_sequential')) {
+      const sequential = await measure(group(1), slow);
+      record('group_sequential', sequential.timing, { ...captionsDetail(sequential.value), sameAsBatched: completionsKey(sequential.value) === completionsKey(batched.value) });
+    }
+  }
+
+  const rec = await measure(() => reconstruct(ctx, [greedyCaption.ids], [createRng(seed)], { steps: K }), opts.repeats);
+  if (wanted('decode')) record('decode', rec.timing, { steps: K, meanPixel: rec.value.images.reduce((a, v) => a + v, 0) / rec.value.images.length });
+
+  if (wanted('score')) {
+    const originalEmb = await embedImages(ctx, input.image, 1);
+    const score = await measure(async () => {
+      const emb = await embedImages(ctx, rec.value.images, 1);
+      return scoreRollout(rec.value.images, input.image, cosine(emb, 0, originalEmb, 0), greedyCaption.text, input.scene, W, H);
+    }, opts.repeats);
+    record('score', score.timing, { sim: score.value.sim, psnr: score.value.psnr, ssim: score.value.ssim, attr_f1: score.value.attr_f1 });
+  }
+
+  if (wanted('roundtrip')) {
+    const params = { image: input.image, width: W, height: H, loops: 1, steps: K, seed, policy: greedy, scene: input.scene ?? undefined };
+    const rt = await measure(() => runRoundTripJob(ctx, params), opts.repeats);
+    const loop = rt.value[0];
+    record('roundtrip', rt.timing, { caption: loop.caption, sim: loop.vsOriginal.sim, psnr: loop.vsOriginal.psnr, ssim: loop.vsOriginal.ssim });
+  }
+
+  if (wanted('grpo')) {
+    const settings = { ...DEFAULT_SETTINGS, groupSize: G, seed, flowSteps: K };
+    const grpo = await measure(() => runRollouts(ctx, [input], settings), slow);
+    const s = grpo.value.summary;
+    record('grpo', grpo.timing, { reward: s.metrics.reward, reward_std: s.metrics.reward_std, decoderRuns: s.timing.decoderRuns, reconstructBatch: settings.reconstructBatch ?? 2 });
+  }
+
+  if (wanted('caption48_kv') || wanted('caption48_recompute')) {
+    const role = ctx.manifest.roles.encoder;
+    const hidden = await encodeImages(ctx, bundlePixels(ctx, input.image, 1));
+    // No token has id −1: with it as the stop token no caption stops early, every one runs to 48 tokens.
+    const fullLength = role ? { ...role, eosId: -1 } : undefined;
+    const full = (cache: boolean) => async () => {
+      let runs = 0;
+      const caps = await generateCaptions(ctx, hidden, { policy: greedy, role: fullLength, cache, onLogits: () => void runs++ });
+      return { caps, runs };
+    };
+    const kv = await measure(full(true), opts.repeats);
+    if (wanted('caption48_kv')) record('caption48_kv', kv.timing, { decoderRuns: kv.value.runs, tokens: kv.value.caps[0].completion.length });
+    if (wanted('caption48_recompute')) {
+      const re = await measure(full(false), slow);
+      record('caption48_recompute', re.timing, {
+        decoderRuns: re.value.runs, tokens: re.value.caps[0].completion.length, sameAsKv: completionsKey(re.value.caps) === completionsKey(kv.value.caps),
+      });
+    }
+  }
+  return { results, engine };
+}

@@ -1,0 +1,48 @@
+/**
+ * Timing of one benchmark stage: warm-up runs (not kept), then timed repeats, summarised as median, min
+ * and max wall time in milliseconds. The clock is `performance.now()` (Node and browsers alike).
+ */
+
+/** Warm-up and repeat counts of one stage. */
+export interface Repeats {
+  warmup: number;
+  repeats: number;
+}
+
+/** Wall times of one stage's timed runs (ms) and their summary. */
+export interface Timing {
+  warmup: number;
+  runs: number[];
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** Returns the median of xs (mean of the middle two for an even count; NaN for none). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = xs.slice().sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Returns the summary (median/min/max, ms) of timed runs. */
+export function summarize(runs: readonly number[], warmup: number): Timing {
+  return { warmup, runs: runs.slice(), median: median(runs), min: Math.min(...runs), max: Math.max(...runs) };
+}
+
+/**
+ * Returns the timing of `fn` over `r.warmup` untimed then `r.repeats` timed calls, and the value of the
+ * last call (so callers can check what was measured).
+ */
+export async function measure<T>(fn: () => Promise<T>, r: Repeats): Promise<{ timing: Timing; value: T }> {
+  let value: T | undefined;
+  for (let i = 0; i < r.warmup; i++) value = await fn();
+  const runs: number[] = [];
+  for (let i = 0; i < Math.max(1, r.repeats); i++) {
+    const t0 = performance.now();
+    value = await fn();
+    runs.push(performance.now() - t0);
+  }
+  return { timing: summarize(runs, r.warmup), value: value as T };
+}
