@@ -3,6 +3,7 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { RtRun } from '../store/roundtrip';
 import type { RunSummary } from '../store/runs';
+import { committed } from './commit';
 
 export const RUNS_DB = 'uae-playground-runs';
 const VERSION = 1;
@@ -49,11 +50,38 @@ export async function closeRunsDb(): Promise<void> {
 export async function saveRoundTrip(run: RtRun, summary: RunSummary): Promise<void> {
   const d = await open();
   const tx = d.transaction(['summaries', 'roundtrips'], 'readwrite');
-  await Promise.all([
-    tx.objectStore('summaries').put(summary),
-    tx.objectStore('roundtrips').put({ id: run.id, version: ROUNDTRIP_RECORD_VERSION, run }),
-    tx.done,
-  ]);
+  await committed(tx, (add) => {
+    add(tx.objectStore('summaries').put(summary));
+    add(tx.objectStore('roundtrips').put({ id: run.id, version: ROUNDTRIP_RECORD_VERSION, run }));
+  });
+}
+
+/** Returns every stored round trip of the current record version with its summary, newest first. */
+export async function allRoundTrips(): Promise<{ summary: RunSummary; run: RtRun }[]> {
+  const d = await open();
+  const summaries = await listRuns();
+  const out: { summary: RunSummary; run: RtRun }[] = [];
+  for (const summary of summaries) {
+    const rec = await d.get('roundtrips', summary.id);
+    if (rec && rec.version === ROUNDTRIP_RECORD_VERSION) out.push({ summary, run: rec.run });
+  }
+  return out;
+}
+
+/** Stores the round trips whose ids are not stored yet, all in one transaction (all or none); returns how many were added. */
+export async function addRoundTrips(records: { summary: RunSummary; run: RtRun }[]): Promise<number> {
+  const d = await open();
+  const tx = d.transaction(['summaries', 'roundtrips'], 'readwrite');
+  const summaries = tx.objectStore('summaries');
+  const fresh: typeof records = [];
+  for (const r of records) if ((await summaries.getKey(r.run.id)) === undefined) fresh.push(r);
+  await committed(tx, (add) => {
+    for (const r of fresh) {
+      add(summaries.put(r.summary));
+      add(tx.objectStore('roundtrips').put({ id: r.run.id, version: ROUNDTRIP_RECORD_VERSION, run: r.run }));
+    }
+  });
+  return fresh.length;
 }
 
 /** Returns every stored run's summary, newest first. */

@@ -188,7 +188,7 @@ export async function runRolloutsCommand(file: string | undefined, opts: Rollout
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const sources: RolloutImageSource[] = file === undefined
     ? Array.from({ length: opts.batch }, (_, i) => ({ kind: 'scene' as const, seed: ((opts.scene as number) + i) >>> 0 }))
-    : [{ kind: 'pixels', name: file, ...readImageFile(file), channels: 4 }];
+    : [{ kind: 'pixels', name: file, ...(await readImageFile(file)), channels: 4 }];
   const engine = await openBundleDir(resolveEvalBundle(opts.bundle, (l) => log(l.replace(/^uae eval:/, 'uae rollouts:'))));
   try {
     const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });

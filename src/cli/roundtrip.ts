@@ -1,20 +1,23 @@
 /**
  * `uae roundtrip (<image-file> | --scene SEED) [--loops N] [--seed S] [--json]`: image₀ → caption₁ → image₁ → …
  * with the worker's own job function (src/worker/handlers/roundtrip.ts), so a seed gives the browser's run.
- * PNG and JPEG files are decoded with pngjs / jpeg-js and resized with the bundle's 'cover' policy.
+ * Image files (PNG, JPEG, WebP, GIF, BMP) pass the browser's header gate and are decoded by image-file.ts,
+ * then resized with the bundle's 'cover' policy.
  * Exit codes: 0 done, 1 a failure (unreadable image, bad option, bundle or model error), 2 no/two inputs.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { createInferContext, resizeCover, type DecodingPolicy, type Fidelity, type RawImage } from '../engine/infer/index.ts';
 import { ROUNDTRIP_MAX_LOOPS, ROUNDTRIP_MIN_LOOPS, type RoundTripLoop } from '../protocol/roundtrip.ts';
 import { rasterizeScene, sampleScene, type Scene } from '../shapes/index.ts';
 import { checkRoundTripParams, runRoundTripJob } from '../worker/handlers/roundtrip.ts';
 import { DEFAULT_BUNDLE, FALLBACK_BUNDLE } from './eval.ts';
+import { readImageFile } from './image-file.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
+
+export { readImageFile } from './image-file.ts';
 
 /** Options of `uae roundtrip` after parsing. */
 export interface RoundTripCliOptions {
@@ -63,25 +66,6 @@ function numberIn(name: string, lowOpen: number, high: number): (v: string) => n
     if (!Number.isFinite(n) || n <= lowOpen || n > high) throw new InvalidArgumentError(`--${name} must be a number in (${lowOpen}, ${high}]`);
     return n;
   };
-}
-
-/** Returns the decoded pixels of a PNG or JPEG file (RGBA), or throws a one-line CliError naming the file. */
-export function readImageFile(path: string): RawImage {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new CliError(`${path}: no such file`);
-  const buf = readFileSync(path);
-  const isPng = buf.length >= 8 && buf.readUInt32BE(0) === 0x89504e47;
-  const isJpeg = buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
-  if (!isPng && !isJpeg) throw new CliError(`${path}: not a PNG or JPEG image`);
-  try {
-    if (isPng) {
-      const png = PNG.sync.read(buf);
-      return { data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length), width: png.width, height: png.height, channels: 4 };
-    }
-    const img = jpeg.decode(buf, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 200 });
-    return { data: img.data, width: img.width, height: img.height, channels: 4 };
-  } catch (e) {
-    throw new CliError(`${path}: cannot decode ${isPng ? 'PNG' : 'JPEG'}: ${e instanceof Error ? e.message : String(e)}`);
-  }
 }
 
 /** Returns a PNG file's bytes for uint8 RGB [height,width,3]. */
@@ -135,7 +119,7 @@ export async function runRoundTripCommand(file: string | undefined, opts: RoundT
     throw new CliError('give exactly one input: an image file or --scene SEED', 2);
   }
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const source = file === undefined ? undefined : readImageFile(file);
+  const source = file === undefined ? undefined : await readImageFile(file);
   const engine = await openBundleDir(resolveBundle(opts.bundle, log));
   try {
     const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
@@ -172,7 +156,7 @@ export function registerRoundTrip(program: Command): void {
   program
     .command('roundtrip')
     .description('caption an image, redraw it from the caption, caption that, … N times; fidelity per loop')
-    .argument('[image-file]', 'a PNG or JPEG image (resized to the bundle input with the cover policy: scale, centre crop)')
+    .argument('[image-file]', 'a PNG, JPEG, WebP, GIF (first frame) or BMP image, at most 40 MP (resized to the bundle input with the cover policy: scale, centre crop)')
     .option('--scene <seed>', 'use the Shapes scene sampleScene(SEED) instead of a file (adds attribute P/R/F1)', intIn('scene', 0, 0xffffffff))
     .option('--loops <n>', `loops (${ROUNDTRIP_MIN_LOOPS}-${ROUNDTRIP_MAX_LOOPS})`, intIn('loops', ROUNDTRIP_MIN_LOOPS, ROUNDTRIP_MAX_LOOPS), 3)
     .option('--seed <s>', 'seed of caption sampling and decoder noise', intIn('seed', 0, 0xffffffff), 0)

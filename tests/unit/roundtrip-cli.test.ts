@@ -137,7 +137,7 @@ describe('uae roundtrip errors: one line, exit code', () => {
     ['no input', [], 2, /^uae: give exactly one input: an image file or --scene SEED\n$/],
     ['two inputs', ['x.png', '--scene', '1'], 2, /give exactly one input/],
     ['a missing file', [join(tmp, 'nope.png')], 1, /nope\.png: no such file\n$/],
-    ['a file that is no image', ['package.json'], 1, /^uae: package\.json: not a PNG or JPEG image\n$/],
+    ['a file that is no image', ['package.json'], 1, /^uae: package\.json: not an image: it looks like text \(accepted: PNG, JPEG, WebP, GIF, BMP\)\n$/],
     ['loops out of range', ['--scene', '1', '--loops', '21'], 1, /--loops must be an integer in \[1, 20\]/],
     ['a bad seed', ['--scene', '1', '--seed', '-3'], 1, /--seed must be an integer/],
     ['a bundle without encoder', ['--scene', '1', '--bundle', FIXTURE_DIR], 1, /^uae: bundle fixture-tiny has no encoder role: it cannot run a round trip\n$/],
@@ -155,6 +155,6 @@ describe('uae roundtrip errors: one line, exit code', () => {
     writeFileSync(file, Buffer.concat([encodePng(new Uint8Array(12), 2, 2).subarray(0, 30), Buffer.alloc(20)]));
     const r = await cli(['roundtrip', '--bundle', TINY_BUNDLE, file]);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/^uae: .*corrupt\.png: cannot decode PNG: .+\n$/);
+    expect(r.err).toMatch(/^uae: .*corrupt\.png: damaged PNG \(checksum of chunk IHDR at byte 8 does not match\)\n$/);
   });
 });

@@ -1,7 +1,8 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useStore } from '../../store/store';
 import { loadHistory, openStoredRun, removeRun, toggleCompare } from './actions';
+import { exportAllRuns, importRunsFile } from './archive';
 import { RunView, runSettingsLine } from './RunView';
 
 /** Stored runs (IndexedDB), newest first: open one, tick two to compare, delete. */
@@ -39,7 +40,48 @@ export function History() {
         ))}
       </ul>
       {compare.length === 1 && <p className="muted small">Tick one more run to compare.</p>}
+      <ArchiveRow />
     </section>
+  );
+}
+
+/** Export every stored run (round trips and imported training logs) as one JSON file, or import one. */
+function ArchiveRow() {
+  const [note, setNote] = useState<string | null>(null);
+  return (
+    <div className="row rt-archive">
+      <button
+        type="button"
+        data-testid="runs-export-all"
+        onClick={() => void exportAllRuns().then((r) => r && setNote(`Exported ${r.roundtrips} round trips and ${r.training} training logs.`))}
+      >
+        Export all runs
+      </button>
+      <label className="button-like">
+        Import runs…
+        <input
+          type="file"
+          accept=".json,application/json"
+          className="sr-only"
+          data-testid="runs-import"
+          onChange={(e) => {
+            const f = e.target.files?.[0];
+            e.target.value = '';
+            setNote(null);
+            if (f) {
+              void importRunsFile(f).then(
+                (r) => r && setNote(`Imported ${r.roundtrips} round trips and ${r.training} training logs${r.skipped ? ` (${r.skipped} already here, kept as they were)` : ''}.`),
+              );
+            }
+          }}
+        />
+      </label>
+      {note && (
+        <span className="muted small" data-testid="runs-archive-note" role="status">
+          {note}
+        </span>
+      )}
+    </div>
   );
 }
 

@@ -5,6 +5,7 @@ import type { RequestHandle } from '../../../src/engine/client.ts';
 import type { BundleSummary } from '../../../src/protocol/messages.ts';
 import { backendLabel } from '../../components/BackendBadge';
 import { engine } from '../../engine';
+import { storageError } from '../../persist/errors';
 import { deleteRun, getRoundTrip, listRuns, saveRoundTrip } from '../../persist/runs-db';
 import type { RoundTripState, RtInput, RtInputKind, RtRun, RtSettings } from '../../store/roundtrip';
 import type { RunSummary } from '../../store/runs';
@@ -69,12 +70,11 @@ async function setSource(next: NonNullable<typeof source>): Promise<void> {
   }
 }
 
-/** Uses an image file (picked, dropped or pasted) as the input; it is decoded here and never uploaded. */
+/**
+ * Uses an image file (picked, dropped or pasted) as the input; it is decoded here and never uploaded. Its bytes,
+ * not its name or type, decide whether it is an image; a refused file leaves the previous input in place.
+ */
 export function chooseImageFile(file: Blob, kind: 'file' | 'drop' | 'paste', label = file instanceof File ? file.name : 'pasted image'): Promise<void> {
-  if (file.type && !file.type.startsWith('image/')) {
-    showError({ code: 'bad-image', message: `${label}: not an image (${file.type})` });
-    return Promise.resolve();
-  }
   return setSource({ blob: file, kind, label });
 }
 
@@ -137,7 +137,10 @@ export async function startRoundTrip(): Promise<void> {
       useStore.setState((st) => ({ runs: { ...st.runs, items: [summaryOf(finished), ...st.runs.items.filter((i) => i.id !== run.id)] } }));
       patchRun(run.id, () => ({ status: 'finished', finishedAt: finished.finishedAt }));
     } catch (e) {
-      patchRun(run.id, () => ({ status: 'finished', finishedAt: finished.finishedAt, error: toAppError(e, 'not-saved') }));
+      // Never silent: the run stays on screen, marked as not stored, and the banner says why (e.g. storage full).
+      const error = storageError(e, `this run (${finished.input.label})`);
+      patchRun(run.id, () => ({ status: 'finished', finishedAt: finished.finishedAt, error }));
+      showError(error);
     }
   } catch (e) {
     const error = toAppError(e, 'run-failed');

@@ -1,14 +1,15 @@
-// Inputs as pixels: a user's file decoded by the browser itself (createImageBitmap + OffscreenCanvas, no
-// upload anywhere), a Shapes scene rasterized; each turned into an RtInput with its model view; and RGB
-// bytes back into PNGs for exports.
+// Inputs as pixels: a user's file checked by its header (src/engine/images) and decoded by the browser itself
+// (createImageBitmap + OffscreenCanvas, no upload anywhere), a Shapes scene rasterized; each turned into an
+// RtInput with its model view; and RGB bytes back into PNGs for exports.
+import { IMAGE_LIMITS, inspectImage, undecodable } from '../../../src/engine/images/inspect.ts';
 import { resizeCover } from '../../../src/engine/infer/index.ts';
 import { rasterizeScene, sampleScene } from '../../../src/shapes/index.ts';
 import type { RgbaImage, RtInput, RtInputKind } from '../../store/roundtrip';
 
 /** Largest side of the stored/displayed original. */
 export const PREVIEW_MAX = 256;
-/** Images above this many pixels are refused (decoding them could exhaust memory). */
-export const MAX_SOURCE_PIXELS = 40_000_000;
+/** Images above this many pixels are refused from their header, before decoding (decoding them could exhaust memory). */
+export const MAX_SOURCE_PIXELS = IMAGE_LIMITS.maxPixels;
 
 /** Returns the cover crop of a w×h source for a W×H target as source fractions [x, y, width, height]. */
 export function coverCrop(w: number, h: number, W: number, H: number): [number, number, number, number] {
@@ -44,17 +45,24 @@ function canvas2d(width: number, height: number): OffscreenCanvasRenderingContex
   return ctx;
 }
 
-/** Returns the RtInput of an image file (PNG, JPEG, WebP, … whatever the browser decodes), model input W×H. */
+/**
+ * Returns the RtInput of an image file (PNG, JPEG, WebP, GIF first frame, BMP; EXIF orientation applied), model
+ * input W×H. The bytes pass the header gate first (format from the bytes, pixel limit, truncation, SVG refused),
+ * so the browser's decoder only ever sees an accepted format of an accepted size.
+ */
 export async function inputFromBlob(blob: Blob, kind: RtInputKind, label: string, W: number, H: number): Promise<RtInput> {
+  const header = inspectImage(new Uint8Array(await blob.arrayBuffer()), label);
   let bmp: ImageBitmap;
   try {
-    bmp = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    // A Blob typed from the checked bytes: the browser never sniffs a type the gate did not accept.
+    const typed = new Blob([blob], { type: `image/${header.format}` });
+    bmp = await createImageBitmap(typed, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' });
   } catch {
-    throw new Error(`${label}: the browser cannot decode this file as an image`);
+    throw undecodable(label, header, 'this browser');
   }
   try {
     const { width: w, height: h } = bmp;
-    if (w * h > MAX_SOURCE_PIXELS) throw new Error(`${label}: ${w}×${h} is too large (limit ${MAX_SOURCE_PIXELS / 1e6} MP)`);
+    if (w * h > MAX_SOURCE_PIXELS || w === 0 || h === 0) throw undecodable(label, header, 'this browser');
     const full = canvas2d(w, h);
     full.drawImage(bmp, 0, 0);
     const pixels = full.getImageData(0, 0, w, h).data;

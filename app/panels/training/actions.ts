@@ -15,6 +15,7 @@ import {
   type ReplayState,
   type RunLog,
 } from '../../../src/engine/runs/index.ts';
+import { isQuotaError, storageError } from '../../persist/errors';
 import { useStore } from '../../store/store';
 import type { AppError, BundleSummary } from '../../store/types';
 import { bundleBaseUrl, fetchBundleRuns, type BundleOrigin } from './bundleRuns';
@@ -126,11 +127,19 @@ export async function importRunFiles(files: File[]): Promise<void> {
     try {
       await Promise.all(added.map((run, i) => storeRun(run, order + i)));
     } catch (e) {
-      errors.push({ code: 'runs-storage', message: `imported runs are shown but not stored for a reload (${e instanceof Error ? e.message : String(e)})` });
+      errors.push(isQuotaError(e) ? storageError(e, 'the imported runs (shown, but gone after a reload)') : { code: 'runs-storage', message: `imported runs are shown but not stored for a reload (${e instanceof Error ? e.message : String(e)})` });
     }
   }
   if (errors.length > 0) showErrors(errors);
   else if (added.length > 0) useStore.setState((s) => (s.engine.error?.code.startsWith('run') ? { engine: { ...s.engine, error: null } } : {}));
+}
+
+/** Shows runs restored from a runs archive (ids the panel already has are skipped). */
+export function addRestoredRuns(runs: RunLog[]): void {
+  const t = training();
+  const taken = new Set(t.runs.map((r) => r.id));
+  const fresh = runs.filter((r) => !taken.has(r.id));
+  if (fresh.length > 0) setRuns([...t.runs, ...fresh], [...t.shown, ...fresh.map((r) => r.id)]);
 }
 
 /** Removes an imported run from the panel and from storage. */

@@ -2,6 +2,7 @@
 // stored: they come with the bundle. Its own database, so its schema moves independently of others'.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { asRunLog, type RunLog } from '../../../src/engine/runs/index.ts';
+import { committed } from '../../persist/commit';
 
 const DB_NAME = 'uae-playground-training';
 const VERSION = 1;
@@ -47,4 +48,14 @@ export async function storeRun(run: RunLog, order: number): Promise<void> {
 /** Deletes a stored imported run. */
 export async function deleteStoredRun(id: string): Promise<void> {
   await (await open()).delete('imported', id);
+}
+
+/** Stores imported runs whose ids are not stored yet, in one transaction (all or none); returns the ones added. */
+export async function storeNewRuns(runs: RunLog[], order: number): Promise<RunLog[]> {
+  const tx = (await open()).transaction('imported', 'readwrite');
+  const store = tx.objectStore('imported');
+  const fresh: RunLog[] = [];
+  for (const run of runs) if ((await store.getKey(run.id)) === undefined) fresh.push(run);
+  await committed(tx, (add) => fresh.forEach((run, i) => add(store.put({ id: run.id, order: order + i, run }))));
+  return fresh;
 }
