@@ -25,6 +25,8 @@ function hasPytests(dir) {
 const E2E_SUITES = [
   ['e2e app shell', 'run.mjs'],
   ['e2e training panel', 'training.spec.mjs'],
+  ['e2e round trip (issue 5)', 'roundtrip.mjs'],
+  ['e2e rollouts (issue 6)', 'rollouts.mjs'],
 ];
 const E2E_DIST = join(root, '.e2e-tmp', 'npm-test-dist');
 const E2E_BUILD = 'e2e build (vite, shared by the E2E suites)';

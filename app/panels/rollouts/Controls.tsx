@@ -75,6 +75,14 @@ export function Controls() {
         <NumberField label="Temperature" field="temperature" value={form.temperature} min={0.05} step={0.05} disabled={d} title="Sampling only: log-probs are of the untempered policy" />
         <NumberField label="Top-p" field="topP" value={form.topP} min={0.05} max={1} step={0.05} disabled={d} />
         <NumberField label="Reconstruct k at a time" field="reconstructBatch" value={form.reconstructBatch} min={1} max={32} step={1} disabled={d} title="Decoder batch; rows appear batch by batch" />
+        <label title="Euler steps of each reconstruction; empty: the bundle's default">
+          Flow steps
+          <input
+            type="number" min={1} max={200} step={1} value={form.flowSteps ?? ''} disabled={d} data-testid="ro-flowSteps"
+            placeholder={engine.bundle ? `${engine.bundle.manifest.defaults.flowSteps} (bundle)` : 'bundle default'}
+            onChange={(e) => setRolloutsForm({ flowSteps: e.target.value.trim() === '' ? null : num(e.target.value) })}
+          />
+        </label>
       </div>
       <h4>Reward</h4>
       <div className="ro-fields">

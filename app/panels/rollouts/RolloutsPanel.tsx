@@ -53,6 +53,7 @@ function Status({ run }: { run: RolloutsRun }) {
           {run.sampled.captions} captions sampled together in {run.sampled.decoderRuns} decoder runs ({(run.sampled.ms / 1000).toFixed(2)} s)
         </span>
       )}
+      <span className="muted" data-testid="ro-flow-steps">{run.settings.flowSteps ?? 'the bundle’s'} flow steps</span>
       {t && <span className="muted">total {(t.total / 1000).toFixed(2)} s · reconstruct {(t.reconstruct / 1000).toFixed(2)} s · {run.backend} · {run.bundleId}</span>}
     </div>
   );
