@@ -9,7 +9,7 @@ import { sampleScene } from '../shapes/scene.ts';
 import { rasterizeScene } from '../shapes/raster.ts';
 import { captionImages, type InferContext } from '../engine/infer/index.ts';
 import type { OrtModule } from '../engine/tensors.ts';
-import { measure, summarize, type Repeats, type Timing } from './timing.ts';
+import { measureInterleaved, type Repeats, type Timing } from './timing.ts';
 
 /** The Optimum-layout folder name the pipeline loads (under the model root). */
 export const PEER_MODEL_ID = 'uae-shapes-encoder';
@@ -94,21 +94,11 @@ export async function runPeer(ort: OrtModule, ctx: InferContext, opts: PeerOptio
       captions.push({ scene: im.seed, ours, peer, same: ours === peer });
     }
     const timed = images[0].rgb;
-    // Alternate the two so machine load drifts hit both alike.
-    const peerRuns: number[] = [];
-    const oursRuns: number[] = [];
-    for (let i = 0; i < opts.repeats.warmup + opts.repeats.repeats; i++) {
-      const p = await measure(() => peerCaption(timed), { warmup: 0, repeats: 1 });
-      const o = await measure(() => oursCaption(timed), { warmup: 0, repeats: 1 });
-      if (i >= opts.repeats.warmup) {
-        peerRuns.push(p.timing.runs[0]);
-        oursRuns.push(o.timing.runs[0]);
-      }
-    }
+    const [peerT, oursT] = await measureInterleaved([() => peerCaption(timed), () => oursCaption(timed)], [opts.repeats, opts.repeats]);
     return {
       library: `@huggingface/transformers ${tf.env.version}`,
-      timing: summarize(peerRuns, opts.repeats.warmup),
-      oursTiming: summarize(oursRuns, opts.repeats.warmup),
+      timing: peerT.timing,
+      oursTiming: oursT.timing,
       captions,
       sameCaptions: captions.every((c) => c.same),
     };

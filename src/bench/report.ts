@@ -86,6 +86,7 @@ export function computeRatios(runs: readonly BackendRun[]): Ratio[] {
     if (r.error) continue;
     out.push(ratioOf(`${r.key}: sequential / batched group`, stage(r, 'group_sequential'), stage(r, 'group'), 'G sampled captions one at a time over the batched group', '≥ 4'));
     out.push(ratioOf(`${r.key}: recompute / KV cache at 48 tokens`, stage(r, 'caption48_recompute'), stage(r, 'caption48_kv'), 'full-prefix recompute over KV cache, 47 decoder runs each', '≥ 3'));
+    out.push(ratioOf(`${r.key}: engine KV loop / raw ORT loop at 48 tokens`, stage(r, 'caption48_kv'), stage(r, 'caption48_raw'), 'generateCaptions over the same loop on ORT tensors: the engine\'s own overhead'));
     if (r.peer) {
       out.push({
         name: `${r.key}: transformers.js / ours, greedy caption`,

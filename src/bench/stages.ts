@@ -12,11 +12,12 @@ import {
 } from '../engine/infer/index.ts';
 import { DEFAULT_SETTINGS, resolveImage, runRollouts, scoreRollout, type RolloutImage } from '../engine/rollouts/index.ts';
 import { runRoundTripJob } from '../worker/handlers/roundtrip.ts';
-import { measure, type Repeats, type Timing } from './timing.ts';
+import { rawGreedyDecode } from './raw-decode.ts';
+import { measure, measureInterleaved, type Repeats, type Timing } from './timing.ts';
 
 /** Every stage, in the order they run and are tabled. */
 export const STAGE_IDS = [
-  'load', 'caption', 'group', 'group_sequential', 'decode', 'score', 'roundtrip', 'grpo', 'caption48_kv', 'caption48_recompute',
+  'load', 'caption', 'group', 'group_sequential', 'decode', 'score', 'roundtrip', 'grpo', 'caption48_kv', 'caption48_recompute', 'caption48_raw',
 ] as const;
 
 /** A stage of the benchmark. */
@@ -71,6 +72,7 @@ export function stageLabel(id: StageId, G: number, K: number): string {
     grpo: `GRPO group of ${G} (sample, ref logp, reconstruct, score, report)`,
     caption48_kv: 'greedy caption to 48 tokens, KV cache',
     caption48_recompute: 'greedy caption to 48 tokens, recompute prefix',
+    caption48_raw: 'probe: the same 48-token KV loop straight on ORT tensors',
   };
   return labels[id];
 }
@@ -122,10 +124,10 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
 
   if (wanted('group') || wanted('group_sequential')) {
     const group = (batch: number | undefined) => () => captionImages(ctx, input.image, 1, { policy: sample, rng: createRng(seed), groupSize: G, batch });
-    const batched = await measure(group(undefined), opts.repeats);
+    const seq = wanted('group_sequential');
+    const [batched, sequential] = await measureInterleaved(seq ? [group(undefined), group(1)] : [group(undefined)], [opts.repeats, slow]);
     record('group', batched.timing, captionsDetail(batched.value));
-    if (wanted('group_sequential')) {
-      const sequential = await measure(group(1), slow);
+    if (sequential) {
       record('group_sequential', sequential.timing, { ...captionsDetail(sequential.value), sameAsBatched: completionsKey(sequential.value) === completionsKey(batched.value) });
     }
   }
@@ -156,7 +158,7 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
     record('grpo', grpo.timing, { reward: s.metrics.reward, reward_std: s.metrics.reward_std, decoderRuns: s.timing.decoderRuns, reconstructBatch: settings.reconstructBatch ?? 2 });
   }
 
-  if (wanted('caption48_kv') || wanted('caption48_recompute')) {
+  if (wanted('caption48_kv') || wanted('caption48_recompute') || wanted('caption48_raw')) {
     const role = ctx.manifest.roles.encoder;
     const hidden = await encodeImages(ctx, bundlePixels(ctx, input.image, 1));
     // No token has id −1: with it as the stop token no caption stops early, every one runs to 48 tokens.
@@ -164,16 +166,28 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
     const full = (cache: boolean) => async () => {
       let runs = 0;
       const caps = await generateCaptions(ctx, hidden, { policy: greedy, role: fullLength, cache, onLogits: () => void runs++ });
-      return { caps, runs };
+      return { caps, runs, raw: [] as number[] };
     };
-    const kv = await measure(full(true), opts.repeats);
-    if (wanted('caption48_kv')) record('caption48_kv', kv.timing, { decoderRuns: kv.value.runs, tokens: kv.value.caps[0].completion.length });
-    if (wanted('caption48_recompute')) {
-      const re = await measure(full(false), slow);
-      record('caption48_recompute', re.timing, {
-        decoderRuns: re.value.runs, tokens: re.value.caps[0].completion.length, sameAsKv: completionsKey(re.value.caps) === completionsKey(kv.value.caps),
-      });
-    }
+    const steps = (role?.maxTokens ?? 48) - 1;
+    const raw = async () => ({ caps: [] as Caption[], runs: steps, raw: await rawGreedyDecode(ctx, hidden, steps) });
+    // Interleaved, so the ratios between them are taken under the same machine load.
+    const chosen = [
+      { id: 'caption48_kv' as const, fn: full(true), r: opts.repeats },
+      { id: 'caption48_recompute' as const, fn: full(false), r: slow },
+      { id: 'caption48_raw' as const, fn: raw, r: opts.repeats },
+    ].filter((c) => c.id === 'caption48_kv' || wanted(c.id));
+    const timed = await measureInterleaved(chosen.map((c) => c.fn), chosen.map((c) => c.r));
+    const kv = timed[0].value;
+    // The engine forces the stop token at the last position; every earlier token must agree.
+    const engineTokens = kv.caps[0].completion.slice(0, kv.runs - 1).join(',');
+    chosen.forEach((c, i) => {
+      const v = timed[i].value;
+      if (c.id === 'caption48_kv' && !wanted('caption48_kv')) return;
+      const detail: StageDetail = c.id === 'caption48_raw'
+        ? { decoderRuns: v.runs, sameAsKv: v.raw.slice(0, kv.runs - 1).join(',') === engineTokens }
+        : { decoderRuns: v.runs, tokens: v.caps[0].completion.length, ...(c.id === 'caption48_recompute' ? { sameAsKv: completionsKey(v.caps) === completionsKey(kv.caps) } : {}) };
+      record(c.id, timed[i].timing, detail);
+    });
   }
   return { results, engine };
 }

@@ -46,3 +46,24 @@ export async function measure<T>(fn: () => Promise<T>, r: Repeats): Promise<{ ti
   }
   return { timing: summarize(runs, r.warmup), value: value as T };
 }
+
+/**
+ * Returns the timings (and last values) of several functions run in turn, one call of each per round, so
+ * that a machine whose load drifts during the measurement weighs on all of them alike. `r[i]` sets the
+ * warm-up and repeat counts of fns[i]; a function with fewer repeats simply sits out the later rounds.
+ */
+export async function measureInterleaved<T>(fns: readonly (() => Promise<T>)[], r: readonly Repeats[]): Promise<{ timing: Timing; value: T }[]> {
+  const runs = fns.map(() => [] as number[]);
+  const values: (T | undefined)[] = fns.map(() => undefined);
+  const rounds = Math.max(...r.map((x) => x.warmup + Math.max(1, x.repeats)));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, fn] of fns.entries()) {
+      const { warmup, repeats } = r[i];
+      if (round >= warmup + Math.max(1, repeats)) continue;
+      const t0 = performance.now();
+      values[i] = await fn();
+      if (round >= warmup) runs[i].push(performance.now() - t0);
+    }
+  }
+  return fns.map((_, i) => ({ timing: summarize(runs[i], r[i].warmup), value: values[i] as T }));
+}

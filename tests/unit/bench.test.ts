@@ -57,6 +57,7 @@ describe('stages on the tiny bundle (node-wasm)', () => {
       expect(by('caption48_recompute').detail.decoderRuns).toBe(47);
       expect(by('caption48_recompute').detail.sameAsKv).toBe(true);
       expect(by('caption48_kv').detail.tokens).toBe(47);
+      expect(by('caption48_raw').detail.sameAsKv).toBe(true);
       expect(by('decode').detail.steps).toBe(1);
       expect(engine.ctx.tracker.live()).toBe(0);
     } finally {
