@@ -28,7 +28,7 @@ const PEER_ROOT = join(OUT, 'peer');
 const VITE = join(repo, 'node_modules', 'vite', 'bin', 'vite.js');
 const CHROMIUM = process.env.UAE_CHROMIUM ?? '/usr/bin/chromium';
 /** SwiftShader runs ~30x slower than WASM: the stages that fit a short run (no sequential group, GRPO, recompute). */
-const WEBGPU_STAGES = ['caption', 'group', 'decode', 'score', 'roundtrip', 'caption48_kv'];
+const WEBGPU_STAGES = ['caption', 'group', 'decode', 'score', 'roundtrip', 'caption48_kv', 'caption48_raw', 'caption48_raw_gpukv'];
 const ALL = ['node-native-1t', 'node-native-2t', 'node-wasm-1t', 'chromium-wasm-1t', 'chromium-wasm-2t', 'chromium-webgpu'];
 
 const { values: args } = parseArgs({

@@ -5,13 +5,15 @@
  * trips reporting JS heap and WASM memory before and after. Browser objects come in as `deps`.
  */
 import { loadBundleFromUrl } from '../engine/bundle.ts';
-import { createInferContext } from '../engine/infer/index.ts';
+import type { InferenceSession } from 'onnxruntime-web';
+import { createInferContext, type InferContext } from '../engine/infer/index.ts';
 import { BundleSessions, ortSessionCreator } from '../engine/sessions.ts';
 import { TensorTracker, type OrtModule } from '../engine/tensors.ts';
 import type { BackendName } from '../protocol/messages.ts';
 import { resolveImage } from '../engine/rollouts/index.ts';
 import { runRoundTripJob } from '../worker/handlers/roundtrip.ts';
 import { runPeer, type PeerResult } from './peer.ts';
+import { gpuKvSessionOptions } from './raw-decode.ts';
 import { runStages, type OpenedEngine, type StageResult } from './stages.ts';
 import type { Repeats } from './timing.ts';
 
@@ -80,6 +82,14 @@ export interface BrowserDeps {
   say(line: string): void;
 }
 
+/** Returns a WebGPU session of the encoder's merged decoder whose present.* outputs stay in GPU buffers. */
+async function gpuKvDecoder(ort: OrtModule, ctx: InferContext, files: Map<string, Uint8Array>): Promise<InferenceSession> {
+  const role = ctx.manifest.roles.encoder;
+  const bytes = role && files.get(role.decoder);
+  if (!role || !bytes) throw new Error('bench: the bundle has no encoder decoder graph');
+  return ort.InferenceSession.create(bytes, gpuKvSessionOptions(role.numLayers));
+}
+
 function growth(before: number | undefined, after: number | undefined): number | undefined {
   return before !== undefined && after !== undefined && before > 0 ? ((after - before) / before) * 100 : undefined;
 }
@@ -89,14 +99,17 @@ export async function runBrowserBench(p: BrowserBenchParams, deps: BrowserDeps):
   const { ort } = deps;
   if (p.backend === 'wasm') ort.env.wasm.numThreads = p.threads;
   const create = ortSessionCreator(ort);
+  let bundleBytes = new Map<string, Uint8Array>();
   const open = async (): Promise<OpenedEngine> => {
     const bundle = await loadBundleFromUrl(p.bundleUrl);
+    bundleBytes = bundle.files;
     const sessions = await BundleSessions.open(bundle, create, { backend: p.backend, allowFallback: false });
     const ctx = createInferContext({ ort, tracker: new TensorTracker(), sessions, bundle });
     return { ctx, release: () => sessions.release() };
   };
   const { results, engine } = await runStages(open, {
     repeats: p.repeats, slowRepeats: p.slowRepeats, loadRepeats: p.loadRepeats, only: p.stages,
+    gpuKvDecoder: p.backend === 'webgpu' ? (ctx) => gpuKvDecoder(ort, ctx, bundleBytes) : undefined,
     onStage: (r) => deps.say(`${r.label}: median ${r.timing.median.toFixed(1)} ms`),
   });
   const version = ort.env.versions.web ?? ort.env.versions.common ?? '?';

@@ -4,13 +4,16 @@
  * objects (no TensorData copies, no per-step checks). Timed against the engine's generateCaptions, it shows
  * how much of the KV-cache loop is engine overhead rather than ORT's own work.
  */
-import type { Tensor } from 'onnxruntime-web';
+import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { argmax, encoderRole, type F32, type InferContext } from '../engine/infer/index.ts';
 
-/** Returns the greedy tokens of `steps` decoder runs (no early stop) for encoder states hidden [1,T,D]. */
-export async function rawGreedyDecode(ctx: InferContext, hidden: F32, steps: number): Promise<number[]> {
+/**
+ * Returns the greedy tokens of `steps` decoder runs (no early stop) for encoder states hidden [1,T,D], on the
+ * bundle's decoder session or on `session` (e.g. one whose present.* outputs stay in GPU buffers).
+ */
+export async function rawGreedyDecode(ctx: InferContext, hidden: F32, steps: number, session?: InferenceSession): Promise<number[]> {
   const role = encoderRole(ctx, 'encoder');
-  const session = await ctx.sessions.get(role.decoder);
+  const decoder = session ?? (await ctx.sessions.get(role.decoder));
   const { ort } = ctx;
   const owned = new Set<Tensor>();
   const own = <T extends Tensor>(t: T): T => (owned.add(t), t);
@@ -24,7 +27,7 @@ export async function rawGreedyDecode(ctx: InferContext, hidden: F32, steps: num
   try {
     for (let s = 0; s < steps; s++) {
       const ids = own(new ort.Tensor('int64', BigInt64Array.of(BigInt(token)), [1, 1]));
-      const out = await session.run({ input_ids: ids, encoder_hidden_states: encoder, ...past });
+      const out = await decoder.run({ input_ids: ids, encoder_hidden_states: encoder, ...past });
       for (const t of Object.values(out)) own(t);
       const logits = out.logits;
       const V = logits.dims[2];
@@ -42,4 +45,11 @@ export async function rawGreedyDecode(ctx: InferContext, hidden: F32, steps: num
     for (const t of owned) t.dispose();
   }
   return tokens;
+}
+
+/** Returns the session options that keep the merged decoder's present.* outputs in GPU buffers (WebGPU EP). */
+export function gpuKvSessionOptions(numLayers: number): InferenceSession.SessionOptions {
+  const preferredOutputLocation: Record<string, 'gpu-buffer'> = {};
+  for (let i = 0; i < numLayers; i++) for (const kv of ['key', 'value']) preferredOutputLocation[`present.${i}.${kv}`] = 'gpu-buffer';
+  return { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3, preferredOutputLocation };
 }

@@ -87,6 +87,7 @@ export function computeRatios(runs: readonly BackendRun[]): Ratio[] {
     out.push(ratioOf(`${r.key}: sequential / batched group`, stage(r, 'group_sequential'), stage(r, 'group'), 'G sampled captions one at a time over the batched group', '≥ 4'));
     out.push(ratioOf(`${r.key}: recompute / KV cache at 48 tokens`, stage(r, 'caption48_recompute'), stage(r, 'caption48_kv'), 'full-prefix recompute over KV cache, 47 decoder runs each', '≥ 3'));
     out.push(ratioOf(`${r.key}: engine KV loop / raw ORT loop at 48 tokens`, stage(r, 'caption48_kv'), stage(r, 'caption48_raw'), 'generateCaptions over the same loop on ORT tensors: the engine\'s own overhead'));
+    out.push(ratioOf(`${r.key}: raw ORT loop, KV on CPU / KV in GPU buffers`, stage(r, 'caption48_raw'), stage(r, 'caption48_raw_gpukv'), 'the gpu-buffer lever (preferredOutputLocation) on the 48-token loop'));
     if (r.peer) {
       out.push({
         name: `${r.key}: transformers.js / ours, greedy caption`,

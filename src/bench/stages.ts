@@ -5,6 +5,7 @@
  * full-length (48-token) caption with the KV cache against recomputing the whole prefix every step.
  * Environment-free: the caller opens the bundle (Node files, browser fetch) and picks the ORT backend.
  */
+import type { InferenceSession } from 'onnxruntime-web';
 import { createRng } from '../shapes/rng.ts';
 import {
   bundlePixels, captionImages, cosine, embedImages, encodeImages, generateCaptions, reconstruct,
@@ -17,7 +18,7 @@ import { measure, measureInterleaved, type Repeats, type Timing } from './timing
 
 /** Every stage, in the order they run and are tabled. */
 export const STAGE_IDS = [
-  'load', 'caption', 'group', 'group_sequential', 'decode', 'score', 'roundtrip', 'grpo', 'caption48_kv', 'caption48_recompute', 'caption48_raw',
+  'load', 'caption', 'group', 'group_sequential', 'decode', 'score', 'roundtrip', 'grpo', 'caption48_kv', 'caption48_recompute', 'caption48_raw', 'caption48_raw_gpukv',
 ] as const;
 
 /** A stage of the benchmark. */
@@ -55,6 +56,8 @@ export interface StageOptions {
   sceneSeed?: number;
   /** Stages to run (default all); 'load' always runs, since the rest need the bundle. */
   only?: readonly string[];
+  /** WebGPU only: a decoder session whose present.* outputs stay on the GPU (the caption48_raw_gpukv probe). */
+  gpuKvDecoder?: (ctx: InferContext) => Promise<InferenceSession>;
   /** Called as each stage finishes (progress lines). */
   onStage?(result: StageResult): void;
 }
@@ -73,6 +76,7 @@ export function stageLabel(id: StageId, G: number, K: number): string {
     caption48_kv: 'greedy caption to 48 tokens, KV cache',
     caption48_recompute: 'greedy caption to 48 tokens, recompute prefix',
     caption48_raw: 'probe: the same 48-token KV loop straight on ORT tensors',
+    caption48_raw_gpukv: 'probe: that loop with the KV cache kept in GPU buffers',
   };
   return labels[id];
 }
@@ -158,7 +162,7 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
     record('grpo', grpo.timing, { reward: s.metrics.reward, reward_std: s.metrics.reward_std, decoderRuns: s.timing.decoderRuns, reconstructBatch: settings.reconstructBatch ?? 2 });
   }
 
-  if (wanted('caption48_kv') || wanted('caption48_recompute') || wanted('caption48_raw')) {
+  if (['caption48_kv', 'caption48_recompute', 'caption48_raw', 'caption48_raw_gpukv'].some((id) => wanted(id as StageId))) {
     const role = ctx.manifest.roles.encoder;
     const hidden = await encodeImages(ctx, bundlePixels(ctx, input.image, 1));
     // No token has id −1: with it as the stop token no caption stops early, every one runs to 48 tokens.
@@ -170,12 +174,15 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
     };
     const steps = (role?.maxTokens ?? 48) - 1;
     const raw = async () => ({ caps: [] as Caption[], runs: steps, raw: await rawGreedyDecode(ctx, hidden, steps) });
+    const gpuSession = opts.gpuKvDecoder && wanted('caption48_raw_gpukv') ? await opts.gpuKvDecoder(ctx) : undefined;
+    const rawGpu = async () => ({ caps: [] as Caption[], runs: steps, raw: await rawGreedyDecode(ctx, hidden, steps, gpuSession) });
     // Interleaved, so the ratios between them are taken under the same machine load.
     const chosen = [
       { id: 'caption48_kv' as const, fn: full(true), r: opts.repeats },
       { id: 'caption48_recompute' as const, fn: full(false), r: slow },
       { id: 'caption48_raw' as const, fn: raw, r: opts.repeats },
-    ].filter((c) => c.id === 'caption48_kv' || wanted(c.id));
+      { id: 'caption48_raw_gpukv' as const, fn: rawGpu, r: opts.repeats },
+    ].filter((c) => c.id === 'caption48_kv' || (wanted(c.id) && (c.id !== 'caption48_raw_gpukv' || gpuSession)));
     const timed = await measureInterleaved(chosen.map((c) => c.fn), chosen.map((c) => c.r));
     const kv = timed[0].value;
     // The engine forces the stop token at the last position; every earlier token must agree.
@@ -183,11 +190,12 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
     chosen.forEach((c, i) => {
       const v = timed[i].value;
       if (c.id === 'caption48_kv' && !wanted('caption48_kv')) return;
-      const detail: StageDetail = c.id === 'caption48_raw'
+      const detail: StageDetail = c.id === 'caption48_raw' || c.id === 'caption48_raw_gpukv'
         ? { decoderRuns: v.runs, sameAsKv: v.raw.slice(0, kv.runs - 1).join(',') === engineTokens }
         : { decoderRuns: v.runs, tokens: v.caps[0].completion.length, ...(c.id === 'caption48_recompute' ? { sameAsKv: completionsKey(v.caps) === completionsKey(kv.caps) } : {}) };
       record(c.id, timed[i].timing, detail);
     });
+    await gpuSession?.release();
   }
   return { results, engine };
 }

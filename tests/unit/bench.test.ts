@@ -47,8 +47,10 @@ describe('stages on the tiny bundle (node-wasm)', () => {
       repeats: { warmup: 0, repeats: 1 }, flowSteps: 1, groupSize: 2, onStage: (r) => seen.push(r.id),
     });
     try {
-      expect(results.map((r) => r.id)).toEqual([...STAGE_IDS]);
-      expect(seen).toEqual([...STAGE_IDS]);
+      // The GPU-buffer probe needs a WebGPU session, which Node has not.
+      const expected = STAGE_IDS.filter((id) => id !== 'caption48_raw_gpukv');
+      expect(results.map((r) => r.id)).toEqual(expected);
+      expect(seen).toEqual(expected);
       const by = (id: string): StageResult => results.find((r) => r.id === id) as StageResult;
       for (const r of results) expect(r.timing.runs.every((t) => t >= 0)).toBe(true);
       expect(by('group_sequential').detail.sameAsBatched).toBe(true);
