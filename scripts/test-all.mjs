@@ -27,6 +27,7 @@ const E2E_SUITES = [
   ['e2e training panel', 'training.spec.mjs'],
   ['e2e round trip (issue 5)', 'roundtrip.mjs'],
   ['e2e rollouts (issue 6)', 'rollouts.mjs'],
+  ['e2e checkpoint scrubber', 'scrubber.spec.mjs'],
 ];
 const E2E_DIST = join(root, '.e2e-tmp', 'npm-test-dist');
 const E2E_BUILD = 'e2e build (vite, shared by the E2E suites)';

@@ -181,10 +181,10 @@ export async function runTrainingSpecs(ctx) {
     await until(async () => (await vertices(page, 'chart-reward')).length === 2, 'stored runs not charted after reload');
   });
 
-  await step('training: the checkpoint scrubber says its evaluation is not wired yet', async () => {
-    const slot = page.getByTestId('checkpoint-eval-slot');
-    assert.equal(await slot.getAttribute('data-wired'), 'false');
-    assert.match(await slot.textContent(), /Evaluation arrives with the inference engine/);
+  await step('training: the checkpoint scrubber lists the bundle’s checkpoints (their evaluation: scrubber.spec.mjs)', async () => {
+    const count = (manifest.roles?.checkpoints ?? []).length;
+    if (count === 0) assert.match(await page.getByTestId('checkpoint-scrubber').textContent(), /has no encoder checkpoints/);
+    else assert.equal(await page.locator('[data-testid^="checkpoint-item-"]').count(), count);
     await shot(page, 'training-overlay');
     // Leave the browser profile clean for later specs.
     for (const id of ['run', 'trainer_state']) await page.getByTestId(`run-item-${id}`).getByRole('button', { name: /Remove/ }).click();

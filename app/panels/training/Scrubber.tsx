@@ -1,12 +1,33 @@
+import { useEffect } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import type { CheckpointEntry } from '../../../src/engine/manifest.ts';
+import { useStore } from '../../store/store';
 import { chooseCheckpoint } from './actions';
+import { CheckpointEval } from './CheckpointEval';
+import { cancelEvaluation, evaluable, keyFor, scheduleEvaluation } from './evaluation';
 
 /**
- * The checkpoint scrubber: a slider over the bundle's encoder checkpoints (manifest roles.checkpoints),
- * marked on the charts. Evaluating the chosen checkpoint live on the current image is not wired yet.
+ * The checkpoint scrubber: a slider (and a list) over the bundle's encoder checkpoints (manifest
+ * roles.checkpoints), marked on the charts. The chosen checkpoint is evaluated live on the current image —
+ * greedy caption, reconstruction, sim — so captions can be watched lengthening as you scrub; results are
+ * kept per checkpoint and image, so going back is instant.
  */
 export function Scrubber({ checkpoints, index }: { checkpoints: CheckpointEntry[]; index: number }) {
-  const chosen = checkpoints[Math.min(index, checkpoints.length - 1)];
+  const at = Math.min(index, checkpoints.length - 1);
+  const chosen = checkpoints[at];
+  const { bundle, rtInput, seed, backend, evalImage } = useStore(
+    useShallow((s) => ({
+      bundle: s.engine.bundle, rtInput: s.runs.roundtrip.input, seed: s.config.seed, backend: s.engine.backend?.backend, evalImage: s.runs.training.evalImage,
+    })),
+  );
+  // Keys (and so cached results) of every checkpoint on the current image.
+  const keys = useStore(useShallow((s) => checkpoints.map((c) => keyFor(s, c.step))));
+  const views = useStore(useShallow((s) => keys.map((k) => (k ? s.runs.training.evals[k] ?? null : null))));
+  const canEvaluate = evaluable(bundle).length > 0;
+  useEffect(() => {
+    if (canEvaluate && chosen) scheduleEvaluation();
+  }, [canEvaluate, chosen, rtInput, seed, backend]);
+  useEffect(() => () => cancelEvaluation(), []);
   return (
     <section className="card scrubber" data-testid="checkpoint-scrubber" aria-labelledby="scrubber-heading">
       <h3 id="scrubber-heading">Checkpoints</h3>
@@ -20,7 +41,7 @@ export function Scrubber({ checkpoints, index }: { checkpoints: CheckpointEntry[
               min={0}
               max={checkpoints.length - 1}
               step={1}
-              value={Math.min(index, checkpoints.length - 1)}
+              value={at}
               onChange={(e) => chooseCheckpoint(Number(e.target.value))}
               aria-label="Checkpoint"
               aria-valuetext={`${chosen.label} (step ${chosen.step})`}
@@ -36,18 +57,32 @@ export function Scrubber({ checkpoints, index }: { checkpoints: CheckpointEntry[
               step {chosen.step} · {chosen.label}
             </span>
           </div>
-          <p className="muted small">
-            {checkpoints.length} checkpoints, steps {checkpoints.map((c) => c.step).join(', ')}; the chosen one is marked on the charts.
-          </p>
+          <div className="ck-list" role="group" aria-label="Checkpoints (evaluated ones show tokens and sim)">
+            {checkpoints.map((c, i) => {
+              const v = views[i];
+              return (
+                <button
+                  key={c.step}
+                  type="button"
+                  aria-pressed={i === at}
+                  onClick={() => chooseCheckpoint(i)}
+                  data-testid={`checkpoint-item-${c.step}`}
+                  data-evaluated={v !== null}
+                  title={v ? `“${v.caption}”` : `${c.label}: not evaluated on this image yet`}
+                >
+                  <span className="mono">{c.step}</span>
+                  <span className="small muted">{v ? `${v.tokens} tok · ${v.fidelity.sim.toFixed(2)}` : '—'}</span>
+                </button>
+              );
+            })}
+          </div>
+          {canEvaluate ? (
+            <CheckpointEval step={chosen.step} label={chosen.label} evalKey={keys[at]} view={views[at]} image={evalImage} />
+          ) : (
+            <p className="muted small">This bundle lacks the encoder, decoder or scorer role needed to evaluate a checkpoint.</p>
+          )}
         </>
       )}
-      {/* SLOT: live evaluation of the chosen checkpoint (caption, reconstruction, sim on the current image).
-          Wire it to the inference engine's checkpoint captioning; nothing here computes anything yet. */}
-      <div className="eval-slot" data-testid="checkpoint-eval-slot" data-wired="false">
-        <strong>Evaluation arrives with the inference engine.</strong> Choosing a checkpoint will caption the current
-        image with it, reconstruct the image from that caption and show <code>sim</code> — so captions can be watched
-        lengthening as you scrub. Not wired yet: nothing is evaluated here.
-      </div>
     </section>
   );
 }

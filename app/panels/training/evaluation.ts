@@ -1,0 +1,157 @@
+// Checkpoint evaluation for the scrubber: the chosen checkpoint captions the current image (the round
+// trip's input, else a default Shapes scene), the bundle's decoder redraws it, the scorer compares — in the
+// worker (`checkpointEval`). Results are cached per bundle + image + seed + flow steps + checkpoint, so
+// scrubbing back is instant; a newer choice cancels the evaluation in flight (the client's lane does it).
+import type { RequestHandle } from '../../../src/engine/client.ts';
+import { isCancelled } from '../../../src/engine/errors.ts';
+import type { CheckpointEvalPartial } from '../../../src/protocol/checkpoint.ts';
+import type { BundleSummary } from '../../../src/protocol/messages.ts';
+import { engine } from '../../engine';
+import { inputFromScene } from '../roundtrip/images';
+import type { RtInput } from '../../store/roundtrip';
+import { useStore } from '../../store/store';
+import type { AppError } from '../../store/types';
+import { EVAL_CACHE_SIZE, type CheckpointEvalView, type EvalImage, type TrainingState } from './slice';
+
+/** The Shapes scene evaluated when the round trip has no image: public/gallery scene-01 (two objects). */
+export const DEFAULT_SCENE = { seed: 1771437443, label: 'Shapes scene 2025-3 (default)' } as const;
+/** Roles an evaluation needs besides a checkpoint. */
+const ROLES = ['encoder', 'decoder', 'scorer'] as const;
+/** Milliseconds a choice must stay before it is evaluated (dragging the slider sends one request, not nine). */
+export const SETTLE_MS = 150;
+
+function patch(update: (t: TrainingState) => Partial<TrainingState>): void {
+  useStore.setState((s) => ({ runs: { ...s.runs, training: { ...s.runs.training, ...update(s.runs.training) } } }));
+}
+
+/** Returns the cache key of one evaluation: what its result depends on. */
+export function evalKey(parts: { bundle: string; backend: string; image: string; seed: number; flowSteps: number; step: number }): string {
+  return `${parts.bundle}|${parts.backend}|${parts.image}|seed ${parts.seed}|flow ${parts.flowSteps}|step ${parts.step}`;
+}
+
+/** Returns the cache with `view` added and the oldest entries beyond `limit` dropped. */
+export function addToCache(
+  evals: Record<string, CheckpointEvalView>, order: string[], view: CheckpointEvalView, limit = EVAL_CACHE_SIZE,
+): { evals: Record<string, CheckpointEvalView>; evalOrder: string[] } {
+  const evalOrder = [...order.filter((k) => k !== view.key), view.key];
+  const next = { ...evals, [view.key]: view };
+  while (evalOrder.length > limit) delete next[evalOrder.shift() as string];
+  return { evals: next, evalOrder };
+}
+
+const hashes = new WeakMap<Uint8Array, Promise<string>>();
+
+/** Returns the first 16 hex chars of the sha256 of `bytes` (memoised per array). */
+export function imageHash(bytes: Uint8Array): Promise<string> {
+  let h = hashes.get(bytes);
+  if (!h) {
+    h = crypto.subtle.digest('SHA-256', bytes.slice().buffer).then((d) =>
+      Array.from(new Uint8Array(d).slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join(''));
+    hashes.set(bytes, h);
+  }
+  return h;
+}
+
+let fallback: RtInput | null = null;
+
+/** Returns the image to evaluate on: the round trip's input when it has the bundle's size, else the default scene. */
+async function currentImage(bundle: BundleSummary): Promise<EvalImage> {
+  const { width: W, height: H } = bundle.manifest.preprocessing.image;
+  const rt = useStore.getState().runs.roundtrip.input;
+  if (rt && rt.width === W && rt.height === H) return { input: rt, hash: await imageHash(rt.modelView), fallback: false };
+  if (!fallback || fallback.width !== W || fallback.height !== H) fallback = inputFromScene(DEFAULT_SCENE.seed, 'gallery', DEFAULT_SCENE.label, W, H);
+  return { input: fallback, hash: await imageHash(fallback.modelView), fallback: true };
+}
+
+/** Returns the bundle's checkpoints, or [] when it cannot evaluate (no checkpoints, or a role missing). */
+export function evaluable(bundle: BundleSummary | null): NonNullable<BundleSummary['manifest']['roles']['checkpoints']> {
+  if (!bundle || ROLES.some((r) => !bundle.roles.includes(r))) return [];
+  return bundle.manifest.roles.checkpoints ?? [];
+}
+
+/** Returns the key of checkpoint `step` on the current evaluation image, or null before the image is known. */
+export function keyFor(s: ReturnType<typeof useStore.getState>, step: number): string | null {
+  const bundle = s.engine.bundle;
+  const image = s.runs.training.evalImage;
+  if (!bundle || !image) return null;
+  return evalKey({
+    bundle: `${bundle.id}@${bundle.version}`, backend: s.engine.backend?.backend ?? 'none', image: image.hash,
+    seed: s.config.seed, flowSteps: bundle.manifest.defaults.flowSteps, step,
+  });
+}
+
+let running: { key: string; handle: RequestHandle<'checkpointEval'> } | null = null;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let generation = 0;
+
+/** Cancels the evaluation in flight and any scheduled one (e.g. the panel closes). */
+export function cancelEvaluation(): void {
+  clearTimeout(timer);
+  generation++;
+  running?.handle.cancel();
+  running = null;
+  patch(() => ({ evalRunning: null }));
+}
+
+/** Evaluates the chosen checkpoint once the choice has settled for SETTLE_MS. */
+export function scheduleEvaluation(delay = SETTLE_MS): void {
+  clearTimeout(timer);
+  timer = setTimeout(() => void evaluateChosen(), delay);
+}
+
+function onPartial(key: string, p: CheckpointEvalPartial): void {
+  patch((t) => {
+    if (t.evalRunning?.key !== key) return {};
+    const next = p.kind === 'phase'
+      ? { ...t.evalRunning, phase: p.phase, index: p.index, total: p.total }
+      : { ...t.evalRunning, caption: { caption: p.caption, ids: p.ids, tokens: p.tokens, truncated: p.truncated } };
+    return { evalRunning: next };
+  });
+}
+
+function toAppError(e: unknown): AppError {
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) return { code: String(e.code), message: String(e.message) };
+  return { code: 'checkpoint-eval', message: e instanceof Error ? e.message : String(e) };
+}
+
+/**
+ * Evaluates the chosen checkpoint on the current image, unless its result is cached or already being
+ * computed; an evaluation of anything else in flight is cancelled first.
+ */
+export async function evaluateChosen(): Promise<void> {
+  const mine = ++generation;
+  const bundle = useStore.getState().engine.bundle;
+  const checkpoints = evaluable(bundle);
+  if (!bundle || checkpoints.length === 0) return;
+  const image = await currentImage(bundle);
+  if (mine !== generation) return;
+  patch((t) => (t.evalImage?.hash === image.hash && t.evalImage.input === image.input ? {} : { evalImage: image }));
+  const s = useStore.getState();
+  const ck = checkpoints[Math.min(s.runs.training.checkpoint, checkpoints.length - 1)];
+  const key = keyFor(s, ck.step) as string;
+  if (running?.key === key) return;
+  running?.handle.cancel();
+  running = null;
+  if (s.runs.training.evals[key]) {
+    patch(() => ({ evalRunning: null }));
+    return;
+  }
+  const { width, height } = bundle.manifest.preprocessing.image;
+  const handle = engine().request(
+    {
+      type: 'checkpointEval', step: ck.step, image: image.input.modelView.slice(), width, height,
+      steps: bundle.manifest.defaults.flowSteps, seed: s.config.seed, ...(image.input.scene ? { scene: image.input.scene } : {}),
+    },
+    { lane: 'checkpoint-eval', onPartial: (p) => onPartial(key, p) },
+  );
+  running = { key, handle };
+  patch((t) => ({ evalRunning: { key, step: ck.step, phase: 'queued', index: 0, total: 4, caption: null }, evalError: t.evalError?.key === key ? null : t.evalError }));
+  try {
+    const { released: _released, ...result } = await handle.done;
+    patch((t) => ({ ...addToCache(t.evals, t.evalOrder, { ...result, key }), evalRunning: t.evalRunning?.key === key ? null : t.evalRunning }));
+  } catch (e) {
+    if (!isCancelled(e)) patch((t) => ({ evalError: { key, error: toAppError(e) }, evalRunning: t.evalRunning?.key === key ? null : t.evalRunning }));
+  } finally {
+    if (running?.handle === handle) running = null;
+  }
+}

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// Checkpoint-scrubber E2E spec (see harness.mjs for the ctx): on the catalog's default bundle, pick a Shapes
+// scene in the Round trip tab, open Training, scrub from the first to the last encoder checkpoint and check
+// that the last one's caption is longer, with a reconstruction and sim drawn; scrubbing back is served from
+// the cache; the bundle's recorded run replays progressively. Fails (never skips) when the default bundle
+// ships no checkpoints. Usage: node tests/e2e/scrubber.spec.mjs [--no-build] [--dist DIR] [--mode webgpu|wasm] [--screenshots]
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { collectErrors, fail, until } from './checks.mjs';
+import { isMain, runMain } from './harness.mjs';
+
+/** The test image: public/gallery scene 2025-5 (three objects), picked in the Round trip tab. */
+const SCENE = { id: '2025-5', label: 'gallery scene 2025-5' };
+/** Waits on model work: SwiftShader WebGPU on a shared 2-core machine is slow. */
+const EVAL_WAIT = 900_000;
+
+/** Returns the catalog's default bundle: { id, manifest } from public/models/index.json. */
+function defaultBundle(root) {
+  const models = join(root, 'public', 'models');
+  const id = JSON.parse(readFileSync(join(models, 'index.json'), 'utf8')).default;
+  return { id, manifest: JSON.parse(readFileSync(join(models, id, 'manifest.json'), 'utf8')) };
+}
+
+/** Vertices of each line path in a chart (one per drawn data point: the lines are type="linear"). */
+function vertices(page, testId) {
+  return page
+    .locator(`[data-testid="${testId}"] path.recharts-line-curve`)
+    .evaluateAll((paths) => paths.map((p) => (p.getAttribute('d') ?? '').match(/[ML]/g)?.length ?? 0));
+}
+
+const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+/** Waits until checkpoint `step`'s evaluation is shown (or failed: that ends the wait with its message). */
+async function evaluated(page, step) {
+  const box = page.getByTestId('checkpoint-eval');
+  await until(async () => {
+    const state = await box.getAttribute('data-state');
+    if (state === 'error') throw fail(`evaluation failed: ${await page.getByTestId('checkpoint-error').textContent()}`);
+    return state === 'done' && (await box.getAttribute('data-step')) === String(step);
+  }, `checkpoint step ${step} was never evaluated`, EVAL_WAIT);
+  return {
+    caption: (await page.getByTestId('checkpoint-caption').textContent()).trim(),
+    tokens: Number(await page.getByTestId('checkpoint-tokens').getAttribute('data-tokens')),
+    sim: Number(await page.getByTestId('checkpoint-sim').getAttribute('data-sim')),
+  };
+}
+
+/** Returns the number of distinct colours on the reconstruction canvas (1 = blank). */
+function reconstructionColours(page) {
+  return page.getByTestId('checkpoint-reconstruction').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return seen.size;
+  });
+}
+
+/** The spec. ctx: see harness.mjs. */
+export async function runScrubberSpecs(ctx) {
+  const { context, baseUrl, step, shot, root, mode } = ctx;
+  const { id, manifest } = defaultBundle(root);
+  const checkpoints = [...(manifest.roles?.checkpoints ?? [])];
+  const runs = manifest.roles?.runs ?? [];
+  let ready = false;
+  await step(`scrubber: the default bundle "${id}" ships at least two encoder checkpoints and a recorded run`, async () => {
+    const where = `public/models/${id}/manifest.json`;
+    assert.ok(checkpoints.length >= 2, `${where} lists ${checkpoints.length} encoder checkpoint(s) in roles.checkpoints; the scrubber E2E needs at least 2 (export stage 2's checkpoints into the bundle: models/uae/bundle.py)`);
+    assert.ok(runs.length >= 1, `${where} lists no recorded run in roles.runs; the replay check needs one`);
+    ready = true;
+  });
+  if (!ready) return;
+  const first = checkpoints[0];
+  const last = checkpoints[checkpoints.length - 1];
+  const page = await context.newPage();
+  const errors = collectErrors(page);
+  const openTraining = async () => {
+    await page.getByRole('tab', { name: 'Training' }).click();
+    await page.getByTestId('checkpoint-scrubber').waitFor();
+  };
+
+  await step('scrubber: without a Round trip image the default Shapes scene is evaluated, and the panel says so', async () => {
+    await page.goto(baseUrl);
+    await page.locator(`[data-testid="loaded-bundle"][data-bundle-id="${id}"]`).waitFor({ timeout: 300_000 });
+    await openTraining();
+    const note = page.getByTestId('checkpoint-image-note');
+    await until(async () => (await note.getAttribute('data-fallback')) === 'true', 'no note about the default scene');
+    assert.match(await note.textContent(), /No image in the Round trip tab: evaluating on Shapes scene 2025-3 \(default\)/);
+    assert.equal(await page.locator('[data-testid^="checkpoint-item-"]').count(), checkpoints.length);
+  });
+
+  await step(`scrubber: a Shapes scene picked in the Round trip tab becomes the evaluated image`, async () => {
+    await page.getByRole('tab', { name: 'Round trip' }).click();
+    await page.getByTestId('rt-gallery-toggle').click();
+    await page.getByTestId(`rt-gallery-${SCENE.id}`).click();
+    await page.getByTestId('rt-input').waitFor();
+    await openTraining();
+    const note = page.getByTestId('checkpoint-image-note');
+    await until(async () => (await note.getAttribute('data-fallback')) === 'false', 'the Round trip image is not the evaluated one');
+    assert.equal((await note.textContent()).trim(), `Evaluating on the Round trip’s image: ${SCENE.label}.`);
+  });
+
+  const seen = {};
+  await step(`scrubber: scrubbing from step ${first.step} to step ${last.step} lengthens the caption; a reconstruction and sim are drawn`, async () => {
+    const slider = page.getByTestId('checkpoint-slider');
+    await slider.focus();
+    await page.keyboard.press('Home');
+    seen.first = await evaluated(page, first.step);
+    // One key press per checkpoint, as a person scrubs: each newer choice cancels the evaluation before it.
+    for (let i = 1; i < checkpoints.length; i++) {
+      await page.keyboard.press('ArrowRight');
+      assert.equal((await page.getByTestId('checkpoint-chosen').textContent()).trim(), `step ${checkpoints[i].step} · ${checkpoints[i].label}`);
+      await new Promise((r) => setTimeout(r, 400));
+    }
+    seen.last = await evaluated(page, last.step);
+    const skipped = await page.locator('[data-testid^="checkpoint-item-"][data-evaluated="false"]').count();
+    console.log(`      [${mode.name}] step ${first.step}: "${seen.first.caption}" (${seen.first.tokens} tokens, sim ${seen.first.sim.toFixed(3)})`);
+    console.log(`      [${mode.name}] step ${last.step}: "${seen.last.caption}" (${seen.last.tokens} tokens, sim ${seen.last.sim.toFixed(3)}); ${skipped} checkpoint(s) passed over unevaluated`);
+    assert.ok(seen.last.tokens > seen.first.tokens, `the caption at step ${last.step} has ${seen.last.tokens} tokens, not more than the ${seen.first.tokens} at step ${first.step}`);
+    for (const s of [seen.first, seen.last]) assert.ok(Number.isFinite(s.sim) && s.sim >= -1 && s.sim <= 1, `sim ${s.sim} is not a cosine`);
+    assert.match(await page.getByTestId('checkpoint-sim').textContent(), /^sim -?\d\.\d{3}$/);
+    assert.ok((await reconstructionColours(page)) > 1, 'the reconstruction is blank');
+    assert.equal(await page.getByTestId('checkpoint-progress').count(), 0);
+    await shot(page, 'training-scrubber', 'training-scrubber.png');
+  });
+
+  await step('scrubber: scrubbing back to the first checkpoint shows its cached result without evaluating again', async () => {
+    assert.ok(seen.first && seen.last, 'the scrub step did not finish');
+    await page.getByTestId('checkpoint-eval').evaluate((box) => {
+      window.__ckProgressSeen = false;
+      new MutationObserver(() => {
+        if (box.querySelector('[data-testid="checkpoint-progress"]')) window.__ckProgressSeen = true;
+      }).observe(box, { childList: true, subtree: true });
+    });
+    await page.getByTestId('checkpoint-slider').focus();
+    await page.keyboard.press('Home');
+    const again = await evaluated(page, first.step);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(again, seen.first);
+    assert.equal(await page.evaluate(() => window.__ckProgressSeen), false, 'an evaluation ran for a cached checkpoint');
+    assert.equal(await page.getByTestId(`checkpoint-item-${last.step}`).getAttribute('data-evaluated'), 'true');
+  });
+
+  await step(`scrubber: replaying the bundle's recorded run "${runs[0].label}" draws its curves progressively`, async () => {
+    await page.getByTestId(`run-item-bundle:${runs[0].id}`).waitFor({ timeout: 120_000 });
+    const box = page.getByTestId(`run-item-bundle:${runs[0].id}`).getByRole('checkbox');
+    if (!(await box.isChecked())) await box.check();
+    for (const other of await page.locator('[data-testid^="run-item-"]').all()) {
+      if ((await other.getAttribute('data-testid')) !== `run-item-bundle:${runs[0].id}`) await other.getByRole('checkbox').uncheck();
+    }
+    await page.getByTestId('replay-play').waitFor();
+    if ((await page.getByTestId('replay-play').getAttribute('data-playing')) === 'true') await page.getByTestId('replay-play').click();
+    await page.getByTestId('replay-seek').fill(await page.getByTestId('replay-seek').getAttribute('min'));
+    await page.getByTestId('replay-speed').selectOption('0.5');
+    const start = sum(await vertices(page, 'chart-length'));
+    await page.getByTestId('replay-play').click();
+    const counts = [start];
+    await until(async () => {
+      const n = sum(await vertices(page, 'chart-length'));
+      if (n !== counts[counts.length - 1]) counts.push(n);
+      return counts.length >= 4;
+    }, `caption-length points did not keep arriving while playing (seen ${counts.join(' → ')})`, 180_000);
+    await page.getByTestId('replay-play').click();
+    console.log(`      [${mode.name}] caption-length points while replaying: ${counts.join(' → ')}`);
+    for (let i = 1; i < counts.length; i++) assert.ok(counts[i] > counts[i - 1], `points went back: ${counts.join(' → ')}`);
+  });
+
+  await step('scrubber: no uncaught errors or console errors', async () => {
+    assert.deepEqual(errors, []);
+  });
+  await page.close();
+}
+
+export const spec = { name: 'scrubber', run: runScrubberSpecs };
+
+if (isMain(import.meta.url)) runMain('scrubber', [spec]);
