@@ -1,45 +1,15 @@
 // The worker's EngineHost behind a real MessageChannel and EngineClient, running the fixture on
 // onnxruntime-web's WASM backend in Node: numbers vs PyTorch, leak counter, failed loads, cancel, fallback.
-import * as ort from 'onnxruntime-web';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { EngineClient } from '../../src/engine/client.ts';
-import type { BackendInfo, TensorData } from '../../src/protocol/messages.ts';
+import { describe, expect, it } from 'vitest';
+import type { TensorData } from '../../src/protocol/messages.ts';
 import { int64Tensor } from '../../src/protocol/transfer.ts';
 import { adapterLabel, probeWebGpu, type GpuLike } from '../../src/worker/gpu.ts';
-import { EngineHost, type HostDeps, type WebGpuProbe } from '../../src/worker/host.ts';
+import type { WebGpuProbe } from '../../src/worker/host.ts';
 import { BAD_DIR, FIXTURE_DIR, folderFetch, readFolder, reference, referencePixels, engineFailure } from './engine-fixture.ts';
+import { connectHost } from './worker-helpers.ts';
 
-ort.env.wasm.numThreads = 1;
-ort.env.logLevel = 'error';
-
-const open: MessageChannel[] = [];
-afterEach(() => {
-  for (const ch of open.splice(0)) {
-    ch.port1.close();
-    ch.port2.close();
-  }
-});
-
-/** A host and a client joined by a real MessageChannel (structured clone + transfer, as with a Worker). */
-function connect(overrides: Partial<HostDeps> = {}, probe: WebGpuProbe = { ok: false, reason: 'no navigator.gpu in Node' }) {
-  const ch = new MessageChannel();
-  open.push(ch);
-  const host = new EngineHost({
-    ort,
-    post: (event, transfer) => ch.port2.postMessage(event, transfer),
-    probeWebGpu: async () => probe,
-    maxWasmThreads: 1,
-    ...overrides,
-  });
-  ch.port2.addEventListener('message', (e: MessageEvent) => host.handle(e.data));
-  ch.port2.start();
-  ch.port1.start();
-  const client = new EngineClient(ch.port1);
-  const backends: BackendInfo[] = [];
-  client.onBackend((b) => backends.push(b));
-  return { host, client, backends };
-}
+const connect = connectHost;
 
 function expectClose(actual: TensorData, expected: { dims: number[]; data: number[] }, what: string): void {
   expect(actual.dims, what).toEqual(expected.dims);

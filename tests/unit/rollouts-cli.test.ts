@@ -4,42 +4,22 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseLengthPenalty, parseOldPolicy, parseRewardWeights, type RolloutsJson } from '../../src/cli/rollouts.ts';
 import { encodePng } from '../../src/cli/roundtrip.ts';
 import { grpoReport, LOSS_TYPES } from '../../src/engine/grpo.ts';
 import { DEFAULT_SETTINGS, resolveImage, runRollouts } from '../../src/engine/rollouts/index.ts';
+import { cliJson, runCli } from './cli-helpers.ts';
 import { openContext, TINY_BUNDLE } from './infer-helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'uae-rollouts-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Runs the CLI with stdout/stderr captured; returns exit code and both streams. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true)),
-    vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (err.push(String(c)), true)),
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`)),
-    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(`${a.join(' ')}\n`)),
-  ];
-  try {
-    return { code: await main(args), out: out.join(''), err: err.join('') };
-  } finally {
-    spies.forEach((s) => s.mockRestore());
-  }
-}
+const run = runCli;
 
 const HOT = ['--temperature', '8', '--top-p', '0.9', '--steps', '2', '--bundle', TINY_BUNDLE];
 
-async function json(args: string[]): Promise<RolloutsJson> {
-  const r = await run(['rollouts', ...HOT, '--json', ...args]);
-  expect(r.err, r.err).toBe('');
-  expect(r.code).toBe(0);
-  return JSON.parse(r.out) as RolloutsJson;
-}
+const json = (args: string[]) => cliJson<RolloutsJson>(['rollouts', ...HOT, '--json', ...args]);
 
 /** grpoReport of the inputs the JSON logs (per-token arrays, lengths, scores), with the JSON's settings. */
 function reportFromJson(doc: RolloutsJson) {

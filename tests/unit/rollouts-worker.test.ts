@@ -1,44 +1,15 @@
 // The `rollouts` request through EngineHost + EngineClient over a real MessageChannel (structured clone and
 // transfer, as with the Worker), on onnxruntime-web WASM with the tiny bundle: the partials' order, rows
 // that survive the transfer intact and equal the engine's own run, cancel, leaks, bad requests.
-import * as ort from 'onnxruntime-web';
-import { afterEach, describe, expect, it } from 'vitest';
-import { EngineClient } from '../../src/engine/client.ts';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, resolveImage, runRollouts, type RolloutRecord, type RolloutSettings } from '../../src/engine/rollouts/index.ts';
 import type { RolloutsPartial } from '../../src/protocol/rollouts.ts';
 import { registerRollouts } from '../../src/worker/handlers/rollouts.ts';
-import { EngineHost } from '../../src/worker/host.ts';
-import { engineFailure, folderFetch } from './engine-fixture.ts';
+import { engineFailure } from './engine-fixture.ts';
 import { openContext, TINY_BUNDLE } from './infer-helpers.ts';
+import { connectBundle } from './worker-helpers.ts';
 
-ort.env.wasm.numThreads = 1;
-ort.env.logLevel = 'error';
-
-const open: MessageChannel[] = [];
-afterEach(() => {
-  for (const ch of open.splice(0)) {
-    ch.port1.close();
-    ch.port2.close();
-  }
-});
-
-async function connect() {
-  const ch = new MessageChannel();
-  open.push(ch);
-  const { fetch, base } = folderFetch(TINY_BUNDLE);
-  const host = new EngineHost({
-    ort, fetch, maxWasmThreads: 1,
-    post: (event, transfer) => ch.port2.postMessage(event, transfer),
-    probeWebGpu: async () => ({ ok: false, reason: 'Node' }),
-  });
-  registerRollouts(host);
-  ch.port2.addEventListener('message', (e: MessageEvent) => host.handle(e.data));
-  ch.port2.start();
-  ch.port1.start();
-  const client = new EngineClient(ch.port1);
-  await client.loadBundle({ kind: 'url', baseUrl: base }).done;
-  return { host, client };
-}
+const connect = () => connectBundle(TINY_BUNDLE, registerRollouts);
 
 const SETTINGS: RolloutSettings = { ...DEFAULT_SETTINGS, groupSize: 6, temperature: 8, topP: 0.9, seed: 21, flowSteps: 2, reconstructBatch: 2, beta: 0.02 };
 

@@ -5,41 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { afterAll, describe, expect, it } from 'vitest';
 import { encodePng, type RoundTripJson } from '../../src/cli/roundtrip.ts';
 import { rasterizeScene, sampleScene } from '../../src/shapes/index.ts';
+import { cliJson, runCli } from './cli-helpers.ts';
 import { FIXTURE_DIR } from './engine-fixture.ts';
 import { TINY_BUNDLE } from './infer-helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'uae-rt-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Runs the CLI; returns exit code, stdout and stderr. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const so = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true));
-  const se = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (err.push(String(c)), true));
-  const ce = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`));
-  const cl = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(`${a.join(' ')}\n`));
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-    ce.mockRestore();
-    cl.mockRestore();
-  }
-}
+const cli = runCli;
 
-async function json(args: string[]): Promise<RoundTripJson> {
-  const r = await cli(['roundtrip', '--bundle', TINY_BUNDLE, '--steps', '2', '--json', ...args]);
-  expect(r.err, r.err).toBe('');
-  expect(r.code).toBe(0);
-  return JSON.parse(r.out) as RoundTripJson;
-}
+const json = (args: string[]) => cliJson<RoundTripJson>(['roundtrip', '--bundle', TINY_BUNDLE, '--steps', '2', '--json', ...args]);
 
 function readRgb(path: string): Uint8Array {
   const png = PNG.sync.read(readFileSync(path));

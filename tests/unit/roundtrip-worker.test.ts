@@ -1,47 +1,17 @@
 // The `roundtrip` request through EngineHost + EngineClient over a real MessageChannel (structured clone and
 // transfer, as with the Worker), on onnxruntime-web WASM with the tiny bundle: streaming, parity with the
 // CLI, cancel, leaks, bad requests.
-import * as ort from 'onnxruntime-web';
-import { afterEach, describe, expect, it } from 'vitest';
-import { EngineClient } from '../../src/engine/client.ts';
-import { main } from '../../src/cli/main.ts';
+import { describe, expect, it } from 'vitest';
 import type { RoundTripJson } from '../../src/cli/roundtrip.ts';
 import type { RoundTripLoop, RoundTripParams } from '../../src/protocol/roundtrip.ts';
 import { rasterizeScene, sampleScene } from '../../src/shapes/index.ts';
 import { registerRoundTrip } from '../../src/worker/handlers/roundtrip.ts';
-import { EngineHost } from '../../src/worker/host.ts';
-import { engineFailure, FIXTURE_DIR, folderFetch } from './engine-fixture.ts';
+import { cliJson as runCliJson } from './cli-helpers.ts';
+import { engineFailure, FIXTURE_DIR } from './engine-fixture.ts';
 import { TINY_BUNDLE } from './infer-helpers.ts';
-import { vi } from 'vitest';
+import { connectBundle } from './worker-helpers.ts';
 
-ort.env.wasm.numThreads = 1;
-ort.env.logLevel = 'error';
-
-const open: MessageChannel[] = [];
-afterEach(() => {
-  for (const ch of open.splice(0)) {
-    ch.port1.close();
-    ch.port2.close();
-  }
-});
-
-async function connect(dir = TINY_BUNDLE) {
-  const ch = new MessageChannel();
-  open.push(ch);
-  const { fetch, base } = folderFetch(dir);
-  const host = new EngineHost({
-    ort, fetch, maxWasmThreads: 1,
-    post: (event, transfer) => ch.port2.postMessage(event, transfer),
-    probeWebGpu: async () => ({ ok: false, reason: 'Node' }),
-  });
-  registerRoundTrip(host);
-  ch.port2.addEventListener('message', (e: MessageEvent) => host.handle(e.data));
-  ch.port2.start();
-  ch.port1.start();
-  const client = new EngineClient(ch.port1);
-  await client.loadBundle({ kind: 'url', baseUrl: base }).done;
-  return { host, client };
-}
+const connect = (dir = TINY_BUNDLE) => connectBundle(dir, registerRoundTrip);
 
 const SCENE = 82995292;
 function params(over: Partial<RoundTripParams> = {}): RoundTripParams {
@@ -49,16 +19,7 @@ function params(over: Partial<RoundTripParams> = {}): RoundTripParams {
   return { image: rasterizeScene(scene, 64), width: 64, height: 64, loops: 3, policy: { kind: 'greedy' }, steps: 2, seed: 9, scene, ...over };
 }
 
-async function cliJson(args: string[]): Promise<RoundTripJson> {
-  const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true));
-  try {
-    expect(await main(['roundtrip', '--bundle', TINY_BUNDLE, '--json', ...args])).toBe(0);
-  } finally {
-    spy.mockRestore();
-  }
-  return JSON.parse(out.join('')) as RoundTripJson;
-}
+const cliJson = (args: string[]) => runCliJson<RoundTripJson>(['roundtrip', '--bundle', TINY_BUNDLE, '--json', ...args]);
 
 describe('roundtrip request', () => {
   it('streams one partial per loop, in order, before the result; the CLI with the same seed gives the same run', async () => {
