@@ -14,6 +14,38 @@ const isolationHeaders: Record<string, string> = {
 };
 
 /**
+ * Content-Security-Policy of the production build: scripts only from this origin and never inline or eval'd;
+ * 'wasm-unsafe-eval' lets onnxruntime-web compile its WebAssembly (it allows no JS eval). https: in connect-src
+ * keeps "load a bundle from a URL" possible; images and exports use data:/blob: URLs. The same policy goes
+ * into dist/index.html as a <meta> (for any static host) and, with frame-ancestors, into `vite preview`'s
+ * headers, which also cover the engine worker.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "connect-src 'self' https:",
+  "img-src 'self' data: blob:",
+  "style-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'none'",
+].join('; ');
+
+/** Adds the policy to the built index.html, before anything else in <head> (build only: dev needs React's inline preamble). */
+function cspMeta(): Plugin {
+  return {
+    name: 'uae-csp-meta',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CONTENT_SECURITY_POLICY }, injectTo: 'head-prepend' }],
+    },
+  };
+}
+
+/**
  * ORT runtime files the app serves itself under `<base>ort/` (never a CDN). The worker imports
  * `onnxruntime-web/webgpu`, whose runtime is the asyncify build (WebGPU and WASM execution providers).
  */
@@ -84,11 +116,11 @@ export default defineConfig({
   // One page and no client-side routes: a missing file must be a 404, not index.html (a bundle with a
   // missing file would otherwise fail as a confusing size/sha mismatch of an HTML page).
   appType: 'mpa',
-  plugins: [react(), ortRuntime()],
+  plugins: [react(), ortRuntime(), cspMeta()],
   worker: { format: 'es', plugins: () => [ortNoSelfUrl()] },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   server: { headers: isolationHeaders },
-  preview: { headers: isolationHeaders },
+  preview: { headers: { ...isolationHeaders, 'Content-Security-Policy': `${CONTENT_SECURITY_POLICY}; frame-ancestors 'none'` } },
   build: {
     outDir: 'dist',
     target: 'es2022',

@@ -28,6 +28,7 @@ const E2E_SUITES = [
   ['e2e round trip (issue 5)', 'roundtrip.mjs'],
   ['e2e rollouts (issue 6)', 'rollouts.mjs'],
   ['e2e checkpoint scrubber', 'scrubber.spec.mjs'],
+  ['e2e hardening (issue 9: images, storage, privacy, CSP)', 'hardening.mjs'],
 ];
 const E2E_DIST = join(root, '.e2e-tmp', 'npm-test-dist');
 const E2E_BUILD = 'e2e build (vite, shared by the E2E suites)';

@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// Issue 9 point 4 in Chromium (see harness.mjs for the ctx): a reload in the middle of a run keeps every
+// finished run; a full disk (the origin's quota cut to almost nothing through CDP, so IndexedDB throws a
+// real QuotaExceededError) is reported and the run stays on screen; "Export all runs" and "Import runs"
+// carry every run (round trips and training logs) into a fresh browser; a bad import file is refused by name.
+// Alone: node tests/e2e/hardening-storage.spec.mjs [--no-build] [--dist DIR] [--mode webgpu|wasm]
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validImages } from '../fixtures/image-corpus.mjs';
+import { bannerText, collectErrors, until } from './checks.mjs';
+import { isMain, launch, runMain } from './harness.mjs';
+import { answerFor, historyIds, openRoundTrip, pick, runRoundTrip, T } from './hardening-common.mjs';
+
+/** Clicks `testId` and returns the download { name, bytes }. */
+async function download(page, testId) {
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: T }), page.getByTestId(testId).click()]);
+  return { name: dl.suggestedFilename(), bytes: readFileSync(await dl.path()) };
+}
+
+export const spec = {
+  name: 'hardening-storage',
+  async run(ctx) {
+    const { context, step, mode, root } = ctx;
+    const page = await context.newPage();
+    page.setDefaultTimeout(T);
+    const valid = await validImages();
+    const errors = collectErrors(page, (m) => /QuotaExceeded|quota/i.test(m.text()));
+    const finished = [];
+
+    await step('two finished runs, then a reload while a third is running: both finished runs are still listed and open', async () => {
+      await openRoundTrip(page, ctx);
+      for (const f of valid.slice(0, 2)) {
+        await pick(page, f);
+        await answerFor(page, f.name);
+        finished.push(await runRoundTrip(page));
+      }
+      // The third run is long enough to be caught running (WASM is fast: 20 loops).
+      await page.getByTestId('rt-loops').fill(mode.name === 'wasm' ? '20' : '3');
+      await page.getByTestId('rt-start').click();
+      await until(async () => (await page.getByTestId('rt-run').getAttribute('data-status')) === 'running', 'the third run did not start');
+      await page.reload({ timeout: T });
+      await page.getByRole('tab', { name: 'Round trip' }).click();
+      await until(async () => (await historyIds(page)).length >= 2, 'history not read back after the reload', T);
+      const ids = await historyIds(page);
+      for (const id of finished) assert.ok(ids.includes(id), `finished run ${id} lost in the reload (history: ${ids})`);
+      await page.locator(`[data-testid="rt-history-item"][data-run-id="${finished[0]}"] [data-testid="rt-open"]`).click();
+      await until(async () => (await page.getByTestId('rt-run').getAttribute('data-status')) === 'finished', 'a stored run did not open');
+    });
+
+    let archive = null;
+    await step('Export all runs: one JSON file with every stored round trip and imported training log', async () => {
+      await page.getByRole('tab', { name: 'Training' }).click();
+      await page.getByTestId('runs-file-input').setInputFiles(join(root, 'tests', 'fixtures', 'runs', 'run.jsonl'));
+      await page.locator('[data-testid^="run-item-"]:not([data-testid^="run-item-bundle:"])').first().waitFor({ timeout: T });
+      await page.getByRole('tab', { name: 'Round trip' }).click();
+      archive = await download(page, 'runs-export-all');
+      const doc = JSON.parse(archive.bytes.toString('utf8'));
+      assert.equal(doc.format, 'uae-playground-runs/1');
+      assert.deepEqual(doc.roundtrips.map((r) => r.run.id).sort(), [...(await historyIds(page))].sort());
+      assert.equal(doc.training.length, 1);
+      assert.match(await page.getByTestId('runs-archive-note').textContent(), /Exported \d+ round trips and 1 training logs/);
+    });
+
+    await step('Import runs into a fresh browser: every run is back and opens; importing again adds nothing; a bad file is refused by name', async () => {
+      assert.ok(archive, 'no archive to import');
+      const fresh = await launch(mode);
+      try {
+        const p2 = await fresh.context.newPage();
+        p2.setDefaultTimeout(T);
+        await openRoundTrip(p2, ctx);
+        assert.deepEqual(await historyIds(p2), [], 'a fresh profile should have no runs');
+        const file = { name: archive.name, mimeType: 'application/json', buffer: archive.bytes };
+        await p2.getByTestId('runs-import').setInputFiles(file);
+        await until(async () => (await p2.getByTestId('runs-archive-note').count()) > 0, 'no import note');
+        const n = JSON.parse(archive.bytes.toString('utf8')).roundtrips.length;
+        assert.match(await p2.getByTestId('runs-archive-note').textContent(), new RegExp(`Imported ${n} round trips and 1 training logs`));
+        for (const id of finished) assert.ok((await historyIds(p2)).includes(id), `run ${id} not imported`);
+        await p2.locator(`[data-testid="rt-history-item"][data-run-id="${finished[1]}"] [data-testid="rt-open"]`).click();
+        await until(async () => (await p2.getByTestId('rt-run').getAttribute('data-run-id')) === finished[1], 'the imported run did not open');
+        await p2.getByTestId('runs-import').setInputFiles(file);
+        await until(async () => /Imported 0 round trips and 0 training logs \(\d+ already here/.test(await p2.getByTestId('runs-archive-note').textContent()), 'the second import was not a no-op');
+        await p2.getByRole('tab', { name: 'Training' }).click();
+        await p2.locator('[data-testid^="run-item-"]:not([data-testid^="run-item-bundle:"])').first().waitFor({ timeout: T });
+        await p2.getByRole('tab', { name: 'Round trip' }).click();
+        await p2.getByTestId('runs-import').setInputFiles({ name: 'holiday.json', mimeType: 'application/json', buffer: Buffer.from('{"photos": []}') });
+        assert.match(await bannerText(p2), /^bad-import: holiday\.json: not a runs archive: format is null/);
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    await step('storage full (origin quota cut through CDP): the run stays on screen, marked not stored, and the banner says storage is full', async () => {
+      const cdp = await context.newCDPSession(page);
+      const origin = new URL(ctx.baseUrl).origin;
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1 });
+      try {
+        await pick(page, valid[2]);
+        await answerFor(page, valid[2].name);
+        await page.getByTestId('rt-loops').fill('1');
+        const before = await historyIds(page);
+        await page.getByTestId('rt-start').click();
+        await until(async () => (await page.getByTestId('rt-run').getAttribute('data-status')) === 'finished' && (await page.getByTestId('rt-run-error').count()) > 0, 'no storage error shown on the run', T);
+        assert.match(await page.getByTestId('rt-run-error').textContent(), /^storage-full: Browser storage is full: this run \(rgb16\.png\) was not saved/);
+        assert.match(await bannerText(page), /^storage-full: Browser storage is full/);
+        assert.deepEqual(await historyIds(page), before, 'an unsaved run appeared in the history');
+      } finally {
+        await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+      }
+    });
+
+    await step('no unexpected page error', async () => assert.deepEqual(errors, [], errors.join(' | ')));
+  },
+};
+
+if (isMain(import.meta.url)) runMain('hardening-storage', [spec]);
