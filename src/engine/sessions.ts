@@ -6,6 +6,7 @@
 import type { InferenceSession } from 'onnxruntime-web';
 import type { BackendName } from '../protocol/messages.ts';
 import type { LoadedBundle } from './bundle.ts';
+import { checkGraphIo, roleContracts, type GraphContract } from './contract.ts';
 import { EngineError } from './errors.ts';
 import { roleGraphs } from './roles.ts';
 import type { OrtModule } from './tensors.ts';
@@ -23,7 +24,8 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 /** Returns the EngineError for a file no backend could open: 'not-onnx' when it does not parse as a model. */
 export function sessionOpenError(path: string, e: unknown): EngineError {
   const m = message(e);
-  if (/protobuf parsing failed|failed to load model|invalid model|model_proto/i.test(m)) {
+  // Truncated or corrupted protobuf, an empty file ("No graph was found"), a graph contradicting itself.
+  if (/protobuf parsing failed|failed to load model|invalid model|model_proto|no graph was found|ShapeInferenceError|TypeInferenceError/i.test(m)) {
     return new EngineError('not-onnx', `${path}: is not a valid ONNX model (${m})`);
   }
   return new EngineError('session-failed', `${path}: session creation failed (${m})`);
@@ -43,6 +45,7 @@ export class BundleSessions {
   private readonly lazy = new Map<string, Promise<InferenceSession>>();
   /** Paths of the role graphs opened at load: never released before the bundle is. */
   private readonly eager: ReadonlySet<string>;
+  private readonly contracts: Map<string, GraphContract[]>;
 
   private constructor(
     readonly bundle: LoadedBundle,
@@ -53,6 +56,7 @@ export class BundleSessions {
     private readonly sessions: Map<string, InferenceSession>,
   ) {
     this.eager = new Set(sessions.keys());
+    this.contracts = roleContracts(bundle.manifest);
   }
 
   /** Returns the sessions of the bundle's role graphs, created on `opts.backend` (or WASM after a fallback). */
@@ -80,14 +84,19 @@ export class BundleSessions {
     bundle: LoadedBundle, paths: string[], backend: BackendName, create: SessionCreator,
     created: Map<string, InferenceSession>, opts: OpenOptions,
   ): Promise<string | undefined> {
+    const contracts = roleContracts(bundle.manifest);
     for (const [i, path] of paths.entries()) {
       opts.checkCancelled?.();
       opts.onProgress?.(i, paths.length, path);
       const bytes = bundle.files.get(path);
       if (!bytes) throw new EngineError('missing-file', `${path}: not loaded`);
       try {
-        created.set(path, await create(bytes, backend));
+        const session = await create(bytes, backend);
+        // Put in `created` first so the caller releases it when the check below throws.
+        created.set(path, session);
+        checkGraphIo(bundle.manifest, path, session, contracts);
       } catch (e) {
+        if (e instanceof EngineError && e.code === 'io-mismatch') throw e;
         if (backend === 'wasm') throw sessionOpenError(path, e);
         // Find out whether the file or the backend is at fault.
         let probe: InferenceSession;
@@ -126,6 +135,16 @@ export class BundleSessions {
         .catch((e: unknown) => {
           this.lazy.delete(path);
           throw sessionOpenError(path, e);
+        })
+        .then(async (session) => {
+          try {
+            checkGraphIo(this.bundle.manifest, path, session, this.contracts);
+          } catch (e) {
+            this.lazy.delete(path);
+            await session.release().catch(() => undefined);
+            throw e;
+          }
+          return session;
         });
       this.lazy.set(path, pending);
     }
