@@ -188,9 +188,10 @@ def main():
     L.append("|---|---|")
     total = 0
     for f in m["files"]:
-        L.append(f"| `{f['path']}` | {f['bytes']:,} |")
-        total += f["bytes"]
-    L.append(f"| **total** | **{total:,}** ({total / 1e6:.1f} MB) |\n")
+        if f["path"] != "MODEL_CARD.md":
+            total += f["bytes"]
+            L.append(f"| `{f['path']}` | {f['bytes']:,} |")
+    L.append(f"| **total** (without this card) | **{total:,}** ({total / 1e6:.1f} MB) |\n")
     L.append("Weights are stored as float16 in the ONNX files (a Cast to float32 at load; inference runs in "
              "float32) and the PyTorch parity fixtures use the same rounded weights.\n")
     L.append("## Training time (this 2-core machine, measured)\n")
@@ -261,6 +262,11 @@ def main():
              "`uae scenes`, trains every stage with fixed seeds (resumable from `models/work/ckpt/`), exports "
              "this bundle and the parity fixture `tests/fixtures/parity/uae-shapes.json`.")
     open(os.path.join(BUNDLE, "MODEL_CARD.md"), "w").write("\n".join(L) + "\n")
+    # the card is one of the bundle's hashed files: refresh its manifest entry
+    from .export import file_entry
+    m["files"] = [file_entry(BUNDLE, f["path"]) if f["path"] == "MODEL_CARD.md" else f for f in m["files"]]
+    with open(os.path.join(BUNDLE, "manifest.json"), "w") as f:
+        json.dump(m, f, indent=1)
     print(os.path.join(BUNDLE, "MODEL_CARD.md"))
 
 
