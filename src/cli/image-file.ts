@@ -5,7 +5,6 @@
  * project's own reader. Every failure is a one-line CliError naming the file.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import sharp from 'sharp';
 import { decodeBmp } from '../engine/images/bmp.ts';
 import { IMAGE_LIMITS, ImageInputError, ImageProblem, inspectImage, undecodable, type ImageHeader } from '../engine/images/inspect.ts';
 import type { RawImage } from '../engine/infer/index.ts';
@@ -17,6 +16,8 @@ async function decode(buf: Buffer, path: string, header: ImageHeader): Promise<R
     const img = decodeBmp(buf);
     return { ...img, channels: 4 };
   }
+  // Loaded on first use: libvips is not needed by the subcommands that take no image.
+  const { default: sharp } = await import('sharp');
   try {
     const { data, info } = await sharp(buf, { limitInputPixels: IMAGE_LIMITS.maxPixels, failOn: 'error', pages: 1, page: 0 })
       .autoOrient()

@@ -111,11 +111,6 @@ const MAGIC_PREFIXES = [[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a], [0xff, 0xd8, 0xff]
 const mb = (n: number): string => (n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0);
 const trunc = (what: string, at: number): ImageProblem => new ImageProblem('truncated', `truncated ${what}: the file ends at byte ${at}`);
 
-/** Returns the size a decoder that honours EXIF orientation shows: [width, height] in px. */
-export function displaySize(h: ImageHeader): [number, number] {
-  return h.orientation >= 5 ? [h.height, h.width] : [h.width, h.height];
-}
-
 /** Returns the one-line message for a decoder's failure on a file the header check passed. */
 export function undecodable(fileName: string, h: ImageHeader, decoder: string): ImageInputError {
   return new ImageInputError('undecodable', fileName, `${decoder} could not decode this ${h.format.toUpperCase()} (its image data is damaged)`);
