@@ -213,3 +213,14 @@ export function bundleText(bundle: LoadedBundle, path: string): string {
   if (!data) throw new EngineError('missing-file', `${path}: not part of bundle ${bundle.manifest.id}`);
   return new TextDecoder().decode(data);
 }
+
+/** Returns the origin of bundle URL `baseUrl` when it differs from `appOrigin` (the user must agree first), else undefined. */
+export function crossOriginOf(baseUrl: string, appOrigin: string): string | undefined {
+  let origin: string;
+  try {
+    origin = new URL(baseUrl, appOrigin).origin;
+  } catch {
+    return undefined;
+  }
+  return origin === new URL(appOrigin).origin ? undefined : origin;
+}

@@ -4,6 +4,7 @@
  * to that request, drops events of cancelled or superseded ids, and rejects with EngineError {code, message}.
  */
 import type {
+  ActivityEvent,
   BackendChoice,
   BackendInfo,
   BundleSource,
@@ -37,6 +38,9 @@ export interface RequestOptions<K extends RequestType> {
   transfer?: boolean;
 }
 
+/** What the worker is doing: the request kind it runs (null: idle) and how many wait behind it. */
+export type EngineActivity = Omit<ActivityEvent, 'type'>;
+
 /** A request in flight. `done` rejects with EngineError (code 'cancelled' after cancel()). */
 export interface RequestHandle<K extends RequestType> {
   id: string;
@@ -59,6 +63,7 @@ export class EngineClient {
   private readonly lanes = new Map<string, string>();
   private readonly listeners = new Set<(event: EngineEvent) => void>();
   private readonly backendListeners = new Set<(info: BackendInfo) => void>();
+  private readonly activityListeners = new Set<(activity: EngineActivity) => void>();
   private nextId = 1;
   private lastBackend: BackendInfo | undefined;
   private readonly onMessage = (event: MessageEvent): void => this.handle(event.data as EngineEvent);
@@ -125,6 +130,12 @@ export class EngineClient {
     return () => this.backendListeners.delete(listener);
   }
 
+  /** Subscribes to the worker's activity (what it is running now); returns the unsubscribe function. */
+  onActivity(listener: (activity: EngineActivity) => void): () => void {
+    this.activityListeners.add(listener);
+    return () => this.activityListeners.delete(listener);
+  }
+
   /** Returns the number of requests still waiting for a result. */
   pendingCount(): number {
     return this.pending.size;
@@ -160,6 +171,11 @@ export class EngineClient {
       const { type: _type, ...info } = event;
       this.lastBackend = info;
       for (const l of this.backendListeners) l(info);
+      return;
+    }
+    if (event.type === 'activity') {
+      const { type: _type, ...activity } = event;
+      for (const l of this.activityListeners) l(activity);
       return;
     }
     const p = this.pending.get(event.id);

@@ -26,9 +26,12 @@ export type TensorData =
   | { dtype: 'uint8'; data: Uint8Array; dims: number[] }
   | { dtype: 'bool'; data: Uint8Array; dims: number[] };
 
-/** Where a bundle comes from: a URL folder holding manifest.json, or files picked/dropped by the user. */
+/**
+ * Where a bundle comes from: a URL folder holding manifest.json, or files picked/dropped by the user. A URL
+ * on another origin than the app's loads only with `allowCrossOrigin` (set once the user agreed).
+ */
 export type BundleSource =
-  | { kind: 'url'; baseUrl: string }
+  | { kind: 'url'; baseUrl: string; allowCrossOrigin?: boolean }
   | { kind: 'files'; files: BundleFileData[] };
 
 /** One local file; `path` is relative to the folder holding manifest.json (a single top folder is stripped). */
@@ -46,8 +49,10 @@ export interface BackendInfo {
   requested: BackendChoice;
   /** WASM threads in use (1 when not cross-origin isolated). */
   wasmThreads: number;
-  /** Why the engine fell back to WASM (no navigator.gpu, no adapter, session creation failed). */
+  /** Why the engine fell back to WASM (no navigator.gpu, no adapter, session creation failed, device lost). */
   reason?: string;
+  /** Set after the engine recovered from a lost WebGPU device: what happened and what it did. */
+  recovered?: string;
 }
 
 /** One bundle file after loading. */
@@ -109,6 +114,8 @@ export type ErrorCode =
   | 'run-failed'
   | 'cancelled'
   | 'worker-crashed'
+  | 'device-lost'
+  | 'cross-origin'
   | 'internal';
 
 /** The serialisable error shape: `code` for logic, `message` names the file/field for people. */
@@ -181,5 +188,15 @@ export interface ErrorEvent {
 /** Broadcast (no id) whenever the backend in use is decided or changes (init, fallback at load). */
 export type BackendEvent = { type: 'backend' } & BackendInfo;
 
+/**
+ * Broadcast (no id) when the worker starts or finishes a request: `running` is the request kind in
+ * progress (null: idle), `queued` how many wait behind it. Cancel is done when `running` goes null.
+ */
+export interface ActivityEvent {
+  type: 'activity';
+  running: RequestType | null;
+  queued: number;
+}
+
 /** Worker → UI. */
-export type EngineEvent = ProgressEvent | PartialEvent | ResultEvent | ErrorEvent | BackendEvent;
+export type EngineEvent = ProgressEvent | PartialEvent | ResultEvent | ErrorEvent | BackendEvent | ActivityEvent;

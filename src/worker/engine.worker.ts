@@ -1,11 +1,14 @@
 /**
  * The Web Worker entry: the only place the UI's inference runs. onnxruntime-web's WebGPU build, its wasm
  * files served by the app under `<BASE_URL>ort/`, WebGPU probed via navigator.gpu, files cached with the
- * Cache API. Everything else lives in EngineHost (src/worker/host.ts).
+ * Cache API. WebGPU sessions run on a device this worker owns (GpuDeviceKeeper), so a lost device is seen
+ * and replaced. Heartbeat pings are answered here, ahead of the request queue. Everything else lives in
+ * EngineHost (src/worker/host.ts).
  */
 import * as ort from 'onnxruntime-web/webgpu';
+import { HEARTBEAT_PING, HEARTBEAT_PONG, isHeartbeat } from '../engine/supervisor.ts';
 import { cacheApiStore } from './cache.ts';
-import { gpuOf, probeWebGpu } from './gpu.ts';
+import { GpuDeviceKeeper, gpuOf, probeWebGpu, type GpuFullAdapterLike } from './gpu.ts';
 import { EngineHost } from './host.ts';
 import { registerRoundTrip } from './handlers/roundtrip.ts';
 import { registerRollouts } from './handlers/rollouts.ts';
@@ -21,15 +24,37 @@ ort.env.wasm.proxy = false;
 // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP headers).
 const maxWasmThreads = scope.crossOriginIsolated ? Math.max(1, Math.min(4, scope.navigator.hardwareConcurrency || 1)) : 1;
 
+const gpu = gpuOf(scope.navigator);
+// TypeScript's lib has no WebGPU types: the adapter is read through the keeper's structural types.
+const devices = new GpuDeviceKeeper(gpu as { requestAdapter(): Promise<GpuFullAdapterLike | null> } | undefined);
+const sessionOptions = { graphOptimizationLevel: 'all', logSeverityLevel: 3 } as const;
+
 const host = new EngineHost({
   ort,
   post: (event, transfer) => scope.postMessage(event, transfer),
-  probeWebGpu: () => probeWebGpu(gpuOf(scope.navigator)),
+  probeWebGpu: () => probeWebGpu(gpu),
   maxWasmThreads,
   cache: cacheApiStore(scope.location.origin),
+  origin: scope.location.origin,
+  createSession: async (bytes, backend) =>
+    ort.InferenceSession.create(bytes, {
+      ...sessionOptions,
+      executionProviders: backend === 'webgpu' ? [{ name: 'webgpu', device: await devices.device() }] : ['wasm'],
+    }),
 });
+devices.onLost((reason) => host.deviceLost(reason));
 registerRoundTrip(host);
 registerRollouts(host);
 registerCheckpointEval(host);
 
-scope.addEventListener('message', (event: MessageEvent) => host.handle(event.data));
+// Fault injection for the E2E (tests/e2e/resilience-faults.spec.mjs reaches it with Playwright's
+// worker.evaluate): destroys the device the WebGPU sessions run on, as a GPU reset or driver crash would.
+Object.defineProperty(scope, '__uaeLoseGpuDevice', { value: () => devices.destroyCurrent() });
+
+scope.addEventListener('message', (event: MessageEvent) => {
+  if (isHeartbeat(event.data, HEARTBEAT_PING)) {
+    scope.postMessage({ type: HEARTBEAT_PONG });
+    return;
+  }
+  host.handle(event.data);
+});

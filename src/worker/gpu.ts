@@ -52,3 +52,72 @@ export async function probeWebGpu(gpu: GpuLike | undefined): Promise<WebGpuProbe
   }
   return { ok: true, adapter: adapterLabel(adapter.info) };
 }
+
+/** The part of GPUDevice the keeper uses. */
+export interface GpuDeviceLike {
+  destroy(): void;
+  lost: Promise<{ reason?: string; message?: string }>;
+}
+
+/** The part of GPUAdapter the keeper uses (limits and features are copied into the device request). */
+export interface GpuFullAdapterLike {
+  limits?: object;
+  features?: Iterable<string>;
+  requestDevice(descriptor?: { requiredLimits?: Record<string, number>; requiredFeatures?: string[] }): Promise<GpuDeviceLike>;
+}
+
+/**
+ * Owns the GPUDevice the WebGPU sessions run on, so that its loss is seen (device.lost) and a later
+ * session gets a new device instead of the dead one. The device asks for everything the adapter offers,
+ * as onnxruntime-web's own device would.
+ */
+export class GpuDeviceKeeper<D extends GpuDeviceLike = GpuDeviceLike> {
+  private current: Promise<D> | undefined;
+  private readonly lostListeners = new Set<(reason: string) => void>();
+
+  constructor(private readonly gpu: { requestAdapter(): Promise<GpuFullAdapterLike | null> } | undefined) {}
+
+  /** Returns the live device, creating one when there is none or the last one was lost. */
+  device(): Promise<D> {
+    if (!this.current) {
+      const pending = this.create();
+      this.current = pending;
+      pending.catch(() => {
+        if (this.current === pending) this.current = undefined;
+      });
+    }
+    return this.current;
+  }
+
+  /** Subscribes to losses of the device handed out (reason: "destroyed: …" or "unknown: …"); returns the unsubscribe function. */
+  onLost(listener: (reason: string) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
+  /** Destroys the current device (its loss is then reported like any other); false when there is none. */
+  async destroyCurrent(): Promise<boolean> {
+    if (!this.current) return false;
+    (await this.current).destroy();
+    return true;
+  }
+
+  private async create(): Promise<D> {
+    const adapter = await this.gpu?.requestAdapter();
+    if (!adapter) throw new Error('no WebGPU adapter available');
+    const requiredLimits: Record<string, number> = {};
+    // GPUSupportedLimits keeps its values as prototype getters: for…in sees them, Object.keys does not.
+    for (const key in adapter.limits ?? {}) {
+      const v = (adapter.limits as Record<string, unknown>)[key];
+      if (typeof v === 'number') requiredLimits[key] = v;
+    }
+    const device = (await adapter.requestDevice({ requiredLimits, requiredFeatures: [...(adapter.features ?? [])] })) as D;
+    const mine = this.current;
+    void device.lost.then((info) => {
+      if (this.current === mine) this.current = undefined;
+      const reason = [info.reason ?? 'unknown', info.message].filter(Boolean).join(': ');
+      for (const l of this.lostListeners) l(reason);
+    });
+    return device;
+  }
+}

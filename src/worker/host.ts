@@ -2,9 +2,13 @@
  * EngineHost: the worker's request dispatcher, free of browser globals so Node tests can run it with real
  * onnxruntime-web WASM and a fake port. Requests run one at a time in arrival order (ORT sessions are not
  * re-entrant); `cancel` bypasses the queue and flags its target, which checks the flag between steps.
+ * Every start and end of a request is broadcast as an `activity` event (the UI's busy/idle). When the
+ * worker reports a lost WebGPU device, the running request fails at once with 'device-lost' and the
+ * sessions are recreated (on a new device, else on WASM) before the next request runs.
  */
 import type {
   BackendInfo,
+  ErrorPayload,
   BundleSummary,
   EngineEvent,
   EngineStats,
@@ -15,7 +19,7 @@ import type {
   ResultOf,
 } from '../protocol/messages.ts';
 import { collectTransferables } from '../protocol/transfer.ts';
-import { loadBundleFromFiles, loadBundleFromUrl, type BundleCache, type LoadedBundle } from '../engine/bundle.ts';
+import { crossOriginOf, loadBundleFromFiles, loadBundleFromUrl, type BundleCache, type LoadedBundle } from '../engine/bundle.ts';
 import { EngineError, toErrorPayload } from '../engine/errors.ts';
 import { presentRoles, resolveRole } from '../engine/roles.ts';
 import { BundleSessions, ortSessionCreator, type SessionCreator } from '../engine/sessions.ts';
@@ -34,6 +38,17 @@ export interface HostDeps {
   cache?: BundleCache;
   fetch?: (url: string) => Promise<Response>;
   createSession?: SessionCreator;
+  /** The app's origin: a bundle URL elsewhere loads only with `allowCrossOrigin` (absent: no check). */
+  origin?: string;
+}
+
+/** How long releasing sessions of a lost device may take before recovery goes on without waiting. */
+const LOST_RELEASE_MS = 5000;
+/** How long a request that failed on WebGPU waits for a device-lost report before it is answered. */
+const LOST_GRACE_MS = 500;
+
+function lostError(reason: string): EngineError {
+  return new EngineError('device-lost', `the WebGPU device was lost (${reason}); the engine recreates its sessions: run it again`);
 }
 
 /** What a request handler gets besides its request. */
@@ -68,6 +83,15 @@ export class EngineHost {
   private wasmThreads = 1;
   private sessionsCreated = false;
   private current: { bundle: LoadedBundle; sessions: BundleSessions } | undefined;
+  /** Fails the running request at once (set while one runs). */
+  private abortRunning: ((error: EngineError) => void) | undefined;
+  private runningId: string | undefined;
+  private runningType: RequestType | undefined;
+  /** Recreating sessions after a lost WebGPU device; every request waits for it. */
+  private recovery: Promise<void> | undefined;
+  /** Device losses so far, and why the last one happened. */
+  private losses = 0;
+  private lostReason = '';
 
   constructor(readonly deps: HostDeps) {
     this.create = deps.createSession ?? ortSessionCreator(deps.ort);
@@ -145,18 +169,96 @@ export class EngineHost {
         if (this.cancelled.has(id)) throw new EngineError('cancelled', `request ${id} was cancelled`);
       },
     };
+    this.runningType = req.type;
+    this.post({ type: 'activity', running: req.type, queued: this.active.size - 1 });
+    // A request must never reach sessions of a lost device (ORT can spin forever on them).
+    if (this.recovery) await this.recovery;
+    const aborted = new Promise<never>((_, reject) => (this.abortRunning = reject));
+    this.runningId = id;
+    const onGpu = this.current?.sessions.backend === 'webgpu';
+    const lossesBefore = this.losses;
     try {
       ctx.checkCancelled();
       const handler = this.handlers[req.type] as Handler<K>;
-      const value = await handler(req, ctx);
+      const work = handler(req, ctx);
+      // An aborted request's handler may still settle later (its session calls fail or finish): ignore it.
+      work.catch(() => undefined);
+      const value = await Promise.race([work, aborted]);
       ctx.checkCancelled();
       this.post({ type: 'result', id, request: req.type, value } as EngineEvent);
     } catch (e) {
-      this.post({ type: 'error', id, error: toErrorPayload(e) });
+      this.post({ type: 'error', id, error: onGpu ? await this.explainGpuFailure(e, lossesBefore) : toErrorPayload(e) });
     } finally {
+      this.abortRunning = undefined;
+      this.runningId = undefined;
+      this.runningType = undefined;
       this.active.delete(id);
       this.cancelled.delete(id);
+      this.post({ type: 'activity', running: null, queued: this.active.size });
     }
+  }
+
+  /**
+   * Called by the worker when the WebGPU device the sessions run on is lost: fails the running request with
+   * 'device-lost' (its handler stops at its next step) and queues the recovery ahead of later requests.
+   */
+  deviceLost(reason: string): void {
+    if (this.backendInfo?.backend !== 'webgpu' && this.current?.sessions.backend !== 'webgpu') return;
+    this.losses++;
+    this.lostReason = reason;
+    if (this.runningId !== undefined) {
+      this.cancelled.add(this.runningId);
+      this.abortRunning?.(lostError(reason));
+    }
+    const recovery: Promise<void> = (this.recovery ?? Promise.resolve())
+      .then(() => this.recoverFromLostDevice(reason))
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.recovery === recovery) this.recovery = undefined;
+      });
+    this.recovery = recovery;
+  }
+
+  /**
+   * Returns the error payload of a failed request. A run that failed on WebGPU may have failed because the
+   * device is being lost: the loss is reported a moment later, so wait for it briefly and say so.
+   */
+  private async explainGpuFailure(e: unknown, lossesBefore: number): Promise<ErrorPayload> {
+    const payload = toErrorPayload(e);
+    if (payload.code === 'cancelled' || payload.code === 'device-lost') return payload;
+    for (let waited = 0; this.losses === lossesBefore && waited < LOST_GRACE_MS; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.losses === lossesBefore ? payload : { code: 'device-lost', message: `${lostError(this.lostReason).message} (${payload.message})` };
+  }
+
+  /** Reopens the loaded bundle's sessions after a device loss: WebGPU on a new device when there is one, else WASM. */
+  private async recoverFromLostDevice(reason: string): Promise<void> {
+    const requested = this.backendInfo?.requested ?? 'auto';
+    const wasm: BackendInfo = { backend: 'wasm', adapter: wasmAdapterLabel(this.wasmThreads), requested, wasmThreads: this.wasmThreads };
+    const probe = await this.deps.probeWebGpu();
+    let next: BackendInfo = probe.ok
+      ? { backend: 'webgpu', adapter: probe.adapter, requested, wasmThreads: this.wasmThreads }
+      : { ...wasm, reason: `WebGPU device lost (${reason}) and no new one: ${probe.reason}` };
+    const current = this.current;
+    if (current) {
+      const released = current.sessions.release().catch(() => undefined);
+      await Promise.race([released, new Promise((r) => setTimeout(r, LOST_RELEASE_MS))]);
+      this.post({ type: 'activity', running: this.runningType ?? 'init', queued: this.active.size });
+      try {
+        // Whatever the user asked for, a lost device must not leave the engine without sessions.
+        const sessions = await BundleSessions.open(current.bundle, this.create, { backend: next.backend, allowFallback: true });
+        this.current = { bundle: current.bundle, sessions };
+        if (sessions.backend !== next.backend) next = { ...wasm, reason: `WebGPU device lost (${reason}); ${sessions.fallbackReason ?? 'no WebGPU sessions'}` };
+      } catch (e) {
+        this.current = undefined;
+        next = { ...next, reason: `WebGPU device lost (${reason}); reopening the bundle failed: ${toErrorPayload(e).message}` };
+      } finally {
+        this.post({ type: 'activity', running: this.runningType ?? null, queued: this.active.size });
+      }
+    }
+    const where = next.backend === 'webgpu' ? `a new WebGPU device (${next.adapter})` : 'WASM';
+    this.setBackend({ ...next, recovered: `the WebGPU device was lost (${reason}); sessions were recreated on ${where}` });
   }
 
   private setBackend(info: BackendInfo): BackendInfo {
@@ -210,6 +312,10 @@ export class EngineHost {
     };
     const src = req.source;
     if (src?.kind !== 'url' && src?.kind !== 'files') throw new EngineError('bad-request', "loadBundle: source.kind must be 'url' or 'files'");
+    const foreign = src.kind === 'url' && this.deps.origin !== undefined ? crossOriginOf(src.baseUrl, this.deps.origin) : undefined;
+    if (foreign !== undefined && src.kind === 'url' && src.allowCrossOrigin !== true) {
+      throw new EngineError('cross-origin', `${src.baseUrl}: the bundle is on another origin (${foreign}) and loading it was not confirmed`);
+    }
     const bundle = src.kind === 'url' ? await loadBundleFromUrl(src.baseUrl, opts) : await loadBundleFromFiles(src.files, opts);
     ctx.checkCancelled();
     const sessions = await this.openSessions(bundle, info, ctx);
