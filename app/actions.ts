@@ -1,13 +1,18 @@
 // Actions: plain module functions. Components call these; these call the engine and write the store.
+import { crossOriginOf } from '../src/engine/bundle.ts';
+import type { RestartInfo } from '../src/engine/supervisor.ts';
 import type { BundleSource, ProgressEvent } from '../src/protocol/messages.ts';
-import { engine } from './engine';
+import { engine, onEngineRestart } from './engine';
 import { readLocalFiles, type LocalFile } from './panels/bundle/folder';
 import { dropPending, flushFrame, setOnNextFrame } from './store/frame';
 import { useStore, type Store } from './store/store';
 import type { AppError, BackendChoice, BundleListing, LoadProgress, Tab } from './store/types';
 
 /** Where a bundle comes from. Not store data: it holds File handles. */
-type Origin = { kind: 'url'; label: string; baseUrl: string } | { kind: 'files'; label: string; files: LocalFile[] };
+type Origin = { kind: 'url'; label: string; baseUrl: string; allowCrossOrigin?: boolean } | { kind: 'files'; label: string; files: LocalFile[] };
+
+/** The origin of the bundle loaded last (reloaded into a restarted worker). */
+let lastOrigin: Origin | null = null;
 
 const PROGRESS_KEY = 'bundle-progress';
 
@@ -37,6 +42,8 @@ export function applyProgress(prev: LoadProgress | null, ev: ProgressEvent): Loa
 /** Boots the page: subscribes to backend events, starts the engine, fetches the catalog, loads the bundle. */
 export async function startApp(): Promise<void> {
   engine().onBackend((backend) => patchEngine({ backend }));
+  engine().onActivity((activity) => patchEngine({ activity }));
+  onEngineRestart((info) => void recoverEngine(info));
   const ready = initEngine(useStore.getState().config.backend);
   const catalog = await loadCatalog();
   if (!(await ready)) return;
@@ -72,6 +79,21 @@ async function initEngine(choice: BackendChoice): Promise<boolean> {
   }
 }
 
+/**
+ * After the engine worker died and a new one started: says so, inits the new worker on the chosen backend
+ * and reloads the bundle that was loaded. Requests that were running failed with 'worker-crashed'.
+ */
+async function recoverEngine(info: RestartInfo): Promise<void> {
+  dropPending(PROGRESS_KEY);
+  patchEngine({ restart: { ...info, at: Date.now() }, activity: { running: null, queued: 0 }, loading: null, backend: null });
+  if (!info.restarted) {
+    patchEngine({ status: 'failed', error: { code: 'worker-crashed', message: `${info.reason}; the engine was restarted ${info.restarts - 1} times and is now stopped: reload the page` } });
+    return;
+  }
+  if (!(await initEngine(useStore.getState().config.backend))) return;
+  if (lastOrigin) await loadFromOrigin(lastOrigin, false);
+}
+
 /** Fetches public/models/index.json into the store; returns it, or null (and shows why) on failure. */
 export async function loadCatalog(): Promise<Store['ui']['catalog']> {
   try {
@@ -101,7 +123,10 @@ export function loadBundleById(id: string): Promise<void> {
   return loadFromOrigin({ kind: 'url', label: id, baseUrl }, true, id);
 }
 
-/** Loads a bundle from a folder URL (the folder holding manifest.json). */
+/**
+ * Loads a bundle from a folder URL (the folder holding manifest.json). A URL on another origin is not
+ * fetched until the user agreed (answerOriginPrompt); the Model bundle tab shows the question.
+ */
 export function loadBundleFromUrl(url: string): Promise<void> {
   let baseUrl: string;
   try {
@@ -113,7 +138,21 @@ export function loadBundleFromUrl(url: string): Promise<void> {
     patchEngine({ error: { code: 'bad-url', message: `not a URL: ${url}` } });
     return Promise.resolve();
   }
+  const foreign = crossOriginOf(baseUrl, window.location.origin);
+  if (foreign !== undefined) {
+    patchEngine({ originPrompt: { url: url.trim(), baseUrl, origin: foreign } });
+    setTab('bundle');
+    return Promise.resolve();
+  }
   return loadFromOrigin({ kind: 'url', label: baseUrl, baseUrl }, true, url.trim());
+}
+
+/** Answers the other-origin question: yes loads that bundle (and remembers it), no loads nothing. */
+export function answerOriginPrompt(accept: boolean): Promise<void> {
+  const prompt = useStore.getState().engine.originPrompt;
+  patchEngine({ originPrompt: null });
+  if (!prompt || !accept) return Promise.resolve();
+  return loadFromOrigin({ kind: 'url', label: prompt.baseUrl, baseUrl: prompt.baseUrl, allowCrossOrigin: true }, true, prompt.url);
 }
 
 /** Loads a bundle from local files (folder picker or drop). Not shareable, so the config is untouched. */
@@ -132,7 +171,9 @@ async function loadFromOrigin(origin: Origin, remember: boolean, configValue?: s
   let handle: ReturnType<ReturnType<typeof engine>['loadBundle']> | null = null;
   try {
     const source: BundleSource =
-      origin.kind === 'url' ? { kind: 'url', baseUrl: origin.baseUrl } : { kind: 'files', files: await readLocalFiles(origin.files) };
+      origin.kind === 'url'
+        ? { kind: 'url', baseUrl: origin.baseUrl, ...(origin.allowCrossOrigin ? { allowCrossOrigin: true } : {}) }
+        : { kind: 'files', files: await readLocalFiles(origin.files) };
     handle = engine().loadBundle(source, (ev) =>
       setOnNextFrame(PROGRESS_KEY, (s) => ({
         engine: { ...s.engine, loading: s.engine.loading && { ...s.engine.loading, progress: applyProgress(s.engine.loading.progress, ev) } },
@@ -141,6 +182,7 @@ async function loadFromOrigin(origin: Origin, remember: boolean, configValue?: s
     currentLoad = handle;
     const bundle = await handle.done;
     flushFrame();
+    lastOrigin = origin;
     patchEngine({ bundle, bundleOrigin: { kind: origin.kind, label: origin.label }, loading: null, error: null });
     if (remember && configValue !== undefined) useStore.setState((s) => ({ config: { ...s.config, bundle: configValue } }));
   } catch (e) {

@@ -1,16 +1,32 @@
 // The one engine worker of the page and its client. Components never import this: actions do.
-import { EngineClient } from '../src/engine/client.ts';
+// The worker runs under a WorkerSupervisor: when it dies (uncaught error, or no heartbeat reply) a new one
+// is started, every pending request fails with 'worker-crashed', and restart listeners (actions) restore
+// the backend and the bundle.
+import type { EngineClient } from '../src/engine/client.ts';
+import { supervisedClient, type RestartInfo } from '../src/engine/supervisor.ts';
 
 let client: EngineClient | null = null;
+const restartListeners = new Set<(info: RestartInfo) => void>();
 
 /** Returns the page's EngineClient, creating the worker on first use (and only then). */
 export function engine(): EngineClient {
   if (client) return client;
-  const worker = new Worker(new URL('../src/worker/engine.worker.ts', import.meta.url), { type: 'module', name: 'uae-engine' });
-  const c = new EngineClient(worker, 'ui');
-  worker.addEventListener('error', (e) => {
-    c.failAll({ code: 'worker-crashed', message: e.message || 'the engine worker stopped' });
+  const made = supervisedClient(
+    () => new Worker(new URL('../src/worker/engine.worker.ts', import.meta.url), { type: 'module', name: 'uae-engine' }),
+    'ui',
+  );
+  made.supervisor.onRestart((info) => {
+    for (const l of restartListeners) l(info);
   });
-  client = c;
-  return c;
+  client = made.client;
+  return client;
 }
+
+/** Subscribes to engine worker restarts; returns the unsubscribe function. */
+export function onEngineRestart(listener: (info: RestartInfo) => void): () => void {
+  restartListeners.add(listener);
+  return () => restartListeners.delete(listener);
+}
+
+// Diagnostics handle (devtools, and the endurance E2E that drives the engine directly): the page's client.
+Object.defineProperty(globalThis, '__uaeEngine', { value: engine, configurable: true });

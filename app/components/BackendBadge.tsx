@@ -7,13 +7,18 @@ export function backendLabel(info: BackendInfo): string {
   return info.adapter ? `${name} · ${info.adapter}` : name;
 }
 
-/** Shows the backend actually in use (not the one asked for) and why it fell back, if it did. */
+/**
+ * Shows the backend actually in use (not the one asked for) and why it fell back, if it did.
+ * data-activity is the worker's own word on what it runs ('idle' once a cancelled request has stopped).
+ */
 export function BackendBadge() {
   const backend = useStore((s) => s.engine.backend);
   const status = useStore((s) => s.engine.status);
+  const running = useStore((s) => s.engine.activity.running);
+  const activity = running ?? 'idle';
   if (!backend) {
     return (
-      <span className="badge" data-testid="backend-badge" data-backend="none" aria-live="polite">
+      <span className="badge" data-testid="backend-badge" data-backend="none" data-activity={activity} aria-live="polite">
         <span className="dot" aria-hidden="true" />
         {status === 'failed' ? 'engine failed' : 'starting engine…'}
       </span>
@@ -24,22 +29,43 @@ export function BackendBadge() {
       className="badge"
       data-testid="backend-badge"
       data-backend={backend.backend}
-      title={backend.reason ? `Fallback: ${backend.reason}` : `Requested: ${backend.requested}`}
+      data-activity={activity}
+      title={`${backend.reason ? `Fallback: ${backend.reason}` : `Requested: ${backend.requested}`}${running ? ` · running ${running}` : ''}`}
       aria-live="polite"
     >
-      <span className="dot" aria-hidden="true" />
+      <span className={running ? 'dot busy' : 'dot'} aria-hidden="true" />
       {backendLabel(backend)}
     </span>
   );
 }
 
-/** A one-line notice when the engine is not on WebGPU although it may have wanted to be, and why. */
+/**
+ * One-line notices about the engine: not on WebGPU although it may have wanted to be (and why), recovered
+ * from a lost WebGPU device, restarted after its worker died.
+ */
 export function FallbackNotice() {
   const reason = useStore((s) => s.engine.backend?.reason);
-  if (!reason) return null;
+  const recovered = useStore((s) => s.engine.backend?.recovered);
+  const restart = useStore((s) => s.engine.restart);
   return (
-    <p className="notice" data-testid="backend-reason">
-      Running on WASM (CPU): {reason}.
-    </p>
+    <>
+      {reason && (
+        <p className="notice" data-testid="backend-reason">
+          Running on WASM (CPU): {reason}.
+        </p>
+      )}
+      {recovered && (
+        <p className="notice" data-testid="engine-recovered">
+          Engine recovered: {recovered}. Run again to retry.
+        </p>
+      )}
+      {restart && (
+        <p className="notice" data-testid="engine-restarted" data-restarts={restart.restarts} data-restarted={restart.restarted}>
+          {restart.restarted
+            ? `The engine worker stopped (${restart.reason}) and was restarted at ${new Date(restart.at).toLocaleTimeString()}${restart.restarts > 1 ? ` (${restart.restarts} restarts)` : ''}; the bundle is reloaded. Runs that were in progress failed: run them again.`
+            : `The engine worker stopped (${restart.reason}) too often and was not restarted: reload the page.`}
+        </p>
+      )}
+    </>
   );
 }

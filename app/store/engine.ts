@@ -1,5 +1,28 @@
 import type { AppError, BackendInfo, BundleSummary, LoadProgress } from './types';
 
+/** What the worker is doing now: the request kind it runs (null: idle) and how many wait. */
+export interface EngineActivityState {
+  running: string | null;
+  queued: number;
+}
+
+/** The last restart of the engine worker after it died, as the notice shows it. */
+export interface EngineRestart {
+  reason: string;
+  restarts: number;
+  /** False when the restart cap was hit and no worker runs. */
+  restarted: boolean;
+  /** ms since epoch. */
+  at: number;
+}
+
+/** A bundle URL on another origin, waiting for the user's yes or no before anything is fetched. */
+export interface OriginPrompt {
+  url: string;
+  baseUrl: string;
+  origin: string;
+}
+
 export type EngineStatus = 'starting' | 'ready' | 'failed';
 
 /** What the UI knows about the worker: all plain data, copied from engine events. */
@@ -14,6 +37,9 @@ export interface EngineState {
   loading: { source: string; progress: LoadProgress | null } | null;
   /** The last error, shown in the banner until dismissed or the next success. */
   error: AppError | null;
+  activity: EngineActivityState;
+  restart: EngineRestart | null;
+  originPrompt: OriginPrompt | null;
 }
 
 export const initialEngine: EngineState = {
@@ -23,4 +49,7 @@ export const initialEngine: EngineState = {
   bundleOrigin: null,
   loading: null,
   error: null,
+  activity: { running: null, queued: 0 },
+  restart: null,
+  originPrompt: null,
 };

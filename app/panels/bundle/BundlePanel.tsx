@@ -1,6 +1,6 @@
 import { useState, type DragEvent, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { cancelLoad, loadBundleById, loadBundleFromFiles, loadBundleFromUrl } from '../../actions';
+import { answerOriginPrompt, cancelLoad, loadBundleById, loadBundleFromFiles, loadBundleFromUrl } from '../../actions';
 import { useStore } from '../../store/store';
 import { filesFromDrop, filesFromInput } from './folder';
 import { LoadProgressView } from './LoadProgressView';
@@ -100,6 +100,30 @@ function FolderLoader({ busy }: { busy: boolean }) {
   );
 }
 
+/** Asks before a bundle URL on another origin is fetched; nothing is requested from there until "Load". */
+function OriginPrompt() {
+  const prompt = useStore((s) => s.engine.originPrompt);
+  if (!prompt) return null;
+  return (
+    <div className="card notice" role="alertdialog" aria-labelledby="origin-prompt-title" aria-describedby="origin-prompt-text" data-testid="origin-prompt" data-origin={prompt.origin}>
+      <h3 id="origin-prompt-title">Load a bundle from another site?</h3>
+      <p id="origin-prompt-text">
+        <code>{prompt.baseUrl}</code> is on <strong>{prompt.origin}</strong>, not on this app’s own site. Loading it
+        downloads the manifest and model files from there (that site sees the requests, not your images); every file
+        is checked against the manifest’s size and sha256. Nothing has been requested yet.
+      </p>
+      <div className="row">
+        <button type="button" className="primary" onClick={() => void answerOriginPrompt(true)} data-testid="origin-accept">
+          Load from {prompt.origin}
+        </button>
+        <button type="button" onClick={() => void answerOriginPrompt(false)} data-testid="origin-decline">
+          Don’t load
+        </button>
+      </div>
+    </div>
+  );
+}
+
 /** Choose and load a model bundle: catalog, URL, or local folder; shows progress and what is loaded. */
 export function BundlePanel() {
   const loading = useStore(useShallow((s) => (s.engine.loading ? { source: s.engine.loading.source } : null)));
@@ -112,6 +136,7 @@ export function BundlePanel() {
         A bundle is a folder with <code>manifest.json</code>: the encoder (image → caption), decoder (caption → image),
         fidelity scorer, tokenizer, checkpoints and recorded runs, each file with its size and sha256.
       </p>
+      <OriginPrompt />
       <div className="grid">
         <div className="card">
           <h3>Shipped bundles</h3>
