@@ -46,6 +46,12 @@ export class BundleSessions {
   /** Paths of the role graphs opened at load: never released before the bundle is. */
   private readonly eager: ReadonlySet<string>;
   private readonly contracts: Map<string, GraphContract[]>;
+  /**
+   * Awaited each time a session is handed out, i.e. before every run. The worker yields to its message
+   * queue here, so a cancel sent mid-request is seen between steps (ORT's runs may resolve without ever
+   * letting a message event in).
+   */
+  beforeRun: (() => Promise<void>) | undefined;
 
   private constructor(
     readonly bundle: LoadedBundle,
@@ -121,6 +127,7 @@ export class BundleSessions {
 
   /** Returns the session of bundle file `path`, creating (and keeping) it on first use. */
   async get(path: string): Promise<InferenceSession> {
+    if (this.beforeRun) await this.beforeRun();
     const ready = this.sessions.get(path);
     if (ready) return ready;
     let pending = this.lazy.get(path);

@@ -95,6 +95,8 @@ export interface EngineStats {
   bundleId?: string;
   sessions: string[];
   backend?: BackendInfo;
+  /** Bytes of the worker's WebAssembly memories (ORT's heap), where the worker can tell. */
+  wasmMemoryBytes?: number;
 }
 
 /** Error codes every error event and client rejection uses. */

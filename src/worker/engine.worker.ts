@@ -5,6 +5,9 @@
  * and replaced. Heartbeat pings are answered here, ahead of the request queue. Everything else lives in
  * EngineHost (src/worker/host.ts).
  */
+// Before onnxruntime-web: records the WebAssembly memories ORT creates, so stats can report their size
+// (the bench's probe, shared: the endurance E2E reads it through the stats request).
+import { wasmBytes } from '../../bench/page/wasm-memory.ts';
 import * as ort from 'onnxruntime-web/webgpu';
 import { HEARTBEAT_PING, HEARTBEAT_PONG, isHeartbeat } from '../engine/supervisor.ts';
 import { cacheApiStore } from './cache.ts';
@@ -36,6 +39,7 @@ const host = new EngineHost({
   maxWasmThreads,
   cache: cacheApiStore(scope.location.origin),
   origin: scope.location.origin,
+  wasmMemoryBytes: wasmBytes,
   createSession: async (bytes, backend) =>
     ort.InferenceSession.create(bytes, {
       ...sessionOptions,

@@ -2,9 +2,11 @@
  * EngineHost: the worker's request dispatcher, free of browser globals so Node tests can run it with real
  * onnxruntime-web WASM and a fake port. Requests run one at a time in arrival order (ORT sessions are not
  * re-entrant); `cancel` bypasses the queue and flags its target, which checks the flag between steps.
- * Every start and end of a request is broadcast as an `activity` event (the UI's busy/idle). When the
- * worker reports a lost WebGPU device, the running request fails at once with 'device-lost' and the
- * sessions are recreated (on a new device, else on WASM) before the next request runs.
+ * Every start and end of a request is broadcast as an `activity` event (the UI's busy/idle). Cancelling
+ * the running request answers it at once and the worker reports idle; the session step already submitted
+ * finishes in the background and the next request starts after it. When the worker reports a lost WebGPU
+ * device, the running request fails at once with 'device-lost' and the sessions are recreated (on a new
+ * device, else on WASM) before the next request runs.
  */
 import type {
   BackendInfo,
@@ -40,12 +42,27 @@ export interface HostDeps {
   createSession?: SessionCreator;
   /** The app's origin: a bundle URL elsewhere loads only with `allowCrossOrigin` (absent: no check). */
   origin?: string;
+  /** Bytes of the WebAssembly memories ORT created (stats reports it; absent: unknown). */
+  wasmMemoryBytes?: () => number;
 }
 
 /** How long releasing sessions of a lost device may take before recovery goes on without waiting. */
 const LOST_RELEASE_MS = 5000;
 /** How long a request that failed on WebGPU waits for a device-lost report before it is answered. */
 const LOST_GRACE_MS = 500;
+
+/** Resolves after one turn of the event loop, so queued messages (a cancel) are handled first. */
+function nextTask(): Promise<void> {
+  if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
+  return new Promise((r) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      r();
+    };
+    ch.port2.postMessage(null);
+  });
+}
 
 function lostError(reason: string): EngineError {
   return new EngineError('device-lost', `the WebGPU device was lost (${reason}); the engine recreates its sessions: run it again`);
@@ -87,6 +104,8 @@ export class EngineHost {
   private abortRunning: ((error: EngineError) => void) | undefined;
   private runningId: string | undefined;
   private runningType: RequestType | undefined;
+  /** The handler of an aborted request, until it reaches its next step; the next request waits for it. */
+  private settling: Promise<void> | undefined;
   /** Recreating sessions after a lost WebGPU device; every request waits for it. */
   private recovery: Promise<void> | undefined;
   /** Device losses so far, and why the last one happened. */
@@ -125,6 +144,7 @@ export class EngineHost {
       bundleId: this.current?.bundle.manifest.id,
       sessions: this.current?.sessions.openPaths() ?? [],
       backend: this.backendInfo,
+      ...(this.deps.wasmMemoryBytes ? { wasmMemoryBytes: this.deps.wasmMemoryBytes() } : {}),
     };
   }
 
@@ -137,6 +157,8 @@ export class EngineHost {
       const targetId = (message as { targetId?: unknown }).targetId;
       const hit = typeof targetId === 'string' && this.active.has(targetId);
       if (hit) this.cancelled.add(targetId);
+      // The running request answers at once; its current step finishes in the background (see dispatch).
+      if (hit && targetId === this.runningId) this.abortRunning?.(new EngineError('cancelled', `request ${targetId} was cancelled`));
       this.post({ type: 'result', id, request: 'cancel', value: { cancelled: hit } });
       return;
     }
@@ -149,9 +171,10 @@ export class EngineHost {
     this.queue = this.queue.then(run, run);
   }
 
-  /** Resolves when every request received so far has finished. */
-  idle(): Promise<void> {
-    return this.queue;
+  /** Resolves when every request received so far has finished, including the last step of aborted ones. */
+  async idle(): Promise<void> {
+    await this.queue;
+    await this.settling;
   }
 
   private post(event: EngineEvent): void {
@@ -160,28 +183,43 @@ export class EngineHost {
 
   private async dispatch<K extends RequestType>(req: RequestOf<K>): Promise<void> {
     const id = req.id;
+    /** Set when the request was aborted (cancel while running, or a lost device): it stops at its next step. */
+    let stopped: EngineError | undefined;
     const ctx: RequestContext<K> = {
       id,
       host: this,
-      progress: (p) => this.post({ type: 'progress', id, ...p }),
-      partial: (value) => this.post({ type: 'partial', id, request: req.type, value } as EngineEvent),
+      progress: (p) => {
+        if (!stopped) this.post({ type: 'progress', id, ...p });
+      },
+      partial: (value) => {
+        if (!stopped) this.post({ type: 'partial', id, request: req.type, value } as EngineEvent);
+      },
       checkCancelled: () => {
+        if (stopped) throw stopped;
         if (this.cancelled.has(id)) throw new EngineError('cancelled', `request ${id} was cancelled`);
       },
     };
     this.runningType = req.type;
     this.post({ type: 'activity', running: req.type, queued: this.active.size - 1 });
-    // A request must never reach sessions of a lost device (ORT can spin forever on them).
+    // What an aborted request still had in flight finishes first (sessions are not re-entrant), and a
+    // request must never reach sessions of a lost device (ORT can spin forever on them).
+    if (this.settling) await this.settling;
     if (this.recovery) await this.recovery;
-    const aborted = new Promise<never>((_, reject) => (this.abortRunning = reject));
+    let abort: (error: EngineError) => void = () => undefined;
+    const aborted = new Promise<never>((_, reject) => (abort = reject));
+    this.abortRunning = (error) => {
+      stopped = error;
+      abort(error);
+    };
     this.runningId = id;
     const onGpu = this.current?.sessions.backend === 'webgpu';
     const lossesBefore = this.losses;
+    let work: Promise<ResultOf<K>> | undefined;
     try {
       ctx.checkCancelled();
       const handler = this.handlers[req.type] as Handler<K>;
-      const work = handler(req, ctx);
-      // An aborted request's handler may still settle later (its session calls fail or finish): ignore it.
+      work = handler(req, ctx);
+      // An aborted request's handler settles later (at its next step): its outcome is not reported.
       work.catch(() => undefined);
       const value = await Promise.race([work, aborted]);
       ctx.checkCancelled();
@@ -189,6 +227,13 @@ export class EngineHost {
     } catch (e) {
       this.post({ type: 'error', id, error: onGpu ? await this.explainGpuFailure(e, lossesBefore) : toErrorPayload(e) });
     } finally {
+      // After a lost device the old sessions are dead: nothing to wait for (their runs may never settle).
+      if (stopped?.code === 'cancelled' && work) {
+        const settling: Promise<void> = work.then(() => undefined, () => undefined).finally(() => {
+          if (this.settling === settling) this.settling = undefined;
+        });
+        this.settling = settling;
+      }
       this.abortRunning = undefined;
       this.runningId = undefined;
       this.runningType = undefined;
@@ -206,10 +251,7 @@ export class EngineHost {
     if (this.backendInfo?.backend !== 'webgpu' && this.current?.sessions.backend !== 'webgpu') return;
     this.losses++;
     this.lostReason = reason;
-    if (this.runningId !== undefined) {
-      this.cancelled.add(this.runningId);
-      this.abortRunning?.(lostError(reason));
-    }
+    this.abortRunning?.(lostError(reason));
     const recovery: Promise<void> = (this.recovery ?? Promise.resolve())
       .then(() => this.recoverFromLostDevice(reason))
       .catch(() => undefined)
@@ -248,6 +290,7 @@ export class EngineHost {
       try {
         // Whatever the user asked for, a lost device must not leave the engine without sessions.
         const sessions = await BundleSessions.open(current.bundle, this.create, { backend: next.backend, allowFallback: true });
+        sessions.beforeRun = nextTask;
         this.current = { bundle: current.bundle, sessions };
         if (sessions.backend !== next.backend) next = { ...wasm, reason: `WebGPU device lost (${reason}); ${sessions.fallbackReason ?? 'no WebGPU sessions'}` };
       } catch (e) {
@@ -294,12 +337,14 @@ export class EngineHost {
 
   private async openSessions(bundle: LoadedBundle, info: BackendInfo, ctx?: RequestContext<RequestType>): Promise<BundleSessions> {
     this.sessionsCreated = true;
-    return BundleSessions.open(bundle, this.create, {
+    const sessions = await BundleSessions.open(bundle, this.create, {
       backend: info.backend,
       allowFallback: info.requested === 'auto',
       onProgress: (loaded, total, file) => ctx?.progress({ phase: 'sessions', loaded, total, file }),
       checkCancelled: ctx?.checkCancelled,
     });
+    sessions.beforeRun = nextTask;
+    return sessions;
   }
 
   private async loadBundle(req: RequestOf<'loadBundle'>, ctx: RequestContext<'loadBundle'>): Promise<BundleSummary> {
