@@ -107,13 +107,15 @@ describe('evaluateCheckpoint', () => {
 describe('BundleSessions.releaseLazy', () => {
   it('releases sessions created on first use except those kept; role graphs opened at load stay', async () => {
     const released: string[] = [];
-    const create = async (bytes: Uint8Array): Promise<InferenceSession> => {
-      const name = new TextDecoder().decode(bytes);
-      return { release: async () => void released.push(name) } as unknown as InferenceSession;
-    };
     const bundle = await o.engine.bundle;
-    const files = new Map([...bundle.files.keys()].map((p) => [p, new TextEncoder().encode(p)]));
-    const sessions = await BundleSessions.open({ ...bundle, files }, create, { backend: 'wasm', allowFallback: false });
+    // Real sessions (their I/O is checked against the roles at creation), with release() recorded by path.
+    const pathOf = new Map([...bundle.files].map(([p, b]) => [b, p]));
+    const create = async (bytes: Uint8Array): Promise<InferenceSession> => {
+      const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+      const release = session.release.bind(session);
+      return Object.assign(session, { release: async () => { released.push(pathOf.get(bytes) ?? '?'); await release(); } });
+    };
+    const sessions = await BundleSessions.open(bundle, create, { backend: 'wasm', allowFallback: false });
     const eager = sessions.openPaths();
     const [a, b] = LATER_STEPS.map((s) => findCheckpoint(bundle.manifest, s).encoder.decoder);
     await sessions.get(a);
