@@ -251,6 +251,9 @@ export class EngineHost {
     if (this.backendInfo?.backend !== 'webgpu' && this.current?.sessions.backend !== 'webgpu') return;
     this.losses++;
     this.lostReason = reason;
+    // A handler still holding these sessions must not reach them again: its next get() throws instead.
+    const dead = this.current?.sessions;
+    if (dead?.backend === 'webgpu') dead.beforeRun = () => Promise.reject(lostError(reason));
     this.abortRunning?.(lostError(reason));
     const recovery: Promise<void> = (this.recovery ?? Promise.resolve())
       .then(() => this.recoverFromLostDevice(reason))

@@ -77,8 +77,11 @@ describe('a lost WebGPU device', () => {
     await new Promise<void>((resolve) => {
       const stop = client.onActivity((a) => a.running === 'runGraph' && (stop(), resolve()));
     });
+    const dead = host.loaded().sessions;
     gpu.state.lost = true;
     host.deviceLost('destroyed: test');
+    // A handler still holding the old sessions cannot reach them again.
+    expect((await engineFailure(dead.get('scorer/text.onnx'))).code).toBe('device-lost');
     const err = await engineFailure(running.done);
     expect(err.code).toBe('device-lost');
     expect(err.message).toBe('the WebGPU device was lost (destroyed: test); the engine recreates its sessions: run it again');
