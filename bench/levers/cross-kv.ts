@@ -15,6 +15,8 @@ import { nodeOpener, nodeRuntime, type NodeBackend } from '../../src/cli/bench-n
 const BUNDLE = join('public', 'models', 'uae-shapes');
 const SPLIT = join('bench', 'out', 'crosskv');
 const STEPS = 47;
+/** --check: one untimed pass each, for the token comparison only. */
+const CHECK = process.argv.includes('--check');
 
 /** Returns row 0's greedy tokens of STEPS runs of `decoder` on R rows; `extra` are the constant feeds. */
 async function loop(ort: typeof import('onnxruntime-web'), decoder: InferenceSession, extra: Record<string, Tensor>, rows: number, layers: number, heads: number, dh: number): Promise<number[]> {
@@ -66,10 +68,13 @@ async function probe(backend: NodeBackend): Promise<Record<string, unknown>> {
         for (const t of Object.values(kv)) t.dispose();
       }
     };
-    const [a, b] = await measureInterleaved([runOriginal, runSplit], [{ warmup: 1, repeats: 7 }, { warmup: 1, repeats: 7 }]);
+    const reps = { warmup: CHECK ? 0 : 1, repeats: CHECK ? 1 : 7 };
+    const [a, b] = await measureInterleaved([runOriginal, runSplit], [reps, reps]);
     out[`rows${rows}`] = {
       shippedMs: a.timing.median, splitMs: b.timing.median, speedup: a.timing.median / b.timing.median,
       speedupMin: a.timing.min / b.timing.min, sameTokens: a.value.join(',') === b.value.join(','),
+      // Past the natural [EOS] the logits are near-ties, where float order of the hoisted MatMul can flip one.
+      firstDifference: a.value.findIndex((t, i) => t !== b.value[i]), naturalEos: a.value.indexOf(role.eosId), ...(CHECK ? { shipped: a.value.join(" "), split: b.value.join(" ") } : {}),
     };
     enc.dispose();
   }
@@ -80,5 +85,5 @@ async function probe(backend: NodeBackend): Promise<Record<string, unknown>> {
 }
 
 const results = [];
-for (const b of ['node-wasm', 'node-native'] as const) results.push(await probe(b));
+for (const b of CHECK ? (['node-native'] as const) : (['node-wasm', 'node-native'] as const)) results.push(await probe(b));
 console.log(JSON.stringify(results, null, 2));
