@@ -29,6 +29,7 @@ const E2E_SUITES = [
   ['e2e rollouts (issue 6)', 'rollouts.mjs'],
   ['e2e checkpoint scrubber', 'scrubber.spec.mjs'],
   ['e2e hardening (issue 9: images, storage, privacy, CSP)', 'hardening.mjs'],
+  ['e2e resilience (issue 9: bad models, other origins, faults, endurance)', 'resilience.mjs'],
 ];
 const E2E_DIST = join(root, '.e2e-tmp', 'npm-test-dist');
 const E2E_BUILD = 'e2e build (vite, shared by the E2E suites)';
