@@ -58,23 +58,35 @@ export function toOrtTensor(ort: OrtModule, tracker: TensorTracker, t: TensorDat
   }
 }
 
-/** Returns a copy of an ORT CPU tensor as TensorData (own buffer, safe to transfer after dispose). */
-export function fromOrtTensor(t: Tensor, name = 'output'): TensorData {
+/** True when `a` spans a whole, unshared ArrayBuffer (not a view into a heap or a pool). */
+function ownsBuffer(a: ArrayBufferView): boolean {
+  const buf = a.buffer;
+  return a.byteOffset === 0 && a.byteLength === buf.byteLength && !(typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer);
+}
+
+/**
+ * Returns an ORT CPU tensor's data as TensorData that is safe to keep and transfer after the tensor is
+ * disposed. A session output whose typed array spans its own buffer (onnxruntime-web and -node copy every
+ * CPU output out of their heaps into a fresh array) is handed over without a second copy (`adopt`); a view
+ * into a larger or shared buffer is always copied.
+ */
+export function fromOrtTensor(t: Tensor, name = 'output', adopt = false): TensorData {
   const dims = [...t.dims];
   const data = t.data;
+  const keep = <A extends ArrayBufferView>(a: A, copy: (a: A) => A): A => (adopt && ownsBuffer(a) ? a : copy(a));
   switch (t.type) {
     case 'float32':
-      if (data instanceof Float32Array) return { dtype: 'float32', data: new Float32Array(data), dims };
+      if (data instanceof Float32Array) return { dtype: 'float32', data: keep(data, (a) => new Float32Array(a)), dims };
       break;
     case 'int32':
-      if (data instanceof Int32Array) return { dtype: 'int32', data: new Int32Array(data), dims };
+      if (data instanceof Int32Array) return { dtype: 'int32', data: keep(data, (a) => new Int32Array(a)), dims };
       break;
     case 'int64':
-      if (data instanceof BigInt64Array) return { dtype: 'int64', data: new BigInt64Array(data), dims };
+      if (data instanceof BigInt64Array) return { dtype: 'int64', data: keep(data, (a) => new BigInt64Array(a)), dims };
       break;
     case 'uint8':
     case 'bool':
-      if (data instanceof Uint8Array) return { dtype: t.type, data: new Uint8Array(data), dims };
+      if (data instanceof Uint8Array) return { dtype: t.type, data: keep(data, (a) => new Uint8Array(a)), dims };
       break;
     default:
       break;
@@ -108,7 +120,11 @@ export async function runSession(
     }
     for (const t of Object.values(outputs)) tracker.track(t);
     const result: Record<string, TensorData> = {};
-    for (const [name, t] of Object.entries(outputs)) result[name] = fromOrtTensor(t, `${label}: ${name}`);
+    for (const [name, t] of Object.entries(outputs)) {
+      // Outputs the caller fed back in as inputs share their buffer with a feed: copy those.
+      const fed = Object.values(inputs).some((i) => i.location === 'cpu' && i.data === t.data);
+      result[name] = fromOrtTensor(t, `${label}: ${name}`, !fed);
+    }
     return result;
   } finally {
     for (const t of Object.values(inputs)) tracker.dispose(t);
