@@ -13,7 +13,7 @@ from . import config as C
 from .common import Checkpoint, REPO, TOKENIZER_PATH, ensure_data, load_tokenizer, setup, to_pixels
 from .export import export_caption_model, export_decoder, export_scorer, round_to_fp16, write_manifest
 from .infer import euler_sample, greedy_captions
-from .nets import CaptionModel, FlowDecoder, Scorer
+from .nets import CaptionModel, FlowDecoder, Scorer, without_probe
 from .train import load_ae
 
 
@@ -25,9 +25,9 @@ def load_models(cfg, tok, flow_stage="flow"):
     state = torch.load(Checkpoint(flow_stage).path)
     flow.load_state_dict(state["ema"] if flow_stage == "flow" else state["model"])
     enc = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
-    enc.load_state_dict(torch.load(Checkpoint("encoder").path)["model"])
+    enc.load_state_dict(without_probe(torch.load(Checkpoint("encoder").path)["model"]))
     sc = Scorer(dict(cfg["scorer"], vocab=tok.vocab_size, max_len=C.MAX_LEN, pad_id=tok.pad_id))
-    sc.load_state_dict(torch.load(Checkpoint("scorer").path)["model"])
+    sc.load_state_dict(without_probe(torch.load(Checkpoint("scorer").path)["model"]))
     for mod in (ae, flow, enc, sc):
         round_to_fp16(mod)
     return {"ae": ae, "scale": scale, "shift": shift, "flow": flow.eval(), "encoder": enc.eval(),

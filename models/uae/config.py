@@ -16,9 +16,9 @@ FULL = {
              "text_dim": 128, "text_heads": 4, "text_layers": 2, "steps": 4000, "batch": 48, "lr": 7e-4, "ema": 0.998, "guidance": 2.0,
              "cfg_dropout": 0.1},
     "encoder": {"dim": 128, "heads": 4, "vision_layers": 1, "layers": 2, "steps": 2700, "batch": 64,
-                "lr": 1e-3},
+                "lr": 1e-3, "attr_weight": 1.0},
     "scorer": {"dim": 128, "heads": 4, "vision_layers": 2, "text_layers": 2, "embed": 64, "steps": 1000,
-               "batch": 128, "lr": 1e-3},
+               "batch": 128, "lr": 1e-3, "attr_weight": 1.0},
 }
 
 TINY = {
@@ -27,9 +27,10 @@ TINY = {
     "flow": {"latent_channels": 8, "latent_size": 8, "patch": 2, "dim": 32, "heads": 2, "depth": 1,
              "text_dim": 32, "text_heads": 2, "text_layers": 1, "steps": 3, "batch": 8, "lr": 1e-3,
              "cfg_dropout": 0.1},
-    "encoder": {"dim": 32, "heads": 2, "vision_layers": 1, "layers": 1, "steps": 3, "batch": 8, "lr": 1e-3},
+    "encoder": {"dim": 32, "heads": 2, "vision_layers": 1, "layers": 1, "steps": 3, "batch": 8, "lr": 1e-3,
+                "attr_weight": 1.0},
     "scorer": {"dim": 32, "heads": 2, "vision_layers": 1, "text_layers": 1, "embed": 16, "steps": 3,
-               "batch": 8, "lr": 1e-3},
+               "batch": 8, "lr": 1e-3, "attr_weight": 1.0},
 }
 
 

@@ -9,7 +9,7 @@ import torch
 from . import config as C
 from .common import Captions, Checkpoint, ensure_data, load_tokenizer, setup, to_pixels, TOKENIZER_PATH
 from .infer import euler_sample
-from .nets import FlowDecoder, Scorer
+from .nets import FlowDecoder, Scorer, without_probe
 from .train import load_ae
 
 
@@ -22,7 +22,7 @@ def load_flow(cfg, tok):
 def load_scorer(cfg, tok):
     hp = dict(cfg["scorer"], vocab=tok.vocab_size, max_len=C.MAX_LEN, pad_id=tok.pad_id)
     model = Scorer(hp)
-    model.load_state_dict(torch.load(Checkpoint("scorer").path)["model"])
+    model.load_state_dict(without_probe(torch.load(Checkpoint("scorer").path)["model"]))
     return model.eval()
 
 
@@ -64,7 +64,7 @@ def encoder_quality(cfg, tok, images, records, n):
     from .nets import CaptionModel
     from .rl import score_captions
     enc = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
-    enc.load_state_dict(torch.load(Checkpoint("encoder").path)["model"])
+    enc.load_state_dict(without_probe(torch.load(Checkpoint("encoder").path)["model"]))
     enc.eval()
     ids = greedy_captions(enc, to_pixels(images[:n]), tok.bos_id, tok.eos_id, tok.pad_id)
     texts = [tok.decode([int(v) for v in row]) for row in ids]

@@ -4,6 +4,7 @@ Every module is written with plain tensor ops (no nn.MultiheadAttention) so that
 explicit and the same code runs on Debian's torch 1.13 and on current PyTorch.
 """
 import math
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -343,6 +344,77 @@ class TextEmbedTower(nn.Module):
     def forward(self, input_ids):
         _, pooled = self.text(input_ids)
         return F.normalize(self.proj(pooled), dim=-1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Training-only attribute probe (not exported): dense supervision for the vision towers
+# ----------------------------------------------------------------------------------------------
+
+SCENE_SHAPES = ["circle", "square", "triangle", "diamond", "cross"]        # src/shapes/scene.ts
+SCENE_COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
+SCENE_SIZES = ["small", "large"]
+SCENE_BACKGROUNDS = ["black", "white", "gray", "navy"]
+GRID = 3
+
+
+def scene_targets(records):
+    """Scenes -> int64 [N, 3*9+1]: per grid cell (row-major) shape (0 = empty, 1..5), colour and size
+    (-100 where the cell is empty), then the background."""
+    out = np.full((len(records), 3 * GRID * GRID + 1), -100, dtype=np.int64)
+    for i, rec in enumerate(records):
+        scene = rec["scene"]
+        out[i, : GRID * GRID] = 0
+        for o in scene["objects"]:
+            c = o["row"] * GRID + o["col"]
+            out[i, c] = 1 + SCENE_SHAPES.index(o["shape"])
+            out[i, GRID * GRID + c] = SCENE_COLOURS.index(o["colour"])
+            out[i, 2 * GRID * GRID + c] = SCENE_SIZES.index(o["size"])
+        out[i, -1] = SCENE_BACKGROUNDS.index(scene["background"])
+    return out
+
+
+class AttributeHead(nn.Module):
+    """Predicts every grid cell's object (shape or empty, colour, size) and the background, either from
+    vision tokens [B,64,D] (pooled to the 3x3 grid) or from one embedding [B,E]. Used only as an
+    auxiliary loss while pre-training, so that the vision features tell shapes and colours apart (the
+    role a pre-trained backbone plays in the paper); the exported graphs do not contain it."""
+
+    def __init__(self, dim, from_tokens=True):
+        super().__init__()
+        self.from_tokens, self.dim = from_tokens, dim
+        cells = GRID * GRID
+        self.expand = None if from_tokens else nn.Linear(dim, cells * dim)
+        self.cell = nn.Sequential(nn.Linear(dim, dim), nn.GELU(),
+                                  nn.Linear(dim, len(SCENE_SHAPES) + 1 + len(SCENE_COLOURS) + len(SCENE_SIZES)))
+        self.bg = nn.Linear(dim, len(SCENE_BACKGROUNDS))
+
+    def forward(self, h):
+        b = h.shape[0]
+        if self.from_tokens:
+            side = int(round(h.shape[1] ** 0.5))
+            grid = h.transpose(1, 2).reshape(b, self.dim, side, side)
+            cells = F.adaptive_avg_pool2d(grid, GRID).flatten(2).transpose(1, 2)
+            pooled = h.mean(1)
+        else:
+            cells = F.gelu(self.expand(h)).reshape(b, GRID * GRID, self.dim)
+            pooled = h
+        return self.cell(cells), self.bg(pooled)
+
+    def loss(self, h, targets):
+        """-> (mean cross-entropy over shape/colour/size/background, accuracy of the shape-or-empty slot)."""
+        cells, bg = self.forward(h)
+        n, ns, nc = GRID * GRID, len(SCENE_SHAPES) + 1, len(SCENE_COLOURS)
+        shape_t, colour_t, size_t, bg_t = targets[:, :n], targets[:, n:2 * n], targets[:, 2 * n:3 * n], targets[:, -1]
+        ce = lambda logits, t: F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t.reshape(-1), ignore_index=-100)
+        loss = (ce(cells[..., :ns], shape_t) + ce(cells[..., ns:ns + nc], colour_t)
+                + ce(cells[..., ns + nc:], size_t) + ce(bg, bg_t)) / 4
+        acc = (cells[..., :ns].argmax(-1) == shape_t).float().mean()
+        return loss, acc
+
+
+def without_probe(state):
+    """A checkpoint's model state without the training-only attribute probe's weights."""
+    return {k: v for k, v in state.items() if not k.startswith("attr_head.")}
 
 
 class Scorer(nn.Module):

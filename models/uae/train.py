@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from . import config as C
 from .common import (Captions, Checkpoint, Log, cosine_lr, ensure_data, load_tokenizer, setup, to_pixels,
                      TOKENIZER_PATH, work_dir)
-from .nets import CaptionModel, FlowDecoder, LatentAutoEncoder, Scorer
+from .nets import AttributeHead, CaptionModel, FlowDecoder, LatentAutoEncoder, Scorer, scene_targets
 
 SAVE_EVERY = 250
 
@@ -174,18 +174,23 @@ def train_flow(cfg, data, tok):
 
 def train_encoder(cfg, data, tok):
     hp = dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN)
-    images = data["train"][0]
-    caps = Captions(data["train"][1], tok)
+    images, records = data["train"]
+    caps = Captions(records, tok)
+    targets = torch.from_numpy(scene_targets(records))
     model = CaptionModel(hp)
+    model.attr_head = AttributeHead(hp["dim"], from_tokens=True)   # training-only probe (not exported)
 
     def step(i, rng):
         idx = rng.integers(0, len(images), hp["batch"])
         ids, _ = caps.sample(idx, C.ENCODER_LEVEL_MIX, rng)
-        logits = model(to_pixels(images[idx]), ids[:, :-1])
+        enc = model.vision(to_pixels(images[idx]))
+        logits, _ = model.decoder(ids[:, :-1], enc, model.decoder.empty_past(len(idx)))
         target = ids[:, 1:].clone()
         target[target == tok.pad_id] = -100
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
-        return {"loss": loss}
+        caption = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+        attr, attr_acc = model.attr_head.loss(enc, targets[idx])
+        return {"loss": caption + hp["attr_weight"] * attr, "caption_loss": caption, "attr_loss": attr,
+                "attr_acc": attr_acc}
 
     _loop("encoder", model, list(model.parameters()), hp, step)
     return model
@@ -193,9 +198,11 @@ def train_encoder(cfg, data, tok):
 
 def train_scorer(cfg, data, tok):
     hp = dict(cfg["scorer"], vocab=tok.vocab_size, max_len=C.MAX_LEN, pad_id=tok.pad_id)
-    images = data["train"][0]
-    caps = Captions(data["train"][1], tok)
+    images, records = data["train"]
+    caps = Captions(records, tok)
+    targets = torch.from_numpy(scene_targets(records))
     model = Scorer(hp)
+    model.attr_head = AttributeHead(hp["embed"], from_tokens=False)   # training-only probe (not exported)
 
     def step(i, rng):
         idx = rng.choice(len(images), hp["batch"], replace=False)
@@ -204,9 +211,11 @@ def train_scorer(cfg, data, tok):
         te = model.text(ids)
         logits = model.logit_scale.exp().clamp(max=100) * ie @ te.t()
         labels = torch.arange(len(idx))
-        loss = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))
+        contrastive = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))
         acc = (logits.argmax(1) == labels).float().mean()
-        return {"loss": loss, "acc": acc}
+        attr, attr_acc = model.attr_head.loss(ie, targets[idx])
+        return {"loss": contrastive + hp["attr_weight"] * attr, "contrastive_loss": contrastive, "acc": acc,
+                "attr_loss": attr, "attr_acc": attr_acc}
 
     _loop("scorer", model, list(model.parameters()), hp, step)
     return model

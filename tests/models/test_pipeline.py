@@ -37,6 +37,30 @@ def test_every_stage_logged_and_checkpointed(tiny_bundle):
         assert rows[-1]["step"] == 2 and all(r["loss"] == r["loss"] for r in rows)
 
 
+def test_attribute_probe_trains_the_vision_towers_and_stays_out_of_the_export(tiny_bundle):
+    work, out, _ = tiny_bundle
+    import torch
+    for stage in ("encoder", "scorer"):
+        rows = [json.loads(l) for l in open(work / "logs" / f"{stage}.jsonl")]
+        assert all(0.0 <= r["attr_acc"] <= 1.0 and r["attr_loss"] > 0 for r in rows)
+        state = torch.load(work / "ckpt" / f"{stage}.pt")["model"]
+        assert any(k.startswith("attr_head.") for k in state)
+    for graph in ("encoder/encoder_model.onnx", "scorer/vision_model.onnx"):
+        names = [i.name for i in onnx.load(str(out / graph)).graph.initializer]
+        assert not any("attr_head" in n for n in names), graph
+
+
+def test_scene_targets_encode_cells_and_background():
+    sys.path.insert(0, os.path.join(REPO, "models"))
+    from uae.nets import scene_targets
+    scene = {"background": "navy", "objects": [{"shape": "cross", "colour": "orange", "size": "large", "row": 2,
+                                                "col": 1}]}
+    t = scene_targets([{"scene": scene}])[0]
+    assert list(t[:9]) == [0, 0, 0, 0, 0, 0, 0, 5, 0]
+    assert t[9 + 7] == 5 and t[18 + 7] == 1 and t[-1] == 3
+    assert (t[9:27] == -100).sum() == 16
+
+
 def test_manifest_lists_every_exported_graph_with_hashes(tiny_bundle):
     _, out, _ = tiny_bundle
     m = json.load(open(out / "manifest.json"))
