@@ -112,8 +112,8 @@ def rl_section(ev):
         for n in names:
             L.append(f"| {n} | " + " | ".join(fmt(next(r["sim"] for r in pr["rows"] if r["captions"] == n and r["guidance"] == g))
                                               for g in gs) + " |")
-        L.append("\nA wrong shape costs the reward almost nothing, so GRPO on sim cannot teach shapes the encoder "
-                 "does not see; without guidance, repeating the salient object pays, which a first stage-2 run "
+        L.append("\nA wrong shape costs the reward almost nothing, so GRPO on sim cannot teach shapes: the encoder "
+                 "must see them from pre-training (its attribute probe) and stage 2 must not unlearn them; without guidance, repeating the salient object pays, which a first stage-2 run "
                  "(guidance 1) exploited. Stage 2 therefore rewards reconstructions made with guidance.\n")
     return L, checks
 
@@ -122,7 +122,8 @@ def params(stage, key="model"):
     path = Checkpoint(stage).path
     if not os.path.exists(path):
         return None
-    return sum(v.numel() for v in torch.load(path)[key].values())
+    from .nets import without_probe
+    return sum(v.numel() for v in without_probe(torch.load(path)[key]).values())   # exported weights only
 
 
 def stage_wall_time(stage):
@@ -250,9 +251,13 @@ def main():
     L.append("")
     L += rl_lines
     has_rl = "checkpoints" in m["roles"]
-    L.append("Notes on this build: the encoder was trained 1,500 steps and then continued 1,200 steps with a "
-             "warm-restarted cosine schedule (`models/retrain.sh` runs one 2,700-step schedule); the refined "
-             "latent-decoder stage (`--stage ae_decoder`) was not run. "
+    probe_note = ("the caption encoder was pre-trained with a training-only attribute probe on its vision tokens "
+                  "(per grid cell: shape or empty, colour, size; and the background; `AttributeHead` in "
+                  "`models/uae/nets.py`, weight `attr_weight`), which gives its vision tower dense supervision "
+                  "while the captions it learns stay short-biased; the probe is not exported. "
+                  if any("attr_loss" in r for r in read_log("encoder")) else "")
+    L.append("Notes on this build: " + probe_note + "The refined latent-decoder stage (`--stage ae_decoder`) "
+             "was not run. "
              + ("The `encoder` role is stage 2's last checkpoint and `referenceEncoder` the cold start; the "
                 "`encoder` evaluation row above is therefore the RL-trained encoder. "
                 if has_rl else "`encoder` and `referenceEncoder` are the same cold-start graphs. ")

@@ -18,7 +18,7 @@ FULL = {
     "encoder": {"dim": 128, "heads": 4, "vision_layers": 1, "layers": 2, "steps": 2700, "batch": 64,
                 "lr": 1e-3, "attr_weight": 1.0},
     "scorer": {"dim": 128, "heads": 4, "vision_layers": 2, "text_layers": 2, "embed": 64, "steps": 1000,
-               "batch": 128, "lr": 1e-3, "attr_weight": 1.0},
+               "batch": 128, "lr": 1e-3, "attr_weight": 0.0},   # shipped scorer: contrastive only
 }
 
 TINY = {

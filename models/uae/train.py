@@ -202,7 +202,8 @@ def train_scorer(cfg, data, tok):
     caps = Captions(records, tok)
     targets = torch.from_numpy(scene_targets(records))
     model = Scorer(hp)
-    model.attr_head = AttributeHead(hp["embed"], from_tokens=False)   # training-only probe (not exported)
+    if hp["attr_weight"]:
+        model.attr_head = AttributeHead(hp["embed"], from_tokens=False)   # training-only probe (not exported)
 
     def step(i, rng):
         idx = rng.choice(len(images), hp["batch"], replace=False)
@@ -213,6 +214,8 @@ def train_scorer(cfg, data, tok):
         labels = torch.arange(len(idx))
         contrastive = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))
         acc = (logits.argmax(1) == labels).float().mean()
+        if not hp["attr_weight"]:
+            return {"loss": contrastive, "acc": acc}
         attr, attr_acc = model.attr_head.loss(ie, targets[idx])
         return {"loss": contrastive + hp["attr_weight"] * attr, "contrastive_loss": contrastive, "acc": acc,
                 "attr_loss": attr, "attr_acc": attr_acc}
