@@ -36,7 +36,9 @@ describe('fromOrtTensor', () => {
     expect([...ea]).toEqual([...eb]);
     expect(tracker.live()).toBe(0);
     const { port1, port2 } = new MessageChannel();
-    const got = new Promise<Float32Array>((resolve) => port2.once('message', (m: Float32Array) => resolve(m)));
+    const got = new Promise<Float32Array>((resolve) => {
+      port2.onmessage = (m: MessageEvent<Float32Array>) => resolve(m.data);
+    });
     port1.postMessage(ea, [ea.buffer]);
     expect([...(await got)]).toEqual([...eb]);
     port1.close();
