@@ -97,19 +97,8 @@ def _export(module, args, path, inputs, outputs, dynamic):
     fp16_storage(path)
 
 
-def export_caption_model(model, out_dir, prefix, vision_path=None):
-    """Writes <prefix>/encoder_model.onnx (unless vision_path names a shared one) and
-    <prefix>/decoder_model_merged.onnx; returns (io specs, role)."""
-    dec = model.decoder
-    dim = dec.tok.weight.shape[1]
-    px = torch.zeros(2, 3, C.IMAGE_SIZE, C.IMAGE_SIZE)
-    if vision_path is None:
-        vision_path = f"{prefix}/encoder_model.onnx"
-        _export(model.vision, (px,), os.path.join(out_dir, vision_path), ["pixel_values"], ["last_hidden_state"],
-                {"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}})
-    n_tok = model.vision.stem.pos.shape[1]
-    ids = torch.ones(2, 3, dtype=torch.int64)
-    enc = torch.zeros(2, n_tok, dim)
+def merged_decoder_spec(dec, n_tok):
+    """Example arguments, input and output names and dynamic axes of the merged caption decoder's export."""
     past = []
     names_in, names_out = ["input_ids", "encoder_hidden_states"], ["logits"]
     dyn = {"input_ids": {0: "batch", 1: "sequence"}, "encoder_hidden_states": {0: "batch"},
@@ -121,8 +110,24 @@ def export_caption_model(model, out_dir, prefix, vision_path=None):
             names_out.append(f"present.{i}.{kv}")
             dyn[f"past_key_values.{i}.{kv}"] = {0: "batch", 2: "past_sequence"}
             dyn[f"present.{i}.{kv}"] = {0: "batch", 2: "total_sequence"}
+    args = (torch.ones(2, 3, dtype=torch.int64), torch.zeros(2, n_tok, dec.tok.weight.shape[1]), *past)
+    return args, names_in, names_out, dyn
+
+
+def export_caption_model(model, out_dir, prefix, vision_path=None):
+    """Writes <prefix>/encoder_model.onnx (unless vision_path names a shared one) and
+    <prefix>/decoder_model_merged.onnx; returns (io specs, role)."""
+    dec = model.decoder
+    dim = dec.tok.weight.shape[1]
+    px = torch.zeros(2, 3, C.IMAGE_SIZE, C.IMAGE_SIZE)
+    if vision_path is None:
+        vision_path = f"{prefix}/encoder_model.onnx"
+        _export(model.vision, (px,), os.path.join(out_dir, vision_path), ["pixel_values"], ["last_hidden_state"],
+                {"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}})
+    n_tok = model.vision.stem.pos.shape[1]
+    args, names_in, names_out, dyn = merged_decoder_spec(dec, n_tok)
     dec_path = os.path.join(out_dir, prefix, "decoder_model_merged.onnx")
-    _export(_MergedDecoder(dec), (ids, enc, *past), dec_path, names_in, names_out, dyn)
+    _export(_MergedDecoder(dec), args, dec_path, names_in, names_out, dyn)
     f32 = "float32"
     kv_shape = ["batch", dec.heads, "past_sequence", dec.head_dim]
     io = {

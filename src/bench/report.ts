@@ -166,5 +166,15 @@ export function renderMarkdown(res: BenchResults): string {
     lines.push(`- ${r.key}: greedy caption "${c?.detail.caption ?? '–'}"; batched = sequential group: ${g?.detail.sameAsBatched ?? '–'}; `
       + `KV = recompute: ${k?.detail.sameAsKv ?? '–'}; round-trip sim ${typeof rt?.detail.sim === 'number' ? rt.detail.sim.toFixed(4) : '–'}`);
   }
+  lines.push('', '## Warm-up after load', '',
+    'Stages are timed after greedy captions stop getting faster (median of the last 5 runs within 15 % of the 5 before).', '',
+    '| backend | first caption after load ms | steady caption ms | runs to settle | time to settle ms | caption: vision encoder ms | caption: decoding loop ms |',
+    '|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of runs) {
+    const l = stage(r, 'load')?.detail;
+    const c = stage(r, 'caption')?.detail;
+    if (!l || l.firstRunMs === undefined) continue;
+    lines.push(`| ${r.key} | ${l.firstRunMs} | ${l.settledMs} | ${l.settleRuns} | ${l.settleTotalMs} | ${c?.encodeMedianMs ?? '–'} | ${c?.generateMedianMs ?? '–'} |`);
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -129,3 +129,43 @@ def test_stage3_flow_grpo_logs_and_refines_the_decoder(tiny_bundle):
     a = open(out / m["roles"]["decoder"]["transformer"], "rb").read()
     b = open(variant / m["roles"]["decoder"]["transformer"], "rb").read()
     assert a != b, "the variant's flow transformer should be the Flow-GRPO-refined one"
+
+
+def test_checkpoints_recovered_from_a_bundle_equal_the_exported_weights(tiny_bundle, tmp_path):
+    """uae.from_bundle: the pre-trained models come back from the ONNX files (fp16-rounded weights)."""
+    import torch
+    work, out, _ = tiny_bundle
+    env = dict(os.environ, UAE_WORK=str(tmp_path))
+    r = subprocess.run([PY, "-m", "uae.from_bundle", "--config", "tiny", "--bundle", str(out)],
+                       cwd=os.path.join(REPO, "models"), env=env, check=True, capture_output=True, text=True)
+    assert "encoder:" in r.stdout and "scale" in r.stdout
+
+    def rounded(state):
+        return {k: v.half().float() if v.dtype == torch.float32 else v for k, v in state.items()}
+
+    pairs = {"ae": "model", "flow": "ema", "scorer": "model", "encoder": "model"}
+    for stage, key in pairs.items():
+        src = "ae_decoder" if stage == "ae" and (work / "ckpt" / "ae_decoder.pt").exists() else stage
+        orig = rounded(torch.load(work / "ckpt" / f"{src}.pt")[key])
+        got = torch.load(tmp_path / "ckpt" / f"{stage}.pt")
+        state = got["model"] if stage != "flow" else got["ema"]
+        compared = 0
+        for k, v in orig.items():
+            if k.startswith(("attr_head.", "ae.", "enc.")) or k == "logit_scale":
+                continue  # training-only probe, the unexported image encoder of the auto-encoder
+            assert torch.equal(state[k], v), f"{stage}: {k} differs"
+            compared += 1
+        assert compared > 5
+    ae = torch.load(work / "ckpt" / "ae.pt")
+    got = torch.load(tmp_path / "ckpt" / "ae.pt")
+    assert abs(got["scale"] - ae["scale"]) < 1e-5 * abs(ae["scale"]) and abs(got["shift"] - ae["shift"]) < 1e-5
+
+
+def test_recovery_refuses_a_bundle_of_another_architecture(tiny_bundle, tmp_path):
+    _, out, _ = tiny_bundle
+    env = dict(os.environ, UAE_WORK=str(tmp_path))
+    r = subprocess.run([PY, "-m", "uae.from_bundle", "--config", "full", "--bundle", str(out), "--models", "scorer"],
+                       cwd=os.path.join(REPO, "models"), env=env, capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "scorer/vision_model.onnx" in r.stderr and "shape" in r.stderr
+    assert not (tmp_path / "ckpt" / "scorer.pt").exists()

@@ -9,7 +9,7 @@ import { writePeerConfig } from '../../bench/peer-config.ts';
 import { runPeer } from '../../src/bench/peer.ts';
 import { peerConfigFiles } from '../../src/bench/peer-config.ts';
 import { computeRatios, renderMarkdown, type BackendRun, type BenchResults } from '../../src/bench/report.ts';
-import { runStages, STAGE_IDS, type StageResult } from '../../src/bench/stages.ts';
+import { runStages, settleAfterLoad, STAGE_IDS, type StageResult } from '../../src/bench/stages.ts';
 import { measure, median, summarize } from '../../src/bench/timing.ts';
 import { nodeOpener, nodeRuntime } from '../../src/cli/bench-node.ts';
 import { parseManifestText } from '../../src/engine/manifest.ts';
@@ -135,5 +135,21 @@ describe('report', () => {
     expect(md).toContain('| caption | 10.0 [8.0–10.0] | 35.0 [16.0–35.0] |');
     expect(md).toContain('chromium-webgpu**: webgpu — FAILED: no adapter');
     expect(md).toContain('| chromium-wasm-1t / node-native-1t: caption | 3.50× | 2.00× | ≤ 2 |');
+  });
+});
+
+describe('settleAfterLoad', () => {
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+  it('keeps running until the runs stop getting faster, and reports the first and the steady time', async () => {
+    let calls = 0;
+    const s = await settleAfterLoad(async () => { calls++; await sleep(calls <= 5 ? 60 : 2); });
+    expect(s.firstRunMs).toBeGreaterThanOrEqual(50);
+    expect(s.settledMs).toBeLessThan(30);
+    expect(s.settleRuns).toBeGreaterThanOrEqual(12);
+    expect(s.settleRuns).toBe(calls);
+  });
+  it('stops after ten runs when the time is flat', async () => {
+    const s = await settleAfterLoad(() => sleep(40));
+    expect(s.settleRuns).toBe(10);
   });
 });

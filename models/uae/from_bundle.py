@@ -1,0 +1,245 @@
+"""Recovers PyTorch checkpoints of the pre-trained models from a bundle's ONNX files, so that stage 2 and
+stage 3 (and re-exports) can run on a fresh machine without repeating pre-training.
+
+Usage (from models/):
+  /usr/bin/python3 -m uae.from_bundle [--bundle DIR] [--config full|tiny] [--models ae,flow,scorer,encoder] [--force]
+
+Writes models/work/ckpt/{ae,flow,scorer,encoder}.pt (the encoder from the bundle's `referenceEncoder`,
+i.e. the cold start). Existing checkpoints are kept unless --force. Weights come back at the precision the
+bundle stores them in (float16 values). Each import is checked: the recovered module is exported again
+and every weight of the new graph must equal the bundle's, initializer by initializer.
+
+How weights are found: torch's exporter keeps parameter names for most initializers but renames
+constant-folded ones (a Linear weight transposed for MatMul becomes `onnx::MatMul_N`). So the module is
+first exported with distinct random weights; every parameter is located there by value (as is or
+transposed) and identified by the graph node that consumes it; the bundle's graph, exported from the same
+code, has the same node consuming the trained value.
+"""
+import argparse
+import json
+import os
+import tempfile
+
+import numpy as np
+import torch
+
+from . import config as C
+from .common import Checkpoint, REPO, load_tokenizer, TOKENIZER_PATH
+from .export import _MergedDecoder, _TextStates, _VaeDecode, merged_decoder_spec
+from .nets import CaptionModel, FlowDecoder, LatentAutoEncoder, Scorer
+
+
+class ImportError_(RuntimeError):
+    """The bundle's graph does not match the module (other architecture, other exporter)."""
+
+
+def _graph_weights(path):
+    """ONNX file -> {(consumer node name, input index): float32 array} for every initializer (and every
+    Constant node output), seen through Cast (float16 storage) and Identity (deduplicated) nodes."""
+    import onnx
+    from onnx import numpy_helper
+    g = onnx.load(path).graph
+    values = {i.name: numpy_helper.to_array(i).astype(np.float32) if numpy_helper.to_array(i).dtype.kind == "f"
+              else numpy_helper.to_array(i) for i in g.initializer}
+    for n in g.node:
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
+            values[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+    # float16 storage adds Cast nodes, and the exporter replaces equal initializers by Identity nodes
+    alias, passes = {}, [n for n in g.node if n.op_type in ("Cast", "Identity")]
+    changed = True
+    while changed:
+        changed = False
+        for n in passes:
+            src = alias.get(n.input[0], n.input[0])
+            if src in values and n.output[0] not in alias:
+                alias[n.output[0]] = src
+                changed = True
+    out = {}
+    for n in g.node:
+        if n.op_type in ("Cast", "Identity") and n.output[0] in alias:
+            continue
+        for j, name in enumerate(n.input):
+            src = alias.get(name, name)
+            if src in values:
+                out[(n.name, j)] = values[src]
+    return out
+
+
+def _export_plain(wrapper, args, inputs, outputs, dynamic, path):
+    from .export import OPSET
+    wrapper.eval()
+    with torch.no_grad():
+        torch.onnx.export(wrapper, args, path, input_names=inputs, output_names=outputs, dynamic_axes=dynamic,
+                          opset_version=OPSET, do_constant_folding=True)
+
+
+def _locate(wrapper, spec, tmp):
+    """Exports `wrapper` with distinct random weights -> {param name: (consumer key, transposed)}."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in wrapper.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen))
+    path = os.path.join(tmp, "probe.onnx")
+    _export_plain(wrapper, *spec, path)
+    weights = _graph_weights(path)
+    where = {}
+    for name, p in wrapper.named_parameters():
+        v = p.detach().numpy()
+        for key, arr in sorted(weights.items()):
+            if arr.shape == v.shape and np.array_equal(arr, v):
+                where[name] = (key, False)
+                break
+            if v.ndim == 2 and arr.shape == v.T.shape and np.array_equal(arr, v.T):
+                where[name] = (key, True)
+                break
+    return where
+
+
+def import_module(wrapper, spec, onnx_path, skip=()):
+    """Loads the weights of `onnx_path` into `wrapper` (exported with `spec` = (args, inputs, outputs,
+    dynamic)); verifies by re-export. Parameters whose name starts with a prefix in `skip` are not in the
+    graph (not used by its forward) and are left as they are."""
+    with tempfile.TemporaryDirectory() as tmp:
+        where = _locate(wrapper, spec, tmp)
+        trained = _graph_weights(onnx_path)
+        missing = [n for n, _ in wrapper.named_parameters() if n not in where and not n.startswith(tuple(skip))]
+        if missing:
+            raise ImportError_(f"{onnx_path}: parameters not found in the graph: {', '.join(missing[:6])}")
+        with torch.no_grad():
+            for name, p in wrapper.named_parameters():
+                if name not in where:
+                    continue
+                key, transposed = where[name]
+                if key not in trained:
+                    raise ImportError_(f"{onnx_path}: no weight at node {key[0]} input {key[1]} (for {name})")
+                arr = trained[key].T if transposed else trained[key]
+                if arr.shape != tuple(p.shape):
+                    raise ImportError_(f"{onnx_path}: {name} has shape {arr.shape} in the graph, {tuple(p.shape)} here")
+                p.copy_(torch.from_numpy(np.ascontiguousarray(arr)))
+        check = os.path.join(tmp, "check.onnx")
+        _export_plain(wrapper, *spec, check)
+        again = _graph_weights(check)
+        for key, arr in again.items():
+            if arr.dtype.kind == "f" and key in trained and arr.size > 1:
+                if arr.shape != trained[key].shape or not np.array_equal(arr.astype(np.float16).astype(np.float32),
+                                                                          trained[key]):
+                    raise ImportError_(f"{onnx_path}: re-export differs at node {key[0]} input {key[1]}")
+        if set(k for k, a in again.items() if a.size > 1) != set(k for k, a in trained.items() if a.size > 1):
+            raise ImportError_(f"{onnx_path}: the re-exported graph has other weights than the bundle's")
+    return len(where)
+
+
+def _rng_state():
+    return {"torch_rng": torch.get_rng_state(), "np_rng": np.random.get_state()}
+
+
+def _save(stage, state):
+    path = Checkpoint(stage).path
+    torch.save(dict(state, **_rng_state()), path + ".tmp")
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def import_ae(bundle, cfg, roles):
+    ae = LatentAutoEncoder(cfg["ae"]["channels"])
+    c, s = cfg["flow"]["latent_channels"], cfg["flow"]["latent_size"]
+    x = torch.zeros(2, c, s, s)
+    spec = ((x,), ["latent_sample"], ["sample"], {"latent_sample": {0: "batch"}, "sample": {0: "batch"}})
+    path = os.path.join(bundle, roles["decoder"]["vaeDecoder"])
+    # scale and shift are constants of the graph: export once with known values to find them
+    probe_scale, probe_shift = 3.0517578125, 0.1220703125
+    with tempfile.TemporaryDirectory() as tmp:
+        _export_plain(_VaeDecode(ae, probe_scale, probe_shift), *spec, os.path.join(tmp, "s.onnx"))
+        probe = _graph_weights(os.path.join(tmp, "s.onnx"))
+    trained = _graph_weights(path)
+    scalars = {k: float(v.reshape(-1)[0]) for k, v in probe.items() if v.size == 1 and v.dtype.kind == "f"}
+    k_scale = [k for k, v in scalars.items() if v == probe_scale]
+    k_shift = [k for k, v in scalars.items() if v == probe_shift]
+    if len(k_scale) != 1 or len(k_shift) != 1 or k_scale[0] not in trained or k_shift[0] not in trained:
+        raise ImportError_(f"{path}: latent scale/shift constants not found")
+    scale, shift = float(trained[k_scale[0]].reshape(-1)[0]), float(trained[k_shift[0]].reshape(-1)[0])
+    n = import_module(_VaeDecode(ae, scale, shift), spec, path, skip=("ae.enc.",))
+    _save("ae", {"model": ae.state_dict(), "opt": None, "step": cfg["ae"]["steps"], "scale": scale, "shift": shift,
+                 "imported_from": path})
+    return f"ae: {n} tensors (decoder and refinement; the image encoder is not in the bundle), scale {scale:.5g}, shift {shift:.5g}"
+
+
+def import_flow(bundle, cfg, roles, tok):
+    hp = cfg["flow"]
+    flow = FlowDecoder(hp, tok.vocab_size, tok.pad_id)
+    ids = torch.ones(2, C.MAX_LEN, dtype=torch.int64)
+    n = import_module(_TextStates(flow.text), ((ids,), ["input_ids"], ["last_hidden_state"],
+                                               {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}}),
+                      os.path.join(bundle, roles["decoder"]["textEncoder"]))
+    c, s = hp["latent_channels"], hp["latent_size"]
+    args = (torch.zeros(2, c, s, s), torch.full((2,), 0.5), torch.zeros(2, C.MAX_LEN, hp["text_dim"]))
+    n += import_module(flow.flow, (args, ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
+                                   {"sample": {0: "batch"}, "timestep": {0: "batch"},
+                                    "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch"}}),
+                       os.path.join(bundle, roles["decoder"]["transformer"]))
+    sd = flow.state_dict()
+    _save("flow", {"model": sd, "ema": sd, "opt": None, "step": hp["steps"], "imported_from": bundle})
+    return f"flow: {n} tensors (text encoder + flow transformer, EMA weights)"
+
+
+def import_scorer(bundle, cfg, roles, tok):
+    sc = Scorer(dict(cfg["scorer"], vocab=tok.vocab_size, max_len=C.MAX_LEN, pad_id=tok.pad_id))
+    px = torch.zeros(2, 3, C.IMAGE_SIZE, C.IMAGE_SIZE)
+    ids = torch.ones(2, C.MAX_LEN, dtype=torch.int64)
+    n = import_module(sc.image, ((px,), ["pixel_values"], ["image_embeds"],
+                                 {"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}),
+                      os.path.join(bundle, roles["scorer"]["vision"]))
+    n += import_module(sc.text, ((ids,), ["input_ids"], ["text_embeds"],
+                                 {"input_ids": {0: "batch"}, "text_embeds": {0: "batch"}}),
+                       os.path.join(bundle, roles["scorer"]["text"]))
+    _save("scorer", {"model": sc.state_dict(), "opt": None, "step": cfg["scorer"]["steps"], "imported_from": bundle})
+    return f"scorer: {n} tensors (vision + text towers; logit scale is training-only and not recovered)"
+
+
+def import_caption_model(bundle, cfg, role, tok):
+    model = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
+    px = torch.zeros(2, 3, C.IMAGE_SIZE, C.IMAGE_SIZE)
+    n = import_module(model.vision, ((px,), ["pixel_values"], ["last_hidden_state"],
+                                     {"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}}),
+                      os.path.join(bundle, role["vision"]))
+    dec = model.decoder
+    args, names_in, names_out, dyn = merged_decoder_spec(dec, model.vision.stem.pos.shape[1])
+    n += import_module(_MergedDecoder(dec), (args, names_in, names_out, dyn), os.path.join(bundle, role["decoder"]))
+    return model, n
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bundle", default=os.path.join(REPO, "public", "models", "uae-shapes"))
+    ap.add_argument("--config", default="full", choices=["full", "tiny"])
+    ap.add_argument("--models", default="ae,flow,scorer,encoder")
+    ap.add_argument("--force", action="store_true", help="overwrite existing checkpoints")
+    a = ap.parse_args()
+    torch.set_num_threads(int(os.environ.get("UAE_THREADS", "2")))
+    cfg = C.get(a.config)
+    tok = load_tokenizer(TOKENIZER_PATH)
+    roles = json.load(open(os.path.join(a.bundle, "manifest.json")))["roles"]
+    for name in [m.strip() for m in a.models.split(",") if m.strip()]:
+        if name not in ("ae", "flow", "scorer", "encoder"):
+            raise SystemExit(f"unknown model {name!r} (expected ae, flow, scorer, encoder)")
+        if os.path.exists(Checkpoint(name).path) and not a.force:
+            print(f"{name}: {Checkpoint(name).path} exists, kept (--force overwrites)")
+            continue
+        try:
+            if name == "ae":
+                print(import_ae(a.bundle, cfg, roles))
+            elif name == "flow":
+                print(import_flow(a.bundle, cfg, roles, tok))
+            elif name == "scorer":
+                print(import_scorer(a.bundle, cfg, roles, tok))
+            else:
+                model, n = import_caption_model(a.bundle, cfg, roles["referenceEncoder"], tok)
+                _save("encoder", {"model": model.state_dict(), "opt": None, "step": cfg["encoder"]["steps"],
+                                  "imported_from": a.bundle})
+                print(f"encoder: {n} tensors (the bundle's referenceEncoder: the cold start)")
+        except ImportError_ as e:
+            raise SystemExit(f"uae.from_bundle: {name} not recovered: {e}")
+
+
+if __name__ == "__main__":
+    main()
