@@ -1,5 +1,6 @@
 """Writes public/models/uae-shapes/MODEL_CARD.md from measured artefacts only: the manifest (files,
-bytes), the checkpoints (parameter counts), models/work/logs/stage_times.json (wall times) and the JSON
+bytes), the checkpoints (parameter counts), the stage logs (wall times; models/stage_times.json for stages
+recovered from a bundle, whose logs are elsewhere) and the JSON
 printed by `uae eval --json` runs saved under models/work/eval/ (see EVALS below for the commands).
 
 Usage (from models/): /usr/bin/python3 -m uae.card
@@ -13,6 +14,7 @@ from . import config as C
 from .common import REPO, Checkpoint, work_dir
 
 BUNDLE = os.path.join(REPO, "public", "models", "uae-shapes")
+RECORDED_TIMES = os.path.join(REPO, "models", "stage_times.json")
 
 # name -> (command that produced models/work/eval/<name>.json, description)
 EVALS = {
@@ -131,6 +133,9 @@ def stage_wall_time(stage):
     log (models/work/logs/<stage>.jsonl; elapsed_s restarts at each resume), of each segment's last elapsed_s."""
     path = work_dir("logs", f"{stage}.jsonl")
     if not os.path.exists(path):
+        recovered = Checkpoint(stage).path
+        if os.path.exists(recovered) and "imported_from" in torch.load(recovered):
+            return float(json.load(open(RECORDED_TIMES))["seconds"].get(stage, 0.0))
         return 0.0
     total, last = 0.0, 0.0
     for line in open(path):
@@ -201,8 +206,12 @@ def main():
     for k, v in times.items():
         L.append(f"| {k} | {v / 60:.1f} min |")
     L.append(f"| **all** | **{sum(times.values()) / 60:.1f} min** |\n")
+    recovered = [k for k in times if not os.path.exists(work_dir("logs", f"{k}.jsonl"))]
     L.append("Measured from the stage logs (`models/work/logs/<stage>.jsonl`, segments summed across resumes). "
-             "Stages ran two at a time on the 2 cores, beside builds and browser tests, so each is slower than "
+             + (f"The weights of {', '.join(recovered)} were recovered from the previous bundle's ONNX files "
+                "(`python3 -m uae.from_bundle`, checked by re-export) rather than retrained; their times are the ones "
+                "measured when they were trained (`models/stage_times.json`). " if recovered else "")
+             + "Stages ran beside builds and browser tests on the 2 cores, so each is slower than "
              "alone; `models/retrain.sh` runs them one after another.\n")
     L.append("## Evaluation (held-out scenes, Node onnxruntime-web WASM)\n")
     keys = EVAL_KEYS
