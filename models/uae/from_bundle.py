@@ -39,8 +39,10 @@ def _graph_weights(path):
     import onnx
     from onnx import numpy_helper
     g = onnx.load(path).graph
-    values = {i.name: numpy_helper.to_array(i).astype(np.float32) if numpy_helper.to_array(i).dtype.kind == "f"
-              else numpy_helper.to_array(i) for i in g.initializer}
+    values = {}
+    for i in g.initializer:
+        arr = numpy_helper.to_array(i)
+        values[i.name] = arr.astype(np.float32) if arr.dtype.kind == "f" else arr
     for n in g.node:
         if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
             values[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)

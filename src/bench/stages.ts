@@ -14,7 +14,7 @@ import {
 import { DEFAULT_SETTINGS, resolveImage, runRollouts, scoreRollout, type RolloutImage } from '../engine/rollouts/index.ts';
 import { runRoundTripJob } from '../worker/handlers/roundtrip.ts';
 import { rawGreedyDecode } from './raw-decode.ts';
-import { measure, measureInterleaved, type Repeats, type Timing } from './timing.ts';
+import { measure, measureInterleaved, median, type Repeats, type Timing } from './timing.ts';
 
 /** Every stage, in the order they run and are tabled. */
 export const STAGE_IDS = [
@@ -223,16 +223,15 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
 export async function settleAfterLoad(fn: () => Promise<unknown>): Promise<{ firstRunMs: number; settledMs: number; settleRuns: number; settleTotalMs: number }> {
   const times: number[] = [];
   const t0 = performance.now();
-  const med5 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[2]!;
   for (;;) {
     const t = performance.now();
     await fn();
     times.push(performance.now() - t);
     const n = times.length;
-    const done = n >= 10 && Math.abs(med5(times.slice(n - 5)) - med5(times.slice(n - 10, n - 5))) <= 0.15 * med5(times.slice(n - 10, n - 5));
+    const done = n >= 10 && Math.abs(median(times.slice(n - 5)) - median(times.slice(n - 10, n - 5))) <= 0.15 * median(times.slice(n - 10, n - 5));
     if (done || n >= 80 || performance.now() - t0 > 30000) {
       const r = (x: number): number => Math.round(x * 10) / 10;
-      return { firstRunMs: r(times[0]!), settledMs: r(med5(times.slice(Math.max(0, n - 5)))), settleRuns: n, settleTotalMs: r(performance.now() - t0) };
+      return { firstRunMs: r(times[0]!), settledMs: r(median(times.slice(Math.max(0, n - 5)))), settleRuns: n, settleTotalMs: r(performance.now() - t0) };
     }
   }
 }
