@@ -114,9 +114,41 @@ def rl_section(ev):
         for n in names:
             L.append(f"| {n} | " + " | ".join(fmt(next(r["sim"] for r in pr["rows"] if r["captions"] == n and r["guidance"] == g))
                                               for g in gs) + " |")
-        L.append("\nA wrong shape costs the reward almost nothing, so GRPO on sim cannot teach shapes: the encoder "
-                 "must see them from pre-training (its attribute probe) and stage 2 must not unlearn them; without guidance, repeating the salient object pays, which a first stage-2 run "
-                 "(guidance 1) exploited. Stage 2 therefore rewards reconstructions made with guidance.\n")
+        if pr.get("scorer_sensitivity"):
+            L.append(f"\nThe scorer alone: mean sim between each held-out image and the same scene rendered by the "
+                     f"TypeScript rasteriser with one change (no decoder involved); what a change costs here bounds "
+                     f"what any reward built on this scorer can pay for:\n")
+            L.append("| change | scenes | sim |")
+            L.append("|---|---|---|")
+            for r in pr["scorer_sensitivity"]:
+                L.append(f"| {r['change']} | {r['scenes']} | {fmt(r['sim'])} |")
+        ce = pr.get("caption_errors")
+        if ce:
+            kinds = list(next(v for k, v in ce.items() if k != "scenes")["wrong"])
+            L.append(f"\nWhat the encoder's greedy captions get wrong, {ce['scenes']} held-out scenes (`uae.probe`; "
+                     "asserted attributes false of the scene, by kind, under the parser's one-to-one object matching; "
+                     "`extraObject` counts the attributes of objects the scene does not have):\n")
+            L.append("| encoder | attributes asserted | " + " | ".join(kinds) + " | attr_precision |")
+            L.append("|---|---|" + "---|" * len(kinds) + "---|")
+            for name, v in ce.items():
+                if name != "scenes":
+                    L.append(f"| {name} | {v['asserted']} | " + " | ".join(str(v["wrong"][k]) for k in kinds)
+                             + f" | {v['attr_precision']:.3f} |")
+        row = lambda name, g: next((r["sim"] for r in pr["rows"] if r["captions"] == name and r["guidance"] == g), None)
+        g_hi = gs[-1]
+        notes = []
+        shape_cost = (row("level 3", g_hi) or 0) - (row("level 3, one shape wrong", g_hi) or 0)
+        notes.append(f"With guidance {g_hi}, one wrong shape in a level-3 caption costs the reward {shape_cost:.3f}"
+                     + (" (next to nothing: GRPO on sim cannot teach shapes, so the encoder must see them from "
+                        "pre-training, its attribute probe, and stage 2 must not unlearn them)" if shape_cost < 0.02 else ""))
+        swap = row("level 4, two objects' positions swapped", g_hi)
+        if swap is not None:
+            notes.append(f"swapping two objects' positions in a level-4 caption costs {(row('level 4', g_hi) or 0) - swap:.3f}")
+        rep1, l2_1 = row("level 2, object repeated 3×", 1.0), row("level 2", 1.0)
+        if rep1 is not None and l2_1 is not None and rep1 > l2_1:
+            notes.append("without guidance, repeating the salient object pays (a first stage-2 run with guidance 1 "
+                         "exploited it), so stage 2 rewards reconstructions made with guidance")
+        L.append("\n" + "; ".join(notes) + ".\n")
     return L, checks
 
 
@@ -184,7 +216,8 @@ def main():
              str(C.DECODER_LEVEL_MIX)),
             ("caption encoder", "encoder, referenceEncoder", params("encoder"),
              f"{cfg['encoder']['steps']} × {cfg['encoder']['batch']}", str(C.ENCODER_LEVEL_MIX)),
-            ("scorer (CLIP-style)", "scorer", params("scorer"), f"{cfg['scorer']['steps']} × {cfg['scorer']['batch']}",
+            ("scorer (CLIP-style)", "scorer", params("scorer"), f"{cfg['scorer']['steps']} × {cfg['scorer']['batch']}"
+             + (f" + {cfg['scorer']['hard_negatives']} hard negatives" if cfg["scorer"].get("hard_negatives") else ""),
              str(C.SCORER_LEVEL_MIX))]
     for r in rows:
         L.append("| " + " | ".join(fmt(x) if x is not None else "—" for x in r) + " |")
@@ -265,6 +298,17 @@ def main():
                   "`models/uae/nets.py`, weight `attr_weight`), which gives its vision tower dense supervision "
                   "while the captions it learns stay short-biased; the probe is not exported. "
                   if any("attr_loss" in r for r in read_log("encoder")) else "")
+    if any("hard_acc" in r for r in read_log("scorer")):
+        sc = cfg["scorer"]
+        probe_note += (f"The scorer was trained with hard negatives (`models/uae/hardneg.py`, as NegCLIP): in each batch of "
+                       f"{sc['batch']} scenes, {sc['hard_negatives']} come with a copy of the scene changed in one detail "
+                       "(two objects' positions swapped, a shape, colour or size changed, an object moved or a small one "
+                       "removed; rendered and captioned by the TypeScript shapes world) and both are captioned at the top "
+                       "level, and a hinge pushes the changed scene's image embedding below cosine "
+                       f"{sc['hard_margin']} to its original's"
+                       + (f"; its image tower keeps every vision token in its own slot (narrowed to {sc['flat_dim']} "
+                          "features, concatenated, projected) instead of averaging them, so the embedding can say "
+                          "which object is where" if sc.get("pool") == "flatten" else "") + ". ")
     L.append("Notes on this build: " + probe_note + "The refined latent-decoder stage (`--stage ae_decoder`) "
              "was not run. "
              + ("The `encoder` role is stage 2's last checkpoint and `referenceEncoder` the cold start; the "

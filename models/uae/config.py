@@ -17,8 +17,10 @@ FULL = {
              "cfg_dropout": 0.1},
     "encoder": {"dim": 128, "heads": 4, "vision_layers": 1, "layers": 2, "steps": 2700, "batch": 64,
                 "lr": 1e-3, "attr_weight": 1.0},
-    "scorer": {"dim": 128, "heads": 4, "vision_layers": 2, "text_layers": 2, "embed": 64, "steps": 1000,
-               "batch": 128, "lr": 1e-3, "attr_weight": 0.0},   # shipped scorer: contrastive only
+    "scorer": {"dim": 128, "heads": 4, "vision_layers": 2, "text_layers": 2, "embed": 64, "pool": "flatten",
+               "flat_dim": 16, "steps": 800,
+               "batch": 96, "hard_negatives": 48, "hard_negative_scenes": 16000, "hard_margin": 0.5,
+               "hard_margin_weight": 1.0, "lr": 1e-3, "attr_weight": 0.0},
 }
 
 TINY = {
@@ -29,8 +31,10 @@ TINY = {
              "cfg_dropout": 0.1},
     "encoder": {"dim": 32, "heads": 2, "vision_layers": 1, "layers": 1, "steps": 3, "batch": 8, "lr": 1e-3,
                 "attr_weight": 1.0},
-    "scorer": {"dim": 32, "heads": 2, "vision_layers": 1, "text_layers": 1, "embed": 16, "steps": 3,
-               "batch": 8, "lr": 1e-3, "attr_weight": 1.0},
+    "scorer": {"dim": 32, "heads": 2, "vision_layers": 1, "text_layers": 1, "embed": 16, "pool": "flatten",
+               "flat_dim": 4, "steps": 3,
+               "batch": 8, "hard_negatives": 4, "hard_negative_scenes": 64, "hard_margin": 0.5,
+               "hard_margin_weight": 1.0, "lr": 1e-3, "attr_weight": 1.0},
 }
 
 

@@ -1,7 +1,9 @@
 """Reward probe: what does reward = sim(image, decoder(caption)) pay for? Feeds the frozen decoder grammar
 captions of held-out scenes and controlled corruptions of them (a wrong shape, an extra object that is not
 in the scene, the salient object repeated) and reports mean sim, without and with classifier-free
-guidance. Writes models/work/eval/reward-probe.json (read by uae.card).
+guidance. Also measures the scorer alone: sim between each held-out image and the same scene rendered
+(by the TypeScript rasteriser) with one attribute of one object changed, which bounds what any reward
+built on this scorer can pay for. Writes models/work/eval/reward-probe.json (read by uae.card).
 
 Usage (from models/): /usr/bin/python3 -m uae.probe [--n 128] [--steps 8]
 """
@@ -13,10 +15,31 @@ import torch
 
 from . import config as C
 from .bundle import load_models
+from . import hardneg
 from .common import TOKENIZER_PATH, encode_texts, ensure_data, load_tokenizer, setup, to_pixels, work_dir
-from .rl import Rewarder
+from .infer import greedy_captions
+from .rl import Rewarder, score_captions
+from .rl_flow import final_stage2_encoder
 
 SHAPES = ["circle", "square", "triangle", "diamond", "cross"]   # src/shapes/scene.ts
+PROBE_KINDS = ["swap", "shape", "colour", "size", "position", "drop"]
+
+
+def scorer_sensitivity(scorer, images, records, rng):
+    """Rows {change, sim}: mean sim(original, re-rendered scene with one change), scorer only."""
+    orig = scorer.image(to_pixels(images))
+    rows = []
+    for kind in PROBE_KINDS:
+        keep = [i for i, r in enumerate(records) if hardneg.applicable(r["scene"], kind)]
+        alt, _ = hardneg.render([hardneg.perturbed(records[i]["scene"], kind, rng) for i in keep])
+        sim = (scorer.image(to_pixels(alt)) * orig[keep]).sum(-1)
+        rows.append({"change": hardneg.KINDS[kind], "sim": round(float(sim.mean()), 4), "scenes": len(keep)})
+        print(json.dumps(rows[-1]))
+    others = orig @ orig.t()
+    others.fill_diagonal_(-1.0)
+    rows.append({"change": "nearest other held-out scene", "sim": round(float(others.max(1).values.mean()), 4),
+                 "scenes": len(records)})
+    return rows
 
 
 def wrong_shape(caption, rng):
@@ -37,7 +60,25 @@ def variants(records, rng):
     out["level 3, one shape wrong"] = [wrong_shape(c[3], rng) for c in caps]
     out["level 3 + an object not in the scene"] = [c[3] + " and " + caps[(i + 7) % n][2][2:] for i, c in enumerate(caps)]
     out["level 2, object repeated 3×"] = [" and ".join([c[2]] + [c[2][2:]] * 2) for c in caps]
+    swapped, _ = zip(*[(hardneg.perturbed(r["scene"], "swap", rng), 0) if hardneg.applicable(r["scene"], "swap")
+                       else (r["scene"], 0) for r in records])
+    _, swapped_caps = hardneg.render(list(swapped), [r["seed"] for r in records])
+    out["level 4, two objects' positions swapped"] = [c[C.LEVELS - 1] for c in swapped_caps]
     return out
+
+
+ERROR_KINDS = ["position", "count", "extraObject", "shape", "colour", "size", "background"]
+
+
+@torch.no_grad()
+def caption_errors(encoder, tok, images, records):
+    """Greedy captions of `encoder` -> {asserted, wrong by kind, precision} over the scenes (TypeScript parser)."""
+    ids = greedy_captions(encoder, to_pixels(images), tok.bos_id, tok.eos_id, tok.pad_id)
+    texts = [tok.decode([int(v) for v in row]) for row in ids]
+    scores = score_captions(texts, [r["scene"] for r in records])
+    wrong = {k: int(sum(s["errors"][k] for s in scores)) for k in ERROR_KINDS}
+    return {"asserted": int(sum(s["asserted"] for s in scores)), "wrong": wrong,
+            "attr_precision": round(float(np.mean([s["precision"] for s in scores])), 4)}
 
 
 @torch.no_grad()
@@ -51,6 +92,7 @@ def main():
     tok = load_tokenizer(TOKENIZER_PATH)
     m = load_models(cfg, tok)
     images, records = ensure_data(cfg["data"])["heldout"]
+    sensitivity = scorer_sensitivity(m["scorer"], images[: a.n], records[: a.n], np.random.default_rng(1))
     orig = m["scorer"].image(to_pixels(images[: a.n]))
     rows = []
     for guidance in (1.0, cfg["flow"].get("guidance", 2.0)):
@@ -59,7 +101,13 @@ def main():
             recon = rw.reconstruct(encode_texts(tok, caps), torch.Generator().manual_seed(0))
             rows.append({"captions": name, "guidance": guidance, "sim": round(float(rw.sim(orig, recon).mean()), 4)})
             print(json.dumps(rows[-1]))
-    out = {"scenes": a.n, "seed": cfg["data"]["heldout_seed"], "euler_steps": a.steps, "rows": rows}
+    errors = {"scenes": 200, "cold start": caption_errors(m["encoder"], tok, images[:200], records[:200])}
+    step = final_stage2_encoder(m["encoder"])
+    if step:
+        errors[f"stage 2, step {step}"] = caption_errors(m["encoder"], tok, images[:200], records[:200])
+    print(json.dumps(errors))
+    out = {"scenes": a.n, "seed": cfg["data"]["heldout_seed"], "euler_steps": a.steps, "rows": rows,
+           "scorer_sensitivity": sensitivity, "caption_errors": errors}
     json.dump(out, open(work_dir("eval", "reward-probe.json"), "w"), indent=1)
 
 

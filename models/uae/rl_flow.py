@@ -25,7 +25,7 @@ from .infer import euler_sample, greedy_captions
 from .rl import grpo_ref
 
 RL_FLOW = {
-    "full": {"steps": 120, "images": 6, "group": 8, "lr": 1e-4, "beta": 0.01, "clip_range": 1e-3,
+    "full": {"steps": 120, "images": 6, "group": 8, "lr": 5e-5, "beta": 0.04, "clip_range": 1e-3,
              "adv_clip_max": 5.0, "noise_level": 0.7, "sample_steps": 8, "train_timesteps": 3,
              "minibatches": 2, "eval_every": 15, "eval_n": 128, "eval_steps": 12, "ckpt_every": 15},
     "tiny": {"steps": 2, "images": 2, "group": 3, "lr": 2e-5, "beta": 0.01, "clip_range": 1e-3,

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from . import config as C
-from .common import (Captions, Checkpoint, Log, cosine_lr, ensure_data, load_tokenizer, setup, to_pixels,
+from .common import (Captions, Checkpoint, Log, cosine_lr, encode_texts, ensure_data, load_tokenizer, setup, to_pixels,
                      TOKENIZER_PATH, work_dir)
 from .nets import AttributeHead, CaptionModel, FlowDecoder, LatentAutoEncoder, Scorer, scene_targets
 
@@ -197,6 +197,14 @@ def train_encoder(cfg, data, tok):
 
 
 def train_scorer(cfg, data, tok):
+    """CLIP-style contrastive training. With `hard_negatives` H > 0, each batch also holds H scenes changed
+    in one detail (uae.hardneg: two objects swapped, a shape/colour/size changed, an object moved or
+    removed) with their top-level captions, and the H originals they come from are captioned at the top
+    level, so every caption must tell its scene from the changed one (as NegCLIP does); a mean-pooled
+    image embedding otherwise learns a bag of colours and shapes that does not know which object is where.
+    Because the reward compares two images, a hinge also pushes each changed scene's image embedding below
+    cosine `hard_margin` to its original's (measured: with the caption loss alone, the text tower learns the
+    difference but image-image cosine of swapped scenes stays at 0.986)."""
     hp = dict(cfg["scorer"], vocab=tok.vocab_size, max_len=C.MAX_LEN, pad_id=tok.pad_id)
     images, records = data["train"]
     caps = Captions(records, tok)
@@ -204,21 +212,48 @@ def train_scorer(cfg, data, tok):
     model = Scorer(hp)
     if hp["attr_weight"]:
         model.attr_head = AttributeHead(hp["embed"], from_tokens=False)   # training-only probe (not exported)
+    n_hard = hp.get("hard_negatives", 0)
+    if n_hard:
+        from .hardneg import training_negatives
+        count = min(hp["hard_negative_scenes"], len(records))
+        cache = work_dir("data", f"hardneg-{cfg['data']['train_seed']}-{count}.npz")
+        neg_images, neg_caps, _ = training_negatives(records, count, 4, cache)
+        neg_ids = encode_texts(tok, neg_caps)
 
     def step(i, rng):
-        idx = rng.choice(len(images), hp["batch"], replace=False)
+        b = hp["batch"]
+        if n_hard:
+            hard = rng.choice(len(neg_ids), n_hard, replace=False)
+            rest = rng.choice(len(images), b - n_hard, replace=False)
+            idx = np.concatenate([hard, rest])
+        else:
+            idx = rng.choice(len(images), b, replace=False)
         ids, _ = caps.sample(idx, C.SCORER_LEVEL_MIX, rng)
-        ie = model.image(to_pixels(images[idx]))
+        px = to_pixels(images[idx])
+        if n_hard:
+            ids[:n_hard] = torch.from_numpy(caps.ids[hard, C.LEVELS - 1])
+            ids = torch.cat([ids, neg_ids[hard]])
+            px = torch.cat([px, to_pixels(neg_images[hard])])
+        ie = model.image(px)
         te = model.text(ids)
         logits = model.logit_scale.exp().clamp(max=100) * ie @ te.t()
-        labels = torch.arange(len(idx))
+        labels = torch.arange(len(ids))
         contrastive = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.t(), labels))
         acc = (logits.argmax(1) == labels).float().mean()
+        out = {"loss": contrastive, "acc": acc}
+        if n_hard:
+            # the reward compares two images: a changed scene must also be far from its original in image space
+            pair = (ie[:n_hard] * ie[b:]).sum(-1)
+            margin = F.relu(pair - hp["hard_margin"]).mean()
+            out.update(loss=contrastive + hp["hard_margin_weight"] * margin, contrastive_loss=contrastive,
+                       margin_loss=margin)
+            out["hard_pair_sim"] = pair.mean()
+            out["hard_acc"] = (logits[:n_hard, :n_hard].diagonal() > logits[:n_hard, b:].diagonal()).float().mean()
         if not hp["attr_weight"]:
-            return {"loss": contrastive, "acc": acc}
-        attr, attr_acc = model.attr_head.loss(ie, targets[idx])
-        return {"loss": contrastive + hp["attr_weight"] * attr, "contrastive_loss": contrastive, "acc": acc,
-                "attr_loss": attr, "attr_acc": attr_acc}
+            return out
+        attr, attr_acc = model.attr_head.loss(ie[:b], targets[idx])
+        return dict(out, loss=out["loss"] + hp["attr_weight"] * attr, contrastive_loss=contrastive,
+                    attr_loss=attr, attr_acc=attr_acc)
 
     _loop("scorer", model, list(model.parameters()), hp, step)
     return model

@@ -208,3 +208,36 @@ export function scoreCaption(assertions: CaptionAssertions, scene: Scene): Capti
   const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
   return { precision, recall, f1, contradicted: asserted - correct, asserted, correct, total, matches };
 }
+
+/** Asserted attributes that are false of the scene, by kind (they sum to `scoreCaption(...).contradicted`). */
+export interface CaptionErrors {
+  shape: number;
+  colour: number;
+  size: number;
+  position: number;
+  /** Attributes of asserted objects that match no true object (an object the scene does not have). */
+  extraObject: number;
+  background: number;
+  count: number;
+}
+
+/** Returns which asserted attributes are wrong, under `scoreCaption`'s one-to-one object matching. */
+export function captionErrors(assertions: CaptionAssertions, scene: Scene): CaptionErrors {
+  const truth = scene.objects;
+  const matches = matchObjects(assertions.objects, truth);
+  const e: CaptionErrors = { shape: 0, colour: 0, size: 0, position: 0, extraObject: 0, background: 0, count: 0 };
+  assertions.objects.forEach((a, i) => {
+    const o = matches[i] >= 0 ? truth[matches[i]] : undefined;
+    if (!o) {
+      e.extraObject += assertedCount(a);
+      return;
+    }
+    if (a.shape !== undefined && a.shape !== o.shape) e.shape++;
+    if (a.colour !== undefined && a.colour !== o.colour) e.colour++;
+    if (a.size !== undefined && a.size !== o.size) e.size++;
+    if (a.position !== undefined && (a.position[0] !== o.row || a.position[1] !== o.col)) e.position++;
+  });
+  e.background = assertions.backgrounds.filter((b) => b !== scene.background).length;
+  e.count = assertions.counts.filter((c) => c !== truth.length).length;
+  return e;
+}

@@ -50,6 +50,44 @@ def test_attribute_probe_trains_the_vision_towers_and_stays_out_of_the_export(ti
         assert not any("attr_head" in n for n in names), graph
 
 
+def test_scorer_trains_with_hard_negatives(tiny_bundle):
+    work, _, _ = tiny_bundle
+    rows = [json.loads(l) for l in open(work / "logs" / "scorer.jsonl")]
+    assert all(0.0 <= r["hard_acc"] <= 1.0 and -1.0 <= r["hard_pair_sim"] <= 1.0 for r in rows)
+    import numpy as np
+    z = np.load(work / "data" / "hardneg-1-64.npz")
+    assert z["images"].shape == (64, 64, 64, 3) and len(z["captions"]) == 64
+    assert set(z["kinds"]) <= {"swap", "shape", "colour", "size", "position", "drop"}
+
+
+def test_hard_negatives_change_exactly_one_detail():
+    sys.path.insert(0, os.path.join(REPO, "models"))
+    import numpy as np
+    from uae import hardneg
+    scene = {"background": "gray", "objects": [
+        {"shape": "circle", "colour": "red", "size": "small", "row": 0, "col": 0},
+        {"shape": "square", "colour": "blue", "size": "large", "row": 2, "col": 2}]}
+    cells = lambda s: sorted((o["row"], o["col"]) for o in s["objects"])
+    looks = lambda s: sorted((o["shape"], o["colour"], o["size"]) for o in s["objects"])
+    rng = np.random.default_rng(0)
+    swap = hardneg.perturbed(scene, "swap", rng)
+    assert cells(swap) == cells(scene) and looks(swap) == looks(scene) and swap != scene
+    for kind in ("shape", "colour", "size"):
+        alt = hardneg.perturbed(scene, kind, rng)
+        assert cells(alt) == cells(scene) and looks(alt) != looks(scene)
+        assert sum(a != b for a, b in zip(alt["objects"], scene["objects"])) == 1
+    moved = hardneg.perturbed(scene, "position", rng)
+    assert looks(moved) == looks(scene) and len(set(cells(moved)) - set(cells(scene))) == 1
+    dropped = hardneg.perturbed(scene, "drop", rng)
+    assert dropped["objects"] == [scene["objects"][1]]
+    assert not hardneg.applicable({"background": "gray", "objects": scene["objects"][:1]}, "swap")
+    images, captions = hardneg.render([scene, swap], [7, 7])
+    assert images.shape == (2, 64, 64, 3) and (images[0] != images[1]).any()
+    assert captions[0][0] == captions[1][0] and captions[0][4] != captions[1][4]   # level 0 names one object
+    with pytest.raises(Exception):
+        hardneg.render([{"background": "gray", "objects": []}])
+
+
 def test_scene_targets_encode_cells_and_background():
     sys.path.insert(0, os.path.join(REPO, "models"))
     from uae.nets import scene_targets

@@ -5,6 +5,7 @@ import {
   createRng,
   loadTokenizer,
   buildTokenizerJson,
+  captionErrors,
   parseCaption,
   sampleScene,
   sceneCaptions,
@@ -111,6 +112,20 @@ describe('scoreCaption', () => {
     expect(s.precision).toBeCloseTo(want.precision, 12);
     expect(s.recall).toBeCloseTo(want.recall, 12);
     expect(s.f1).toBeCloseTo(want.f1, 12);
+  });
+
+  it('breaks the contradicted attributes down by kind', () => {
+    const caption =
+      'four objects on a black background : a large red circle at the bottom left and a small blue cross in the center and a small orange diamond at the top';
+    const a = parseCaption(caption);
+    const e = captionErrors(a, SCENE);
+    // red circle: position wrong; blue cross: shape wrong; orange diamond at the top: 1 agreement with
+    // the green triangle (small) -> colour, shape, position wrong; count 4 != 3; black != white
+    expect(e).toEqual({ shape: 2, colour: 1, size: 0, position: 2, extraObject: 0, background: 1, count: 1 });
+    const s = scoreCaption(a, SCENE);
+    expect(Object.values(e).reduce((x, y) => x + y, 0)).toBe(s.contradicted);
+    const extra = captionErrors(parseCaption('a red circle and a red circle and a red circle and a red circle'), SCENE);
+    expect(extra.extraObject).toBe(2 * 3);
   });
 
   it('matches one-to-one, maximising total agreement rather than greedily', () => {
