@@ -143,7 +143,11 @@ def rl_section(ev):
                         "pre-training, its attribute probe, and stage 2 must not unlearn them)" if shape_cost < 0.02 else ""))
         swap = row("level 4, two objects' positions swapped", g_hi)
         if swap is not None:
-            notes.append(f"swapping two objects' positions in a level-4 caption costs {(row('level 4', g_hi) or 0) - swap:.3f}")
+            swap_cost = (row('level 4', g_hi) or 0) - swap
+            notes.append(f"swapping two objects' positions in a level-4 caption costs {swap_cost:.3f}"
+                         + (" (the decoder draws much the same picture whichever object each position is given to, so "
+                            "GRPO on sim cannot teach positions: they are the stage-2 encoder's largest error kind "
+                            "above)" if swap_cost < 0.02 else ""))
         rep1, l2_1 = row("level 2, object repeated 3×", 1.0), row("level 2", 1.0)
         if rep1 is not None and l2_1 is not None and rep1 > l2_1:
             notes.append("without guidance, repeating the salient object pays (a first stage-2 run with guidance 1 "
@@ -307,8 +311,9 @@ def main():
                        "level, and a hinge pushes the changed scene's image embedding below cosine "
                        f"{sc['hard_margin']} to its original's"
                        + (f"; its image tower keeps every vision token in its own slot (narrowed to {sc['flat_dim']} "
-                          "features, concatenated, projected) instead of averaging them, so the embedding can say "
-                          "which object is where" if sc.get("pool") == "flatten" else "") + ". ")
+                          "features, concatenated, projected) instead of averaging them, to keep where each object is "
+                          "(the scorer-alone table shows how much of it the embedding sees)" if sc.get("pool") == "flatten"
+                          else "") + ". ")
     L.append("Notes on this build: " + probe_note + "The refined latent-decoder stage (`--stage ae_decoder`) "
              "was not run. "
              + ("The `encoder` role is stage 2's last checkpoint and `referenceEncoder` the cold start; the "
