@@ -21,7 +21,6 @@ from .infer import greedy_captions
 from .rl import Rewarder, score_captions
 from .rl_flow import final_stage2_encoder
 
-SHAPES = ["circle", "square", "triangle", "diamond", "cross"]   # src/shapes/scene.ts
 PROBE_KINDS = ["swap", "shape", "colour", "size", "position", "drop"]
 
 
@@ -45,9 +44,9 @@ def scorer_sensitivity(scorer, images, records, rng):
 def wrong_shape(caption, rng):
     """The caption with one shape word replaced by another shape."""
     words = caption.split(" ")
-    idx = [i for i, w in enumerate(words) if w in SHAPES]
+    idx = [i for i, w in enumerate(words) if w in hardneg.SHAPES]
     i = idx[rng.integers(len(idx))]
-    words[i] = str(rng.choice([s for s in SHAPES if s != words[i]]))
+    words[i] = str(rng.choice([s for s in hardneg.SHAPES if s != words[i]]))
     return " ".join(words)
 
 
@@ -60,9 +59,9 @@ def variants(records, rng):
     out["level 3, one shape wrong"] = [wrong_shape(c[3], rng) for c in caps]
     out["level 3 + an object not in the scene"] = [c[3] + " and " + caps[(i + 7) % n][2][2:] for i, c in enumerate(caps)]
     out["level 2, object repeated 3×"] = [" and ".join([c[2]] + [c[2][2:]] * 2) for c in caps]
-    swapped, _ = zip(*[(hardneg.perturbed(r["scene"], "swap", rng), 0) if hardneg.applicable(r["scene"], "swap")
-                       else (r["scene"], 0) for r in records])
-    _, swapped_caps = hardneg.render(list(swapped), [r["seed"] for r in records])
+    swapped = [hardneg.perturbed(r["scene"], "swap", rng) if hardneg.applicable(r["scene"], "swap") else r["scene"]
+               for r in records]
+    _, swapped_caps = hardneg.render(swapped, [r["seed"] for r in records])
     out["level 4, two objects' positions swapped"] = [c[C.LEVELS - 1] for c in swapped_caps]
     return out
 
