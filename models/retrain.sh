@@ -8,9 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${UAE_PYTHON:-/usr/bin/python3}
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}   # torch runs 2 threads; see uae/__init__.py
 CONFIG=${1:-full}
 start=$(date +%s)
 $PY -m uae.train --stage all --config "$CONFIG"
+pre=$(( $(date +%s) - start ))
+WORK=${UAE_WORK:-work}
+mkdir -p "$WORK/logs"
+printf '{"seconds": %d, "command": "python3 -m uae.train --stage all --config %s"}\n' "$pre" "$CONFIG" > "$WORK/logs/pretrain_wall.json"
+echo "pre-training ($CONFIG) wall time: $pre s"
 $PY -m uae.rl --config "$CONFIG"
 $PY -m uae.rl_flow --config "$CONFIG"
 $PY -m uae.bundle --config "$CONFIG"

@@ -6,6 +6,10 @@ Gaussian steps with log-probabilities), decodes them, and is rewarded with sim(i
 The text tower and latent decoder stay frozen; the flow transformer is the policy, with KL to the pre-RL
 transformer ||mu_theta - mu_ref||^2 / (2 sigma_t^2). Classifier-free guidance at the bundle's scale is
 part of the policy's velocity. Metrics are computed by models/grpo_ref.py on the detached numbers.
+With `sde_window` W > 0 (Flow-GRPO-Fast, MixGRPO), only W consecutive steps of each trajectory are stochastic
+and trained, the rest are the Euler steps the playground samples with: with every step stochastic, the
+SDE samples differ from the Euler ODE samples the decoder is judged on, and a run that raised the
+SDE reward lowered held-out Euler sim (0.8567 -> 0.8522, the model card of that build).
 
 Usage (from models/): /usr/bin/python3 -m uae.rl_flow [--config full|tiny] [--steps N] ...
 """
@@ -26,11 +30,11 @@ from .rl import grpo_ref
 
 RL_FLOW = {
     "full": {"steps": 120, "images": 6, "group": 8, "lr": 5e-5, "beta": 0.04, "clip_range": 1e-3,
-             "adv_clip_max": 5.0, "noise_level": 0.7, "sample_steps": 8, "train_timesteps": 3,
-             "minibatches": 2, "eval_every": 15, "eval_n": 128, "eval_steps": 12, "ckpt_every": 15},
+             "adv_clip_max": 5.0, "noise_level": 0.7, "sample_steps": 12, "train_timesteps": 3,
+             "sde_window": 2, "minibatches": 2, "eval_every": 15, "eval_n": 128, "eval_steps": 12, "ckpt_every": 15},
     "tiny": {"steps": 2, "images": 2, "group": 3, "lr": 2e-5, "beta": 0.01, "clip_range": 1e-3,
              "adv_clip_max": 5.0, "noise_level": 0.7, "sample_steps": 3, "train_timesteps": 2,
-             "minibatches": 2, "eval_every": 1, "eval_n": 4, "eval_steps": 2, "ckpt_every": 1},
+             "sde_window": 1, "minibatches": 2, "eval_every": 1, "eval_n": 4, "eval_steps": 2, "ckpt_every": 1},
 }
 
 
@@ -68,19 +72,32 @@ def gaussian_logp(x_next, mean, std):
 
 
 @torch.no_grad()
-def sample_sde(flow, ctx, uctx, guidance, steps, a, gen, shape):
-    """SDE sampling from noise -> (final latents, states [steps+1,B,...], log-probs [steps,B], ts)."""
+def sample_sde(flow, ctx, uctx, guidance, steps, a, gen, shape, sde_steps=None):
+    """SDE sampling from noise -> (final latents, states [steps+1,B,...], log-probs [steps,B], ts).
+    With `sde_steps` (a set of step indices), only those steps are stochastic and the others are the
+    deterministic Euler steps of the ODE sampler (log-prob 0), as Flow-GRPO-Fast / MixGRPO sample."""
     x = torch.randn((ctx.shape[0],) + tuple(shape), generator=gen)
     ts = torch.linspace(1.0, 0.0, steps + 1)
     states, logps = [x], []
     for i in range(steps):
         t, dt = float(ts[i]), float(ts[i + 1] - ts[i])
         v = guided_velocity(flow, x, t, ctx, uctx, guidance)
-        mean, std, _ = sde_mean(x, v, t, dt, a, float(ts[1]))
-        x = mean + std * torch.randn(mean.shape, generator=gen)
-        logps.append(gaussian_logp(x, mean, std))
+        if sde_steps is not None and i not in sde_steps:
+            x = x + dt * v
+            logps.append(torch.zeros(x.shape[0]))
+        else:
+            mean, std, _ = sde_mean(x, v, t, dt, a, float(ts[1]))
+            x = mean + std * torch.randn(mean.shape, generator=gen)
+            logps.append(gaussian_logp(x, mean, std))
         states.append(x)
     return x, torch.stack(states), torch.stack(logps), ts
+
+
+def sde_window(steps, size, rng):
+    """Flow-GRPO-Fast's window: `size` consecutive step indices starting uniformly in the first half of the
+    trajectory (where the picture's layout is decided)."""
+    start = int(rng.integers(0, max(1, steps // 2 - size + 1)))
+    return list(range(start, start + size))
 
 
 class Evaluator:
@@ -147,13 +164,17 @@ def run(cfg_name, rl, out_name="rl_flow"):
             uctx = uctx_one.expand(ctx.shape[0], -1, -1)[:, : ctx.shape[1]] if guidance != 1.0 else None
             if uctx is not None and uctx.shape[1] < ctx.shape[1]:
                 uctx = torch.nn.functional.pad(uctx, (0, 0, 0, ctx.shape[1] - uctx.shape[1]))
-            z, states, old_logp, ts = sample_sde(policy.flow, ctx, uctx, guidance, rl["sample_steps"], a, gen, shape)
+            window = sde_window(rl["sample_steps"], rl["sde_window"], rng) if rl.get("sde_window") else None
+            z, states, old_logp, ts = sample_sde(policy.flow, ctx, uctx, guidance, rl["sample_steps"], a, gen, shape,
+                                                 sde_steps=window)
             orig = m["scorer"].image(px).repeat_interleave(G, 0)
             rewards = (m["scorer"].image(vae(z)) * orig).sum(-1).double().numpy()
         adv = grpo_ref.flow_advantages(rewards, G, global_std=False)
         adv_t = torch.tensor(np.clip(adv, -rl["adv_clip_max"], rl["adv_clip_max"]), dtype=torch.float32)
         # Flow-GRPO trains on a random subset of the sampling timesteps (the last, deterministic-ish one excluded)
-        train_ts = sorted(rng.choice(rl["sample_steps"] - 1, rl["train_timesteps"], replace=False).tolist())
+        # (with an SDE window, exactly the window's steps: the only ones with a log-probability)
+        train_ts = window if window else sorted(
+            rng.choice(rl["sample_steps"] - 1, rl["train_timesteps"], replace=False).tolist())
         n = ids.shape[0]
         perm = rng.permutation(n)
         reports = []

@@ -268,7 +268,8 @@ def main():
     setup(0)
     tok = load_tokenizer(TOKENIZER_PATH)
     data = ensure_data(cfg["data"])
-    stages = ["ae", "flow", "encoder", "scorer", "ae_decoder"] if args.stage == "all" else [args.stage]
+    # ae_decoder (a refinement of the latent decoder) is optional and not part of `all`
+    stages = ["ae", "flow", "encoder", "scorer"] if args.stage == "all" else [args.stage]
     times_path = work_dir("logs", "stage_times.json")
     try:
         times = json.load(open(times_path))
