@@ -46,12 +46,17 @@ def rl_section(ev):
     s2, s3 = read_log("rl_encoder"), read_log("rl_flow")
     if not s2:
         return L, checks
+    from .rl_flow import RL_FLOW
+    rf = RL_FLOW["full"]
+    window = rf.get("sde_window", 0)
     L.append("## Unified-GRPO (stages 2 and 3)\n")
     L.append("Stage 2 (`python3 -m uae.rl`): GRPO on the caption decoder of the encoder (vision encoder, decoder "
              "and scorer frozen), reward = sim(image, decoder(caption)) with the decoder run as the playground "
              "runs it (Euler, classifier-free guidance), k3 KL to the cold start. Stage 3 (`python3 -m "
              "uae.rl_flow`): Flow-GRPO on the flow transformer with the encoder frozen at stage 2's last "
-             "checkpoint. Options and values are in `models/uae/rl.py` / `rl_flow.py` (RL / RL_FLOW['full']).\n")
+             "checkpoint" + (f"; each sample is stochastic (and trained) only on a {window}-step window of its "
+             f"{rf['sample_steps']} steps and takes the Euler steps the playground samples with elsewhere (Flow-GRPO-Fast)"
+             if window else "") + ". Options and values are in `models/uae/rl.py` / `rl_flow.py` (RL / RL_FLOW['full']).\n")
     L.append("Stage 2 along the run (held-out evaluation inside the run: 128 scenes of seed 2, greedy captions):\n")
     L.append("| step | mean tokens | sim | attr recall | attr precision | retrieval top-1 | kl | sample caption |")
     L.append("|---|---|---|---|---|---|---|---|")
@@ -159,6 +164,15 @@ def rl_section(ev):
         if rep1 is not None and l2_1 is not None and rep1 > l2_1:
             notes.append("without guidance, repeating the salient object pays (a first stage-2 run with guidance 1 "
                          "exploited it), so stage 2 rewards reconstructions made with guidance")
+        opened = (ce or {}).get("cold start, given the true level-4 opening")
+        rl_rows = [k for k in (ce or {}) if k.startswith("stage 2")]
+        if opened and rl_rows and ce[rl_rows[-1]]["attr_precision"] < 0.9:
+            last = ce[rl_rows[-1]]
+            notes.append(f"stage 2's precision ({last['attr_precision']:.3f}) is that of the cold-start encoder itself "
+                         f"when it describes every object ({opened['attr_precision']:.3f}, given the true level-4 "
+                         f"opening; {opened['wrong']['position']} of its {opened['asserted']} attributes are wrong "
+                         "positions): the RL keeps what the encoder can see, and the bar of 0.9 waits on an encoder that "
+                         "binds positions to objects better, not on the reward")
         L.append("\n" + "; ".join(notes) + ".\n")
     return L, checks
 
@@ -265,12 +279,13 @@ def main():
         L.append(f"| {k} | {v / 60:.1f} min |")
     L.append(f"| **all** | **{sum(times.values()) / 60:.1f} min** |\n")
     recovered = [k for k in times if not os.path.exists(work_dir("logs", f"{k}.jsonl"))]
-    L.append("Measured from the stage logs (`models/work/logs/<stage>.jsonl`, segments summed across resumes). "
+    L.append("Measured on this machine: pre-training stages by `uae.train`'s own timer (`models/work/logs/stage_times.json`), "
+             "RL stages from their logs (`models/work/logs/<stage>.jsonl`, segments summed across resumes). "
              + (f"The weights of {', '.join(recovered)} were recovered from the previous bundle's ONNX files "
                 "(`python3 -m uae.from_bundle`, checked by re-export) rather than retrained; their times are the ones "
                 "measured when they were trained (`models/stage_times.json`). " if recovered else "")
-             + "Pre-training stages are timed by `uae.train` around each stage (the latent cache and the "
-             "hard-negative renders it builds included); RL stages by their logs. PyTorch runs 2 threads and "
+             + "A pre-training stage's time includes the data caches it builds (latents, hard-negative renders). "
+             "PyTorch runs 2 threads and "
              "OpenBLAS 1 (`models/uae/__init__.py`: a 2-thread OpenBLAS under 2 PyTorch threads oversubscribes the "
              "2 cores and made the flow stage 2.7× slower per step).\n")
     w = pretrain_wall()

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(REPO, "models"))
 import grpo_ref  # noqa: E402
 
 RL = {
-    "full": {"steps": 180, "images": 8, "group": 8, "lr": 3e-5, "beta": 0.04, "epsilon_low": 0.2,
+    "full": {"steps": 180, "images": 8, "group": 8, "lr": 3e-5, "beta": 0.1, "epsilon_low": 0.2,
              "epsilon_high": 0.28, "loss_type": "dapo", "scale_rewards": "group", "iterations": 2,
              "temperature": 1.0, "flow_steps": 8, "guidance": 2.0, "eval_every": 20, "eval_n": 128,
              "ckpt_every": 20},
