@@ -190,8 +190,10 @@ def stage_wall_time(stage):
     log (models/work/logs/<stage>.jsonl; elapsed_s restarts at each resume), of each segment's last elapsed_s."""
     path = work_dir("logs", f"{stage}.jsonl")
     measured = work_dir("logs", "stage_times.json")   # uae.train's own timer: includes data caches it builds
-    if os.path.exists(path) and os.path.exists(measured) and stage in json.load(open(measured)):
-        return float(json.load(open(measured))[stage])
+    if os.path.exists(path) and os.path.exists(measured):
+        timed = json.load(open(measured))
+        if stage in timed:
+            return float(timed[stage])
     if not os.path.exists(path):
         recovered = Checkpoint(stage).path
         if os.path.exists(recovered) and "imported_from" in torch.load(recovered):
@@ -331,8 +333,9 @@ def main():
                        extra["text_to_image_top1"][-1] >= 0.9))
     checks.append(("bundle ≤ 25 MB", f"{total / 1e6:.1f} MB", total <= 25e6))
     pre = sum(v for k, v in times.items() if not k.startswith("rl_"))
-    if pretrain_wall():   # the whole command, data export included
-        pre = max(pre, pretrain_wall()["seconds"])
+    wall = pretrain_wall()   # the whole command, data export included
+    if wall:
+        pre = max(pre, wall["seconds"])
     checks.append(("all pre-training (three models) ≤ 90 min", f"{pre / 60:.1f} min", pre <= 90 * 60))
     rl_lines, rl_checks = rl_section(ev)
     checks += rl_checks

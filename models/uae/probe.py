@@ -71,17 +71,18 @@ ERROR_KINDS = ["position", "count", "extraObject", "shape", "colour", "size", "b
 
 @torch.no_grad()
 def prefixed_captions(encoder, tok, images, openings):
-    """Greedy continuations of given caption openings (one per image, teacher-forced) -> texts."""
+    """Greedy continuations of given caption openings (one per image, teacher-forced, then the KV cache) -> texts."""
     enc = encoder.vision(to_pixels(images))
     texts = []
     for b, opening in enumerate(openings):
         ids = [tok.bos_id] + tok.encode(opening)
+        logits, past = encoder.decoder(torch.tensor([ids]), enc[b:b + 1], encoder.decoder.empty_past(1))
         while len(ids) < C.MAX_LEN - 1:
-            logits, _ = encoder.decoder(torch.tensor([ids]), enc[b:b + 1], encoder.decoder.empty_past(1))
             nxt = int(logits[0, -1].argmax())
             if nxt == tok.eos_id:
                 break
             ids.append(nxt)
+            logits, past = encoder.decoder(torch.tensor([[nxt]]), enc[b:b + 1], past)
         texts.append(tok.decode(ids[1:]))
     return texts
 
