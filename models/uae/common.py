@@ -97,8 +97,12 @@ class Checkpoint:
         if not os.path.exists(self.path):
             return 0
         state = torch.load(self.path)
-        model.load_state_dict(state["model"])
-        if opt is not None and "opt" in state:
+        # weights recovered from a bundle (uae.from_bundle) lack the training-only attribute probe
+        res = model.load_state_dict(state["model"], strict=False)
+        if res.unexpected_keys or any(not k.startswith("attr_head.") for k in res.missing_keys):
+            raise RuntimeError(f"{self.path}: does not fit the model: missing {res.missing_keys}, "
+                               f"unexpected {res.unexpected_keys}")
+        if opt is not None and state.get("opt"):
             opt.load_state_dict(state["opt"])
         torch.set_rng_state(state["torch_rng"])
         np.random.set_state(state["np_rng"])

@@ -236,7 +236,7 @@ def main():
                 print(import_scorer(a.bundle, cfg, roles, tok))
             else:
                 model, n = import_caption_model(a.bundle, cfg, roles["referenceEncoder"], tok)
-                _save("encoder", {"model": model.state_dict(), "opt": None, "step": cfg["encoder"]["steps"],
+                _save("encoder", {"model": model.state_dict(), "opt": None, "step": cfg["encoder"]["steps"] + cfg["encoder"].get("bind_steps", 0),
                                   "imported_from": a.bundle})
                 print(f"encoder: {n} tensors (the bundle's referenceEncoder: the cold start)")
         except ImportError_ as e:

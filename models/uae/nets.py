@@ -11,7 +11,11 @@ import torch.nn.functional as F
 
 
 class Attention(nn.Module):
-    """Multi-head attention; keys/values may come from another sequence (cross-attention)."""
+    """Multi-head attention; keys/values may come from another sequence (cross-attention). With
+    `keep_probs` set (training only), the attention probabilities [B,H,Q,K] of the last call are kept in
+    `last_probs`; the exported graphs never set it."""
+
+    keep_probs = False
 
     def __init__(self, dim, heads, kv_dim=None):
         super().__init__()
@@ -29,7 +33,10 @@ class Attention(nn.Module):
         a = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim))
         if bias is not None:
             a = a + bias
-        out = torch.matmul(a.softmax(-1), v)
+        p = a.softmax(-1)
+        if self.keep_probs:
+            self.last_probs = p
+        out = torch.matmul(p, v)
         b, h, n, d = out.shape
         return self.o(out.transpose(1, 2).reshape(b, n, h * d))
 

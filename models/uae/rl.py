@@ -29,10 +29,10 @@ sys.path.insert(0, os.path.join(REPO, "models"))
 import grpo_ref  # noqa: E402
 
 RL = {
-    "full": {"steps": 180, "images": 8, "group": 8, "lr": 3e-5, "beta": 0.1, "epsilon_low": 0.2,
+    "full": {"steps": 100, "images": 8, "group": 8, "lr": 3e-5, "beta": 0.1, "epsilon_low": 0.2,
              "epsilon_high": 0.28, "loss_type": "dapo", "scale_rewards": "group", "iterations": 2,
              "temperature": 1.0, "flow_steps": 8, "guidance": 2.0, "eval_every": 20, "eval_n": 128,
-             "ckpt_every": 20},
+             "ckpt_every": 10},
     "tiny": {"steps": 3, "images": 2, "group": 4, "lr": 5e-5, "beta": 0.01, "epsilon_low": 0.2,
              "epsilon_high": 0.28, "loss_type": "dapo", "scale_rewards": "group", "iterations": 2,
              "temperature": 1.0, "flow_steps": 2, "guidance": 2.0, "eval_every": 2, "eval_n": 8, "ckpt_every": 1},

@@ -5,6 +5,7 @@ Usage: /usr/bin/python3 -m uae.train --stage {ae,flow,encoder,scorer,all} [--con
 """
 import argparse
 import json
+import os
 import time
 
 import numpy as np
@@ -17,6 +18,7 @@ from .common import (Captions, Checkpoint, Log, cosine_lr, encode_texts, ensure_
 from .nets import AttributeHead, CaptionModel, FlowDecoder, LatentAutoEncoder, Scorer, scene_targets
 
 SAVE_EVERY = 250
+RECORDED_TIMES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "stage_times.json")
 
 
 def batches(n, batch, rng):
@@ -41,9 +43,10 @@ class EMA:
             e.mul_(self.decay).add_(p.detach(), alpha=1 - self.decay)
 
 
-def _loop(stage, model, params, hp, step_fn, log_every=50, ema=None):
+def _loop(stage, model, params, hp, step_fn, log_every=50, ema=None, schedule_from=0, warmup=100):
     """Generic resumable optimisation loop; step_fn(step, rng) -> dict of scalar losses (tensor 'loss').
-    With `ema`, the learning rate stays constant after warm-up and the EMA weights are checkpointed."""
+    With `ema`, the learning rate stays constant after warm-up and the EMA weights are checkpointed.
+    `schedule_from` starts the warm-up + cosine schedule at that step (a second phase of a stage)."""
     opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=0.01)
     ck = Checkpoint(stage)
     start = ck.load(model, opt)
@@ -53,7 +56,8 @@ def _loop(stage, model, params, hp, step_fn, log_every=50, ema=None):
     rng = np.random.default_rng(1000 + start)
     t0 = time.time()
     for step in range(start, hp["steps"]):
-        lr = cosine_lr(opt, hp["lr"], step, hp["steps"] if ema is None else 10 ** 9)
+        lr = cosine_lr(opt, hp["lr"], step - schedule_from,
+                       hp["steps"] - schedule_from if ema is None else 10 ** 9, warmup)
         out = step_fn(step, rng)
         opt.zero_grad()
         out["loss"].backward()
@@ -172,7 +176,64 @@ def train_flow(cfg, data, tok):
     return ema.model
 
 
+POSITION_WORDS = ["top", "bottom", "left", "right", "center"]
+
+
+def position_cells(records, ids, tok):
+    """For every caption token that is a position word, the grid cell (row * 3 + col) of the object its
+    phrase names ("a small green square at the top left": both "top" and "left" -> that square's cell),
+    else -1: int64 [N, LEVELS, MAX_LEN] aligned with Captions.ids. A phrase naming two objects of the same
+    size, colour and shape gets -1 (no single cell)."""
+    from .nets import SCENE_COLOURS, SCENE_SHAPES, SCENE_SIZES
+    pos = {tok.encode(w)[0] for w in POSITION_WORDS}
+    word = lambda ws: {tok.encode(w)[0]: w for w in ws}
+    sizes, colours, shapes = word(SCENE_SIZES), word(SCENE_COLOURS), word(SCENE_SHAPES)
+    out = np.full(ids.shape, -1, dtype=np.int64)
+    for n, r in enumerate(records):
+        objs = r["scene"]["objects"]
+        for lv in range(2, C.LEVELS):     # levels 0 and 1 name no position
+            row = ids[n, lv]
+            for k in range(5, len(row)):
+                if row[k] not in pos:
+                    continue
+                j = k - 1 if row[k - 1] in pos else k          # j: the phrase's first position word
+                key = (sizes.get(row[j - 5]), colours.get(row[j - 4]), shapes.get(row[j - 3]))
+                match = [o for o in objs if (o["size"], o["colour"], o["shape"]) == key]
+                if len(match) == 1:
+                    out[n, lv, k] = match[0]["row"] * 3 + match[0]["col"]
+    return out
+
+
+def cell_token_mask(side=8, size=64, grid=3):
+    """[grid*grid, side*side] float: 1 where a vision token's patch centre lies in the grid cell."""
+    cell = [min(grid - 1, int((size / side * t + size / side / 2) / (size / grid))) for t in range(side)]
+    mask = torch.zeros(grid * grid, side * side)
+    for ty in range(side):
+        for tx in range(side):
+            mask[cell[ty] * grid + cell[tx], ty * side + tx] = 1.0
+    return mask
+
+
+def binding_loss(decoder, cells, mask):
+    """-log of the cross-attention mass (mean over layers and heads) that each query predicting a position
+    word puts on the vision tokens of the named object's cell; `cells` [B,S] are the targets' cells (-1:
+    none). -> (loss, mean mass), or (None, None) when the batch has no position word."""
+    sel = cells >= 0
+    if not bool(sel.any()):
+        return None, None
+    probs = torch.stack([layer.cross.last_probs for layer in decoder.layers]).mean((0, 2))   # [B,S,N]
+    mass = (probs[sel] * mask[cells[sel]]).sum(-1)
+    return -(mass + 1e-6).log().mean(), mass.mean()
+
+
 def train_encoder(cfg, data, tok):
+    """Phase 1 (`steps`): next-token cross-entropy on short-biased captions plus the attribute probe on
+    the vision tokens. Phase 2 (`bind_steps`, from phase 1's weights, same caption mix): cross-entropy plus
+    a binding loss that supervises where the caption decoder looks when it names an object's position
+    (`binding_loss`). Measured on the 4800-step phase 1 alone: given a scene's true level-4 opening it
+    wrote 291 wrong positions among 502 objects, and its cross-attention at those tokens put 0.12 of its
+    mass on the object's cell (about what a uniform map puts there): it had learnt which cells are
+    occupied, not which object sits where."""
     hp = dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN)
     images, records = data["train"]
     caps = Captions(records, tok)
@@ -180,19 +241,44 @@ def train_encoder(cfg, data, tok):
     model = CaptionModel(hp)
     model.attr_head = AttributeHead(hp["dim"], from_tokens=True)   # training-only probe (not exported)
 
-    def step(i, rng):
-        idx = rng.integers(0, len(images), hp["batch"])
-        ids, _ = caps.sample(idx, C.ENCODER_LEVEL_MIX, rng)
+    def caption_loss(idx, rng):
+        ids, levels = caps.sample(idx, C.ENCODER_LEVEL_MIX, rng)
         enc = model.vision(to_pixels(images[idx]))
         logits, _ = model.decoder(ids[:, :-1], enc, model.decoder.empty_past(len(idx)))
         target = ids[:, 1:].clone()
         target[target == tok.pad_id] = -100
-        caption = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1), ignore_index=-100)
+        return ce, enc, levels
+
+    def step(i, rng):
+        idx = rng.integers(0, len(images), hp["batch"])
+        caption, enc, _ = caption_loss(idx, rng)
         attr, attr_acc = model.attr_head.loss(enc, targets[idx])
         return {"loss": caption + hp["attr_weight"] * attr, "caption_loss": caption, "attr_loss": attr,
                 "attr_acc": attr_acc}
 
-    _loop("encoder", model, list(model.parameters()), hp, step)
+    params = list(model.parameters())
+    _loop("encoder", model, params, hp, step)
+    if not hp.get("bind_steps"):
+        return model
+    cells = torch.from_numpy(position_cells(records, caps.ids, tok))
+    mask = cell_token_mask()
+    for layer in model.decoder.layers:
+        layer.cross.keep_probs = True
+
+    def bind_step(i, rng):
+        idx = rng.integers(0, len(images), hp["batch"])
+        caption, _, levels = caption_loss(idx, rng)
+        bind, mass = binding_loss(model.decoder, cells[torch.from_numpy(idx), torch.from_numpy(levels)][:, 1:], mask)   # query s predicts token s+1
+        if bind is None:
+            return {"loss": caption, "caption_loss": caption}
+        return {"loss": caption + hp["bind_weight"] * bind, "caption_loss": caption, "bind_loss": bind,
+                "bind_mass": mass}
+
+    _loop("encoder", model, params, dict(hp, steps=hp["steps"] + hp["bind_steps"], lr=hp["bind_lr"]), bind_step,
+          schedule_from=hp["steps"], warmup=50)
+    for layer in model.decoder.layers:
+        layer.cross.keep_probs = False
     return model
 
 
@@ -277,6 +363,10 @@ def main():
         times = {}
     for s in stages:
         t0 = time.time()
+        ck = Checkpoint(s).path
+        if s not in times and os.path.exists(ck) and "imported_from" in torch.load(ck):
+            # resuming weights recovered from a bundle: count the training time recorded when they were made
+            times[s] = json.load(open(RECORDED_TIMES))["seconds"].get(s, 0)
         setup({"ae": 1, "flow": 2, "encoder": 3, "scorer": 4, "ae_decoder": 6}[s])
         if s == "ae":
             train_ae(cfg, data)

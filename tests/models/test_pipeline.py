@@ -9,6 +9,8 @@ import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PY = sys.executable
+sys.path.insert(0, os.path.join(REPO, "models"))
+from uae.config import TINY  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +33,12 @@ def tiny_bundle(tmp_path_factory):
 
 def test_every_stage_logged_and_checkpointed(tiny_bundle):
     work, _, _ = tiny_bundle
+    enc = TINY["encoder"]
     for stage in ("ae", "flow", "encoder", "scorer"):
         assert (work / "ckpt" / f"{stage}.pt").exists()
         rows = [json.loads(l) for l in open(work / "logs" / f"{stage}.jsonl")]
-        assert rows[-1]["step"] == 2 and all(r["loss"] == r["loss"] for r in rows)
+        last = enc["steps"] + enc["bind_steps"] - 1 if stage == "encoder" else 2   # the encoder's binding phase follows
+        assert rows[-1]["step"] == last and all(r["loss"] == r["loss"] for r in rows)
 
 
 def test_attribute_probe_trains_the_vision_towers_and_stays_out_of_the_export(tiny_bundle):
@@ -42,7 +46,8 @@ def test_attribute_probe_trains_the_vision_towers_and_stays_out_of_the_export(ti
     import torch
     for stage in ("encoder", "scorer"):
         rows = [json.loads(l) for l in open(work / "logs" / f"{stage}.jsonl")]
-        assert all(0.0 <= r["attr_acc"] <= 1.0 and r["attr_loss"] > 0 for r in rows)
+        rows = [r for r in rows if r["step"] < TINY[stage]["steps"]]      # the encoder's binding phase has no probe
+        assert rows and all(0.0 <= r["attr_acc"] <= 1.0 and r["attr_loss"] > 0 for r in rows)
         state = torch.load(work / "ckpt" / f"{stage}.pt")["model"]
         assert any(k.startswith("attr_head.") for k in state)
     for graph in ("encoder/encoder_model.onnx", "scorer/vision_model.onnx"):
@@ -134,7 +139,16 @@ def test_resume_continues_from_checkpoint(tiny_bundle, tmp_path):
     work, _, _ = tiny_bundle
     import torch
     state = torch.load(work / "ckpt" / "encoder.pt")
-    assert state["step"] == 3
+    assert state["step"] == TINY["encoder"]["steps"] + TINY["encoder"]["bind_steps"]
+
+
+def test_encoder_binding_phase_logs_the_attention_mass_it_trains(tiny_bundle):
+    work, _, _ = tiny_bundle
+    enc = TINY["encoder"]
+    rows = [json.loads(l) for l in open(work / "logs" / "encoder.jsonl")]
+    bind = [r for r in rows if r["step"] >= enc["steps"]]
+    assert bind and all(r["bind_loss"] > 0 and 0.0 < r["bind_mass"] < 1.0 for r in bind)
+    assert all("bind_loss" not in r for r in rows if r["step"] < enc["steps"])
 
 
 TRL_KEYS = ("reward", "reward_std", "completions/mean_length", "kl", "clip_ratio/region_mean", "loss")

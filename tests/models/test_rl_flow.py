@@ -14,13 +14,7 @@ from uae.nets import FlowTransformer  # noqa: E402
 from uae.rl_flow import sample_sde, sde_window  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _float32():
-    """The pipeline runs in float32; another module of this session (test_grpo_ref) sets float64 globally."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float32)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float32")
 
 
 def _setup():
