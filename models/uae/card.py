@@ -11,10 +11,10 @@ import os
 import torch
 
 from . import config as C
-from .common import REPO, Checkpoint, work_dir
+from .card_rl import EVAL_KEYS, RL_EVALS, fmt, read_log, rl_section, stage_wall_time
+from .common import REPO, Checkpoint, recorded_times, work_dir
 
 BUNDLE = os.path.join(REPO, "public", "models", "uae-shapes")
-RECORDED_TIMES = os.path.join(REPO, "models", "stage_times.json")
 
 # name -> (command that produced models/work/eval/<name>.json, description)
 EVALS = {
@@ -24,202 +24,6 @@ EVALS = {
                      f"grammar captions at level {l} -> decoder") for l in range(5)},
 }
 
-# Unified-GRPO evaluations (models/work/eval/<name>.json), 200 held-out scenes
-RL_EVALS = {
-    "ckpt-first": ("npx uae eval --scenes 200 --seed 2 --checkpoint first --json", "stage 2, first checkpoint (cold start)"),
-    "ckpt-last": ("npx uae eval --scenes 200 --seed 2 --checkpoint last --json", "stage 2, last checkpoint"),
-    "flowgrpo": ("npx uae eval --scenes 200 --seed 2 --bundle public/models/uae-shapes-flowgrpo --json",
-                 "stage 3: last stage-2 encoder, Flow-GRPO decoder"),
-}
-EVAL_KEYS = ["scenes", "mean_tokens", "sim", "psnr", "ssim", "attr_precision", "attr_recall", "attr_f1",
-             "retrieval_top1", "unified_score"]
-
-
-def read_log(stage):
-    path = work_dir("logs", f"{stage}.jsonl")
-    return [json.loads(l) for l in open(path)] if os.path.exists(path) else []
-
-
-STAGE2_RUNS = os.path.join(REPO, "models", "stage2_runs.json")
-
-
-def stage2_runs_section():
-    """Markdown lines comparing longer, unshipped stage-2 runs (models/stage2_runs.json), if recorded."""
-    if not os.path.exists(STAGE2_RUNS):
-        return []
-    d = json.load(open(STAGE2_RUNS))
-    steps = sorted({e["step"] for r in d["runs"] for e in r["evals"] if e["step"] > 0})
-    L = ["Why stage 2 stops where it does: " + d["note"] + " Attribute precision, then mean tokens, by step:\n",
-         "| settings | | " + " | ".join(str(s) for s in steps) + " |",
-         "|---|---|" + "---|" * len(steps)]
-    for r in d["runs"]:
-        by = {e["step"]: e for e in r["evals"]}
-        for key in ("attr_precision", "mean_tokens"):
-            L.append(f"| {r['settings']} | {key} | "
-                     + " | ".join(fmt(by[s][key]) if s in by else "—" for s in steps) + " |")
-    e = d.get("errors_200")
-    if e:
-        kinds = list(e["rows"][0]["wrong"])
-        L += ["", f"The first run's snapshots on {e['scenes']} held-out scenes ({e['note']}):\n",
-              "| step | attributes asserted | " + " | ".join(kinds) + " | attr_precision |",
-              "|---|---|" + "---|" * len(kinds) + "---|"]
-        for r in e["rows"]:
-            L.append(f"| {r['step']} | {r['asserted']} | " + " | ".join(str(r["wrong"][k]) for k in kinds)
-                     + f" | {r['attr_precision']:.3f} |")
-    L += ["", "Until about step 120 the runs' captions list the objects (size, colour, shape, position, level-3 "
-          "style) and precision stays between 0.91 and 0.94 after the first 40 steps (one dip to 0.884 in the "
-          "batch-scaled run). Then the policy starts writing the level-4 header (\"four objects on a white "
-          "background : ...\"), and count words and repeated objects, which the reward barely pays for or against, "
-          "drift in: count and extra-object errors grow while position errors stay flat. A stronger KL (β 0.3) "
-          "or batch-level reward scaling delays this but does not stop it. The shipped run stops at "
-          f"{rl_steps()} steps, before it. The step was chosen from the in-run curves above, whose 128 scenes "
-          "are among the 200 of the evaluation below.\n"]
-    return L
-
-
-def rl_steps():
-    from .rl import RL
-    return RL["full"]["steps"]
-
-
-def rl_section(ev):
-    """Markdown lines for stages 2 and 3 from their logs and the saved evaluations, plus target checks."""
-    L, checks = [], []
-    s2, s3 = read_log("rl_encoder"), read_log("rl_flow")
-    if not s2:
-        return L, checks
-    from .rl_flow import RL_FLOW
-    rf = RL_FLOW["full"]
-    window = rf.get("sde_window", 0)
-    L.append("## Unified-GRPO (stages 2 and 3)\n")
-    L.append("Stage 2 (`python3 -m uae.rl`): GRPO on the caption decoder of the encoder (vision encoder, decoder "
-             "and scorer frozen), reward = sim(image, decoder(caption)) with the decoder run as the playground "
-             "runs it (Euler, classifier-free guidance), k3 KL to the cold start. Stage 3 (`python3 -m "
-             "uae.rl_flow`): Flow-GRPO on the flow transformer with the encoder frozen at stage 2's last "
-             "checkpoint" + (f"; each sample is stochastic (and trained) only on a {window}-step window of its "
-             f"{rf['sample_steps']} steps and takes the Euler steps the playground samples with elsewhere (Flow-GRPO-Fast)"
-             if window else "") + ". Options and values are in `models/uae/rl.py` / `rl_flow.py` (RL / RL_FLOW['full']).\n")
-    L.append("Stage 2 along the run (held-out evaluation inside the run: 128 scenes of seed 2, greedy captions):\n")
-    L.append("| step | mean tokens | sim | attr recall | attr precision | retrieval top-1 | kl | sample caption |")
-    L.append("|---|---|---|---|---|---|---|---|")
-    kl = 0.0
-    for r in s2:
-        kl = r.get("kl", kl)
-        if "eval/sim" in r:
-            L.append(f"| {r['step']} | {r['eval/mean_tokens']:.2f} | {r['eval/sim']:.3f} | {r['eval/attr_recall']:.3f} | "
-                     f"{r['eval/attr_precision']:.3f} | {r['eval/retrieval_top1']:.3f} | {kl:.3f} | {r['eval/sample_caption']} |")
-    L.append("")
-    L += stage2_runs_section()
-    a, b = ev.get("ckpt-first"), ev.get("ckpt-last")
-    if a and b:
-        L.append("First against last stage-2 checkpoint, 200 held-out scenes (`uae eval --checkpoint`):\n")
-        L.append("| checkpoint | " + " | ".join(EVAL_KEYS) + " |")
-        L.append("|---|" + "---|" * len(EVAL_KEYS))
-        for name in ("ckpt-first", "ckpt-last"):
-            L.append(f"| {RL_EVALS[name][1]} | " + " | ".join(fmt(ev[name].get(k)) for k in EVAL_KEYS) + " |")
-        L.append("")
-        checks += [
-            ("stage 2: mean_tokens grows ≥ 2.5×", f"{a['mean_tokens']:.2f} → {b['mean_tokens']:.2f} "
-             f"({b['mean_tokens'] / a['mean_tokens']:.2f}×)", b["mean_tokens"] >= 2.5 * a["mean_tokens"]),
-            ("stage 2: attr_recall at least doubles", f"{a['attr_recall']:.3f} → {b['attr_recall']:.3f}",
-             b["attr_recall"] >= 2 * a["attr_recall"]),
-            ("stage 2: attr_precision stays ≥ 0.9", f"{b['attr_precision']:.3f}", b["attr_precision"] >= 0.9),
-            ("stage 2: retrieval_top1 rises ≥ 0.3", f"{a['retrieval_top1']:.3f} → {b['retrieval_top1']:.3f}",
-             b["retrieval_top1"] - a["retrieval_top1"] >= 0.3),
-            ("stage 2: sim rises", f"{a['sim']:.3f} → {b['sim']:.3f}", b["sim"] > a["sim"]),
-        ]
-    if s3:
-        e3 = [r for r in s3 if "eval/sim" in r]
-        L.append("Stage 3 along the run (128 held-out scenes, captions of the last stage-2 encoder, fixed noise, "
-                 "Euler with guidance):\n")
-        L.append("| step | eval sim | eval retrieval top-1 | reward (group mean of the training samples) | kl |")
-        L.append("|---|---|---|---|---|")
-        for r in e3:
-            L.append(f"| {r['step']} | {r['eval/sim']:.4f} | {r['eval/retrieval_top1']:.3f} | "
-                     f"{fmt(r.get('reward', '—'))} | {fmt(r.get('kl', '—'))} |")
-        L.append("")
-        if len(e3) > 1:
-            checks.append(("stage 3 raises held-out sim (in-run evaluation)", f"{e3[0]['eval/sim']:.4f} → {e3[-1]['eval/sim']:.4f}",
-                           e3[-1]["eval/sim"] > e3[0]["eval/sim"]))
-        if b and ev.get("flowgrpo"):
-            c = ev["flowgrpo"]
-            L.append(f"200 held-out scenes, last stage-2 encoder's captions: pre-RL decoder sim {b['sim']:.4f} "
-                     f"(`{RL_EVALS['ckpt-last'][0]}`), Flow-GRPO decoder sim {c['sim']:.4f} (`{RL_EVALS['flowgrpo'][0]}`).\n")
-            checks.append(("stage 3 raises sim (200 scenes, uae eval)", f"{b['sim']:.4f} → {c['sim']:.4f}", c["sim"] > b["sim"]))
-    for stage, label in (("rl_encoder", "stage 2"), ("rl_flow", "stage 3")):
-        t = stage_wall_time(stage)
-        if t:
-            checks.append((f"{label} ≤ 30 min", f"{t / 60:.1f} min", t <= 30 * 60))
-    probe = work_dir("eval", "reward-probe.json")
-    if os.path.exists(probe):
-        pr = json.load(open(probe))
-        gs = sorted({r["guidance"] for r in pr["rows"]})
-        L.append(f"### What the reward pays for\n\n`python3 -m uae.probe`: mean sim of {pr['scenes']} held-out scenes "
-                 f"reconstructed ({pr['euler_steps']} Euler steps) from grammar captions and corrupted ones:\n")
-        L.append("| captions | " + " | ".join(f"sim, guidance {g}" for g in gs) + " |")
-        L.append("|---|" + "---|" * len(gs))
-        names = list(dict.fromkeys(r["captions"] for r in pr["rows"]))
-        for n in names:
-            L.append(f"| {n} | " + " | ".join(fmt(next(r["sim"] for r in pr["rows"] if r["captions"] == n and r["guidance"] == g))
-                                              for g in gs) + " |")
-        if pr.get("scorer_sensitivity"):
-            L.append(f"\nThe scorer alone: mean sim between each held-out image and the same scene rendered by the "
-                     f"TypeScript rasteriser with one change (no decoder involved); what a change costs here bounds "
-                     f"what any reward built on this scorer can pay for:\n")
-            L.append("| change | scenes | sim |")
-            L.append("|---|---|---|")
-            for r in pr["scorer_sensitivity"]:
-                L.append(f"| {r['change']} | {r['scenes']} | {fmt(r['sim'])} |")
-        ce = pr.get("caption_errors")
-        if ce:
-            kinds = list(next(v for k, v in ce.items() if k != "scenes")["wrong"])
-            L.append(f"\nWhat the encoder's greedy captions get wrong, {ce['scenes']} held-out scenes (`uae.probe`; "
-                     "asserted attributes false of the scene, by kind, under the parser's one-to-one object matching; "
-                     "`extraObject` counts the attributes of objects the scene does not have; \"given the true "
-                     "level-4 opening\" feeds the encoder the scene's level-4 caption up to its colon, e.g. \"three "
-                     "objects on a white background :\", and lets it go on greedily: how exact it is when it does "
-                     "describe every object):\n")
-            L.append("| encoder | attributes asserted | " + " | ".join(kinds) + " | attr_precision |")
-            L.append("|---|---|" + "---|" * len(kinds) + "---|")
-            for name, v in ce.items():
-                if name != "scenes":
-                    L.append(f"| {name} | {v['asserted']} | " + " | ".join(str(v["wrong"][k]) for k in kinds)
-                             + f" | {v['attr_precision']:.3f} |")
-        top_error = None
-        if ce and any(k.startswith("stage 2") for k in ce):
-            last = ce[[k for k in ce if k.startswith("stage 2")][-1]]["wrong"]
-            top_error = max(last, key=last.get)
-        row = lambda name, g: next((r["sim"] for r in pr["rows"] if r["captions"] == name and r["guidance"] == g), None)
-        g_hi = gs[-1]
-        notes = []
-        shape_cost = (row("level 3", g_hi) or 0) - (row("level 3, one shape wrong", g_hi) or 0)
-        notes.append(f"With guidance {g_hi}, one wrong shape in a level-3 caption costs the reward {shape_cost:.3f}"
-                     + (" (next to nothing: GRPO on sim cannot teach shapes, so the encoder must see them from "
-                        "pre-training, its attribute probe, and stage 2 must not unlearn them)" if shape_cost < 0.02 else ""))
-        swap = row("level 4, two objects' positions swapped", g_hi)
-        if swap is not None:
-            swap_cost = (row('level 4', g_hi) or 0) - swap
-            notes.append(f"swapping two objects' positions in a level-4 caption costs {swap_cost:.3f}"
-                         + (" (the decoder draws much the same picture whichever object each position is given to, so "
-                            "GRPO on sim cannot teach positions" + ("; they are the stage-2 encoder's largest error kind "
-                            "above" if top_error == "position" else "") + ")" if swap_cost < 0.02 else ""))
-        rep1, l2_1 = row("level 2, object repeated 3×", 1.0), row("level 2", 1.0)
-        if rep1 is not None and l2_1 is not None and rep1 > l2_1:
-            notes.append("without guidance, repeating the salient object pays (a first stage-2 run with guidance 1 "
-                         "exploited it), so stage 2 rewards reconstructions made with guidance")
-        opened = (ce or {}).get("cold start, given the true level-4 opening")
-        rl_rows = [k for k in (ce or {}) if k.startswith("stage 2")]
-        if opened and rl_rows and ce[rl_rows[-1]]["attr_precision"] < 0.9:
-            last = ce[rl_rows[-1]]
-            notes.append(f"stage 2's precision ({last['attr_precision']:.3f}) is that of the cold-start encoder itself "
-                         f"when it describes every object ({opened['attr_precision']:.3f}, given the true level-4 "
-                         f"opening; {opened['wrong']['position']} of its {opened['asserted']} attributes are wrong "
-                         "positions): the RL keeps what the encoder can see, and the bar of 0.9 waits on an encoder that "
-                         "binds positions to objects better, not on the reward")
-        L.append("\n" + "; ".join(notes) + ".\n")
-    return L, checks
-
-
 def params(stage, key="model"):
     path = Checkpoint(stage).path
     if not os.path.exists(path):
@@ -228,47 +32,15 @@ def params(stage, key="model"):
     return sum(v.numel() for v in without_probe(torch.load(path)[key]).values())   # exported weights only
 
 
-def stage_wall_time(stage):
-    """Seconds of training behind the shipped weights of a stage: the sum, over the resumed segments of its
-    log (models/work/logs/<stage>.jsonl; elapsed_s restarts at each resume), of each segment's last elapsed_s."""
-    path = work_dir("logs", f"{stage}.jsonl")
-    measured = work_dir("logs", "stage_times.json")   # uae.train's own timer: includes data caches it builds
-    if os.path.exists(path) and os.path.exists(measured):
-        timed = json.load(open(measured))
-        if stage in timed:
-            return float(timed[stage])
-    if not os.path.exists(path):
-        recovered = Checkpoint(stage).path
-        if os.path.exists(recovered) and "imported_from" in torch.load(recovered):
-            return float(json.load(open(RECORDED_TIMES))["seconds"].get(stage, 0.0))
-        return 0.0
-    total, last = 0.0, 0.0
-    for line in open(path):
-        e = json.loads(line).get("elapsed_s", 0.0)
-        if e < last:
-            total += last
-        last = e
-    return total + last
-
-
 def pretrain_wall():
     """{seconds, command} of the whole pre-training command (written by models/retrain.sh), from this work
     directory's logs, else as recorded in models/stage_times.json for recovered weights; None if unknown."""
     path = work_dir("logs", "pretrain_wall.json")
     if os.path.exists(path):
         return json.load(open(path))
-    if os.path.exists(RECORDED_TIMES) and not os.path.exists(work_dir("logs", "flow.jsonl")):
-        return json.load(open(RECORDED_TIMES)).get("pretrain_wall")
+    if not os.path.exists(work_dir("logs", "flow.jsonl")):
+        return recorded_times().get("pretrain_wall")
     return None
-
-
-def recovered_times():
-    """Stage -> seconds recorded in models/stage_times.json (the times of weights recovered from a bundle)."""
-    return json.load(open(RECORDED_TIMES))["seconds"] if os.path.exists(RECORDED_TIMES) else {}
-
-
-def fmt(v):
-    return f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
 def main():
@@ -341,7 +113,7 @@ def main():
              "OpenBLAS 1 (`models/uae/__init__.py`: a 2-thread OpenBLAS under 2 PyTorch threads oversubscribes the "
              "2 cores and made the flow stage 2.7× slower per step).\n")
     enc_log = read_log("encoder")
-    if enc_log and enc_log[0]["step"] > 0 and "encoder" in recovered_times():
+    if enc_log and enc_log[0]["step"] > 0 and "encoder" in recorded_times()["seconds"]:
         L.append(f"The caption encoder resumed at step {enc_log[0]['step']} from weights recovered from the previous "
                  "bundle (`uae.from_bundle`) and ran its remaining steps here; its time is the recorded time of the "
                  "steps before plus the measured time of the steps run here.\n")

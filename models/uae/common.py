@@ -87,6 +87,15 @@ def ensure_data(cfg):
     return out
 
 
+RECORDED_TIMES = os.path.join(REPO, "models", "stage_times.json")
+
+
+def recorded_times():
+    """models/stage_times.json: the training times measured when the shipped weights were made (for weights
+    recovered from a bundle, whose logs are not in models/work) -> {seconds: {stage: s}, pretrain_wall}."""
+    return json.load(open(RECORDED_TIMES)) if os.path.exists(RECORDED_TIMES) else {"seconds": {}}
+
+
 class Checkpoint:
     """Saves/resumes a stage's model, optimiser and step under models/work/ckpt/<stage>.pt."""
 

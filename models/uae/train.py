@@ -13,12 +13,12 @@ import torch
 import torch.nn.functional as F
 
 from . import config as C
-from .common import (Captions, Checkpoint, Log, cosine_lr, encode_texts, ensure_data, load_tokenizer, setup, to_pixels,
+from .common import (Captions, Checkpoint, Log, cosine_lr, encode_texts, ensure_data, load_tokenizer, recorded_times,
+                     setup, to_pixels,
                      TOKENIZER_PATH, work_dir)
 from .nets import AttributeHead, CaptionModel, FlowDecoder, LatentAutoEncoder, Scorer, scene_targets
 
 SAVE_EVERY = 250
-RECORDED_TIMES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "stage_times.json")
 
 
 def batches(n, batch, rng):
@@ -231,9 +231,9 @@ def train_encoder(cfg, data, tok):
     the vision tokens. Phase 2 (`bind_steps`, from phase 1's weights, same caption mix): cross-entropy plus
     a binding loss that supervises where the caption decoder looks when it names an object's position
     (`binding_loss`). Measured on the 4800-step phase 1 alone: given a scene's true level-4 opening it
-    wrote 291 wrong positions among 502 objects, and its cross-attention at those tokens put 0.12 of its
-    mass on the object's cell (about what a uniform map puts there): it had learnt which cells are
-    occupied, not which object sits where."""
+    wrote 268 wrong positions among 2408 asserted attributes of 200 held-out scenes, and its cross-attention
+    at those tokens put 0.12 of its mass on the object's cell (about what a uniform map puts there): it had
+    learnt which cells are occupied, not which object sits where."""
     hp = dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN)
     images, records = data["train"]
     caps = Captions(records, tok)
@@ -269,7 +269,8 @@ def train_encoder(cfg, data, tok):
     def bind_step(i, rng):
         idx = rng.integers(0, len(images), hp["batch"])
         caption, _, levels = caption_loss(idx, rng)
-        bind, mass = binding_loss(model.decoder, cells[torch.from_numpy(idx), torch.from_numpy(levels)][:, 1:], mask)   # query s predicts token s+1
+        targets_cells = cells[torch.from_numpy(idx), torch.from_numpy(levels)][:, 1:]   # query s predicts token s+1
+        bind, mass = binding_loss(model.decoder, targets_cells, mask)
         if bind is None:
             return {"loss": caption, "caption_loss": caption}
         return {"loss": caption + hp["bind_weight"] * bind, "caption_loss": caption, "bind_loss": bind,
@@ -366,7 +367,7 @@ def main():
         ck = Checkpoint(s).path
         if s not in times and os.path.exists(ck) and "imported_from" in torch.load(ck):
             # resuming weights recovered from a bundle: count the training time recorded when they were made
-            times[s] = json.load(open(RECORDED_TIMES))["seconds"].get(s, 0)
+            times[s] = recorded_times()["seconds"].get(s, 0)
         setup({"ae": 1, "flow": 2, "encoder": 3, "scorer": 4, "ae_decoder": 6}[s])
         if s == "ae":
             train_ae(cfg, data)
