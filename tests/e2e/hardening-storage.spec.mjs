@@ -18,6 +18,24 @@ async function download(page, testId) {
   return { name: dl.suggestedFilename(), bytes: readFileSync(await dl.path()) };
 }
 
+const PROBE_DB = 'uae-e2e-quota-probe';
+
+/** Writes 20 kB to a throwaway IndexedDB database in the page; returns 'ok' or the abort error's name. */
+function probeWrite(page) {
+  return page.evaluate(async (name) => {
+    const req = indexedDB.open(name, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('s');
+    const db = await new Promise((ok, fail) => { req.onsuccess = () => ok(req.result); req.onerror = () => fail(req.error); });
+    try {
+      const tx = db.transaction('s', 'readwrite');
+      tx.objectStore('s').put(new Uint8Array(20_000), Date.now());
+      return await new Promise((done) => { tx.oncomplete = () => done('ok'); tx.onabort = () => done(tx.error?.name ?? 'aborted'); });
+    } finally {
+      db.close();
+    }
+  }, PROBE_DB);
+}
+
 export const spec = {
   name: 'hardening-storage',
   async run(ctx) {
@@ -95,17 +113,25 @@ export const spec = {
       const origin = new URL(ctx.baseUrl).origin;
       await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1 });
       try {
+        // Chromium (156) keeps an IndexedDB bucket's space check for ~25 s, so a write right after the cut still
+        // succeeds once the origin has written before. Wait until a throwaway write is refused, then run.
+        const t0 = Date.now();
+        await until(async () => (await probeWrite(page)) === 'QuotaExceededError', 'the quota cut never made an IndexedDB write fail', 90_000);
+        console.log(`    quota cut effective after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         await pick(page, valid[2]);
         await answerFor(page, valid[2].name);
         await page.getByTestId('rt-loops').fill('1');
         const before = await historyIds(page);
         await page.getByTestId('rt-start').click();
-        await until(async () => (await page.getByTestId('rt-run').getAttribute('data-status')) === 'finished' && (await page.getByTestId('rt-run-error').count()) > 0, 'no storage error shown on the run', T);
+        await until(async () => (await page.getByTestId('rt-run').getAttribute('data-status')) === 'finished', 'the run did not finish', T);
+        // The save follows the last loop at once: a few seconds without an error means none is coming.
+        await until(async () => (await page.getByTestId('rt-run-error').count()) > 0, 'no storage error shown on the finished run', 10_000);
         assert.match(await page.getByTestId('rt-run-error').textContent(), /^storage-full: Browser storage is full: this run \(rgb16\.png\) was not saved/);
         assert.match(await bannerText(page), /^storage-full: Browser storage is full/);
         assert.deepEqual(await historyIds(page), before, 'an unsaved run appeared in the history');
       } finally {
         await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+        await page.evaluate((name) => new Promise((done) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onerror = r.onblocked = () => done(); }), PROBE_DB);
       }
     });
 
