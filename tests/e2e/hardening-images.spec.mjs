@@ -33,6 +33,7 @@ function expectView(view, f) {
 
 export const spec = {
   name: 'hardening-images',
+  modes: ['wasm'],
   async run(ctx) {
     const { context, step, mode, shot } = ctx;
     const page = await context.newPage();

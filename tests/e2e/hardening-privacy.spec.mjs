@@ -34,6 +34,7 @@ function leak(file, url, body) {
 
 export const spec = {
   name: 'hardening-privacy',
+  modes: ['wasm'],
   async run(ctx) {
     const { context, step, mode, root, dist, baseUrl } = ctx;
     const page = await context.newPage();

@@ -38,6 +38,7 @@ function probeWrite(page) {
 
 export const spec = {
   name: 'hardening-storage',
+  modes: ['wasm'],
   async run(ctx) {
     const { context, step, mode, root } = ctx;
     const page = await context.newPage();

@@ -15,6 +15,8 @@
 //                         returns its URL prefix (`${baseUrl}${as}/`)
 //      Use checks.mjs (until, fail, assertBackend, waitLoaded, bannerText) and wait generously (minutes):
 //      SwiftShader WebGPU is ~30x slower than WASM and the machine is shared. Never assert speed.
+//      A spec that shows nothing only WebGPU can show sets `modes: ['wasm']`: npm test then runs it in WASM
+//      mode alone (SwiftShader WebGPU would repeat it ~30x slower); `--mode webgpu` still forces it there.
 //   2. Make it runnable alone:  if (isMain(import.meta.url)) runMain('scrubber', [spec]);
 //      (`node tests/e2e/scrubber.spec.mjs [--no-build] [--dist DIR] [--mode webgpu|wasm] [--screenshots]`)
 //   3. Put it in `npm test`: add the file to E2E_SUITES in scripts/test-all.mjs; there every E2E suite is
@@ -37,6 +39,8 @@ export const MODES = [
   { name: 'webgpu', expect: 'webgpu', args: [...COMMON, '--enable-unsafe-webgpu'] },
   { name: 'wasm', expect: 'wasm', args: [...COMMON, '--disable-webgpu'] },
 ];
+const MODE_NAMES = MODES.map((m) => m.name);
+
 
 /** Launches Chromium in `mode` with a fresh profile; returns { context, close } (close deletes the profile). */
 export async function launch(mode) {
@@ -99,7 +103,7 @@ export async function runSpecs(specs, opts) {
       return `${server.url}${as}/`;
     };
     for (const spec of specs) {
-      for (const mode of MODES.filter((m) => !opts.mode || m.name === opts.mode)) {
+      for (const mode of MODES.filter((m) => (opts.mode ? m.name === opts.mode : (spec.modes ?? MODE_NAMES).includes(m.name)))) {
         console.log(`\n[${spec.name} · ${mode.name}] chromium ${mode.args.join(' ')}`);
         const step = async (name, fn) => {
           const t0 = Date.now();

@@ -111,6 +111,6 @@ async function runEndurance({ context, mode, step, root, mount, baseUrl }) {
   await page.close();
 }
 
-export const spec = { name: 'endurance', run: runEndurance };
+export const spec = { name: 'endurance', modes: ['wasm'], run: runEndurance };
 
 if (isMain(import.meta.url)) runMain('resilience-endurance', [spec]);

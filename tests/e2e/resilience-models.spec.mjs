@@ -108,6 +108,6 @@ async function runModelSpecs({ context, baseUrl, step, shot, root, mount }) {
   await page.close();
 }
 
-export const spec = { name: 'models', run: runModelSpecs };
+export const spec = { name: 'models', modes: ['wasm'], run: runModelSpecs };
 
 if (isMain(import.meta.url)) runMain('resilience-models', [spec]);

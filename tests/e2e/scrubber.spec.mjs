@@ -171,6 +171,6 @@ export async function runScrubberSpecs(ctx) {
   await page.close();
 }
 
-export const spec = { name: 'scrubber', run: runScrubberSpecs };
+export const spec = { name: 'scrubber', modes: ['wasm'], run: runScrubberSpecs };
 
 if (isMain(import.meta.url)) runMain('scrubber', [spec]);

@@ -197,6 +197,6 @@ export async function runTrainingSpecs(ctx) {
   await page.close();
 }
 
-export const spec = { name: 'training', run: runTrainingSpecs };
+export const spec = { name: 'training', modes: ['wasm'], run: runTrainingSpecs };
 
 if (isMain(import.meta.url)) runMain('training', [spec]);
