@@ -1,17 +1,25 @@
 """Independent float64 reference for the playground's GRPO and Flow-GRPO maths.
 
-Written in numpy from the definitions in TRL's GRPOTrainer (trl/trainer/grpo_trainer.py,
-v0.22-v0.23 line: `_generate_and_score_completions` and `_compute_loss`), TRL's
-`get_soft_overlong_punishment` (trl/rewards) and Flow-GRPO (yifan123/flow_grpo:
-flow_grpo/diffusers_patch/sd3_sde_with_logprob.py, scripts/train_sd3.py,
-flow_grpo/stat_tracking.py). docs/grpo.md lists every definition and its source.
+Written in numpy from the pinned definitions (docs/grpo.md, /tmp/grpo-spec.md of issue 17):
+TRL v1.9.0 (tag 35def3ee, trl/trainer/grpo_trainer.py, byte-identical to main f2cd5771):
+`_generate_and_score_completions` (rewards, unscorable rows, advantages, reward and completion metrics,
+lines 2660-2750 and 2231-2246), the loss mask and `num_items_in_batch` (lines 2415-2427) and
+`_compute_loss` (ratio, clipping, KL, aggregation, loss-side metrics, lines 3054-3253); TRL's
+`nanstd`/`nanmin`/`nanmax` (trl/trainer/utils.py); TRL's `get_soft_overlong_punishment` (trl/rewards);
+and Flow-GRPO (yifan123/flow_grpo: flow_grpo/diffusers_patch/sd3_sde_with_logprob.py,
+scripts/train_sd3.py, flow_grpo/stat_tracking.py).
 
 It is NOT a port of src/engine/grpo*.ts: the TypeScript is checked against numbers this file
 writes (tests/fixtures/grpo/*.json via models/make_grpo_fixtures.py), and this file is itself
-checked against a torch transcription of TRL's lines (tests/models/test_grpo_ref.py).
+checked against a torch transcription of TRL's lines (tests/models/test_grpo_ref.py) and against
+hand-derived worked examples (tests/fixtures/grpo/worked-examples.json, tests/models/test_grpo_worked.py).
 
 Layout: token tensors are [N, T] float64 arrays (N sequences, T = padded width, right padding);
-`lengths` [N] gives the active tokens of each row (EOS included, as TRL's completion_mask).
+`lengths` [N] gives the completion tokens of each row: EOS included for a terminated row, the sampled
+tokens (no EOS) for a truncated one, as TRL's completion_mask / len(completion_ids).
+Options kept from older TRL, off by default: `reward_std="group_mean"` (TRL 0.22-0.26 logged the mean
+of the per-row std) and `num_items_mode="before_mask"` (TRL <= 1.8 counted dapo's tokens before the
+truncated rows were masked).
 """
 
 from __future__ import annotations
@@ -24,36 +32,41 @@ ADV_EPS = 1e-4  # TRL: advantages / (std + 1e-4)
 ZERO_STD_ATOL = 1e-8  # torch.isclose(std, 0): |std| <= atol + rtol * 0
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 SCALINGS = ("group", "batch", "none")
+REWARD_STD_MODES = ("all", "group_mean")
+NUM_ITEMS_MODES = ("after_mask", "before_mask")
 
 
 # ----------------------------------------------------------------------------- statistics
 
-def unbiased_std(x: np.ndarray) -> float:
-    """torch.std default (Bessel, N-1); 0 for a single value as TRL's guard does."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.size < 2:
-        return 0.0
-    return float(np.std(x, ddof=1))
-
-
 def nan_mean(x: np.ndarray) -> float:
+    """torch.nanmean -> float: mean of the non-NaN values, NaN when there are none."""
     x = np.asarray(x, dtype=np.float64)
     ok = ~np.isnan(x)
     return float(x[ok].mean()) if ok.any() else math.nan
 
 
 def nan_std(x: np.ndarray) -> float:
-    """TRL's `nanstd`: nanmean of squared deviations times count/(count-1), square-rooted."""
+    """TRL's `nanstd` -> float: sqrt(nanmean((x - nanmean x)^2) * count/(count-1)) over the non-NaN
+    values (Bessel); NaN when fewer than two values remain (utils.py: correction NaN unless count > 1)."""
     x = np.asarray(x, dtype=np.float64)
     ok = ~np.isnan(x)
     count = int(ok.sum())
-    if count == 0:
+    if count < 2:
         return math.nan
     vals = x[ok]
     var = float(((vals - vals.mean()) ** 2).mean())
-    if count == 1:
-        return math.nan  # 0 * (1/0) in torch
     return math.sqrt(var * count / (count - 1))
+
+
+def nan_min(x) -> float:
+    """TRL's `nanmin` -> float: min of the non-NaN values, NaN when all are NaN."""
+    x = np.asarray(x, dtype=np.float64)
+    return float(np.nanmin(x)) if (~np.isnan(x)).any() else math.nan
+
+
+def nan_max(x) -> float:
+    """TRL's `nanmax` -> float: max of the non-NaN values, NaN when all are NaN."""
+    return -nan_min(-np.asarray(x, dtype=np.float64))
 
 
 # ----------------------------------------------------------------------------- rewards
@@ -65,64 +78,68 @@ def length_penalty(lengths: np.ndarray, spec: dict) -> np.ndarray:
     kind "linear": -coef * length.
     """
     lengths = np.asarray(lengths, dtype=np.float64)
-    out = np.zeros_like(lengths)
     if spec["kind"] == "linear":
         return -float(spec["coef"]) * lengths
     if spec["kind"] != "overlong":
         raise ValueError(spec["kind"])
-    l_max = float(spec["max_completion_length"])
-    cache = float(spec["soft_punish_cache"])
-    for i, n in enumerate(lengths):
-        if n <= l_max - cache:
-            out[i] = 0.0
-        elif n <= l_max:
-            out[i] = ((l_max - cache) - n) / cache
-        else:
-            out[i] = -1.0
-    return out
+    l_max, cache = float(spec["max_completion_length"]), float(spec["soft_punish_cache"])
+    return np.where(lengths <= l_max - cache, 0.0,
+                    np.where(lengths <= l_max, ((l_max - cache) - lengths) / cache, -1.0))
 
 
 def combine_rewards(components: list[dict], lengths=None, penalty: dict | None = None):
-    """Weighted sum of named reward components (NaN = not applicable, skipped as nansum).
+    """Weighted sum of named reward components (NaN/None = not applicable, skipped as nansum).
 
-    Returns (rewards [N], metrics {rewards/<name>/mean, rewards/<name>/std}).
+    A row where EVERY component is NaN is unscorable (TRL 1.9 `unscorable_mask`): its reward is NaN.
+    Returns (rewards [N], metrics {rewards/<name>/mean, rewards/<name>/std} of the unweighted values).
     """
     comps = [dict(c) for c in components]
     if penalty is not None:
-        comps.append({
-            "name": "length_penalty",
-            "values": length_penalty(lengths, penalty),
-            "weight": float(penalty.get("weight", 1.0)),
-        })
+        comps.append({"name": "length_penalty", "values": length_penalty(lengths, penalty),
+                      "weight": float(penalty.get("weight", 1.0))})
     n = len(np.asarray(comps[0]["values"]))
     total = np.zeros(n, dtype=np.float64)
+    scorable = np.zeros(n, dtype=bool)
     metrics: dict[str, float] = {}
     for c in comps:
         vals = np.asarray([math.nan if v is None else v for v in c["values"]], dtype=np.float64)
         weighted = vals * float(c["weight"])
         total += np.where(np.isnan(weighted), 0.0, weighted)
+        scorable |= ~np.isnan(vals)
         metrics[f"rewards/{c['name']}/mean"] = nan_mean(vals)
         metrics[f"rewards/{c['name']}/std"] = nan_std(vals)
+    total[~scorable] = math.nan
     return total, metrics
 
 
 # ----------------------------------------------------------------------------- advantages
 
-def group_advantages(rewards: np.ndarray, group_size: int, scale: str) -> dict:
+def group_advantages(rewards: np.ndarray, group_size: int, scale: str, reward_std: str = "all") -> dict:
+    """TRL 1.9 advantages (sum_then_normalize) -> dict of advantages [N], group_mean [B], group_std [B],
+    std_used [N], batch_std, reward, reward_std, frac_reward_zero_std.
+
+    NaN rewards (unscorable rows) are left out of the group mean/std (nanmean/nanstd) and get advantage 0
+    (nan_to_num). `group`/`none`: std_i = nanstd of the group, 0 when G = 1; `batch`: nanstd of all
+    rewards, 0 when N = 1. `reward` = nanmean of the rewards; `reward_std` = nanstd of all rewards
+    (default "all", TRL >= 0.27) or, with reward_std="group_mean", the nanmean over rows of std_i
+    (TRL 0.22-0.26's `std_rewards.mean()`).
+    """
     rewards = np.asarray(rewards, dtype=np.float64)
     n = rewards.size
     if n % group_size != 0:
         raise ValueError("number of rewards must be a multiple of group_size")
     if scale not in SCALINGS:
         raise ValueError(scale)
+    if reward_std not in REWARD_STD_MODES:
+        raise ValueError(reward_std)
     num_groups = n // group_size
     group_mean = np.zeros(num_groups)
     group_std = np.zeros(num_groups)
     for g in range(num_groups):
         chunk = rewards[g * group_size:(g + 1) * group_size]
-        group_mean[g] = chunk.mean()
-        group_std[g] = unbiased_std(chunk)
-    batch_std = unbiased_std(rewards)
+        group_mean[g] = nan_mean(chunk)
+        group_std[g] = nan_std(chunk) if group_size > 1 else 0.0
+    batch_std = nan_std(rewards) if n > 1 else 0.0
     advantages = np.zeros(n)
     std_used = np.zeros(n)
     for i in range(n):
@@ -131,15 +148,16 @@ def group_advantages(rewards: np.ndarray, group_size: int, scale: str) -> dict:
         advantages[i] = rewards[i] - group_mean[g]
         if scale != "none":
             advantages[i] = advantages[i] / (std_used[i] + ADV_EPS)
-    zero = np.abs(std_used) <= ZERO_STD_ATOL
+    advantages = np.nan_to_num(advantages, nan=0.0)
+    zero = np.abs(std_used) <= ZERO_STD_ATOL  # NaN std -> False, as torch.isclose
     return {
         "advantages": advantages,
         "group_mean": group_mean,
         "group_std": group_std,
         "std_used": std_used,
         "batch_std": batch_std,
-        "reward": float(np.repeat(group_mean, group_size).mean()),
-        "reward_std": float(std_used.mean()),
+        "reward": nan_mean(rewards),
+        "reward_std": nan_std(rewards) if reward_std == "all" else nan_mean(std_used),
         "frac_reward_zero_std": float(zero.astype(np.float64).mean()),
     }
 
@@ -158,24 +176,30 @@ def k3_kl(logp: np.ndarray, ref_logp: np.ndarray) -> np.ndarray:
 
 
 def grpo_loss(inp: dict, opts: dict) -> dict:
-    """Per-token clipped surrogate + k3 KL, every aggregation, and TRL's loss-side metrics.
+    """Per-token clipped surrogate + k3 KL, every aggregation, and TRL's loss-side metrics for ONE loss
+    computation -> dict of losses {grpo, bnpo, dr_grpo, dapo}, loss (opts' type), metrics, ratio [N,T],
+    per_token_loss [N,T], per_token_kl [N,T] | None, sequence_logp [N], sequence_kl [N] | None,
+    loss_mask [N,T], num_items_in_batch.
 
-    inp: logp [N,T], old_logp? [N,T], ref_logp? [N,T], entropies? [N,T], advantages [N],
-         lengths [N], truncated? [N] (1 = no EOS).
-    opts: loss_type, epsilon_low, epsilon_high, beta, max_completion_length?, num_items_in_batch?,
-          delta?, importance_sampling_level ('token'|'sequence'), mask_truncated_completions.
+    inp: logp [N,T], old_logp? [N,T] (None: old = current, ratio 1), ref_logp? [N,T], entropies? [N,T],
+         advantages [N], lengths [N], truncated? [N] (1 = no EOS).
+    opts: loss_type, epsilon_low, epsilon_high, beta, max_completion_length?, num_items_in_batch?
+          (explicit override), num_items_mode ('after_mask' default | 'before_mask'), delta?,
+          importance_sampling_level ('token'|'sequence'), mask_truncated_completions.
+    `kl` is a metric only when beta != 0 (TRL computes no reference log-probs otherwise); the per-token
+    KL is still returned whenever ref_logp is given. clip_ratio/low_min and high_max are the nanmin/nanmax
+    over sequences of the per-sequence masked mean (NaN for a row with no active token).
     """
     logp = np.asarray(inp["logp"], dtype=np.float64)
     n, t = logp.shape
     old = np.asarray(inp["old_logp"], dtype=np.float64) if inp.get("old_logp") is not None else logp.copy()
     lengths = np.asarray(inp["lengths"], dtype=np.int64)
     adv = np.asarray(inp["advantages"], dtype=np.float64)
-    mask = mask_from_lengths(lengths, t)
+    completion = mask_from_lengths(lengths, t)
+    mask = completion.copy()
     truncated = np.zeros(n, dtype=bool) if inp.get("truncated") is None else np.asarray(inp["truncated"], dtype=bool)
     if opts.get("mask_truncated_completions"):
-        for i in range(n):
-            if truncated[i]:
-                mask[i, :] = 0.0
+        mask[truncated, :] = 0.0  # line 2417
     eps_low, eps_high = float(opts["epsilon_low"]), float(opts["epsilon_high"])
     beta = float(opts["beta"])
     level = opts.get("importance_sampling_level", "token")
@@ -207,8 +231,11 @@ def grpo_loss(inp: dict, opts: dict) -> dict:
     total_tokens = mask.sum()
     max_len = opts.get("max_completion_length") or t
     items = opts.get("num_items_in_batch")
-    if items is None:
-        items = float(lengths.sum())
+    mode = opts.get("num_items_mode") or "after_mask"
+    if mode not in NUM_ITEMS_MODES:
+        raise ValueError(mode)
+    if items is None:  # line 2427: loss_mask.sum() after the truncated rows are masked
+        items = float(total_tokens) if mode == "after_mask" else float(completion.sum())
     losses = {
         "grpo": float(np.mean([masked[i].sum() / max(row_tokens[i], 1.0) for i in range(n)])),
         "bnpo": float(masked.sum() / max(total_tokens, 1.0)),
@@ -216,24 +243,31 @@ def grpo_loss(inp: dict, opts: dict) -> dict:
         "dapo": float(masked.sum() / max(float(items), 1.0)),
     }
 
-    denom = max(total_tokens, 1.0)
-
-    def batch_mean(x: np.ndarray) -> float:
+    def batch_mean(x: np.ndarray) -> float:  # global_masked_mean
         if x.shape[1] == 1:
             return float(x.mean())
-        return float((x * mask).sum() / denom)
+        return float((x * mask).sum() / max(total_tokens, 1.0))
 
-    is_low = (ratio < 1.0 - eps_low) & (a < 0)
-    is_high = (ratio > 1.0 + eps_high) & (a > 0)
-    metrics = {
-        "clip_ratio/low_mean": batch_mean(is_low.astype(np.float64)),
-        "clip_ratio/high_mean": batch_mean(is_high.astype(np.float64)),
-        "clip_ratio/region_mean": batch_mean((is_low | is_high).astype(np.float64)),
-    }
-    if kl is not None:
+    def seq_means(x: np.ndarray) -> np.ndarray:  # masked_seq_mean: NaN for a row without active tokens
+        if x.shape[1] == 1:
+            return x[:, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (x * mask).sum(axis=1) / row_tokens
+
+    is_low = ((ratio < 1.0 - eps_low) & (a < 0)).astype(np.float64)
+    is_high = ((ratio > 1.0 + eps_high) & (a > 0)).astype(np.float64)
+    metrics = {}
+    if kl is not None and beta != 0.0:
         metrics["kl"] = batch_mean(kl)
     if inp.get("entropies") is not None:
         metrics["entropy"] = batch_mean(np.asarray(inp["entropies"], dtype=np.float64))
+    metrics.update({
+        "clip_ratio/low_mean": batch_mean(is_low),
+        "clip_ratio/high_mean": batch_mean(is_high),
+        "clip_ratio/region_mean": batch_mean(np.maximum(is_low, is_high)),
+        "clip_ratio/low_min": nan_min(seq_means(is_low)),
+        "clip_ratio/high_max": nan_max(seq_means(is_high)),
+    })
 
     ratio_full = np.broadcast_to(raw_ratio, (n, t)) * mask
     seq_logp = (logp * mask).sum(axis=1)
@@ -249,10 +283,14 @@ def grpo_loss(inp: dict, opts: dict) -> dict:
         "per_token_kl": kl * mask if kl is not None else None,
         "sequence_logp": seq_logp,
         "sequence_kl": seq_kl,
+        "loss_mask": mask,
+        "num_items_in_batch": float(items),
     }
 
 
 def completion_metrics(lengths, truncated=None) -> dict:
+    """TRL's completions/* (lines 2231-2246) over len(completion_ids) -> dict of 7 floats; the
+    terminated-length stats are over the rows that are not truncated, 0 when every row is."""
     lengths = np.asarray(lengths, dtype=np.float64)
     truncated = np.zeros(lengths.size, dtype=bool) if truncated is None else np.asarray(truncated, dtype=bool)
     term = lengths[~truncated]
@@ -270,10 +308,12 @@ def completion_metrics(lengths, truncated=None) -> dict:
 
 
 def grpo_report(case: dict) -> dict:
-    """Everything one GRPO step logs, for one batch of B groups of G rollouts."""
+    """Everything one GRPO step logs, for one batch of B groups of G rollouts with a single loss
+    computation -> dict of rewards [N], advantages (group_advantages' dict), loss (grpo_loss' dict),
+    metrics (TRL's names)."""
     lengths = case["lengths"]
     rewards, reward_metrics = combine_rewards(case["components"], lengths, case.get("length_penalty"))
-    adv = group_advantages(rewards, case["group_size"], case["scale_rewards"])
+    adv = group_advantages(rewards, case["group_size"], case["scale_rewards"], case.get("reward_std") or "all")
     loss = grpo_loss({**case, "advantages": adv["advantages"]}, case["options"])
     metrics = {
         **completion_metrics(lengths, case.get("truncated")),
@@ -308,6 +348,7 @@ def sde_step(x, v, t: float, dt: float, a: float, noise=None, sigma_max: float |
 
 
 def sde_log_prob(sample, mean, std: float) -> float:
+    """Gaussian log-density of `sample` around `mean` (std `std`), averaged over elements -> float."""
     sample = np.asarray(sample, dtype=np.float64)
     mean = np.asarray(mean, dtype=np.float64)
     lp = -((sample - mean) ** 2) / (2.0 * std ** 2) - math.log(std) - math.log(math.sqrt(2.0 * math.pi))
@@ -315,12 +356,14 @@ def sde_log_prob(sample, mean, std: float) -> float:
 
 
 def flow_kl(mean_theta, mean_ref, std_dev_t: float) -> float:
+    """Flow-GRPO's KL term mean((mu_theta - mu_ref)^2) / (2 sigma_t^2) -> float."""
     d = np.asarray(mean_theta, dtype=np.float64) - np.asarray(mean_ref, dtype=np.float64)
     return float((d ** 2).mean() / (2.0 * std_dev_t ** 2))
 
 
 def flow_advantages(rewards, group_size: int, global_std: bool) -> np.ndarray:
-    """PerPromptStatTracker (type 'grpo'): (r - group mean) / (np.std + 1e-4), population std."""
+    """PerPromptStatTracker (type 'grpo') -> advantages [N]: (r - group mean) / (np.std + 1e-4), population
+    std (ddof 0) of the group, or of every reward with global_std."""
     rewards = np.asarray(rewards, dtype=np.float64)
     out = np.zeros_like(rewards)
     for g in range(rewards.size // group_size):
@@ -332,7 +375,9 @@ def flow_advantages(rewards, group_size: int, global_std: bool) -> np.ndarray:
 
 def flow_grpo_loss(log_prob, old_log_prob, advantages, clip_range: float, adv_clip_max: float,
                    beta: float, kl=None) -> dict:
-    """One timestep of Flow-GRPO's training loop over a batch of B samples."""
+    """One timestep of Flow-GRPO's training loop over a batch of B samples -> dict under Flow-GRPO's own
+    logged names (train_sd3.py): policy_loss, loss, approx_kl, clipfrac, clipfrac_gt_one, clipfrac_lt_one,
+    and kl_loss when beta > 0. Advantages are clamped to +-adv_clip_max first."""
     lp = np.asarray(log_prob, dtype=np.float64)
     old = np.asarray(old_log_prob, dtype=np.float64)
     adv = np.clip(np.asarray(advantages, dtype=np.float64), -adv_clip_max, adv_clip_max)
@@ -353,3 +398,15 @@ def flow_grpo_loss(log_prob, old_log_prob, advantages, clip_range: float, adv_cl
         out["kl_loss"] = kl_loss
         out["loss"] = policy_loss + beta * kl_loss
     return out
+
+
+def flow_reward_stats(rewards, group_size: int) -> dict:
+    """Stage 3's reward logging -> dict: reward = mean of all rewards; reward_std = std of all rewards
+    with Bessel's correction (ddof 1, TRL's nanstd, the same definition as stage 2's reward_std, so the
+    two stages' charts compare); Flow-GRPO's own reward_std_mean = mean over groups of the population std
+    (np.std, ddof 0) and zero_std_ratio = fraction of groups whose np.std is exactly 0
+    (train_sd3.py calculate_zero_std_ratio)."""
+    rewards = np.asarray(rewards, dtype=np.float64)
+    stds = np.array([np.std(rewards[g:g + group_size]) for g in range(0, rewards.size, group_size)])
+    return {"reward": nan_mean(rewards), "reward_std": nan_std(rewards),
+            "reward_std_mean": float(stds.mean()), "zero_std_ratio": float((stds == 0).mean())}

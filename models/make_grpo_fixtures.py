@@ -81,9 +81,10 @@ def base_case(rng, name, groups, group_size, width, scale, loss_type, beta, eps_
         "loss_type": loss_type, "epsilon_low": eps_low, "epsilon_high": eps_high, "beta": beta,
         "max_completion_length": None, "num_items_in_batch": None, "delta": None,
         "importance_sampling_level": "token", "mask_truncated_completions": False,
+        "num_items_mode": "after_mask",
     }
     case = {
-        "name": name, "group_size": group_size, "scale_rewards": scale,
+        "name": name, "group_size": group_size, "scale_rewards": scale, "reward_std": "all",
         "components": [{"name": "sim", "weight": 1.0, "values": sim}],
         "length_penalty": None, "lengths": lengths, "truncated": truncated,
         "logp": logp, "old_logp": old, "ref_logp": ref_logp, "entropies": ent, "options": options,
@@ -119,7 +120,7 @@ def clip_edge_case():
     # rewards chosen so advantages are (+, -, +, -) within each group of 2
     sim = np.array([0.9, 0.1, 0.8, 0.3])
     return {
-        "name": "clip_edges_eps_0.2_0.28", "group_size": 2, "scale_rewards": "group",
+        "name": "clip_edges_eps_0.2_0.28", "group_size": 2, "scale_rewards": "group", "reward_std": "all",
         "components": [{"name": "sim", "weight": 1.0, "values": sim}], "length_penalty": None,
         "lengths": lengths, "truncated": np.zeros(4, dtype=int),
         "logp": logp, "old_logp": old, "ref_logp": logp - 0.1, "entropies": None,
@@ -127,6 +128,7 @@ def clip_edge_case():
             "loss_type": "bnpo", "epsilon_low": eps_low, "epsilon_high": eps_high, "beta": 0.0,
             "max_completion_length": None, "num_items_in_batch": None, "delta": None,
             "importance_sampling_level": "token", "mask_truncated_completions": False,
+            "num_items_mode": "after_mask",
         },
     }
 
@@ -198,6 +200,53 @@ def report_cases(rng) -> list[dict]:
     c = base_case(rng, "linear_length_penalty", 1, 8, 10, "none", "dr_grpo", 0.0, max_completion_length=10)
     c["length_penalty"] = {"kind": "linear", "coef": 0.01, "weight": 1.0}
     cases.append(c)
+    return cases + issue17_cases(np.random.default_rng(SEED + 17))  # own stream: older cases unchanged
+
+
+def issue17_cases(rng) -> list[dict]:
+    """Cases of the TRL v1.9.0 definitions: truncated rows (no EOS: their length is the sampled tokens)
+    under dapo masked/unmasked and with the TRL <= 1.8 pre-mask count, G = 1, unscorable rows, both
+    reward_std modes, and clip_ratio/low_min|high_max with a row that has no active token."""
+    cases = []
+    for name, masked, mode in [("truncated_dapo_unmasked", False, "after_mask"),
+                               ("truncated_dapo_masked", True, "after_mask"),
+                               ("truncated_dapo_masked_before_mask_items", True, "before_mask")]:
+        c = base_case(rng, name, 2, 3, 7, "group", "dapo", 0.04, eps_high=0.28, ratio_spread=0.4,
+                      mask_truncated_completions=masked, num_items_mode=mode)
+        c["lengths"][:] = [3, 7, 5, 7, 2, 6]
+        c["truncated"] = np.array([0, 1, 0, 1, 0, 0])  # rows 1, 3 hit the limit without EOS
+        cases.append(c)
+    c = base_case(rng, "g1_three_prompts", 3, 1, 6, "group", "grpo", 0.04)
+    cases.append(c)
+    c = base_case(rng, "g1_batch_scaling", 3, 1, 6, "batch", "bnpo", 0.0)
+    cases.append(c)
+    c = base_case(rng, "unscorable_rows", 2, 4, 8, "group", "bnpo", 0.04, ratio_spread=0.3)
+    sim = rng.uniform(0.5, 0.9, size=8)
+    psnr = rng.uniform(12.0, 30.0, size=8)
+    sim[[1, 6]] = math.nan
+    psnr[[1, 2]] = math.nan  # row 1 unscorable, row 2 and 6 scored by one component
+    sim[[4, 5, 7]] = math.nan
+    psnr[[4, 5]] = math.nan  # rows 4, 5 unscorable: group 1 keeps two scorable rows (6, 7)
+    c["components"] = [{"name": "sim", "weight": 1.0, "values": sim},
+                       {"name": "psnr", "weight": 0.02, "values": psnr}]
+    cases.append(c)
+    c = base_case(rng, "unscorable_group_of_one_left", 1, 3, 6, "batch", "grpo", 0.0)
+    c["components"][0]["values"][[0, 2]] = math.nan  # one scorable row: group std NaN, advantage 0
+    cases.append(c)
+    for mode in ("all", "group_mean"):
+        for scale in ("group", "batch"):
+            c = base_case(rng, f"reward_std_{mode}_{scale}", 3, 4, 6, scale, "grpo", 0.0, reward_std=mode)
+            c["components"][0]["values"][4:8] = 0.6  # a zero-std group
+            cases.append(c)
+    c = base_case(rng, "clip_min_max_empty_row", 2, 3, 6, "group", "bnpo", 0.0, eps_high=0.28, ratio_spread=0.6,
+                  mask_truncated_completions=True)
+    c["lengths"][:] = [6, 4, 0, 3, 6, 5]
+    c["truncated"] = np.array([1, 0, 0, 0, 0, 0])  # row 0 masked, row 2 empty: both NaN in masked_seq_mean
+    cases.append(c)
+    c = base_case(rng, "clip_min_max_all_rows_empty", 1, 2, 4, "group", "dapo", 0.0, mask_truncated_completions=True)
+    c["lengths"][:] = [4, 4]
+    c["truncated"] = np.array([1, 1])  # low_min/high_max NaN (null), dapo normaliser clamped to 1
+    cases.append(c)
     return cases
 
 
@@ -209,6 +258,8 @@ def report_expected(case: dict) -> dict:
         "advantages": adv["advantages"],
         "group_mean": adv["group_mean"],
         "group_std": adv["group_std"],
+        "std_used": adv["std_used"],
+        "num_items_in_batch": loss["num_items_in_batch"],
         "losses": loss["losses"],
         "metrics": out["metrics"],
         "ratio": loss["ratio"],
@@ -221,25 +272,38 @@ def report_expected(case: dict) -> dict:
 
 # ----------------------------------------------------------------------------- other files
 
+ADV_KEYS = ("advantages", "group_mean", "group_std", "std_used", "reward", "reward_std", "frac_reward_zero_std")
+
+
+def advantage_case(name, rewards, g, scale, mode="all") -> dict:
+    """One advantages.json case: inputs and group_advantages' numbers -> dict."""
+    r = ref.group_advantages(rewards, g, scale, mode)
+    return {"name": name, "rewards": rewards, "group_size": g, "scale_rewards": scale, "reward_std": mode,
+            "expected": {k: r[k] for k in ADV_KEYS}}
+
+
 def advantage_cases(rng) -> list[dict]:
     cases = []
     for groups, g in [(1, 1), (3, 1), (1, 2), (4, 2), (2, 3), (1, 8), (3, 8), (2, 16), (1, 32)]:
         rewards = rng.normal(0.7, 0.1, size=groups * g)
         for scale in ref.SCALINGS:
-            r = ref.group_advantages(rewards, g, scale)
-            cases.append({
-                "name": f"B{groups}_G{g}_{scale}", "rewards": rewards, "group_size": g, "scale_rewards": scale,
-                "expected": {k: r[k] for k in ("advantages", "group_mean", "group_std", "reward",
-                                               "reward_std", "frac_reward_zero_std")},
-            })
+            cases.append(advantage_case(f"B{groups}_G{g}_{scale}", rewards, g, scale))
     rewards = np.array([1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0])  # binary rewards, one tied group
     for scale in ref.SCALINGS:
-        r = ref.group_advantages(rewards, 4, scale)
-        cases.append({
-            "name": f"binary_tied_{scale}", "rewards": rewards, "group_size": 4, "scale_rewards": scale,
-            "expected": {k: r[k] for k in ("advantages", "group_mean", "group_std", "reward",
-                                           "reward_std", "frac_reward_zero_std")},
-        })
+        cases.append(advantage_case(f"binary_tied_{scale}", rewards, 4, scale))
+    # unscorable rows (NaN rewards): out of the baselines, advantage 0; a whole unscorable group; both
+    # reward_std modes
+    rng = np.random.default_rng(SEED + 18)  # own stream: the older cases keep their numbers
+    rewards = rng.normal(0.6, 0.15, size=12)
+    rewards[[1, 4, 5, 6, 7, 9, 10]] = math.nan  # group 1 all NaN, group 2 one value left
+    for scale in ref.SCALINGS:
+        for mode in ref.REWARD_STD_MODES:
+            cases.append(advantage_case(f"unscorable_{scale}_{mode}", rewards, 4, scale, mode))
+    rewards = rng.normal(0.6, 0.15, size=8)
+    rewards[:4] = 0.5
+    for scale in ref.SCALINGS:
+        cases.append(advantage_case(f"reward_std_group_mean_{scale}", rewards, 4, scale, "group_mean"))
+    cases.append(advantage_case("single_reward_batch", np.array([0.4]), 1, "batch"))
     return cases
 
 
@@ -299,7 +363,10 @@ def build() -> dict[str, str]:
         "generator": "models/make_grpo_fixtures.py",
         "reference": "models/grpo_ref.py",
         "seed": SEED,
-        "layout": "token arrays are [N][T], right padded; lengths[i] active tokens (EOS included)",
+        "layout": "token arrays are [N][T], right padded; lengths[i] = completion tokens (EOS included for a "
+                  "terminated row; a truncated row (truncated[i] = 1, no EOS) counts its sampled tokens); "
+                  "null = NaN",
+        "pinned": "TRL v1.9.0 (35def3ee), Flow-GRPO ac4c86e8",
     }
     reports = [{"name": c["name"], "input": {k: v for k, v in c.items() if k != "name"},
                 "expected": report_expected(c)} for c in report_cases(rng)]

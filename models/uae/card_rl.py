@@ -111,14 +111,16 @@ def rl_section(ev):
              f"{rf['sample_steps']} steps and takes the Euler steps the playground samples with elsewhere (Flow-GRPO-Fast)"
              if window else "") + ". Options and values are in `models/uae/rl.py` / `rl_flow.py` (RL / RL_FLOW['full']).\n")
     L.append("Stage 2 along the run (held-out evaluation inside the run: 128 scenes of seed 2, greedy captions):\n")
-    L.append("| step | mean tokens | sim | attr recall | attr precision | retrieval top-1 | kl | sample caption |")
-    L.append("|---|---|---|---|---|---|---|---|")
-    kl = 0.0
+    L.append("| step | mean tokens | sim | attr recall | attr precision | retrieval top-1 | kl | clip_ratio/region_mean "
+             "| sample caption |")
+    L.append("|---|---|---|---|---|---|---|---|---|")
+    kl, clip = 0.0, 0.0
     for r in s2:
-        kl = r.get("kl", kl)
+        kl, clip = r.get("kl", kl), r.get("clip_ratio/region_mean", clip)
         if "eval/sim" in r:
             L.append(f"| {r['step']} | {r['eval/mean_tokens']:.2f} | {r['eval/sim']:.3f} | {r['eval/attr_recall']:.3f} | "
-                     f"{r['eval/attr_precision']:.3f} | {r['eval/retrieval_top1']:.3f} | {kl:.3f} | {r['eval/sample_caption']} |")
+                     f"{r['eval/attr_precision']:.3f} | {r['eval/retrieval_top1']:.3f} | {kl:.3f} | {clip:.4f} | "
+                     f"{r['eval/sample_caption']} |")
     L.append("")
     L += stage2_runs_section()
     a, b = ev.get("ckpt-first"), ev.get("ckpt-last")
@@ -143,11 +145,12 @@ def rl_section(ev):
         e3 = [r for r in s3 if "eval/sim" in r]
         L.append("Stage 3 along the run (128 held-out scenes, captions of the last stage-2 encoder, fixed noise, "
                  "Euler with guidance):\n")
-        L.append("| step | eval sim | eval retrieval top-1 | reward (group mean of the training samples) | kl |")
-        L.append("|---|---|---|---|---|")
+        L.append("| step | eval sim | eval retrieval top-1 | reward (group mean of the training samples) | "
+                 "kl_loss (Flow-GRPO) | clipfrac |")
+        L.append("|---|---|---|---|---|---|")
         for r in e3:
             L.append(f"| {r['step']} | {r['eval/sim']:.4f} | {r['eval/retrieval_top1']:.3f} | "
-                     f"{fmt(r.get('reward', '—'))} | {fmt(r.get('kl', '—'))} |")
+                     f"{fmt(r.get('reward', '—'))} | {fmt(r.get('kl_loss', '—'))} | {fmt(r.get('clipfrac', '—'))} |")
         L.append("")
         if len(e3) > 1:
             checks.append(("stage 3 raises held-out sim (in-run evaluation)", f"{e3[0]['eval/sim']:.4f} → {e3[-1]['eval/sim']:.4f}",

@@ -8,7 +8,9 @@ from . import config as C
 
 @torch.no_grad()
 def greedy_captions(model, pixels, bos_id, eos_id, pad_id, max_len=C.MAX_LEN):
-    """Greedy decoding with the KV cache -> token ids [B, max_len] ([BOS] ... [EOS] [PAD]...)."""
+    """Greedy decoding with the KV cache -> token ids [B, max_len]: [BOS] ... [EOS] [PAD]... for a caption that
+    ends, or [BOS] followed by max_len - 1 tokens without [EOS] for one that reaches the limit (no [EOS] is
+    forced, as in TRL and stage 2's sampling). Feed them to the decoder through `decoder_input_ids`."""
     enc = model.vision(pixels)
     B = pixels.shape[0]
     past = model.decoder.empty_past(B)
@@ -19,14 +21,30 @@ def greedy_captions(model, pixels, bos_id, eos_id, pad_id, max_len=C.MAX_LEN):
     for pos in range(1, max_len):
         logits, past = model.decoder(ids, enc, past)
         nxt = logits[:, -1].argmax(-1)
-        if pos == max_len - 1:
-            nxt = torch.full_like(nxt, eos_id)
         nxt = torch.where(done, torch.full_like(nxt, pad_id), nxt)
         out[:, pos] = nxt
         done = done | (nxt == eos_id)
         ids = nxt[:, None]
         if bool(done.all()):
             break
+    return out
+
+
+def decoder_input_ids(ids, bos_id, eos_id, pad_id, max_len=C.MAX_LEN):
+    """Caption ids as the decoder's text tower reads them, the playground's `captionInputIds`
+    (src/engine/infer/flow.ts): [BOS] content[:max_len-2] [EOS] [PAD]... -> int64 [B, max_len], where content
+    is the tokens after [BOS] up to the first [EOS]/[PAD]. A caption that ended with [EOS] is returned
+    unchanged; a truncated one (no [EOS]) keeps its first max_len - 2 tokens and gets the [EOS] the text tower
+    was trained with."""
+    out = torch.full((ids.shape[0], max_len), pad_id, dtype=torch.int64)
+    for b, row in enumerate(ids.tolist()):
+        content = []
+        for v in row[1:]:
+            if v in (eos_id, pad_id):
+                break
+            content.append(v)
+        seq = [bos_id] + content[: max_len - 2] + [eos_id]
+        out[b, : len(seq)] = torch.tensor(seq, dtype=torch.int64)
     return out
 
 

@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import defaultdict
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 
 from . import config as C
 from .common import REPO, Checkpoint, Log, ensure_data, load_tokenizer, preset_cli, to_pixels, TOKENIZER_PATH, work_dir
-from .infer import euler_sample, greedy_captions
+from .infer import decoder_input_ids, euler_sample, greedy_captions
 from .bundle import load_models
 from .export import _VaeDecode
 
@@ -41,8 +42,13 @@ RL = {
 
 @torch.no_grad()
 def sample_group(model, enc, group, temperature, gen, tok, max_len=C.MAX_LEN):
-    """Samples `group` captions per image with the KV cache -> ids [B*G, max_len], lengths [B*G]
-    (tokens after [BOS], [EOS] included), truncated [B*G] (no [EOS] emitted: forced at the last slot)."""
+    """Samples `group` captions per image from softmax(logits / temperature) with the KV cache
+    -> ids [B*G, max_len] ([BOS] completion [PAD]...), lengths [B*G], truncated [B*G] (bool).
+
+    As TRL (grpo_trainer.py 1868-1873, 2237-2238), no [EOS] is forced: a row that reaches the last slot
+    without [EOS] keeps its sampled tokens and is truncated (its last token is neither [EOS] nor [PAD]).
+    lengths counts the sampled completion tokens: [EOS] included for a terminated row, max_len - 1 tokens
+    without [EOS] for a truncated one; the loss mask covers exactly these tokens."""
     enc = enc.repeat_interleave(group, 0)
     m = enc.shape[0]
     past = model.decoder.empty_past(m)
@@ -50,16 +56,12 @@ def sample_group(model, enc, group, temperature, gen, tok, max_len=C.MAX_LEN):
     out = torch.full((m, max_len), tok.pad_id, dtype=torch.int64)
     out[:, 0] = tok.bos_id
     done = torch.zeros(m, dtype=torch.bool)
-    truncated = torch.zeros(m, dtype=torch.bool)
     banned = [tok.pad_id, tok.bos_id, tok.unk_id]
     for pos in range(1, max_len):
         logits, past = model.decoder(cur, enc, past)
         logits = logits[:, -1] / temperature
         logits[:, banned] = -1e9
         nxt = torch.multinomial(logits.softmax(-1), 1, generator=gen)[:, 0]
-        if pos == max_len - 1:
-            truncated = ~done & (nxt != tok.eos_id)
-            nxt = torch.full_like(nxt, tok.eos_id)
         nxt = torch.where(done, torch.full_like(nxt, tok.pad_id), nxt)
         out[:, pos] = nxt
         done = done | (nxt == tok.eos_id)
@@ -67,22 +69,50 @@ def sample_group(model, enc, group, temperature, gen, tok, max_len=C.MAX_LEN):
         if bool(done.all()):
             break
     lengths = (out[:, 1:] != tok.pad_id).sum(1)
+    last = out.gather(1, lengths[:, None])[:, 0]  # the last completion token of each row
+    truncated = (last != tok.eos_id) & (last != tok.pad_id)
     return out, lengths, truncated
 
 
-def token_logps(model, enc, ids, temperature=1.0):
-    """Teacher-forced per-token log-probs of ids[:,1:] -> (logp [N,T], entropy [N,T]); T = max_len-1."""
-    logits, _ = model.decoder(ids[:, :-1], enc, model.decoder.empty_past(ids.shape[0]))
+def logps_from_logits(logits, targets, temperature=1.0):
+    """TRL's per-token log-probs and entropies (grpo_trainer.py 1519-1532): both from logits / temperature
+    -> (logp [N,T] of `targets` [N,T], entropy [N,T])."""
     logp_all = F.log_softmax(logits / temperature, -1)
-    logp = logp_all.gather(-1, ids[:, 1:, None])[..., 0]
-    entropy = -(logp_all.exp() * logp_all).sum(-1)
+    logp = logp_all.gather(-1, targets[..., None])[..., 0]
+    with torch.no_grad():  # the entropy only feeds the logged metric (TRL: no grad without an entropy bonus)
+        entropy = -(logp_all.exp() * logp_all).sum(-1)
     return logp, entropy
 
 
-def grpo_torch_loss(logp, old_logp, ref_logp, adv, mask, opts):
-    """TRL's clipped surrogate + beta * k3 KL with `opts['loss_type']` aggregation (torch, differentiable)."""
+def token_logps(model, enc, ids, temperature=1.0):
+    """Teacher-forced per-token log-probs of ids[:,1:] at `temperature` -> (logp [N,T], entropy [N,T]);
+    T = max_len-1."""
+    logits, _ = model.decoder(ids[:, :-1], enc, model.decoder.empty_past(ids.shape[0]))
+    return logps_from_logits(logits, ids[:, 1:], temperature)
+
+
+def completion_masks(lengths, truncated, width, mask_truncated=False):
+    """(completion mask, loss mask) float [N, width]: the first lengths[i] tokens; the loss mask also zeroes
+    truncated rows when `mask_truncated` (TRL's mask_truncated_completions, line 2417-2421)."""
+    completion = (torch.arange(width)[None] < torch.as_tensor(lengths)[:, None]).float()
+    if not mask_truncated:
+        return completion, completion
+    return completion, completion * (~torch.as_tensor(truncated, dtype=torch.bool))[:, None].float()
+
+
+def grpo_torch_loss(logp, old_logp, ref_logp, adv, lengths, truncated, opts):
+    """TRL v1.9.0's clipped surrogate + beta * k3 KL with `opts['loss_type']` aggregation (torch,
+    differentiable in logp) -> scalar loss.
+
+    opts: epsilon_low, epsilon_high, beta, loss_type, max_completion_length (dr_grpo),
+    mask_truncated_completions, num_items_mode ('after_mask': dapo divides by the loss mask's tokens after
+    truncated rows are masked, line 2427; 'before_mask': TRL <= 1.8's count), num_items_in_batch (optional
+    explicit dapo normaliser), delta (optional cap). Token-level importance sampling only."""
+    completion, mask = completion_masks(lengths, truncated, logp.shape[1], opts.get("mask_truncated_completions"))
     coef_1 = torch.exp(logp - old_logp)
     coef_2 = coef_1.clamp(1 - opts["epsilon_low"], 1 + opts["epsilon_high"])
+    if opts.get("delta") is not None:
+        coef_1 = coef_1.clamp(max=opts["delta"])
     a = adv[:, None]
     per_token = -torch.min(coef_1 * a, coef_2 * a)
     if opts["beta"] != 0.0:
@@ -96,8 +126,44 @@ def grpo_torch_loss(logp, old_logp, ref_logp, adv, mask, opts):
     if lt == "dr_grpo":
         return (per_token * mask).sum() / (logp.shape[0] * opts["max_completion_length"])
     if lt == "dapo":
-        return (per_token * mask).sum() / mask.sum().clamp(min=1.0)
+        items = completion.sum() if opts.get("num_items_mode") == "before_mask" else mask.sum()
+        if opts.get("num_items_in_batch") is not None:  # this batch is a slice of a larger generation batch
+            items = torch.as_tensor(float(opts["num_items_in_batch"]))
+        return (per_token * mask).sum() / items.clamp(min=1.0)
     raise ValueError(lt)
+
+
+def trl_log_mean(values):
+    """TRL's GRPOTrainer.log (line 3276-3282): the mean of the appended values without NaNs, None when none
+    is left -> float | None."""
+    valid = [v for v in values if v == v]
+    return sum(valid) / len(valid) if valid else None
+
+
+def grpo_iterations(policy, opt, params, enc, ids, lengths, truncated, old_logp, ref_logp, advantages, opts,
+                    iterations, temperature):
+    """`iterations` loss computations and optimiser steps on one generation batch -> {metric: logged value}.
+
+    As TRL, the loss-side metrics (kl when beta != 0, entropy, clip_ratio/*, loss) are appended on EVERY
+    loss computation and the step logs their NaN-filtered mean (trl_log_mean): with iterations = 2 that is
+    the mean of pass 1 (ratio 1, nothing clipped) and pass 2 (ratio moved by the first update)."""
+    adv = torch.tensor(advantages, dtype=torch.float32)
+    appended = defaultdict(list)
+    for _ in range(iterations):
+        logp, entropy = token_logps(policy, enc, ids, temperature)
+        loss = grpo_torch_loss(logp, old_logp, ref_logp, adv, lengths, truncated, opts)
+        rep = grpo_ref.grpo_loss(
+            {"logp": logp.detach().double().numpy(), "old_logp": old_logp.double().numpy(),
+             "ref_logp": ref_logp.double().numpy(), "entropies": entropy.detach().double().numpy(),
+             "advantages": advantages, "lengths": lengths.numpy(), "truncated": truncated.numpy()}, opts)
+        for k, v in rep["metrics"].items():
+            appended[k].append(v)
+        appended["loss"].append(float(loss.detach()))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+    return {k: trl_log_mean(v) for k, v in appended.items()}
 
 
 class Rewarder:
@@ -113,6 +179,9 @@ class Rewarder:
 
     @torch.no_grad()
     def reconstruct(self, ids, gen):
+        """Captions ids [B, max_len] (truncated rows without [EOS] allowed) -> images [B,3,64,64]; the decoder
+        reads them as the playground does (infer.decoder_input_ids)."""
+        ids = decoder_input_ids(ids, self.tok.bos_id, self.tok.eos_id, self.tok.pad_id)
         z = euler_sample(self.m["flow"].text, self.m["flow"].flow, ids, self.steps, self.g, gen,
                          empty_ids=self.empty, shape=(self.c, 8, 8))
         return self.vae(z)
@@ -172,8 +241,13 @@ def run(cfg_name, rl, out_name="rl_encoder"):
     if start == 0:
         torch.save(policy.decoder.state_dict(), os.path.join(snaps, "step-0000.pt"))
         log(step=0, **evaluate(policy, m, rewarder, tok, ho_images, ho_records, rl["eval_n"]))
+    if start:  # resume the sampling streams where the interrupted run left them
+        state = torch.load(ck.path)
+        if "gen" in state:
+            gen.set_state(state["gen"])
+            rng.bit_generator.state = state["rng"]
     opts = {k: rl[k] for k in ("epsilon_low", "epsilon_high", "beta", "loss_type")}
-    opts["max_completion_length"] = C.MAX_LEN - 1
+    opts.update(max_completion_length=C.MAX_LEN - 1, mask_truncated_completions=False, num_items_mode="after_mask")
     t0 = time.time()
     for step in range(start, rl["steps"]):
         idx = rng.integers(0, len(train_images), rl["images"])
@@ -188,28 +262,16 @@ def run(cfg_name, rl, out_name="rl_encoder"):
             enc_g = enc.repeat_interleave(rl["group"], 0)
             old_logp, _ = token_logps(policy, enc_g, ids, rl["temperature"])
             ref_logp, _ = token_logps(ref, ref.vision(px).repeat_interleave(rl["group"], 0), ids, rl["temperature"])
+        _, reward_metrics = grpo_ref.combine_rewards([{"name": "sim", "weight": 1.0, "values": rewards}])
         adv_info = grpo_ref.group_advantages(rewards, rl["group"], rl["scale_rewards"])
-        adv = torch.tensor(adv_info["advantages"], dtype=torch.float32)
-        mask = (torch.arange(ids.shape[1] - 1)[None] < lengths[:, None]).float()
         policy.train()
-        for it in range(rl["iterations"]):
-            logp, entropy = token_logps(policy, enc_g, ids, rl["temperature"])
-            loss = grpo_torch_loss(logp, old_logp, ref_logp, adv, mask, opts)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            if it == 0:
-                ref_report = grpo_ref.grpo_loss(
-                    {"logp": logp.detach().double().numpy(), "old_logp": old_logp.double().numpy(),
-                     "ref_logp": ref_logp.double().numpy(), "entropies": entropy.detach().double().numpy(),
-                     "advantages": adv_info["advantages"], "lengths": lengths.numpy(),
-                     "truncated": truncated.numpy()}, opts)
-        row = {"step": step + 1, "loss": ref_report["loss"], "learning_rate": rl["lr"],
-               "reward": adv_info["reward"], "reward_std": adv_info["reward_std"],
-               "rewards/sim/mean": float(rewards.mean()), "rewards/sim/std": grpo_ref.nan_std(rewards),
+        logged = grpo_iterations(policy, opt, params, enc_g, ids, lengths, truncated, old_logp, ref_logp,
+                                 adv_info["advantages"], opts, rl["iterations"], rl["temperature"])
+        row = {"step": step + 1, "learning_rate": rl["lr"],
+               "reward": adv_info["reward"], "reward_std": adv_info["reward_std"], **reward_metrics,
                "frac_reward_zero_std": adv_info["frac_reward_zero_std"],
-               **grpo_ref.completion_metrics(lengths.numpy(), truncated.numpy()), **ref_report["metrics"],
+               **grpo_ref.completion_metrics(lengths.numpy(), truncated.numpy()),
+               **logged,
                "s_per_step": round((time.time() - t0) / (step - start + 1), 2)}
         if (step + 1) % rl["eval_every"] == 0 or step + 1 == rl["steps"]:
             policy.eval()
@@ -217,7 +279,7 @@ def run(cfg_name, rl, out_name="rl_encoder"):
         log(**row)
         if (step + 1) % rl["ckpt_every"] == 0 or step + 1 == rl["steps"]:
             torch.save(policy.decoder.state_dict(), os.path.join(snaps, f"step-{step + 1:04d}.pt"))
-            ck.save(policy, opt, step + 1)
+            ck.save(policy, opt, step + 1, extra={"gen": gen.get_state(), "rng": rng.bit_generator.state})
     return policy
 
 

@@ -5,7 +5,12 @@ samples a group of G latents per caption with Flow-GRPO's SDE sampler (same marg
 Gaussian steps with log-probabilities), decodes them, and is rewarded with sim(image, reconstruction).
 The text tower and latent decoder stay frozen; the flow transformer is the policy, with KL to the pre-RL
 transformer ||mu_theta - mu_ref||^2 / (2 sigma_t^2). Classifier-free guidance at the bundle's scale is
-part of the policy's velocity. Metrics are computed by models/grpo_ref.py on the detached numbers.
+part of the policy's velocity; in the training pass its unconditional branch is detached, as Flow-GRPO's
+compute_log_prob does (train_sd3.py 189-194), so only the conditional branch carries gradient.
+Metrics are computed by models/grpo_ref.py on the detached numbers and logged under Flow-GRPO's own names
+(approx_kl, clipfrac, clipfrac_gt_one, clipfrac_lt_one, policy_loss, kl_loss, loss), not TRL's; reward /
+reward_std are the mean / Bessel-corrected std (ddof 1) of all rewards of the step (grpo_ref.flow_reward_stats),
+with Flow-GRPO's reward_std_mean (mean per-group population std) and zero_std_ratio next to them.
 With `sde_window` W > 0 (Flow-GRPO-Fast, MixGRPO), only W consecutive steps of each trajectory are stochastic
 and trained, the rest are the Euler steps the playground samples with: with every step stochastic, the
 SDE samples differ from the Euler ODE samples the decoder is judged on, and a run that raised the
@@ -25,7 +30,7 @@ from . import config as C
 from .bundle import load_models
 from .common import Checkpoint, Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, to_pixels, work_dir
 from .export import _VaeDecode
-from .infer import euler_sample, greedy_captions
+from .infer import decoder_input_ids, euler_sample, greedy_captions
 from .rl import grpo_ref
 
 RL_FLOW = {
@@ -47,13 +52,16 @@ def final_stage2_encoder(encoder, name="rl_encoder"):
     return int(os.path.basename(snaps[-1])[5:9])
 
 
-def guided_velocity(flow, x, t, ctx, uctx, guidance):
-    """CFG velocity u + g (c - u) for a batch at one time t (float)."""
+def guided_velocity(flow, x, t, ctx, uctx, guidance, detach_uncond=False):
+    """CFG velocity u + g (c - u) for a batch at one time t (float) -> [B, ...]. With `detach_uncond` (the
+    training pass) the unconditional branch u carries no gradient: u.detach() + g (c - u.detach())."""
     tt = torch.full((x.shape[0],), t)
     v = flow(x, tt, ctx)
     if guidance == 1.0:
         return v
     u = flow(x, tt, uctx)
+    if detach_uncond:
+        u = u.detach()
     return u + guidance * (v - u)
 
 
@@ -69,6 +77,27 @@ def gaussian_logp(x_next, mean, std):
     """Per-sample log-density of x_next around mean, averaged over latent elements -> [B]."""
     sq = ((x_next - mean) ** 2).reshape(x_next.shape[0], -1).mean(1)
     return -sq / (2 * std ** 2) - np.log(std) - 0.5 * np.log(2 * np.pi)
+
+
+def flow_log_prob(flow, x, x_next, t, dt, ctx, uctx, guidance, a, sigma_max):
+    """Flow-GRPO's compute_log_prob for the training pass -> (log-prob [B] of x_next, step mean, sigma_t):
+    guided velocity with the unconditional branch detached (train_sd3.py 189-194), then the SDE step."""
+    v = guided_velocity(flow, x, t, ctx, uctx, guidance, detach_uncond=True)
+    mean, std, std_dev_t = sde_mean(x, v, t, dt, a, sigma_max)
+    return gaussian_logp(x_next, mean, std), mean, std_dev_t
+
+
+def flow_grpo_torch_loss(logp, old_logp, adv, clip_range, beta, kl=None):
+    """One timestep of Flow-GRPO's loss (train_sd3.py 882-899), torch and differentiable in logp/kl
+    -> (loss, policy_loss, kl_loss or None). `adv` is already clamped to +-adv_clip_max."""
+    ratio = torch.exp(logp - old_logp)
+    unclipped = -adv * ratio
+    clipped = -adv * ratio.clamp(1 - clip_range, 1 + clip_range)
+    policy_loss = torch.maximum(unclipped, clipped).mean()
+    if beta > 0:
+        kl_loss = kl.mean()
+        return policy_loss + beta * kl_loss, policy_loss, kl_loss
+    return policy_loss, policy_loss, None
 
 
 @torch.no_grad()
@@ -129,7 +158,7 @@ def run(cfg_name, rl, out_name="rl_flow"):
     train_images, train_records = data["train"]
     ho_images, ho_records = data["heldout"]
     policy = m["flow"]
-    ref = copy.deepcopy(policy).eval()
+    ref = copy.deepcopy(policy).eval().requires_grad_(False)
     for p in policy.text.parameters():
         p.requires_grad_(False)
     params = list(policy.flow.parameters())
@@ -142,13 +171,18 @@ def run(cfg_name, rl, out_name="rl_flow"):
     empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
     empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
     with torch.no_grad():
-        ho_ids = greedy_captions(m["encoder"], to_pixels(ho_images[: rl["eval_n"]]), tok.bos_id, tok.eos_id,
-                                 tok.pad_id)
+        ho_ids = decoder_input_ids(greedy_captions(m["encoder"], to_pixels(ho_images[: rl["eval_n"]]), tok.bos_id,
+                                                   tok.eos_id, tok.pad_id), tok.bos_id, tok.eos_id, tok.pad_id)
         uctx_one, _ = policy.text(empty)
     evaluate = Evaluator(m, tok, ho_images[: rl["eval_n"]], ho_ids, rl["eval_steps"], guidance, empty, shape)
     log = Log(out_name)
     gen = torch.Generator().manual_seed(17 + start)
     rng = np.random.default_rng(23 + start)
+    if start:  # resume the sampling streams where the interrupted run left them
+        state = torch.load(ck.path)
+        if "gen" in state:
+            gen.set_state(state["gen"])
+            rng.bit_generator.state = state["rng"]
     if start == 0:
         policy.eval()
         log(step=0, encoder_step=enc_step, **evaluate(policy))
@@ -159,7 +193,8 @@ def run(cfg_name, rl, out_name="rl_flow"):
         px = to_pixels(train_images[idx])
         policy.eval()
         with torch.no_grad():
-            ids = greedy_captions(m["encoder"], px, tok.bos_id, tok.eos_id, tok.pad_id).repeat_interleave(G, 0)
+            ids = decoder_input_ids(greedy_captions(m["encoder"], px, tok.bos_id, tok.eos_id, tok.pad_id),
+                                    tok.bos_id, tok.eos_id, tok.pad_id).repeat_interleave(G, 0)
             ctx, _ = policy.text(ids)
             uctx = uctx_one.expand(ctx.shape[0], -1, -1)[:, : ctx.shape[1]] if guidance != 1.0 else None
             if uctx is not None and uctx.shape[1] < ctx.shape[1]:
@@ -186,40 +221,30 @@ def run(cfg_name, rl, out_name="rl_flow"):
                 t, dt = float(ts[j]), float(ts[j + 1] - ts[j])
                 x, x_next = states[j][mb], states[j + 1][mb]
                 u = uctx[mb] if uctx is not None else None
-                v = guided_velocity(policy.flow, x, t, ctx[mb], u, guidance)
-                mean, std, std_dev_t = sde_mean(x, v, t, dt, a, float(ts[1]))
-                logp = gaussian_logp(x_next, mean, std)
-                with torch.no_grad():
-                    v_ref = guided_velocity(ref.flow, x, t, ctx[mb], u, guidance)
-                    mean_ref, _, _ = sde_mean(x, v_ref, t, dt, a, float(ts[1]))
+                logp, mean, std_dev_t = flow_log_prob(policy.flow, x, x_next, t, dt, ctx[mb], u, guidance, a,
+                                                      float(ts[1]))
+                with torch.no_grad():  # the reference needs no gradient
+                    _, mean_ref, _ = flow_log_prob(ref.flow, x, x_next, t, dt, ctx[mb], u, guidance, a, float(ts[1]))
                 kl = ((mean - mean_ref) ** 2).reshape(len(mb), -1).mean(1) / (2 * std_dev_t ** 2)
-                ratio = torch.exp(logp - old_logp[j][mb])
-                adv_mb = adv_t[mb]
-                unclipped = -adv_mb * ratio
-                clipped = -adv_mb * ratio.clamp(1 - rl["clip_range"], 1 + rl["clip_range"])
-                loss = torch.maximum(unclipped, clipped).mean() + rl["beta"] * kl.mean()
+                loss, _, _ = flow_grpo_torch_loss(logp, old_logp[j][mb], adv_t[mb], rl["clip_range"], rl["beta"], kl)
                 (loss / len(train_ts)).backward()
                 reports.append(grpo_ref.flow_grpo_loss(
                     logp.detach().double().numpy(), old_logp[j][mb].double().numpy(), adv[mb.numpy()],
                     rl["clip_range"], rl["adv_clip_max"], rl["beta"], kl.detach().double().numpy()))
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
+        # Flow-GRPO logs the mean of every appended value under its own names (train_sd3.py 901-930, averaged at 947)
         mean_r = {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}
         lengths = ((ids != tok.pad_id) & (ids != tok.bos_id)).sum(1).numpy()
-        row = {"step": step + 1, "loss": mean_r["loss"], "learning_rate": rl["lr"],
-               "reward": float(rewards.mean()), "reward_std": grpo_ref.nan_std(rewards),
-               "rewards/sim/mean": float(rewards.mean()), "rewards/sim/std": grpo_ref.nan_std(rewards),
-               "kl": mean_r.get("kl_loss", 0.0), "clip_ratio/region_mean": mean_r["clipfrac"],
-               "clip_ratio/low_mean": mean_r["clipfrac_lt_one"], "clip_ratio/high_mean": mean_r["clipfrac_gt_one"],
-               "policy_loss": mean_r["policy_loss"], "approx_kl": mean_r["approx_kl"],
-               "clipfrac": mean_r["clipfrac"], **grpo_ref.completion_metrics(lengths),
+        row = {"step": step + 1, "learning_rate": rl["lr"], **grpo_ref.flow_reward_stats(rewards, G), **mean_r,
+               "caption_mean_length": float(lengths.mean()),
                "s_per_step": round((time.time() - t0) / (step - start + 1), 2)}
         if (step + 1) % rl["eval_every"] == 0 or step + 1 == rl["steps"]:
             policy.eval()
             row.update(evaluate(policy))
         log(**row)
         if (step + 1) % rl["ckpt_every"] == 0 or step + 1 == rl["steps"]:
-            ck.save(policy, opt, step + 1)
+            ck.save(policy, opt, step + 1, extra={"gen": gen.get_state(), "rng": rng.bit_generator.state})
     return policy
 
 

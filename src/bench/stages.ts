@@ -199,7 +199,7 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
     ].filter((c) => c.id === 'caption48_kv' || (wanted(c.id) && (c.id !== 'caption48_raw_gpukv' || gpuSession)));
     const timed = await measureInterleaved(chosen.map((c) => c.fn), chosen.map((c) => c.r));
     const kv = timed[0].value;
-    // The engine forces the stop token at the last position; every earlier token must agree.
+    // A caption that reaches the limit ends without the stop token; compare every token but the last slot.
     const engineTokens = kv.caps[0].completion.slice(0, kv.runs - 1).join(',');
     chosen.forEach((c, i) => {
       const v = timed[i].value;

@@ -46,13 +46,18 @@ export interface RolloutsCliOptions {
   bench?: boolean;
 }
 
-/** One rollout in `--json` output. Per-token arrays cover the completion, [EOS] included. */
+/** One rollout in `--json` output. Per-token arrays cover the completion (`length` tokens). */
 export interface RolloutJson {
   group: number;
   caption: string;
+  /** Content tokens that are not special tokens (display count; no [EOS]). */
   tokens: number;
-  /** Completion length ([EOS] included): what GRPO's lengths and the length penalty count. */
+  /**
+   * Completion length: what GRPO's lengths, completions/* and the length penalty count ([EOS] included
+   * when the caption terminated; a truncated caption counts its sampled tokens, no [EOS] is forced).
+   */
   length: number;
+  /** The caption hit the token limit without [EOS]. */
   truncated: boolean;
   reward: number;
   advantage: number;
@@ -60,7 +65,7 @@ export interface RolloutJson {
   logp: number[];
   ref_logp: number[] | null;
   old_logp: number[] | null;
-  /** Per-token entropy (nats) of the policy's untempered next-token distribution. */
+  /** Per-token entropy (nats) of the policy's next-token distribution softmax(logits / temperature). */
   entropy: number[];
   /** Mean k3 KL to the reference over the completion (null without a reference encoder). */
   kl: number | null;
@@ -173,9 +178,11 @@ export function rolloutsJson(out: RolloutsOutcome, meta: { bundle: string; input
 function printText(doc: RolloutsJson): void {
   const f = (x: number | null, d = 3) => (x === null ? '–' : x.toFixed(d));
   console.log(`bundle ${doc.bundle}; ${doc.inputs.join(', ')}; G ${doc.settings.groupSize}, seed ${doc.settings.seed}; old policy: ${doc.old_policy}`);
-  console.log(' #  reward   adv     kl        logp    tok  caption');
+  // len: the completion length GRPO counts (completions/*); tok: content tokens of the caption; + = truncated
+  console.log(' #  reward   adv     kl        logp  len  tok  caption');
   doc.rollouts.forEach((r, i) => {
-    console.log(`${String(i).padStart(2)} ${f(r.reward, 4).padStart(7)} ${f(r.advantage, 3).padStart(6)} ${f(r.kl, 5).padStart(8)} ${f(r.sequence_logp, 2).padStart(9)} ${String(r.tokens).padStart(4)}  ${r.caption}`);
+    const len = `${r.length}${r.truncated ? '+' : ''}`;
+    console.log(`${String(i).padStart(2)} ${f(r.reward, 4).padStart(7)} ${f(r.advantage, 3).padStart(6)} ${f(r.kl, 5).padStart(8)} ${f(r.sequence_logp, 2).padStart(9)} ${len.padStart(4)} ${String(r.tokens).padStart(4)}  ${r.caption}`);
   });
   for (const [k, v] of Object.entries(doc.metrics)) console.log(`${k.padEnd(36)} ${Number.isFinite(v) ? v.toFixed(6) : String(v)}`);
   for (const t of LOSS_TYPES) console.log(`${`loss (${t})`.padEnd(36)} ${doc.loss[t].toFixed(6)}`);
@@ -229,7 +236,7 @@ export function registerRollouts(program: Command): void {
     .option('--batch <b>', 'batch mode: B scenes SEED, SEED+1, … (with --scene)', intIn('batch', 1, 16), 1)
     .option('--group <g>', `captions per image (${GROUP_SIZE_RANGE.min}-${GROUP_SIZE_RANGE.max})`, intIn('group', GROUP_SIZE_RANGE.min, GROUP_SIZE_RANGE.max), d.groupSize)
     .option('--seed <s>', 'seed of caption sampling and decoder noise', intIn('seed', 0, 0xffffffff), d.seed)
-    .option('--temperature <t>', 'sampling temperature (log-probs stay untempered)', numberAtLeast('temperature', 0, true), d.temperature)
+    .option('--temperature <t>', 'sampling temperature T (log-probs and entropies are of logits / T)', numberAtLeast('temperature', 0, true), d.temperature)
     .option('--top-p <p>', 'nucleus mass', numberAtLeast('top-p', 0, true), d.topP)
     .option('--steps <k>', "flow (Euler) steps (default: the bundle's flowSteps)", intIn('steps', 1, 1000))
     .option('--reward <spec>', `NAME or a mix NAME=W,NAME=W (${REWARD_NAMES.join(', ')})`, parseRewardWeights, d.rewards)

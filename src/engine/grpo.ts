@@ -1,16 +1,22 @@
 // GRPO's per-token objective, its aggregations and TRL's logged metrics, as pure Float64 functions.
-// Follows TRL's GRPOTrainer `_compute_loss` (v0.22–v0.23) with one process and no gradient
-// accumulation; every definition and its source is in docs/grpo.md. Token arrays are row-major
-// [numSequences, maxLen], right padded; `lengths[i]` counts row i's active tokens (EOS included).
+// Follows TRL v1.9.0's GRPOTrainer (tag 35def3ee, trl/trainer/grpo_trainer.py: loss mask and
+// num_items_in_batch lines 2415-2427, `_compute_loss` lines 3054-3253) for ONE loss computation with one
+// process and no gradient accumulation; every definition and its source is in docs/grpo.md. Token arrays
+// are row-major [numSequences, maxLen], right padded; `lengths[i]` is len(completion_ids) of row i: its
+// EOS included when it terminated, only the sampled tokens when it was truncated (no EOS is forced).
+// Kept from older TRL as options: dapo's token count before truncated rows are masked (TRL <= 1.8).
 
 import {
   combineRewards,
   completionMetrics,
   groupAdvantages,
+  nanMax,
+  nanMin,
   type GroupAdvantages,
   type LengthPenaltySpec,
   type RewardComponent,
   type RewardScaling,
+  type RewardStdMode,
 } from './grpo-rewards.ts';
 
 export * from './grpo-rewards.ts';
@@ -20,6 +26,9 @@ export type LossType = 'grpo' | 'bnpo' | 'dr_grpo' | 'dapo';
 
 /** Every loss type, in TRL's documentation order. */
 export const LOSS_TYPES: readonly LossType[] = ['grpo', 'bnpo', 'dr_grpo', 'dapo'];
+
+/** How dapo counts `num_items_in_batch`: active tokens after truncated rows are masked (TRL 1.9) or before (TRL <= 1.8). */
+export type NumItemsMode = 'after-mask' | 'before-mask';
 
 /** Shape of a batch of completions: N rows of maxLen token slots, lengths[i] active. */
 export interface TokenLayout {
@@ -33,7 +42,7 @@ export interface GrpoLossInput extends TokenLayout {
   logp: Float64Array;
   /** The "old" policy's log-probs; absent = the current policy (ratio 1). */
   oldLogp?: Float64Array | null;
-  /** The reference policy's log-probs; absent = no KL term or `kl` metric. */
+  /** The reference policy's log-probs; absent = no KL (the `kl` metric also needs beta ≠ 0). */
   refLogp?: Float64Array | null;
   /** Per-token entropies of the policy; absent = no `entropy` metric. */
   entropies?: Float64Array | null;
@@ -49,8 +58,10 @@ export interface GrpoLossOptions {
   beta: number;
   /** dr_grpo's fixed normaliser per sequence; default maxLen. */
   maxCompletionLength?: number | null;
-  /** dapo's normaliser: active tokens in the whole generation batch; default Σ lengths. */
+  /** dapo's normaliser, given explicitly (this batch is a slice of a larger generation batch); clamped to ≥ 1. */
   numItemsInBatch?: number | null;
+  /** Without numItemsInBatch: count the loss mask after truncated rows are masked (default) or Σ lengths before. */
+  numItemsMode?: NumItemsMode;
   /** Upper bound on the unclipped ratio (two-sided clipping, INTELLECT-2); null = off. */
   delta?: number | null;
   /** 'token' (GRPO) or 'sequence' (GSPO: one ratio per sequence from the mean log-ratio). */
@@ -65,13 +76,15 @@ export interface GrpoLossResult {
   loss: number;
   /** The loss under every loss type. */
   losses: Record<LossType, number>;
-  /** kl, entropy, clip_ratio/low_mean, clip_ratio/high_mean, clip_ratio/region_mean (TRL names). */
+  /** kl (β ≠ 0 only), entropy, clip_ratio/low_mean|high_mean|region_mean|low_min|high_max (TRL names). */
   metrics: Record<string, number>;
+  /** dapo's normaliser before the clamp to ≥ 1 (the explicit value, or the count under numItemsMode). */
+  numItemsInBatch: number;
   /** [N·T] importance ratio before delta (per sequence, repeated, under 'sequence'); 0 on masked tokens. */
   ratio: Float64Array;
   /** [N·T] −min(ρA, clip(ρ)A) + βKL; 0 on masked tokens. */
   perTokenLoss: Float64Array;
-  /** [N·T] k3 KL to the reference; 0 on masked tokens; null without refLogp. */
+  /** [N·T] k3 KL to the reference; 0 on masked tokens; null without refLogp (kept whatever β is). */
   perTokenKl: Float64Array | null;
   /** [N] Σ_t logp over active tokens (sequence log-probability, nats). */
   sequenceLogp: Float64Array;
@@ -168,6 +181,9 @@ export function grpoLoss(input: GrpoLossInput, options: GrpoLossOptions): GrpoLo
   const sequenceLogp = new Float64Array(n);
   const sequenceKl = kl ? new Float64Array(n) : null;
   const rowLoss = new Float64Array(n);
+  // per-sequence clipped fractions (TRL's masked_seq_mean): NaN for a row with no active token
+  const rowLow = new Float64Array(n);
+  const rowHigh = new Float64Array(n);
   let total = 0;
   let low = 0;
   let high = 0;
@@ -180,6 +196,8 @@ export function grpoLoss(input: GrpoLossInput, options: GrpoLossOptions): GrpoLo
   };
   for (let i = 0; i < n; i++) {
     const a = advantages[i];
+    let lows = 0;
+    let highs = 0;
     for (let j = i * t; j < (i + 1) * t; j++) {
       if (!mask[j]) continue;
       const rho = level === 'sequence' ? Math.exp(seqLogW[i]) : Math.exp(logp[j] - old[j]);
@@ -190,29 +208,40 @@ export function grpoLoss(input: GrpoLossInput, options: GrpoLossOptions): GrpoLo
       if (sequenceKl && kl) sequenceKl[i] += kl[j];
       if (level === 'token') {
         const [lo, hi] = isClipped(rho, a);
-        if (lo) low++;
-        if (hi) high++;
+        if (lo) lows++;
+        if (hi) highs++;
         if (lo || hi) region++;
       }
     }
     total += rowLoss[i];
     if (sequenceKl) sequenceKl[i] /= Math.max(rowTokens[i], 1);
     if (level === 'sequence') {
+      // one value per sequence, every row (TRL: x.squeeze(1)), whatever its mask
       const [lo, hi] = isClipped(Math.exp(seqLogW[i]), a);
-      if (lo) low++;
-      if (hi) high++;
+      lows = lo ? 1 : 0;
+      highs = hi ? 1 : 0;
       if (lo || hi) region++;
+      rowLow[i] = lows;
+      rowHigh[i] = highs;
+    } else {
+      rowLow[i] = rowTokens[i] > 0 ? lows / rowTokens[i] : NaN;
+      rowHigh[i] = rowTokens[i] > 0 ? highs / rowTokens[i] : NaN;
     }
+    low += lows;
+    high += highs;
   }
 
   let activeTokens = 0;
   for (let i = 0; i < n; i++) activeTokens += rowTokens[i];
   let grpo = 0;
   for (let i = 0; i < n; i++) grpo += rowLoss[i] / Math.max(rowTokens[i], 1);
+  const itemsMode = options.numItemsMode ?? 'after-mask';
+  if (itemsMode !== 'after-mask' && itemsMode !== 'before-mask') throw new RangeError(`unknown numItemsMode ${String(itemsMode)}`);
   let items = options.numItemsInBatch;
   if (items == null) {
+    // TRL 1.9 (line 2427): loss_mask.sum() after truncated rows are masked; TRL <= 1.8 counted before
     items = 0;
-    for (let i = 0; i < n; i++) items += input.lengths[i];
+    for (let i = 0; i < n; i++) items += itemsMode === 'after-mask' ? rowTokens[i] : input.lengths[i];
   }
   const losses: Record<LossType, number> = {
     grpo: grpo / n,
@@ -224,16 +253,20 @@ export function grpoLoss(input: GrpoLossInput, options: GrpoLossOptions): GrpoLo
   // TRL's masked_batch_mean: over active tokens, or over sequences for sequence-level tensors
   const clipDenom = level === 'sequence' ? n : Math.max(activeTokens, 1);
   const metrics: Record<string, number> = {};
-  if (kl) metrics.kl = maskedMean(kl, mask);
+  // TRL computes reference log-probs, hence logs `kl`, only when beta != 0 (line 3223)
+  if (kl && options.beta !== 0) metrics.kl = maskedMean(kl, mask);
   if (input.entropies) metrics.entropy = maskedMean(input.entropies, mask);
   metrics['clip_ratio/low_mean'] = low / clipDenom;
   metrics['clip_ratio/high_mean'] = high / clipDenom;
   metrics['clip_ratio/region_mean'] = region / clipDenom;
+  metrics['clip_ratio/low_min'] = nanMin(rowLow);
+  metrics['clip_ratio/high_max'] = nanMax(rowHigh);
 
   return {
     loss: losses[options.lossType],
     losses,
     metrics,
+    numItemsInBatch: items,
     ratio,
     perTokenLoss,
     perTokenKl: kl,
@@ -259,6 +292,8 @@ export function maskedMean(x: ArrayLike<number>, mask: Uint8Array): number {
 export interface GrpoReportInput extends Omit<GrpoLossInput, 'advantages'> {
   groupSize: number;
   scaleRewards: RewardScaling;
+  /** What `reward_std` logs; default 'all' (TRL >= 0.27). */
+  rewardStd?: RewardStdMode;
   components: readonly RewardComponent[];
   lengthPenalty?: LengthPenaltySpec | null;
   options: GrpoLossOptions;
@@ -266,7 +301,7 @@ export interface GrpoReportInput extends Omit<GrpoLossInput, 'advantages'> {
 
 /** Result of {@link grpoReport}. */
 export interface GrpoReport {
-  /** [N] total reward per rollout. */
+  /** [N] total reward per rollout; NaN for an unscorable one (every component NaN). */
   rewards: Float64Array;
   advantages: GroupAdvantages;
   loss: GrpoLossResult;
@@ -277,7 +312,7 @@ export interface GrpoReport {
 /** Returns everything one GRPO step computes and logs for a batch of scored rollouts. */
 export function grpoReport(input: GrpoReportInput): GrpoReport {
   const combined = combineRewards(input.components, input.lengths, input.lengthPenalty);
-  const adv = groupAdvantages(combined.rewards, input.groupSize, input.scaleRewards);
+  const adv = groupAdvantages(combined.rewards, input.groupSize, input.scaleRewards, input.rewardStd ?? 'all');
   const loss = grpoLoss({ ...input, advantages: adv.advantages }, input.options);
   const metrics: Record<string, number> = {
     ...completionMetrics(input.lengths, input.truncated),

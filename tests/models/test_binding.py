@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+# missing torch skips locally but fails under CI=true (conftest.py checks it too)
+torch = pytest.importorskip("torch") if os.environ.get("CI") != "true" else __import__("torch")
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "models"))
 

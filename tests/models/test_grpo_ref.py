@@ -1,9 +1,11 @@
-"""models/grpo_ref.py (numpy) against a torch transcription of TRL's GRPOTrainer lines and of
+"""models/grpo_ref.py (numpy) against a torch transcription of TRL v1.9.0's GRPOTrainer lines and of
 Flow-GRPO's step/loss lines, on the shared fixtures; and the fixtures are up to date.
 
-The transcription below follows TRL's tensor operations one for one (view/mean/std/
-repeat_interleave/isclose for the advantages; exp/clamp/min/masked sums for the loss), with one
-process, no gradient accumulation (current_gradient_accumulation_steps = 1) and float64.
+The transcription below follows TRL v1.9.0's tensor operations one for one (trl/trainer/grpo_trainer.py,
+line numbers of /tmp/grpo_trainer_main.py: unscorable mask, nanmean/nanstd/repeat_interleave/isclose/
+nan_to_num for the advantages 2660-2712, the logged reward stats 2722-2733, the truncated-row masking and
+num_items_in_batch 2415-2427, exp/clamp/min/masked sums and masked_seq_mean/nanmin/nanmax for the loss
+3054-3253), with one process, no gradient accumulation (current_gradient_accumulation_steps = 1) and float64.
 """
 
 from __future__ import annotations
@@ -46,30 +48,49 @@ def close(a, b, tol=1e-10) -> bool:
 
 # ----------------------------------------------------------------------------- TRL transcription
 
-def trl_nanstd(t: torch.Tensor) -> torch.Tensor:
-    var = torch.nanmean((t - torch.nanmean(t, keepdim=True)) ** 2)
-    count = torch.sum(~torch.isnan(t))
-    var = var * (count / (count - 1))
-    return torch.sqrt(var)
+def trl_nanstd(t: torch.Tensor, dim=None) -> torch.Tensor:
+    """trl/trainer/utils.py nanstd at v1.9.0."""
+    mean = torch.nanmean(t, dim=dim, keepdim=True)
+    variance = torch.nanmean((t - mean) ** 2, dim=dim, keepdim=True)
+    count = torch.sum(~torch.isnan(t), dim=dim, keepdim=True)
+    correction = count / (count - 1)
+    correction = torch.where(count > 1, correction, torch.full_like(correction, float("nan")))
+    variance = variance * correction
+    out = torch.sqrt(variance)
+    return out.squeeze() if dim is None else out.squeeze(dim)
 
 
-def trl_score(rewards_per_func: torch.Tensor, weights: torch.Tensor, g: int, scale: str, names: list[str]):
+def trl_nanmin(t):
+    return torch.tensor(float("nan")) if torch.isnan(t).all() else torch.min(t[~torch.isnan(t)])
+
+
+def trl_nanmax(t):
+    return torch.tensor(float("nan")) if torch.isnan(t).all() else torch.max(t[~torch.isnan(t)])
+
+
+def trl_score(rewards_per_func: torch.Tensor, weights: torch.Tensor, g: int, scale: str, names: list[str],
+              reward_std_mode: str = "all"):
+    unscorable_mask = torch.isnan(rewards_per_func).all(dim=1)
     rewards = (rewards_per_func * weights.unsqueeze(0)).nansum(dim=1)
-    mean_grouped = rewards.view(-1, g).mean(dim=1).repeat_interleave(g, dim=0)
-    advantages = rewards - mean_grouped
+    rewards[unscorable_mask] = torch.nan
+    mean_grouped = torch.nanmean(rewards.view(-1, g), dim=1).repeat_interleave(g, dim=0)
     if scale in ("group", "none"):
-        std = rewards.view(-1, g).std(dim=1).repeat_interleave(g, dim=0) if g > 1 else torch.zeros_like(rewards)
+        std = trl_nanstd(rewards.view(-1, g), dim=1).repeat_interleave(g, dim=0) if g > 1 \
+            else torch.zeros_like(rewards)
     else:
-        std = rewards.std().expand_as(rewards) if rewards.numel() > 1 else torch.zeros_like(rewards)
-    is_zero = torch.isclose(std, torch.zeros_like(std))
+        std = trl_nanstd(rewards).expand_as(rewards) if rewards.numel() > 1 else torch.zeros_like(rewards)
+    advantages = rewards - mean_grouped
     if scale != "none":
         advantages = advantages / (std + 1e-4)
+    is_zero = torch.isclose(std, torch.zeros_like(std))
+    advantages = torch.nan_to_num(advantages, nan=0.0)
     metrics = {}
     for i, name in enumerate(names):
         metrics[f"rewards/{name}/mean"] = torch.nanmean(rewards_per_func[:, i]).item()
         metrics[f"rewards/{name}/std"] = trl_nanstd(rewards_per_func[:, i]).item()
-    metrics["reward"] = mean_grouped.mean().item()
-    metrics["reward_std"] = std.mean().item()
+    metrics["reward"] = torch.nanmean(rewards).item()
+    # TRL 1.9 logs nanstd(rewards); the 0.22-0.26 option is the mean of the per-row std
+    metrics["reward_std"] = trl_nanstd(rewards).item() if reward_std_mode == "all" else torch.nanmean(std).item()
     metrics["frac_reward_zero_std"] = is_zero.double().mean().item()
     return rewards, advantages, metrics
 
@@ -77,42 +98,54 @@ def trl_score(rewards_per_func: torch.Tensor, weights: torch.Tensor, g: int, sca
 def trl_loss(per_token_logps, old_per_token_logps, ref_per_token_logps, entropies, advantages,
              completion_mask, num_items_in_batch, o: dict):
     beta, eps_low, eps_high = o["beta"], o["epsilon_low"], o["epsilon_high"]
-    if ref_per_token_logps is not None:  # TRL computes it only when beta != 0; the metric needs it here
+    mask = completion_mask
+    advantages = advantages.unsqueeze(1)
+    if ref_per_token_logps is not None:  # TRL computes it only when beta != 0; the loss needs it only then
         per_token_kl = torch.exp(ref_per_token_logps - per_token_logps) - (ref_per_token_logps - per_token_logps) - 1
     log_ratio = per_token_logps - old_per_token_logps
     if o["importance_sampling_level"] == "token":
         log_w = log_ratio
     else:
-        log_w = ((log_ratio * completion_mask).sum(-1) / completion_mask.sum(-1).clamp(min=1.0)).unsqueeze(-1)
+        log_w = ((log_ratio * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).unsqueeze(-1)
     coef_1 = torch.exp(log_w)
     coef_2 = torch.clamp(coef_1, 1 - eps_low, 1 + eps_high)
     if o["delta"] is not None:
         coef_1 = torch.clamp(coef_1, max=o["delta"])
-    per_token_loss = -torch.min(coef_1 * advantages.unsqueeze(1), coef_2 * advantages.unsqueeze(1))
+    per_token_loss = -torch.min(coef_1 * advantages, coef_2 * advantages)
     if beta != 0.0:
         per_token_loss = per_token_loss + beta * per_token_kl
-    masked_sum = (per_token_loss * completion_mask).sum()
+    masked_sum = (per_token_loss * mask).sum()
     losses = {
-        "grpo": ((per_token_loss * completion_mask).sum(-1) / completion_mask.sum(-1).clamp(min=1.0)).mean().item(),
-        "bnpo": (masked_sum / completion_mask.sum().clamp(min=1.0)).item(),
+        "grpo": ((per_token_loss * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean().item(),
+        "bnpo": (masked_sum / mask.sum().clamp(min=1.0)).item(),
         "dr_grpo": (masked_sum / (per_token_loss.size(0) * o["max_completion_length"])).item(),
         "dapo": (masked_sum / torch.as_tensor(float(num_items_in_batch)).clamp(min=1.0)).item(),
     }
-    token_count = completion_mask.sum().clamp(min=1.0)
 
-    def masked_batch_mean(x):
-        return x.mean() if x.shape[1] == 1 else (x * completion_mask).sum() / token_count
+    def masked_seq_mean(x):
+        if x.shape[1] == 1:
+            return x.squeeze(1)
+        return (x * mask).sum(-1) / mask.sum(-1)
+
+    def global_masked_mean(x):
+        if x.shape[1] == 1:
+            local_sum, local_count = x.sum(), torch.tensor(float(x.shape[0]))
+        else:
+            local_sum, local_count = (x * mask).sum(), mask.sum().double()
+        return (local_sum / local_count.clamp(min=1.0)).item()
 
     metrics = {}
-    if ref_per_token_logps is not None:
-        metrics["kl"] = masked_batch_mean(per_token_kl).item()
+    if beta != 0.0:
+        metrics["kl"] = global_masked_mean(per_token_kl)
     if entropies is not None:
-        metrics["entropy"] = masked_batch_mean(entropies).item()
-    is_low = (coef_1 < 1 - eps_low) & (advantages.unsqueeze(1) < 0)
-    is_high = (coef_1 > 1 + eps_high) & (advantages.unsqueeze(1) > 0)
-    metrics["clip_ratio/low_mean"] = masked_batch_mean(is_low.double()).item()
-    metrics["clip_ratio/high_mean"] = masked_batch_mean(is_high.double()).item()
-    metrics["clip_ratio/region_mean"] = masked_batch_mean((is_low | is_high).double()).item()
+        metrics["entropy"] = global_masked_mean(entropies)
+    is_low = (coef_1 < 1 - eps_low) & (advantages < 0)
+    is_high = (coef_1 > 1 + eps_high) & (advantages > 0)
+    metrics["clip_ratio/low_mean"] = global_masked_mean(is_low.double())
+    metrics["clip_ratio/high_mean"] = global_masked_mean(is_high.double())
+    metrics["clip_ratio/region_mean"] = global_masked_mean((is_low | is_high).double())
+    metrics["clip_ratio/low_min"] = trl_nanmin(masked_seq_mean(is_low.double())).item()
+    metrics["clip_ratio/high_max"] = trl_nanmax(masked_seq_mean(is_high.double())).item()
     return losses, metrics
 
 
@@ -126,16 +159,21 @@ def trl_report(inp: dict):
     names = [c["name"] for c in comps]
     rpf = torch.as_tensor(np.stack([arr(c["values"]) for c in comps], axis=1))
     weights = torch.as_tensor([float(c["weight"]) for c in comps])
-    _, advantages, metrics = trl_score(rpf, weights, inp["group_size"], inp["scale_rewards"], names)
+    _, advantages, metrics = trl_score(rpf, weights, inp["group_size"], inp["scale_rewards"], names,
+                                       inp.get("reward_std") or "all")
 
     logp = torch.as_tensor(arr(inp["logp"]))
     n, t = logp.shape
-    is_eos_any = ~torch.as_tensor(inp["truncated"], dtype=torch.bool)
+    is_truncated = torch.as_tensor(inp["truncated"], dtype=torch.bool)
     completion_mask = (torch.arange(t).expand(n, -1) < lengths.unsqueeze(1)).double()
-    num_items = completion_mask.sum() if inp["options"]["num_items_in_batch"] is None \
-        else inp["options"]["num_items_in_batch"]
+    pre_mask_items = completion_mask.sum()
     if inp["options"]["mask_truncated_completions"]:
-        completion_mask = completion_mask * is_eos_any.unsqueeze(1).double()
+        completion_mask = completion_mask * (~is_truncated).unsqueeze(1).double()
+    num_items = completion_mask.sum()  # line 2427: after masking
+    if inp["options"].get("num_items_mode") == "before_mask":  # TRL <= 1.8
+        num_items = pre_mask_items
+    if inp["options"]["num_items_in_batch"] is not None:
+        num_items = inp["options"]["num_items_in_batch"]
     o = dict(inp["options"])
     o["max_completion_length"] = o["max_completion_length"] or t
     old = torch.as_tensor(arr(inp["old_logp"])) if inp["old_logp"] is not None else logp.detach()
@@ -144,8 +182,8 @@ def trl_report(inp: dict):
     losses, loss_metrics = trl_loss(logp, old, ref_lp, ent, advantages, completion_mask, num_items, o)
 
     lens = lengths.double()
-    term = lens[is_eos_any]
-    clipped_ratio = 1 - term.numel() / lens.numel()
+    term = lens[~is_truncated]
+    clipped_ratio = is_truncated.double().mean().item()
     if term.numel() == 0:
         term = torch.zeros(1)
     metrics.update({
@@ -182,6 +220,21 @@ def test_reference_matches_trl_transcription(case):
         assert close(live["metrics"][k], v), (k, live["metrics"][k], v)
 
 
+ADV = load("advantages.json")
+
+
+@pytest.mark.parametrize("case", ADV["cases"], ids=[c["name"] for c in ADV["cases"]])
+def test_advantage_fixtures_match_trl_transcription(case):
+    """advantages.json (G = 1, NaN = unscorable rows, both reward_std modes) against TRL 1.9's lines."""
+    rpf = torch.as_tensor(arr(case["rewards"])).unsqueeze(1)
+    _, adv, metrics = trl_score(rpf, torch.ones(1), case["group_size"], case["scale_rewards"], ["r"],
+                                case["reward_std"])
+    e = case["expected"]
+    assert close(e["advantages"], adv.numpy())
+    for k in ("reward", "reward_std", "frac_reward_zero_std"):
+        assert close(math.nan if e[k] is None else e[k], metrics[k]), k
+
+
 def test_clip_edges_count_only_strictly_outside():
     case = next(c for c in REPORT["cases"] if c["name"].startswith("clip_edges"))
     ratio = arr(case["expected"]["ratio"])
@@ -201,7 +254,10 @@ def test_hand_computed_advantages():
     s = math.sqrt(0.5)
     assert r["advantages"] == pytest.approx([0.5 / (s + 1e-4), -0.5 / (s + 1e-4), 0.0, 0.0])
     assert r["frac_reward_zero_std"] == 0.5
-    assert r["reward_std"] == pytest.approx(s / 2)
+    # TRL 1.9: nanstd of all four rewards: mean 0.5, squared deviations .25 .25 0 0 -> (0.5/4) * 4/3
+    assert r["reward_std"] == pytest.approx(math.sqrt(1 / 6))
+    legacy = ref.group_advantages(np.array([1.0, 0.0, 0.5, 0.5]), 2, "group", reward_std="group_mean")
+    assert legacy["reward_std"] == pytest.approx(s / 2)  # TRL 0.22-0.26: mean of the per-row group std
     none = ref.group_advantages(np.array([1.0, 0.0, 0.5, 0.5]), 2, "none")
     assert none["advantages"] == pytest.approx([0.5, -0.5, 0.0, 0.0])
 

@@ -2,6 +2,7 @@
 // models/make_grpo_fixtures.py) and compares numbers to 1e-5, absolute or relative.
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
+import type { NumItemsMode, RewardStdMode } from '../../src/engine/grpo.ts';
 
 /** A fixture number; null stands for NaN (JSON has none). */
 export type Num = number | null;
@@ -28,4 +29,18 @@ export function expectClose(actual: ArrayLike<number> | number, expected: Num[] 
     const ok = diff <= TOL || diff <= TOL * Math.abs(want);
     expect(ok, `${what}[${i}]: got ${a[i]}, expected ${want}`).toBe(true);
   }
+}
+
+/** Returns the TS reward_std mode of a fixture's "all" | "group_mean" (absent = "all"). */
+export function rewardStdMode(v: string | null | undefined): RewardStdMode {
+  if (v == null || v === 'all') return 'all';
+  if (v === 'group_mean') return 'group-mean';
+  throw new Error(`unknown reward_std ${v}`);
+}
+
+/** Returns the TS numItemsMode of a fixture's "after_mask" | "before_mask" (absent = "after_mask"). */
+export function numItemsMode(v: string | null | undefined): NumItemsMode {
+  if (v == null || v === 'after_mask') return 'after-mask';
+  if (v === 'before_mask') return 'before-mask';
+  throw new Error(`unknown num_items_mode ${v}`);
 }

@@ -17,7 +17,7 @@ import {
   type LossType,
   type RewardScaling,
 } from '../../src/engine/grpo.ts';
-import { expectClose, fixture, type Num } from './grpo-fixture.ts';
+import { expectClose, fixture, numItemsMode, rewardStdMode, type Num } from './grpo-fixture.ts';
 
 type Grid = Num[][];
 
@@ -28,6 +28,7 @@ interface ReportCase {
   input: {
     group_size: number;
     scale_rewards: RewardScaling;
+    reward_std?: string;
     components: { name: string; weight: number; values: Num[] }[];
     length_penalty:
       | null
@@ -49,6 +50,7 @@ interface ReportCase {
       delta: number | null;
       importance_sampling_level: 'token' | 'sequence';
       mask_truncated_completions: boolean;
+      num_items_mode?: string;
     };
   };
   expected: {
@@ -56,6 +58,8 @@ interface ReportCase {
     advantages: Num[];
     group_mean: Num[];
     group_std: Num[];
+    std_used: Num[];
+    num_items_in_batch: number;
     losses: Record<LossType, number>;
     metrics: Record<string, Num>;
     ratio: Grid;
@@ -83,6 +87,7 @@ function toOptions(o: ReportCase['input']['options']): GrpoLossOptions {
     delta: o.delta,
     importanceSamplingLevel: o.importance_sampling_level,
     maskTruncatedCompletions: o.mask_truncated_completions,
+    numItemsMode: numItemsMode(o.num_items_mode),
   };
 }
 
@@ -99,6 +104,7 @@ function toReportInput(c: ReportCase): GrpoReportInput {
     entropies: i.entropies ? flat(i.entropies) : null,
     groupSize: i.group_size,
     scaleRewards: i.scale_rewards,
+    rewardStd: rewardStdMode(i.reward_std),
     components: i.components.map((k) => ({ name: k.name, weight: k.weight, values: Float64Array.from(k.values, (v) => v ?? NaN) })),
     lengthPenalty: penaltySpec(i.length_penalty),
     options: toOptions(i.options),
@@ -121,6 +127,8 @@ describe('grpoReport against grpo_ref.py fixtures', () => {
     expectClose(r.advantages.advantages, e.advantages, 'advantages');
     expectClose(r.advantages.groupMean, e.group_mean, 'group_mean');
     expectClose(r.advantages.groupStd, e.group_std, 'group_std');
+    expectClose(r.advantages.stdUsed, e.std_used, 'std_used');
+    expectClose(r.loss.numItemsInBatch, e.num_items_in_batch, 'num_items_in_batch');
     for (const lt of LOSS_TYPES) expectClose(r.loss.losses[lt], e.losses[lt], `loss ${lt}`);
     expect(Object.keys(r.metrics).sort()).toEqual(Object.keys(e.metrics).sort());
     for (const [k, v] of Object.entries(e.metrics)) expectClose(r.metrics[k], v, k);
@@ -149,19 +157,23 @@ describe('clip edges', () => {
 
 interface AdvCase {
   name: string;
-  rewards: number[];
+  rewards: Num[];
   group_size: number;
   scale_rewards: RewardScaling;
-  expected: { advantages: Num[]; group_mean: Num[]; group_std: Num[]; reward: number; reward_std: number; frac_reward_zero_std: number };
+  reward_std?: string;
+  expected: {
+    advantages: Num[]; group_mean: Num[]; group_std: Num[]; std_used: Num[]; reward: Num; reward_std: Num; frac_reward_zero_std: number;
+  };
 }
 
 describe('groupAdvantages against grpo_ref.py fixtures', () => {
   const cases = fixture<{ cases: AdvCase[] }>('advantages.json').cases;
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
-    const r = groupAdvantages(Float64Array.from(c.rewards), c.group_size, c.scale_rewards);
+    const r = groupAdvantages(Float64Array.from(c.rewards, (v) => v ?? NaN), c.group_size, c.scale_rewards, rewardStdMode(c.reward_std));
     expectClose(r.advantages, c.expected.advantages, 'advantages');
     expectClose(r.groupMean, c.expected.group_mean, 'group_mean');
     expectClose(r.groupStd, c.expected.group_std, 'group_std');
+    expectClose(r.stdUsed, c.expected.std_used, 'std_used');
     expectClose(r.reward, c.expected.reward, 'reward');
     expectClose(r.rewardStd, c.expected.reward_std, 'reward_std');
     expectClose(r.fracZeroStd, c.expected.frac_reward_zero_std, 'frac_reward_zero_std');
@@ -206,6 +218,25 @@ describe('GRPO building blocks', () => {
     expect(r.losses.bnpo).toBeCloseTo(-1 / 3, 12);
     expect(r.losses.dr_grpo).toBeCloseTo(-1 / 4, 12);
     expect(r.metrics['clip_ratio/region_mean']).toBe(0);
+  });
+
+  it('defaults to TRL 1.9.0: dapo counts active tokens after truncated rows are masked; reward_std is the nanstd of all rewards', () => {
+    // row 1 is truncated (3 tokens) and masked: 2 active tokens remain, all with loss −A = −1
+    const base = { numSequences: 2, maxLen: 3, lengths: [2, 3], truncated: [0, 1], logp: new Float64Array(6).fill(-1), advantages: [1, 1] };
+    const o = { lossType: 'dapo' as const, epsilonLow: 0.2, epsilonHigh: 0.2, beta: 0, maskTruncatedCompletions: true };
+    const after = grpoLoss(base, o);
+    expect(after.numItemsInBatch).toBe(2);
+    expect(after.losses.dapo).toBeCloseTo(-1, 12);
+    const before = grpoLoss(base, { ...o, numItemsMode: 'before-mask' });
+    expect(before.numItemsInBatch).toBe(5);
+    expect(before.losses.dapo).toBeCloseTo(-2 / 5, 12);
+    // every row masked: the normaliser is clamped to 1
+    expect(grpoLoss({ ...base, truncated: [1, 1] }, o).losses.dapo).toBe(0);
+    // two groups with zero std: TRL >= 0.27 logs the std of all rewards, 0.22-0.26 the mean group std (0)
+    const adv = groupAdvantages([1, 1, 3, 3], 2, 'group');
+    expect(adv.rewardStd).toBeCloseTo(Math.sqrt(4 / 3), 12);
+    expect(groupAdvantages([1, 1, 3, 3], 2, 'group', 'group-mean').rewardStd).toBe(0);
+    expect(adv.fracZeroStd).toBe(1);
   });
 
   it('computes the soft overlong punishment of DAPO eq. 13', () => {

@@ -1,7 +1,7 @@
-/** Token choice: argmax ties, log-softmax, temperature and nucleus (top-p) sampling frequencies. */
+/** Token choice: argmax ties, log-softmax and entropy of logits / T, temperature and nucleus (top-p) sampling frequencies. */
 import { describe, expect, it } from 'vitest';
 import { createRng } from '../../src/shapes/index.ts';
-import { argmax, logSoftmax, sampleToken } from '../../src/engine/infer/index.ts';
+import { argmax, entropy, logSoftmax, policyTemperature, sampleToken } from '../../src/engine/infer/index.ts';
 
 const LOGITS = [2.0, 1.0, 0.5, 0.5, -1.0, -3.0];
 
@@ -31,6 +31,25 @@ describe('argmax and log-softmax', () => {
     softmax(LOGITS, 1).forEach((p, i) => expect(Math.exp(lp[i])).toBeCloseTo(p, 12));
     const hot = logSoftmax(LOGITS, 0, LOGITS.length, 2);
     softmax(LOGITS, 2).forEach((p, i) => expect(Math.exp(hot[i])).toBeCloseTo(p, 12));
+  });
+});
+
+describe('tempered entropy and the policy temperature', () => {
+  it('entropy is −Σ p log p of softmax(logits / T)', () => {
+    for (const T of [1, 0.7, 3]) {
+      const p = softmax(LOGITS, T);
+      const want = -p.reduce((h, q) => h + q * Math.log(q), 0);
+      expect(entropy(LOGITS, 0, LOGITS.length, T)).toBeCloseTo(want, 12);
+    }
+    expect(entropy(LOGITS, 0, LOGITS.length, 3)).toBeGreaterThan(entropy(LOGITS));
+    expect(entropy([0, 0, 0, 0])).toBeCloseTo(Math.log(4), 12);
+  });
+
+  it('log-probs use the sampling temperature; greedy uses its own (default 1); T ≤ 0 (argmax) scores at 1', () => {
+    expect(policyTemperature({ kind: 'sample', temperature: 0.6, topP: 0.9 })).toBe(0.6);
+    expect(policyTemperature({ kind: 'greedy' })).toBe(1);
+    expect(policyTemperature({ kind: 'greedy', temperature: 2 })).toBe(2);
+    expect(policyTemperature({ kind: 'sample', temperature: 0, topP: 1 })).toBe(1);
   });
 });
 

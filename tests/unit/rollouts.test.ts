@@ -1,8 +1,9 @@
 /**
  * The rollouts orchestration on real ONNX (the tiny bundle, WASM): every number in the summary equals
  * grpoReport of the inputs the records log (rebuilt here independently), and those inputs are what the
- * models give: sampled log-probs = teacher-forced policy log-probs, reference/old log-probs = a separate
- * teacher-forced pass, rewards = the scorer/PSNR/SSIM/attr-F1 of each logged reconstruction, which itself
+ * models give: sampled log-probs = teacher-forced policy log-probs at the sampling temperature, reference/old
+ * log-probs = a separate teacher-forced pass at that temperature, entropies of logits / T, truncated captions
+ * scored on their sampled tokens only (no forced [EOS]), rewards = the scorer/PSNR/SSIM/attr-F1 of each logged reconstruction, which itself
  * is the decoder's image of that caption from that noise. Streaming order, seeding, batch mode, no leaks.
  */
 import type { Tensor } from 'onnxruntime-web';
@@ -10,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../src/shapes/rng.ts';
 import { grpoLoss, grpoReport, LOSS_TYPES, type GrpoReportInput } from '../../src/engine/grpo.ts';
 import {
-  attributeScores, bundlePixels, completionLogProbs, cosine, embedImages, encodeImages, noiseSeed, psnr, reconstruct, ssim,
-  type InferContext,
+  attributeScores, bundlePixels, completionLogProbs, cosine, embedImages, encodeImages, generateCaptions, noiseSeed, psnr, reconstruct, ssim,
+  type F32, type InferContext,
 } from '../../src/engine/infer/index.ts';
 import type { EncoderRole } from '../../src/engine/manifest.ts';
 import { DEFAULT_SETTINGS, resolveImage, runRollouts, type RolloutRecord, type RolloutSettings, type RolloutsOutcome } from '../../src/engine/rollouts/index.ts';
@@ -111,8 +112,11 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
   it('logs the policy log-probs the encoder gives those completions (teacher-forced), and the reference encoder\'s', async () => {
     const px = bundlePixels(o.ctx, image.image, 1);
     const completions = one.records.map((r) => r.completion);
-    const policy = await completionLogProbs(o.ctx, await encodeImages(o.ctx, px, 'encoder'), completions, { batch: 1, groupSize: 4 });
-    const ref = await completionLogProbs(o.ctx, await encodeImages(o.ctx, px, 'referenceEncoder'), completions, { batch: 1, groupSize: 4, role: 'referenceEncoder' });
+    const T = HOT.temperature;
+    const policy = await completionLogProbs(o.ctx, await encodeImages(o.ctx, px, 'encoder'), completions, { batch: 1, groupSize: 4, temperature: T });
+    const ref = await completionLogProbs(o.ctx, await encodeImages(o.ctx, px, 'referenceEncoder'), completions, { batch: 1, groupSize: 4, role: 'referenceEncoder', temperature: T });
+    const untempered = await completionLogProbs(o.ctx, await encodeImages(o.ctx, px, 'referenceEncoder'), completions, { groupSize: 4, role: 'referenceEncoder' });
+    expect(Math.max(...one.records.map((r, i) => maxAbsDiff(r.refLogp!, untempered[i])))).toBeGreaterThan(0.1);
     one.records.forEach((r, i) => {
       expect(r.logp.length).toBe(r.completion.length);
       expect(maxAbsDiff(r.logp, policy[i])).toBeLessThan(1e-4);
@@ -184,7 +188,7 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
     expect(out.records.map((r) => r.group)).toEqual([0, 0, 0, 1, 1, 1]);
     expect(out.summary.oldPolicy).toBe('step 40');
     expectReportMatches(out, s, 47);
-    const tf = await completionLogProbs(o.ctx, await encodeImages(o.ctx, bundlePixels(o.ctx, images[1].image, 1), enc), out.records.slice(3).map((r) => r.completion), { role: enc, groupSize: 3 });
+    const tf = await completionLogProbs(o.ctx, await encodeImages(o.ctx, bundlePixels(o.ctx, images[1].image, 1), enc), out.records.slice(3).map((r) => r.completion), { role: enc, groupSize: 3, temperature: s.temperature });
     out.records.slice(3).forEach((r, i) => expect(maxAbsDiff(r.oldLogp!, tf[i])).toBeLessThan(1e-5));
     expect(out.summary.groups.map((g) => g.label)).toEqual(['scene 3', 'scene 4']);
     out.summary.groups.forEach((g, k) => {
@@ -230,8 +234,8 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
     expectReportMatches(out, s, 47);
     const px = bundlePixels(ctx, image.image, 1);
     const completions = out.records.map((r) => r.completion);
-    const ref = await completionLogProbs(ctx, await encodeImages(ctx, px, refRole), completions, { role: refRole, groupSize: 4 });
-    const old = await completionLogProbs(ctx, await encodeImages(ctx, px, oldRole), completions, { role: oldRole, groupSize: 4 });
+    const ref = await completionLogProbs(ctx, await encodeImages(ctx, px, refRole), completions, { role: refRole, groupSize: 4, temperature: s.temperature });
+    const old = await completionLogProbs(ctx, await encodeImages(ctx, px, oldRole), completions, { role: oldRole, groupSize: 4, temperature: s.temperature });
     out.records.forEach((r, i) => {
       expect(maxAbsDiff(r.refLogp!, ref[i])).toBeLessThan(1e-5);
       expect(maxAbsDiff(r.oldLogp!, old[i])).toBeLessThan(1e-5);
@@ -242,6 +246,48 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
     expect(out.summary.metrics['clip_ratio/region_mean']).toBeGreaterThan(0);
     expect(out.summary.oldPolicy).toBe('step 7');
     expect(o.engine.tracker.live()).toBe(0);
+  });
+
+  it('truncates at the token limit without a forced [EOS]: lengths, completions/*, log-probs and entropies cover the sampled tokens', async () => {
+    const s: RolloutSettings = { ...HOT, maxTokens: 5, groupSize: 8, beta: 0.04 };
+    const out = await runRollouts(o.ctx, [image], s);
+    const { eosId, padId } = o.ctx.tokenizer;
+    const cut = out.records.filter((r) => r.truncated);
+    expect(cut.length).toBeGreaterThan(0);
+    expect(cut.length).toBeLessThan(out.records.length);
+    for (const r of out.records) {
+      const last = r.completion[r.completion.length - 1];
+      expect(r.truncated).toBe(last !== eosId && last !== padId);
+      if (r.truncated) expect(r.completion).toHaveLength(4);
+      expect(r.completion.slice(0, -1)).not.toContain(eosId);
+      for (const a of [r.logp, r.refLogp!, r.entropy]) expect(a).toHaveLength(r.completion.length);
+      expect(r.ids).toEqual(last === eosId ? r.completion.slice(0, -1) : r.completion);
+      // tokens (content, display) never counts [EOS]; the GRPO length is the completion's
+      expect(r.tokens).toBeLessThanOrEqual(r.ids.length);
+    }
+    expect(Array.from(out.input.lengths as ArrayLike<number>)).toEqual(out.records.map((r) => r.completion.length));
+    const m = out.summary.metrics;
+    expect(m['completions/clipped_ratio']).toBeCloseTo(cut.length / 8, 12);
+    expect(m['completions/max_length']).toBeLessThanOrEqual(4);
+    const term = out.records.filter((r) => !r.truncated).map((r) => r.completion.length);
+    expect(m['completions/mean_terminated_length']).toBeCloseTo(term.reduce((a, b) => a + b, 0) / term.length, 12);
+    expectReportMatches(out, s, 4);
+    // the same captions sampled again, with the logits seen: log-probs and entropies are those of logits / T
+    const hidden = await encodeImages(o.ctx, bundlePixels(o.ctx, image.image, 1), 'encoder');
+    const steps: { rows: number[]; logits: F32 }[] = [];
+    const again = await generateCaptions(o.ctx, hidden, {
+      policy: { kind: 'sample', temperature: s.temperature, topP: s.topP }, rng: createRng(s.seed), groupSize: 8, maxTokens: 5,
+      onLogits: (_pos, rows, logits) => steps.push({ rows, logits }),
+    });
+    expect(again.map((c) => c.completion)).toEqual(out.records.map((r) => r.completion));
+    out.records.forEach((r, i) => r.completion.forEach((tok, j) => {
+      const { rows, logits } = steps[j];
+      const V = logits.dims[2];
+      const z = Array.from(logits.data.subarray(rows.indexOf(i) * V, (rows.indexOf(i) + 1) * V), (x) => x / s.temperature);
+      const lse = Math.max(...z) + Math.log(z.reduce((acc, x) => acc + Math.exp(x - Math.max(...z)), 0));
+      expect(r.logp[j]).toBeCloseTo(z[tok] - lse, 6);
+      expect(r.entropy[j]).toBeCloseTo(-z.reduce((h, x) => h + Math.exp(x - lse) * (x - lse), 0), 6);
+    }));
   });
 
   it('rejects bad settings with bad-request naming the field', async () => {

@@ -72,7 +72,7 @@ export function Controls() {
           Seed
           <input type="number" min={0} step={1} value={seed} disabled={d} data-testid="ro-seed" onChange={(e) => setSeed(num(e.target.value))} />
         </label>
-        <NumberField label="Temperature" field="temperature" value={form.temperature} min={0.05} step={0.05} disabled={d} title="Sampling only: log-probs are of the untempered policy" />
+        <NumberField label="Temperature" field="temperature" value={form.temperature} min={0.05} step={0.05} disabled={d} title="Sampling temperature T: tokens are drawn from softmax(logits / T), and every log-prob, ratio, KL and entropy is taken at the same T (TRL)" />
         <NumberField label="Top-p" field="topP" value={form.topP} min={0.05} max={1} step={0.05} disabled={d} />
         <NumberField label="Reconstruct k at a time" field="reconstructBatch" value={form.reconstructBatch} min={1} max={32} step={1} disabled={d} title="Decoder batch; rows appear batch by batch" />
         <label title="Euler steps of each reconstruction; empty: the bundle's default">

@@ -9,7 +9,7 @@ const COLUMNS: { key: RolloutsSort['key'] | null; label: string; title?: string;
   { key: 'index', label: '#' },
   { key: null, label: 'Reconstruction' },
   { key: null, label: 'Caption' },
-  { key: 'tokens', label: 'Tokens', num: true, title: 'content tokens (the completion adds [EOS])' },
+  { key: 'tokens', label: 'Tokens', num: true, title: 'words of the caption; completions/*_length count completion tokens: these plus [EOS] when the caption ended by itself' },
   { key: 'reward', label: 'Reward', num: true },
   { key: 'advantage', label: 'Advantage', num: true, title: 'provisional (≈) until every rollout is scored' },
   { key: 'kl', label: 'Mean KL', num: true, title: 'mean k3 KL to the reference encoder over the completion' },
@@ -57,7 +57,7 @@ export function RolloutsTable({ run }: { run: RolloutsRun }) {
                 <td><Pixels rgb={r.image} width={run.width} height={run.height} size={48} label={`reconstruction of rollout ${r.index}`} /></td>
                 <td className="ro-caption">
                   {r.caption || <span className="muted">(empty caption)</span>}
-                  {r.truncated && <span className="tag" title="[EOS] was forced at the token limit">truncated</span>}
+                  {r.truncated && <span className="tag" title="reached the token limit without [EOS]: the sampled tokens are kept as they are (TRL)">truncated</span>}
                 </td>
                 <td className="num">{r.tokens}</td>
                 <td className="num" title={`sim ${fmt(s.sim, 4)} · PSNR ${fmt(s.psnr, 2)} dB · SSIM ${fmt(s.ssim, 4)} · attr F1 ${fmt(s.attr_f1, 3)}`}>{fmt(r.reward, 4)}</td>

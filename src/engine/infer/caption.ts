@@ -2,9 +2,13 @@
  * The encoder (I2T): image → hidden states, then autoregressive captions with the KV cache of the
  * Optimum-layout merged decoder. A group of rows is decoded together, one session run per step for the
  * whole batch; a row that emits [EOS] leaves the batch (its cache rows are dropped), or with
- * `compact: false` keeps feeding [PAD] with its outputs ignored. Log-probs are those of the
- * UNTEMPERED distribution, log_softmax(raw logits)[token], whatever temperature/top-p drew the token;
- * the forced [EOS] at the last position gets the model's own log-prob of [EOS].
+ * `compact: false` keeps feeding [PAD] with its outputs ignored. Log-probs are those of the policy's
+ * TEMPERED distribution, log_softmax(logits / T)[token] with T = policyTemperature(policy) (greedy: its
+ * optional temperature, default 1), as TRL v1.9.0 computes them (grpo_trainer.py 1517-1530); top-p only
+ * restricts what is drawn. No [EOS] is forced: a row still open at the token limit keeps its last
+ * sampled token and is `truncated` (TRL: last token not [EOS]/[PAD], lines 2237-2238); its completion,
+ * log-probs, ids and text are exactly the sampled tokens. `completionLogProbs` scores given completions
+ * teacher-forced, with the same temperature option.
  */
 import { createRng, type Rng } from '../../shapes/rng.ts';
 import type { TensorData } from '../../protocol/messages.ts';
@@ -12,21 +16,24 @@ import type { EncoderRole } from '../manifest.ts';
 import {
   encoderLabel, encoderRole, f32Output, gatherRows, runGraph, runRowwise, type EncoderChoice, type F32, type I64, type InferContext,
 } from './context.ts';
-import { chooseToken, logSoftmax, type DecodingPolicy } from './sampling.ts';
+import { chooseToken, logSoftmax, policyTemperature, type DecodingPolicy } from './sampling.ts';
 
 /** One generated caption. */
 export interface Caption {
-  /** Content ids: the generated tokens before [EOS] (no [BOS]/[EOS]). */
+  /** Content ids: the completion without its final [EOS] (all of it when truncated); no [BOS]. */
   ids: number[];
-  /** Every generated token including the final [EOS]: what `logp` covers (a GRPO completion). */
+  /**
+   * Every generated token: what `logp` covers (a GRPO completion). Its length is GRPO's completion
+   * length: the final [EOS] counted when the row terminated, only the sampled tokens when truncated.
+   */
   completion: number[];
-  /** [completion.length] per-token log-probs (nats) under the untempered policy. */
+  /** [completion.length] per-token log-probs (nats): log_softmax(logits / T) of the policy. */
   logp: Float64Array;
   /** `ids` decoded by the tokenizer (special tokens skipped). */
   text: string;
-  /** Number of content ids that are not special tokens. */
+  /** Number of content ids that are not special tokens (a display count, not GRPO's length). */
   tokens: number;
-  /** True when [EOS] was forced at the last position (the caption hit maxTokens). */
+  /** True when the completion's last token is neither [EOS] nor [PAD]: it hit maxTokens still open. */
   truncated: boolean;
 }
 
@@ -39,7 +46,7 @@ export interface GenerateOptions {
   groupSize?: number;
   /** Rows decoded together per session run. Default: all rows at once. */
   batch?: number;
-  /** Tokens including [BOS] and [EOS]; default role.maxTokens. */
+  /** Tokens including [BOS] and a final [EOS]: at most maxTokens − 1 are generated. Default role.maxTokens. */
   maxTokens?: number;
   /** false: recompute the whole prefix each step without the KV cache (for the benchmark/equality test). */
   cache?: boolean;
@@ -89,7 +96,6 @@ interface RowState {
   completion: number[];
   logp: number[];
   done: boolean;
-  truncated: boolean;
   rng: Rng | undefined;
 }
 
@@ -101,6 +107,7 @@ async function decodeChunk(
   const cache = opts.cache ?? true;
   const compact = opts.compact ?? true;
   const { bosId, eosId, padId } = role;
+  const T = policyTemperature(opts.policy);
   // Rows fed to the decoder (indices into `rows`); with compaction finished rows leave the batch.
   let live = rows.map((_, i) => i);
   let liveHidden = hidden;
@@ -124,14 +131,10 @@ async function decodeChunk(
       const r = rows[i];
       if (r.done) return;
       const off = (k * S + S - 1) * V;
-      const forced = pos === maxTokens - 1;
-      const tok = forced ? eosId : chooseToken(logits.data, off, V, opts.policy, r.rng);
+      const tok = chooseToken(logits.data, off, V, opts.policy, r.rng);
       r.completion.push(tok);
-      r.logp.push(logSoftmax(logits.data, off, V)[tok]);
-      if (tok === eosId) {
-        r.done = true;
-        r.truncated = forced;
-      }
+      r.logp.push(logSoftmax(logits.data, off, V, T)[tok]);
+      if (tok === eosId) r.done = true;
     });
     if (cache) past = presentAsPast(role, out, label);
     const keep = live.flatMap((i, k) => (rows[i].done ? [] : [k]));
@@ -142,6 +145,12 @@ async function decodeChunk(
       if (cache) for (const name of Object.keys(past)) past[name] = gatherRows(past[name] as F32, keep);
     }
   }
+}
+
+/** Returns true when a completion is truncated as TRL counts it: its last token is neither [EOS] nor [PAD] (false when empty). */
+export function isTruncated(completion: readonly number[], eosId: number, padId: number): boolean {
+  const last = completion[completion.length - 1];
+  return last !== undefined && last !== eosId && last !== padId;
 }
 
 /** Returns the special-token ids of the context's tokenizer. */
@@ -163,7 +172,7 @@ export async function generateCaptions(ctx: InferContext, hidden: F32, opts: Gen
   if (opts.policy.kind === 'sample' && !opts.rng) throw new Error('generateCaptions: sampling needs a seeded rng');
   // One seed per row, drawn in row order, so results do not depend on how rows are batched.
   const states: RowState[] = Array.from({ length: total }, () => ({
-    completion: [], logp: [], done: false, truncated: false,
+    completion: [], logp: [], done: false,
     rng: opts.policy.kind === 'sample' && opts.rng ? createRng(opts.rng.nextU32()) : undefined,
   }));
   const batch = Math.max(1, Math.floor(opts.batch ?? total));
@@ -174,24 +183,29 @@ export async function generateCaptions(ctx: InferContext, hidden: F32, opts: Gen
   }
   const specials = specialIds(ctx);
   return states.map((r) => {
-    const ids = r.completion[r.completion.length - 1] === role.eosId ? r.completion.slice(0, -1) : r.completion.slice();
+    const last = r.completion[r.completion.length - 1];
+    const ids = last === role.eosId ? r.completion.slice(0, -1) : r.completion.slice();
     return {
       ids, completion: r.completion, logp: Float64Array.from(r.logp), text: ctx.tokenizer.decode(ids),
-      tokens: ids.filter((id) => !specials.has(id)).length, truncated: r.truncated,
+      tokens: ids.filter((id) => !specials.has(id)).length,
+      truncated: isTruncated(r.completion, role.eosId, role.padId),
     };
   });
 }
 
 /**
- * Returns per-token log-probs (nats, untempered) of given completions under an encoder, teacher-forced:
- * one decoder run on [BOS]+completion[:-1] (padded) with an empty cache. Row r uses hidden row ⌊r/G⌋.
+ * Returns per-token log-probs (nats) log_softmax(logits / temperature) of given completions under an
+ * encoder, teacher-forced: one decoder run on [BOS]+completion[:-1] (padded) with an empty cache. Row r
+ * uses hidden row ⌊r/G⌋. Pass the sampling policy's temperature (default 1) to score as it sampled.
  */
 export async function completionLogProbs(
   ctx: InferContext,
   hidden: F32,
   completions: readonly (readonly number[])[],
-  opts: { groupSize?: number; batch?: number; role?: EncoderChoice } = {},
+  opts: { groupSize?: number; batch?: number; role?: EncoderChoice; temperature?: number } = {},
 ): Promise<Float64Array[]> {
+  const T = opts.temperature ?? 1;
+  if (!(T > 0)) throw new RangeError(`completionLogProbs: temperature must be > 0, got ${T}`);
   const role = encoderRole(ctx, opts.role);
   const label = `${encoderLabel(opts.role ?? 'encoder')}.decoder`;
   const G = opts.groupSize ?? 1;
@@ -208,7 +222,7 @@ export async function completionLogProbs(
     const V = logits.dims[2];
     chunk.forEach((c, i) => {
       const lp = new Float64Array(c.length);
-      for (let j = 0; j < c.length; j++) lp[j] = logSoftmax(logits.data, (i * L + j) * V, V)[c[j]];
+      for (let j = 0; j < c.length; j++) lp[j] = logSoftmax(logits.data, (i * L + j) * V, V, T)[c[j]];
       result.push(lp);
     });
   }

@@ -1,11 +1,23 @@
 /**
- * Token choice and noise: argmax, log-softmax, temperature + nucleus (top-p) sampling, and Gaussian
- * noise (Box–Muller). Randomness only from an injected seeded Rng; plain double arithmetic.
+ * Token choice and noise: argmax, log-softmax and entropy (of logits / temperature), temperature +
+ * nucleus (top-p) sampling, and Gaussian noise (Box–Muller). Randomness only from an injected seeded
+ * Rng; plain double arithmetic. A policy's log-probs and entropies are those of softmax(logits / T),
+ * the distribution it samples from before top-p (TRL v1.9.0 grpo_trainer.py 1517-1530 divides the
+ * logits by the temperature for every log-prob it computes, greedy or not).
  */
 import type { Rng } from '../../shapes/rng.ts';
 
-/** How captions are decoded: greedy (argmax), or sampled with temperature and top-p from `rng`. */
-export type DecodingPolicy = { kind: 'greedy' } | { kind: 'sample'; temperature: number; topP: number };
+/**
+ * How captions are decoded: greedy (argmax; `temperature`, default 1, only scales the logged log-probs),
+ * or sampled from softmax(logits / temperature) with top-p from `rng`.
+ */
+export type DecodingPolicy = { kind: 'greedy'; temperature?: number } | { kind: 'sample'; temperature: number; topP: number };
+
+/** Returns the temperature a policy's log-probs and entropies divide the logits by: its temperature if > 0, else 1. */
+export function policyTemperature(policy: DecodingPolicy): number {
+  const t = policy.temperature ?? 1;
+  return t > 0 ? t : 1;
+}
 
 /** Returns the index of the largest value of `x[offset, offset+n)` relative to offset (first one on ties). */
 export function argmax(x: ArrayLike<number>, offset = 0, n = x.length - offset): number {
@@ -31,6 +43,14 @@ export function logSoftmax(x: ArrayLike<number>, offset = 0, n = x.length - offs
   const lse = max + Math.log(sum);
   for (let i = 0; i < n; i++) out[i] = x[offset + i] / temperature - lse;
   return out;
+}
+
+/** Returns the entropy (nats) of softmax(x[offset, offset+n) / temperature). */
+export function entropy(x: ArrayLike<number>, offset = 0, n = x.length - offset, temperature = 1): number {
+  const lp = logSoftmax(x, offset, n, temperature);
+  let h = 0;
+  for (let i = 0; i < n; i++) if (lp[i] > -Infinity) h -= Math.exp(lp[i]) * lp[i];
+  return h;
 }
 
 /**

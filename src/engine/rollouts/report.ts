@@ -2,7 +2,7 @@
  * From scored rollouts to GRPO numbers: the right-padded [N, T] token layout grpoReport reads (T = the
  * longest completion), the report itself, and per-group statistics under the batch's advantages.
  */
-import { grpoLoss, grpoReport, LOSS_TYPES, mean, unbiasedStd, type GrpoReport, type GrpoReportInput, type LossType } from '../grpo.ts';
+import { grpoLoss, grpoReport, LOSS_TYPES, maskedMean, mean, type GrpoReport, type GrpoReportInput, type LossType } from '../grpo.ts';
 import { rewardComponents } from './rewards.ts';
 import type { GroupStats, RolloutRecord, RolloutSettings } from './types.ts';
 
@@ -19,8 +19,9 @@ function flatten(records: readonly RolloutRecord[], T: number, pick: (r: Rollout
 
 /**
  * Returns grpoReport's input for rollouts in row order (group after group): lengths are completion
- * lengths ([EOS] included), truncated = [EOS] forced at the limit, rewards the settings' mix, and
- * `maxCompletionLength` (dr_grpo's normaliser) the most tokens a completion can have.
+ * lengths (TRL's len(completion_ids): [EOS] counted when terminated, the sampled tokens when truncated),
+ * truncated = no [EOS] at the limit, rewards the settings' mix, and `maxCompletionLength` (dr_grpo's
+ * normaliser) the most tokens a completion can have.
  */
 export function reportInput(records: readonly RolloutRecord[], settings: RolloutSettings, maxCompletionLength: number): GrpoReportInput {
   const T = Math.max(1, ...records.map((r) => r.completion.length));
@@ -78,10 +79,10 @@ export function groupStats(input: GrpoReportInput, report: GrpoReport, labels: r
     out.push({
       group: g,
       label: labels[g] ?? `image ${g}`,
-      reward: mean(rewards),
-      reward_std: unbiasedStd(rewards),
+      reward: report.advantages.groupMean[g],
+      reward_std: report.advantages.groupStd[g],
       'completions/mean_length': mean(lengths),
-      kl: input.refLogp ? (loss.metrics.kl ?? NaN) : NaN,
+      kl: loss.perTokenKl ? maskedMean(loss.perTokenKl, loss.mask) : NaN,
       advantage_min: Math.min(...adv),
       advantage_max: Math.max(...adv),
       losses,
@@ -92,11 +93,11 @@ export function groupStats(input: GrpoReportInput, report: GrpoReport, labels: r
   return out;
 }
 
-/** Returns the index of the first element that `better` prefers over all others. */
+/** Returns the index of the first element that `better` prefers over all others, NaN (unscorable) skipped; 0 when all are NaN. */
 function argBy(xs: readonly number[], better: (a: number, b: number) => boolean): number {
-  let k = 0;
-  for (let i = 1; i < xs.length; i++) if (better(xs[i], xs[k])) k = i;
-  return k;
+  let k = -1;
+  for (let i = 0; i < xs.length; i++) if (!Number.isNaN(xs[i]) && (k < 0 || better(xs[i], xs[k]))) k = i;
+  return Math.max(k, 0);
 }
 
 /** Returns the report of rollouts in row order and the input it was computed from (for logging and checks). */

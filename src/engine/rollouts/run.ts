@@ -1,7 +1,8 @@
 /**
  * One GRPO scoring step of Unified-GRPO's "generation for understanding", run for real:
  *   encode the B images → sample B·G captions together (one decoder run per step for the whole batch),
- *   keeping per-token log-probs and entropies → teacher-forced log-probs of the same completions under
+ *   keeping per-token log-probs and entropies of softmax(logits / T) → teacher-forced log-probs of the
+ *   same completions, at the same temperature T (as TRL v1.9.0 scores policy, old and reference), under
  *   the reference encoder and, if picked, an old-policy checkpoint (one run each) → reconstruct the
  *   captions with the frozen decoder, `reconstructBatch` rows per batch, and score them; each batch of
  *   finished rollouts is handed to `onRollouts` → grpoReport over everything.
@@ -12,7 +13,7 @@ import type { GrpoReport, GrpoReportInput } from '../grpo.ts';
 import { k3Kl } from '../grpo.ts';
 import type { EncoderRole } from '../manifest.ts';
 import {
-  bundlePixels, completionLogProbs, cosine, embedImages, encodeImages, encoderRole, generateCaptions, logSoftmax,
+  bundlePixels, completionLogProbs, cosine, embedImages, encodeImages, encoderRole, entropy, generateCaptions,
   noiseSeed, reconstruct, type Caption, type EncoderChoice, type F32, type InferContext,
 } from '../infer/index.ts';
 import { checkSettings, rolloutReward, scoreRollout } from './rewards.ts';
@@ -39,12 +40,9 @@ export interface RolloutsOutcome {
   report: GrpoReport;
 }
 
-/** Returns the entropy (nats) of softmax(x[offset, offset+n)). */
-export function entropyAt(x: ArrayLike<number>, offset: number, n: number): number {
-  const lp = logSoftmax(x, offset, n);
-  let h = 0;
-  for (let i = 0; i < n; i++) if (lp[i] > -Infinity) h -= Math.exp(lp[i]) * lp[i];
-  return h;
+/** Returns the entropy (nats) of softmax(x[offset, offset+n) / temperature): TRL's entropy_from_logits(logits / T). */
+export function entropyAt(x: ArrayLike<number>, offset: number, n: number, temperature = 1): number {
+  return entropy(x, offset, n, temperature);
 }
 
 /** Returns the encoder role of checkpoint `step` (the main role with the checkpoint's graphs) and its label. */
@@ -54,10 +52,12 @@ function checkpointRole(ctx: InferContext, step: number): { role: EncoderRole; l
   return { role: { ...encoderRole(ctx, 'encoder'), vision: ck.encoder.vision, decoder: ck.encoder.decoder }, label: ck.label };
 }
 
-/** Returns per-token log-probs [N][L] of the completions under `role`, teacher-forced (row r uses image ⌊r/G⌋). */
-async function teacherForced(ctx: InferContext, pixels: F32, captions: readonly Caption[], G: number, role: EncoderChoice): Promise<Float64Array[]> {
+/** Returns per-token log-probs [N][L] of the completions under `role` at temperature T, teacher-forced (row r uses image ⌊r/G⌋). */
+async function teacherForced(
+  ctx: InferContext, pixels: F32, captions: readonly Caption[], G: number, role: EncoderChoice, temperature: number,
+): Promise<Float64Array[]> {
   const hidden = await encodeImages(ctx, pixels, role);
-  return completionLogProbs(ctx, hidden, captions.map((c) => c.completion), { groupSize: G, role });
+  return completionLogProbs(ctx, hidden, captions.map((c) => c.completion), { groupSize: G, role, temperature });
 }
 
 /** Returns the mean of xs (NaN for none). */
@@ -94,8 +94,9 @@ export async function runRollouts(
   const hidden = await encodeImages(ctx, pixels, 'encoder');
   const tEncode = performance.now();
 
-  // Entropy of every row at every step, read from the logits the sampler itself uses.
-  const entropy = Array.from({ length: N }, () => [] as number[]);
+  // Entropy of every row at every step, read from the logits the sampler itself uses, divided by T.
+  const T = settings.temperature;
+  const entropies = Array.from({ length: N }, () => [] as number[]);
   let decoderRuns = 0;
   const captions = await generateCaptions(ctx, hidden, {
     policy: { kind: 'sample', temperature: settings.temperature, topP: settings.topP },
@@ -105,7 +106,7 @@ export async function runRollouts(
     onLogits: (pos, rows, logits) => {
       decoderRuns++;
       const [, S, V] = logits.dims;
-      rows.forEach((r, i) => (entropy[r][pos - 1] = entropyAt(logits.data, (i * S + S - 1) * V, V)));
+      rows.forEach((r, i) => (entropies[r][pos - 1] = entropyAt(logits.data, (i * S + S - 1) * V, V, T)));
       hooks.onProgress?.('sample', pos, maxTokens - 1);
     },
   });
@@ -113,10 +114,10 @@ export async function runRollouts(
   hooks.onSampled?.({ captions: N, decoderRuns, ms: tSample - tEncode });
 
   hooks.onProgress?.('logprobs', 0, 2);
-  const refLogp = ctx.manifest.roles.referenceEncoder ? await teacherForced(ctx, pixels, captions, G, 'referenceEncoder') : null;
+  const refLogp = ctx.manifest.roles.referenceEncoder ? await teacherForced(ctx, pixels, captions, G, 'referenceEncoder', T) : null;
   hooks.onProgress?.('logprobs', 1, 2);
   const old = settings.oldPolicy.kind === 'checkpoint' ? checkpointRole(ctx, settings.oldPolicy.step) : null;
-  const oldLogp = old ? await teacherForced(ctx, pixels, captions, G, old.role) : null;
+  const oldLogp = old ? await teacherForced(ctx, pixels, captions, G, old.role, T) : null;
   hooks.onProgress?.('logprobs', 2, 2);
   const tLogp = performance.now();
 
@@ -140,7 +141,7 @@ export async function runRollouts(
       return {
         index: r, group: g, caption: c.text, ids: c.ids, completion: c.completion, tokens: c.tokens, truncated: c.truncated,
         logp: c.logp, refLogp: ref, oldLogp: oldLogp?.[r] ?? null,
-        entropy: Float64Array.from(entropy[r].slice(0, c.completion.length)),
+        entropy: Float64Array.from(entropies[r].slice(0, c.completion.length)),
         sequenceLogp: c.logp.reduce((a, b) => a + b, 0),
         meanKl: ref ? meanOf(k3Kl(c.logp, ref)) : null,
         scores,

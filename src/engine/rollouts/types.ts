@@ -24,10 +24,10 @@ export interface RolloutSettings {
   groupSize: number;
   /** Seeds caption sampling (one uint32 per rollout, in row order) and the decoder noise. */
   seed: number;
-  /** Sampling temperature (> 0) and nucleus mass (0…1]. Log-probs are always of the untempered policy. */
+  /** Sampling temperature T (> 0) and nucleus mass (0…1]. Every log-prob and entropy (policy, old, reference) is of softmax(logits / T). */
   temperature: number;
   topP: number;
-  /** Tokens including [BOS] and [EOS]; default the encoder's maxTokens. */
+  /** Tokens including [BOS] and a final [EOS] (a completion has at most maxTokens − 1); default the encoder's maxTokens. */
   maxTokens?: number;
   /** Flow (Euler) steps of the reconstruction; default the bundle's flowSteps. */
   flowSteps?: number;
@@ -96,21 +96,25 @@ export interface RolloutRecord {
   index: number;
   group: number;
   caption: string;
-  /** Content ids (no [BOS]/[EOS]). */
+  /** Content ids (no [BOS]; no [EOS]: the completion minus its final [EOS], or all of it when truncated). */
   ids: number[];
-  /** Generated ids including the final [EOS]: what the per-token arrays cover. */
+  /**
+   * Generated ids, what the per-token arrays cover: L = completion.length is GRPO's completion length
+   * (`lengths`, completions/*, the length penalty): the final [EOS] counted when it terminated, only the
+   * sampled tokens when truncated (no [EOS] is forced).
+   */
   completion: number[];
-  /** Content tokens that are not special tokens. */
+  /** Content tokens that are not special tokens: a display count (no [EOS]), not GRPO's length. */
   tokens: number;
-  /** True when [EOS] was forced at the token limit. */
+  /** True when the caption hit the token limit without [EOS] (last token neither [EOS] nor [PAD]). */
   truncated: boolean;
-  /** [L] per-token log-probs (nats) under the policy, untempered. */
+  /** [L] per-token log-probs (nats) under the policy: log_softmax(logits / T). */
   logp: Float64Array;
-  /** [L] teacher-forced log-probs under the reference encoder, or null when the bundle has none. */
+  /** [L] teacher-forced log-probs (logits / T) under the reference encoder, or null when the bundle has none. */
   refLogp: Float64Array | null;
-  /** [L] teacher-forced log-probs under the old-policy checkpoint, or null for the current policy. */
+  /** [L] teacher-forced log-probs (logits / T) under the old-policy checkpoint, or null for the current policy. */
   oldLogp: Float64Array | null;
-  /** [L] entropy (nats) of the policy's untempered next-token distribution at each step. */
+  /** [L] entropy (nats) of the policy's next-token distribution softmax(logits / T) at each step. */
   entropy: Float64Array;
   /** Σ logp (nats). */
   sequenceLogp: number;
@@ -127,11 +131,11 @@ export interface RolloutRecord {
 export interface GroupStats {
   group: number;
   label: string;
-  /** Mean and unbiased std of the group's rewards. */
+  /** nanmean and nanstd (Bessel) of the group's rewards: the group's baseline and std (unscorable rows left out). */
   reward: number;
   reward_std: number;
   'completions/mean_length': number;
-  /** Masked mean k3 KL over the group's tokens (NaN without a reference). */
+  /** Masked mean k3 KL over the group's tokens (NaN without a reference; shown whatever β is). */
   kl: number;
   advantage_min: number;
   advantage_max: number;

@@ -25,7 +25,7 @@ export interface ChartSpec {
   lines: ChartLineSpec[];
 }
 
-/** The panel's charts: caption length, reward ± std, held-out fidelity, KL, clip ratio. */
+/** The panel's charts: caption length, reward ± std, held-out fidelity, KL, clip ratio (TRL's and Flow-GRPO's names). */
 export const TRAINING_CHARTS: readonly ChartSpec[] = [
   {
     id: 'length',
@@ -58,7 +58,16 @@ export const TRAINING_CHARTS: readonly ChartSpec[] = [
       { key: 'eval/retrieval_top1', label: 'retrieval top-1' },
     ],
   },
-  { id: 'kl', title: 'KL to the reference', yLabel: 'KL (k3)', lines: [{ key: 'kl', label: 'KL' }] },
+  {
+    id: 'kl',
+    title: 'KL to the reference',
+    yLabel: 'KL',
+    lines: [
+      { key: 'kl', label: 'KL (k3, TRL)' },
+      // Flow-GRPO's own KL (stage 3): mean ‖μθ − μref‖² / (2σ_t²) per element, not TRL's k3.
+      { key: 'kl_loss', label: 'KL (Flow-GRPO)' },
+    ],
+  },
   {
     id: 'clip',
     title: 'Clip ratio',
@@ -67,6 +76,8 @@ export const TRAINING_CHARTS: readonly ChartSpec[] = [
       { key: 'clip_ratio/region_mean', label: 'region', aliases: ['clip_ratio'] },
       { key: 'clip_ratio/low_mean', label: 'low' },
       { key: 'clip_ratio/high_mean', label: 'high' },
+      // Flow-GRPO's sign-blind fraction |ρ − 1| > ε (stage 3), a different quantity from TRL's region ratio.
+      { key: 'clipfrac', label: 'clipfrac (Flow-GRPO)' },
     ],
   },
 ];
