@@ -1,6 +1,9 @@
 // The rollouts panel's E2E spec (run by rollouts.mjs through harness.mjs): what a person sees while a group
 // is scored.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { assertBackend, collectErrors, panelBundle, until } from './checks.mjs';
 
 // SwiftShader WebGPU is ~30x slower than WASM and the machine is shared: wait long, assert exactly.
@@ -11,8 +14,75 @@ const RUN_TIMEOUT = 1_200_000;
  * rarely. The checks don't depend on the number.
  */
 const FLOW_STEPS = { webgpu: 2, wasm: 8 };
+/**
+ * Flow steps of the group that is cancelled: on WASM more than FLOW_STEPS, so that rows come far enough
+ * apart (a few hundred ms) for the click to land between them and for "no row after the cancel" to mean
+ * something; on SwiftShader a row takes seconds already.
+ */
+const CANCEL_FLOW_STEPS = { webgpu: 2, wasm: 24 };
+/** The cancelled group's size: cancelled after 2 rows, it leaves 10 undone, far more than the 3 rows' time allowed below. */
+const CANCEL_GROUP = 12;
 const METRICS = ['reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'kl', 'entropy', 'clip_ratio/region_mean', 'loss'];
 const LOSSES = ['grpo', 'bnpo', 'dr_grpo', 'dapo'];
+/** The panel's reward names (src/engine/rollouts REWARD_NAMES): the weights of a mix. */
+const REWARD_NAMES = ['sim', 'psnr', 'ssim', 'attr_f1'];
+/**
+ * How far a number shown may be from the CLI's on top of the rounding to the digits shown: the page runs the
+ * same code on the same backend kind, but WASM in the page may use more threads than the CLI's one (other
+ * summation order), and WebGPU (SwiftShader) computes in its own float order.
+ */
+const SLACK = { wasm: 1e-5, webgpu: 2e-3 };
+
+/**
+ * Returns the number a cell shows; throws when it shows anything else (blank, '–', 'NaN', text). A
+ * Unicode minus is read as '-'.
+ */
+export function shownNumber(text, what) {
+  const t = String(text ?? '').trim().replace(/\u2212/g, '-');
+  if (!/^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(t)) throw new Error(`${what} shows "${text}", not a number`);
+  return Number(t);
+}
+
+/** Returns the value of the last digit a number shows: "0.1234" → 1e-4, "-1.23e-3" → 1e-5, "12" → 1. */
+export function lastDigit(text) {
+  const t = String(text).trim().replace(/\u2212/g, '-');
+  const m = /^-?\d+(?:\.(\d+))?(?:e([-+]?\d+))?$/i.exec(t);
+  if (!m) throw new Error(`"${text}" is not a number`);
+  return 10 ** ((m[2] ? Number(m[2]) : 0) - (m[1]?.length ?? 0));
+}
+
+/** Asserts that `text` shows `value` to its precision: off by at most half its last digit, plus `slack`. */
+export function assertShows(text, value, what, slack) {
+  assert.ok(typeof value === 'number' && Number.isFinite(value), `${what}: the CLI gives ${value}`);
+  const shown = shownNumber(text, what);
+  const tol = lastDigit(text) / 2 + slack * Math.max(1, Math.abs(value));
+  assert.ok(Math.abs(shown - value) <= tol, `${what} shows ${text}, the CLI gives ${value} (off by ${Math.abs(shown - value)}, allowed ${tol})`);
+}
+
+const run = promisify(execFile);
+
+/** Returns the `uae rollouts` arguments that repeat what the panel's form says (on the bundle in `dir`). */
+async function cliArgs(page, dir) {
+  const v = (id) => page.getByTestId(id).inputValue();
+  assert.equal(await v('ro-source'), 'scene', 'the cross-check needs a Shapes scene as the input');
+  assert.equal(await v('ro-penalty'), 'none', 'the cross-check does not pass a length penalty');
+  const reward = await v('ro-reward');
+  const weights = reward === 'mix' ? (await Promise.all(REWARD_NAMES.map(async (n) => `${n}=${await v(`ro-w-${n}`)}`))).join(',') : reward;
+  const flowSteps = await v('ro-flowSteps');
+  return [
+    'rollouts', '--bundle', dir, '--scene', await v('ro-sceneSeed'), '--batch', await v('ro-batch'), '--group', await v('ro-groupSize'),
+    '--seed', await v('ro-seed'), '--temperature', await v('ro-temperature'), '--top-p', await v('ro-topP'),
+    ...(flowSteps.trim() === '' ? [] : ['--steps', flowSteps]), '--reward', weights, '--scale', await v('ro-scale'), '--old', await v('ro-old'),
+    '--beta', await v('ro-beta'), '--eps-low', await v('ro-epsLow'), '--eps-high', await v('ro-epsHigh'), '--loss-type', await v('ro-loss-type'),
+    '--recon-batch', await v('ro-reconstructBatch'), '--json',
+  ];
+}
+
+/** Runs `node bin/uae.mjs …args` in `root`; returns its JSON. */
+async function cliJson(root, args) {
+  const { stdout } = await run(process.execPath, [join(root, 'bin', 'uae.mjs'), ...args], { cwd: root, maxBuffer: 256 * 1024 * 1024 });
+  return JSON.parse(stdout);
+}
 
 /** Sets a form field by test id (number inputs and selects). */
 async function setField(page, id, value) {
@@ -22,32 +92,51 @@ async function setField(page, id, value) {
 }
 
 /**
- * Clicks Score and records, in the page itself (a MutationObserver, so no change is missed however slow
- * the test's round trips to the browser are), the table's row count and the scatter's point count at
- * every DOM change until the run ends; returns those samples with ms since the click.
+ * Starts recording, in the page itself (a MutationObserver, so no change is missed however slow the test's
+ * round trips to the browser are), the table's row count, the scatter's point count, the run's status and
+ * whether Score and Cancel are enabled at every DOM change, and the time of each click on Score or Cancel;
+ * all in ms since this call.
  */
-async function scoreAndSample(page) {
+async function startRecording(page) {
   await page.evaluate(() => {
     const count = (sel) => document.querySelectorAll(sel).length;
     const status = () => document.querySelector('[data-testid="ro-status"]')?.getAttribute('data-status') ?? 'none';
+    const enabled = (id) => !(document.querySelector(`[data-testid="${id}"]`)?.disabled ?? true);
     const w = window;
     w.__roSamples = [];
+    w.__roClicks = [];
     w.__roT0 = performance.now();
     const record = () => {
       const rows = [...document.querySelectorAll('[data-testid="ro-row"]')];
       const s = {
         ms: Math.round(performance.now() - w.__roT0), rows: rows.length, points: count('[data-testid="ro-chart-scatter"] .recharts-scatter-symbol'), status: status(),
+        score: enabled('ro-run'), cancel: enabled('ro-cancel'),
         // The rows on screen are rollouts 0…n−1: the table grows by appending the newly scored ones.
         prefix: rows.every((r, i) => r.dataset.index === String(i)),
       };
       const last = w.__roSamples.at(-1);
-      if (!last || last.rows !== s.rows || last.points !== s.points || last.status !== s.status) w.__roSamples.push(s);
+      if (!last || last.rows !== s.rows || last.points !== s.points || last.status !== s.status || last.score !== s.score || last.cancel !== s.cancel) w.__roSamples.push(s);
     };
     w.__roObserver?.disconnect();
     w.__roObserver = new MutationObserver(record);
-    w.__roObserver.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] });
+    w.__roObserver.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status', 'disabled'] });
+    w.__roClick?.abort();
+    w.__roClick = new AbortController();
+    document.addEventListener('click', (e) => {
+      const id = e.target?.closest?.('[data-testid]')?.dataset.testid;
+      if (id === 'ro-run' || id === 'ro-cancel') w.__roClicks.push({ id, ms: performance.now() - w.__roT0 });
+    }, { capture: true, signal: w.__roClick.signal });
+    record();
   });
-  await page.getByTestId('ro-run').click();
+}
+
+/** Returns what startRecording saw so far: { samples, clicks }. */
+function recorded(page) {
+  return page.evaluate(() => ({ samples: window.__roSamples, clicks: window.__roClicks }));
+}
+
+/** Waits until the run on screen has ended (finished, failed or cancelled) after being 'running'. */
+async function waitRunEnd(page) {
   const t0 = Date.now();
   // The click starts a new run: wait until the status has been 'running' and is no longer.
   await until(async () => page.evaluate(() => window.__roSamples.some((s) => s.status === 'running')), 'the run never started', 60_000);
@@ -57,6 +146,16 @@ async function scoreAndSample(page) {
     if (Date.now() - t0 > RUN_TIMEOUT) throw new Error(`run still going after ${RUN_TIMEOUT} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * Clicks Score and records (startRecording) until the run ends; returns the samples from the first
+ * 'running' one, with ms since the click.
+ */
+async function scoreAndSample(page) {
+  await startRecording(page);
+  await page.getByTestId('ro-run').click();
+  await waitRunEnd(page);
   return page.evaluate(() => {
     window.__roObserver.disconnect();
     const all = window.__roSamples;
@@ -64,13 +163,44 @@ async function scoreAndSample(page) {
   });
 }
 
-/** Returns the table's cells as numbers by column header. */
-async function tableNumbers(page) {
-  return page.locator('[data-testid="ro-row"]').evaluateAll((rows) => rows.map((r) => {
+/**
+ * Returns the table's rows as shown: numbers parsed strictly (a blank or non-numeric cell throws), with
+ * the cells' text kept for the cross-check (`text`), the caption, and whether the advantage is final.
+ */
+async function tableRows(page) {
+  const raw = await page.locator('[data-testid="ro-row"]').evaluateAll((rows) => rows.map((r) => {
     const c = r.cells;
-    const n = (i) => Number(c[i].textContent.replace('≈', ''));
-    return { index: Number(r.dataset.index), tokens: n(3), reward: n(4), advantage: n(5), final: c[5].dataset.final, mark: r.dataset.mark ?? null, canvas: c[1].querySelector('canvas') !== null };
+    // The caption cell: its own text (a 'truncated' tag is a child element); '(empty caption)' is a muted span.
+    const caption = [...c[2].childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('');
+    return {
+      index: r.dataset.index, caption, truncated: c[2].querySelector('.tag') !== null,
+      text: { tokens: c[3].textContent, reward: c[4].textContent, advantage: c[5].textContent, kl: c[6].textContent, logp: c[7].textContent },
+      final: c[5].dataset.final, mark: r.dataset.mark ?? null, canvas: c[1].querySelector('canvas') !== null,
+    };
   }));
+  return raw.map((r) => {
+    const what = (col) => `row ${r.index}'s ${col}`;
+    const provisional = r.text.advantage.trim().startsWith('≈');
+    const advantage = provisional ? r.text.advantage.trim().slice(1) : r.text.advantage;
+    return {
+      ...r,
+      index: shownNumber(r.index, 'a row index'),
+      tokens: shownNumber(r.text.tokens, what('token count')),
+      reward: shownNumber(r.text.reward, what('reward')),
+      advantage: shownNumber(advantage, what('advantage')),
+      advantageText: advantage,
+      provisional,
+    };
+  });
+}
+
+/** Returns the shown text of the loss (by loss type) and metric (by name) cells. */
+async function shownMetrics(page) {
+  const cells = async (sel, key) => Object.fromEntries(await page.locator(sel).evaluateAll((trs, k) => trs.map((tr) => [tr.dataset[k], tr.querySelector('td').textContent]), key));
+  return {
+    losses: await cells('[data-testid="ro-losses"] tr[data-loss]', 'loss'),
+    metrics: await cells('[data-testid="ro-trl-metrics"] tr[data-metric]', 'metric'),
+  };
 }
 
 /** Runs every rollouts step on a fresh page. ctx: see harness.mjs. */
@@ -126,44 +256,84 @@ async function assertRolloutsPanel(ctx) {
     assert.ok(samples.some((s) => s.rows > 0 && s.rows < 8 && s.points === s.rows), 'the scatter did not redraw with the partial rows');
   });
 
-  await step('every row shows its reconstruction, reward and final advantage; best and worst are highlighted', async () => {
-    const rows = await tableNumbers(page);
+  // `uae rollouts --json` with the settings the form shows, on the same bundle: what every number must be.
+  let cli = null;
+  await step('every row shows its reconstruction and final numbers; captions, rewards, advantages, KL and log-probs are the CLI\'s', async () => {
+    // First the CLI (the next steps compare with it even when this one fails on the table).
+    const args = await cliArgs(page, bundle.dir);
+    console.log(`      node bin/uae.mjs ${args.join(' ')}`);
+    cli = await cliJson(ctx.root, args);
+    const rows = await tableRows(page);
     assert.deepEqual(rows.map((r) => r.index), [0, 1, 2, 3, 4, 5, 6, 7]);
     for (const r of rows) {
       assert.ok(r.canvas, `row ${r.index} has no reconstruction`);
-      assert.ok(Number.isFinite(r.reward) && Number.isFinite(r.advantage), `row ${r.index}: reward ${r.reward}, advantage ${r.advantage}`);
       assert.equal(r.final, 'true', `row ${r.index}'s advantage is not final`);
-    }
-    const sum = rows.reduce((a, r) => a + r.advantage, 0);
-    assert.ok(Math.abs(sum) < 0.02, `group advantages should sum to 0, sum to ${sum}`);
-    const distinct = new Set(rows.map((r) => r.reward)).size;
-    if (distinct > 1) {
-      const best = rows.find((r) => r.mark === 'best');
-      const worst = rows.find((r) => r.mark === 'worst');
-      assert.ok(best && worst, 'no best/worst highlight although rewards differ');
-      assert.equal(best.reward, Math.max(...rows.map((r) => r.reward)));
-      assert.equal(worst.reward, Math.min(...rows.map((r) => r.reward)));
+      assert.ok(!r.provisional, `row ${r.index}'s advantage is still marked ≈`);
     }
     const text = await page.getByTestId('ro-sampled').textContent();
     assert.match(text, /8 captions sampled together in \d+ decoder runs/);
+
+    assert.equal(cli.bundle, bundle.id);
+    assert.equal(cli.rollouts.length, 8);
+    const slack = SLACK[mode.name];
+    rows.forEach((r, i) => {
+      const c = cli.rollouts[i];
+      assert.equal(r.caption, c.caption, `row ${i}'s caption`);
+      assert.equal(r.tokens, c.tokens, `row ${i}'s token count`);
+      assert.equal(r.truncated, c.truncated, `row ${i}'s truncated tag`);
+      assertShows(r.text.reward, c.reward, `row ${i}'s reward`, slack);
+      assertShows(r.advantageText, c.advantage, `row ${i}'s advantage`, slack);
+      assertShows(r.text.logp, c.sequence_logp, `row ${i}'s sequence log-prob`, slack);
+      if (c.kl === null) assert.equal(r.text.kl.trim(), '–', `row ${i}'s KL: the bundle has no reference encoder`);
+      else assertShows(r.text.kl, c.kl, `row ${i}'s mean KL`, slack);
+    });
+
+    // Flat columns only where the data is flat: with the decoder noise shared by the group, equal captions
+    // give equal rewards (and zero advantages); different captions give different reconstructions.
+    const distinct = (xs) => new Set(xs).size;
+    const captions = distinct(cli.rollouts.map((c) => c.caption));
+    const rewards = cli.rollouts.map((c) => c.reward);
+    console.log(`      ${captions} distinct captions; rewards ${rows.map((r) => r.text.reward).join(' ')}; advantages ${rows.map((r) => r.advantageText).join(' ')}`);
+    if (captions > 1) {
+      assert.ok(distinct(rows.map((r) => r.text.reward)) > 1, `${captions} different captions but every reward shows ${rows[0].text.reward}`);
+      assert.ok(distinct(rows.map((r) => r.advantageText)) > 1, `${captions} different captions but every advantage shows ${rows[0].advantageText}`);
+      assert.ok(distinct(rows.map((r) => r.text.logp)) > 1, `${captions} different captions but every log-prob shows ${rows[0].text.logp}`);
+    } else {
+      assert.equal(distinct(rewards), 1, 'one caption for the whole group, yet the CLI\'s rewards differ');
+      for (const r of rows) assert.equal(r.advantage, 0, `one caption for the whole group, yet row ${r.index}'s advantage shows ${r.advantageText}`);
+    }
+    // Best and worst: the first highest and the first lowest reward, none when every reward is the same.
+    const marks = rows.map((r) => r.mark);
+    if (distinct(rewards) > 1) {
+      const expected = rows.map((_, i) => (i === rewards.indexOf(Math.max(...rewards)) ? 'best' : i === rewards.indexOf(Math.min(...rewards)) ? 'worst' : null));
+      assert.deepEqual(marks, expected, 'best/worst highlights are not on the highest/lowest reward');
+    } else {
+      assert.deepEqual(marks, rows.map(() => null), 'best/worst highlighted on a flat group');
+    }
+    const sum = rows.reduce((a, r) => a + r.advantage, 0);
+    assert.ok(Math.abs(sum) < 0.02, `group advantages should sum to 0, sum to ${sum}`);
   });
 
-  await step('TRL metrics and the loss under every loss type are shown', async () => {
-    for (const k of METRICS) {
-      const v = await page.locator(`[data-testid="ro-trl-metrics"] tr[data-metric="${k}"] td`).textContent();
-      assert.ok(Number.isFinite(Number(v)), `metric ${k} shows "${v}"`);
-    }
-    for (const t of LOSSES) {
-      const v = await page.locator(`[data-testid="ro-losses"] tr[data-loss="${t}"] td.num`).textContent();
-      assert.ok(Number.isFinite(Number(v)), `loss ${t} shows "${v}"`);
-    }
+  await step('TRL metrics and the loss under every loss type are shown, and are the CLI\'s', async () => {
+    if (!cli) throw new Error('no CLI run to compare with (the previous step failed)');
+    const { losses, metrics } = await shownMetrics(page);
+    assert.deepEqual(Object.keys(losses), LOSSES);
+    assert.deepEqual(Object.keys(metrics).sort(), Object.keys(cli.metrics).sort(), 'the metrics shown are not the CLI\'s');
+    for (const k of METRICS) assert.ok(k in metrics, `metric ${k} is not shown`);
+    const slack = SLACK[mode.name];
+    for (const t of LOSSES) assertShows(losses[t], cli.loss[t], `loss ${t}`, slack);
+    for (const [k, v] of Object.entries(metrics)) assertShows(v, cli.metrics[k], `metric ${k}`, slack);
+    // The losses differ in their normalisers: four equal cells would mean one number shown four times,
+    // unless the CLI's are equal too.
+    if (new Set(LOSSES.map((t) => cli.loss[t])).size > 1) assert.ok(new Set(Object.values(losses)).size > 1, `every loss shows ${losses.grpo}`);
+    assert.equal(metrics.loss, losses[await page.getByTestId('ro-loss-type').inputValue()], 'the "loss" metric is not the chosen loss type\'s');
   });
 
   await step('the charts draw: reward histogram, 8 advantage bars, 8 length/reward points', async () => {
     const count = (id, sel) => page.locator(`[data-testid="${id}"] ${sel}`).count();
     assert.ok((await count('ro-chart-histogram', '.recharts-bar-rectangle')) >= 1, 'empty reward histogram');
     const bars = await count('ro-chart-advantages', '.recharts-bar-rectangle');
-    const zero = (await tableNumbers(page)).filter((r) => r.advantage === 0).length;
+    const zero = cli ? cli.rollouts.filter((r) => r.advantage === 0).length : (await tableRows(page)).filter((r) => r.advantage === 0).length;
     assert.equal(bars + zero, 8, `advantage bars: ${bars} drawn, ${zero} zero`);
     assert.equal(await count('ro-chart-scatter', '.recharts-scatter-symbol'), 8);
     await shot(page, 'group');
@@ -171,10 +341,78 @@ async function assertRolloutsPanel(ctx) {
 
   await step('sorting by reward orders the rows', async () => {
     await page.getByTestId('ro-sort-reward').click();
-    const rewards = (await tableNumbers(page)).map((r) => r.reward);
+    const rows = await tableRows(page);
+    const rewards = rows.map((r) => r.reward);
     assert.deepEqual(rewards, rewards.slice().sort((a, b) => b - a), 'not sorted by reward, descending');
+    if (cli) {
+      const order = cli.rollouts.map((c, i) => ({ i, reward: c.reward })).sort((a, b) => b.reward - a.reward || a.i - b.i).map((x) => x.i);
+      assert.deepEqual(rows.map((r) => r.index), order, 'not the CLI\'s rewards in descending order');
+    }
     await page.getByTestId('ro-sort-index').click();
   });
+
+  await step('Cancel stops a group: the panel is idle within 1 s of the click, no row arrives after it, and the worker is free at once', async () => {
+    const steps = CANCEL_FLOW_STEPS[mode.name];
+    await setField(page, 'ro-flowSteps', steps);
+    await setField(page, 'ro-reconstructBatch', 1);
+    await setField(page, 'ro-groupSize', CANCEL_GROUP);
+    try {
+      await cancelAndRerun(steps, CANCEL_GROUP);
+    } finally {
+      await setField(page, 'ro-flowSteps', flowSteps);
+      await setField(page, 'ro-groupSize', 8);
+    }
+  });
+
+  /**
+   * Clicks Score, then Cancel once `rows` rows are shown; returns what the page recorded from the run's
+   * start: the samples, the click times (ms), the first row's time, the sample just before the Cancel click
+   * and the first sample where the panel is idle again (status cancelled, Score enabled, Cancel disabled).
+   */
+  async function scoreThenCancel(rows, G) {
+    await startRecording(page);
+    await page.getByTestId('ro-run').click();
+    await until(async () => page.evaluate((n) => window.__roSamples.some((x) => x.status === 'running' && x.rows >= n), rows), `no row ${rows}`, RUN_TIMEOUT);
+    await page.getByTestId('ro-cancel').click();
+    await until(async () => page.evaluate(() => ['cancelled', 'finished', 'failed'].includes(window.__roSamples.at(-1).status)), 'the run did not end after Cancel', 30_000);
+    const { samples: all, clicks } = await recorded(page);
+    // From the new run on (before it, the table still shows the previous run's rows).
+    const s = all.slice(all.findIndex((x) => x.status === 'running'));
+    const score = clicks.find((c) => c.id === 'ro-run');
+    const cancel = clicks.find((c) => c.id === 'ro-cancel');
+    assert.ok(score && cancel, `the clicks were not seen in the page: ${JSON.stringify(clicks)}`);
+    const before = s.filter((x) => x.ms <= cancel.ms).at(-1);
+    assert.ok(before.rows < G && before.status === 'running', `Cancel was clicked when the run was ${before.status} with ${before.rows} rows`);
+    const idle = s.find((x) => x.ms >= cancel.ms && x.status === 'cancelled' && x.score && !x.cancel);
+    assert.ok(idle, `the panel never went idle after Cancel: ${JSON.stringify(s.filter((x) => x.ms >= cancel.ms))}`);
+    const idleMs = idle.ms - cancel.ms;
+    assert.ok(idleMs <= 1000, `the panel went idle ${Math.round(idleMs)} ms after Cancel`);
+    const at = (n) => s.find((x) => x.rows >= n).ms - score.ms;
+    return { s, score, cancel, before, idle, idleMs, at };
+  }
+
+  /**
+   * Cancels a group of `G` after two rows and at once scores it again: a worker still busy with the
+   * cancelled group would hold back the new group's first row by the rows the first had left (G − 2);
+   * allowed is 3 rows' time more than the first time. That one is cancelled after its first row, and the
+   * panel must then stay as it is for 3 rows' time: no row arrives after a cancel.
+   */
+  async function cancelAndRerun(steps, G) {
+    const a = await scoreThenCancel(2, G);
+    const rowMs = Math.max(1, a.at(2) - a.at(1));
+    console.log(`      Cancel ${Math.round(a.cancel.ms - a.score.ms)} ms after Score with ${a.before.rows} rows (one row ≈ ${Math.round(rowMs)} ms, ${steps} flow steps); idle ${Math.round(a.idleMs)} ms later with ${a.idle.rows} rows`);
+    const b = await scoreThenCancel(1, G);
+    console.log(`      again at once: first row ${Math.round(b.at(1))} ms after Score (${Math.round(a.at(1))} ms the first time); Cancel → idle in ${Math.round(b.idleMs)} ms with ${b.idle.rows} rows`);
+    assert.ok(b.at(1) <= a.at(1) + 3 * rowMs, `the next group's first row came ${Math.round(b.at(1))} ms after Score, against ${Math.round(a.at(1))} ms the first time: the worker went on with the cancelled group`);
+    assert.equal(await page.getByTestId('ro-status').getAttribute('data-status'), 'cancelled');
+    assert.ok(rowMs >= 50, `rows came ${Math.round(rowMs)} ms apart: too close for the quiet wait to mean anything`);
+    await new Promise((r) => setTimeout(r, Math.max(2000, 3 * rowMs)));
+    const later = (await recorded(page)).samples.filter((x) => x.ms > b.idle.ms);
+    assert.deepEqual(later.map((x) => `${x.rows} rows ${x.status}`), [], 'the panel changed after it went idle');
+    assert.equal(await page.locator('[data-testid="ro-row"]').count(), b.idle.rows, 'rows arrived after Cancel');
+    assert.match(await page.getByTestId('ro-count').textContent(), new RegExp(`^${b.idle.rows} / ${G} rollouts scored$`));
+  }
+
 
   await step('batch mode: 2 images × 4 rollouts with per-group statistics', async () => {
     await setField(page, 'ro-batch', 2);

@@ -19,6 +19,7 @@ import { EngineHost } from '../../src/worker/host.ts';
 import { checkpointBundle, LATER_STEPS } from './checkpoint-fixture.ts';
 import { engineFailure, folderFetch } from './engine-fixture.ts';
 import { HOOK_TIMEOUT, openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
+import { connectMetered } from './worker-helpers.ts';
 
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = 'error';
@@ -197,8 +198,8 @@ describe('checkpointEval request', () => {
     await host.idle();
   }, 600_000);
 
-  it('cancel stops the evaluation between session runs; nothing leaks and the worker is free again', async () => {
-    const { client, host } = await connect(dir);
+  it('cancel stops the evaluation between session runs: at most one more run; nothing leaks and the worker is free again', async () => {
+    const { client, host, meter } = await connectMetered(dir, registerCheckpointEval);
     let handle: ReturnType<typeof client.request<'checkpointEval'>> | undefined;
     const seen: string[] = [];
     handle = client.request({ type: 'checkpointEval', ...params({ step: 16, steps: 50 }) }, {
@@ -208,10 +209,17 @@ describe('checkpointEval request', () => {
       },
     });
     expect((await engineFailure(handle.done)).code).toBe('cancelled');
+    // Resolves once the handler itself has returned, not just once the client was answered.
     await host.idle();
     expect(seen).toEqual(['phase', 'phase', 'caption']);
+    // 50 flow steps and the scoring were left: the worker yields to its message queue and then checks the flag
+    // before each session run, so no run starts after the cancel arrived.
+    expect(meter.sinceCancel().runs).toBe(0);
     expect((await client.request({ type: 'stats' }).done).liveTensors).toBe(0);
+    const before = meter.now().runs;
     expect((await client.request({ type: 'checkpointEval', ...params({ step: 16 }) }).done).step).toBe(16);
+    // What the cancel saved: after its caption, a whole evaluation (2 flow steps here) is still many runs.
+    expect(meter.now().runs - before).toBeGreaterThan(3);
   });
 
   const bad: [string, Partial<CheckpointEvalParams>, RegExp][] = [

@@ -7,7 +7,7 @@ import type { RolloutsPartial } from '../../src/protocol/rollouts.ts';
 import { registerRollouts } from '../../src/worker/handlers/rollouts.ts';
 import { engineFailure } from './engine-fixture.ts';
 import { openContext, TINY_BUNDLE } from './infer-helpers.ts';
-import { connectBundle } from './worker-helpers.ts';
+import { connectBundle, connectMetered } from './worker-helpers.ts';
 
 const connect = () => connectBundle(TINY_BUNDLE, registerRollouts);
 
@@ -53,11 +53,18 @@ describe('rollouts request', () => {
     expect(host.tracker.live()).toBe(0);
   });
 
-  it('a cancel after the first rows stops the run with "cancelled" and leaks nothing', async () => {
-    const { client, host } = await connect();
+  it('a cancel after the first rows stops the worker itself: "cancelled", at most one more session run, nothing leaked', async () => {
+    const { client, host, meter } = await connectMetered(TINY_BUNDLE, registerRollouts);
+    const request = { type: 'rollouts' as const, sources: [{ kind: 'scene' as const, seed: 4 }], settings: { ...SETTINGS, groupSize: 8 } };
+    // The same request uncancelled: how many session runs the whole group takes.
+    const before = meter.now().runs;
+    await client.request(request).done;
+    const whole = meter.now().runs - before;
+
+    const start = meter.now().runs;
     let handle: ReturnType<typeof client.request<'rollouts'>> | undefined;
     let rowsSeen = 0;
-    handle = client.request({ type: 'rollouts', sources: [{ kind: 'scene', seed: 4 }], settings: { ...SETTINGS, groupSize: 8 } }, {
+    handle = client.request(request, {
       onPartial: (p) => {
         if (p.kind !== 'rollouts') return;
         rowsSeen += p.rollouts.length;
@@ -66,7 +73,13 @@ describe('rollouts request', () => {
     });
     const err = await engineFailure(handle.done);
     expect(err.code).toBe('cancelled');
+    // Resolves once the handler itself has returned, not just once the client was answered.
     await host.idle();
+    const done = meter.atCancel!.runs - start;
+    // The bound below means something only when much of the group was still to do when the cancel arrived.
+    expect(whole - done).toBeGreaterThanOrEqual(6);
+    // The worker yields to its message queue and then checks the flag before each session run: none runs after the cancel.
+    expect(meter.sinceCancel().runs).toBe(0);
     expect(rowsSeen).toBeLessThan(8);
     expect(host.tracker.live()).toBe(0);
   });

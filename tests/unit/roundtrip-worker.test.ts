@@ -9,7 +9,7 @@ import { registerRoundTrip } from '../../src/worker/handlers/roundtrip.ts';
 import { cliJson as runCliJson } from './cli-helpers.ts';
 import { engineFailure, FIXTURE_DIR } from './engine-fixture.ts';
 import { TINY_BUNDLE } from './infer-helpers.ts';
-import { connectBundle } from './worker-helpers.ts';
+import { connectBundle, connectMetered } from './worker-helpers.ts';
 
 const connect = (dir = TINY_BUNDLE) => connectBundle(dir, registerRoundTrip);
 
@@ -59,8 +59,8 @@ describe('roundtrip request', () => {
     await host.idle();
   });
 
-  it('cancel stops between loops: the request rejects with cancelled, later partials are dropped, nothing leaks', async () => {
-    const { client, host } = await connect();
+  it('cancel stops the worker between session runs: cancelled, at most one more run, later partials dropped, nothing leaks', async () => {
+    const { client, host, meter } = await connectMetered(TINY_BUNDLE, registerRoundTrip);
     const got: number[] = [];
     let handle: ReturnType<typeof client.request<'roundtrip'>> | undefined;
     handle = client.request({ type: 'roundtrip', ...params({ loops: 20 }) }, {
@@ -71,12 +71,18 @@ describe('roundtrip request', () => {
     });
     const err = await engineFailure(handle.done);
     expect(err.code).toBe('cancelled');
+    // Resolves once the handler itself has returned, not just once the client was answered.
     await host.idle();
     expect(got).toEqual([1]);
+    // 19 loops were left: the worker yields to its message queue and then checks the flag before each session
+    // run, so no run starts after the cancel arrived.
+    expect(meter.sinceCancel().runs).toBe(0);
     const stats = await client.request({ type: 'stats' }).done;
     expect(stats.liveTensors).toBe(0);
-    // The worker is free again: a new request runs to the end.
+    // The worker is free again: a new request runs to the end; one loop alone is several runs.
+    const before = meter.now().runs;
     expect((await client.request({ type: 'roundtrip', ...params({ loops: 1 }) }).done).loops).toBe(1);
+    expect(meter.now().runs - before).toBeGreaterThan(3);
   });
 
   const bad: [string, Partial<RoundTripParams> & Record<string, unknown>, RegExp][] = [

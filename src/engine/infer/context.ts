@@ -49,6 +49,8 @@ export async function runGraph(
 ): Promise<Record<string, TensorData>> {
   ctx.checkCancelled?.();
   const session = await ctx.sessions.get(path);
+  // get() yields to the worker's message queue first: a cancel that arrived then stops the run here.
+  ctx.checkCancelled?.();
   return runSession(ctx.ort, ctx.tracker, session, feeds, fetches, label);
 }
 
