@@ -60,7 +60,10 @@ def stage2_runs_section():
         return []
     d = json.load(open(STAGE2_RUNS))
     steps = sorted({e["step"] for r in d["runs"] for e in r["evals"] if e["step"] > 0})
-    L = ["Why stage 2 stops where it does: " + d["note"] + " Attribute precision, then mean tokens, by step:\n",
+    L = ["Why stage 2 stops where it does: " + d["note"] + " These runs predate the exactness fixes of the shipped "
+         "run (the sampled token kept at the length limit instead of a forced EOS, metrics averaged over both "
+         "optimisation passes); the fixes change neither the loss of a caption that ends by itself nor the "
+         "sampling. Attribute precision, then mean tokens, by step:\n",
          "| settings | | " + " | ".join(str(s) for s in steps) + " |",
          "|---|---|" + "---|" * len(steps)]
     for r in d["runs"]:
@@ -86,6 +89,23 @@ def stage2_runs_section():
           f"{rl_steps()} steps, before it. The step was chosen from the in-run curves above, whose 128 scenes "
           "are among the 200 of the evaluation below.\n"]
     return L
+
+
+def stage3_ablation_lines(e3):
+    """Markdown lines comparing stage 3's in-run evaluation with the global-std ablation's, if it was run."""
+    g = [r for r in read_log("rl_flow_globalstd") if "eval/sim" in r]
+    if not g or not e3:
+        return []
+    by = {r["step"]: r for r in g}
+    L = ["Advantage std, a deliberate difference from Flow-GRPO: the shipped run divides by each group's std; "
+         "Flow-GRPO's configs set `global_std = True` (the std of every reward of the step). The same run with "
+         "`python3 -m uae.rl_flow --global-std 1 --log-name rl_flow_globalstd`, in-run evaluation (same 128 "
+         "scenes, same noise):\n",
+         "| step | eval sim, group std (shipped) | eval sim, global std |", "|---|---|---|"]
+    for r in e3:
+        if r["step"] in by:
+            L.append(f"| {r['step']} | {r['eval/sim']:.4f} | {by[r['step']]['eval/sim']:.4f} |")
+    return L + [""]
 
 
 def rl_steps():
@@ -152,6 +172,7 @@ def rl_section(ev):
             L.append(f"| {r['step']} | {r['eval/sim']:.4f} | {r['eval/retrieval_top1']:.3f} | "
                      f"{fmt(r.get('reward', '—'))} | {fmt(r.get('kl_loss', '—'))} | {fmt(r.get('clipfrac', '—'))} |")
         L.append("")
+        L += stage3_ablation_lines(e3)
         if len(e3) > 1:
             checks.append(("stage 3 raises held-out sim (in-run evaluation)", f"{e3[0]['eval/sim']:.4f} → {e3[-1]['eval/sim']:.4f}",
                            e3[-1]["eval/sim"] > e3[0]["eval/sim"]))

@@ -36,10 +36,12 @@ from .rl import grpo_ref
 RL_FLOW = {
     "full": {"steps": 120, "images": 6, "group": 8, "lr": 5e-5, "beta": 0.04, "clip_range": 1e-3,
              "adv_clip_max": 5.0, "noise_level": 0.7, "sample_steps": 12, "train_timesteps": 3,
-             "sde_window": 2, "minibatches": 2, "eval_every": 15, "eval_n": 128, "eval_steps": 12, "ckpt_every": 15},
+             "sde_window": 2, "minibatches": 2, "eval_every": 15, "eval_n": 128, "eval_steps": 12, "ckpt_every": 15,
+             "global_std": 0, "log_name": "rl_flow"},
     "tiny": {"steps": 2, "images": 2, "group": 3, "lr": 2e-5, "beta": 0.01, "clip_range": 1e-3,
              "adv_clip_max": 5.0, "noise_level": 0.7, "sample_steps": 3, "train_timesteps": 2,
-             "sde_window": 1, "minibatches": 2, "eval_every": 1, "eval_n": 4, "eval_steps": 2, "ckpt_every": 1},
+             "sde_window": 1, "minibatches": 2, "eval_every": 1, "eval_n": 4, "eval_steps": 2, "ckpt_every": 1,
+             "global_std": 0, "log_name": "rl_flow"},
 }
 
 
@@ -150,6 +152,9 @@ class Evaluator:
 
 
 def run(cfg_name, rl, out_name="rl_flow"):
+    """Stage 3 with options `rl` (RL_FLOW preset, flags override); logs and checkpoints under rl['log_name']
+    (an ablation writes its own, e.g. --global-std 1 --log-name rl_flow_globalstd) -> the trained flow model."""
+    out_name = rl.get("log_name") or out_name
     cfg = C.get(cfg_name)
     tok = load_tokenizer(TOKENIZER_PATH)
     m = load_models(cfg, tok)
@@ -204,7 +209,8 @@ def run(cfg_name, rl, out_name="rl_flow"):
                                                  sde_steps=window)
             orig = m["scorer"].image(px).repeat_interleave(G, 0)
             rewards = (m["scorer"].image(vae(z)) * orig).sum(-1).double().numpy()
-        adv = grpo_ref.flow_advantages(rewards, G, global_std=False)
+        # Group std by default; Flow-GRPO's configs set global_std = True (the ablation is in the model card)
+        adv = grpo_ref.flow_advantages(rewards, G, global_std=bool(rl.get("global_std", 0)))
         adv_t = torch.tensor(np.clip(adv, -rl["adv_clip_max"], rl["adv_clip_max"]), dtype=torch.float32)
         # Flow-GRPO trains on a random subset of the sampling timesteps (the last, deterministic-ish one excluded)
         # (with an SDE window, exactly the window's steps: the only ones with a log-probability)
