@@ -7,6 +7,8 @@ export interface GpuAdapterInfoLike {
   architecture?: string;
   device?: string;
   description?: string;
+  /** A software adapter (e.g. SwiftShader); newer browsers report it here rather than on the adapter. */
+  isFallbackAdapter?: boolean;
 }
 
 /** The part of GPUAdapter the probe uses. */
@@ -35,7 +37,12 @@ export function adapterLabel(info: GpuAdapterInfoLike | undefined): string {
   return parts.length > 0 ? [...new Set(parts)].join(' ') : 'unknown adapter';
 }
 
-/** Returns the adapter label when WebGPU can give an adapter and a device, else why not. */
+/** Returns true when the adapter says it is a fallback (software) adapter, on the adapter or in its info. */
+export function isFallbackAdapter(adapter: GpuAdapterLike): boolean {
+  return adapter.isFallbackAdapter === true || adapter.info?.isFallbackAdapter === true;
+}
+
+/** Returns the adapter label (and whether it is a software fallback) when WebGPU can give an adapter and a device, else why not. */
 export async function probeWebGpu(gpu: GpuLike | undefined): Promise<WebGpuProbe> {
   if (!gpu) return { ok: false, reason: 'navigator.gpu is not available (WebGPU disabled or unsupported)' };
   let adapter: GpuAdapterLike | null;
@@ -50,7 +57,7 @@ export async function probeWebGpu(gpu: GpuLike | undefined): Promise<WebGpuProbe
   } catch (e) {
     return { ok: false, reason: `WebGPU device creation failed: ${e instanceof Error ? e.message : String(e)}` };
   }
-  return { ok: true, adapter: adapterLabel(adapter.info) };
+  return { ok: true, adapter: adapterLabel(adapter.info), fallback: isFallbackAdapter(adapter) };
 }
 
 /** The part of GPUDevice the keeper uses. */

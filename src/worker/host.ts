@@ -28,7 +28,13 @@ import { BundleSessions, ortSessionCreator, type SessionCreator } from '../engin
 import { runSession, TensorTracker, type OrtModule } from '../engine/tensors.ts';
 
 /** Outcome of probing WebGPU: an adapter label, or why there is none. */
-export type WebGpuProbe = { ok: true; adapter: string } | { ok: false; reason: string };
+/** A WebGPU probe: the adapter's label and whether it is a software fallback adapter, or why there is none. */
+export type WebGpuProbe = { ok: true; adapter: string; fallback?: boolean } | { ok: false; reason: string };
+
+/** Returns why Auto runs on WASM although WebGPU answered: its only adapter is a software fallback. */
+function fallbackReason(adapter: string): string {
+  return `the only WebGPU adapter here (${adapter}) is a software fallback adapter, slower than WASM; choose WebGPU to use it anyway`;
+}
 
 /** What the host needs from its environment (the worker passes browser objects, tests pass fakes). */
 export interface HostDeps {
@@ -282,9 +288,11 @@ export class EngineHost {
     const requested = this.backendInfo?.requested ?? 'auto';
     const wasm: BackendInfo = { backend: 'wasm', adapter: wasmAdapterLabel(this.wasmThreads), requested, wasmThreads: this.wasmThreads };
     const probe = await this.deps.probeWebGpu();
-    let next: BackendInfo = probe.ok
-      ? { backend: 'webgpu', adapter: probe.adapter, requested, wasmThreads: this.wasmThreads }
-      : { ...wasm, reason: `WebGPU device lost (${reason}) and no new one: ${probe.reason}` };
+    let next: BackendInfo = !probe.ok
+      ? { ...wasm, reason: `WebGPU device lost (${reason}) and no new one: ${probe.reason}` }
+      : probe.fallback && requested === 'auto'
+        ? { ...wasm, reason: fallbackReason(probe.adapter) }
+        : { backend: 'webgpu', adapter: probe.adapter, requested, wasmThreads: this.wasmThreads };
     const current = this.current;
     if (current) {
       const released = current.sessions.release().catch(() => undefined);
@@ -325,7 +333,9 @@ export class EngineHost {
     let next: BackendInfo = wasm;
     if (req.backend !== 'wasm') {
       const probe = await this.deps.probeWebGpu();
-      if (probe.ok) next = { backend: 'webgpu', adapter: probe.adapter, requested: req.backend, wasmThreads: this.wasmThreads };
+      // Auto wants a real GPU: an emulated one (SwiftShader) runs these models many times slower than WASM.
+      if (probe.ok && probe.fallback && req.backend === 'auto') next = { ...wasm, reason: fallbackReason(probe.adapter) };
+      else if (probe.ok) next = { backend: 'webgpu', adapter: probe.adapter, requested: req.backend, wasmThreads: this.wasmThreads };
       else if (req.backend === 'webgpu') throw new EngineError('backend-unavailable', `WebGPU is not available: ${probe.reason}`);
       else next = { ...wasm, reason: probe.reason };
     }

@@ -38,6 +38,15 @@ export async function badgeText(page) {
 }
 
 /** Asserts the header shows exactly `backend`: "WebGPU · <adapter>" or "WASM · <n> thread(s)". */
+/** Returns the backend Auto should pick in this page: WASM unless WebGPU has an adapter that is not a software fallback. */
+export async function autoBackend(page) {
+  return page.evaluate(async () => {
+    const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+    if (!adapter) return 'wasm';
+    return adapter.isFallbackAdapter || adapter.info?.isFallbackAdapter ? 'wasm' : 'webgpu';
+  });
+}
+
 export async function assertBackend(page, backend) {
   const text = await badgeText(page);
   const attr = await page.getByTestId('backend-badge').getAttribute('data-backend');

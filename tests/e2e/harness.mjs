@@ -34,7 +34,11 @@ export const CHROMIUM = process.env.UAE_CHROMIUM ?? '/usr/bin/chromium';
 
 const COMMON = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
-/** The two runs: `expect` is the backend the header must show with the backend choice on Auto. */
+/**
+ * The two runs: `expect` is the backend the header must show. The app's Auto passes over a software
+ * fallback adapter (SwiftShader, the only WebGPU adapter here), so the WebGPU run starts with WebGPU chosen
+ * (a stored setting, written before the app's first load unless one is already stored).
+ */
 export const MODES = [
   { name: 'webgpu', expect: 'webgpu', args: [...COMMON, '--enable-unsafe-webgpu'] },
   { name: 'wasm', expect: 'wasm', args: [...COMMON, '--disable-webgpu'] },
@@ -51,6 +55,17 @@ export async function launch(mode) {
     args: mode.args,
     viewport: { width: 1280, height: 860 },
   });
+  if (mode.name === 'webgpu') {
+    await context.addInitScript(() => {
+      try {
+        if (location.protocol.startsWith('http') && !localStorage.getItem('uae-playground')) {
+          localStorage.setItem('uae-playground', JSON.stringify({ state: { config: { backend: 'webgpu', bundle: null, seed: 0 } }, version: 1 }));
+        }
+      } catch {
+        // no storage on this page: nothing to preset
+      }
+    });
+  }
   return {
     context,
     close: async () => {

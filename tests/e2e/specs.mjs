@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertBackend, bannerText, until, waitLoaded } from './checks.mjs';
+import { assertBackend, autoBackend, bannerText, until, waitLoaded } from './checks.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** The catalog's default bundle (public/models/index.json), the one a first visit loads. */
@@ -148,10 +148,19 @@ async function runAppSpecs(ctx) {
     await assertBackend(page, 'wasm');
     assert.match(page.url(), /[?&]backend=wasm\b/, `URL lacks backend=wasm: ${page.url()}`);
     await waitLoaded(page, DEFAULT_ID);
+    const auto = await autoBackend(page);
     await chooser.selectOption('auto');
-    await until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === mode.expect, `badge did not return to ${mode.expect}`);
+    await until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === auto, `badge did not go to ${auto} on Auto`);
     assert.doesNotMatch(page.url(), /backend=/, 'auto (the default) should leave the URL clean');
-    await assertBackend(page, mode.expect);
+    await assertBackend(page, auto);
+    if (mode.expect === 'webgpu' && auto === 'wasm') {
+      // The only adapter is SwiftShader: Auto says why it took WASM, and WebGPU stays one choice away.
+      assert.match(await page.getByTestId('backend-reason').textContent(), /only WebGPU adapter here \(.+\) is a software fallback adapter, slower than WASM/);
+      await waitLoaded(page, DEFAULT_ID);
+      await chooser.selectOption('webgpu');
+      await until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === 'webgpu', 'badge did not go back to WebGPU');
+      await assertBackend(page, 'webgpu');
+    }
     if (mode.expect === 'wasm') {
       // Asking for WebGPU where there is none: a clear error, and the engine stays on WASM.
       await chooser.selectOption('webgpu');
@@ -173,7 +182,7 @@ async function runAppSpecs(ctx) {
     assert.match(page.url(), /backend=wasm/, 'stored setting not mirrored into the URL');
     assert.match(page.url(), /seed=7/, 'stored seed not mirrored into the URL');
     await waitLoaded(page, DEFAULT_ID); // the chooser is disabled while a bundle loads
-    await page.getByTestId('backend-choice').selectOption('auto');
+    await page.getByTestId('backend-choice').selectOption(mode.expect === 'webgpu' ? 'webgpu' : 'auto');
     await badgeIs(mode.expect);
     await waitLoaded(page, DEFAULT_ID);
   });

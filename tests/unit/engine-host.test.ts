@@ -118,6 +118,20 @@ describe('EngineHost + EngineClient on onnxruntime-web WASM', () => {
     await host.idle();
   });
 
+  it('Auto takes WASM over a software fallback adapter and says why; WebGPU chosen by hand still uses it', async () => {
+    const soft: WebGpuProbe = { ok: true, adapter: 'google swiftshader', fallback: true };
+    const auto = connect({}, soft);
+    const info = await auto.client.init('auto').done;
+    expect(info.backend).toBe('wasm');
+    expect(info.reason).toMatch(/only WebGPU adapter here \(google swiftshader\) is a software fallback adapter, slower than WASM; choose WebGPU/);
+    const forced = connect({}, soft);
+    const chosen = await forced.client.init('webgpu').done;
+    expect(chosen.backend).toBe('webgpu');
+    expect(chosen.adapter).toBe('google swiftshader');
+    const real = connect({}, { ok: true, adapter: 'NVIDIA H200', fallback: false });
+    expect((await real.client.init('auto').done).backend).toBe('webgpu');
+  });
+
   it('falls back to WASM when WebGPU sessions cannot be created, and honours a forced backend', async () => {
     // Node's onnxruntime-web has no WebGPU EP: a "found" adapter makes session creation fail for real.
     const gpu: WebGpuProbe = { ok: true, adapter: 'fake adapter' };
@@ -166,8 +180,14 @@ describe('WebGPU probe', () => {
       },
   });
 
-  it('labels adapters and explains why there is none', async () => {
-    expect(await probeWebGpu(fakeGpu({ vendor: 'google', architecture: 'swiftshader', description: '' }))).toEqual({ ok: true, adapter: 'google swiftshader' });
+  it('labels adapters, says which are software fallbacks, and explains why there is none', async () => {
+    expect(await probeWebGpu(fakeGpu({ vendor: 'google', architecture: 'swiftshader', description: '' }))).toEqual({ ok: true, adapter: 'google swiftshader', fallback: false });
+    // Chromium reports SwiftShader as a fallback adapter in GPUAdapterInfo (older browsers: on the adapter)
+    const swiftshader = fakeGpu({ vendor: 'google', architecture: 'swiftshader' });
+    const viaInfo: GpuLike = { requestAdapter: async () => ({ ...(await swiftshader.requestAdapter())!, info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true } }) };
+    const viaAdapter: GpuLike = { requestAdapter: async () => ({ ...(await swiftshader.requestAdapter())!, isFallbackAdapter: true }) };
+    expect(await probeWebGpu(viaInfo)).toEqual({ ok: true, adapter: 'google swiftshader', fallback: true });
+    expect(await probeWebGpu(viaAdapter)).toEqual({ ok: true, adapter: 'google swiftshader', fallback: true });
     expect(adapterLabel({ vendor: 'nvidia', description: 'NVIDIA H100' })).toBe('NVIDIA H100');
     expect(await probeWebGpu(undefined)).toEqual({ ok: false, reason: expect.stringMatching(/navigator\.gpu is not available/) });
     expect(await probeWebGpu(fakeGpu(null))).toEqual({ ok: false, reason: 'no WebGPU adapter available' });
