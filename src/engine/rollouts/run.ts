@@ -40,11 +40,6 @@ export interface RolloutsOutcome {
   report: GrpoReport;
 }
 
-/** Returns the entropy (nats) of softmax(x[offset, offset+n) / temperature): TRL's entropy_from_logits(logits / T). */
-export function entropyAt(x: ArrayLike<number>, offset: number, n: number, temperature = 1): number {
-  return entropy(x, offset, n, temperature);
-}
-
 /** Returns the encoder role of checkpoint `step` (the main role with the checkpoint's graphs) and its label. */
 function checkpointRole(ctx: InferContext, step: number): { role: EncoderRole; label: string } {
   const ck = ctx.manifest.roles.checkpoints?.find((c) => c.step === step);
@@ -106,7 +101,7 @@ export async function runRollouts(
     onLogits: (pos, rows, logits) => {
       decoderRuns++;
       const [, S, V] = logits.dims;
-      rows.forEach((r, i) => (entropies[r][pos - 1] = entropyAt(logits.data, (i * S + S - 1) * V, V, T)));
+      rows.forEach((r, i) => (entropies[r][pos - 1] = entropy(logits.data, (i * S + S - 1) * V, V, T)));
       hooks.onProgress?.('sample', pos, maxTokens - 1);
     },
   });
