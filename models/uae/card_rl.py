@@ -96,26 +96,41 @@ def sci(x):
     return "—" if x is None else "0" if x == 0 else f"{x:.2e}"
 
 
+# Stage 3's deliberate differences from Flow-GRPO, each re-run the other way: (log, column, flags, what it changes)
+STAGE3_ABLATIONS = [
+    ("rl_flow_globalstd", "global std", "--global-std 1 --log-name rl_flow_globalstd",
+     "advantages divided by the std of every reward of the step (Flow-GRPO's configs: `global_std = True`) "
+     "instead of each group's std"),
+    ("rl_flow_nowindow", "every step stochastic", "--sde-window 0 --log-name rl_flow_nowindow",
+     "every sampling step stochastic, 3 random ones of them trained (Flow-GRPO) instead of a 2-step SDE window "
+     "with Euler steps elsewhere (Flow-GRPO-Fast)"),
+]
+
+
 def stage3_ablation_lines(e3):
-    """Markdown lines comparing stage 3's in-run evaluation with the global-std ablation's, if it was run."""
-    g = [r for r in read_log("rl_flow_globalstd") if "eval/sim" in r]
-    if not g or not e3:
+    """Markdown lines comparing stage 3's in-run evaluation with each ablation run's (those that were run)."""
+    runs = [(a, {r["step"]: r for r in read_log(a[0]) if "eval/sim" in r}) for a in STAGE3_ABLATIONS]
+    runs = [(a, by) for a, by in runs if by]
+    if not runs or not e3:
         return []
-    by = {r["step"]: r for r in g}
-    L = ["Advantage std, a deliberate difference from Flow-GRPO: the shipped run divides by each group's std; "
-         "Flow-GRPO's configs set `global_std = True` (the std of every reward of the step). The same run with "
-         "`python3 -m uae.rl_flow --global-std 1 --log-name rl_flow_globalstd`, in-run evaluation (same 128 "
-         "scenes, same noise):\n",
-         "| step | eval sim, group std (shipped) | eval sim, global std |", "|---|---|---|"]
-    diffs = []
+    L = ["Deliberate differences from Flow-GRPO, each measured by the same run done the other way "
+         "(`python3 -m uae.rl_flow` with the flags shown; in-run evaluation, same 128 scenes, same noise):\n"]
+    L += [f"- {col}: {what} (`{flags}`)" for (_, col, flags, what), _ in runs]
+    L += ["", "| step | eval sim, shipped | " + " | ".join(f"eval sim, {a[1]}" for a, _ in runs) + " |",
+          "|---|---|" + "---|" * len(runs)]
     for r in e3:
-        if r["step"] in by:
-            L.append(f"| {r['step']} | {r['eval/sim']:.4f} | {by[r['step']]['eval/sim']:.4f} |")
-            diffs.append(by[r["step"]]["eval/sim"] - r["eval/sim"])
-    last = max(by)
-    L.append(f"\nAlong the run the two differ by at most {max(abs(d) for d in diffs):.4f} (global minus group: "
-             f"{min(diffs):+.4f} to {max(diffs):+.4f}); at step {last} global std ends at {by[last]['eval/sim']:.4f}. "
-             "One seed each: no difference shows beyond that spread, and the shipped run keeps group std.")
+        L.append(f"| {r['step']} | {r['eval/sim']:.4f} | "
+                 + " | ".join(f"{by[r['step']]['eval/sim']:.4f}" if r["step"] in by else "—" for _, by in runs) + " |")
+    shipped = {r["step"]: r["eval/sim"] for r in e3}
+    L.append("")
+    for (_, col, _, _), by in runs:
+        diffs = [by[k]["eval/sim"] - shipped[k] for k in by if k in shipped and k > 0]
+        if not diffs:
+            continue
+        last = max(by)
+        L.append(f"- {col} minus shipped along the run: {min(diffs):+.4f} to {max(diffs):+.4f}; at step {last} "
+                 f"{by[last]['eval/sim']:.4f} against {shipped.get(last, float('nan')):.4f}.")
+    L.append("\nOne seed each: single comparisons, not significance tests; the shipped run keeps its choices.")
     return L + [""]
 
 
