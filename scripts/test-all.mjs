@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: every suite in order — typecheck, unit (vitest), models (pytest), then the app is built ONCE
+// `npm test`: first what the suites need (node_modules when absent; Chromium and Debian's python3-torch/onnx/
+// pytest via scripts/ensure-test-deps.sh, which says what it installs), then every suite in order — typecheck, unit (vitest), models (pytest), then the app is built ONCE
 // and every E2E runner (Chromium, WebGPU + WASM) serves that same build (`--no-build --dist`).
 // Runs them all even after a failure (E2E suites are skipped when the build failed), prints a summary with
 // each suite's time, and exits non-zero if any failed.
@@ -9,8 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-// Debian's interpreter has torch/onnx/pytest; a pyenv `python3` first on PATH may not.
-const python = process.env.UAE_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+// Debian's interpreter has torch/onnx/pytest; a pyenv `python3` first on PATH may not. Resolved after the
+// setup step, which may install it.
+const pythonPath = () => process.env.UAE_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 const node = process.execPath;
 const bin = (pkg, file) => join(root, 'node_modules', pkg, file);
 
@@ -34,12 +36,21 @@ const E2E_SUITES = [
 const E2E_DIST = join(root, '.e2e-tmp', 'npm-test-dist');
 const E2E_BUILD = 'e2e build (vite, shared by the E2E suites)';
 
+const SETUP = 'setup (node_modules, Chromium, python3-torch/onnx/pytest)';
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const suites = [
+  {
+    name: SETUP,
+    steps: [
+      ...(existsSync(join(root, 'node_modules', '.package-lock.json')) ? [] : [{ cmd: npm, args: ['install', '--no-audit', '--no-fund'] }]),
+      { cmd: 'bash', args: [join(root, 'scripts', 'ensure-test-deps.sh')] },
+    ],
+  },
   { name: 'typecheck', cmd: node, args: [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit'] },
   { name: 'unit (vitest)', cmd: node, args: [bin('vitest', 'vitest.mjs'), 'run'] },
   {
     name: 'models (pytest)',
-    cmd: python,
+    cmd: pythonPath,
     args: ['-m', 'pytest', '-q', 'tests/models'],
     skip: hasPytests(join(root, 'tests', 'models')) ? null : 'tests/models has no tests yet',
   },
@@ -63,7 +74,12 @@ for (const s of suites) {
     continue;
   }
   const t0 = Date.now();
-  const r = spawnSync(s.cmd, s.args, { cwd: root, stdio: 'inherit', env: { ...process.env, UAE_PYTHON: python } });
+  let r = { status: 0 };
+  for (const { cmd, args } of s.steps ?? [s]) {
+    const env = { ...process.env, UAE_PYTHON: pythonPath() };
+    r = spawnSync(typeof cmd === 'function' ? cmd() : cmd, args, { cwd: root, stdio: 'inherit', env });
+    if (r.status !== 0) break;
+  }
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);
   const ok = r.status === 0;
   const note = r.error ? r.error.message : ok ? `${seconds}s` : `exit ${r.status ?? r.signal}, ${seconds}s`;
