@@ -13,7 +13,7 @@ import { LOSS_TYPES, REWARD_SCALINGS, type LengthPenaltySpec, type LossType, typ
 import { createInferContext } from '../engine/infer/index.ts';
 import {
   DEFAULT_SETTINGS, GROUP_SIZE_RANGE, REWARD_NAMES, resolveImage, runRollouts, type OldPolicy, type RewardName, type RewardWeights,
-  type RolloutImageSource, type RolloutSettings, type RolloutsOutcome,
+  type RolloutImageSource, type RolloutSettings, type RolloutsOutcome, formatFixed,
 } from '../engine/rollouts/index.ts';
 import { DEFAULT_BUNDLE, resolveEvalBundle } from './eval.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
@@ -174,18 +174,19 @@ export function rolloutsJson(out: RolloutsOutcome, meta: { bundle: string; input
   };
 }
 
-/** Prints the human-readable table of a run. */
-function printText(doc: RolloutsJson): void {
-  const f = (x: number | null, d = 3) => (x === null ? '–' : x.toFixed(d));
+/** Prints the human-readable table of a run (float noise around 0 printed as 0; `--json` keeps raw values). */
+export function printText(doc: RolloutsJson): void {
+  const f = (x: number | null, d = 3) => (x === null ? '–' : formatFixed(x, d));
   console.log(`bundle ${doc.bundle}; ${doc.inputs.join(', ')}; G ${doc.settings.groupSize}, seed ${doc.settings.seed}; old policy: ${doc.old_policy}`);
-  // len: the completion length GRPO counts (completions/*); tok: content tokens of the caption; + = truncated
+  // len: the completion length (tokens incl. [EOS]) that completions/*_length and the panel's Length count;
+  // tok: the caption's content tokens (no specials); + = truncated
   console.log(' #  reward   adv     kl        logp  len  tok  caption');
   doc.rollouts.forEach((r, i) => {
     const len = `${r.length}${r.truncated ? '+' : ''}`;
     console.log(`${String(i).padStart(2)} ${f(r.reward, 4).padStart(7)} ${f(r.advantage, 3).padStart(6)} ${f(r.kl, 5).padStart(8)} ${f(r.sequence_logp, 2).padStart(9)} ${len.padStart(4)} ${String(r.tokens).padStart(4)}  ${r.caption}`);
   });
-  for (const [k, v] of Object.entries(doc.metrics)) console.log(`${k.padEnd(36)} ${Number.isFinite(v) ? v.toFixed(6) : String(v)}`);
-  for (const t of LOSS_TYPES) console.log(`${`loss (${t})`.padEnd(36)} ${doc.loss[t].toFixed(6)}`);
+  for (const [k, v] of Object.entries(doc.metrics)) console.log(`${k.padEnd(36)} ${f(v, 6)}`);
+  for (const t of LOSS_TYPES) console.log(`${`loss (${t})`.padEnd(36)} ${f(doc.loss[t], 6)}`);
 }
 
 /** Runs `uae rollouts` on `file` or scenes from `opts.scene`; returns the JSON document (printed as JSON or text). */

@@ -66,11 +66,27 @@ export async function waitLoaded(page, id) {
   await page.getByTestId('load-progress').waitFor({ state: 'detached', timeout: T });
 }
 
-/** Returns the error banner's text once it is visible. */
-export async function bannerText(page) {
+/**
+ * Returns what the error banner says once it is visible: { code (its data-code), message (the sentence, as
+ * shown), text (the banner's visible text: the sentence, then "(code)") }.
+ */
+export async function bannerParts(page) {
   const banner = page.getByTestId('error-banner');
   await banner.waitFor({ timeout: T });
-  return (await banner.locator('p').textContent()).trim();
+  return banner.evaluate((b) => ({
+    code: b.getAttribute('data-code'),
+    message: (b.querySelector('[data-testid="error-message"]')?.textContent ?? '').trim(),
+    text: (b.querySelector('p')?.innerText ?? '').trim(),
+  }));
+}
+
+/**
+ * Returns the error banner's facts as one string, "code: message" (code from data-code, message as shown),
+ * once it is visible. The banner itself shows the sentence first and the code after it (bannerParts).
+ */
+export async function bannerText(page) {
+  const { code, message } = await bannerParts(page);
+  return `${code}: ${message}`;
 }
 
 /** ORT's own warnings (shape ops assigned to the CPU) arrive as console errors; they are not app errors. */

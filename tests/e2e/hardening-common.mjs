@@ -28,14 +28,26 @@ function mimeOf(name) {
   return { png: 'image/png', jpg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', bmp: 'image/bmp', svg: 'image/svg+xml', json: 'application/json' }[ext] ?? 'application/octet-stream';
 }
 
-/** Waits until the panel answered about `name`: the input shows it (accepted) or the banner names it (refused). */
+/**
+ * Waits until the panel answered about `name`: the input shows it (accepted) or the banner names it (refused:
+ * its code, its sentence, its visible text, and the fonts and sizes of the sentence and the code).
+ */
 export async function answerFor(page, name, timeout = 60_000) {
   return until(
     () =>
       page.evaluate((n) => {
         const label = document.querySelector('[data-testid="rt-input-label"]')?.textContent ?? '';
         const banner = document.querySelector('[data-testid="error-banner"]');
-        if (banner?.textContent?.includes(n)) return { refused: true, code: banner.getAttribute('data-code'), message: banner.querySelector('p')?.textContent?.trim() };
+        if (banner?.textContent?.includes(n)) {
+          const message = banner.querySelector('[data-testid="error-message"]');
+          const code = banner.querySelector('[data-testid="error-code"]');
+          const font = (el) => (el ? getComputedStyle(el) : null);
+          return {
+            refused: true, code: banner.getAttribute('data-code'), message: message?.textContent?.trim(), text: banner.querySelector('p')?.innerText?.trim(),
+            codeText: code?.textContent?.trim(), fonts: { message: font(message)?.fontFamily, code: font(code)?.fontFamily },
+            sizes: { message: parseFloat(font(message)?.fontSize), code: parseFloat(font(code)?.fontSize) },
+          };
+        }
         if (label.includes(n) && !document.querySelector('.rt-input')?.textContent?.includes('decoding…')) return { refused: false, label };
         return null;
       }, name),

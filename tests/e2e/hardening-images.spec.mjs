@@ -71,7 +71,13 @@ export const spec = {
         const answer = await answerFor(page, f.name);
         assert.equal(answer.refused, true, `${f.name} was accepted`);
         assert.equal(answer.code, f.problem, `${f.name}: code ${answer.code}, expected ${f.problem} (${answer.message})`);
-        assert.match(answer.message, new RegExp(`^${f.problem}: ${f.name.replace('.', '\\.')}: \\S`), answer.message);
+        assert.match(answer.message, new RegExp(`^${f.name.replace('.', '\\.')}: \\S`), answer.message);
+        // The banner leads with the sentence; the code follows in small, muted, non-monospace text.
+        assert.ok(answer.text.startsWith(answer.message) && !answer.text.startsWith(`${f.problem}:`), `the banner leads with "${answer.text.slice(0, 40)}"`);
+        assert.equal(answer.codeText, `(${f.problem})`);
+        assert.ok(answer.text.endsWith(`(${f.problem})`), `the code does not follow the sentence: "${answer.text}"`);
+        assert.doesNotMatch(`${answer.fonts.message} ${answer.fonts.code}`, /mono/i, 'the error is in a monospace font');
+        assert.ok(answer.sizes.code < answer.sizes.message, `the code (${answer.sizes.code}px) is not smaller than the sentence (${answer.sizes.message}px)`);
         assert.equal(await page.getByTestId('rt-input-label').textContent(), before, `${f.name} replaced the input`);
       }
       assert.equal(await page.evaluate(() => window.__svgRan ?? null), null, 'the SVG ran');

@@ -2,9 +2,10 @@
 // is scored.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { assertBackend, collectErrors, panelBundle, until } from './checks.mjs';
+import { assertBackend, bannerParts, collectErrors, panelBundle, until } from './checks.mjs';
 
 // SwiftShader WebGPU is ~30x slower than WASM and the machine is shared: wait long, assert exactly.
 const RUN_TIMEOUT = 1_200_000;
@@ -51,10 +52,20 @@ export function lastDigit(text) {
   return 10 ** ((m[2] ? Number(m[2]) : 0) - (m[1]?.length ?? 0));
 }
 
-/** Asserts that `text` shows `value` to its precision: off by at most half its last digit, plus `slack`. */
+/** Below this, a number the CLI gives is 0 up to float noise, and the panel shows it as "0" (app/format.ts). */
+const NOISE = 1e-12;
+
+/**
+ * Asserts that `text` shows `value` to its precision: off by at most half its last digit, plus `slack`. A
+ * bare "0" means 0 up to float noise: the value must be within 1e-9 of 0.
+ */
 export function assertShows(text, value, what, slack) {
   assert.ok(typeof value === 'number' && Number.isFinite(value), `${what}: the CLI gives ${value}`);
   const shown = shownNumber(text, what);
+  if (String(text).trim() === '0') {
+    assert.ok(Math.abs(value) <= 1e-9, `${what} shows 0, the CLI gives ${value}`);
+    return;
+  }
   const tol = lastDigit(text) / 2 + slack * Math.max(1, Math.abs(value));
   assert.ok(Math.abs(shown - value) <= tol, `${what} shows ${text}, the CLI gives ${value} (off by ${Math.abs(shown - value)}, allowed ${tol})`);
 }
@@ -174,7 +185,7 @@ async function tableRows(page) {
     const caption = [...c[2].childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('');
     return {
       index: r.dataset.index, caption, truncated: c[2].querySelector('.tag') !== null,
-      text: { tokens: c[3].textContent, reward: c[4].textContent, advantage: c[5].textContent, kl: c[6].textContent, logp: c[7].textContent },
+      text: { length: c[3].textContent, reward: c[4].textContent, advantage: c[5].textContent, kl: c[6].textContent, logp: c[7].textContent },
       final: c[5].dataset.final, mark: r.dataset.mark ?? null, canvas: c[1].querySelector('canvas') !== null,
     };
   }));
@@ -185,7 +196,7 @@ async function tableRows(page) {
     return {
       ...r,
       index: shownNumber(r.index, 'a row index'),
-      tokens: shownNumber(r.text.tokens, what('token count')),
+      length: shownNumber(r.text.length, what('length')),
       reward: shownNumber(r.text.reward, what('reward')),
       advantage: shownNumber(advantage, what('advantage')),
       advantageText: advantage,
@@ -215,11 +226,22 @@ async function assertRolloutsPanel(ctx) {
   const errors = collectErrors(page);
 
   let opened = false;
-  await step(`the app loads bundle ${bundle.id} on ${mode.expect} and opens the Rollouts tab`, async () => {
+  await step(`the app loads bundle ${bundle.id} on ${mode.expect}, its card counts checkpoints as its files do, and the Rollouts tab opens`, async () => {
     await page.goto(url, { timeout: 180_000 });
+    await page.getByRole('tab', { name: 'Model bundle' }).click();
     await page.locator(`[data-testid="loaded-bundle"][data-bundle-id="${bundle.id}"]`).waitFor({ timeout: 240_000 });
     await page.getByTestId('load-progress').waitFor({ state: 'detached', timeout: 240_000 });
     await assertBackend(page, mode.expect);
+    // The card's counts come from the manifest: every checkpoint the scrubber steps through, the trained
+    // ones being the files under checkpoints/ in the card's own file table.
+    const checkpoints = JSON.parse(readFileSync(join(bundle.dir, 'manifest.json'), 'utf8')).roles.checkpoints ?? [];
+    if (checkpoints.length > 0) {
+      const files = await page.locator('[data-testid="loaded-bundle"] tbody td.mono').evaluateAll((tds) => tds.filter((td) => td.textContent.startsWith('checkpoints/')).length);
+      const text = await page.getByTestId('bundle-contents').textContent();
+      console.log(`      ${text}`);
+      assert.match(text, new RegExp(`^${checkpoints.length} encoder checkpoints?: .*\\b${checkpoints.filter((c) => c.step !== 0).length} from training`));
+      if (files > 0) assert.match(text, new RegExp(`\\b${files} from training`), `the card does not count the ${files} checkpoint files it lists`);
+    }
     await page.getByRole('tab', { name: 'Rollouts' }).click();
     await page.getByTestId('rollouts-panel').waitFor();
     assert.equal(await page.getByTestId('ro-groupSize').inputValue(), '8', 'default group size is not 8');
@@ -242,7 +264,9 @@ async function assertRolloutsPanel(ctx) {
     samples = await scoreAndSample(page);
     const last = samples.at(-1);
     assert.equal(last.status, 'finished', `run ended as ${last.status}: ${await page.getByTestId('error-banner').allTextContents()}`);
-    assert.equal(await page.getByTestId('ro-flow-steps').textContent(), `${flowSteps} flow steps`, 'the run did not use the flow steps set in the panel');
+    // The status line says it in a sentence (it once ended on a stray "the bundle's flow steps").
+    assert.equal(await page.getByTestId('ro-flow-steps').textContent(), `Each reconstruction takes ${flowSteps} flow steps.`, 'the run did not use the flow steps set in the panel');
+    assert.doesNotMatch(await page.getByTestId('ro-status').textContent(), /the bundle.s flow steps/, 'a stray fragment in the status line');
     console.log(`      row count over time: ${samples.filter((s, i) => i === 0 || s.rows !== samples[i - 1].rows).map((s) => `${s.rows}@${s.ms}ms`).join(' → ')}`);
     assert.equal(last.rows, 8);
     for (let i = 1; i < samples.length; i++) assert.ok(samples[i].rows >= samples[i - 1].rows, 'the row count went down');
@@ -279,7 +303,7 @@ async function assertRolloutsPanel(ctx) {
     rows.forEach((r, i) => {
       const c = cli.rollouts[i];
       assert.equal(r.caption, c.caption, `row ${i}'s caption`);
-      assert.equal(r.tokens, c.tokens, `row ${i}'s token count`);
+      assert.equal(r.length, c.length, `row ${i}'s length (completion tokens incl. [EOS])`);
       assert.equal(r.truncated, c.truncated, `row ${i}'s truncated tag`);
       assertShows(r.text.reward, c.reward, `row ${i}'s reward`, slack);
       assertShows(r.advantageText, c.advantage, `row ${i}'s advantage`, slack);
@@ -323,6 +347,18 @@ async function assertRolloutsPanel(ctx) {
     const slack = SLACK[mode.name];
     for (const t of LOSSES) assertShows(losses[t], cli.loss[t], `loss ${t}`, slack);
     for (const [k, v] of Object.entries(metrics)) assertShows(v, cli.metrics[k], `metric ${k}`, slack);
+    // Zero up to float noise is shown as 0 (not 6.245e-17), and no cell shows such noise digit for digit.
+    const cells = [...LOSSES.map((t) => [`loss ${t}`, losses[t], cli.loss[t]]), ...Object.entries(metrics).map(([k, v]) => [`metric ${k}`, v, cli.metrics[k]])];
+    for (const [what, text, value] of cells) {
+      if (Math.abs(value) < NOISE) assert.equal(text.trim(), '0', `${what} is ${value} (0 up to float noise) but shows ${text}`);
+      assert.doesNotMatch(text, /e-1[0-9]/, `${what} shows ${text}`);
+    }
+    console.log(`      zero up to float noise, shown as 0: ${cells.filter((c) => Math.abs(c[2]) < NOISE && c[2] !== 0).map((c) => `${c[0]} (${c[2]})`).join(', ') || 'none this run'}`);
+    // The table's Length column counts what completions/mean_length counts: its mean is the metric.
+    const lengths = (await tableRows(page)).map((r) => r.length);
+    const meanLength = lengths.reduce((a, b) => a + b, 0) / lengths.length;
+    assertShows(metrics['completions/mean_length'], meanLength, 'completions/mean_length against the mean of the Length column', 0);
+    assert.match(await page.locator('[data-testid="ro-table"] thead th').nth(3).getAttribute('title'), /completion tokens incl\. \[EOS\], as TRL's completions\/mean_length counts/);
     // The losses differ in their normalisers: four equal cells would mean one number shown four times,
     // unless the CLI's are equal too.
     if (new Set(LOSSES.map((t) => cli.loss[t])).size > 1) assert.ok(new Set(Object.values(losses)).size > 1, `every loss shows ${losses.grpo}`);
@@ -414,16 +450,46 @@ async function assertRolloutsPanel(ctx) {
   }
 
 
-  await step('batch mode: 2 images × 4 rollouts with per-group statistics', async () => {
+  await step('batch mode: 2 images × 4 rollouts with per-group statistics; with β = 0 the grpo loss, −mean(A) = 0, shows 0', async () => {
     await setField(page, 'ro-batch', 2);
     await setField(page, 'ro-groupSize', 4);
     await setField(page, 'ro-reconstructBatch', 2);
+    await setField(page, 'ro-beta', 0);
     const s = await scoreAndSample(page);
     assert.equal(s.at(-1).status, 'finished');
     assert.ok(s.some((x) => x.rows > 0 && x.rows < 8), `rows did not arrive batch by batch: ${s.map((x) => x.rows).join(', ')}`);
     assert.equal(s.at(-1).rows, 8);
     assert.equal(await page.locator('[data-testid="ro-groups"] tbody tr').count(), 2);
+    // Ratio 1 (current policy), no KL term: grpo's loss is −mean of advantages that sum to 0 per group,
+    // 0 up to float noise (it was shown as 6.245e-17).
+    const { losses, metrics } = await shownMetrics(page);
+    assert.equal(losses.grpo.trim(), '0', `the grpo loss shows ${losses.grpo}`);
+    for (const [k, v] of [...Object.entries(losses), ...Object.entries(metrics)]) assert.doesNotMatch(v, /e-1[0-9]/, `${k} shows ${v}`);
     await shot(page, 'batch');
+  });
+
+  await step('a file that is no image is refused: the banner says why, and the file input shows no file as chosen', async () => {
+    await setField(page, 'ro-source', 'image');
+    // A button-like "Choose image…" label in place of the native control (hidden, still the label's input).
+    const picker = await page.getByTestId('ro-file').evaluate((el) => ({
+      label: el.closest('label')?.textContent?.trim(), cls: el.closest('label')?.className, width: el.getBoundingClientRect().width,
+    }));
+    assert.deepEqual([picker.label, picker.cls], ['Choose image…', 'file-button'], `the file picker is ${JSON.stringify(picker)}`);
+    assert.ok(picker.width <= 1, `the native file input shows (${picker.width}px wide)`);
+    await page.getByTestId('ro-file').setInputFiles({ name: 'notes-not-an-image.png', mimeType: 'image/png', buffer: Buffer.from('These are notes, not a picture.\n') });
+    await until(async () => (await page.getByTestId('error-banner').count()) > 0, 'no banner for a file that is no image', 30_000);
+    const { code, message, text } = await bannerParts(page);
+    assert.equal(code, 'not-image');
+    assert.ok(text.startsWith(message) && message.startsWith('notes-not-an-image.png: '), `the banner does not lead with the sentence: "${text}"`);
+    assert.ok(text.endsWith('(not-image)'), `the code does not follow the sentence: "${text}"`);
+    assert.equal(await page.getByTestId('ro-file').inputValue(), '', 'the refused file is still chosen in the file input');
+    assert.equal(await page.getByTestId('ro-file').evaluate((el) => el.files.length), 0, 'the file input still holds the refused file');
+    const name = page.getByTestId('ro-file-name');
+    assert.equal(await name.getAttribute('data-chosen'), 'false');
+    assert.doesNotMatch(await name.textContent(), /notes-not-an-image/, 'the refused file is shown as chosen');
+    assert.equal(await page.getByTestId('ro-run').isDisabled(), true, 'Score is enabled without an image');
+    await page.getByRole('button', { name: 'Dismiss error' }).click();
+    await setField(page, 'ro-source', 'scene');
   });
 
   await step('no uncaught errors or console errors', async () => {

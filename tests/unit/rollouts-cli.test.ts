@@ -4,8 +4,8 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { parseLengthPenalty, parseOldPolicy, parseRewardWeights, type RolloutsJson } from '../../src/cli/rollouts.ts';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { parseLengthPenalty, parseOldPolicy, parseRewardWeights, printText, type RolloutsJson } from '../../src/cli/rollouts.ts';
 import { encodePng } from '../../src/cli/roundtrip.ts';
 import { grpoReport, LOSS_TYPES } from '../../src/engine/grpo.ts';
 import { DEFAULT_SETTINGS, resolveImage, runRollouts } from '../../src/engine/rollouts/index.ts';
@@ -95,6 +95,31 @@ describe('uae rollouts --scene --json', () => {
     expect(text.code).toBe(0);
     expect(text.out).toMatch(/speed-up \d+\.\d\dx \(identical captions\)/);
     expect(text.out).toMatch(/loss \(dr_grpo\)/);
+  });
+});
+
+describe('uae rollouts text output', () => {
+  it('prints float noise around 0 as 0 (no -0.000000), small real values as they are; --json keeps raw values', () => {
+    const doc = {
+      bundle: 'b', inputs: ['scene 1'], settings: DEFAULT_SETTINGS, old_policy: 'current policy',
+      rollouts: [{ group: 0, caption: 'a red circle', tokens: 3, length: 4, truncated: false, reward: 0.5, advantage: -3e-17, kl: 1.5e-5, sequence_logp: -2 }],
+      metrics: { 'completions/mean_length': 4, kl: 1.5e-5, entropy: -6.245e-17 },
+      loss: { grpo: -6.245e-17, bnpo: 0.0123, dr_grpo: 0.01, dapo: 0.0123 },
+    } as unknown as RolloutsJson;
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: unknown) => void lines.push(String(line)));
+    try {
+      printText(doc);
+    } finally {
+      log.mockRestore();
+    }
+    const out = lines.join('\n');
+    expect(out).toMatch(/^loss \(grpo\) +0\.000000$/m);
+    expect(out).toMatch(/^entropy +0\.000000$/m);
+    expect(out).toMatch(/^kl +0\.000015$/m);
+    expect(out).toMatch(/^ 0 +0\.5000 +0\.000 +0\.00002 +-2\.00 +4 +3  a red circle$/m);
+    expect(out).not.toMatch(/-0\.0+\b|e-\d/);
+    expect(doc.loss.grpo).toBe(-6.245e-17);
   });
 });
 

@@ -76,11 +76,12 @@ function FolderLoader({ busy }: { busy: boolean }) {
       onDrop={onDrop}
     >
       <p>Drop a bundle folder here, or</p>
-      <label className="row" style={{ justifyContent: 'center' }}>
-        <span>choose a folder:</span>
+      <label className="file-button" data-disabled={busy}>
+        Choose a folder…
         <input
           type="file"
           multiple
+          className="sr-only"
           disabled={busy}
           data-testid="folder-input"
           // webkitdirectory is not in React's typings; it makes the picker choose folders.

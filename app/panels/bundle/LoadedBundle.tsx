@@ -1,19 +1,22 @@
 import { formatBytes } from '../../format';
 import { useStore } from '../../store/store';
+import { bundleContents } from './contents';
 
-/** The bundle in use: identity, roles, and every file with its size and whether it came from the cache. */
+/** The bundle in use: identity, roles, its checkpoints and runs (counted from the manifest), and every file with its size and whether it came from the cache. */
 export function LoadedBundle() {
   const bundle = useStore((s) => s.engine.bundle);
   const origin = useStore((s) => s.engine.bundleOrigin);
   const fresh = origin?.kind === 'files' ? 'local' : 'network';
   if (!bundle) return <p className="muted">No bundle loaded yet.</p>;
   const total = bundle.files.reduce((a, f) => a + f.bytes, 0);
+  const contents = bundleContents(bundle.manifest);
   return (
     <div className="card" style={{ marginTop: '1rem' }} data-testid="loaded-bundle" data-bundle-id={bundle.id}>
       <h3 style={{ marginTop: 0 }}>
         Loaded: {bundle.name} <span className="muted">v{bundle.version}</span> <code className="muted">{bundle.id}</code>
       </h3>
       {bundle.manifest.description && <p>{bundle.manifest.description}</p>}
+      {contents.length > 0 && <p data-testid="bundle-contents">{contents.join(' ')}</p>}
       <p>
         Roles:{' '}
         {bundle.roles.length === 0 && <span className="muted">none</span>}

@@ -41,10 +41,24 @@ function Source({ form, disabled }: { form: RolloutsForm; disabled: boolean }) {
           <NumberField label="Images B (batch mode)" field="batch" value={form.batch} min={1} max={16} step={1} disabled={disabled} title="B scenes: seed, seed+1, …" />
         </>
       ) : (
-        <label>
-          File {upload ? <span className="mono">{upload.label}</span> : null}
-          <input type="file" accept="image/*" disabled={disabled} data-testid="ro-file" onChange={(e) => e.target.files?.[0] && void chooseRolloutsImage(e.target.files[0])} />
-        </label>
+        <div className="ro-file-field">
+          <span id="ro-file-caption">Image file</span>
+          <div className="ro-file-row">
+            <label className="file-button" data-disabled={disabled}>
+              Choose image…
+              <input
+                type="file" accept="image/*" className="sr-only" disabled={disabled} data-testid="ro-file" aria-describedby="ro-file-caption"
+                onChange={(e) => {
+                  const file = e.target.files?.[0];
+                  // The name shown is the accepted image's (below), never the input's: a refused file leaves nothing chosen.
+                  e.target.value = '';
+                  if (file) void chooseRolloutsImage(file);
+                }}
+              />
+            </label>
+            <span className="ro-file-name" data-testid="ro-file-name" data-chosen={upload !== null}>{upload ? upload.label : 'no image chosen'}</span>
+          </div>
+        </div>
       )}
     </div>
   );

@@ -1,5 +1,6 @@
 import { LOSS_TYPES } from '../../../src/engine/grpo.ts';
 import type { RolloutsResult } from '../../../src/protocol/rollouts.ts';
+import { formatFixed, formatMetric as fmt } from '../../format';
 
 const LOSS_NOTE: Record<(typeof LOSS_TYPES)[number], string> = {
   grpo: 'mean over tokens, then over sequences',
@@ -8,7 +9,6 @@ const LOSS_NOTE: Record<(typeof LOSS_TYPES)[number], string> = {
   dapo: 'sum / active tokens in the generation batch',
 };
 
-const fmt = (v: number): string => (Number.isFinite(v) ? (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(5) : v.toExponential(3)) : String(v));
 
 /** The step's numbers: the loss under every loss type, TRL's metrics, and each group's statistics. */
 export function Metrics({ result, lossType }: { result: RolloutsResult; lossType: string }) {
@@ -61,7 +61,7 @@ export function Metrics({ result, lossType }: { result: RolloutsResult; lossType
                   <td className="num">{fmt(g.reward_std)}</td>
                   <td className="num">{g['completions/mean_length'].toFixed(1)}</td>
                   <td className="num">{fmt(g.kl)}</td>
-                  <td className="num">{g.advantage_min.toFixed(2)} … {g.advantage_max.toFixed(2)}</td>
+                  <td className="num">{formatFixed(g.advantage_min, 2)} … {formatFixed(g.advantage_max, 2)}</td>
                   <td className="num">{fmt(g.losses[lossType as keyof typeof g.losses])}</td>
                 </tr>
               ))}

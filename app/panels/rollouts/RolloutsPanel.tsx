@@ -4,6 +4,7 @@ import { useStore } from '../../store/store';
 import { Pixels } from '../roundtrip/Pixels';
 import { RolloutCharts } from './Charts';
 import { Controls } from './Controls';
+import { flowStepsSentence } from './derive';
 import { Metrics } from './Metrics';
 import { RolloutsTable } from './RolloutsTable';
 import type { RolloutsRun } from './state';
@@ -53,7 +54,7 @@ function Status({ run }: { run: RolloutsRun }) {
           {run.sampled.captions} captions sampled together in {run.sampled.decoderRuns} decoder runs ({(run.sampled.ms / 1000).toFixed(2)} s)
         </span>
       )}
-      <span className="muted" data-testid="ro-flow-steps">{run.settings.flowSteps ?? 'the bundle’s'} flow steps</span>
+      <span className="muted" data-testid="ro-flow-steps" data-flow-steps={run.flowSteps}>{flowStepsSentence(run)}</span>
       {t && <span className="muted">total {(t.total / 1000).toFixed(2)} s · reconstruct {(t.reconstruct / 1000).toFixed(2)} s · {run.backend} · {run.bundleId}</span>}
     </div>
   );

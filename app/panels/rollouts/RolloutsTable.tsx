@@ -1,22 +1,29 @@
 import { useMemo } from 'react';
+import { zeroNoise } from '../../../src/engine/rollouts/index.ts';
+import { formatFixed } from '../../format';
 import { useStore } from '../../store/store';
 import { Pixels } from '../roundtrip/Pixels';
 import { sortRolloutsBy } from './actions';
-import { bestAndWorst, rowViews, sortRows } from './derive';
+import { bestAndWorst, rowLength, rowViews, sortRows } from './derive';
 import type { RolloutsRun, RolloutsSort } from './state';
+
+/** What the Length column counts (derive.ts rowLength): the same length as completions/*_length and the CLI's `len`. */
+const LENGTH_TITLE = 'completion tokens incl. [EOS], as TRL\'s completions/mean_length counts';
 
 const COLUMNS: { key: RolloutsSort['key'] | null; label: string; title?: string; num?: boolean }[] = [
   { key: 'index', label: '#' },
   { key: null, label: 'Reconstruction' },
   { key: null, label: 'Caption' },
-  { key: 'tokens', label: 'Tokens', num: true, title: 'words of the caption; completions/*_length count completion tokens: these plus [EOS] when the caption ended by itself' },
+  { key: 'length', label: 'Length', num: true, title: LENGTH_TITLE },
   { key: 'reward', label: 'Reward', num: true },
   { key: 'advantage', label: 'Advantage', num: true, title: 'provisional (≈) until every rollout is scored' },
   { key: 'kl', label: 'Mean KL', num: true, title: 'mean k3 KL to the reference encoder over the completion' },
   { key: 'logp', label: 'Seq. log-prob', num: true, title: 'Σ log-probs of the completion under the policy (nats)' },
 ];
 
-const fmt = (x: number | null, digits: number): string => (x === null || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+const fmt = (x: number | null, digits: number): string => (x === null || !Number.isFinite(x) ? '–' : formatFixed(x, digits));
+/** A mean KL: "0" when it is 0 up to float noise, else 3 significant digits. */
+const fmtKl = (x: number | null): string => (x === null ? '–' : zeroNoise(x) === 0 ? '0' : x.toExponential(2));
 
 /** The rollouts table: one row per finished rollout, sortable; each group's best and worst highlighted. */
 export function RolloutsTable({ run }: { run: RolloutsRun }) {
@@ -59,10 +66,10 @@ export function RolloutsTable({ run }: { run: RolloutsRun }) {
                   {r.caption || <span className="muted">(empty caption)</span>}
                   {r.truncated && <span className="tag" title="reached the token limit without [EOS]: the sampled tokens are kept as they are (TRL)">truncated</span>}
                 </td>
-                <td className="num">{r.tokens}</td>
+                <td className="num" title={`${r.tokens} of them content tokens (no special tokens)`}>{rowLength(r)}</td>
                 <td className="num" title={`sim ${fmt(s.sim, 4)} · PSNR ${fmt(s.psnr, 2)} dB · SSIM ${fmt(s.ssim, 4)} · attr F1 ${fmt(s.attr_f1, 3)}`}>{fmt(r.reward, 4)}</td>
                 <td className={`num ${advantage >= 0 ? 'pos' : 'neg'}`} data-final={final}>{final ? '' : '≈'}{fmt(advantage, 3)}</td>
-                <td className="num">{r.meanKl === null ? '–' : r.meanKl.toExponential(2)}</td>
+                <td className="num">{fmtKl(r.meanKl)}</td>
                 <td className="num">{fmt(r.sequenceLogp, 2)}</td>
               </tr>
             );

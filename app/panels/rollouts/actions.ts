@@ -79,7 +79,7 @@ export async function scoreRollouts(): Promise<void> {
   const id = `rollouts-${Date.now()}`;
   const t0 = performance.now();
   const run: RolloutsRun = {
-    id, status: 'running', startedAt: Date.now(), settings, bundleId: bundle.id,
+    id, status: 'running', startedAt: Date.now(), settings, bundleId: bundle.id, flowSteps: settings.flowSteps ?? bundle.manifest.defaults.flowSteps,
     backend: state.engine.backend ? backendLabel(state.engine.backend) : '', inputs: [], rows: [], arrivals: [],
     width: bundle.manifest.preprocessing.image.width, height: bundle.manifest.preprocessing.image.height,
     sampled: null, progress: null, result: null, error: null,

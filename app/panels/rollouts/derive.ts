@@ -1,6 +1,7 @@
 // What the rollouts views show, derived from the run as plain values (no React; unit-tested in Node):
 // advantages (final once the run is done, provisional over the rollouts finished so far before that),
-// sorting, each group's best and worst rollout, the reward histogram's bins.
+// sorting, each group's best and worst rollout, the table's length, the reward histogram's bins, the status
+// line's sentence on flow steps.
 import { ADVANTAGE_EPS, mean, unbiasedStd, type RewardScaling } from '../../../src/engine/grpo.ts';
 import type { RolloutRecord } from '../../../src/engine/rollouts/index.ts';
 import type { RolloutsRun, RolloutsSort } from './state';
@@ -42,11 +43,21 @@ export function rowViews(run: RolloutsRun): RowView[] {
   }));
 }
 
+/**
+ * Returns a rollout's length as the table shows it: its completion length, TRL's len(completion_ids) (the
+ * completion tokens including the [EOS] when one was generated; a truncated caption's sampled tokens). It
+ * is what `lengths`, completions/*_length and the length penalty count, so the mean over a group's rows is
+ * its completions/mean_length. (`record.tokens`, the caption's content tokens without [EOS], is not it.)
+ */
+export function rowLength(record: RolloutRecord): number {
+  return record.completion.length;
+}
+
 /** Returns the sort value of a row for a column (NaN sorts last). */
 function sortValue(v: RowView, key: RolloutsSort['key']): number {
   switch (key) {
     case 'index': return v.record.index;
-    case 'tokens': return v.record.tokens;
+    case 'length': return rowLength(v.record);
     case 'reward': return v.record.reward;
     case 'advantage': return v.advantage;
     case 'kl': return v.record.meanKl ?? NaN;
@@ -80,6 +91,12 @@ export function bestAndWorst(rows: readonly RolloutRecord[]): { best: Set<number
     worst.add(lo.index);
   }
   return { best, worst };
+}
+
+/** Returns the status line's sentence on the reconstructions: "Each reconstruction takes 8 flow steps (the bundle’s default)." */
+export function flowStepsSentence(run: Pick<RolloutsRun, 'flowSteps' | 'settings'>): string {
+  const n = run.flowSteps;
+  return `Each reconstruction takes ${n} flow step${n === 1 ? '' : 's'}${run.settings.flowSteps === undefined ? ' (the bundle’s default)' : ''}.`;
 }
 
 /** One histogram bin: [x0, x1) (the last bin includes x1) and how many values fall in it. */

@@ -83,6 +83,8 @@ export interface RolloutsRun {
   /** Backend label at the start, e.g. "WebGPU · swiftshader". */
   backend: string;
   inputs: RolloutImage[];
+  /** Flow (Euler) steps of each reconstruction: the form's, or the bundle's default when the form leaves it empty. */
+  flowSteps: number;
   /** The bundle's image size (inputs and reconstructions are uint8 RGB [height,width,3]). */
   width: number;
   height: number;
@@ -98,7 +100,7 @@ export interface RolloutsRun {
 
 /** Table sort: a column and a direction. */
 export interface RolloutsSort {
-  key: 'index' | 'tokens' | 'reward' | 'advantage' | 'kl' | 'logp';
+  key: 'index' | 'length' | 'reward' | 'advantage' | 'kl' | 'logp';
   dir: 'asc' | 'desc';
 }
 

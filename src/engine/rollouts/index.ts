@@ -3,3 +3,4 @@ export * from './types.ts';
 export * from './rewards.ts';
 export * from './report.ts';
 export * from './run.ts';
+export * from './format.ts';
