@@ -2,7 +2,7 @@ import { FallbackNotice } from './components/BackendBadge';
 import { ErrorBanner } from './components/ErrorBanner';
 import { Header } from './components/Header';
 import { Tabs } from './components/Tabs';
-import { BundlePanel } from './panels/bundle/BundlePanel';
+import { BundlePanel, OriginPrompt } from './panels/bundle/BundlePanel';
 import { Placeholder } from './panels/placeholders/Placeholder';
 import { RolloutsPanel } from './panels/rollouts/RolloutsPanel';
 import { RoundTripPanel } from './panels/roundtrip/RoundTripPanel';
@@ -17,6 +17,7 @@ export function App() {
       <Header />
       <FallbackNotice />
       <ErrorBanner />
+      <OriginPrompt />
       <Tabs />
       <main className="panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} tabIndex={0}>
         {tab === 'bundle' ? <BundlePanel /> : tab === 'roundtrip' ? <RoundTripPanel /> : tab === 'rollouts' ? <RolloutsPanel /> : tab === 'training' ? <TrainingPanel /> : <Placeholder tab={tab} />}

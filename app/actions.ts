@@ -125,7 +125,7 @@ export function loadBundleById(id: string): Promise<void> {
 
 /**
  * Loads a bundle from a folder URL (the folder holding manifest.json). A URL on another origin is not
- * fetched until the user agreed (answerOriginPrompt); the Model bundle tab shows the question.
+ * fetched until the user agreed (answerOriginPrompt); the app shell shows the question above every tab.
  */
 export function loadBundleFromUrl(url: string): Promise<void> {
   let baseUrl: string;

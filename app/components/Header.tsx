@@ -14,7 +14,8 @@ const CHOICES: { value: BackendChoice; label: string }[] = [
 export function Header() {
   const choice = useStore((s) => s.config.backend);
   const busy = useStore((s) => s.engine.status === 'starting' || s.engine.loading !== null);
-  const bundle = useStore(useShallow((s) => (s.engine.bundle ? { name: s.engine.bundle.name, version: s.engine.bundle.version } : null)));
+  const bundle = useStore(useShallow((s) => (s.engine.bundle ? { id: s.engine.bundle.id, name: s.engine.bundle.name, version: s.engine.bundle.version } : null)));
+  const loading = useStore((s) => s.engine.loading !== null);
   return (
     <header className="header">
       <div className="title">
@@ -38,7 +39,7 @@ export function Header() {
             ))}
           </select>
         </label>
-        <span className="badge" data-testid="bundle-badge" title="Loaded model bundle">
+        <span className="badge" data-testid="bundle-badge" data-bundle-id={bundle?.id ?? ''} data-loading={loading} title="Loaded model bundle">
           {bundle ? (
             <>
               {bundle.name} <span className="muted">v{bundle.version}</span>

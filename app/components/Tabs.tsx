@@ -3,11 +3,12 @@ import { useStore } from '../store/store';
 import { setTab } from '../actions';
 import type { Tab } from '../store/types';
 
+/** The tabs in order: the round trip (what the app opens on) first, the model bundle's files last. */
 export const TABS: { id: Tab; label: string }[] = [
-  { id: 'bundle', label: 'Model bundle' },
   { id: 'roundtrip', label: 'Round trip' },
   { id: 'rollouts', label: 'Rollouts' },
   { id: 'training', label: 'Training' },
+  { id: 'bundle', label: 'Model bundle' },
 ];
 
 /** WAI-ARIA tablist: arrow keys / Home / End move between tabs, the active tab alone is in the tab order. */
@@ -33,6 +34,7 @@ export function Tabs() {
           type="button"
           role="tab"
           id={`tab-${t.id}`}
+          data-testid={`tab-${t.id}`}
           aria-selected={tab === t.id}
           aria-controls={`panel-${t.id}`}
           tabIndex={tab === t.id ? 0 : -1}

@@ -75,6 +75,24 @@ export interface RtRun {
   error: AppError | null;
 }
 
+/** Progress inside the running loop of run `runId`, folded from the worker's streamed events (not stored with the run). */
+export interface RtLive {
+  runId: string;
+  /** The running loop (1-based). */
+  loop: number;
+  phase: 'caption' | 'flow';
+  /** The caption so far (the whole caption once the flow runs) and its content tokens. */
+  text: string;
+  tokens: number;
+  /** Flow steps done (0 while captioning) of `steps`. */
+  step: number;
+  steps: number;
+  /** This loop's latest preview (uint8 RGB, the decoder's x0 estimate), null before the first. */
+  preview: Uint8Array | null;
+  /** The flow step that preview is from (0: none yet). */
+  previewStep: number;
+}
+
 export interface RoundTripState {
   settings: RtSettings;
   input: RtInput | null;
@@ -82,6 +100,8 @@ export interface RoundTripState {
   inputBusy: boolean;
   /** The run on screen: the live one, or one opened from the history. */
   current: RtRun | null;
+  /** Progress inside the running loop of the live run; null when no loop is running. */
+  live: RtLive | null;
   /** Ids (≤ 2) of stored runs ticked for side-by-side comparison. */
   compare: string[];
   /** Stored runs read back from IndexedDB, by id. */
@@ -95,6 +115,7 @@ export const initialRoundTrip: RoundTripState = {
   input: null,
   inputBusy: false,
   current: null,
+  live: null,
   compare: [],
   opened: {},
   historyLoaded: false,

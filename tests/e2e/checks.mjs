@@ -60,10 +60,13 @@ export async function assertBackend(page, backend) {
   return text;
 }
 
-/** Waits until the loaded-bundle card shows bundle `id`. */
-export async function waitLoaded(page, id) {
-  await page.locator(`[data-testid="loaded-bundle"][data-bundle-id="${id}"]`).waitFor({ timeout: T });
-  await page.getByTestId('load-progress').waitFor({ state: 'detached', timeout: T });
+/**
+ * Waits until bundle `id` (any bundle when omitted) is loaded and no load is going: read from the header's
+ * bundle badge, so it holds on whichever tab is open.
+ */
+export async function waitLoaded(page, id, timeout = T) {
+  const badge = id ? `[data-testid="bundle-badge"][data-bundle-id="${id}"]` : '[data-testid="bundle-badge"]:not([data-bundle-id=""])';
+  await page.locator(`${badge}[data-loading="false"]`).waitFor({ timeout });
 }
 
 /**
@@ -126,4 +129,14 @@ export function panelBundle({ root, mount }) {
   const m = manifestOf(dir);
   console.log(`default bundle "${index.default}" cannot round-trip: using the tiny test bundle (random weights)`);
   return { id: m.id, name: m.name, dir, param: `bundle=${TINY_DIR}/`, tiny: true };
+}
+
+/**
+ * Returns a run's error (test id `testId`, e.g. rt-run-error) as `code: message` from its data-code and
+ * data-message (the page shows the sentence first and the code after it), or null when there is none.
+ */
+export async function runError(page, testId = 'rt-run-error') {
+  const el = page.getByTestId(testId);
+  if ((await el.count()) === 0) return null;
+  return `${await el.getAttribute('data-code')}: ${await el.getAttribute('data-message')}`;
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validImages } from '../fixtures/image-corpus.mjs';
-import { bannerText, collectErrors, until } from './checks.mjs';
+import { bannerText, collectErrors, runError, until } from './checks.mjs';
 import { isMain, launch, runMain } from './harness.mjs';
 import { answerFor, historyIds, openRoundTrip, pick, runRoundTrip, T } from './hardening-common.mjs';
 
@@ -127,7 +127,7 @@ export const spec = {
         await until(async () => (await page.getByTestId('rt-run').getAttribute('data-status')) === 'finished', 'the run did not finish', T);
         // The save follows the last loop at once: a few seconds without an error means none is coming.
         await until(async () => (await page.getByTestId('rt-run-error').count()) > 0, 'no storage error shown on the finished run', 10_000);
-        assert.match(await page.getByTestId('rt-run-error').textContent(), /^storage-full: Browser storage is full: this run \(rgb16\.png\) was not saved/);
+        assert.match(await runError(page), /^storage-full: Browser storage is full: this run \(rgb16\.png\) was not saved/);
         assert.match(await bannerText(page), /^storage-full: Browser storage is full/);
         assert.deepEqual(await historyIds(page), before, 'an unsaved run appeared in the history');
       } finally {

@@ -1,6 +1,6 @@
 // Helpers of the resilience specs (issue 9 points 2, 3, 6): open the round-trip tab on a bundle that can
 // round-trip, start and watch a run, find the engine worker, read the worker's activity from the header.
-import { panelBundle, until } from './checks.mjs';
+import { panelBundle, runError, until } from './checks.mjs';
 
 /** Generous waits: SwiftShader WebGPU is ~30x slower than WASM and the machine is shared. */
 export const T = 600_000;
@@ -34,7 +34,7 @@ export async function runStatus(page, status, timeout = T) {
     async () => {
       const s = await page.getByTestId('rt-run').getAttribute('data-status');
       if (s !== status && ['finished', 'failed', 'cancelled'].includes(s)) {
-        const why = await page.getByTestId('rt-run-error').textContent().catch(() => '');
+        const why = (await runError(page).catch(() => '')) ?? '';
         throw Object.assign(new Error(`run ended "${s}", expected "${status}" ${why}`), { fatal: true });
       }
       return s === status;
@@ -42,7 +42,7 @@ export async function runStatus(page, status, timeout = T) {
     `run never reached "${status}"`,
     timeout,
   );
-  return (await page.getByTestId('rt-run-error').count()) > 0 ? (await page.getByTestId('rt-run-error').textContent()).trim() : null;
+  return runError(page);
 }
 
 /** Returns the page's engine worker (its script is the bundled engine.worker). */

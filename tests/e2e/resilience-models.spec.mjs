@@ -48,6 +48,8 @@ async function runModelSpecs({ context, baseUrl, step, shot, root, mount }) {
   const errors = collectErrors(page, (m) => m.location().url.includes(MOUNT) || /Failed to load resource/.test(m.text()));
   await page.goto(baseUrl, { timeout: T });
   await waitLoaded(page, defaultId);
+  // Bundles by URL are loaded from the Model bundle tab (the app opens on the round trip).
+  await page.getByTestId('tab-bundle').click();
 
   for (const name of names) {
     const { code, message } = BAD_MODEL_VARIANTS[name];

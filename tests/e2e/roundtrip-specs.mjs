@@ -45,6 +45,58 @@ function recordPointsInPage(page) {
   });
 }
 
+/**
+ * Starts recording, in the page, every state the running loop's frame goes through (window.__rtLive): the loop,
+ * phase, token count, flow step, caption so far, status line, whether a preview is drawn, how many loops are done.
+ */
+function recordLiveInPage(page) {
+  return page.evaluate(() => {
+    const log = [];
+    window.__rtLive = log;
+    let last = '';
+    const read = () => {
+      const run = document.querySelector('[data-testid="rt-run"]');
+      const live = run?.querySelector('[data-testid="rt-live"]');
+      const state = {
+        done: run?.querySelectorAll('[data-testid="rt-caption"]').length ?? 0,
+        loop: live ? Number(live.getAttribute('data-loop')) : null,
+        phase: live?.getAttribute('data-phase') ?? null,
+        tokens: Number(live?.getAttribute('data-tokens') ?? 0),
+        step: Number(live?.getAttribute('data-step') ?? 0),
+        caption: live?.querySelector('[data-testid="rt-live-caption"]')?.textContent ?? '',
+        status: live?.querySelector('[data-testid="rt-live-status"]')?.textContent ?? '',
+        preview: Boolean(live?.querySelector('[data-testid="rt-live-preview"]')),
+        label: run?.querySelector('[data-testid="rt-progress-label"]')?.textContent ?? null,
+      };
+      const key = JSON.stringify(state);
+      if (key !== last) {
+        last = key;
+        log.push(state);
+      }
+    };
+    new MutationObserver(read).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+}
+
+/** Asserts the filmstrip's last frame lies inside the round-trip panel (nothing cut at its edge); `box` from lastFrameBox. */
+function assertFrameInside(box, what) {
+  assert.ok(box, `${what}: no filmstrip`);
+  const { frame, panel, frames } = box;
+  const inside = frame.left >= panel.left - 0.5 && frame.right <= panel.right + 0.5 && frame.bottom <= panel.bottom + 0.5;
+  const where = `${frame.left}…${frame.right} px, panel ${panel.left}…${panel.right} px`;
+  assert.ok(inside, `${what}: the last of ${frames} filmstrip frames is not inside the panel (${where})`);
+}
+
+/** In the page: the boxes of the filmstrip's last frame and of the round-trip panel (a function, so it can run inside observers). */
+const LAST_FRAME_BOX = `() => {
+  const frames = document.querySelectorAll('[data-testid="rt-run"] [data-testid="rt-filmstrip"] > li');
+  const panel = document.querySelector('[data-testid="roundtrip-panel"]')?.getBoundingClientRect();
+  const last = frames[frames.length - 1]?.getBoundingClientRect();
+  if (!panel || !last) return null;
+  const box = (r) => ({ left: r.left, right: r.right, top: r.top, bottom: r.bottom });
+  return { frame: box(last), panel: box(panel), frames: frames.length };
+}`;
+
 async function dispatchFile(page, target, type, file) {
   const dt = await page.evaluateHandle(({ name, bytes }) => {
     const d = new DataTransfer();
@@ -98,12 +150,21 @@ async function runRoundTripSpecs(ctx) {
   const tmp = mkdtempSync(join(tmpdir(), 'uae-rt-e2e-'));
   const url = `${baseUrl}?${[bundle.param, 'rt-steps=2'].filter(Boolean).join('&')}`;
 
-  await step('round-trip tab opens with the bundle loaded', async () => {
+  await step('the app opens on the round trip, the gallery\'s first scene ready once the bundle loaded (not in the URL)', async () => {
     await page.goto(url);
-    await page.getByRole('tab', { name: 'Round trip' }).click();
     await page.getByTestId('roundtrip-panel').waitFor();
+    assert.equal(await page.getByTestId('tab-roundtrip').getAttribute('aria-selected'), 'true', 'the app did not open on the round trip');
     await until(async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name), `bundle ${bundle.name} not loaded`);
     assert.equal(await page.getByTestId('rt-missing-roles').count(), 0, 'bundle reported as unable to round-trip');
+    const gallery = JSON.parse(readFileSync(join(root, 'public', 'gallery', 'index.json'), 'utf8')).scenes;
+    await inputKind(page, 'gallery', `gallery scene ${gallery[0].id}`);
+    await page.locator('[data-testid="rt-start"]:not([disabled])').waitFor();
+    assert.equal(new URL(page.url()).searchParams.get('rt-scene'), null, `the preselected scene went into the URL: ${page.url()}`);
+    assert.equal(await page.getByTestId('rt-backend').count(), 0, 'the panel repeats the header\'s backend select');
+    for (const id of ['rt-original', 'rt-model-view']) {
+      const width = await page.getByTestId(id).evaluate((c) => c.getBoundingClientRect().width);
+      assert.ok(width >= 192, `${id} is drawn ${width} px wide, not ≥ 192`);
+    }
   });
 
   await step('an image through the file input: shown with its cover-cropped 64x64 model view and the policy', async () => {
@@ -132,6 +193,7 @@ async function runRoundTripSpecs(ctx) {
     let shotTaken = false;
     await page.locator('[data-testid="rt-start"]:not([disabled])').waitFor();
     await recordPointsInPage(page);
+    await recordLiveInPage(page);
     await page.getByTestId('rt-start').click();
     await until(async () => {
       const p = await points(page);
@@ -152,8 +214,34 @@ async function runRoundTripSpecs(ctx) {
       assert.ok(first(1).t < first(2).t && first(2).t < first(3).t, `${chart}: points not one after another`);
     }
     console.log(`      points appeared at ${[1, 2, 3].map((n) => `${Math.round(log.find((s) => s.fidelity === n).t - log[0].t)} ms`).join(', ')} after the run started`);
+    // Inside each loop the running frame streamed: the caption as it grew, then flow steps with a preview, all
+    // before that loop's own partial arrived (done < loop), with the fine-grained progress line above.
+    const live = (await page.evaluate(() => window.__rtLive)).filter((l) => l.loop !== null && l.done < l.loop);
+    const captioning = live.filter((l) => l.phase === 'caption' && l.tokens >= 1 && l.caption.replace(/[“”]/g, '').trim().length > 0);
+    const flowing = live.filter((l) => l.phase === 'flow' && l.step >= 1);
+    assert.ok(captioning.length > 0, `no partial caption seen in the running frame: ${JSON.stringify(live.slice(0, 6))}`);
+    assert.ok(flowing.length > 0, `no flow step seen in the running frame: ${JSON.stringify(live.slice(0, 6))}`);
+    assert.ok(flowing.some((l) => l.preview), 'no preview image seen in the running frame');
+    for (const l of captioning) {
+      assert.match(l.label, new RegExp(`^loop ${l.loop}/3 · caption ${l.tokens} tokens?$`), `progress line "${l.label}"`);
+      assert.match(l.status, /caption \d+ tokens?…/);
+    }
+    for (const l of flowing) {
+      assert.match(l.label, new RegExp(`^loop ${l.loop}/3 · flow step ${l.step}/2$`), `progress line "${l.label}"`);
+      assert.match(l.status, new RegExp(`flow step ${l.step}/2`));
+    }
+    const loopsSeen = new Set(live.map((l) => l.loop)).size;
+    console.log(`      running frame: ${captioning.length} caption states, ${flowing.length} flow-step states over ${loopsSeen} loops`);
     const run = page.getByTestId('rt-run');
     assert.equal(await run.getByTestId('rt-caption').count(), 3, 'three captions');
+    assert.equal(await run.getByTestId('rt-live').count(), 0, 'a finished run still shows a running frame');
+    assertFrameInside(await page.evaluate(`(${LAST_FRAME_BOX})()`), 'finished 3-loop run');
+    // Loop 1's previous image is the original: it says so instead of repeating the scores.
+    const vsPrevious = await run.getByTestId('rt-vs-previous').allTextContents();
+    assert.equal(vsPrevious[0].trim(), 'vs previous: = original');
+    assert.match(vsPrevious[1], /^vs previous: sim /);
+    const frame1 = await run.getByTestId('rt-frame-1').textContent();
+    assert.equal(frame1.match(/vs previous/g).length, 1, 'loop 1 shows vs previous twice');
     for (const t of await run.getByTestId('rt-caption').evaluateAll((els) => els.map((e) => e.getAttribute('data-tokens')))) assert.match(t, /^\d+$/);
     const drawn = await run.getByTestId('rt-loop-image').evaluateAll((cs) => cs.map((c) => {
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -223,13 +311,15 @@ async function runRoundTripSpecs(ctx) {
     }
   });
 
-  await step('cancel stops a run: status cancelled, the run is not stored', async () => {
+  await step('cancel stops a run: status cancelled, the run is not stored; 21 frames while running stay inside the panel', async () => {
     await page.getByTestId('rt-loops').fill('20');
+    await page.evaluate(`window.__lastFrameBox = ${LAST_FRAME_BOX}`);
     // Click Cancel from the page the moment the first point is drawn (a poll from here could come too late).
     await page.evaluate(() => {
       const obs = new MutationObserver(() => {
         if (document.querySelectorAll('[data-testid="rt-run"][data-status="running"] [data-testid="rt-chart-length"] .recharts-line-dot').length >= 1) {
           obs.disconnect();
+          window.__rtStripBox = window.__lastFrameBox();
           document.querySelector('[data-testid="rt-cancel"]')?.click();
         }
       });
@@ -239,12 +329,15 @@ async function runRoundTripSpecs(ctx) {
     await until(async () => (await points(page)).status === 'cancelled', 'run not shown as cancelled');
     const after = (await points(page)).fidelity;
     assert.ok(after >= 1 && after < 20, `cancelled after ${after} of 20 loops`);
+    const box = await page.evaluate(() => window.__rtStripBox);
+    assert.equal(box?.frames, 21, 'the running 20-loop filmstrip does not show the input and 20 frames');
+    assertFrameInside(box, 'running 20-loop run');
     assert.equal(await page.getByTestId('rt-export-json').isDisabled(), true, 'a cancelled run offers an export');
   });
 
   await step('runs survive a reload: both listed, one opens, two compare side by side', async () => {
     await page.reload();
-    await page.getByRole('tab', { name: 'Round trip' }).click();
+    await page.getByTestId('roundtrip-panel').waitFor();
     await until(async () => (await page.getByTestId('rt-history-item').count()) === 2, 'stored runs after reload are not 2');
     const titles = await page.getByTestId('rt-history-item').locator('strong').allTextContents();
     assert.deepEqual(titles, ['gallery scene 2025-3', 'scene-00.png'], `history: ${titles}`);

@@ -39,18 +39,29 @@ async function runAppSpecs(ctx) {
     if (m.type() === 'error' && !m.location().url.includes(badPrefix)) pageErrors.push(`console: ${m.text()}`);
   });
   const onnxRequests = () => requests.filter((u) => new URL(u).pathname.endsWith('.onnx')).length;
+  /** The app opens on the round trip; the bundle's files, its loaders and its card are on the Model bundle tab. */
+  const bundleTab = async () => {
+    await page.getByTestId('tab-bundle').click();
+    await page.getByTestId('dropzone').waitFor();
+  };
 
-  await step('first load shows byte progress, then the default bundle', async () => {
+  await step('first load opens on the round trip: byte progress, then a scene ready to run; the bundle tab lists the bundle', async () => {
     // Hold model files back a little so the progress UI is on screen long enough to be seen.
     await page.route('**/*.onnx', async (route) => {
       await new Promise((r) => setTimeout(r, 400));
       await route.continue();
     });
     await page.goto(baseUrl);
-    await page.getByTestId('progress-overall').waitFor({ timeout: 60_000 });
-    const files = await page.getByTestId('progress-file').count();
+    await page.getByTestId('rt-load-progress').getByTestId('progress-overall').waitFor({ timeout: 60_000 });
+    assert.equal(await page.getByTestId('tab-roundtrip').getAttribute('aria-selected'), 'true', 'the app did not open on the round trip');
+    const files = await page.getByTestId('rt-load-progress').getByTestId('progress-file').count();
     assert.ok(files >= 1, 'no per-file progress line while downloading');
     await shot(page, 'loading');
+    // As soon as the bundle is in, Run is ready on a gallery scene: nothing to choose first.
+    await page.locator('[data-testid="rt-start"]:not([disabled])').waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator('[data-testid="rt-input"][data-kind="gallery"]').count(), 1, 'no gallery scene preselected');
+    await page.getByTestId('rt-load-progress').waitFor({ state: 'detached' });
+    await bundleTab();
     await waitLoaded(page, DEFAULT_ID);
     assert.ok(onnxRequests() > 0, 'first load made no .onnx request: request recording is blind');
     const header = (await page.getByTestId('bundle-badge').textContent()).trim();
@@ -74,6 +85,7 @@ async function runAppSpecs(ctx) {
   await step('a reload serves model files from the Cache API (zero .onnx requests)', async () => {
     const before = onnxRequests();
     await page.reload();
+    await bundleTab();
     await waitLoaded(page, DEFAULT_ID);
     assert.equal(onnxRequests() - before, 0, 'model files were downloaded again on reload');
     const sources = await page.locator('[data-testid="loaded-bundle"] tbody tr').evaluateAll((rows) =>
@@ -176,11 +188,13 @@ async function runAppSpecs(ctx) {
     await page.goto(`${baseUrl}?backend=wasm&seed=7`);
     await badgeIs('wasm');
     assert.equal(await page.getByTestId('backend-choice').inputValue(), 'wasm');
+    await bundleTab();
     await waitLoaded(page, DEFAULT_ID);
     await page.goto(baseUrl);
     await badgeIs('wasm');
     assert.match(page.url(), /backend=wasm/, 'stored setting not mirrored into the URL');
     assert.match(page.url(), /seed=7/, 'stored seed not mirrored into the URL');
+    await bundleTab();
     await waitLoaded(page, DEFAULT_ID); // the chooser is disabled while a bundle loads
     await page.getByTestId('backend-choice').selectOption(mode.expect === 'webgpu' ? 'webgpu' : 'auto');
     await badgeIs(mode.expect);
@@ -189,15 +203,22 @@ async function runAppSpecs(ctx) {
 
   await step('tabs work from the keyboard', async () => {
     const selected = (name) => until(async () => (await page.getByRole('tab', { name }).getAttribute('aria-selected')) === 'true', `${name} tab not selected`);
+    // Tab order: Round trip (the opening tab), Rollouts, Training, Model bundle.
     await page.getByRole('tab', { name: 'Model bundle' }).focus();
     await page.keyboard.press('ArrowRight');
     await selected('Round trip');
+    await page.getByTestId('roundtrip-panel').waitFor();
+    await page.keyboard.press('ArrowRight');
+    await selected('Rollouts');
     await page.getByRole('tabpanel').waitFor();
-    await page.keyboard.press('End');
+    await page.keyboard.press('ArrowRight');
     await selected('Training');
     await shot(page, 'training-tab');
-    await page.keyboard.press('Home');
+    await page.keyboard.press('End');
+    await selected('Model bundle');
     await page.getByTestId('loaded-bundle').waitFor();
+    await page.keyboard.press('Home');
+    await selected('Round trip');
   });
 
   await step('every request the page made stayed on its own origin', async () => {

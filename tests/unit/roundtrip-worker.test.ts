@@ -3,7 +3,7 @@
 // CLI, cancel, leaks, bad requests.
 import { describe, expect, it } from 'vitest';
 import type { RoundTripJson } from '../../src/cli/roundtrip.ts';
-import type { RoundTripLoop, RoundTripParams } from '../../src/protocol/roundtrip.ts';
+import { isRoundTripProgress, type RoundTripLoop, type RoundTripParams, type RoundTripProgress } from '../../src/protocol/roundtrip.ts';
 import { rasterizeScene, sampleScene } from '../../src/shapes/index.ts';
 import { registerRoundTrip } from '../../src/worker/handlers/roundtrip.ts';
 import { cliJson as runCliJson } from './cli-helpers.ts';
@@ -29,6 +29,7 @@ describe('roundtrip request', () => {
     const progress: number[] = [];
     const handle = client.request({ type: 'roundtrip', ...params({ policy: { kind: 'sample', temperature: 1.3, topP: 0.9 } }) }, {
       onPartial: (l) => {
+        if (isRoundTripProgress(l)) throw new Error('progress partial without stream');
         seen.push(`partial ${l.loop}`);
         loops.push(l);
       },
@@ -59,12 +60,50 @@ describe('roundtrip request', () => {
     await host.idle();
   });
 
+  it('with stream: progress partials inside each loop (tokens, then flow steps with previews), the same loops as without', async () => {
+    const { client, host } = await connect();
+    const run = async (stream?: RoundTripParams['stream']) => {
+      const loops: RoundTripLoop[] = [];
+      const events: RoundTripProgress[] = [];
+      const order: string[] = [];
+      const request = { ...params({ policy: { kind: 'sample', temperature: 1.3, topP: 0.9 }, steps: 3 }), ...(stream ? { stream } : {}) };
+      await client.request({ type: 'roundtrip', ...request }, {
+        onPartial: (p) => {
+          if (isRoundTripProgress(p)) events.push(p);
+          else loops.push(p);
+          order.push(isRoundTripProgress(p) ? `${p.phase} ${p.loop}` : `loop ${p.loop}`);
+        },
+      }).done;
+      return { loops, events, order: order.filter((s, i) => s !== order[i - 1]) };
+    };
+    const plain = await run();
+    const streamed = await run({ previewEvery: 1 });
+    expect(plain.events).toEqual([]);
+    const strip = (l: RoundTripLoop) => ({ ...l, ms: 0, image: Array.from(l.image) });
+    expect(streamed.loops.map(strip)).toEqual(plain.loops.map(strip));
+    expect(streamed.order).toEqual(['caption 1', 'flow 1', 'loop 1', 'caption 2', 'flow 2', 'loop 2', 'caption 3', 'flow 3', 'loop 3']);
+    for (const l of streamed.loops) {
+      const caption = streamed.events.filter((e) => e.loop === l.loop && e.phase === 'caption');
+      const flow = streamed.events.filter((e) => e.loop === l.loop && e.phase === 'flow');
+      const last = caption[caption.length - 1];
+      expect(last.phase === 'caption' && [last.text, last.tokens]).toEqual([l.caption, l.tokens]);
+      expect(caption.map((e) => e.phase === 'caption' && e.token).slice(0, l.ids.length)).toEqual(l.ids);
+      const image = 64 * 64 * 3;
+      expect(flow.map((e) => e.phase === 'flow' && [e.step, e.steps, e.preview?.length ?? 0])).toEqual([[1, 3, image], [2, 3, image], [3, 3, 0]]);
+    }
+    expect((await client.request({ type: 'stats' }).done).liveTensors).toBe(0);
+    const err = await engineFailure(client.request({ type: 'roundtrip', ...params({ stream: { previewEvery: -1 } }) }).done);
+    expect(err.message).toMatch(/stream\.previewEvery must be an integer/);
+    await host.idle();
+  });
+
   it('cancel stops the worker between session runs: cancelled, at most one more run, later partials dropped, nothing leaks', async () => {
     const { client, host, meter } = await connectMetered(TINY_BUNDLE, registerRoundTrip);
     const got: number[] = [];
     let handle: ReturnType<typeof client.request<'roundtrip'>> | undefined;
     handle = client.request({ type: 'roundtrip', ...params({ loops: 20 }) }, {
       onPartial: (l) => {
+        if (isRoundTripProgress(l)) return;
         got.push(l.loop);
         if (l.loop === 1) handle?.cancel();
       },

@@ -101,8 +101,11 @@ function FolderLoader({ busy }: { busy: boolean }) {
   );
 }
 
-/** Asks before a bundle URL on another origin is fetched; nothing is requested from there until "Load". */
-function OriginPrompt() {
+/**
+ * Asks before a bundle URL on another origin is fetched; nothing is requested from there until "Load". Shown by the
+ * app shell above every tab: a shared link naming such a bundle opens on the round trip, and must ask there.
+ */
+export function OriginPrompt() {
   const prompt = useStore((s) => s.engine.originPrompt);
   if (!prompt) return null;
   return (
@@ -137,7 +140,6 @@ export function BundlePanel() {
         A bundle is a folder with <code>manifest.json</code>: the encoder (image → caption), decoder (caption → image),
         fidelity scorer, tokenizer, checkpoints and recorded runs, each file with its size and sha256.
       </p>
-      <OriginPrompt />
       <div className="grid">
         <div className="card">
           <h3>Shipped bundles</h3>

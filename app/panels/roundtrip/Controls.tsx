@@ -1,7 +1,6 @@
 import { useShallow } from 'zustand/react/shallow';
-import { chooseBackend, loadBundleById, loadBundleFromUrl, setSeed } from '../../actions';
+import { loadBundleById, loadBundleFromUrl, setSeed } from '../../actions';
 import { useStore } from '../../store/store';
-import type { BackendChoice } from '../../store/types';
 import { cancelRoundTrip, missingRoles, setRtSettings, startRoundTrip } from './actions';
 
 const num = (v: string): number => (v.trim() === '' ? NaN : Number(v));
@@ -30,11 +29,10 @@ function BundleChoice({ disabled }: { disabled: boolean }) {
   );
 }
 
-/** Settings of the loop (all shareable through the URL), the seed, bundle and backend, Run and Cancel. */
+/** Settings of the loop (all shareable through the URL), the seed and bundle, Run and Cancel. The backend is the header's. */
 export function Controls() {
   const settings = useStore((s) => s.runs.roundtrip.settings);
   const seed = useStore((s) => s.config.seed);
-  const backend = useStore((s) => s.config.backend);
   const engine = useStore(useShallow((s) => ({ status: s.engine.status, loading: s.engine.loading !== null, bundle: s.engine.bundle })));
   const hasInput = useStore((s) => s.runs.roundtrip.input !== null);
   const status = useStore((s) => s.runs.roundtrip.current?.status);
@@ -83,14 +81,6 @@ export function Controls() {
           <input type="number" min={0} value={seed} disabled={running} data-testid="rt-seed" onChange={(e) => setSeed(num(e.target.value))} />
         </label>
         <BundleChoice disabled={running || engine.loading} />
-        <label>
-          Backend
-          <select value={backend} disabled={running || engine.status === 'starting'} data-testid="rt-backend" onChange={(e) => void chooseBackend(e.target.value as BackendChoice)}>
-            <option value="auto">Auto</option>
-            <option value="webgpu">WebGPU</option>
-            <option value="wasm">WASM</option>
-          </select>
-        </label>
       </div>
       <div className="row">
         {running ? (

@@ -4,6 +4,7 @@ import { chooseImageFile } from './actions';
 import { Controls } from './Controls';
 import { Compare, History } from './History';
 import { InputPicker } from './InputPicker';
+import { LoadStrip } from './LoadStrip';
 import { RunView } from './RunView';
 import { syncRoundTripUrl } from './url';
 import './roundtrip.css';
@@ -56,6 +57,7 @@ export function RoundTripPanel() {
         Fidelity is measured against the original (and the previous image): scorer cosine (sim), PSNR, SSIM, and for Shapes scenes
         how many of the caption’s attributes are true of the scene.
       </p>
+      <LoadStrip />
       <div className="rt-top">
         <InputPicker />
         <Controls />

@@ -3,6 +3,7 @@
 // (before the run shows as finished) and export runs.
 import type { RequestHandle } from '../../../src/engine/client.ts';
 import type { BundleSummary } from '../../../src/protocol/messages.ts';
+import { isRoundTripProgress } from '../../../src/protocol/roundtrip.ts';
 import { backendLabel } from '../../components/BackendBadge';
 import { engine } from '../../engine';
 import { storageError } from '../../persist/errors';
@@ -13,6 +14,7 @@ import { useStore } from '../../store/store';
 import type { AppError } from '../../store/types';
 import { contactSheet, download, runToJson } from './export';
 import { inputFromBlob, inputFromScene, rgbToPngDataUrl } from './images';
+import { foldLive } from './live';
 import { decodingPolicy, policyLabel, sanitizeRtSettings } from './settings';
 
 /** Roles a round trip needs. */
@@ -48,14 +50,15 @@ function modelSize(): { W: number; H: number } {
 }
 
 /** Where the current input came from, kept (outside the store: it may hold a Blob) to remake it at another size. */
-let source: { blob: Blob; kind: RtInputKind; label: string } | { seed: number; kind: RtInputKind; label: string } | null = null;
+type Source = { blob: Blob; kind: RtInputKind; label: string } | { seed: number; kind: RtInputKind; label: string };
+let source: Source | null = null;
 
 async function makeInput(W: number, H: number): Promise<RtInput | null> {
   if (!source) return null;
   return 'blob' in source ? inputFromBlob(source.blob, source.kind, source.label, W, H) : inputFromScene(source.seed, source.kind, source.label, W, H);
 }
 
-async function setSource(next: NonNullable<typeof source>): Promise<void> {
+async function setSource(next: Source): Promise<void> {
   const previous = source;
   source = next;
   patchRt(() => ({ inputBusy: true }));
@@ -81,6 +84,26 @@ export function chooseImageFile(file: Blob, kind: 'file' | 'drop' | 'paste', lab
 /** Uses Shapes scene sampleScene(seed) as the input. */
 export function chooseScene(seed: number, kind: RtInputKind, label = `scene ${seed}`): Promise<void> {
   return setSource({ seed, kind, label });
+}
+
+/** The input made by preselectGalleryScene while it is still the one on screen (kept out of the URL). */
+let preselected: Source | null = null;
+
+/**
+ * Makes the gallery's first scene the input when there is none yet, so a first visit can press Run as soon as
+ * the bundle is loaded. A choice made meanwhile (a file, a link's scene) wins.
+ */
+export async function preselectGalleryScene(): Promise<void> {
+  const [first] = await loadGallery();
+  if (!first || source || useStore.getState().runs.roundtrip.input) return;
+  const next: Source = { seed: first.seed, kind: 'gallery', label: `gallery scene ${first.id}` };
+  preselected = next;
+  await setSource(next);
+}
+
+/** Returns true while the input is still the preselected gallery scene (the user chose nothing yet). */
+export function isPreselected(): boolean {
+  return preselected !== null && preselected === source;
 }
 
 /** Uses a new random Shapes scene (its seed goes into the URL, so the link reproduces it). */
@@ -121,10 +144,21 @@ export async function startRoundTrip(): Promise<void> {
     bundle: { id: bundle.id, name: bundle.name, version: bundle.version },
     backend: s.engine.backend ? backendLabel(s.engine.backend) : 'unknown', input, loops: [], error: null,
   };
-  patchRt(() => ({ current: run, input }));
+  patchRt(() => ({ current: run, input, live: null }));
+  // `stream`: the caption token by token and every flow step (previews at the worker's default interval) arrive as
+  // progress partials, folded into `live`; each finished loop arrives as before and is appended to the run.
   const handle = engine().request(
-    { type: 'roundtrip', image: input.modelView.slice(), width: W, height: H, ...settings, ...(input.scene ? { scene: input.scene } : {}) },
-    { lane: 'roundtrip', onPartial: (loop) => patchRun(run.id, (r) => ({ loops: [...r.loops, loop] })) },
+    {
+      type: 'roundtrip', image: input.modelView.slice(), width: W, height: H, ...settings,
+      ...(input.scene ? { scene: input.scene } : {}), stream: {},
+    },
+    {
+      lane: 'roundtrip',
+      onPartial: (p) => {
+        if (isRoundTripProgress(p)) patchRt((rt) => (rt.current?.id === run.id ? { live: foldLive(rt.live, run.id, p) } : {}));
+        else patchRun(run.id, (r) => ({ loops: [...r.loops, p] }));
+      },
+    },
   );
   running = { id: run.id, handle };
   try {
@@ -147,6 +181,7 @@ export async function startRoundTrip(): Promise<void> {
     patchRun(run.id, () => (error.code === 'cancelled' ? { status: 'cancelled' } : { status: 'failed', error }));
   } finally {
     if (running?.id === run.id) running = null;
+    patchRt((rt) => (rt.live?.runId === run.id ? { live: null } : {}));
   }
 }
 

@@ -55,6 +55,11 @@ export interface GenerateOptions {
   compact?: boolean;
   /** Called after each decoder run with the step's position (1…), the global rows of the logits, and logits [R,S,V]. */
   onLogits?: (pos: number, rows: number[], logits: F32) => void;
+  /**
+   * Called as each row's token is chosen, in order: the global row, the token id (the final [EOS] included) and its
+   * position (1…). For streaming only: it sees the tokens, it changes nothing that is generated.
+   */
+  onToken?: (row: number, token: number, pos: number) => void;
 }
 
 /** Returns last_hidden_state float32 [N,T,D] of the encoder's vision graph for pixel_values [N,3,H,W]. */
@@ -135,6 +140,7 @@ async function decodeChunk(
       r.completion.push(tok);
       r.logp.push(logSoftmax(logits.data, off, V, T)[tok]);
       if (tok === eosId) r.done = true;
+      opts.onToken?.(firstRow + i, tok, pos);
     });
     if (cache) past = presentAsPast(role, out, label);
     const keep = live.flatMap((i, k) => (rows[i].done ? [] : [k]));

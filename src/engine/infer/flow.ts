@@ -95,15 +95,30 @@ async function velocity(ctx: InferContext, x: F32, t: number, c: Conditioning): 
   return { dtype: 'float32', data: out, dims: x.dims.slice() };
 }
 
+/** Euler sampling settings: flow settings and an optional per-step callback (for streaming previews). */
+export interface EulerOptions extends FlowOptions {
+  /**
+   * Awaited after each Euler step (1…steps) with the step's x0 estimate x_t − t·v, float32 [B,...latentShape]
+   * (its own array; at the last step it equals the returned latents). It sees the steps, it changes none of them.
+   */
+  onStep?: (step: number, steps: number, estimate: F32) => void | Promise<void>;
+}
+
 /** Returns latents [B,...] at t=0 from noise [B,...] at t=1 by Euler steps on the time grid. */
-export async function eulerSample(ctx: InferContext, states: F32, noise: F32, opts: FlowOptions): Promise<F32> {
+export async function eulerSample(ctx: InferContext, states: F32, noise: F32, opts: EulerOptions): Promise<F32> {
   const c = await conditioning(ctx, states, opts.guidance);
   const ts = timeGrid(opts.steps);
   const x: F32 = { dtype: 'float32', data: noise.data.slice(), dims: noise.dims.slice() };
   for (let i = 0; i < opts.steps; i++) {
     const v = await velocity(ctx, x, ts[i], c);
     const dt = ts[i + 1] - ts[i];
-    for (let j = 0; j < x.data.length; j++) x.data[j] += dt * v.data[j];
+    // x0 = x_t − t·v (v = noise − x0); float32 like the step itself, so the last step's estimate is the result.
+    const estimate = opts.onStep ? new Float32Array(x.data.length) : null;
+    for (let j = 0; j < x.data.length; j++) {
+      if (estimate) estimate[j] = x.data[j] - ts[i] * v.data[j];
+      x.data[j] += dt * v.data[j];
+    }
+    if (estimate) await opts.onStep?.(i + 1, opts.steps, { dtype: 'float32', data: estimate, dims: x.dims.slice() });
   }
   return x;
 }

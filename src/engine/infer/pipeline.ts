@@ -2,7 +2,7 @@
 import { createRng, mix32, type Rng } from '../../shapes/rng.ts';
 import { concatRows, decoderRole, type F32, type InferContext } from './context.ts';
 import { encodeImages, generateCaptions, type Caption, type GenerateOptions } from './caption.ts';
-import { captionInputIds, decoderTokens, eulerSample, latentNoise, textStates, vaeDecode, type FlowOptions } from './flow.ts';
+import { captionInputIds, decoderTokens, eulerSample, latentNoise, textStates, vaeDecode, type EulerOptions } from './flow.ts';
 import { toPixelValues, toUint8Images } from './image.ts';
 import { imageEmbeds } from './scorer.ts';
 
@@ -22,8 +22,8 @@ export function noiseSeed(seed: number, index: number): number {
   return mix32(mix32(seed, 0xdec0de), index);
 }
 
-/** Reconstruction settings: flow steps, CFG, rows per session run. */
-export interface ReconstructOptions extends FlowOptions {
+/** Reconstruction settings: flow steps, CFG, rows per session run, and an optional per-step callback (called per batch). */
+export interface ReconstructOptions extends EulerOptions {
   batch?: number;
 }
 

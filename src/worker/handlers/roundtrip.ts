@@ -3,7 +3,7 @@
  * the same image, settings and seed give the same captions in the browser and in Node.
  */
 import { EngineError } from '../../engine/errors.ts';
-import { createInferContext, roundTrip, type InferContext, type LoopResult } from '../../engine/infer/index.ts';
+import { createInferContext, roundTrip, type InferContext, type LoopProgress, type LoopResult } from '../../engine/infer/index.ts';
 import { ROUNDTRIP_MAX_LOOPS, ROUNDTRIP_MIN_LOOPS, type RoundTripLoop, type RoundTripParams } from '../../protocol/roundtrip.ts';
 import { createRng } from '../../shapes/rng.ts';
 import { isScene } from '../../shapes/scene.ts';
@@ -38,6 +38,13 @@ export function checkRoundTripParams(raw: unknown, expected?: { width: number; h
     throw bad("policy.kind must be 'greedy' or 'sample'");
   }
   if (p.scene !== undefined && !isScene(p.scene)) throw bad('scene is not a valid Shapes scene');
+  if (p.stream !== undefined) {
+    const every = (typeof p.stream === 'object' && p.stream !== null ? p.stream : null) as { previewEvery?: unknown } | null;
+    if (!every) throw bad('stream must be an object');
+    if (every.previewEvery !== undefined && !isInt(every.previewEvery, 0, 1000)) {
+      throw bad('stream.previewEvery must be an integer in [0, 1000]');
+    }
+  }
   return p as RoundTripParams;
 }
 
@@ -60,26 +67,29 @@ export function toRoundTripLoop(r: LoopResult, ms: number): RoundTripLoop {
 /**
  * Returns every loop of the round trip of `p` (captions sampled and noise drawn from createRng(p.seed));
  * calls onLoop as each finishes; checkCancelled (throwing) is called before each loop and between session runs.
+ * With `p.stream` and onProgress, progress inside each loop goes to onProgress (the loops are the same without).
  */
 export async function runRoundTripJob(
   ctx: InferContext,
   p: RoundTripParams,
   onLoop?: (loop: RoundTripLoop) => void,
   checkCancelled?: () => void,
+  onProgress?: (progress: LoopProgress) => void,
 ): Promise<RoundTripLoop[]> {
   const out: RoundTripLoop[] = [];
   let t0 = performance.now();
+  const stream = p.stream && onProgress ? { onProgress, previewEvery: p.stream.previewEvery } : undefined;
   await roundTrip(ctx, p.image, p.loops, { policy: p.policy, steps: p.steps, scene: p.scene }, createRng(p.seed), (r) => {
     const now = performance.now();
     const loop = toRoundTripLoop(r, now - t0);
     t0 = now;
     out.push(loop);
     onLoop?.(loop);
-  }, checkCancelled);
+  }, checkCancelled, stream);
   return out;
 }
 
-/** Registers the `roundtrip` handler on `host`: one partial per finished loop, then a summary. */
+/** Registers the `roundtrip` handler on `host`: one partial per finished loop (streamed: progress partials in between), then a summary. */
 export function registerRoundTrip(host: EngineHost): void {
   host.register('roundtrip', async (req, rctx) => {
     const { bundle, sessions } = host.loaded();
@@ -96,7 +106,7 @@ export function registerRoundTrip(host: EngineHost): void {
     await runRoundTripJob(ctx, params, (loop) => {
       rctx.partial(loop);
       rctx.progress({ phase: 'run', loaded: ++done, total: params.loops });
-    }, rctx.checkCancelled);
+    }, rctx.checkCancelled, (p) => rctx.partial({ kind: 'progress', ...p }));
     return { loops: done, ms: performance.now() - t0, bundleId: m.id };
   });
 }
