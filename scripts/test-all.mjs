@@ -26,6 +26,7 @@ function hasPytests(dir) {
 /** The E2E runners (tests/e2e/harness.mjs explains how to add one); each also runs alone. */
 const E2E_SUITES = [
   ['e2e app shell', 'run.mjs'],
+  ['e2e tour (every tab, as a newcomer meets it)', 'tour.spec.mjs'],
   ['e2e training panel', 'training.spec.mjs'],
   ['e2e round trip (issue 5)', 'roundtrip.mjs'],
   ['e2e rollouts (issue 6)', 'rollouts.mjs'],

@@ -7,6 +7,12 @@ export function backendLabel(info: BackendInfo): string {
   return info.adapter ? `${name} · ${info.adapter}` : name;
 }
 
+/** The badge's tooltip: why this backend ("Auto chose WASM: the only WebGPU adapter here (…) is a software fallback adapter …"). */
+export function badgeWhy(info: BackendInfo): string {
+  if (!info.reason) return `${info.requested === 'auto' ? 'Auto chose' : 'Requested'} ${info.backend === 'webgpu' ? 'WebGPU' : 'WASM'}`;
+  return `${info.requested === 'auto' ? 'Auto chose' : `Asked for ${info.requested}, running`} WASM: ${info.reason}`;
+}
+
 /**
  * Shows the backend actually in use (not the one asked for) and why it fell back, if it did.
  * data-activity is the worker's own word on what it runs ('idle' once a cancelled request has stopped).
@@ -30,7 +36,7 @@ export function BackendBadge() {
       data-testid="backend-badge"
       data-backend={backend.backend}
       data-activity={activity}
-      title={`${backend.reason ? `Fallback: ${backend.reason}` : `Requested: ${backend.requested}`}${running ? ` · running ${running}` : ''}`}
+      title={`${badgeWhy(backend)}${running ? ` · running ${running}` : ''}`}
       aria-live="polite"
     >
       <span className={running ? 'dot busy' : 'dot'} aria-hidden="true" />

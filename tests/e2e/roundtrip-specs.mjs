@@ -141,7 +141,7 @@ async function runSampling(page) {
 
 /** Runs every round-trip step on a fresh page (later steps build on earlier ones). ctx: see harness.mjs. */
 async function runRoundTripSpecs(ctx) {
-  const { context, baseUrl, mode, step, shot, root, screenshots } = ctx;
+  const { context, baseUrl, mode, step, shot, root } = ctx;
   const bundle = panelBundle(ctx);
   console.log(`      bundle: ${bundle.name} (${bundle.dir})`);
   const page = await context.newPage();
@@ -352,24 +352,6 @@ async function runRoundTripSpecs(ctx) {
     assert.equal(await page.getByTestId('rt-compare-a').getByTestId('rt-caption').count(), 2);
     assert.equal(await page.getByTestId('rt-compare-b').getByTestId('rt-caption').count(), 3);
   });
-
-  if (screenshots && mode.name === 'webgpu') {
-    await step('README screenshots: gallery scene 2025-2, greedy, the bundle\'s flow steps, mid-run and finished', async () => {
-      for (const tick of await page.getByTestId('rt-compare-tick').all()) if (await tick.isChecked()) await tick.uncheck();
-      await page.getByTestId('rt-gallery-toggle').click();
-      await page.getByTestId('rt-gallery-2025-2').click();
-      await inputKind(page, 'gallery', 'gallery scene 2025-2');
-      await page.getByTestId('rt-loops').fill('3');
-      await page.getByTestId('rt-decoding').selectOption('greedy');
-      await page.getByTestId('rt-steps').fill('');
-      await page.getByTestId('rt-seed').fill('0');
-      await page.getByTestId('rt-start').click();
-      await until(async () => (await points(page)).fidelity >= 1, 'no first point');
-      await shot(page, 'readme-running', 'roundtrip-running.png');
-      await until(async () => (await points(page)).status === 'finished', 'run did not finish');
-      await shot(page, 'readme-finished', 'roundtrip-finished.png');
-    });
-  }
 
   await step('no uncaught errors or console errors on the page', async () => {
     assert.deepEqual(errors, []);

@@ -74,7 +74,7 @@ async function runAppSpecs(ctx) {
     const text = await assertBackend(page, mode.expect);
     console.log(`      badge: "${text}"`);
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'page is not cross-origin isolated (COOP/COEP missing)');
-    await shot(page, 'loaded', mode.name === 'webgpu' ? 'screenshot-app.png' : undefined);
+    await shot(page, 'loaded');
   });
 
   await step('the backend check fails when the backend shown is wrong', async () => {
@@ -168,6 +168,8 @@ async function runAppSpecs(ctx) {
     if (mode.expect === 'webgpu' && auto === 'wasm') {
       // The only adapter is SwiftShader: Auto says why it took WASM, and WebGPU stays one choice away.
       assert.match(await page.getByTestId('backend-reason').textContent(), /only WebGPU adapter here \(.+\) is a software fallback adapter, slower than WASM/);
+      // The badge's tooltip says the same: the adapter is named a software fallback adapter.
+      assert.match(await page.getByTestId('backend-badge').getAttribute('title'), /^Auto chose WASM: the only WebGPU adapter here \(.+\) is a software fallback adapter/);
       await waitLoaded(page, DEFAULT_ID);
       await chooser.selectOption('webgpu');
       await until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === 'webgpu', 'badge did not go back to WebGPU');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createElement } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
+import { badgeWhy } from '../../app/components/BackendBadge.tsx';
 import { ErrorText } from '../../app/components/ErrorText.tsx';
 import { formatBytes, sentenceCase } from '../../app/format.ts';
 import { bundleContents } from '../../app/panels/bundle/contents.ts';
@@ -65,5 +66,20 @@ describe('bundle card counts', () => {
       const total = manifestOf(b.id).files.reduce((a, f) => a + f.bytes, 0);
       expect(Math.round(Number(formatBytes(total).replace(' MB', ''))), `${b.id}: the card shows ${formatBytes(total)}`).toBe(Number(size[1]));
     }
+  });
+});
+
+describe("the backend badge's tooltip", () => {
+  const base = { adapter: '2 threads', wasmThreads: 2 } as const;
+  it('names a software fallback adapter as the reason Auto chose WASM', () => {
+    const reason = 'the only WebGPU adapter here (google swiftshader) is a software fallback adapter, slower than WASM; choose WebGPU to use it anyway';
+    expect(badgeWhy({ ...base, backend: 'wasm', requested: 'auto', reason })).toBe(`Auto chose WASM: ${reason}`);
+  });
+  it('says what was asked for when there was no fallback, and when a choice could not be honoured', () => {
+    expect(badgeWhy({ ...base, backend: 'webgpu', adapter: 'nvidia', requested: 'auto' })).toBe('Auto chose WebGPU');
+    expect(badgeWhy({ ...base, backend: 'wasm', requested: 'wasm' })).toBe('Requested WASM');
+    expect(badgeWhy({ ...base, backend: 'wasm', requested: 'webgpu', reason: 'WebGPU device lost (destroyed)' })).toBe(
+      'Asked for webgpu, running WASM: WebGPU device lost (destroyed)',
+    );
   });
 });
