@@ -1,7 +1,10 @@
 import { useMemo, useRef, useState, type ReactNode } from 'react';
 import { Area, CartesianGrid, ComposedChart, Line, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
-import { bandKey, fileStem, pointCount, seriesCsv, seriesRows, valueKey, type ChartSeries } from './data';
+import {
+  bandKey, chartAxes, fileStem, markerSide, pointCount, seriesCsv, seriesRows, valueKey, xExtent, zeroNote, type ChartSeries,
+} from './data';
 import { downloadBlob, downloadCsv, svgToPng } from './export';
+import { formatTick, formatValue, niceScale } from './ticks';
 import './charts.css';
 
 export interface MetricChartProps {
@@ -11,9 +14,13 @@ export interface MetricChartProps {
   xLabel: string;
   yLabel?: string;
   series: ChartSeries[];
-  /** Fixed axes keep a growing (replayed) curve from rescaling every frame. */
+  /**
+   * The series the axes are sized for (default `series`): the whole runs during a replay, so a growing
+   * curve fills a fixed frame instead of rescaling every frame. Its all-zero lines get a note.
+   */
+  frame?: ChartSeries[];
+  /** The x range to show (widened to nice ticks); default the frame's. */
   xDomain?: [number, number];
-  yDomain?: [number, number] | null;
   /** A vertical marker, e.g. the checkpoint chosen in the scrubber. */
   marker?: { x: number; label: string } | null;
   height?: number;
@@ -27,14 +34,10 @@ export interface MetricChartProps {
 /** Sparse series (e.g. held-out evals every few steps) get dots so single points are visible. */
 const DOT_LIMIT = 60;
 
-function tick(v: number): string {
-  const a = Math.abs(v);
-  if (a >= 10_000) return `${(v / 1000).toFixed(0)}k`;
-  if (a >= 100) return v.toFixed(0);
-  if (a === 0) return '0';
-  if (a < 0.001) return v.toExponential(0);
-  return String(Number(v.toPrecision(3)));
-}
+/** Intervals between x ticks at most (steps 0…120 tick every 20). */
+const X_INTERVALS = 6;
+/** Colour of the checkpoint marker and its label. */
+const MARKER = '#9a5b00';
 
 function LegendSwatch({ color, dash }: { color: string; dash?: string }) {
   return (
@@ -46,13 +49,24 @@ function LegendSwatch({ color, dash }: { color: string; dash?: string }) {
 
 /**
  * A line chart of one or more series over steps, each with an optional shaded band (mean ± std or
- * min–max); overlays several runs; exports itself as PNG (its SVG drawn on a canvas) and its data as CSV.
+ * min–max); overlays several runs (a run of another scale gets a right axis); nice ticks on every axis; a
+ * note for all-zero lines; exports itself as PNG (its SVG drawn on a canvas) and its data as CSV.
  */
 export function MetricChart(props: MetricChartProps) {
-  const { testId, title, xLabel, yLabel, series, xDomain, yDomain, marker, height = 220, emptyText, onExportError, actions } = props;
+  const { testId, title, xLabel, yLabel, series, frame = series, xDomain, marker, height = 220, emptyText, onExportError, actions } = props;
   const wrap = useRef<HTMLDivElement>(null);
   const [busy, setBusy] = useState(false);
   const rows = useMemo(() => seriesRows(series), [series]);
+  const axes = useMemo(() => chartAxes(frame) ?? chartAxes(series), [frame, series]);
+  const xScale = useMemo(() => {
+    const x = xExtent(frame);
+    const [lo, hi] = xDomain ?? x?.range ?? [0, 1];
+    return niceScale(lo, hi, { integer: (x?.integer ?? true) && Number.isInteger(lo) && Number.isInteger(hi), maxIntervals: X_INTERVALS });
+  }, [frame, xDomain]);
+  const zero = useMemo(() => zeroNote(frame), [frame]);
+  const right = new Set(axes?.rightIds ?? []);
+  const axisOf = (s: ChartSeries) => (right.has(s.id) ? 'right' : 'left');
+  const named = (s: ChartSeries) => (right.has(s.id) ? `${s.label} (right axis)` : s.label);
   const points = pointCount(series);
   const stem = fileStem(testId);
 
@@ -64,7 +78,7 @@ export function MetricChart(props: MetricChartProps) {
     }
     setBusy(true);
     try {
-      const legend = series.map((s) => ({ label: s.label, color: s.color, dash: s.dash }));
+      const legend = series.map((s) => ({ label: named(s), color: s.color, dash: s.dash }));
       downloadBlob(await svgToPng(svg, { title: yLabel ? `${title} · ${yLabel}` : title, legend }), `${stem}.png`);
     } catch (e) {
       onExportError?.(`${title}: PNG export failed (${e instanceof Error ? e.message : String(e)})`);
@@ -102,35 +116,67 @@ export function MetricChart(props: MetricChartProps) {
         </p>
       ) : (
         <div ref={wrap} className="chart-plot">
-          <ComposedChart responsive style={{ width: '100%', height }} data={rows} margin={{ top: 8, right: 16, bottom: 18, left: 4 }}>
-            <CartesianGrid stroke="#e3e7ee" strokeDasharray="3 3" />
+          {zero && (
+            <p className="chart-note muted" data-testid={`${testId}-zero-note`}>
+              {zero}
+            </p>
+          )}
+          <ComposedChart
+            responsive
+            style={{ width: '100%', height }}
+            data={rows}
+            margin={{ top: 8, right: axes?.right ? 4 : 16, bottom: 18, left: 4 }}
+          >
+            <CartesianGrid stroke="#e3e7ee" strokeDasharray="3 3" yAxisId="left" />
             <XAxis
               dataKey="x"
               type="number"
-              domain={xDomain ?? ['dataMin', 'dataMax']}
+              domain={xScale.domain}
+              ticks={xScale.ticks}
+              interval={0}
               allowDataOverflow
-              tickFormatter={tick}
+              tickFormatter={(v: number) => formatTick(v, xScale)}
               fontSize={11}
               label={{ value: xLabel, position: 'insideBottom', offset: -10, fontSize: 11 }}
             />
-            <YAxis
-              domain={yDomain ?? ['auto', 'auto']}
-              allowDataOverflow
-              tickFormatter={tick}
-              width={52}
-              fontSize={11}
-            />
+            {axes && (
+              <YAxis
+                yAxisId="left"
+                domain={axes.left.domain}
+                ticks={axes.left.ticks}
+                interval={0}
+                allowDataOverflow
+                tickFormatter={(v: number) => formatTick(v, axes.left)}
+                width={52}
+                fontSize={11}
+              />
+            )}
+            {axes?.right && (
+              <YAxis
+                yAxisId="right"
+                orientation="right"
+                domain={axes.right.domain}
+                ticks={axes.right.ticks}
+                interval={0}
+                allowDataOverflow
+                tickFormatter={(v: number) => formatTick(v, axes.right!)}
+                width={52}
+                fontSize={11}
+                className="chart-axis-right"
+              />
+            )}
             <Tooltip
               isAnimationActive={false}
               labelFormatter={(x) => `${xLabel} ${x}`}
-              formatter={(v) => (Array.isArray(v) ? v.map((n) => tick(Number(n))).join(' – ') : tick(Number(v)))}
+              formatter={(v) => (Array.isArray(v) ? v.map((n) => formatValue(Number(n))).join(' – ') : formatValue(Number(v)))}
             />
             {series.map((s, i) =>
               s.points.some((p) => p.lo !== undefined) ? (
                 <Area
                   key={`band-${s.id}`}
+                  yAxisId={axisOf(s)}
                   dataKey={bandKey(i)}
-                  name={`${s.label} band`}
+                  name={`${named(s)} band`}
                   type="linear"
                   stroke="none"
                   fill={s.color}
@@ -146,8 +192,9 @@ export function MetricChart(props: MetricChartProps) {
             {series.map((s, i) => (
               <Line
                 key={s.id}
+                yAxisId={axisOf(s)}
                 dataKey={valueKey(i)}
-                name={s.label}
+                name={named(s)}
                 type="linear"
                 stroke={s.color}
                 strokeWidth={1.8}
@@ -157,15 +204,31 @@ export function MetricChart(props: MetricChartProps) {
                 isAnimationActive={false}
               />
             ))}
-            {marker && <ReferenceLine x={marker.x} stroke="#9a5b00" strokeDasharray="4 3" label={{ value: marker.label, position: 'top', fontSize: 10, fill: '#9a5b00' }} />}
+            {marker && (
+              <ReferenceLine
+                yAxisId="left"
+                x={marker.x}
+                stroke={MARKER}
+                strokeDasharray="4 3"
+                className="chart-marker"
+                // Inside the plot, on the side away from the nearer edge: never cut by the SVG's top or sides.
+                label={{
+                  value: marker.label,
+                  position: markerSide(marker.x, xScale.domain) === 'left' ? 'insideTopRight' : 'insideTopLeft',
+                  fontSize: 10,
+                  fill: MARKER,
+                  className: 'chart-marker-label',
+                }}
+              />
+            )}
           </ComposedChart>
         </div>
       )}
       {series.length > 0 && (
         <ul className="chart-legend">
           {series.map((s) => (
-            <li key={s.id}>
-              <LegendSwatch color={s.color} dash={s.dash} /> {s.label}
+            <li key={s.id} title={s.note} data-axis={axisOf(s)}>
+              <LegendSwatch color={s.color} dash={s.dash} /> {named(s)}
             </li>
           ))}
         </ul>

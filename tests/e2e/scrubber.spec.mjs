@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectErrors, fail, until } from './checks.mjs';
+import { collectErrors, fail, until, waitLoaded } from './checks.mjs';
 import { isMain, runMain } from './harness.mjs';
+import { markerLabelBox } from './training.spec.mjs';
 
 /** The test image: public/gallery scene 2025-5 (three objects), picked in the Round trip tab. */
 const SCENE = { id: '2025-5', label: 'gallery scene 2025-5' };
@@ -79,14 +80,33 @@ export async function runScrubberSpecs(ctx) {
     await page.getByTestId('checkpoint-scrubber').waitFor();
   };
 
-  await step('scrubber: without a Round trip image the default Shapes scene is evaluated, and the panel says so', async () => {
+  await step('scrubber: the evaluated image is named (the Round trip’s preselected scene, else the default Shapes scene)', async () => {
     await page.goto(baseUrl);
-    await page.locator(`[data-testid="loaded-bundle"][data-bundle-id="${id}"]`).waitFor({ timeout: 300_000 });
+    await waitLoaded(page, id, 300_000);
     await openTraining();
+    // A first visit gets a gallery scene preselected in the Round trip tab; without one the default scene stands in
+    // (that path: tests/unit/training-scrubber.test.ts).
     const note = page.getByTestId('checkpoint-image-note');
-    await until(async () => (await note.getAttribute('data-fallback')) === 'true', 'no note about the default scene');
-    assert.match(await note.textContent(), /No image in the Round trip tab: evaluating on Shapes scene 2025-3 \(default\)/);
+    const named = async () => (await note.count()) > 0 && (await note.getAttribute('data-fallback')) !== null;
+    await until(named, 'no note about the evaluated image');
+    const label = (await page.getByTestId('checkpoint-image-label').textContent()).trim();
+    if ((await note.getAttribute('data-fallback')) === 'true') {
+      assert.match(await note.textContent(), /No image in the Round trip tab: evaluating on Shapes scene 2025-3 \(default\)/);
+      assert.equal(label, 'Shapes scene 2025-3 (default)');
+    } else {
+      const [, scene] = /^Evaluating on the Round trip’s image: (.+)\.$/.exec((await note.textContent()).trim()) ?? [];
+      assert.ok(scene, `note: ${await note.textContent()}`);
+      assert.equal(label, `your image: ${scene}`);
+    }
     assert.equal(await page.locator('[data-testid^="checkpoint-item-"]').count(), checkpoints.length);
+    // The count label comes from the manifest and says what it counts (the cold start is one of the points).
+    const trained = checkpoints.filter((c) => c.step > 0).map((c) => c.step);
+    const cold = checkpoints.length - trained.length === 1 ? 'the cold start (step 0) + ' : '';
+    assert.equal(
+      (await page.getByTestId('checkpoint-count').textContent()).trim(),
+      `${checkpoints.length} points: ${cold}${trained.length} checkpoints (steps ${Math.min(...trained)}–${Math.max(...trained)}), ` +
+        'from the bundle’s manifest.',
+    );
   });
 
   await step(`scrubber: a Shapes scene picked in the Round trip tab becomes the evaluated image`, async () => {
@@ -121,6 +141,11 @@ export async function runScrubberSpecs(ctx) {
     assert.match(await page.getByTestId('checkpoint-sim').textContent(), /^sim -?\d\.\d{3}$/);
     assert.ok((await reconstructionColours(page)) > 1, 'the reconstruction is blank');
     assert.equal(await page.getByTestId('checkpoint-progress').count(), 0);
+    // Each panel names the scene it shows: the checkpoint's image here, the held-out scene on the sample caption.
+    assert.equal((await page.getByTestId('checkpoint-image-label').textContent()).trim(), `your image: ${SCENE.label}`);
+    // The last checkpoint's marker sits at the charts' right edge: its label must still lie inside the SVG.
+    const box = await markerLabelBox(page, 'chart-length');
+    assert.ok(box?.inside && box.text === `ckpt ${last.step}`, `ckpt marker label: ${JSON.stringify(box)}`);
     await shot(page, 'training-scrubber', 'training-scrubber.png');
   });
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { bannerText, until } from './checks.mjs';
+import { bannerText, until, waitLoaded } from './checks.mjs';
 import { isMain, runMain } from './harness.mjs';
 
 const FIXTURES = ['tests', 'fixtures', 'runs'];
@@ -24,6 +24,75 @@ function vertices(page, testId) {
 }
 
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
+
+/** Returns a tick label's value ("−0.25" → -0.25, "10k" → 10000, "2e−6" → 2e-6) and its written decimals. */
+function tickValue(label) {
+  const m = /^(-?\d+(?:\.(\d+))?)(?:e(-?\d+))?([kM]?)$/.exec(label.replaceAll('\u2212', '-'));
+  if (!m) return null;
+  const unit = m[4] === 'k' ? 1e3 : m[4] === 'M' ? 1e6 : 1;
+  return { value: Number(m[1]) * 10 ** Number(m[3] ?? 0) * unit, decimals: m[3] ? null : (m[2]?.length ?? 0), unit };
+}
+
+/** Returns the decimals `step` needs (0.25 → 2). */
+function decimalsOf(step) {
+  for (let d = 0; d <= 12; d++) if (Math.abs(step * 10 ** d - Math.round(step * 10 ** d)) < 1e-6) return d;
+  return 12;
+}
+
+/**
+ * Returns what is wrong with the tick labels of every axis of chart `testId` (empty when nothing): each
+ * axis ticks at one step of 1, 2, 2.5 or 5 × 10^k, every label a multiple of it, written with no more
+ * decimals than the step needs (0 / 0.25 / 0.5, never 0.3 / 0.8 for quarters).
+ */
+export async function tickProblems(page, testId) {
+  // recharts 3 draws each axis's labels in their own group (in a z-index layer, apart from the axis line).
+  const axes = await page.locator(`[data-testid="${testId}"] g.recharts-cartesian-axis-tick-labels`).evaluateAll((els) =>
+    els.map((el) => ({
+      axis: el.getAttribute('class'),
+      labels: [...el.querySelectorAll('.recharts-cartesian-axis-tick-value')].map((t) => t.textContent.trim()),
+    })));
+  const problems = [];
+  if (axes.length < 2) problems.push(`${testId}: ${axes.length} axes drawn`);
+  for (const { axis, labels } of axes) {
+    const ticks = labels.map(tickValue);
+    const where = `${testId} ${axis.match(/[xy]Axis/)?.[0] ?? axis}: ${labels.join(' / ')}`;
+    if (labels.length < 2 || ticks.includes(null)) {
+      problems.push(`${where}: not at least two numeric labels`);
+      continue;
+    }
+    const step = ticks[1].value - ticks[0].value;
+    const mantissa = step / 10 ** Math.floor(Math.log10(step) + 1e-9);
+    if (![1, 2, 2.5, 5].some((m) => Math.abs(mantissa - m) < 1e-6)) problems.push(`${where}: step ${step} is not 1, 2, 2.5 or 5 × 10^k`);
+    for (const [i, t] of ticks.entries()) {
+      if (Math.abs(t.value / step - Math.round(t.value / step)) > 1e-6) problems.push(`${where}: ${labels[i]} is not a multiple of ${step}`);
+      if (i > 0 && Math.abs(t.value - ticks[i - 1].value - step) > 1e-6 * Math.abs(step)) problems.push(`${where}: uneven steps`);
+      if (t.decimals !== null && t.decimals > decimalsOf(step / t.unit)) {
+        problems.push(`${where}: ${labels[i]} has more decimals than step ${step} needs`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Returns the checkpoint marker label's box and its chart SVG's box, and whether the label lies inside (null: no marker). */
+export function markerLabelBox(page, testId) {
+  return page.locator(`[data-testid="${testId}"]`).evaluate((fig) => {
+    const svg = fig.querySelector('svg.recharts-surface');
+    // recharts 3 draws labels in a z-index layer, away from the reference line's own group: find it by its text.
+    const label = [...fig.querySelectorAll('svg.recharts-surface text')].find((t) => /^ckpt \d+$/.test(t.textContent.trim()));
+    if (!svg || !label) return null;
+    const a = svg.getBoundingClientRect();
+    const b = label.getBoundingClientRect();
+    const box = (r) => [r.left, r.top, r.right, r.bottom].map(Math.round).join(',');
+    const inside = b.width > 0 && b.left >= a.left && b.right <= a.right && b.top >= a.top && b.bottom <= a.bottom;
+    return { text: label.textContent, svg: box(a), label: box(b), inside };
+  });
+}
+
+/** The chart's subtitle (" · reward" after the title), without the separator. */
+async function subtitle(page, testId) {
+  return ((await page.locator(`[data-testid="${testId}"] .chart-unit`).textContent()) ?? '').replace(/^\s*·\s*/, '').trim();
+}
 
 /** Opens the Training tab and waits until the loaded bundle's recorded runs (if any) are read. */
 async function openTraining(page) {
@@ -66,18 +135,34 @@ export async function runTrainingSpecs(ctx) {
   if (bundleRuns.length > 0) {
     await step(`training: the bundle's ${bundleRuns.length} recorded run(s) are listed and chart caption length and reward`, async () => {
       await page.goto(baseUrl);
-      await page.getByTestId('loaded-bundle').waitFor({ timeout: 300_000 });
+      await waitLoaded(page, undefined, 300_000);
       await openTraining(page);
       for (const r of bundleRuns) await page.getByTestId(`run-item-bundle:${r.id}`).waitFor();
       await until(async () => (await vertices(page, 'chart-length')).length >= 1 && sum(await vertices(page, 'chart-reward')) > 1, 'bundle runs not charted');
       assert.equal(await page.getByTestId('error-banner').count(), 0);
+      // Every chart ticks at nice steps (0 / 0.2 / 0.4 or 0 / 0.25 / 0.5, never 0.3 / 0.8), x and y alike.
+      const charts = await page
+        .locator('figure[data-testid^="chart-"]')
+        .evaluateAll((els) => els.filter((e) => e.querySelector('svg')).map((e) => e.dataset.testid));
+      assert.ok(charts.length >= 4, `only ${charts.length} charts drawn`);
+      for (const id of charts) assert.deepEqual(await tickProblems(page, id), [], `${id} ticks`);
+      // The chosen checkpoint's marker label lies inside its chart's SVG (it used to be cut at the top).
+      if ((manifest.roles?.checkpoints ?? []).length > 0) {
+        const box = await markerLabelBox(page, 'chart-length');
+        assert.ok(box?.inside, `ckpt marker label outside the chart: ${JSON.stringify(box)}`);
+      }
+      // The run's sample caption says which scene it describes (not the checkpoint panel's image).
+      if ((await page.getByTestId('sample-caption').count()) > 0) {
+        assert.match(await page.getByTestId('sample-caption-scene').textContent(), /first scene of its held-out evaluation set/);
+        assert.match(await page.getByTestId('sample-caption').textContent(), /held-out scene · step \d+/);
+      }
       await shot(page, 'training-bundle');
     });
   }
 
   await step('training: the TRL trainer_state.json fixture imports and charts completions/mean_length and reward', async () => {
     await page.goto(baseUrl);
-    await page.getByTestId('loaded-bundle').waitFor({ timeout: 300_000 });
+    await waitLoaded(page, undefined, 300_000);
     await openTraining(page);
     await hideBundleRuns(page);
     await page.getByTestId('runs-file-input').setInputFiles(fixture('trainer_state.json'));
@@ -165,7 +250,7 @@ export async function runTrainingSpecs(ctx) {
     await until(async () => (await vertices(page, 'chart-reward')).length === 1, 'unticking a run did not remove it from the chart');
     await page.getByTestId('run-item-run').getByRole('checkbox').check();
     await page.reload();
-    await page.getByTestId('loaded-bundle').waitFor({ timeout: 300_000 });
+    await waitLoaded(page, undefined, 300_000);
     await openTraining(page);
     await page
       .getByTestId('run-item-trainer_state')
@@ -181,13 +266,53 @@ export async function runTrainingSpecs(ctx) {
     await until(async () => (await vertices(page, 'chart-reward')).length === 2, 'stored runs not charted after reload');
   });
 
+  await step('training: a TRL GRPO trainer_state.json: eval_* fill the held-out chart, its −3…5 reward gets its own axis', async () => {
+    await page.getByTestId('run-item-run').getByRole('checkbox').uncheck();
+    // Only the trainer_state fixture is shown: its reward is the fidelity reward (rewards/sim/mean), like this project's.
+    const fidelity = async () => (await subtitle(page, 'chart-reward')) === 'reward (fidelity)';
+    await until(fidelity, 'reward subtitle is not "reward (fidelity)" for a sim-rewarded run');
+    await page.getByTestId('runs-file-input').setInputFiles(fixture('trl-grpo-trainer_state.json'));
+    await page.getByTestId('run-item-trl-grpo-trainer_state').waitFor();
+    await page.getByTestId('replay-seek').fill(await page.getByTestId('replay-seek').getAttribute('max'));
+    const trl = JSON.parse(readFileSync(fixture('trl-grpo-trainer_state.json'), 'utf8')).log_history;
+    const evalRows = (rows) => rows.filter((r) => typeof r.eval_reward === 'number').length;
+    // eval_reward (read as eval/reward) of both imports is drawn on the held-out chart.
+    await until(async () => (await vertices(page, 'chart-fidelity')).length === 2, 'eval_* metrics did not reach the held-out chart');
+    assert.deepEqual(await vertices(page, 'chart-fidelity'), [evalRows(state.log_history), evalRows(trl)]);
+    assert.match(await page.locator('[data-testid="chart-fidelity"] .chart-legend').textContent(), /held-out reward/);
+    // Different scales: the TRL reward is drawn against a right axis, and the subtitle no longer claims fidelity.
+    assert.equal(await subtitle(page, 'chart-reward'), 'reward');
+    const right = page.locator('[data-testid="chart-reward"] .chart-legend li[data-axis="right"]');
+    assert.equal(await right.count(), 1, 'the TRL run is not on a right axis');
+    assert.match(await right.textContent(), /trl-grpo-trainer_state\.json.*\(right axis\)/);
+    assert.equal(await page.locator('[data-testid="chart-reward"] g.recharts-yAxis-tick-labels').count(), 2, 'no second y axis');
+    assert.deepEqual(await tickProblems(page, 'chart-reward'), []);
+    await shot(page, 'training-mixed-scales');
+    // Neither import is the bundle's run: the checkpoint panel says whose checkpoints they are, evaluates nothing, marks nothing.
+    if ((manifest.roles?.checkpoints ?? []).length > 0 && bundleRuns.length > 0) {
+      const note = await page.getByTestId('checkpoint-owner-note').textContent();
+      assert.match(note, /belong to the bundle’s run “.+”.*show it to evaluate them/);
+      assert.equal(await page.getByTestId('checkpoint-eval').count(), 0);
+      assert.equal(await markerLabelBox(page, 'chart-length'), null);
+    }
+    // The TRL run alone: its clip ratios are all 0, and the chart says so (the flat line is still drawn).
+    await page.getByTestId('run-item-trainer_state').getByRole('checkbox').uncheck();
+    await until(async () => (await page.getByTestId('chart-clip-zero-note').count()) === 1, 'no note on the all-zero clip-ratio chart');
+    assert.equal((await page.getByTestId('chart-clip-zero-note').textContent()).trim(), 'All values are 0 in this run.');
+    assert.ok(sum(await vertices(page, 'chart-clip')) > 0, 'the all-zero clip lines are not drawn');
+    await page.getByTestId('run-item-trainer_state').getByRole('checkbox').check();
+    await page.getByTestId('run-item-run').getByRole('checkbox').check();
+  });
+
   await step('training: the checkpoint scrubber lists the bundle’s checkpoints (their evaluation: scrubber.spec.mjs)', async () => {
     const count = (manifest.roles?.checkpoints ?? []).length;
     if (count === 0) assert.match(await page.getByTestId('checkpoint-scrubber').textContent(), /has no encoder checkpoints/);
     else assert.equal(await page.locator('[data-testid^="checkpoint-item-"]').count(), count);
     await shot(page, 'training-overlay');
     // Leave the browser profile clean for later specs.
-    for (const id of ['run', 'trainer_state']) await page.getByTestId(`run-item-${id}`).getByRole('button', { name: /Remove/ }).click();
+    for (const id of ['run', 'trainer_state', 'trl-grpo-trainer_state']) {
+      await page.getByTestId(`run-item-${id}`).getByRole('button', { name: /Remove/ }).click();
+    }
     await until(async () => (await importedItems(page).count()) === 0, 'imported runs not removed');
   });
 

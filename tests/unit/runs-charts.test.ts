@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCsvRecords, parseRunLog, TRAINING_CHARTS, keyChart } from '../../src/engine/runs/index.ts';
-import { bandKey, pointCount, seriesCsv, seriesDomain, seriesRows, valueKey, type ChartSeries } from '../../app/charts/data.ts';
+import { bandKey, chartAxes, pointCount, seriesCsv, seriesExtent, seriesRows, valueKey, type ChartSeries } from '../../app/charts/data.ts';
 import { chartSeries, PALETTE, DASHES } from '../../app/panels/training/series.ts';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'runs');
@@ -25,16 +25,17 @@ describe('chart data (app/charts/data.ts)', () => {
     expect(pointCount(two)).toBe(4);
   });
 
-  it('takes the y domain over values and bands, padded 5%, floored at 0 for non-negative data', () => {
-    const [lo, hi] = seriesDomain(two)!;
-    expect(lo).toBe(0);
-    expect(hi).toBeCloseTo(0.75 + 0.74 * 0.05, 12);
+  it('takes the y extent over values and bands; the axis is the nice scale over it, not padded past it', () => {
+    expect(seriesExtent(two)).toEqual([0.01, 0.75]);
+    expect(seriesExtent([])).toBeNull();
+    // One run's lines share an axis (group); ungrouped series of other magnitudes would split (charts-ticks.test.ts).
+    expect(chartAxes(two.map((s) => ({ ...s, group: 'run' })))!.left).toMatchObject({ domain: [0, 0.8], step: 0.2 });
+    // A sim in [0, 1] shows 0…1 (a 5% pad used to push it to 1.2).
+    const sim: ChartSeries = { id: 's', label: 'sim', color: '#000', points: [{ x: 1, y: 0 }, { x: 2, y: 1 }] };
+    expect(chartAxes([sim])!.left.domain).toEqual([0, 1]);
     const loss: ChartSeries = { id: 'l', label: 'loss', color: '#000', points: [{ x: 1, y: -0.2 }, { x: 2, y: 0.2 }] };
-    const [a, b] = seriesDomain([loss])!;
-    expect(a).toBeCloseTo(-0.22, 12);
-    expect(b).toBeCloseTo(0.22, 12);
-    expect(seriesDomain([])).toBeNull();
-    expect(seriesDomain([{ id: 'c', label: 'c', color: '#000', points: [{ x: 1, y: 2 }] }])).toEqual([1.9, 2.1]);
+    expect(chartAxes([loss])!.left.ticks).toEqual([-0.2, -0.1, 0, 0.1, 0.2]);
+    expect(chartAxes([])).toBeNull();
   });
 
   it('writes CSV with band columns only for banded series, quoting labels', () => {
@@ -84,9 +85,14 @@ describe('run → chart series (training panel)', () => {
       'B — mean length (band: min–max)',
       'C — mean length',
     ]);
-    // The trainer_state fixture has no eval/* keys: only run A draws fidelity lines.
+    // The trainer_state fixture's eval_reward (read as eval/reward) is its held-out line, banded by eval_reward_std.
     const fidelity = chartSeries(chart('fidelity'), runs);
-    expect(fidelity.map((s) => s.label)).toEqual(['A · sim', 'A · attribute recall', 'A · attribute precision', 'A · retrieval top-1']);
+    expect(fidelity.map((s) => s.label)).toEqual([
+      'A · sim', 'A · attribute recall', 'A · attribute precision', 'A · retrieval top-1', 'B · held-out reward ± std',
+    ]);
+    expect(fidelity.map((s) => s.group)).toEqual(['a', 'a', 'a', 'a', 'b']);
+    expect(fidelity[4].note).toBe('B: eval/reward (logged as eval_reward), eval/reward_std (logged as eval_reward_std)');
+    expect(fidelity[0].note).toBe('A: eval/sim');
     const clip = chartSeries(chart('clip'), runs);
     expect(clip.map((s) => [s.color, s.dash])).toEqual([
       [PALETTE[0], DASHES[0]],

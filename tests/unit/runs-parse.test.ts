@@ -31,14 +31,30 @@ describe('trainer_state.json (TRL log_history)', () => {
   it('is detected from content and keeps train and eval rows apart by key', () => {
     expect(detectRunFormat(text, 'whatever.txt')).toBe('trainer_state');
     expect(run.source.format).toBe('trainer_state');
-    for (const key of ['completions/mean_length', 'reward', 'reward_std', 'kl', 'clip_ratio/region_mean', 'eval_reward', 'train_runtime']) {
+    for (const key of ['completions/mean_length', 'reward', 'reward_std', 'kl', 'clip_ratio/region_mean', 'train_runtime']) {
       expect(run.series[key], key).toEqual(expected(history, key));
+    }
+    // The Trainer's eval_* keys are read as eval/*, each remembered as logged.
+    for (const key of ['eval_reward', 'eval_loss', 'eval_completions/mean_length', 'eval_runtime']) {
+      const name = `eval/${key.slice(5)}`;
+      expect(run.series[name], key).toEqual(expected(history, key));
+      expect(run.series[key], key).toBeUndefined();
+      expect(run.loggedAs?.[name]).toBe(key);
     }
     // Train rows every step, eval rows every 10 steps, the summary row once.
     expect(run.series['completions/mean_length']).toHaveLength(40);
-    expect(run.series.eval_reward.map((p) => p.step)).toEqual([10, 20, 30, 40]);
+    expect(run.series['eval/reward'].map((p) => p.step)).toEqual([10, 20, 30, 40]);
     expect(run.series.train_runtime).toEqual([{ step: 40, value: 1523.8 }]);
     expect(run.series.step).toBeUndefined();
+  });
+
+  it('keeps an eval_* key as logged when the run also logs its eval/* name', () => {
+    const r = parseRunLog('{"step": 1, "eval_sim": 0.5, "eval/sim": 0.7, "eval_note": "a red circle"}\n', 'both.jsonl');
+    expect(r.series['eval/sim']).toEqual([{ step: 1, value: 0.7 }]);
+    expect(r.series.eval_sim).toEqual([{ step: 1, value: 0.5 }]);
+    expect(r.text['eval/note']).toEqual([{ step: 1, value: 'a red circle' }]);
+    expect(r.loggedAs).toEqual({ 'eval/note': 'eval_note' });
+    expect(parseRunLog('{"step": 1, "reward": 1}\n', 'plain.jsonl').loggedAs).toBeUndefined();
   });
 
   it('takes the step from global_step when there is no step', () => {
@@ -200,5 +216,36 @@ describe('ids and stored runs', () => {
     expect(asRunLog({ ...run, source: { ...run.source, format: 'xml' } })).toBeNull();
     expect(asRunLog({ ...run, id: '' })).toBeNull();
     expect(asRunLog(null)).toBeNull();
+    expect(asRunLog({ ...run, loggedAs: { 'eval/sim': 3 } })).toBeNull();
+  });
+
+  it('renames the eval_* keys of a run stored before they were read as eval/*', () => {
+    const old = { id: 'old', label: 'old', source: { kind: 'import', format: 'trainer_state', file: 's.json' },
+      series: { reward: [{ step: 1, value: 1 }], eval_reward: [{ step: 1, value: 2 }] }, text: {} };
+    const back = asRunLog(old)!;
+    expect(back.series).toEqual({ reward: [{ step: 1, value: 1 }], 'eval/reward': [{ step: 1, value: 2 }] });
+    expect(back.loggedAs).toEqual({ 'eval/reward': 'eval_reward' });
+    expect(asRunLog(structuredClone(back))).toEqual(back);
+  });
+});
+
+describe('a real TRL GRPOTrainer trainer_state.json (eval_* metrics, other reward functions)', () => {
+  const text = read('trl-grpo-trainer_state.json');
+  const history = (JSON.parse(text) as { log_history: Record<string, unknown>[] }).log_history;
+  const run = parseRunLog(text, 'trl-grpo-trainer_state.json');
+  const evalKeys = [...new Set(history.flatMap((r) => Object.keys(r)).filter((k) => k.startsWith('eval_')))];
+
+  it('reads every eval_* key as eval/*, with the same points, the original kept in loggedAs', () => {
+    expect(evalKeys).toContain('eval_rewards/correctness/mean');
+    for (const key of evalKeys) {
+      const name = `eval/${key.slice('eval_'.length)}`;
+      expect(run.series[name], key).toEqual(expected(history, key));
+      expect(run.loggedAs?.[name], key).toBe(key);
+    }
+    expect(Object.keys(run.series).filter((k) => k.startsWith('eval_'))).toEqual([]);
+    expect(run.series['eval/reward'].map((p) => p.step)).toEqual([25, 50, 75, 100]);
+    // Train keys are untouched.
+    expect(run.series.reward).toEqual(expected(history, 'reward'));
+    expect(run.series['rewards/correctness/mean']).toEqual(expected(history, 'rewards/correctness/mean'));
   });
 });

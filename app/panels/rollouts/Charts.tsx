@@ -1,12 +1,24 @@
 import { useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
+import { formatTick, formatValue, niceScale, type NiceScale } from '../../charts/ticks';
 import { histogram, rowViews } from './derive';
 import type { RolloutsRun } from './state';
 import '../../charts/charts.css';
 
 const GROUP_COLOURS = ['#2458c6', '#c2410c', '#15803d', '#7e22ce', '#b91c1c', '#0e7490', '#a16207', '#be185d'];
 const HEIGHT = 200;
-const tick = (v: number): string => String(Number(v.toPrecision(3)));
+const tick = formatValue;
+
+/** Returns the nice axis over `values` (plus `include`, e.g. 0 for bars), or 0…1 when there are none. */
+function scaleOf(values: readonly number[], options: { integer?: boolean; include?: number } = {}): NiceScale {
+  const xs = [...values, ...(options.include === undefined ? [] : [options.include])].filter(Number.isFinite);
+  return xs.length === 0 ? niceScale(0, 1, options) : niceScale(Math.min(...xs), Math.max(...xs), options);
+}
+
+/** The props a recharts number axis needs for a nice scale: domain, ticks, every tick shown, its labels. */
+function niceAxis(scale: NiceScale) {
+  return { domain: scale.domain, ticks: scale.ticks, interval: 0, tickFormatter: (v: number) => formatTick(v, scale) } as const;
+}
 
 /** A titled chart frame (the charts' shared look: app/charts/charts.css). */
 function Frame({ title, testId, note, children }: { title: string; testId: string; note?: string; children: React.ReactNode }) {
@@ -32,6 +44,10 @@ export function RolloutCharts({ run }: { run: RolloutsRun }) {
     return [...by.entries()].sort((a, b) => a[0] - b[0]);
   }, [run.rows]);
   const final = run.result !== null;
+  const countScale = useMemo(() => scaleOf(bins.map((b) => b.count), { integer: true, include: 0 }), [bins]);
+  const advScale = useMemo(() => scaleOf(bars.map((b) => b.advantage), { include: 0 }), [bars]);
+  const tokenScale = useMemo(() => scaleOf(run.rows.map((r) => r.tokens), { integer: true }), [run.rows]);
+  const rewardScale = useMemo(() => scaleOf(run.rows.map((r) => r.reward)), [run.rows]);
   return (
     <div className="ro-charts">
       <Frame title="Reward histogram" testId="ro-chart-histogram" note={`${run.rows.length} rollouts`}>
@@ -39,7 +55,7 @@ export function RolloutCharts({ run }: { run: RolloutsRun }) {
           <BarChart data={bins} margin={{ top: 6, right: 8, bottom: 18, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="label" fontSize={11} label={{ value: 'reward', position: 'insideBottom', offset: -10, fontSize: 11 }} />
-            <YAxis allowDecimals={false} fontSize={11} width={28} />
+            <YAxis {...niceAxis(countScale)} allowDecimals={false} fontSize={11} width={28} />
             <Tooltip formatter={(v) => [v, 'rollouts']} labelFormatter={(_l, p) => { const b = p?.[0]?.payload; return b ? `${tick(b.x0)} … ${tick(b.x1)}` : ''; }} />
             <Bar dataKey="count" fill="#2458c6" isAnimationActive={false} />
           </BarChart>
@@ -50,7 +66,7 @@ export function RolloutCharts({ run }: { run: RolloutsRun }) {
           <BarChart data={bars} margin={{ top: 6, right: 8, bottom: 18, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="name" fontSize={11} label={{ value: 'rollout', position: 'insideBottom', offset: -10, fontSize: 11 }} />
-            <YAxis fontSize={11} width={36} tickFormatter={tick} />
+            <YAxis {...niceAxis(advScale)} fontSize={11} width={40} />
             <ReferenceLine y={0} stroke="#5b6475" />
             <Tooltip formatter={(v) => [Number(v).toFixed(4), 'advantage']} />
             <Bar dataKey="advantage" isAnimationActive={false}>
@@ -63,8 +79,8 @@ export function RolloutCharts({ run }: { run: RolloutsRun }) {
         <ResponsiveContainer width="100%" height="100%">
           <ScatterChart margin={{ top: 6, right: 12, bottom: 18, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
-            <XAxis type="number" dataKey="tokens" name="tokens" fontSize={11} allowDecimals={false} label={{ value: 'caption tokens', position: 'insideBottom', offset: -10, fontSize: 11 }} />
-            <YAxis type="number" dataKey="reward" name="reward" fontSize={11} width={44} domain={['auto', 'auto']} tickFormatter={tick} />
+            <XAxis type="number" dataKey="tokens" name="tokens" {...niceAxis(tokenScale)} fontSize={11} allowDecimals={false} label={{ value: 'caption tokens', position: 'insideBottom', offset: -10, fontSize: 11 }} />
+            <YAxis type="number" dataKey="reward" name="reward" {...niceAxis(rewardScale)} fontSize={11} width={44} />
             <ZAxis range={[50, 50]} />
             <Tooltip formatter={(v, n) => [typeof v === 'number' ? tick(v) : String(v), String(n)]} />
             {groups.map(([g, pts]) => (

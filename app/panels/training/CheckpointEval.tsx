@@ -66,7 +66,9 @@ export function CheckpointEval(props: { step: number; label: string; evalKey: st
           ) : (
             <div className="ck-blank" style={{ width: size, height: size }} />
           )}
-          <figcaption className="muted small">image</figcaption>
+          <figcaption className="muted small ck-image-label" data-testid="checkpoint-image-label" title={image?.input.label}>
+            {image ? (image.fallback ? image.input.label : `your image: ${image.input.label}`) : 'image'}
+          </figcaption>
         </figure>
         <figure>
           {view ? (

@@ -4,15 +4,17 @@ import type { CheckpointEntry } from '../../../src/engine/manifest.ts';
 import { useStore } from '../../store/store';
 import { chooseCheckpoint } from './actions';
 import { CheckpointEval } from './CheckpointEval';
+import { checkpointSummary } from './checkpoints';
 import { cancelEvaluation, evaluable, keyFor, scheduleEvaluation } from './evaluation';
 
 /**
  * The checkpoint scrubber: a slider (and a list) over the bundle's encoder checkpoints (manifest
  * roles.checkpoints), marked on the charts. The chosen checkpoint is evaluated live on the current image —
  * greedy caption, reconstruction, sim — so captions can be watched lengthening as you scrub; results are
- * kept per checkpoint and image, so going back is instant.
+ * kept per checkpoint and image, so going back is instant. When the shown runs are not the ones the
+ * checkpoints come from (`belongsTo`: their labels), nothing is evaluated and the panel says whose they are.
  */
-export function Scrubber({ checkpoints, index }: { checkpoints: CheckpointEntry[]; index: number }) {
+export function Scrubber({ checkpoints, index, belongsTo }: { checkpoints: CheckpointEntry[]; index: number; belongsTo: string | null }) {
   const at = Math.min(index, checkpoints.length - 1);
   const chosen = checkpoints[at];
   const { bundle, rtInput, seed, backend, evalImage } = useStore(
@@ -24,9 +26,11 @@ export function Scrubber({ checkpoints, index }: { checkpoints: CheckpointEntry[
   const keys = useStore(useShallow((s) => checkpoints.map((c) => keyFor(s, c.step))));
   const views = useStore(useShallow((s) => keys.map((k) => (k ? s.runs.training.evals[k] ?? null : null))));
   const canEvaluate = evaluable(bundle).length > 0;
+  const active = canEvaluate && belongsTo === null;
   useEffect(() => {
-    if (canEvaluate && chosen) scheduleEvaluation();
-  }, [canEvaluate, chosen, rtInput, seed, backend]);
+    if (active && chosen) scheduleEvaluation();
+    else if (belongsTo !== null) cancelEvaluation();
+  }, [active, belongsTo, chosen, rtInput, seed, backend]);
   useEffect(() => () => cancelEvaluation(), []);
   return (
     <section className="card scrubber" data-testid="checkpoint-scrubber" aria-labelledby="scrubber-heading">
@@ -35,6 +39,9 @@ export function Scrubber({ checkpoints, index }: { checkpoints: CheckpointEntry[
         <p className="muted">The loaded bundle has no encoder checkpoints (manifest <code>roles.checkpoints</code>).</p>
       ) : (
         <>
+          <p className="muted small" data-testid="checkpoint-count" data-count={checkpoints.length}>
+            {checkpointSummary(checkpoints)}, from the bundle’s manifest.
+          </p>
           <div className="row">
             <input
               type="range"
@@ -76,7 +83,11 @@ export function Scrubber({ checkpoints, index }: { checkpoints: CheckpointEntry[
               );
             })}
           </div>
-          {canEvaluate ? (
+          {belongsTo !== null ? (
+            <p className="muted small ck-owner" data-testid="checkpoint-owner-note">
+              These checkpoints belong to the bundle’s run {belongsTo}, not to the shown run(s): show it to evaluate them.
+            </p>
+          ) : canEvaluate ? (
             <CheckpointEval step={chosen.step} label={chosen.label} evalKey={keys[at]} view={views[at]} image={evalImage} />
           ) : (
             <p className="muted small">This bundle lacks the encoder, decoder or scorer role needed to evaluate a checkpoint.</p>

@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
-import { keyChart, otherKeys, runPrefix, TRAINING_CHARTS, type ChartSpec, type RunLog } from '../../../src/engine/runs/index.ts';
-import { seriesDomain } from '../../charts/data';
+import {
+  chartYLabel, keyChart, loggedKey, otherKeys, runPrefix, TRAINING_CHARTS, type ChartSpec, type RunLog,
+} from '../../../src/engine/runs/index.ts';
 import { MetricChart } from '../../charts/MetricChart';
 import { addExtraKey, removeExtraKey, reportExportError } from './actions';
 import { chartSeries, latestText } from './series';
@@ -17,7 +18,7 @@ interface Props {
 const EMPTY: Record<string, string> = {
   length: 'No completions/mean_length in the shown runs.',
   reward: 'No reward in the shown runs.',
-  fidelity: 'No held-out eval/* metrics in the shown runs.',
+  fidelity: 'No held-out eval/* (or the Trainer’s eval_*) metrics in the shown runs.',
   kl: 'No kl in the shown runs (β = 0 runs log none).',
   clip: 'No clip_ratio/* in the shown runs.',
 };
@@ -31,17 +32,18 @@ function Chart({ chart, full, visible, range, marker, extra }: {
   extra: boolean;
 }) {
   // Axes come from the whole runs, so a replayed curve grows into a fixed frame instead of rescaling.
-  const yDomain = useMemo(() => seriesDomain(chartSeries(chart, full)), [chart, full]);
+  const frame = useMemo(() => chartSeries(chart, full), [chart, full]);
   const series = useMemo(() => chartSeries(chart, visible), [chart, visible]);
+  const yLabel = useMemo(() => chartYLabel(chart, full.map((r) => r.run)), [chart, full]);
   return (
     <MetricChart
       testId={extra ? `chart-key-${chart.lines[0].key.replace(/[^a-zA-Z0-9_]+/g, '-')}` : `chart-${chart.id}`}
       title={chart.title}
       xLabel="step"
-      yLabel={chart.yLabel}
+      yLabel={yLabel}
       series={series}
+      frame={frame}
       xDomain={range ?? undefined}
-      yDomain={yDomain}
       marker={marker}
       emptyText={EMPTY[chart.id] ?? `No ${chart.title} in the shown runs.`}
       onExportError={reportExportError}
@@ -64,6 +66,11 @@ export function TrainingCharts({ runs, step, range, extraKeys, marker }: Props) 
   );
   const others = useMemo(() => otherKeys(runs.map((r) => r.run)).filter((k) => !extraKeys.includes(k)), [runs, extraKeys]);
   const extraCharts = useMemo(() => extraKeys.map(keyChart), [extraKeys]);
+  // A key renamed on reading (eval_loss → eval/loss) is listed with the name the log file gave it.
+  const loggedAs = (key: string) => {
+    const original = runs.map(({ run }) => loggedKey(run, key)).find((k) => k !== key);
+    return original ? `${key} (logged as ${original})` : key;
+  };
   const captions = visible
     .map(({ run, index }) => ({ run, index, caption: latestText(run, 'eval/sample_caption') }))
     .filter((c) => c.caption !== null);
@@ -72,10 +79,15 @@ export function TrainingCharts({ runs, step, range, extraKeys, marker }: Props) 
       {captions.length > 0 && (
         <div className="card sample-captions" data-testid="sample-caption">
           <h3>Held-out sample caption</h3>
+          <p className="muted small" data-testid="sample-caption-scene">
+            The run’s greedy caption of the first scene of its held-out evaluation set, logged during training — a
+            different scene from the image the Checkpoints panel evaluates.
+          </p>
           {captions.map(({ run, caption }) => (
             <p key={run.id}>
               <span className="muted mono">
-                {runs.length > 1 ? `${run.label} · ` : ''}step {caption!.step} · {caption!.value.split(/\s+/).filter(Boolean).length} words
+                {runs.length > 1 ? `${run.label} · ` : ''}held-out scene · step {caption!.step} ·{' '}
+                {caption!.value.split(/\s+/).filter(Boolean).length} words
               </span>
               <br />“{caption!.value}”
             </p>
@@ -101,7 +113,7 @@ export function TrainingCharts({ runs, step, range, extraKeys, marker }: Props) 
             <option value="">choose… ({others.length})</option>
             {others.map((k) => (
               <option key={k} value={k}>
-                {k}
+                {loggedAs(k)}
               </option>
             ))}
           </select>

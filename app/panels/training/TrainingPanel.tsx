@@ -2,6 +2,7 @@ import { useEffect, useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useStore } from '../../store/store';
 import { initTraining, syncBundleRuns } from './actions';
+import { foreignCheckpoints } from './checkpoints';
 import { ReplayControls } from './ReplayControls';
 import { RunList } from './RunList';
 import { Scrubber } from './Scrubber';
@@ -29,7 +30,9 @@ export function TrainingPanel() {
   );
   const checkpoints = bundle?.manifest.roles.checkpoints ?? [];
   const chosen = checkpoints[Math.min(t.checkpoint, checkpoints.length - 1)];
-  const marker = chosen ? { x: chosen.step, label: `ckpt ${chosen.step}` } : null;
+  const belongsTo = useMemo(() => foreignCheckpoints(t.runs, t.shown), [t.runs, t.shown]);
+  // The bundle's checkpoint is not marked on curves of runs it does not come from.
+  const marker = chosen && belongsTo === null ? { x: chosen.step, label: `ckpt ${chosen.step}` } : null;
   const range: [number, number] | null = t.replay ? [t.replay.start, t.replay.end] : null;
   return (
     <section aria-labelledby="training-heading" data-testid="training-panel">
@@ -40,7 +43,7 @@ export function TrainingPanel() {
       </p>
       <div className="training-top">
         <RunList />
-        <Scrubber checkpoints={checkpoints} index={t.checkpoint} />
+        <Scrubber checkpoints={checkpoints} index={t.checkpoint} belongsTo={belongsTo} />
       </div>
       <ReplayControls replay={t.replay} step={step} speed={t.speed} />
       {shown.length === 0 ? (

@@ -1,6 +1,6 @@
 // Runs → chart series for the shared MetricChart: one line per (run, chart line), bands from ± std or
 // min–max logged at the same step. Pure (unit-tested in Node).
-import { resolveChart, type ChartSpec, type RunLog, type RunPoint } from '../../../src/engine/runs/index.ts';
+import { loggedKey, resolveChart, type ChartSpec, type RunLog, type RunPoint } from '../../../src/engine/runs/index.ts';
 import type { ChartSeries, XY } from '../../charts/data';
 
 /** Colours of overlaid runs (charts with one line) and of a chart's lines (charts with several). */
@@ -49,10 +49,19 @@ export function chartSeries(chart: ChartSpec, runs: { run: RunLog; index: number
         color: single ? PALETTE[index % PALETTE.length] : PALETTE[lineIndex % PALETTE.length],
         dash: single ? undefined : DASHES[index % DASHES.length],
         points,
+        // One scale per run: a run of another magnitude gets the chart's right axis.
+        group: run.id,
+        note: keyNote(run, line.key, band),
       });
     });
   }
   return out;
+}
+
+/** Returns a line's legend tooltip: its keys as the file logged them ("eval/reward ← eval_reward"). */
+function keyNote(run: RunLog, key: string, band: ReturnType<typeof resolveChart>[number]['band']): string {
+  const keys = [key, ...(band?.kind === 'std' ? [band.std] : band?.kind === 'range' ? [band.min, band.max] : [])];
+  return `${run.label}: ${keys.map((k) => (loggedKey(run, k) === k ? k : `${k} (logged as ${loggedKey(run, k)})`)).join(', ')}`;
 }
 
 /** Returns the latest text logged under `key` at or before the run's last visible step, or null. */

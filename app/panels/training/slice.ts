@@ -11,7 +11,7 @@ import type { AppError } from '../../store/types';
 export const SPEEDS = [0.5, 1, 2, 4, 8] as const;
 /** Seconds a whole run takes to replay at 1×. */
 export const REPLAY_SECONDS = 20;
-/** Finished checkpoint evaluations kept (oldest dropped first): 9 checkpoints × a few images. */
+/** Finished checkpoint evaluations kept (oldest dropped first): the shipped bundle’s 11 checkpoints × a few images. */
 export const EVAL_CACHE_SIZE = 40;
 
 /** A finished checkpoint evaluation as the scrubber keeps it. */

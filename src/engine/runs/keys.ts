@@ -1,6 +1,7 @@
 /**
  * Which logged keys the Training panel charts, and how: the names are TRL's GRPOTrainer metric names
- * (plus this project's held-out `eval/*` fidelity). Keys no chart claims stay listed and chartable.
+ * (plus this project's held-out `eval/*` fidelity; the Trainer's `eval_*` names are read as `eval/*`).
+ * Keys no chart claims stay listed and chartable.
  */
 import type { RunLog } from './types.ts';
 
@@ -22,6 +23,8 @@ export interface ChartSpec {
   id: string;
   title: string;
   yLabel: string;
+  /** The subtitle instead of `yLabel` when every run drawn is rewarded with this project's fidelity (isFidelityReward). */
+  fidelityYLabel?: string;
   lines: ChartLineSpec[];
 }
 
@@ -44,7 +47,8 @@ export const TRAINING_CHARTS: readonly ChartSpec[] = [
   {
     id: 'reward',
     title: 'Reward ± std',
-    yLabel: 'reward (fidelity)',
+    yLabel: 'reward',
+    fidelityYLabel: 'reward (fidelity)',
     lines: [{ key: 'reward', label: 'reward', aliases: ['rewards/sim/mean'], std: 'reward_std' }],
   },
   {
@@ -56,6 +60,8 @@ export const TRAINING_CHARTS: readonly ChartSpec[] = [
       { key: 'eval/attr_recall', label: 'attribute recall' },
       { key: 'eval/attr_precision', label: 'attribute precision' },
       { key: 'eval/retrieval_top1', label: 'retrieval top-1' },
+      // TRL's held-out reward (the Trainer logs it as eval_reward): the mean over the eval set's completions.
+      { key: 'eval/reward', label: 'held-out reward', std: 'eval/reward_std' },
     ],
   },
   {
@@ -136,4 +142,70 @@ export function otherKeys(runs: readonly Pick<RunLog, 'series'>[], charts: reado
 /** Returns a one-line chart spec for any key (the "other metrics" charts). */
 export function keyChart(key: string): ChartSpec {
   return { id: `key:${key}`, title: key, yLabel: '', lines: [{ key, label: key }] };
+}
+
+/** Hugging Face Trainer's prefix for evaluation metrics (`eval_loss`; TRL's GRPOTrainer: `eval_reward`, …). */
+export const HF_EVAL_PREFIX = 'eval_';
+
+/**
+ * Returns the name this app charts a logged key under: the Trainer's `eval_X` becomes `eval/X`, as
+ * transformers' own W&B / TensorBoard callbacks rename it (`rewrite_logs`); any other key is unchanged.
+ */
+export function appKeyName(key: string): string {
+  return key.startsWith(HF_EVAL_PREFIX) && key.length > HF_EVAL_PREFIX.length ? `eval/${key.slice(HF_EVAL_PREFIX.length)}` : key;
+}
+
+/**
+ * Returns `run` with its `eval_*` series and text keys renamed to `eval/*` (appKeyName), each original
+ * recorded in `loggedAs`; a key is kept as logged when the run also logs the `eval/*` name itself.
+ */
+export function withAppKeyNames<T extends Pick<RunLog, 'series' | 'text' | 'loggedAs'>>(run: T): T {
+  const loggedAs: Record<string, string> = { ...run.loggedAs };
+  const rename = <V>(map: Record<string, V>): Record<string, V> => {
+    const out: Record<string, V> = {};
+    for (const [key, value] of Object.entries(map)) {
+      const name = appKeyName(key);
+      const free = name === key || !(name in map);
+      out[free ? name : key] = value;
+      if (free && name !== key) loggedAs[name] = key;
+    }
+    return out;
+  };
+  const series = rename(run.series);
+  const text = rename(run.text);
+  return Object.keys(loggedAs).length > 0 ? { ...run, series, text, loggedAs } : run;
+}
+
+/** Returns the key as the log file wrote it (`eval_loss` for `eval/loss` read from a trainer_state.json). */
+export function loggedKey(run: Pick<RunLog, 'loggedAs'>, key: string): string {
+  return run.loggedAs?.[key] ?? key;
+}
+
+/** Returns the names of the reward functions a TRL run logs (`rewards/<name>/mean`), sorted. */
+export function rewardFunctions(run: Pick<RunLog, 'series'>): string[] {
+  return Object.keys(run.series)
+    .map((k) => /^rewards\/(.+)\/mean$/.exec(k)?.[1])
+    .filter((n): n is string => n !== undefined)
+    .sort();
+}
+
+/**
+ * Returns true when `run`'s reward is this project's fidelity reward (scorer sim of the reconstruction):
+ * a bundle's recorded run (every Unified-GRPO stage is rewarded with sim), or a log whose only reward
+ * function is `sim`. A TRL run with other reward functions, or none named, is not.
+ */
+export function isFidelityReward(run: Pick<RunLog, 'series' | 'source'>): boolean {
+  if (run.source.kind === 'bundle') return true;
+  const fns = rewardFunctions(run);
+  return fns.length === 1 && fns[0] === 'sim';
+}
+
+/**
+ * Returns the subtitle of `chart` for the `runs` drawn on it: its fidelity subtitle only when every run
+ * with data for the chart has the fidelity reward (a TRL run's reward in −3…5 is just "reward").
+ */
+export function chartYLabel(chart: ChartSpec, runs: readonly Pick<RunLog, 'series' | 'source'>[]): string {
+  if (!chart.fidelityYLabel) return chart.yLabel;
+  const drawn = runs.filter((r) => resolveChart(r, chart).length > 0);
+  return drawn.length > 0 && drawn.every(isFidelityReward) ? chart.fidelityYLabel : chart.yLabel;
 }

@@ -4,6 +4,7 @@
  */
 import { parseCsvRecords } from './csv.ts';
 import { errorText, isJsonObject, parseJsonLenient } from './json.ts';
+import { withAppKeyNames } from './keys.ts';
 import { RunParseError, type RunFormat, type RunLog, type RunPoint, type RunSource, type RunTextPoint } from './types.ts';
 
 /** Column / field names that carry the training step, in order of preference. */
@@ -68,13 +69,14 @@ function rowsToRun(rows: Row[], file: string, format: RunFormat, meta: RunMeta):
   if (Object.keys(series).length === 0) {
     throw new RunParseError('run-no-metrics', file, `no numeric metrics besides the step in ${rows.length} ${format} row(s)`);
   }
-  return {
+  // The Trainer's eval_* keys are read as this app's eval/* names (the original stays in loggedAs).
+  return withAppKeyNames({
     id: meta.id ?? runIdFromFile(file),
     label: meta.label ?? file,
     source: { kind: 'import', ...meta.source, format, file },
     series,
     text,
-  };
+  });
 }
 
 function code(format: RunFormat): 'run-jsonl' | 'run-csv' | 'run-trainer-state' {

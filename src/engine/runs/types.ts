@@ -37,6 +37,8 @@ export interface RunLog {
   source: RunSource;
   series: Record<string, RunPoint[]>;
   text: Record<string, RunTextPoint[]>;
+  /** Keys renamed on reading (series or text key → the key as the file wrote it), e.g. `eval/loss` ← `eval_loss`. */
+  loggedAs?: Record<string, string>;
 }
 
 /** Why a file is not a readable run log. */
