@@ -8,7 +8,7 @@ export type {
   LoadedFileInfo,
 } from '../../src/protocol/messages.ts';
 
-/** An error as the banner shows it: `{code}: message`. Engine codes plus the UI's own. */
+/** An error: a code (for docs, tests and data-code) and a sentence (what the banner shows first). Engine codes plus the UI's own. */
 export interface AppError {
   code: string;
   message: string;

@@ -140,3 +140,52 @@ export async function runError(page, testId = 'rt-run-error') {
   if ((await el.count()) === 0) return null;
   return `${await el.getAttribute('data-code')}: ${await el.getAttribute('data-message')}`;
 }
+
+/** Returns a tick label's value ("−0.25" → -0.25, "10k" → 10000, "2e−6" → 2e-6, "14 dB" → 14) and its written decimals. */
+function tickValue(label) {
+  const m = /^(-?\d+(?:\.(\d+))?)(?:e(-?\d+))?([kM]?)(?: dB)?$/.exec(label.replaceAll('\u2212', '-'));
+  if (!m) return null;
+  const unit = m[4] === 'k' ? 1e3 : m[4] === 'M' ? 1e6 : 1;
+  return { value: Number(m[1]) * 10 ** Number(m[3] ?? 0) * unit, decimals: m[3] ? null : (m[2]?.length ?? 0), unit };
+}
+
+/** Returns the decimals `step` needs (0.25 → 2). */
+function decimalsOf(step) {
+  for (let d = 0; d <= 12; d++) if (Math.abs(step * 10 ** d - Math.round(step * 10 ** d)) < 1e-6) return d;
+  return 12;
+}
+
+/**
+ * Returns what is wrong with the tick labels of every axis of chart `testId` (empty when nothing): each
+ * axis ticks at one step of 1, 2, 2.5 or 5 × 10^k, every label a multiple of it, written with no more
+ * decimals than the step needs (0 / 0.25 / 0.5, never 0.3 / 0.8 for quarters).
+ */
+export async function tickProblems(page, testId) {
+  // recharts 3 draws each axis's labels in their own group (in a z-index layer, apart from the axis line).
+  const axes = await page.locator(`[data-testid="${testId}"] g.recharts-cartesian-axis-tick-labels`).evaluateAll((els) =>
+    els.map((el) => ({
+      axis: el.getAttribute('class'),
+      labels: [...el.querySelectorAll('.recharts-cartesian-axis-tick-value')].map((t) => t.textContent.trim()),
+    })));
+  const problems = [];
+  if (axes.length < 2) problems.push(`${testId}: ${axes.length} axes drawn`);
+  for (const { axis, labels } of axes) {
+    const ticks = labels.map(tickValue);
+    const where = `${testId} ${axis.match(/[xy]Axis/)?.[0] ?? axis}: ${labels.join(' / ')}`;
+    if (labels.length < 2 || ticks.includes(null)) {
+      problems.push(`${where}: not at least two numeric labels`);
+      continue;
+    }
+    const step = ticks[1].value - ticks[0].value;
+    const mantissa = step / 10 ** Math.floor(Math.log10(step) + 1e-9);
+    if (![1, 2, 2.5, 5].some((m) => Math.abs(mantissa - m) < 1e-6)) problems.push(`${where}: step ${step} is not 1, 2, 2.5 or 5 × 10^k`);
+    for (const [i, t] of ticks.entries()) {
+      if (Math.abs(t.value / step - Math.round(t.value / step)) > 1e-6) problems.push(`${where}: ${labels[i]} is not a multiple of ${step}`);
+      if (i > 0 && Math.abs(t.value - ticks[i - 1].value - step) > 1e-6 * Math.abs(step)) problems.push(`${where}: uneven steps`);
+      if (t.decimals !== null && t.decimals > decimalsOf(step / t.unit)) {
+        problems.push(`${where}: ${labels[i]} has more decimals than step ${step} needs`);
+      }
+    }
+  }
+  return problems;
+}

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { collectErrors, fail, panelBundle, until as poll } from './checks.mjs';
+import { collectErrors, fail, panelBundle, tickProblems, until as poll } from './checks.mjs';
 import { pngBytes, solidPng, splitPng, SPLIT } from './roundtrip-images.mjs';
 
 const T = 600_000;
@@ -251,6 +251,9 @@ async function runRoundTripSpecs(ctx) {
     assert.equal(await run.getByTestId('rt-attr').count(), 0, 'a pasted file has no attribute scores');
     const settings = await run.textContent();
     assert.ok(settings.includes(mode.expect === 'webgpu' ? 'WebGPU' : 'WASM'), `run not on ${mode.expect}: ${settings.slice(0, 200)}`);
+    // Nice ticks on both charts (0 / 0.2 / 0.4 …, never 0.3 / 0.8; dB and token axes alike), no empty-chart note.
+    for (const id of ['rt-chart-fidelity', 'rt-chart-length']) assert.deepEqual(await tickProblems(page, id), [], `${id} ticks`);
+    assert.equal(await run.getByTestId('rt-chart-empty').count(), 0, 'a chart with points still says it is empty');
     await shot(page, 'roundtrip-finished');
   });
 

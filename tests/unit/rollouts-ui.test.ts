@@ -80,9 +80,14 @@ describe('table helpers', () => {
     expect(bestAndWorst([record(0, 0, 1), record(1, 0, 1)]).best.size).toBe(0);
   });
 
-  it('bins rewards over [min, max], the maximum in the last bin', () => {
+  it('bins rewards over [min, max] on nice edges, the maximum in the last bin, labelled by left edge', () => {
     const bins = histogram([0, 1, 2, 3, 4, 5, 6, 8, 7.5], 4);
     expect(bins.map((b) => [b.x0, b.x1, b.count])).toEqual([[0, 2, 2], [2, 4, 2], [4, 6, 2], [6, 8, 3]]);
+    // Rewards of a group (sim): edges at tenths, never centres such as 0.501 / 0.611 / −0.354.
+    const sims = histogram([0.4468, 0.5795, 0.9138, 0.9138, 0.9914, 0.9926], 6);
+    expect(sims.map((b) => b.label)).toEqual(['0.4', '0.5', '0.6', '0.7', '0.8', '0.9']);
+    expect(sims.map((b) => b.count)).toEqual([1, 1, 0, 0, 0, 4]);
+    expect(histogram([-0.354, 0.1, 0.2], 5).map((b) => b.label)).toEqual(['\u22120.4', '\u22120.2', '0']);
     expect(histogram(REWARDS, 4).reduce((a, b) => a + b.count, 0)).toBe(8);
     expect(histogram([0.5, 0.5, NaN])).toEqual([{ x0: 0.5, x1: 0.5, count: 2, label: '0.5' }]);
     expect(histogram([])).toEqual([]);

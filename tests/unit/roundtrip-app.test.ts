@@ -116,12 +116,26 @@ describe('stored runs (IndexedDB)', () => {
   });
 });
 
-describe('caption-length axis', () => {
-  it('has evenly spaced integer ticks above the longest caption', async () => {
+describe('round-trip charts', () => {
+  it('the caption-length axis has nice integer ticks above the longest caption', async () => {
     const { integerTicks } = await import('../../app/panels/roundtrip/Charts');
     expect(integerTicks(0)).toEqual([0, 1, 2, 3, 4]);
     expect(integerTicks(4)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(integerTicks(9)).toEqual([0, 2, 4, 6, 8, 10]);
-    expect(integerTicks(30)).toEqual([0, 7, 14, 21, 28, 35]);
+    expect(integerTicks(30)).toEqual([0, 10, 20, 30, 40]);
+  });
+
+  it('an empty chart says when its points come, a chart with points does not', async () => {
+    const { createElement } = await import('react');
+    const { renderToStaticMarkup } = await import('react-dom/server');
+    const { FidelityChart, LengthChart } = await import('../../app/panels/roundtrip/Charts');
+    for (const chart of [FidelityChart, LengthChart]) {
+      expect(renderToStaticMarkup(createElement(chart, { loops: [], total: 3 }))).toContain('A point appears here as each loop finishes.');
+    }
+    const loop = {
+      loop: 1, caption: 'a red circle', ids: [1, 2, 3], tokens: 3, truncated: false, image: new Uint8Array(0), ms: 1, attr: null,
+      vsOriginal: { sim: 0.9, psnr: 20, ssim: 0.8 }, vsPrevious: { sim: 0.9, psnr: 20, ssim: 0.8 },
+    };
+    expect(renderToStaticMarkup(createElement(LengthChart, { loops: [loop], total: 3 }))).not.toContain('A point appears here');
   });
 });

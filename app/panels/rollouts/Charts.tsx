@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
 import { formatTick, formatValue, niceScale, type NiceScale } from '../../charts/ticks';
-import { histogram, rowViews } from './derive';
+import { histogram, rowLength, rowViews } from './derive';
 import type { RolloutsRun } from './state';
 import '../../charts/charts.css';
 
@@ -40,13 +40,13 @@ export function RolloutCharts({ run }: { run: RolloutsRun }) {
   const bars = useMemo(() => views.slice().sort((a, b) => a.record.index - b.record.index).map((v) => ({ name: String(v.record.index), advantage: v.advantage, group: v.record.group })), [views]);
   const groups = useMemo(() => {
     const by = new Map<number, { tokens: number; reward: number; index: number }[]>();
-    for (const r of run.rows) by.set(r.group, [...(by.get(r.group) ?? []), { tokens: r.tokens, reward: r.reward, index: r.index }]);
+    for (const r of run.rows) by.set(r.group, [...(by.get(r.group) ?? []), { tokens: rowLength(r), reward: r.reward, index: r.index }]);
     return [...by.entries()].sort((a, b) => a[0] - b[0]);
   }, [run.rows]);
   const final = run.result !== null;
   const countScale = useMemo(() => scaleOf(bins.map((b) => b.count), { integer: true, include: 0 }), [bins]);
   const advScale = useMemo(() => scaleOf(bars.map((b) => b.advantage), { include: 0 }), [bars]);
-  const tokenScale = useMemo(() => scaleOf(run.rows.map((r) => r.tokens), { integer: true }), [run.rows]);
+  const tokenScale = useMemo(() => scaleOf(run.rows.map(rowLength), { integer: true }), [run.rows]);
   const rewardScale = useMemo(() => scaleOf(run.rows.map((r) => r.reward)), [run.rows]);
   return (
     <div className="ro-charts">
@@ -79,7 +79,7 @@ export function RolloutCharts({ run }: { run: RolloutsRun }) {
         <ResponsiveContainer width="100%" height="100%">
           <ScatterChart margin={{ top: 6, right: 12, bottom: 18, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
-            <XAxis type="number" dataKey="tokens" name="tokens" {...niceAxis(tokenScale)} fontSize={11} allowDecimals={false} label={{ value: 'caption tokens', position: 'insideBottom', offset: -10, fontSize: 11 }} />
+            <XAxis type="number" dataKey="tokens" name="tokens" {...niceAxis(tokenScale)} fontSize={11} allowDecimals={false} label={{ value: 'caption length (incl. [EOS])', position: 'insideBottom', offset: -10, fontSize: 11 }} />
             <YAxis type="number" dataKey="reward" name="reward" {...niceAxis(rewardScale)} fontSize={11} width={44} />
             <ZAxis range={[50, 50]} />
             <Tooltip formatter={(v, n) => [typeof v === 'number' ? tick(v) : String(v), String(n)]} />

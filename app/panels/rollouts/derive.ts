@@ -4,6 +4,7 @@
 // line's sentence on flow steps.
 import { ADVANTAGE_EPS, mean, unbiasedStd, type RewardScaling } from '../../../src/engine/grpo.ts';
 import type { RolloutRecord } from '../../../src/engine/rollouts/index.ts';
+import { formatTick, formatValue, niceScale } from '../../charts/ticks';
 import type { RolloutsRun, RolloutsSort } from './state';
 
 /** One table row: the record, its advantage, and whether that advantage is final. */
@@ -107,16 +108,22 @@ export interface Bin {
   label: string;
 }
 
-/** Returns `n` equal bins over [min, max] of the finite values (one bin of width 0 when all are equal). */
+/**
+ * Returns at most `n` equal bins on nice edges (steps of 1, 2, 2.5, 5 × 10^k) covering [min, max] of the finite
+ * values, each labelled with its left edge (0.5 / 0.6 / 0.7, never bin centres such as −0.354); one bin of
+ * width 0 when all values are equal.
+ */
 export function histogram(values: readonly number[], n = 10): Bin[] {
   const xs = values.filter(Number.isFinite);
   if (xs.length === 0) return [];
   const lo = Math.min(...xs);
   const hi = Math.max(...xs);
-  const digits = (x: number) => Number(x.toPrecision(3)).toString();
-  if (hi === lo) return [{ x0: lo, x1: hi, count: xs.length, label: digits(lo) }];
-  const w = (hi - lo) / n;
-  const bins: Bin[] = Array.from({ length: n }, (_, i) => ({ x0: lo + i * w, x1: lo + (i + 1) * w, count: 0, label: digits(lo + (i + 0.5) * w) }));
-  for (const x of xs) bins[Math.min(n - 1, Math.floor((x - lo) / w))].count++;
+  if (hi === lo) return [{ x0: lo, x1: hi, count: xs.length, label: formatValue(lo) }];
+  const scale = niceScale(lo, hi, { maxIntervals: n });
+  const [from, to] = scale.domain;
+  const count = Math.max(1, Math.round((to - from) / scale.step));
+  const edge = (i: number) => Number((from + i * scale.step).toFixed(scale.decimals)) + 0;
+  const bins: Bin[] = Array.from({ length: count }, (_, i) => ({ x0: edge(i), x1: edge(i + 1), count: 0, label: formatTick(edge(i), scale) }));
+  for (const x of xs) bins[Math.min(count - 1, Math.max(0, Math.floor((x - from) / scale.step + 1e-9)))].count++;
   return bins;
 }

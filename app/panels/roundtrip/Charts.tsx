@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { CartesianGrid, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
 import type { RoundTripLoop } from '../../../src/protocol/roundtrip.ts';
+import { formatTick, niceScale } from '../../charts/ticks';
 
 interface Row {
   loop: number;
@@ -24,7 +25,9 @@ const fmt = (v: unknown): string => (typeof v === 'number' ? (Math.abs(v) >= 10 
  * tick-interval logic read layout synchronously (getBoundingClientRect); on a busy machine every new point
  * then stalled the page for seconds. Fixed-size charts, explicit tick intervals and an HTML legend avoid that.
  */
-function ChartFrame(props: { testId: string; points: number; title: string; legend?: { label: string; colour: string; dashed?: boolean }[]; children: (width: number) => ReactNode }) {
+function ChartFrame(props: {
+  testId: string; points: number; title: string; legend?: { label: string; colour: string; dashed?: boolean }[]; children: (width: number) => ReactNode;
+}) {
   const ref = useRef<HTMLElement>(null);
   const [width, setWidth] = useState(0);
   useEffect(() => {
@@ -37,6 +40,11 @@ function ChartFrame(props: { testId: string; points: number; title: string; lege
   return (
     <figure className="rt-chart" data-testid={props.testId} data-points={props.points} ref={ref}>
       <figcaption>{props.title}</figcaption>
+      {props.points === 0 && (
+        <p className="muted small rt-chart-empty" data-testid="rt-chart-empty">
+          A point appears here as each loop finishes.
+        </p>
+      )}
       {width > 0 && props.children(width)}
       {props.legend && (
         <ul className="rt-legend">
@@ -69,14 +77,18 @@ const SERIES = [
  * PSNR against the original in dB (right axis). A point appears as its loop finishes (no animation).
  */
 export function FidelityChart({ loops, total, height = 240 }: { loops: readonly RoundTripLoop[]; total: number; height?: number }) {
+  const unit = niceScale(Math.min(0, ...loops.flatMap((l) => [l.vsOriginal.sim, l.vsOriginal.ssim, l.vsPrevious.sim])), 1);
+  const db = niceScale(0, Math.max(10, ...loops.map((l) => Math.min(l.vsOriginal.psnr, 100))));
   return (
     <ChartFrame testId="rt-chart-fidelity" points={loops.length} title="Fidelity per loop" legend={SERIES.map((s) => ({ label: s.label, colour: s.colour, dashed: 'dashed' in s }))}>
       {(width) => (
         <LineChart width={width} height={height} data={rows(loops)} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
           {loopAxis(total)}
-          <YAxis yAxisId="unit" domain={[(min: number) => Math.min(0, Math.floor(min * 10) / 10), 1]} interval={0} tickFormatter={(v: number) => v.toFixed(1)} width={40} />
-          <YAxis yAxisId="db" orientation="right" domain={[0, 'auto']} interval={0} unit=" dB" width={56} />
+          <YAxis yAxisId="unit" domain={unit.domain} ticks={unit.ticks} interval={0} tickFormatter={(v: number) => formatTick(v, unit)} width={40} />
+          <YAxis
+            yAxisId="db" orientation="right" domain={db.domain} ticks={db.ticks} interval={0} tickFormatter={(v: number) => `${formatTick(v, db)} dB`} width={56}
+          />
           <Tooltip formatter={fmt} labelFormatter={(l) => `loop ${String(l)}`} />
           {SERIES.map((s) => (
             <Line key={s.key} yAxisId={s.axis} dataKey={s.key} name={s.label} stroke={s.colour} strokeWidth={s.width} strokeDasharray={'dashed' in s ? '4 3' : undefined} isAnimationActive={false} />
@@ -87,11 +99,9 @@ export function FidelityChart({ loops, total, height = 240 }: { loops: readonly 
   );
 }
 
-/** Returns evenly spaced integer ticks 0…≥ max+1 (at least 0…4, at most ~6 ticks). */
+/** Returns nice integer ticks from 0 to at least max+1 (at least 0…4): 0 / 2 / 4 …, 0 / 5 / 10 …, 0 / 10 / 20 …. */
 export function integerTicks(max: number): number[] {
-  const top = Math.max(4, max + 1);
-  const step = Math.max(1, Math.ceil(top / 5));
-  return Array.from({ length: Math.ceil(top / step) + 1 }, (_, i) => i * step);
+  return niceScale(0, Math.max(4, max + 1), { integer: true }).ticks;
 }
 
 /** Caption length (content tokens) per loop. */

@@ -1,6 +1,7 @@
 import { useStore } from '../../store/store';
 import { Pixels } from '../roundtrip/Pixels';
 import type { CheckpointEvalView, EvalImage, EvalRunning } from './slice';
+import { ErrorText } from '../../components/ErrorText';
 
 const PHASE_LABEL: Record<EvalRunning['phase'], string> = {
   queued: 'waiting for the engine',
@@ -95,8 +96,8 @@ export function CheckpointEval(props: { step: number; label: string; evalKey: st
         </div>
       )}
       {failed && (
-        <p className="ck-error small" data-testid="checkpoint-error">
-          <code>{failed.code}</code>: {failed.message}
+        <p className="ck-error small" data-testid="checkpoint-error" data-code={failed.code}>
+          <ErrorText error={failed} />
         </p>
       )}
     </div>
