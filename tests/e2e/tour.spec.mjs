@@ -33,12 +33,15 @@ async function runTour({ context, baseUrl, mode, step, shot }) {
     await until(async () => {
       const status = await page.getByTestId('rt-run').getAttribute('data-status');
       if (status === 'failed') throw fail(`round trip failed: ${await page.getByTestId('rt-run').textContent()}`);
-      if (!streamed && status === 'running' && (await page.getByTestId('rt-live').count()) > 0) {
+      // The running frame mid-flow: caption decoded, the reconstruction sharpening step by step.
+      const live = page.getByTestId('rt-live');
+      if (!streamed && status === 'running' && (await live.count()) > 0 && /estimate after step \d+/.test(await live.textContent())) {
         streamed = true;
         await shot(page, 'tour-roundtrip-streaming', `roundtrip-streaming-${mode.name}.png`);
       }
       return status === 'finished';
     }, 'the round trip did not finish', 600_000);
+    assert.ok(streamed, 'never saw the running frame with an estimate of the image');
     await shot(page, 'tour-roundtrip', tourImage('roundtrip', mode.name));
   });
 

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { CartesianGrid, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
 import type { RoundTripLoop } from '../../../src/protocol/roundtrip.ts';
 import { formatTick, niceScale } from '../../charts/ticks';
@@ -77,8 +77,12 @@ const SERIES = [
  * PSNR against the original in dB (right axis). A point appears as its loop finishes (no animation).
  */
 export function FidelityChart({ loops, total, height = 240 }: { loops: readonly RoundTripLoop[]; total: number; height?: number }) {
-  const unit = niceScale(Math.min(0, ...loops.flatMap((l) => [l.vsOriginal.sim, l.vsOriginal.ssim, l.vsPrevious.sim])), 1);
-  const db = niceScale(0, Math.max(10, ...loops.map((l) => Math.min(l.vsOriginal.psnr, 100))));
+  // Axes fixed at 0…1 and 0…40 dB unless a value falls outside (a negative cosine, PSNR over 40 dB), so they
+  // do not change under the points as loops land; memoised by value, not by the loops array.
+  const lowest = Math.min(0, ...loops.flatMap((l) => [l.vsOriginal.sim, l.vsOriginal.ssim, l.vsPrevious.sim]));
+  const highestDb = Math.max(40, ...loops.map((l) => Math.min(l.vsOriginal.psnr, 100)));
+  const unit = useMemo(() => niceScale(lowest, 1), [lowest]);
+  const db = useMemo(() => niceScale(0, highestDb, { maxIntervals: 4 }), [highestDb]);
   return (
     <ChartFrame testId="rt-chart-fidelity" points={loops.length} title="Fidelity per loop" legend={SERIES.map((s) => ({ label: s.label, colour: s.colour, dashed: 'dashed' in s }))}>
       {(width) => (
@@ -106,7 +110,8 @@ export function integerTicks(max: number): number[] {
 
 /** Caption length (content tokens) per loop. */
 export function LengthChart({ loops, total, height = 200 }: { loops: readonly RoundTripLoop[]; total: number; height?: number }) {
-  const lengthTicks = integerTicks(Math.max(0, ...loops.map((l) => l.tokens)));
+  const longest = Math.max(0, ...loops.map((l) => l.tokens));
+  const lengthTicks = useMemo(() => integerTicks(longest), [longest]);
   return (
     <ChartFrame testId="rt-chart-length" points={loops.length} title="Caption length per loop (tokens)">
       {(width) => (
