@@ -3,7 +3,6 @@ import { ErrorBanner } from './components/ErrorBanner';
 import { Header } from './components/Header';
 import { Tabs } from './components/Tabs';
 import { BundlePanel, OriginPrompt } from './panels/bundle/BundlePanel';
-import { Placeholder } from './panels/placeholders/Placeholder';
 import { RolloutsPanel } from './panels/rollouts/RolloutsPanel';
 import { RoundTripPanel } from './panels/roundtrip/RoundTripPanel';
 import { TrainingPanel } from './panels/training/TrainingPanel';
@@ -20,7 +19,7 @@ export function App() {
       <OriginPrompt />
       <Tabs />
       <main className="panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} tabIndex={0}>
-        {tab === 'bundle' ? <BundlePanel /> : tab === 'roundtrip' ? <RoundTripPanel /> : tab === 'rollouts' ? <RolloutsPanel /> : tab === 'training' ? <TrainingPanel /> : <Placeholder tab={tab} />}
+        {tab === 'bundle' ? <BundlePanel /> : tab === 'roundtrip' ? <RoundTripPanel /> : tab === 'rollouts' ? <RolloutsPanel /> : <TrainingPanel />}
       </main>
     </div>
   );

@@ -15,9 +15,6 @@ export type BackendName = 'webgpu' | 'wasm';
 /** What the user asks for: 'auto' = WebGPU first, WASM when there is no adapter or sessions fail. */
 export type BackendChoice = 'auto' | BackendName;
 
-/** Element types a tensor may have when it crosses the worker boundary. */
-export type TensorDType = TensorData['dtype'];
-
 /** A tensor as plain data: row-major `data` with `dims` (product of dims == data.length). */
 export type TensorData =
   | { dtype: 'float32'; data: Float32Array; dims: number[] }
@@ -128,7 +125,7 @@ export interface ErrorPayload {
 
 /**
  * Registry of request kinds: params (besides `type` and `id`), partial-result payload, result payload.
- * Later issues add `caption`, `generate`, `score`, `roundtrip`, `rollouts` here (additively).
+ * A new kind is added here (additively) with its spec in its own protocol module (e.g. roundtrip.ts).
  */
 export interface RequestSpecs {
   init: { params: { backend: BackendChoice; wasmThreads?: number }; partial: never; result: BackendInfo };

@@ -27,12 +27,6 @@ export function elementCount(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
 }
 
-/** Returns a float32 TensorData of shape `dims` (throws when data.length != product(dims)). */
-export function float32Tensor(data: Float32Array, dims: number[]): TensorData {
-  checkLength(data.length, dims);
-  return { dtype: 'float32', data, dims };
-}
-
 /** Returns an int64 TensorData of shape `dims` from numbers or bigints. */
 export function int64Tensor(values: ArrayLike<number> | BigInt64Array, dims: number[]): TensorData {
   const data = values instanceof BigInt64Array ? values : BigInt64Array.from(Array.from(values, (x) => BigInt(x)));

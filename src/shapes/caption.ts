@@ -8,7 +8,6 @@ import { mainObjectIndex, type Scene, type SceneObject } from './scene.ts';
 /** Caption levels: 0 main object colour+shape, 1 +size, 2 +position, 3 every object, 4 +count+background. */
 export const LEVELS = [0, 1, 2, 3, 4] as const;
 export type Level = (typeof LEVELS)[number];
-export const MAX_LEVEL: Level = 4;
 
 /** Position words by [row][col]. */
 export const POSITION_WORDS: readonly (readonly string[])[] = [

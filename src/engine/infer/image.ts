@@ -133,9 +133,3 @@ export function toUint8Images(sample: F32): Uint8Array {
   }
   return out;
 }
-
-/** Returns image `i` ([H*W*3] bytes, a view) of a batch of uint8 RGB images. */
-export function imageAt(images: Uint8Array, i: number, width = 64, height = 64): Uint8Array {
-  const n = width * height * 3;
-  return images.subarray(i * n, (i + 1) * n);
-}
