@@ -4,7 +4,7 @@ import {
   bandKey, chartAxes, fileStem, markerSide, pointCount, seriesCsv, seriesRows, valueKey, xExtent, zeroNote, type ChartSeries,
 } from './data';
 import { downloadBlob, downloadCsv, svgToPng } from './export';
-import { formatTick, formatValue, niceScale } from './ticks';
+import { formatValue, niceAxis, niceScale } from './ticks';
 import './charts.css';
 
 export interface MetricChartProps {
@@ -131,22 +131,16 @@ export function MetricChart(props: MetricChartProps) {
             <XAxis
               dataKey="x"
               type="number"
-              domain={xScale.domain}
-              ticks={xScale.ticks}
-              interval={0}
+              {...niceAxis(xScale)}
               allowDataOverflow
-              tickFormatter={(v: number) => formatTick(v, xScale)}
               fontSize={11}
               label={{ value: xLabel, position: 'insideBottom', offset: -10, fontSize: 11 }}
             />
             {axes && (
               <YAxis
                 yAxisId="left"
-                domain={axes.left.domain}
-                ticks={axes.left.ticks}
-                interval={0}
+                {...niceAxis(axes.left)}
                 allowDataOverflow
-                tickFormatter={(v: number) => formatTick(v, axes.left)}
                 width={52}
                 fontSize={11}
               />
@@ -155,11 +149,8 @@ export function MetricChart(props: MetricChartProps) {
               <YAxis
                 yAxisId="right"
                 orientation="right"
-                domain={axes.right.domain}
-                ticks={axes.right.ticks}
-                interval={0}
+                {...niceAxis(axes.right)}
                 allowDataOverflow
-                tickFormatter={(v: number) => formatTick(v, axes.right!)}
                 width={52}
                 fontSize={11}
                 className="chart-axis-right"

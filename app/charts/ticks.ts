@@ -95,6 +95,14 @@ export function formatTick(value: number, scale: Pick<NiceScale, 'domain' | 'ste
   return minus(v);
 }
 
+/**
+ * The props a recharts number axis needs to draw `scale`: its domain, its ticks, every tick shown, labels by
+ * formatTick (with `suffix`, e.g. " dB", after each).
+ */
+export function niceAxis(scale: NiceScale, suffix = '') {
+  return { domain: scale.domain, ticks: scale.ticks, interval: 0, tickFormatter: (v: number) => `${formatTick(v, scale)}${suffix}` } as const;
+}
+
 /** Returns `v` as text with true minus signs (U+2212), as typeset numbers have them (also in 1e−6). */
 function minus(v: number | string): string {
   return String(v).replaceAll('-', '−');

@@ -1,5 +1,14 @@
 import { formatBytes } from '../format';
 
+/** What each phase of a bundle load is called on screen (the Model bundle tab and the first screen's strip). */
+export const LOAD_PHASES: Readonly<Record<string, string>> = {
+  manifest: 'reading the manifest',
+  download: 'downloading',
+  verify: 'checking sha256',
+  sessions: 'creating sessions',
+  run: 'running',
+};
+
 interface Props {
   label: string;
   loaded: number;

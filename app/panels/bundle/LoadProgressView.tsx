@@ -1,13 +1,5 @@
-import { ProgressBar } from '../../components/ProgressBar';
+import { LOAD_PHASES, ProgressBar } from '../../components/ProgressBar';
 import { useStore } from '../../store/store';
-
-const PHASES: Record<string, string> = {
-  manifest: 'reading manifest',
-  download: 'downloading',
-  verify: 'checking sha256',
-  sessions: 'creating sessions',
-  run: 'running',
-};
 
 /** Overall and per-file byte progress of the load in flight (updated once per frame). */
 export function LoadProgressView() {
@@ -17,7 +9,7 @@ export function LoadProgressView() {
   return (
     <div className="progress">
       <p className="muted" data-testid="load-phase">
-        {PHASES[progress.phase] ?? progress.phase}
+        {LOAD_PHASES[progress.phase] ?? progress.phase}
         {!bytes && progress.total > 0 ? ` (${progress.loaded}/${progress.total})` : ''}
       </p>
       {bytes && <ProgressBar label="all files" loaded={progress.loaded} total={progress.total} overall testId="progress-overall" />}

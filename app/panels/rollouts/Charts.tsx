@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
-import { formatTick, formatValue, niceScale, type NiceScale } from '../../charts/ticks';
+import { formatValue, niceAxis, niceScale, type NiceScale } from '../../charts/ticks';
 import { histogram, rowLength, rowViews } from './derive';
 import type { RolloutsRun } from './state';
 import '../../charts/charts.css';
@@ -13,11 +13,6 @@ const tick = formatValue;
 function scaleOf(values: readonly number[], options: { integer?: boolean; include?: number } = {}): NiceScale {
   const xs = [...values, ...(options.include === undefined ? [] : [options.include])].filter(Number.isFinite);
   return xs.length === 0 ? niceScale(0, 1, options) : niceScale(Math.min(...xs), Math.max(...xs), options);
-}
-
-/** The props a recharts number axis needs for a nice scale: domain, ticks, every tick shown, its labels. */
-function niceAxis(scale: NiceScale) {
-  return { domain: scale.domain, ticks: scale.ticks, interval: 0, tickFormatter: (v: number) => formatTick(v, scale) } as const;
 }
 
 /** A titled chart frame (the charts' shared look: app/charts/charts.css). */

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { CartesianGrid, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
 import type { RoundTripLoop } from '../../../src/protocol/roundtrip.ts';
-import { formatTick, niceScale } from '../../charts/ticks';
+import { niceAxis, niceScale } from '../../charts/ticks';
 
 interface Row {
   loop: number;
@@ -89,10 +89,8 @@ export function FidelityChart({ loops, total, height = 240 }: { loops: readonly 
         <LineChart width={width} height={height} data={rows(loops)} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
           {loopAxis(total)}
-          <YAxis yAxisId="unit" domain={unit.domain} ticks={unit.ticks} interval={0} tickFormatter={(v: number) => formatTick(v, unit)} width={40} />
-          <YAxis
-            yAxisId="db" orientation="right" domain={db.domain} ticks={db.ticks} interval={0} tickFormatter={(v: number) => `${formatTick(v, db)} dB`} width={56}
-          />
+          <YAxis yAxisId="unit" {...niceAxis(unit)} width={40} />
+          <YAxis yAxisId="db" orientation="right" {...niceAxis(db, ' dB')} width={56} />
           <Tooltip formatter={fmt} labelFormatter={(l) => `loop ${String(l)}`} />
           {SERIES.map((s) => (
             <Line key={s.key} yAxisId={s.axis} dataKey={s.key} name={s.label} stroke={s.colour} strokeWidth={s.width} strokeDasharray={'dashed' in s ? '4 3' : undefined} isAnimationActive={false} />

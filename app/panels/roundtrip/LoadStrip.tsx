@@ -1,13 +1,6 @@
 import { useShallow } from 'zustand/react/shallow';
-import { ProgressBar } from '../../components/ProgressBar';
+import { LOAD_PHASES, ProgressBar } from '../../components/ProgressBar';
 import { useStore } from '../../store/store';
-
-const PHASES: Record<string, string> = {
-  manifest: 'reading the manifest',
-  download: 'downloading',
-  verify: 'checking sha256',
-  sessions: 'creating sessions',
-};
 
 /**
  * The bundle load in flight, compactly, for the first screen: what loads, the phase, one bar for all files and
@@ -25,7 +18,7 @@ export function LoadStrip() {
     <div className="card rt-load progress" aria-live="polite" data-testid="rt-load-progress">
       <p className="small">
         Loading the model bundle <code>{loading.source}</code> ·{' '}
-        <span className="muted">{p ? (PHASES[p.phase] ?? p.phase) : 'starting'}</span>
+        <span className="muted">{p ? (LOAD_PHASES[p.phase] ?? p.phase) : 'starting'}</span>
         {p && !bytes && p.total > 0 ? <span className="muted"> ({p.loaded}/{p.total})</span> : null}
       </p>
       {bytes && <ProgressBar label="all files" loaded={p.loaded} total={p.total} overall testId="progress-overall" />}
