@@ -67,6 +67,8 @@ export const spec = {
     await step('bad inputs: empty, truncated PNG/JPEG, renamed text/PDF, 30000×30000 PNG/JPEG, SVG (also renamed) — each refused by name, the last good input stays', async () => {
       const before = await page.getByTestId('rt-input-label').textContent();
       for (const f of bad) {
+        // Scrolled down to the run, as after Run: the banner above the tabs must still come into view.
+        await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
         await pick(page, f);
         const answer = await answerFor(page, f.name);
         assert.equal(answer.refused, true, `${f.name} was accepted`);
@@ -79,6 +81,9 @@ export const spec = {
         assert.doesNotMatch(`${answer.fonts.message} ${answer.fonts.code}`, /mono/i, 'the error is in a monospace font');
         assert.ok(answer.sizes.code < answer.sizes.message, `the code (${answer.sizes.code}px) is not smaller than the sentence (${answer.sizes.message}px)`);
         assert.equal(await page.getByTestId('rt-input-label').textContent(), before, `${f.name} replaced the input`);
+        const box = await page.getByTestId('error-banner').boundingBox();
+        const viewport = page.viewportSize();
+        assert.ok(box && box.y >= -1 && box.y + box.height <= viewport.height + 1, `${f.name}: the banner is out of view (y ${box?.y})`);
       }
       assert.equal(await page.evaluate(() => window.__svgRan ?? null), null, 'the SVG ran');
       assert.equal(await page.locator('img[src^="blob:"], object, embed, iframe').count(), 0, 'a refused file was put on the page');
