@@ -16,8 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import grpo_ref as ref  # noqa: E402
+import grpo_ref as ref  # models/ is sys.path[0] when run as a script; the tests import it from there too
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "tests" / "fixtures" / "grpo"

@@ -3,50 +3,29 @@
 Usage (from models/): /usr/bin/python3 -m uae.bundle [--config full|tiny] [--out DIR] [--fixtures FILE]
 """
 import argparse
+import copy
 import json
 import os
+import shutil
 
-import numpy as np
 import torch
 
 from . import config as C
-from .common import Checkpoint, REPO, TOKENIZER_PATH, ensure_data, load_tokenizer, setup, to_pixels
-from .export import export_caption_model, export_decoder, export_scorer, round_to_fp16, write_manifest
-from .infer import euler_sample, greedy_captions
-from .nets import CaptionModel, FlowDecoder, Scorer, without_probe
-from .train import load_ae
-
-
-def load_models(cfg, tok, flow_stage="flow"):
-    """Loads every trained stage from models/work/ckpt -> dict of eval-mode modules. `flow_stage`
-    'rl_flow' takes the decoder refined by stage 3 (Flow-GRPO) instead of the pre-trained one."""
-    ae, scale, shift = load_ae(cfg)
-    flow = FlowDecoder(cfg["flow"], tok.vocab_size, tok.pad_id)
-    state = torch.load(Checkpoint(flow_stage).path)
-    flow.load_state_dict(state["ema"] if flow_stage == "flow" else state["model"])
-    enc = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
-    enc.load_state_dict(without_probe(torch.load(Checkpoint("encoder").path)["model"]))
-    sc = Scorer(dict(cfg["scorer"], vocab=tok.vocab_size, max_len=C.MAX_LEN, pad_id=tok.pad_id))
-    sc.load_state_dict(without_probe(torch.load(Checkpoint("scorer").path)["model"]))
-    for mod in (ae, flow, enc, sc):
-        round_to_fp16(mod)
-    return {"ae": ae, "scale": scale, "shift": shift, "flow": flow.eval(), "encoder": enc.eval(),
-            "scorer": sc.eval()}
+from .checkpoints import final_stage2_encoder, load_models, stage2_snapshots
+from .common import REPO, TOKENIZER_PATH, ensure_data, load_tokenizer, setup, to_pixels, work_dir
+from .export import _VaeDecode, export_caption_model, export_decoder, export_scorer, round_to_fp16, write_manifest
+from .infer import greedy_captions
 
 
 def rl_artifacts(cold_start, out_dir, name="rl_encoder"):
     """Exports stage-2 snapshots (caption decoder weights) as encoder checkpoints and copies the run log
     into the bundle -> {io, checkpoints, runs}, or None when no RL run exists."""
-    import copy
-    import glob
-    from .common import work_dir
-    snaps = sorted(glob.glob(os.path.join(work_dir("ckpt", f"{name}-snapshots"), "step-*.pt")))
+    snaps = stage2_snapshots(name)
     log = work_dir("logs", f"{name}.jsonl")
     if not snaps or not os.path.exists(log):
         return None
     io, checkpoints = {}, []
-    for path in snaps:
-        step = int(os.path.basename(path)[5:9])
+    for step, path in snaps:
         if step == 0:  # the cold start itself: same graphs as the encoder / referenceEncoder roles
             checkpoints.append({"step": 0, "label": "cold start (step 0)",
                                 "encoder": {"vision": "encoder/encoder_model.onnx",
@@ -65,8 +44,6 @@ def rl_artifacts(cold_start, out_dir, name="rl_encoder"):
 
 def recorded_runs(out_dir):
     """Copies the stage-2 and stage-3 run logs that exist into <bundle>/runs -> manifest run entries."""
-    import shutil
-    from .common import work_dir
     runs = []
     for stage, name, rid, label in (
             ("2", "rl_encoder", "stage2-grpo", "Stage 2: GRPO on the encoder (reward = sim)"),
@@ -86,7 +63,6 @@ def _arr(t):
 @torch.no_grad()
 def parity_fixture(m, cfg, tok, images, records, steps=4):
     """PyTorch reference outputs of every exported graph on held-out inputs (JSON-serialisable)."""
-    from .export import _VaeDecode
     px = to_pixels(images[:2])
     enc = m["encoder"]
     hidden = enc.vision(px)
@@ -137,7 +113,6 @@ def build(cfg, out_dir, fixture_path, bundle_id, name, variant=None):
     tok = load_tokenizer(TOKENIZER_PATH)
     m = load_models(cfg, tok, "rl_flow" if variant == "flowgrpo" else "flow")
     if variant == "flowgrpo":
-        from .rl_flow import final_stage2_encoder
         final_stage2_encoder(m["encoder"])
         round_to_fp16(m["encoder"])
     os.makedirs(out_dir, exist_ok=True)

@@ -12,7 +12,9 @@ import torch
 
 from . import config as C
 from .card_rl import EVAL_KEYS, RL_EVALS, fmt, read_log, rl_section, stage_wall_time
-from .common import REPO, Checkpoint, recorded_times, work_dir
+from .checkpoints import Checkpoint, without_probe
+from .common import REPO, recorded_times, work_dir
+from .export import file_entry
 
 BUNDLE = os.path.join(REPO, "public", "models", "uae-shapes")
 
@@ -20,15 +22,15 @@ BUNDLE = os.path.join(REPO, "public", "models", "uae-shapes")
 EVALS = {
     "encoder": ("npx uae eval --scenes 200 --seed 2 --json", "encoder greedy captions -> decoder -> scorer"),
     "reference": ("npx uae eval --scenes 200 --seed 2 --encoder referenceEncoder --json", "cold-start encoder"),
-    **{f"level{l}": (f"npx uae eval --scenes 200 --seed 2 --captions level:{l} --json",
-                     f"grammar captions at level {l} -> decoder") for l in range(5)},
+    **{f"level{lv}": (f"npx uae eval --scenes 200 --seed 2 --captions level:{lv} --json",
+                      f"grammar captions at level {lv} -> decoder") for lv in range(5)},
 }
+
 
 def params(stage, key="model"):
     path = Checkpoint(stage).path
     if not os.path.exists(path):
         return None
-    from .nets import without_probe
     return sum(v.numel() for v in without_probe(torch.load(path)[key]).values())   # exported weights only
 
 
@@ -155,7 +157,7 @@ def main():
     if "level4" in ev:
         checks.append(("decoder retrieval_top1 ≥ 0.9 with level-4 captions", ev["level4"]["retrieval_top1"],
                        ev["level4"]["retrieval_top1"] >= 0.9))
-    lv = [ev.get(f"level{l}") for l in range(5)]
+    lv = [ev.get(f"level{level}") for level in range(5)]
     if all(lv):
         rising = all(lv[i + 1]["sim"] > lv[i]["sim"] for i in range(4))
         checks.append(("decoder sim rises with every caption level", " < ".join(f"{x['sim']:.3f}" for x in lv), rising))
@@ -177,7 +179,7 @@ def main():
     has_rl = "checkpoints" in m["roles"]
     probe_note = ("the caption encoder was pre-trained with a training-only attribute probe on its vision tokens "
                   "(per grid cell: shape or empty, colour, size; and the background; `AttributeHead` in "
-                  "`models/uae/nets.py`, weight `attr_weight`), which gives its vision tower dense supervision "
+                  "`models/uae/labels.py`, weight `attr_weight`), which gives its vision tower dense supervision "
                   "while the captions it learns stay short-biased; the probe is not exported. "
                   if cfg["encoder"].get("attr_weight") else "")
     enc = cfg["encoder"]
@@ -217,7 +219,6 @@ def main():
              "this bundle and the parity fixture `tests/fixtures/parity/uae-shapes.json`.")
     open(os.path.join(BUNDLE, "MODEL_CARD.md"), "w").write("\n".join(L) + "\n")
     # the card is one of the bundle's hashed files: refresh its manifest entry
-    from .export import file_entry
     m["files"] = [file_entry(BUNDLE, f["path"]) if f["path"] == "MODEL_CARD.md" else f for f in m["files"]]
     with open(os.path.join(BUNDLE, "manifest.json"), "w") as f:
         json.dump(m, f, indent=1)

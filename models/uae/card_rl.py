@@ -5,7 +5,9 @@ import os
 
 import torch
 
-from .common import REPO, Checkpoint, recorded_times, work_dir
+from . import config as C
+from .checkpoints import Checkpoint
+from .common import REPO, recorded_times, work_dir
 
 
 def fmt(v):
@@ -48,7 +50,7 @@ EVAL_KEYS = ["scenes", "mean_tokens", "sim", "psnr", "ssim", "attr_precision", "
 
 def read_log(stage):
     path = work_dir("logs", f"{stage}.jsonl")
-    return [json.loads(l) for l in open(path)] if os.path.exists(path) else []
+    return [json.loads(line) for line in open(path)] if os.path.exists(path) else []
 
 
 STAGE2_RUNS = os.path.join(REPO, "models", "stage2_runs.json")
@@ -135,8 +137,7 @@ def stage3_ablation_lines(e3):
 
 
 def rl_steps():
-    from .rl import RL
-    return RL["full"]["steps"]
+    return C.RL_ENCODER["full"].steps
 
 
 def rl_section(ev):
@@ -145,17 +146,16 @@ def rl_section(ev):
     s2, s3 = read_log("rl_encoder"), read_log("rl_flow")
     if not s2:
         return L, checks
-    from .rl_flow import RL_FLOW
-    rf = RL_FLOW["full"]
-    window = rf.get("sde_window", 0)
+    rf = C.RL_FLOW["full"]
+    window = rf.sde_window
+    fast = (f"; each sample is stochastic (and trained) only on a {window}-step window of its {rf.sample_steps} steps "
+            "and takes the Euler steps the playground samples with elsewhere (Flow-GRPO-Fast)") if window else ""
     L.append("## Unified-GRPO (stages 2 and 3)\n")
     L.append("Stage 2 (`python3 -m uae.rl`): GRPO on the caption decoder of the encoder (vision encoder, decoder "
              "and scorer frozen), reward = sim(image, decoder(caption)) with the decoder run as the playground "
              "runs it (Euler, classifier-free guidance), k3 KL to the cold start. Stage 3 (`python3 -m "
              "uae.rl_flow`): Flow-GRPO on the flow transformer with the encoder frozen at stage 2's last "
-             "checkpoint" + (f"; each sample is stochastic (and trained) only on a {window}-step window of its "
-             f"{rf['sample_steps']} steps and takes the Euler steps the playground samples with elsewhere (Flow-GRPO-Fast)"
-             if window else "") + ". Options and values are in `models/uae/rl.py` / `rl_flow.py` (RL / RL_FLOW['full']).\n")
+             "checkpoint" + fast + ". Options and values are in `models/uae/config.py` (RL_ENCODER / RL_FLOW['full']).\n")
     L.append("Stage 2 along the run (held-out evaluation inside the run: 128 scenes of seed 2, greedy captions):\n")
     L.append("| step | mean tokens | sim | attr recall | attr precision | retrieval top-1 | kl | max clip_ratio/region_mean "
              "since the row above | sample caption |")
@@ -225,9 +225,9 @@ def rl_section(ev):
             L.append(f"| {n} | " + " | ".join(fmt(next(r["sim"] for r in pr["rows"] if r["captions"] == n and r["guidance"] == g))
                                               for g in gs) + " |")
         if pr.get("scorer_sensitivity"):
-            L.append(f"\nThe scorer alone: mean sim between each held-out image and the same scene rendered by the "
-                     f"TypeScript rasteriser with one change (no decoder involved); what a change costs here bounds "
-                     f"what any reward built on this scorer can pay for:\n")
+            L.append("\nThe scorer alone: mean sim between each held-out image and the same scene rendered by the "
+                     "TypeScript rasteriser with one change (no decoder involved); what a change costs here bounds "
+                     "what any reward built on this scorer can pay for:\n")
             L.append("| change | scenes | sim |")
             L.append("|---|---|---|")
             for r in pr["scorer_sensitivity"]:
@@ -251,7 +251,9 @@ def rl_section(ev):
         if ce and any(k.startswith("stage 2") for k in ce):
             last = ce[[k for k in ce if k.startswith("stage 2")][-1]]["wrong"]
             top_error = max(last, key=last.get)
-        row = lambda name, g: next((r["sim"] for r in pr["rows"] if r["captions"] == name and r["guidance"] == g), None)
+
+        def row(name, g):
+            return next((r["sim"] for r in pr["rows"] if r["captions"] == name and r["guidance"] == g), None)
         g_hi = gs[-1]
         notes = []
         shape_cost = (row("level 3", g_hi) or 0) - (row("level 3, one shape wrong", g_hi) or 0)
@@ -261,10 +263,11 @@ def rl_section(ev):
         swap = row("level 4, two objects' positions swapped", g_hi)
         if swap is not None:
             swap_cost = (row('level 4', g_hi) or 0) - swap
+            largest = "; they are the stage-2 encoder's largest error kind above" if top_error == "position" else ""
+            why = (" (the decoder draws much the same picture whichever object each position is given to, so "
+                   "GRPO on sim cannot teach positions" + largest + ")")
             notes.append(f"swapping two objects' positions in a level-4 caption costs {swap_cost:.3f}"
-                         + (" (the decoder draws much the same picture whichever object each position is given to, so "
-                            "GRPO on sim cannot teach positions" + ("; they are the stage-2 encoder's largest error kind "
-                            "above" if top_error == "position" else "") + ")" if swap_cost < 0.02 else ""))
+                         + (why if swap_cost < 0.02 else ""))
         rep1, l2_1 = row("level 2, object repeated 3×", 1.0), row("level 2", 1.0)
         if rep1 is not None and l2_1 is not None and rep1 > l2_1:
             notes.append("without guidance, repeating the salient object pays (a first stage-2 run with guidance 1 "

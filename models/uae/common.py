@@ -1,19 +1,22 @@
-"""Shared helpers for the training stages: data, tokenization, checkpoints, logging."""
+"""Shared helpers for the training stages: data, tokenization, work paths, logging, the RL command line.
+
+The package runs as `python3 -m uae.<stage>` from models/, so models/shapes_data.py (the reader of what
+the TypeScript Shapes world writes) is importable as a top-level module.
+"""
+import dataclasses
 import json
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 
+from shapes_data import load_dataset, load_tokenizer  # noqa: F401  (load_tokenizer: for the stages)
+
+from . import config as C
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "models"))
-
-from shapes_data import load_dataset, load_tokenizer  # noqa: E402  (written by the Shapes module)
-
-from . import config as C  # noqa: E402
 
 TOKENIZER_PATH = os.path.join(REPO, "public", "tokenizers", "shapes", "tokenizer.json")
 
@@ -96,36 +99,6 @@ def recorded_times():
     return json.load(open(RECORDED_TIMES)) if os.path.exists(RECORDED_TIMES) else {"seconds": {}}
 
 
-class Checkpoint:
-    """Saves/resumes a stage's model, optimiser and step under models/work/ckpt/<stage>.pt."""
-
-    def __init__(self, stage):
-        self.path = work_dir("ckpt", f"{stage}.pt")
-
-    def load(self, model, opt):
-        if not os.path.exists(self.path):
-            return 0
-        state = torch.load(self.path)
-        # weights recovered from a bundle (uae.from_bundle) lack the training-only attribute probe
-        res = model.load_state_dict(state["model"], strict=False)
-        if res.unexpected_keys or any(not k.startswith("attr_head.") for k in res.missing_keys):
-            raise RuntimeError(f"{self.path}: does not fit the model: missing {res.missing_keys}, "
-                               f"unexpected {res.unexpected_keys}")
-        if opt is not None and state.get("opt"):
-            opt.load_state_dict(state["opt"])
-        torch.set_rng_state(state["torch_rng"])
-        np.random.set_state(state["np_rng"])
-        return state["step"]
-
-    def save(self, model, opt, step, extra=None):
-        state = {"model": model.state_dict(), "opt": opt.state_dict() if opt else None, "step": step,
-                 "torch_rng": torch.get_rng_state(), "np_rng": np.random.get_state()}
-        state.update(extra or {})
-        tmp = self.path + ".tmp"
-        torch.save(state, tmp)
-        os.replace(tmp, self.path)
-
-
 class Log:
     """Appends one JSON line per logging step to models/work/logs/<stage>.jsonl and echoes it."""
 
@@ -154,17 +127,17 @@ def cosine_lr(opt, base, step, total, warmup=100):
 
 
 def preset_cli(doc, presets, run):
-    """Command line of an RL stage: --config picks a preset of `presets`, every preset key is a flag;
-    seeds and threads are set, then run(config_name, options) is called."""
+    """Command line of an RL stage: --config picks a preset of `presets` (name -> config dataclass), every
+    field of the dataclass is a flag that overrides it; seeds and threads are set, then
+    run(config_name, options) is called with the resulting dataclass."""
     import argparse
     ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="full", choices=list(presets))
-    for k, v in presets["full"].items():
-        ap.add_argument("--" + k.replace("_", "-"), type=type(v), default=None)
+    for f in dataclasses.fields(presets["full"]):
+        ap.add_argument("--" + f.name.replace("_", "-"), type=type(getattr(presets["full"], f.name)), default=None)
     a = ap.parse_args()
-    opts = dict(presets[a.config])
-    for k in opts:
-        if getattr(a, k) is not None:
-            opts[k] = getattr(a, k)
+    preset = presets[a.config]
+    opts = dataclasses.replace(preset, **{f.name: getattr(a, f.name) for f in dataclasses.fields(preset)
+                                          if getattr(a, f.name) is not None})
     setup(5)
     run(a.config, opts)

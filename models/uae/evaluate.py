@@ -7,10 +7,14 @@ import numpy as np
 import torch
 
 from . import config as C
-from .common import Captions, Checkpoint, ensure_data, load_tokenizer, setup, to_pixels, TOKENIZER_PATH
-from .infer import euler_sample
-from .nets import FlowDecoder, Scorer, without_probe
-from .train import load_ae
+from .checkpoints import Checkpoint, load_ae, without_probe
+from .common import TOKENIZER_PATH, Captions, ensure_data, load_tokenizer, setup, to_pixels, work_dir
+from .encoder import CaptionModel
+from .export import _VaeDecode
+from .flow_decoder import FlowDecoder
+from .infer import euler_sample, greedy_captions
+from .rl import score_captions
+from .scorer import Scorer
 
 
 def load_flow(cfg, tok):
@@ -31,7 +35,7 @@ def decoder_by_level(cfg, tok, images, records, n, steps, guidance):
     ae, _, _ = load_ae(cfg)
     flow = load_flow(cfg, tok)
     scorer = load_scorer(cfg, tok)
-    ae_dec = __import__("uae.export", fromlist=["_VaeDecode"])._VaeDecode(ae, *load_ae(cfg)[1:])
+    ae_dec = _VaeDecode(ae, *load_ae(cfg)[1:])
     caps = Captions(records[:n], tok)
     orig = scorer.image(to_pixels(images[:n]))
     empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
@@ -60,9 +64,6 @@ def decoder_by_level(cfg, tok, images, records, n, steps, guidance):
 @torch.no_grad()
 def encoder_quality(cfg, tok, images, records, n):
     """Greedy-caption attribute precision/recall (TypeScript parser) and mean tokens of the encoder."""
-    from .infer import greedy_captions
-    from .nets import CaptionModel
-    from .rl import score_captions
     enc = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
     enc.load_state_dict(without_probe(torch.load(Checkpoint("encoder").path)["model"]))
     enc.eval()
@@ -80,7 +81,6 @@ def encoder_quality(cfg, tok, images, records, n):
 def scorer_quality(cfg, tok, images, records, n):
     """Caption -> image retrieval top-1 of the scorer among n held-out scenes, per caption level; saved to
     models/work/eval/scorer.json for the model card."""
-    from .common import work_dir
     sc = load_scorer(cfg, tok)
     caps = Captions(records[:n], tok)
     ie = sc.image(to_pixels(images[:n]))

@@ -24,9 +24,12 @@ import numpy as np
 import torch
 
 from . import config as C
-from .common import Checkpoint, REPO, load_tokenizer, TOKENIZER_PATH
-from .export import _MergedDecoder, _TextStates, _VaeDecode, merged_decoder_spec
-from .nets import CaptionModel, FlowDecoder, LatentAutoEncoder, Scorer
+from .checkpoints import Checkpoint
+from .common import REPO, TOKENIZER_PATH, load_tokenizer
+from .encoder import CaptionModel
+from .export import OPSET, _MergedDecoder, _TextStates, _VaeDecode, merged_decoder_spec
+from .flow_decoder import FlowDecoder, LatentAutoEncoder
+from .scorer import Scorer
 
 
 class ImportError_(RuntimeError):
@@ -68,7 +71,6 @@ def _graph_weights(path):
 
 
 def _export_plain(wrapper, args, inputs, outputs, dynamic, path):
-    from .export import OPSET
     wrapper.eval()
     with torch.no_grad():
         torch.onnx.export(wrapper, args, path, input_names=inputs, output_names=outputs, dynamic_axes=dynamic,
@@ -123,8 +125,9 @@ def import_module(wrapper, spec, onnx_path, skip=()):
         again = _graph_weights(check)
         for key, arr in again.items():
             if arr.dtype.kind == "f" and key in trained and arr.size > 1:
-                if arr.shape != trained[key].shape or not np.array_equal(arr.astype(np.float16).astype(np.float32),
-                                                                          trained[key]):
+                rounded = arr.astype(np.float16).astype(np.float32)
+                same = arr.shape == trained[key].shape and np.array_equal(rounded, trained[key])
+                if not same:
                     raise ImportError_(f"{onnx_path}: re-export differs at node {key[0]} input {key[1]}")
         if set(k for k, a in again.items() if a.size > 1) != set(k for k, a in trained.items() if a.size > 1):
             raise ImportError_(f"{onnx_path}: the re-exported graph has other weights than the bundle's")
@@ -236,8 +239,8 @@ def main():
                 print(import_scorer(a.bundle, cfg, roles, tok))
             else:
                 model, n = import_caption_model(a.bundle, cfg, roles["referenceEncoder"], tok)
-                _save("encoder", {"model": model.state_dict(), "opt": None, "step": cfg["encoder"]["steps"] + cfg["encoder"].get("bind_steps", 0),
-                                  "imported_from": a.bundle})
+                steps = cfg["encoder"]["steps"] + cfg["encoder"].get("bind_steps", 0)
+                _save("encoder", {"model": model.state_dict(), "opt": None, "step": steps, "imported_from": a.bundle})
                 print(f"encoder: {n} tensors (the bundle's referenceEncoder: the cold start)")
         except ImportError_ as e:
             raise SystemExit(f"uae.from_bundle: {name} not recovered: {e}")

@@ -12,10 +12,7 @@ import numpy as np
 
 from . import config as C
 from .common import REPO
-
-SHAPES = ["circle", "square", "triangle", "diamond", "cross"]   # src/shapes/scene.ts
-COLOURS = ["red", "green", "blue", "yellow", "purple", "orange"]
-GRID = 3
+from .vocab import COLOURS, GRID, SHAPES
 
 # kind -> description; "swap" and "drop" need two or more objects
 KINDS = {"swap": "two objects' positions swapped", "shape": "one object's shape changed",

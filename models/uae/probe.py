@@ -14,12 +14,11 @@ import numpy as np
 import torch
 
 from . import config as C
-from .bundle import load_models
 from . import hardneg
+from .checkpoints import final_stage2_encoder, load_models
 from .common import TOKENIZER_PATH, encode_texts, ensure_data, load_tokenizer, setup, to_pixels, work_dir
 from .infer import greedy_captions
 from .rl import Rewarder, score_captions
-from .rl_flow import final_stage2_encoder
 
 PROBE_KINDS = ["swap", "shape", "colour", "size", "position", "drop"]
 
@@ -125,9 +124,9 @@ def main():
     # the level-4 caption's opening up to ':' (object count and background, true of the scene), then greedy:
     # how exact the encoder is when it does describe every object -- a ceiling for stage 2's precision
     openings = [r["captions"][C.LEVELS - 1].split(":")[0] + ":" for r in records[:200]]
+    given = caption_errors(m["encoder"], tok, images[:200], records[:200], openings)
     errors = {"scenes": 200, "cold start": caption_errors(m["encoder"], tok, images[:200], records[:200]),
-              "cold start, given the true level-4 opening": caption_errors(m["encoder"], tok, images[:200],
-                                                                          records[:200], openings)}
+              "cold start, given the true level-4 opening": given}
     step = final_stage2_encoder(m["encoder"])
     if step:
         errors[f"stage 2, step {step}"] = caption_errors(m["encoder"], tok, images[:200], records[:200])

@@ -12,7 +12,6 @@ import copy
 import json
 import os
 import subprocess
-import sys
 import time
 from collections import defaultdict
 
@@ -20,24 +19,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import grpo_ref
+
 from . import config as C
-from .common import REPO, Checkpoint, Log, ensure_data, load_tokenizer, preset_cli, to_pixels, TOKENIZER_PATH, work_dir
-from .infer import decoder_input_ids, euler_sample, greedy_captions
-from .bundle import load_models
+from .checkpoints import Checkpoint, load_models, snapshot_path
+from .common import REPO, Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, to_pixels
 from .export import _VaeDecode
-
-sys.path.insert(0, os.path.join(REPO, "models"))
-import grpo_ref  # noqa: E402
-
-RL = {
-    "full": {"steps": 100, "images": 8, "group": 8, "lr": 3e-5, "beta": 0.1, "epsilon_low": 0.2,
-             "epsilon_high": 0.28, "loss_type": "dapo", "scale_rewards": "group", "iterations": 2,
-             "temperature": 1.0, "flow_steps": 8, "guidance": 2.0, "eval_every": 20, "eval_n": 128,
-             "ckpt_every": 10},
-    "tiny": {"steps": 3, "images": 2, "group": 4, "lr": 5e-5, "beta": 0.01, "epsilon_low": 0.2,
-             "epsilon_high": 0.28, "loss_type": "dapo", "scale_rewards": "group", "iterations": 2,
-             "temperature": 1.0, "flow_steps": 2, "guidance": 2.0, "eval_every": 2, "eval_n": 8, "ckpt_every": 1},
-}
+from .infer import decoder_input_ids, euler_sample, greedy_captions
 
 
 @torch.no_grad()
@@ -219,6 +207,7 @@ def evaluate(policy, m, rewarder, tok, images, records, n, seed=0):
 
 
 def run(cfg_name, rl, out_name="rl_encoder"):
+    """Stage 2 with options `rl` (a config.EncoderGRPOConfig) -> the trained caption model."""
     cfg = C.get(cfg_name)
     tok = load_tokenizer(TOKENIZER_PATH)
     m = load_models(cfg, tok)
@@ -230,61 +219,60 @@ def run(cfg_name, rl, out_name="rl_encoder"):
     for p in policy.vision.parameters():
         p.requires_grad_(False)
     params = [p for p in policy.decoder.parameters()]
-    opt = torch.optim.AdamW(params, lr=rl["lr"], weight_decay=0.0)
+    opt = torch.optim.AdamW(params, lr=rl.lr, weight_decay=0.0)
     ck = Checkpoint(out_name)
     start = ck.load(policy, opt)
-    rewarder = Rewarder(m, tok, rl["flow_steps"], cfg["flow"]["latent_channels"], rl["guidance"])
+    rewarder = Rewarder(m, tok, rl.flow_steps, cfg["flow"]["latent_channels"], rl.guidance)
     log = Log(out_name)
     gen = torch.Generator().manual_seed(7 + start)
     rng = np.random.default_rng(11 + start)
-    snaps = work_dir("ckpt", f"{out_name}-snapshots")
     if start == 0:
-        torch.save(policy.decoder.state_dict(), os.path.join(snaps, "step-0000.pt"))
-        log(step=0, **evaluate(policy, m, rewarder, tok, ho_images, ho_records, rl["eval_n"]))
+        torch.save(policy.decoder.state_dict(), snapshot_path(out_name, 0))
+        log(step=0, **evaluate(policy, m, rewarder, tok, ho_images, ho_records, rl.eval_n))
     if start:  # resume the sampling streams where the interrupted run left them
         state = torch.load(ck.path)
         if "gen" in state:
             gen.set_state(state["gen"])
             rng.bit_generator.state = state["rng"]
-    opts = {k: rl[k] for k in ("epsilon_low", "epsilon_high", "beta", "loss_type")}
+    opts = {k: getattr(rl, k) for k in ("epsilon_low", "epsilon_high", "beta", "loss_type")}
     opts.update(max_completion_length=C.MAX_LEN - 1, mask_truncated_completions=False, num_items_mode="after_mask")
     t0 = time.time()
-    for step in range(start, rl["steps"]):
-        idx = rng.integers(0, len(train_images), rl["images"])
+    for step in range(start, rl.steps):
+        idx = rng.integers(0, len(train_images), rl.images)
         px = to_pixels(train_images[idx])
         policy.eval()
         with torch.no_grad():
             enc = policy.vision(px)
-            ids, lengths, truncated = sample_group(policy, enc, rl["group"], rl["temperature"], gen, tok)
+            ids, lengths, truncated = sample_group(policy, enc, rl.group, rl.temperature, gen, tok)
             recon = rewarder.reconstruct(ids, gen)
-            orig = m["scorer"].image(px).repeat_interleave(rl["group"], 0)
+            orig = m["scorer"].image(px).repeat_interleave(rl.group, 0)
             rewards = rewarder.sim(orig, recon).numpy().astype(np.float64)
-            enc_g = enc.repeat_interleave(rl["group"], 0)
-            old_logp, _ = token_logps(policy, enc_g, ids, rl["temperature"])
-            ref_logp, _ = token_logps(ref, ref.vision(px).repeat_interleave(rl["group"], 0), ids, rl["temperature"])
+            enc_g = enc.repeat_interleave(rl.group, 0)
+            old_logp, _ = token_logps(policy, enc_g, ids, rl.temperature)
+            ref_logp, _ = token_logps(ref, ref.vision(px).repeat_interleave(rl.group, 0), ids, rl.temperature)
         _, reward_metrics = grpo_ref.combine_rewards([{"name": "sim", "weight": 1.0, "values": rewards}])
-        adv_info = grpo_ref.group_advantages(rewards, rl["group"], rl["scale_rewards"])
+        adv_info = grpo_ref.group_advantages(rewards, rl.group, rl.scale_rewards)
         policy.train()
         logged = grpo_iterations(policy, opt, params, enc_g, ids, lengths, truncated, old_logp, ref_logp,
-                                 adv_info["advantages"], opts, rl["iterations"], rl["temperature"])
-        row = {"step": step + 1, "learning_rate": rl["lr"],
+                                 adv_info["advantages"], opts, rl.iterations, rl.temperature)
+        row = {"step": step + 1, "learning_rate": rl.lr,
                "reward": adv_info["reward"], "reward_std": adv_info["reward_std"], **reward_metrics,
                "frac_reward_zero_std": adv_info["frac_reward_zero_std"],
                **grpo_ref.completion_metrics(lengths.numpy(), truncated.numpy()),
                **logged,
                "s_per_step": round((time.time() - t0) / (step - start + 1), 2)}
-        if (step + 1) % rl["eval_every"] == 0 or step + 1 == rl["steps"]:
+        if (step + 1) % rl.eval_every == 0 or step + 1 == rl.steps:
             policy.eval()
-            row.update(evaluate(policy, m, rewarder, tok, ho_images, ho_records, rl["eval_n"]))
+            row.update(evaluate(policy, m, rewarder, tok, ho_images, ho_records, rl.eval_n))
         log(**row)
-        if (step + 1) % rl["ckpt_every"] == 0 or step + 1 == rl["steps"]:
-            torch.save(policy.decoder.state_dict(), os.path.join(snaps, f"step-{step + 1:04d}.pt"))
+        if (step + 1) % rl.ckpt_every == 0 or step + 1 == rl.steps:
+            torch.save(policy.decoder.state_dict(), snapshot_path(out_name, step + 1))
             ck.save(policy, opt, step + 1, extra={"gen": gen.get_state(), "rng": rng.bit_generator.state})
     return policy
 
 
 def main():
-    preset_cli(__doc__, RL, run)
+    preset_cli(__doc__, C.RL_ENCODER, run)
 
 
 if __name__ == "__main__":

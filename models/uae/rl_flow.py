@@ -19,39 +19,18 @@ SDE reward lowered held-out Euler sim (0.8567 -> 0.8522, the model card of that 
 Usage (from models/): /usr/bin/python3 -m uae.rl_flow [--config full|tiny] [--steps N] ...
 """
 import copy
-import glob
-import os
 import time
 
 import numpy as np
 import torch
 
+import grpo_ref
+
 from . import config as C
-from .bundle import load_models
-from .common import Checkpoint, Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, to_pixels, work_dir
+from .checkpoints import Checkpoint, final_stage2_encoder, load_models
+from .common import Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, to_pixels
 from .export import _VaeDecode
 from .infer import decoder_input_ids, euler_sample, greedy_captions
-from .rl import grpo_ref
-
-RL_FLOW = {
-    "full": {"steps": 120, "images": 6, "group": 8, "lr": 5e-5, "beta": 0.04, "clip_range": 1e-3,
-             "adv_clip_max": 5.0, "noise_level": 0.7, "sample_steps": 12, "train_timesteps": 3,
-             "sde_window": 2, "minibatches": 2, "eval_every": 15, "eval_n": 128, "eval_steps": 12, "ckpt_every": 15,
-             "global_std": 0, "log_name": "rl_flow"},
-    "tiny": {"steps": 2, "images": 2, "group": 3, "lr": 2e-5, "beta": 0.01, "clip_range": 1e-3,
-             "adv_clip_max": 5.0, "noise_level": 0.7, "sample_steps": 3, "train_timesteps": 2,
-             "sde_window": 1, "minibatches": 2, "eval_every": 1, "eval_n": 4, "eval_steps": 2, "ckpt_every": 1,
-             "global_std": 0, "log_name": "rl_flow"},
-}
-
-
-def final_stage2_encoder(encoder, name="rl_encoder"):
-    """Loads stage 2's last caption-decoder snapshot into `encoder` (in place) -> its step, or 0."""
-    snaps = sorted(glob.glob(os.path.join(work_dir("ckpt", f"{name}-snapshots"), "step-*.pt")))
-    if not snaps:
-        return 0
-    encoder.decoder.load_state_dict(torch.load(snaps[-1]))
-    return int(os.path.basename(snaps[-1])[5:9])
 
 
 def guided_velocity(flow, x, t, ctx, uctx, guidance, detach_uncond=False):
@@ -152,9 +131,10 @@ class Evaluator:
 
 
 def run(cfg_name, rl, out_name="rl_flow"):
-    """Stage 3 with options `rl` (RL_FLOW preset, flags override); logs and checkpoints under rl['log_name']
-    (an ablation writes its own, e.g. --global-std 1 --log-name rl_flow_globalstd) -> the trained flow model."""
-    out_name = rl.get("log_name") or out_name
+    """Stage 3 with options `rl` (a config.FlowGRPOConfig: a preset, flags override); logs and checkpoints under
+    rl.log_name (an ablation writes its own, e.g. --global-std 1 --log-name rl_flow_globalstd) -> the trained
+    flow model."""
+    out_name = rl.log_name or out_name
     cfg = C.get(cfg_name)
     tok = load_tokenizer(TOKENIZER_PATH)
     m = load_models(cfg, tok)
@@ -167,7 +147,7 @@ def run(cfg_name, rl, out_name="rl_flow"):
     for p in policy.text.parameters():
         p.requires_grad_(False)
     params = list(policy.flow.parameters())
-    opt = torch.optim.AdamW(params, lr=rl["lr"], weight_decay=0.0)
+    opt = torch.optim.AdamW(params, lr=rl.lr, weight_decay=0.0)
     ck = Checkpoint(out_name)
     start = ck.load(policy, opt)
     vae = _VaeDecode(m["ae"], m["scale"], m["shift"]).eval()
@@ -176,10 +156,10 @@ def run(cfg_name, rl, out_name="rl_flow"):
     empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
     empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
     with torch.no_grad():
-        ho_ids = decoder_input_ids(greedy_captions(m["encoder"], to_pixels(ho_images[: rl["eval_n"]]), tok.bos_id,
+        ho_ids = decoder_input_ids(greedy_captions(m["encoder"], to_pixels(ho_images[: rl.eval_n]), tok.bos_id,
                                                    tok.eos_id, tok.pad_id), tok.bos_id, tok.eos_id, tok.pad_id)
         uctx_one, _ = policy.text(empty)
-    evaluate = Evaluator(m, tok, ho_images[: rl["eval_n"]], ho_ids, rl["eval_steps"], guidance, empty, shape)
+    evaluate = Evaluator(m, tok, ho_images[: rl.eval_n], ho_ids, rl.eval_steps, guidance, empty, shape)
     log = Log(out_name)
     gen = torch.Generator().manual_seed(17 + start)
     rng = np.random.default_rng(23 + start)
@@ -191,10 +171,10 @@ def run(cfg_name, rl, out_name="rl_flow"):
     if start == 0:
         policy.eval()
         log(step=0, encoder_step=enc_step, **evaluate(policy))
-    G, a = rl["group"], rl["noise_level"]
+    G, a = rl.group, rl.noise_level
     t0 = time.time()
-    for step in range(start, rl["steps"]):
-        idx = rng.integers(0, len(train_images), rl["images"])
+    for step in range(start, rl.steps):
+        idx = rng.integers(0, len(train_images), rl.images)
         px = to_pixels(train_images[idx])
         policy.eval()
         with torch.no_grad():
@@ -204,23 +184,23 @@ def run(cfg_name, rl, out_name="rl_flow"):
             uctx = uctx_one.expand(ctx.shape[0], -1, -1)[:, : ctx.shape[1]] if guidance != 1.0 else None
             if uctx is not None and uctx.shape[1] < ctx.shape[1]:
                 uctx = torch.nn.functional.pad(uctx, (0, 0, 0, ctx.shape[1] - uctx.shape[1]))
-            window = sde_window(rl["sample_steps"], rl["sde_window"], rng) if rl.get("sde_window") else None
-            z, states, old_logp, ts = sample_sde(policy.flow, ctx, uctx, guidance, rl["sample_steps"], a, gen, shape,
+            window = sde_window(rl.sample_steps, rl.sde_window, rng) if rl.sde_window else None
+            z, states, old_logp, ts = sample_sde(policy.flow, ctx, uctx, guidance, rl.sample_steps, a, gen, shape,
                                                  sde_steps=window)
             orig = m["scorer"].image(px).repeat_interleave(G, 0)
             rewards = (m["scorer"].image(vae(z)) * orig).sum(-1).double().numpy()
         # Group std by default; Flow-GRPO's configs set global_std = True (the ablation is in the model card)
-        adv = grpo_ref.flow_advantages(rewards, G, global_std=bool(rl.get("global_std", 0)))
-        adv_t = torch.tensor(np.clip(adv, -rl["adv_clip_max"], rl["adv_clip_max"]), dtype=torch.float32)
+        adv = grpo_ref.flow_advantages(rewards, G, global_std=bool(rl.global_std))
+        adv_t = torch.tensor(np.clip(adv, -rl.adv_clip_max, rl.adv_clip_max), dtype=torch.float32)
         # Flow-GRPO trains on a random subset of the sampling timesteps (the last, deterministic-ish one excluded)
         # (with an SDE window, exactly the window's steps: the only ones with a log-probability)
         train_ts = window if window else sorted(
-            rng.choice(rl["sample_steps"] - 1, rl["train_timesteps"], replace=False).tolist())
+            rng.choice(rl.sample_steps - 1, rl.train_timesteps, replace=False).tolist())
         n = ids.shape[0]
         perm = rng.permutation(n)
         reports = []
         policy.train()
-        for mb in np.array_split(perm, rl["minibatches"]):
+        for mb in np.array_split(perm, rl.minibatches):
             mb = torch.from_numpy(mb)
             opt.zero_grad()
             for j in train_ts:
@@ -232,30 +212,30 @@ def run(cfg_name, rl, out_name="rl_flow"):
                 with torch.no_grad():  # the reference needs no gradient
                     _, mean_ref, _ = flow_log_prob(ref.flow, x, x_next, t, dt, ctx[mb], u, guidance, a, float(ts[1]))
                 kl = ((mean - mean_ref) ** 2).reshape(len(mb), -1).mean(1) / (2 * std_dev_t ** 2)
-                loss, _, _ = flow_grpo_torch_loss(logp, old_logp[j][mb], adv_t[mb], rl["clip_range"], rl["beta"], kl)
+                loss, _, _ = flow_grpo_torch_loss(logp, old_logp[j][mb], adv_t[mb], rl.clip_range, rl.beta, kl)
                 (loss / len(train_ts)).backward()
                 reports.append(grpo_ref.flow_grpo_loss(
                     logp.detach().double().numpy(), old_logp[j][mb].double().numpy(), adv[mb.numpy()],
-                    rl["clip_range"], rl["adv_clip_max"], rl["beta"], kl.detach().double().numpy()))
+                    rl.clip_range, rl.adv_clip_max, rl.beta, kl.detach().double().numpy()))
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
         # Flow-GRPO logs the mean of every appended value under its own names (train_sd3.py 901-930, averaged at 947)
         mean_r = {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}
         lengths = ((ids != tok.pad_id) & (ids != tok.bos_id)).sum(1).numpy()
-        row = {"step": step + 1, "learning_rate": rl["lr"], **grpo_ref.flow_reward_stats(rewards, G), **mean_r,
+        row = {"step": step + 1, "learning_rate": rl.lr, **grpo_ref.flow_reward_stats(rewards, G), **mean_r,
                "caption_mean_length": float(lengths.mean()),
                "s_per_step": round((time.time() - t0) / (step - start + 1), 2)}
-        if (step + 1) % rl["eval_every"] == 0 or step + 1 == rl["steps"]:
+        if (step + 1) % rl.eval_every == 0 or step + 1 == rl.steps:
             policy.eval()
             row.update(evaluate(policy))
         log(**row)
-        if (step + 1) % rl["ckpt_every"] == 0 or step + 1 == rl["steps"]:
+        if (step + 1) % rl.ckpt_every == 0 or step + 1 == rl.steps:
             ck.save(policy, opt, step + 1, extra={"gen": gen.get_state(), "rng": rng.bit_generator.state})
     return policy
 
 
 def main():
-    preset_cli(__doc__, RL_FLOW, run)
+    preset_cli(__doc__, C.RL_FLOW, run)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,14 @@ import torch
 import torch.nn.functional as F
 
 from . import config as C
-from .common import (Captions, Checkpoint, Log, cosine_lr, encode_texts, ensure_data, load_tokenizer, recorded_times,
-                     setup, to_pixels,
-                     TOKENIZER_PATH, work_dir)
-from .nets import AttributeHead, CaptionModel, FlowDecoder, LatentAutoEncoder, Scorer, scene_targets
+from .checkpoints import Checkpoint, load_ae
+from .common import (Captions, Log, TOKENIZER_PATH, cosine_lr, encode_texts, ensure_data, load_tokenizer,
+                     recorded_times, setup, to_pixels, work_dir)
+from .encoder import CaptionModel
+from .flow_decoder import FlowDecoder, LatentAutoEncoder
+from .labels import AttributeHead, scene_targets
+from .scorer import Scorer
+from .vocab import COLOURS, SHAPES, SIZES
 
 SAVE_EVERY = 250
 
@@ -119,17 +123,6 @@ def train_ae_decoder(cfg, data):
     return model
 
 
-def load_ae(cfg, refined=True):
-    """The latent auto-encoder (the refined decoder when that stage has run) -> (model, scale, shift)."""
-    model = LatentAutoEncoder(cfg["ae"]["channels"])
-    state = torch.load(Checkpoint("ae").path)
-    model.load_state_dict(state["model"], strict=False)
-    import os
-    if refined and os.path.exists(Checkpoint("ae_decoder").path):
-        model.load_state_dict(torch.load(Checkpoint("ae_decoder").path)["model"])
-    return model.eval(), state["scale"], state["shift"]
-
-
 def latents_of(ae, scale, shift, images, batch=512):
     """Scaled latents [N,C,8,8] of uint8 images, cached under models/work."""
     path = work_dir("cache", f"latents-{len(images)}.npy")
@@ -184,10 +177,12 @@ def position_cells(records, ids, tok):
     phrase names ("a small green square at the top left": both "top" and "left" -> that square's cell),
     else -1: int64 [N, LEVELS, MAX_LEN] aligned with Captions.ids. A phrase naming two objects of the same
     size, colour and shape gets -1 (no single cell)."""
-    from .nets import SCENE_COLOURS, SCENE_SHAPES, SCENE_SIZES
     pos = {tok.encode(w)[0] for w in POSITION_WORDS}
-    word = lambda ws: {tok.encode(w)[0]: w for w in ws}
-    sizes, colours, shapes = word(SCENE_SIZES), word(SCENE_COLOURS), word(SCENE_SHAPES)
+
+    def word(ws):
+        return {tok.encode(w)[0]: w for w in ws}
+
+    sizes, colours, shapes = word(SIZES), word(COLOURS), word(SHAPES)
     out = np.full(ids.shape, -1, dtype=np.int64)
     for n, r in enumerate(records):
         objs = r["scene"]["objects"]

@@ -13,6 +13,7 @@ def save_grid(path, rows, scale=2):
             grid[r * (h + 2):r * (h + 2) + h, i * (w + 2):i * (w + 2) + w] = arr[i]
     grid = grid.repeat(scale, 0).repeat(scale, 1)
     raw = b"".join(b"\x00" + grid[y].tobytes() for y in range(grid.shape[0]))
+
     def chunk(t, d):
         return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", grid.shape[1], grid.shape[0], 8, 2, 0, 0, 0))

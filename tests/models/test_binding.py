@@ -1,7 +1,6 @@
 """The caption encoder's binding phase: which caption tokens are position words of which object, which
 vision tokens lie in a grid cell, and the loss on the cross-attention mass there."""
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -9,12 +8,11 @@ import pytest
 # missing torch skips locally but fails under CI=true (conftest.py checks it too)
 torch = pytest.importorskip("torch") if os.environ.get("CI") != "true" else __import__("torch")
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "models"))
 
 from uae.common import TOKENIZER_PATH, load_tokenizer  # noqa: E402
 from uae.train import binding_loss, cell_token_mask, position_cells  # noqa: E402
 from uae import config as C  # noqa: E402
-from uae.nets import CaptionModel  # noqa: E402
+from uae.encoder import CaptionModel  # noqa: E402
 
 
 pytestmark = pytest.mark.usefixtures("float32")

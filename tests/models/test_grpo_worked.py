@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,6 @@ import pytest
 torch = pytest.importorskip("torch") if os.environ.get("CI") != "true" else __import__("torch")
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models"))
 import grpo_ref as ref  # noqa: E402
 from uae.rl import grpo_torch_loss, logps_from_logits, token_logps  # noqa: E402
 
@@ -186,6 +184,5 @@ def test_stage2_torch_loss_value_and_gradient(ex, lt, mode):
 
 def test_worked_examples_file_matches_its_calculator():
     """The JSON on disk is what tests/models/worked_examples_calc.py (plain math) writes."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     import worked_examples_calc as calc
     assert json.loads(json.dumps(calc.clean(calc.build()))) == DOC, "run tests/models/worked_examples_calc.py"

@@ -9,7 +9,6 @@ import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PY = sys.executable
-sys.path.insert(0, os.path.join(REPO, "models"))
 from uae.config import TINY  # noqa: E402
 
 
@@ -36,7 +35,7 @@ def test_every_stage_logged_and_checkpointed(tiny_bundle):
     enc = TINY["encoder"]
     for stage in ("ae", "flow", "encoder", "scorer"):
         assert (work / "ckpt" / f"{stage}.pt").exists()
-        rows = [json.loads(l) for l in open(work / "logs" / f"{stage}.jsonl")]
+        rows = [json.loads(line) for line in open(work / "logs" / f"{stage}.jsonl")]
         last = enc["steps"] + enc["bind_steps"] - 1 if stage == "encoder" else 2   # the encoder's binding phase follows
         assert rows[-1]["step"] == last and all(r["loss"] == r["loss"] for r in rows)
 
@@ -45,7 +44,7 @@ def test_attribute_probe_trains_the_vision_towers_and_stays_out_of_the_export(ti
     work, out, _ = tiny_bundle
     import torch
     for stage in ("encoder", "scorer"):
-        rows = [json.loads(l) for l in open(work / "logs" / f"{stage}.jsonl")]
+        rows = [json.loads(line) for line in open(work / "logs" / f"{stage}.jsonl")]
         rows = [r for r in rows if r["step"] < TINY[stage]["steps"]]      # the encoder's binding phase has no probe
         assert rows and all(0.0 <= r["attr_acc"] <= 1.0 and r["attr_loss"] > 0 for r in rows)
         state = torch.load(work / "ckpt" / f"{stage}.pt")["model"]
@@ -57,7 +56,7 @@ def test_attribute_probe_trains_the_vision_towers_and_stays_out_of_the_export(ti
 
 def test_scorer_trains_with_hard_negatives(tiny_bundle):
     work, _, _ = tiny_bundle
-    rows = [json.loads(l) for l in open(work / "logs" / "scorer.jsonl")]
+    rows = [json.loads(line) for line in open(work / "logs" / "scorer.jsonl")]
     assert all(0.0 <= r["hard_acc"] <= 1.0 and -1.0 <= r["hard_pair_sim"] <= 1.0 for r in rows)
     import numpy as np
     z = np.load(work / "data" / "hardneg-1-64.npz")
@@ -66,14 +65,18 @@ def test_scorer_trains_with_hard_negatives(tiny_bundle):
 
 
 def test_hard_negatives_change_exactly_one_detail():
-    sys.path.insert(0, os.path.join(REPO, "models"))
     import numpy as np
     from uae import hardneg
     scene = {"background": "gray", "objects": [
         {"shape": "circle", "colour": "red", "size": "small", "row": 0, "col": 0},
         {"shape": "square", "colour": "blue", "size": "large", "row": 2, "col": 2}]}
-    cells = lambda s: sorted((o["row"], o["col"]) for o in s["objects"])
-    looks = lambda s: sorted((o["shape"], o["colour"], o["size"]) for o in s["objects"])
+
+    def cells(s):
+        return sorted((o["row"], o["col"]) for o in s["objects"])
+
+    def looks(s):
+        return sorted((o["shape"], o["colour"], o["size"]) for o in s["objects"])
+
     rng = np.random.default_rng(0)
     swap = hardneg.perturbed(scene, "swap", rng)
     assert cells(swap) == cells(scene) and looks(swap) == looks(scene) and swap != scene
@@ -94,8 +97,7 @@ def test_hard_negatives_change_exactly_one_detail():
 
 
 def test_scene_targets_encode_cells_and_background():
-    sys.path.insert(0, os.path.join(REPO, "models"))
-    from uae.nets import scene_targets
+    from uae.labels import scene_targets
     scene = {"background": "navy", "objects": [{"shape": "cross", "colour": "orange", "size": "large", "row": 2,
                                                 "col": 1}]}
     t = scene_targets([{"scene": scene}])[0]
@@ -119,6 +121,7 @@ def test_manifest_lists_every_exported_graph_with_hashes(tiny_bundle):
 
 def test_onnx_graphs_follow_the_contracts(tiny_bundle):
     _, out, _ = tiny_bundle
+
     def names(p):
         g = onnx.load(str(out / p)).graph
         return [i.name for i in g.input], [o.name for o in g.output]
@@ -167,8 +170,8 @@ def test_resume_continues_from_checkpoint(tiny_bundle, tmp_path):
     assert adam(resumed) == adam(straight) == [3 * iterations] * len(adam(straight))
     for k, v in straight["model"].items():
         assert torch.allclose(resumed["model"][k], v, rtol=1e-5, atol=1e-6), k
-    rows = [json.loads(l) for l in open(fresh / "logs" / "rl_encoder.jsonl")]
-    ref_rows = {r["step"]: r for r in (json.loads(l) for l in open(work / "logs" / "rl_encoder.jsonl"))}
+    rows = [json.loads(line) for line in open(fresh / "logs" / "rl_encoder.jsonl")]
+    ref_rows = {r["step"]: r for r in (json.loads(line) for line in open(work / "logs" / "rl_encoder.jsonl"))}
     assert [r["step"] for r in rows] == [0, 1, 2, 3]                 # no step repeated or skipped
     for r in rows[1:]:
         for key in ("reward", "loss", "kl", "completions/mean_length"):
@@ -178,7 +181,7 @@ def test_resume_continues_from_checkpoint(tiny_bundle, tmp_path):
 def test_encoder_binding_phase_logs_the_attention_mass_it_trains(tiny_bundle):
     work, _, _ = tiny_bundle
     enc = TINY["encoder"]
-    rows = [json.loads(l) for l in open(work / "logs" / "encoder.jsonl")]
+    rows = [json.loads(line) for line in open(work / "logs" / "encoder.jsonl")]
     bind = [r for r in rows if r["step"] >= enc["steps"]]
     assert bind and all(r["bind_loss"] > 0 and 0.0 < r["bind_mass"] < 1.0 for r in bind)
     assert all("bind_loss" not in r for r in rows if r["step"] < enc["steps"])
@@ -189,7 +192,7 @@ TRL_KEYS = ("reward", "reward_std", "completions/mean_length", "kl", "clip_ratio
 
 def test_stage2_logs_trl_metrics_and_exports_checkpoints(tiny_bundle):
     work, out, _ = tiny_bundle
-    rows = [json.loads(l) for l in open(work / "logs" / "rl_encoder.jsonl")]
+    rows = [json.loads(line) for line in open(work / "logs" / "rl_encoder.jsonl")]
     assert rows[0]["step"] == 0 and "eval/sim" in rows[0]
     for r in rows[1:]:
         assert all(k in r for k in TRL_KEYS + ("entropy", "clip_ratio/low_min", "clip_ratio/high_max",
@@ -210,7 +213,7 @@ FLOW_GRPO_KEYS = ("reward", "reward_std", "reward_std_mean", "zero_std_ratio", "
 
 def test_stage3_flow_grpo_logs_and_refines_the_decoder(tiny_bundle):
     work, out, variant = tiny_bundle
-    rows = [json.loads(l) for l in open(work / "logs" / "rl_flow.jsonl")]
+    rows = [json.loads(line) for line in open(work / "logs" / "rl_flow.jsonl")]
     assert rows[0]["step"] == 0 and "eval/sim" in rows[0]
     for r in rows[1:]:
         assert all(k in r for k in FLOW_GRPO_KEYS), r.keys()   # Flow-GRPO's own names, not TRL's

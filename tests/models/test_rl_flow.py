@@ -4,17 +4,15 @@ CFG unconditional branch as Flow-GRPO's compute_log_prob does; the optimised los
 Flow-GRPO loss in value and gradient."""
 import json
 import os
-import sys
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch") if os.environ.get("CI") != "true" else __import__("torch")
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "models"))
 
 from uae import config as C  # noqa: E402
-from uae.nets import FlowTransformer  # noqa: E402
+from uae.flow_decoder import FlowTransformer  # noqa: E402
 from uae.rl_flow import (flow_grpo_torch_loss, flow_log_prob, gaussian_logp, sample_sde, sde_mean,  # noqa: E402
                          sde_window)
 import grpo_ref  # noqa: E402

@@ -14,7 +14,6 @@ import copy
 import json
 import math
 import os
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,7 +23,6 @@ import pytest
 torch = pytest.importorskip("torch") if os.environ.get("CI") != "true" else __import__("torch")
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models"))
 import grpo_ref as ref  # noqa: E402
 from uae import config as C  # noqa: E402
 from uae.infer import decoder_input_ids, greedy_captions  # noqa: E402
@@ -151,7 +149,7 @@ def test_greedy_captions_force_no_eos():
 # ----------------------------------------------------------------------------- TRL-style logging
 
 def _tiny_policy():
-    from uae.nets import CaptionModel
+    from uae.encoder import CaptionModel
     torch.manual_seed(3)
     return CaptionModel(dict(C.get("tiny")["encoder"], vocab=12, max_len=C.MAX_LEN))
 

@@ -2,13 +2,11 @@
 import json
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "models"))
 
 from shapes_data import iter_shards, load_dataset, load_tokenizer, read_manifest, verify_dataset  # noqa: E402
 
