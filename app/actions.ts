@@ -1,12 +1,13 @@
 // Actions: plain module functions. Components call these; these call the engine and write the store.
 import { crossOriginOf } from '../src/engine/bundle.ts';
-import type { RestartInfo } from '../src/engine/supervisor.ts';
+import type { RestartInfo } from '../src/client/supervisor.ts';
 import type { BundleSource, ProgressEvent } from '../src/protocol/messages.ts';
 import { engine, onEngineRestart } from './engine';
-import { readLocalFiles, type LocalFile } from './panels/bundle/folder';
+import { toAppError } from './lib/errors';
+import { readLocalFiles, type LocalFile } from './lib/folder';
 import { dropPending, flushFrame, setOnNextFrame } from './store/frame';
 import { useStore, type Store } from './store/store';
-import type { AppError, BackendChoice, BundleListing, LoadProgress, Tab } from './store/types';
+import type { BackendChoice, BundleListing, LoadProgress, Tab } from './store/types';
 
 /** Where a bundle comes from. Not store data: it holds File handles. */
 type Origin = { kind: 'url'; label: string; baseUrl: string; allowCrossOrigin?: boolean } | { kind: 'files'; label: string; files: LocalFile[] };
@@ -18,13 +19,6 @@ const PROGRESS_KEY = 'bundle-progress';
 
 function patchEngine(patch: Partial<Store['engine']>): void {
   useStore.setState((s) => ({ engine: { ...s.engine, ...patch } }));
-}
-
-function toAppError(e: unknown, fallback = 'internal'): AppError {
-  if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
-    return { code: String((e as { code: unknown }).code), message: String((e as { message: unknown }).message) };
-  }
-  return { code: fallback, message: e instanceof Error ? e.message : String(e) };
 }
 
 /** Returns `prev` updated by one progress event: overall bytes, and the event's file line. */

@@ -2,8 +2,8 @@
 // The worker runs under a WorkerSupervisor: when it dies (uncaught error, or no heartbeat reply) a new one
 // is started, every pending request fails with 'worker-crashed', and restart listeners (actions) restore
 // the backend and the bundle.
-import type { EngineClient } from '../src/engine/client.ts';
-import { supervisedClient, type RestartInfo } from '../src/engine/supervisor.ts';
+import type { EngineClient } from '../src/client/client.ts';
+import { supervisedClient, type RestartInfo } from '../src/client/supervisor.ts';
 
 let client: EngineClient | null = null;
 const restartListeners = new Set<(info: RestartInfo) => void>();
@@ -28,5 +28,10 @@ export function onEngineRestart(listener: (info: RestartInfo) => void): () => vo
   return () => restartListeners.delete(listener);
 }
 
-// Diagnostics handle (devtools, and the endurance E2E that drives the engine directly): the page's client.
-Object.defineProperty(globalThis, '__uaeEngine', { value: engine, configurable: true });
+/**
+ * Installs the diagnostics handle `globalThis.__uaeEngine` (devtools, and the endurance E2E that drives the
+ * engine directly): a function returning the page's client. Called once by main.tsx.
+ */
+export function exposeEngine(): void {
+  Object.defineProperty(globalThis, '__uaeEngine', { value: engine, configurable: true });
+}

@@ -2,12 +2,12 @@
 # What `npm test` needs besides node_modules, installed when missing: on a fresh Debian machine with only
 # Node and npm there, `npm install && npm test` must pass by itself. The first step of scripts/test-all.mjs.
 #   - Chromium at /usr/bin/chromium (the E2E suites; UAE_CHROMIUM points elsewhere and skips it)
-#   - Debian's python3 with torch, onnx, numpy, pytest (the models suite), and OpenBLAS (torch's BLAS)
+#   - Debian's python3 with torch, onnx, numpy, pytest (the models suite), flake8 (the Python lint), and OpenBLAS (torch's BLAS)
 # Prints "nothing to install" or each package it installs; exits non-zero, naming what is missing, when it
 # cannot install (no apt-get, not root and no sudo, or the install failed).
 set -euo pipefail
 
-APT_PACKAGES=(python3-torch python3-onnx python3-numpy python3-pytest libopenblas0-pthread)
+APT_PACKAGES=(python3-torch python3-onnx python3-numpy python3-pytest python3-flake8 libopenblas0-pthread)
 if [ -z "${UAE_CHROMIUM:-}" ]; then APT_PACKAGES=(chromium "${APT_PACKAGES[@]}"); fi
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }

@@ -37,6 +37,9 @@ const E2E_SUITES = [
 const E2E_DIST = join(root, '.e2e-tmp', 'npm-test-dist');
 const E2E_BUILD = 'e2e build (vite, shared by the E2E suites)';
 
+/** What dependency-cruiser walks: every TypeScript/JavaScript source of the project (package.json's `lint:deps` too). */
+const LAYERED_DIRS = ['src', 'app', 'bench', 'bin', 'tests', 'scripts'];
+
 const SETUP = 'setup (node_modules, Chromium, python3-torch/onnx/pytest)';
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const suites = [
@@ -48,6 +51,18 @@ const suites = [
     ],
   },
   { name: 'typecheck', cmd: node, args: [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json', '--noEmit'] },
+  {
+    // docs/architecture.md: the layers (dependency-cruiser), the TypeScript rules (ESLint), the format (Prettier) and
+    // the Python rules (flake8, Debian's python3-flake8).
+    name: 'lint (dependency-cruiser, ESLint, Prettier, flake8)',
+    allSteps: true, // every linter speaks, even after one fails
+    steps: [
+      { cmd: node, args: [bin('dependency-cruiser', 'bin/dependency-cruise.mjs'), ...LAYERED_DIRS, '--config', '.dependency-cruiser.cjs', '--output-type', 'err'] },
+      { cmd: node, args: [bin('eslint', 'bin/eslint.js'), '.'] },
+      { cmd: node, args: [bin('prettier', 'bin/prettier.cjs'), '--check', '--log-level', 'warn', '.'] },
+      { cmd: pythonPath, args: ['-m', 'flake8', '--config', 'models/.flake8', 'models', 'tests/models'] },
+    ],
+  },
   { name: 'unit (vitest)', cmd: node, args: [bin('vitest', 'vitest.mjs'), 'run'] },
   {
     name: 'models (pytest)',
@@ -64,9 +79,18 @@ const suites = [
   })),
 ];
 
+// `--only NAME`: the suites whose names start with NAME (e.g. `npm run lint` = `--only lint`).
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt > 0 ? process.argv[onlyAt + 1] : null;
+const chosen = only ? suites.filter((s) => s.name.startsWith(only)) : suites;
+if (only && !chosen.length) {
+  console.error(`--only ${only}: no suite's name starts with that; suites: ${suites.map((s) => s.name).join(' | ')}`);
+  process.exit(2);
+}
+
 const results = [];
 const started = Date.now();
-for (const s of suites) {
+for (const s of chosen) {
   console.log(`\n━━ ${s.name} ━━`);
   const skip = s.skip ?? (s.needs && results.find((r) => r.name === s.needs)?.status !== 'passed' ? `${s.needs} did not pass` : null);
   if (skip) {
@@ -78,8 +102,9 @@ for (const s of suites) {
   let r = { status: 0 };
   for (const { cmd, args } of s.steps ?? [s]) {
     const env = { ...process.env, UAE_PYTHON: pythonPath() };
-    r = spawnSync(typeof cmd === 'function' ? cmd() : cmd, args, { cwd: root, stdio: 'inherit', env });
-    if (r.status !== 0) break;
+    const step = spawnSync(typeof cmd === 'function' ? cmd() : cmd, args, { cwd: root, stdio: 'inherit', env });
+    if (step.status !== 0 && r.status === 0) r = step;
+    if (r.status !== 0 && !s.allSteps) break;
   }
   const seconds = ((Date.now() - t0) / 1000).toFixed(1);
   const ok = r.status === 0;

@@ -3,7 +3,8 @@ import { Area, CartesianGrid, ComposedChart, Line, ReferenceLine, Tooltip, XAxis
 import {
   bandKey, chartAxes, fileStem, markerSide, pointCount, seriesCsv, seriesRows, valueKey, xExtent, zeroNote, type ChartSeries,
 } from './data';
-import { downloadBlob, downloadCsv, svgToPng } from './export';
+import { downloadBlob } from '../lib/download';
+import { downloadCsv, svgToPng } from './export';
 import { formatValue, niceAxis, niceScale } from './ticks';
 import './charts.css';
 

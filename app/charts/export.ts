@@ -1,17 +1,5 @@
 // Chart export in the browser: the recharts <svg> serialised onto a canvas → PNG; data → CSV file.
-
-/** Starts a download of `blob` as `fileName` (an <a download> click; the object URL is revoked after). */
-export function downloadBlob(blob: Blob, fileName: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = fileName;
-  a.style.display = 'none';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
+import { downloadBlob } from '../lib/download';
 
 /** Starts a download of `text` as a CSV file. */
 export function downloadCsv(text: string, fileName: string): void {

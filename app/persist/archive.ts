@@ -3,8 +3,8 @@
 // an archive checks every field before anything is stored: a foreign or damaged file is refused with a
 // message naming the file, the record and the field.
 import { asRunLog, type RunLog } from '../../src/engine/runs/index.ts';
-import type { RtRun } from '../store/roundtrip';
-import type { RunSummary } from '../store/runs';
+import type { RtRun } from '../store/roundtripSlice';
+import type { RunSummary } from '../store/runsSlice';
 
 /** Format tag of the archive. */
 export const ARCHIVE_FORMAT = 'uae-playground-runs/1';

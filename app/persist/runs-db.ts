@@ -1,9 +1,10 @@
 // Stored runs in IndexedDB (through idb): a small summary per run for the history list, and the full
 // round trip (settings, input, every loop's image and metrics) read only when a run is opened.
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import type { RtRun } from '../store/roundtrip';
-import type { RunSummary } from '../store/runs';
+import type { DBSchema } from 'idb';
+import type { RtRun } from '../store/roundtripSlice';
+import type { RunSummary } from '../store/runsSlice';
 import { committed } from './commit';
+import { lazyDb } from './db';
 
 export const RUNS_DB = 'uae-playground-runs';
 const VERSION = 1;
@@ -20,30 +21,15 @@ interface RunsSchema extends DBSchema {
   roundtrips: { key: string; value: StoredRoundTrip & { id: string } };
 }
 
-let db: Promise<IDBPDatabase<RunsSchema>> | null = null;
-
-function open(): Promise<IDBPDatabase<RunsSchema>> {
-  db ??= openDB<RunsSchema>(RUNS_DB, VERSION, {
-    upgrade(d) {
-      d.createObjectStore('summaries', { keyPath: 'id' }).createIndex('startedAt', 'startedAt');
-      d.createObjectStore('roundtrips', { keyPath: 'id' });
-    },
-    // Another tab upgrading the schema: let it, and reopen on next use.
-    blocking() {
-      void closeRunsDb();
-    },
-  }).catch((e: unknown) => {
-    db = null;
-    throw e;
-  });
-  return db;
-}
+const db = lazyDb<RunsSchema>(RUNS_DB, VERSION, (d) => {
+  d.createObjectStore('summaries', { keyPath: 'id' }).createIndex('startedAt', 'startedAt');
+  d.createObjectStore('roundtrips', { keyPath: 'id' });
+});
+const open = db.open;
 
 /** Closes the connection (the next call reopens it); used by tests to simulate a reload. */
-export async function closeRunsDb(): Promise<void> {
-  const d = db;
-  db = null;
-  if (d) (await d.catch(() => null))?.close();
+export function closeRunsDb(): Promise<void> {
+  return db.close();
 }
 
 /** Stores a round trip and its summary in one transaction; resolves only once both are committed. */

@@ -1,9 +1,10 @@
 import { create } from 'zustand';
 import { createJSONStorage, persist, type StateStorage } from 'zustand/middleware';
-import { configFromQuery, configToQuery, initialConfig, sanitizeConfig, type ConfigState } from './config';
-import { initialEngine, type EngineState } from './engine';
-import { initialRuns, type RunsState } from './runs';
-import { initialUi, type UiState } from './ui';
+import { initialConfig, type ConfigState } from './configSlice';
+import { initialEngine, type EngineState } from './engineSlice';
+import { initialRuns, type RunsState } from './runsSlice';
+import { initialUi, type UiState } from './uiSlice';
+import { sanitizeGroup } from './url';
 
 /** The one app store: four slices, no actions inside (actions are module functions). */
 export interface Store {
@@ -16,23 +17,27 @@ export interface Store {
 const STORAGE_KEY = 'uae-playground';
 const STORAGE_VERSION = 1;
 
+/** Returns a validated config from untrusted stored data, defaulting what is missing or wrong. */
+export function sanitizeConfig(raw: unknown): ConfigState {
+  return sanitizeGroup('config', raw && typeof raw === 'object' ? raw : {}, initialConfig);
+}
+
 // persist writes on every setState (progress included); only a changed config reaches storage.
 let lastWritten = '';
 
 /**
- * localStorage for the user's last settings, overlaid by the URL query so a shared link wins;
- * every write mirrors the settings back into the URL (replaceState: no history spam).
+ * localStorage for the user's last settings (the URL query is laid over them by app/urlSync.ts, so a
+ * shared link wins).
  */
-const urlAndLocalStorage: StateStorage = {
+const localSettings: StateStorage = {
   getItem(name) {
-    let stored: { state?: { config?: unknown }; version?: number } = {};
+    let stored: { state?: { config?: unknown }; version?: number };
     try {
       stored = JSON.parse(localStorage.getItem(name) ?? '{}');
     } catch {
       stored = {};
     }
-    const config = { ...sanitizeConfig(stored.state?.config), ...configFromQuery(location.search) };
-    return JSON.stringify({ state: { config }, version: stored.version ?? STORAGE_VERSION });
+    return JSON.stringify({ state: { config: sanitizeConfig(stored.state?.config) }, version: stored.version ?? STORAGE_VERSION });
   },
   setItem(name, value) {
     if (value === lastWritten) return;
@@ -42,9 +47,6 @@ const urlAndLocalStorage: StateStorage = {
     } catch {
       // Storage can be full or disabled; the URL still carries the settings.
     }
-    const config = sanitizeConfig((JSON.parse(value) as { state?: { config?: unknown } }).state?.config);
-    const search = configToQuery(config, location.search);
-    if (search !== location.search) history.replaceState(history.state, '', `${location.pathname}${search}${location.hash}`);
   },
   removeItem(name) {
     localStorage.removeItem(name);
@@ -59,7 +61,7 @@ export const useStore = create<Store>()(
       version: STORAGE_VERSION,
       // Stored configs of any version pass through sanitizeConfig in merge, which drops what it does not know.
       migrate: (persisted) => persisted as Store,
-      storage: createJSONStorage(() => urlAndLocalStorage),
+      storage: createJSONStorage(() => localSettings),
       partialize: (s) => ({ config: s.config }),
       merge: (persisted, current) => ({
         ...current,

@@ -3,7 +3,7 @@
  * no proxy), then src/bench/browser.ts. Posts {type:'log'} lines and one {type:'done'} or {type:'error'}.
  * JS heap numbers come from the page (performance.measureUserAgentSpecificMemory), asked by message.
  */
-import { wasmBytes } from './wasm-memory.ts';
+import { wasmBytes } from '../../src/worker/wasm-memory.ts';
 import * as ort from 'onnxruntime-web/webgpu';
 import { runBrowserBench, type BrowserBenchParams } from '../../src/bench/browser.ts';
 import { gpuOf, probeWebGpu } from '../../src/worker/gpu.ts';

@@ -11,7 +11,7 @@ import { BundleSessions, ortSessionCreator } from '../engine/sessions.ts';
 import { TensorTracker, type OrtModule } from '../engine/tensors.ts';
 import type { BackendName } from '../protocol/messages.ts';
 import { resolveImage } from '../engine/rollouts/index.ts';
-import { runRoundTripJob } from '../worker/handlers/roundtrip.ts';
+import { runRoundTripJob } from '../engine/roundtrip/index.ts';
 import { runPeer, type PeerResult } from './peer.ts';
 import { gpuKvSessionOptions } from './raw-decode.ts';
 import { runStages, type OpenedEngine, type StageResult } from './stages.ts';

@@ -12,7 +12,7 @@ import {
   type Caption, type InferContext,
 } from '../engine/infer/index.ts';
 import { DEFAULT_SETTINGS, resolveImage, runRollouts, scoreRollout, type RolloutImage } from '../engine/rollouts/index.ts';
-import { runRoundTripJob } from '../worker/handlers/roundtrip.ts';
+import { runRoundTripJob } from '../engine/roundtrip/index.ts';
 import { rawGreedyDecode } from './raw-decode.ts';
 import { measure, measureInterleaved, median, type Repeats, type Timing } from './timing.ts';
 

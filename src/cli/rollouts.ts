@@ -18,6 +18,7 @@ import {
 import { DEFAULT_BUNDLE, resolveEvalBundle } from './eval.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
 import { benchSampling, printBench, type SamplingBench } from './rollouts-bench.ts';
+import { intIn, numberAtLeast, oneOf } from './options.ts';
 import { encodePng, readImageFile } from './roundtrip.ts';
 
 /** Options of `uae rollouts` after parsing. */
@@ -88,22 +89,6 @@ export interface RolloutsJson {
   bench?: SamplingBench;
 }
 
-function intIn(name: string, min: number, max: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || n < min || n > max) throw new InvalidArgumentError(`--${name} must be an integer in [${min}, ${max}]`);
-    return n;
-  };
-}
-
-function numberAtLeast(name: string, min: number, strict = false): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < min || (strict && n === min)) throw new InvalidArgumentError(`--${name} must be a number ${strict ? '>' : '≥'} ${min}`);
-    return n;
-  };
-}
-
 /** Returns the weights of `--reward NAME` or `--reward sim=1,psnr=0.02` (a weighted mix). */
 export function parseRewardWeights(v: string): RewardWeights {
   const out: RewardWeights = {};
@@ -135,13 +120,6 @@ export function parseOldPolicy(v: string): OldPolicy {
   if (v === 'current') return { kind: 'current' };
   if (/^\d+$/.test(v)) return { kind: 'checkpoint', step: Number(v) };
   throw new InvalidArgumentError("--old takes 'current' or a checkpoint step");
-}
-
-function oneOf<T extends string>(name: string, values: readonly T[]): (v: string) => T {
-  return (v) => {
-    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`--${name} must be one of ${values.join(', ')}`);
-    return v as T;
-  };
 }
 
 /** Returns the engine settings of parsed options. */

@@ -1,20 +1,20 @@
 /**
  * `uae roundtrip (<image-file> | --scene SEED) [--loops N] [--seed S] [--json]`: image₀ → caption₁ → image₁ → …
- * with the worker's own job function (src/worker/handlers/roundtrip.ts), so a seed gives the browser's run.
+ * with the worker's own job function (src/engine/roundtrip/job.ts), so a seed gives the browser's run.
  * Image files (PNG, JPEG, WebP, GIF, BMP) pass the browser's header gate and are decoded by image-file.ts,
  * then resized with the bundle's 'cover' policy.
  * Exit codes: 0 done, 1 a failure (unreadable image, bad option, bundle or model error), 2 no/two inputs.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { PNG } from 'pngjs';
 import { createInferContext, resizeCover, type DecodingPolicy, type Fidelity, type RawImage } from '../engine/infer/index.ts';
-import { ROUNDTRIP_MAX_LOOPS, ROUNDTRIP_MIN_LOOPS, type RoundTripLoop } from '../protocol/roundtrip.ts';
+import { checkRoundTripParams, ROUNDTRIP_MAX_LOOPS, ROUNDTRIP_MIN_LOOPS, runRoundTripJob, type RoundTripLoop } from '../engine/roundtrip/index.ts';
 import { rasterizeScene, sampleScene, type Scene } from '../shapes/index.ts';
-import { checkRoundTripParams, runRoundTripJob } from '../worker/handlers/roundtrip.ts';
 import { DEFAULT_BUNDLE, FALLBACK_BUNDLE } from './eval.ts';
 import { readImageFile } from './image-file.ts';
+import { intIn, numberIn } from './options.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
 
 export { readImageFile } from './image-file.ts';
@@ -50,22 +50,6 @@ export interface RoundTripJson {
   bundle: string;
   input: { kind: 'scene'; seed: number; scene: Scene } | { kind: 'file'; path: string; width: number; height: number; resize: string };
   settings: { loops: number; seed: number; steps: number; policy: DecodingPolicy };
-}
-
-function intIn(name: string, min: number, max: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`--${name} must be an integer in [${min}, ${max}]`);
-    return n;
-  };
-}
-
-function numberIn(name: string, lowOpen: number, high: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= lowOpen || n > high) throw new InvalidArgumentError(`--${name} must be a number in (${lowOpen}, ${high}]`);
-    return n;
-  };
 }
 
 /** Returns a PNG file's bytes for uint8 RGB [height,width,3]. */

@@ -8,7 +8,6 @@ import type {
   BackendChoice,
   BackendInfo,
   BundleSource,
-  BundleSummary,
   EngineEvent,
   EngineRequest,
   ErrorPayload,
@@ -19,7 +18,7 @@ import type {
   ResultOf,
 } from '../protocol/messages.ts';
 import { collectTransferables } from '../protocol/transfer.ts';
-import { EngineError } from './errors.ts';
+import { EngineError } from '../engine/errors.ts';
 
 /** The part of Worker / MessagePort the client needs. */
 export interface PortLike {

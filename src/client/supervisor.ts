@@ -6,15 +6,7 @@
  * (`maxRestarts` within `restartWindowMs`) so a worker that cannot start does not loop.
  */
 import { EngineClient, type PortLike } from './client.ts';
-
-/** The heartbeat messages: outside the request protocol, answered by the worker entry before the host. */
-export const HEARTBEAT_PING = 'uae:ping';
-export const HEARTBEAT_PONG = 'uae:pong';
-
-/** Returns true when `data` is a heartbeat message of `kind` ({type: 'uae:ping'} or {type: 'uae:pong'}). */
-export function isHeartbeat(data: unknown, kind: typeof HEARTBEAT_PING | typeof HEARTBEAT_PONG): boolean {
-  return typeof data === 'object' && data !== null && (data as { type?: unknown }).type === kind;
-}
+import { HEARTBEAT_PING, HEARTBEAT_PONG, isHeartbeat } from '../protocol/heartbeat.ts';
 
 /** The part of Worker the supervisor uses. */
 export interface WorkerLike {

@@ -4,7 +4,7 @@
  * (`uae-bundle-v1:<id>@<version>`; the worker plugs in the Cache API, Node runs without one).
  * Sources: a URL folder, or local files (folder picker / dropped folder).
  */
-import type { BundleFileData, LoadedFileInfo } from '../protocol/messages.ts';
+import type { BundleFileData, LoadedFileInfo } from './vocab.ts';
 import { EngineError } from './errors.ts';
 import { parseManifestText, type BundleManifest } from './manifest.ts';
 

@@ -1,5 +1,5 @@
 /** Errors with a protocol code: thrown inside the engine, sent as `{code, message}`, rejected by the client. */
-import type { ErrorCode, ErrorPayload } from '../protocol/messages.ts';
+import type { ErrorCode, ErrorPayload } from './vocab.ts';
 
 /** An error carrying a protocol `code`; `message` names the file/field concerned. */
 export class EngineError extends Error {

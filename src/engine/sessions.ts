@@ -4,7 +4,7 @@
  * (when allowed) and the reason is kept; a file no backend can open is reported by name.
  */
 import type { InferenceSession } from 'onnxruntime-web';
-import type { BackendName } from '../protocol/messages.ts';
+import type { BackendName } from './vocab.ts';
 import type { LoadedBundle } from './bundle.ts';
 import { checkGraphIo, roleContracts, type GraphContract } from './contract.ts';
 import { EngineError } from './errors.ts';

@@ -3,8 +3,7 @@
  * from session.run goes through a TensorTracker and is disposed by it; tests read `live()` back to zero.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
-import type { TensorData } from '../protocol/messages.ts';
-import { elementCount } from '../protocol/transfer.ts';
+import { elementCount, type TensorData } from './vocab.ts';
 import { EngineError } from './errors.ts';
 
 /** The onnxruntime-web module surface the engine uses (the browser picks /webgpu, Node the default build). */

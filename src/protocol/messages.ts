@@ -6,22 +6,13 @@
  * request/event unions, the client's typing and the worker's handler registry follow from it.
  */
 import type { BundleManifest } from '../engine/manifest.ts';
+import type { BackendChoice, BackendName, BundleFileData, ErrorPayload, LoadedFileInfo, TensorData } from '../engine/vocab.ts';
 import type { RoundTripSpec } from './roundtrip.ts';
 import type { RolloutsSpec } from './rollouts.ts';
 import type { CheckpointEvalSpec } from './checkpoint.ts';
 
-/** A backend onnxruntime-web actually runs on. */
-export type BackendName = 'webgpu' | 'wasm';
-/** What the user asks for: 'auto' = WebGPU first, WASM when there is no adapter or sessions fail. */
-export type BackendChoice = 'auto' | BackendName;
-
-/** A tensor as plain data: row-major `data` with `dims` (product of dims == data.length). */
-export type TensorData =
-  | { dtype: 'float32'; data: Float32Array; dims: number[] }
-  | { dtype: 'int32'; data: Int32Array; dims: number[] }
-  | { dtype: 'int64'; data: BigInt64Array; dims: number[] }
-  | { dtype: 'uint8'; data: Uint8Array; dims: number[] }
-  | { dtype: 'bool'; data: Uint8Array; dims: number[] };
+// The engine's vocabulary, as the protocol carries it.
+export type { BackendChoice, BackendName, BundleFileData, ErrorCode, ErrorPayload, LoadedFileInfo, TensorData } from '../engine/vocab.ts';
 
 /**
  * Where a bundle comes from: a URL folder holding manifest.json, or files picked/dropped by the user. A URL
@@ -30,12 +21,6 @@ export type TensorData =
 export type BundleSource =
   | { kind: 'url'; baseUrl: string; allowCrossOrigin?: boolean }
   | { kind: 'files'; files: BundleFileData[] };
-
-/** One local file; `path` is relative to the folder holding manifest.json (a single top folder is stripped). */
-export interface BundleFileData {
-  path: string;
-  data: ArrayBuffer;
-}
 
 /** The backend in use, as the header shows it ("WebGPU · swiftshader", "WASM · 2 threads"). */
 export interface BackendInfo {
@@ -50,14 +35,6 @@ export interface BackendInfo {
   reason?: string;
   /** Set after the engine recovered from a lost WebGPU device: what happened and what it did. */
   recovered?: string;
-}
-
-/** One bundle file after loading. */
-export interface LoadedFileInfo {
-  path: string;
-  bytes: number;
-  /** True when the bytes came from the Cache API (no network request). */
-  fromCache: boolean;
 }
 
 /** Result of loadBundle: what is now loaded (the manifest is the validated one). */
@@ -94,33 +71,6 @@ export interface EngineStats {
   backend?: BackendInfo;
   /** Bytes of the worker's WebAssembly memories (ORT's heap), where the worker can tell. */
   wasmMemoryBytes?: number;
-}
-
-/** Error codes every error event and client rejection uses. */
-export type ErrorCode =
-  | 'bad-request'
-  | 'no-bundle'
-  | 'manifest-json'
-  | 'manifest-schema'
-  | 'missing-file'
-  | 'size-mismatch'
-  | 'sha256-mismatch'
-  | 'not-onnx'
-  | 'io-mismatch'
-  | 'fetch-failed'
-  | 'session-failed'
-  | 'backend-unavailable'
-  | 'run-failed'
-  | 'cancelled'
-  | 'worker-crashed'
-  | 'device-lost'
-  | 'cross-origin'
-  | 'internal';
-
-/** The serialisable error shape: `code` for logic, `message` names the file/field for people. */
-export interface ErrorPayload {
-  code: ErrorCode;
-  message: string;
 }
 
 /**

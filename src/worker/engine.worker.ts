@@ -6,10 +6,10 @@
  * EngineHost (src/worker/host.ts).
  */
 // Before onnxruntime-web: records the WebAssembly memories ORT creates, so stats can report their size
-// (the bench's probe, shared: the endurance E2E reads it through the stats request).
-import { wasmBytes } from '../../bench/page/wasm-memory.ts';
+// (shared with the bench worker; the endurance E2E reads it through the stats request).
+import { wasmBytes } from './wasm-memory.ts';
 import * as ort from 'onnxruntime-web/webgpu';
-import { HEARTBEAT_PING, HEARTBEAT_PONG, isHeartbeat } from '../engine/supervisor.ts';
+import { HEARTBEAT_PING, HEARTBEAT_PONG, isHeartbeat } from '../protocol/heartbeat.ts';
 import { cacheApiStore } from './cache.ts';
 import { GpuDeviceKeeper, gpuOf, probeWebGpu, type GpuFullAdapterLike } from './gpu.ts';
 import { EngineHost } from './host.ts';

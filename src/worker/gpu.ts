@@ -1,5 +1,5 @@
 /** Probing WebGPU in the worker: is there an adapter (and a device), and what is it called. */
-import type { WebGpuProbe } from './host.ts';
+import type { WebGpuProbe } from './backend.ts';
 
 /** The fields of GPUAdapterInfo the label uses (TypeScript's lib has no WebGPU types). */
 export interface GpuAdapterInfoLike {

@@ -19,7 +19,7 @@
 //
 // UAE_MODELS_DIR=<dir> checks another catalog (e.g. a fresh export) instead of public/models.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadBundleDir, openBundleDir, type NodeEngine } from '../../src/cli/io.ts';

@@ -3,11 +3,11 @@
 // and unknown steps / bundles without checkpoints fail naming what there is.
 import { rmSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCheckpointChoice } from '../../src/cli/eval.ts';
-import { main } from '../../src/cli/main.ts';
 import type { EvalMetrics } from '../../src/engine/infer/index.ts';
 import { checkpointBundle } from './checkpoint-fixture.ts';
+import { runCli } from './cli-helpers.ts';
 import { HOOK_TIMEOUT, TINY_BUNDLE } from './infer-helpers.ts';
 
 let dir: string;
@@ -16,29 +16,10 @@ beforeAll(() => {
 }, HOOK_TIMEOUT);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs the CLI; returns exit code, stdout and stderr. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const so = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true));
-  const se = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (err.push(String(c)), true));
-  const ce = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`));
-  const cl = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(`${a.join(' ')}\n`));
-  try {
-    const code = await main(args);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-    ce.mockRestore();
-    cl.mockRestore();
-  }
-}
-
 const BASE = ['eval', '--scenes', '6', '--batch', '6', '--steps', '1', '--seed', '3'];
 
 async function metrics(extra: string[]): Promise<EvalMetrics> {
-  const r = await cli([...BASE, '--bundle', dir, '--json', ...extra]);
+  const r = await runCli([...BASE, '--bundle', dir, '--json', ...extra]);
   expect(r.err, r.err).toBe('');
   expect(r.code).toBe(0);
   return JSON.parse(r.out) as EvalMetrics;
@@ -74,32 +55,32 @@ describe('uae eval --checkpoint', () => {
   }, 300_000);
 
   it('says which checkpoint captioned in the table output', async () => {
-    const r = await cli([...BASE, '--bundle', dir, '--checkpoint', '8']);
+    const r = await runCli([...BASE, '--bundle', dir, '--checkpoint', '8']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/captions: checkpoint step 8 "GRPO step 8" \(greedy\)/);
   }, 120_000);
 
   it('a step the bundle lacks fails naming the steps it has', async () => {
-    const r = await cli([...BASE, '--bundle', dir, '--checkpoint', '5', '--json']);
+    const r = await runCli([...BASE, '--bundle', dir, '--checkpoint', '5', '--json']);
     expect(r.code).toBe(1);
     expect(r.out).toBe('');
     expect(r.err.trim()).toBe('uae: bad-request: bundle uae-tiny-ckpt has no checkpoint at step 5; its checkpoints are at steps 0, 8, 16');
   }, 120_000);
 
   it('a bundle without checkpoints fails saying so', async () => {
-    const r = await cli([...BASE, '--bundle', TINY_BUNDLE, '--checkpoint', 'last', '--json']);
+    const r = await runCli([...BASE, '--bundle', TINY_BUNDLE, '--checkpoint', 'last', '--json']);
     expect(r.code).toBe(1);
     expect(r.err.trim()).toBe('uae: bad-request: bundle uae-tiny has no encoder checkpoints (manifest roles.checkpoints is absent)');
   }, 120_000);
 
   it('refuses a bad value, --encoder referenceEncoder, and grammar captions with it', async () => {
-    const bad = await cli([...BASE, '--bundle', dir, '--checkpoint', 'latest']);
+    const bad = await runCli([...BASE, '--bundle', dir, '--checkpoint', 'latest']);
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/--checkpoint takes 'first', 'last' or a step number/);
-    const both = await cli([...BASE, '--bundle', dir, '--checkpoint', '8', '--encoder', 'referenceEncoder']);
+    const both = await runCli([...BASE, '--bundle', dir, '--checkpoint', '8', '--encoder', 'referenceEncoder']);
     expect(both.code).toBe(1);
     expect(both.err).toMatch(/cannot be combined with --encoder referenceEncoder/);
-    const grammar = await cli([...BASE, '--bundle', dir, '--checkpoint', '8', '--captions', 'level:2']);
+    const grammar = await runCli([...BASE, '--bundle', dir, '--checkpoint', '8', '--captions', 'level:2']);
     expect(grammar.code).toBe(1);
     expect(grammar.err).toMatch(/--checkpoint needs encoder captions/);
   });

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import type { InferenceSession } from 'onnxruntime-web';
 import * as ort from 'onnxruntime-web';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EngineClient } from '../../src/engine/client.ts';
+import { EngineClient } from '../../src/client/client.ts';
 import {
   attributeScores, captionImages, CHECKPOINT_PHASES, embedImages, evaluateCheckpoint, findCheckpoint, noiseSeed, reconstruct,
   type CheckpointPhase,
@@ -200,9 +200,8 @@ describe('checkpointEval request', () => {
 
   it('cancel stops the evaluation between session runs: at most one more run; nothing leaks and the worker is free again', async () => {
     const { client, host, meter } = await connectMetered(dir, registerCheckpointEval);
-    let handle: ReturnType<typeof client.request<'checkpointEval'>> | undefined;
     const seen: string[] = [];
-    handle = client.request({ type: 'checkpointEval', ...params({ step: 16, steps: 50 }) }, {
+    const handle = client.request({ type: 'checkpointEval', ...params({ step: 16, steps: 50 }) }, {
       onPartial: (p) => {
         seen.push(p.kind);
         if (p.kind === 'caption') handle?.cancel();

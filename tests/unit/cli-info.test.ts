@@ -4,29 +4,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { InfoReport } from '../../src/cli/info.ts';
-import { main } from '../../src/cli/main.ts';
+import { runCli } from './cli-helpers.ts';
 import { BAD_DIR, FIXTURE_DIR } from './engine-fixture.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-/** Runs the CLI in-process; returns exit code, stdout and stderr. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (out += `${a.join(' ')}\n`));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void (err += `${a.join(' ')}\n`));
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  const code = await main(argv);
-  vi.restoreAllMocks();
-  return { code, out, err };
-}
 
 afterEach(() => vi.restoreAllMocks());
 
 describe('uae info', () => {
   it('prints id, roles, files with sizes, and verifies the good bundle', async () => {
-    const r = await run(['info', FIXTURE_DIR]);
+    const r = await runCli(['info', FIXTURE_DIR]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^fixture-tiny@1\.0\.0 {2}Tiny test fixture$/m);
@@ -36,7 +23,7 @@ describe('uae info', () => {
   });
 
   it('--json gives the machine-readable report', async () => {
-    const r = await run(['info', FIXTURE_DIR, '--json']);
+    const r = await runCli(['info', FIXTURE_DIR, '--json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as InfoReport;
     expect(report.ok).toBe(true);
@@ -53,12 +40,12 @@ describe('uae info', () => {
     ['not-onnx', 'not-onnx', /^uae: scorer\/vision\.onnx: is not a valid ONNX model/],
   ])('%s: exit 1 with one line naming the problem (%s)', async (variant, code, line) => {
     const dir = join(BAD_DIR, variant);
-    const r = await run(['info', dir]);
+    const r = await runCli(['info', dir]);
     expect(r.code).toBe(1);
     const lines = r.err.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(line);
-    const json = await run(['info', dir, '--json']);
+    const json = await runCli(['info', dir, '--json']);
     expect(json.code).toBe(1);
     const report = JSON.parse(json.out) as InfoReport;
     expect(report.ok).toBe(false);
@@ -66,7 +53,7 @@ describe('uae info', () => {
   });
 
   it('a folder without a manifest is a one-line error', async () => {
-    const r = await run(['info', join(BAD_DIR, 'no-such-bundle')]);
+    const r = await runCli(['info', join(BAD_DIR, 'no-such-bundle')]);
     expect(r.code).toBe(1);
     expect(r.err.trim()).toMatch(/^uae: .*no-such-bundle\/manifest\.json: not found$/);
   });

@@ -1,6 +1,6 @@
 // EngineClient against a fake port: ids, routing, cancel, stale drop, lanes, error shape, transfer list.
 import { describe, expect, it } from 'vitest';
-import { EngineClient, type PortLike } from '../../src/engine/client.ts';
+import { EngineClient, type PortLike } from '../../src/client/client.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { engineFailure } from './engine-fixture.ts';
 import type { EngineEvent, EngineRequest } from '../../src/protocol/messages.ts';

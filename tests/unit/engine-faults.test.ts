@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { InferenceSession } from 'onnxruntime-web';
 import type { BackendInfo, EngineEvent, TensorData } from '../../src/protocol/messages.ts';
 import { ortSessionCreator, type SessionCreator } from '../../src/engine/sessions.ts';
-import type { WebGpuProbe } from '../../src/worker/host.ts';
+import type { WebGpuProbe } from '../../src/worker/backend.ts';
 import { registerRoundTrip } from '../../src/worker/handlers/roundtrip.ts';
 import { engineFailure, FIXTURE_DIR, folderFetch, readFolder, reference, referencePixels } from './engine-fixture.ts';
 import { TINY_BUNDLE } from './infer-helpers.ts';

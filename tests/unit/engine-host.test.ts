@@ -3,9 +3,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TensorData } from '../../src/protocol/messages.ts';
-import { int64Tensor } from '../../src/protocol/transfer.ts';
+import { int64Tensor } from '../../src/engine/vocab.ts';
 import { adapterLabel, probeWebGpu, type GpuLike } from '../../src/worker/gpu.ts';
-import type { WebGpuProbe } from '../../src/worker/host.ts';
+import type { WebGpuProbe } from '../../src/worker/backend.ts';
 import { BAD_DIR, FIXTURE_DIR, folderFetch, readFolder, reference, referencePixels, engineFailure } from './engine-fixture.ts';
 import { connectHost } from './worker-helpers.ts';
 

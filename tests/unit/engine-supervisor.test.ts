@@ -3,7 +3,8 @@
 // new worker, heartbeat replies never reach the client, and restarts are capped. The end-to-end test runs
 // a real EngineHost per "worker" (ORT WASM) and loads the fixture into the restarted one.
 import { describe, expect, it } from 'vitest';
-import { HEARTBEAT_PING, HEARTBEAT_PONG, supervisedClient, WorkerSupervisor, type WorkerLike } from '../../src/engine/supervisor.ts';
+import { HEARTBEAT_PING, HEARTBEAT_PONG } from '../../src/protocol/heartbeat.ts';
+import { supervisedClient, WorkerSupervisor, type WorkerLike } from '../../src/client/supervisor.ts';
 import { EngineHost } from '../../src/worker/host.ts';
 import * as ort from 'onnxruntime-web';
 import { engineFailure, FIXTURE_DIR, readFolder } from './engine-fixture.ts';

@@ -5,12 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readImageFile } from '../../src/cli/image-file.ts';
-import { main } from '../../src/cli/main.ts';
 import { IMAGE_LIMITS, ImageInputError, inspectImage } from '../../src/engine/images/inspect.ts';
 import { resizeCover } from '../../src/engine/infer/index.ts';
 import { badImages, mutatedImages, seeded, validImages, type BadImage, type CorpusImage } from '../fixtures/image-corpus.mjs';
+import { runCli } from './cli-helpers.ts';
 import { TINY_BUNDLE } from './infer-helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'uae-images-'));
@@ -28,23 +28,6 @@ function write(name: string, bytes: Uint8Array): string {
   const file = join(tmp, name);
   writeFileSync(file, bytes);
   return file;
-}
-
-/** Runs `uae <args>` in-process; returns exit code and what it printed. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => (out.push(String(c)), true)),
-    vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => (err.push(String(c)), true)),
-    vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(`${a.join(' ')}\n`)),
-    vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(`${a.join(' ')}\n`)),
-  ];
-  try {
-    return { code: await main(args), out: out.join(''), err: err.join('') };
-  } finally {
-    spies.forEach((s) => s.mockRestore());
-  }
 }
 
 const RED = [255, 0, 0];
@@ -149,7 +132,7 @@ describe('uae roundtrip: decoding every accepted variant', () => {
   it('runs a round trip on a WebP, a GIF and a BMP', async () => {
     for (const name of ['lossy.webp', 'two-frames.gif', 'pal8.bmp']) {
       const f = valid.find((v) => v.name === name) as CorpusImage;
-      const r = await cli(['roundtrip', '--bundle', TINY_BUNDLE, '--steps', '1', '--loops', '1', '--json', write(f.name, f.bytes)]);
+      const r = await runCli(['roundtrip', '--bundle', TINY_BUNDLE, '--steps', '1', '--loops', '1', '--json', write(f.name, f.bytes)]);
       expect(r.err, r.err).toBe('');
       expect(r.code).toBe(0);
       expect(JSON.parse(r.out).input).toMatchObject({ kind: 'file', width: 32, height: 16 });
@@ -159,7 +142,7 @@ describe('uae roundtrip: decoding every accepted variant', () => {
   it('refuses each bad input with exit 1 and one line naming the file and the problem', async () => {
     for (const f of bad) {
       const file = write(f.name, f.bytes);
-      const r = await cli(['roundtrip', '--bundle', TINY_BUNDLE, file]);
+      const r = await runCli(['roundtrip', '--bundle', TINY_BUNDLE, file]);
       expect(r.code, f.name).toBe(1);
       expect(r.out).toBe('');
       expect(r.err).toMatch(new RegExp(`^uae: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\S.*\\n$`));
@@ -176,7 +159,7 @@ describe('fuzz: 240 seeded mutations of valid PNG/JPEG/GIF/BMP/WebP files throug
     const outcome: Record<string, number> = {};
     for (const f of files) {
       const path = write(f.name, f.bytes);
-      const r = await cli(['roundtrip', '--bundle', noBundle, path]);
+      const r = await runCli(['roundtrip', '--bundle', noBundle, path]);
       const lines = r.err.trimEnd().split('\n');
       expect(r.code, `${f.name}: ${r.err}`).toBe(1);
       expect(lines, `${f.name}: ${r.err}`).toHaveLength(1);

@@ -8,7 +8,8 @@ import { formatFixed, formatMetric } from '../../app/format.ts';
 import {
   bestAndWorst, flowStepsSentence, histogram, provisionalAdvantages, rowLength, rowViews, sortRows,
 } from '../../app/panels/rollouts/derive.ts';
-import { DEFAULT_FORM, formSettings, formSources, type RolloutsRun } from '../../app/panels/rollouts/state.ts';
+import { formSettings, formSources } from '../../app/panels/rollouts/form.ts';
+import { DEFAULT_FORM, type RolloutsRun } from '../../app/store/rolloutsSlice.ts';
 
 function record(index: number, group: number, reward: number, extra: Partial<RolloutRecord> = {}): RolloutRecord {
   return {

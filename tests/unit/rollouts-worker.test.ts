@@ -62,9 +62,8 @@ describe('rollouts request', () => {
     const whole = meter.now().runs - before;
 
     const start = meter.now().runs;
-    let handle: ReturnType<typeof client.request<'rollouts'>> | undefined;
     let rowsSeen = 0;
-    handle = client.request(request, {
+    const handle = client.request(request, {
       onPartial: (p) => {
         if (p.kind !== 'rollouts') return;
         rowsSeen += p.rollouts.length;

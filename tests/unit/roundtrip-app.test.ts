@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { closeRunsDb, deleteRun, getRoundTrip, listRuns, saveRoundTrip } from '../../app/persist/runs-db';
 import { summaryOf } from '../../app/panels/roundtrip/actions';
 import { RUN_JSON_FORMAT, runToJson, wrapText } from '../../app/panels/roundtrip/export';
-import { coverCrop, coverPolicyText, inputFromScene } from '../../app/panels/roundtrip/images';
+import { coverCrop, coverPolicyText, inputFromScene } from '../../app/lib/images';
 import { decodingPolicy, rtFromQuery, rtToQuery, sanitizeRtSettings } from '../../app/panels/roundtrip/settings';
-import { DEFAULT_RT_SETTINGS, type RtRun } from '../../app/store/roundtrip';
+import { DEFAULT_RT_SETTINGS, type RtRun } from '../../app/store/roundtripSlice';
 import { rasterizeScene, sampleScene } from '../../src/shapes/index.ts';
 
 describe('round-trip settings in the URL', () => {

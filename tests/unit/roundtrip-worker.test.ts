@@ -100,8 +100,7 @@ describe('roundtrip request', () => {
   it('cancel stops the worker between session runs: cancelled, at most one more run, later partials dropped, nothing leaks', async () => {
     const { client, host, meter } = await connectMetered(TINY_BUNDLE, registerRoundTrip);
     const got: number[] = [];
-    let handle: ReturnType<typeof client.request<'roundtrip'>> | undefined;
-    handle = client.request({ type: 'roundtrip', ...params({ loops: 20 }) }, {
+    const handle = client.request({ type: 'roundtrip', ...params({ loops: 20 }) }, {
       onPartial: (l) => {
         if (isRoundTripProgress(l)) return;
         got.push(l.loop);

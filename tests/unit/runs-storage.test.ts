@@ -6,18 +6,19 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ARCHIVE_FORMAT, ArchiveError, archiveFromJson, archiveToJson } from '../../app/persist/archive';
 import { isQuotaError, storageError } from '../../app/persist/errors';
 import { addRoundTrips, allRoundTrips, closeRunsDb, deleteRun, getRoundTrip, listRuns, saveRoundTrip } from '../../app/persist/runs-db';
-import { inputFromScene } from '../../app/panels/roundtrip/images';
-import type { RtRun } from '../../app/store/roundtrip';
+import { inputFromScene } from '../../app/lib/images';
+import type * as RunsDb from '../../app/persist/runs-db';
+import type { RtRun } from '../../app/store/roundtripSlice';
 import type { RunLog } from '../../src/engine/runs/index.ts';
 
 // The one thing faked: the worker. Everything else (store, actions, IndexedDB through idb) is the app's own;
 // `saveHook` can hold the write back or fail it, around the real saveRoundTrip.
 const fakeEngine = vi.hoisted(() => ({ request: vi.fn() }));
 vi.mock('../../app/engine', () => ({ engine: () => fakeEngine }));
-type Save = typeof import('../../app/persist/runs-db').saveRoundTrip;
+type Save = typeof RunsDb.saveRoundTrip;
 const saveHook = vi.hoisted(() => ({ around: null as null | ((real: Save, ...args: Parameters<Save>) => Promise<void>), calls: 0 }));
 vi.mock('../../app/persist/runs-db', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../app/persist/runs-db')>();
+  const real = await importOriginal<typeof RunsDb>();
   return {
     ...real,
     saveRoundTrip: (...args: Parameters<Save>) => {

@@ -99,7 +99,7 @@ describe('the test command', () => {
     try {
       const r = spawnSync('/bin/bash', [join(ROOT, 'scripts', 'ensure-test-deps.sh')], { encoding: 'utf8', env: { PATH: bin } });
       expect(r.status).toBe(1);
-      expect(r.stdout).toMatch(/installing chromium python3-torch python3-onnx python3-numpy python3-pytest libopenblas0-pthread/);
+      expect(r.stdout).toMatch(/installing chromium python3-torch python3-onnx python3-numpy python3-pytest python3-flake8 libopenblas0-pthread/);
       expect(r.stderr).toMatch(/cannot install chromium .*need root or sudo .*apt-get install -y chromium python3-torch/);
     } finally {
       rmSync(bin, { recursive: true, force: true });

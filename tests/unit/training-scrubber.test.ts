@@ -47,9 +47,9 @@ vi.stubGlobal('history', { state: null, replaceState: () => undefined });
 
 const { useStore } = await import('../../app/store/store');
 const { chooseCheckpoint } = await import('../../app/panels/training/actions');
-const { inputFromScene } = await import('../../app/panels/roundtrip/images');
+const { inputFromScene } = await import('../../app/lib/images');
 const ev = await import('../../app/panels/training/evaluation');
-const { initialTraining } = await import('../../app/panels/training/slice');
+const { initialTraining } = await import('../../app/store/trainingSlice');
 
 const STEPS = [0, 40, 80];
 const manifest = JSON.parse(readFileSync(join(TINY_BUNDLE, 'manifest.json'), 'utf8')) as BundleManifest;

@@ -3,10 +3,11 @@
 import type { InferenceSession } from 'onnxruntime-web';
 import * as ort from 'onnxruntime-web';
 import { afterEach } from 'vitest';
-import { EngineClient } from '../../src/engine/client.ts';
+import { EngineClient } from '../../src/client/client.ts';
 import { ortSessionCreator, type SessionCreator } from '../../src/engine/sessions.ts';
 import type { BackendInfo } from '../../src/protocol/messages.ts';
-import { EngineHost, type HostDeps, type WebGpuProbe } from '../../src/worker/host.ts';
+import type { WebGpuProbe } from '../../src/worker/backend.ts';
+import { EngineHost, type HostDeps } from '../../src/worker/host.ts';
 import { folderFetch } from './engine-fixture.ts';
 
 ort.env.wasm.numThreads = 1;

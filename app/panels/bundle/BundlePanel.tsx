@@ -2,7 +2,7 @@ import { useState, type DragEvent, type FormEvent } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { answerOriginPrompt, cancelLoad, loadBundleById, loadBundleFromFiles, loadBundleFromUrl } from '../../actions';
 import { useStore } from '../../store/store';
-import { filesFromDrop, filesFromInput } from './folder';
+import { filesFromDrop, filesFromInput } from '../../lib/folder';
 import { LoadProgressView } from './LoadProgressView';
 import { LoadedBundle } from './LoadedBundle';
 

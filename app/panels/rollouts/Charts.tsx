@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
 import { formatValue, niceAxis, niceScale, type NiceScale } from '../../charts/ticks';
 import { histogram, rowLength, rowViews } from './derive';
-import type { RolloutsRun } from './state';
+import type { RolloutsRun } from '../../store/rolloutsSlice';
 import '../../charts/charts.css';
 
 const GROUP_COLOURS = ['#2458c6', '#c2410c', '#15803d', '#7e22ce', '#b91c1c', '#0e7490', '#a16207', '#be185d'];

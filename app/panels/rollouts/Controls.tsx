@@ -5,7 +5,7 @@ import { GROUP_SIZE_RANGE, REWARD_NAMES, type RewardName } from '../../../src/en
 import { setSeed } from '../../actions';
 import { useStore } from '../../store/store';
 import { cancelRollouts, chooseRolloutsImage, scoreRollouts, setRolloutsForm } from './actions';
-import type { RolloutsForm } from './state';
+import type { RolloutsForm } from '../../store/rolloutsSlice';
 
 const num = (v: string): number => (v.trim() === '' ? NaN : Number(v));
 

@@ -1,13 +1,13 @@
 import { useMemo } from 'react';
 import { rasterizeScene, sampleScene } from '../../../src/shapes/index.ts';
 import { useStore } from '../../store/store';
-import { Pixels } from '../roundtrip/Pixels';
+import { Pixels } from '../../components/Pixels';
 import { RolloutCharts } from './Charts';
 import { Controls } from './Controls';
 import { flowStepsSentence } from './derive';
 import { Metrics } from './Metrics';
 import { RolloutsTable } from './RolloutsTable';
-import type { RolloutsRun } from './state';
+import type { RolloutsRun } from '../../store/rolloutsSlice';
 import './rollouts.css';
 
 const PHASE: Record<string, string> = { sample: 'sampling captions, step', logprobs: 'teacher-forced log-probs', reconstruct: 'reconstructing and scoring' };

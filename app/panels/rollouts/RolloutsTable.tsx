@@ -2,10 +2,10 @@ import { useMemo } from 'react';
 import { zeroNoise } from '../../../src/engine/rollouts/index.ts';
 import { formatFixed } from '../../format';
 import { useStore } from '../../store/store';
-import { Pixels } from '../roundtrip/Pixels';
+import { Pixels } from '../../components/Pixels';
 import { sortRolloutsBy } from './actions';
 import { bestAndWorst, rowLength, rowViews, sortRows } from './derive';
-import type { RolloutsRun, RolloutsSort } from './state';
+import type { RolloutsRun, RolloutsSort } from '../../store/rolloutsSlice';
 
 /** What the Length column counts (derive.ts rowLength): the same length as completions/*_length and the CLI's `len`. */
 const LENGTH_TITLE = 'completion tokens incl. [EOS], as TRL\'s completions/mean_length counts';

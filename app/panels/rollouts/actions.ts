@@ -1,14 +1,15 @@
 // Rollouts actions: plain module functions that components call. They send the `rollouts` request and
 // fold its partials into the store, rows buffered to one store update per animation frame.
-import type { RequestHandle } from '../../../src/engine/client.ts';
+import type { RequestHandle } from '../../../src/client/client.ts';
 import type { RolloutRecord } from '../../../src/engine/rollouts/index.ts';
 import { backendLabel } from '../../components/BackendBadge';
 import { engine } from '../../engine';
+import { showError, toAppError } from '../../lib/errors';
 import { dropPending, flushFrame, setOnNextFrame } from '../../store/frame';
 import { useStore, type Store } from '../../store/store';
-import type { AppError } from '../../store/types';
-import { inputFromBlob } from '../roundtrip/images';
-import { formSettings, formSources, type RolloutsForm, type RolloutsRun, type RolloutsSort, type RolloutsState } from './state';
+import { inputFromBlob } from '../../lib/images';
+import type { RolloutsForm, RolloutsRun, RolloutsSort, RolloutsState } from '../../store/rolloutsSlice';
+import { formSettings, formSources } from './form';
 
 const ROWS_KEY = 'rollouts-rows';
 const PROGRESS_KEY = 'rollouts-progress';
@@ -25,15 +26,6 @@ function patch(update: (r: RolloutsState) => Partial<RolloutsState>): void {
 /** Returns `s` with run `id` patched, if it is still the run on screen. */
 function withRun(s: Store, id: string, update: (run: RolloutsRun) => Partial<RolloutsRun>): Partial<Store> {
   return withRollouts(s, (r) => (r.run?.id === id ? { run: { ...r.run, ...update(r.run) } } : {}));
-}
-
-function showError(error: AppError): void {
-  useStore.setState((s) => ({ engine: { ...s.engine, error } }));
-}
-
-function toAppError(e: unknown, code: string): AppError {
-  if (e && typeof e === 'object' && 'code' in e && 'message' in e) return { code: String(e.code), message: String(e.message) };
-  return { code, message: e instanceof Error ? e.message : String(e) };
 }
 
 /** Changes form fields. */

@@ -5,7 +5,7 @@
 import { ADVANTAGE_EPS, mean, unbiasedStd, type RewardScaling } from '../../../src/engine/grpo.ts';
 import type { RolloutRecord } from '../../../src/engine/rollouts/index.ts';
 import { formatTick, formatValue, niceScale } from '../../charts/ticks';
-import type { RolloutsRun, RolloutsSort } from './state';
+import type { RolloutsRun, RolloutsSort } from '../../store/rolloutsSlice';
 
 /** One table row: the record, its advantage, and whether that advantage is final. */
 export interface RowView {

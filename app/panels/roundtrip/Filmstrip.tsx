@@ -1,9 +1,9 @@
 import { useEffect, useRef } from 'react';
 import type { Fidelity } from '../../../src/engine/infer/index.ts';
-import type { RtLive, RtRun } from '../../store/roundtrip';
+import type { RtLive, RtRun } from '../../store/roundtripSlice';
 import { useStore } from '../../store/store';
 import { liveFor } from './live';
-import { Pixels } from './Pixels';
+import { Pixels } from '../../components/Pixels';
 
 function Scores({ f, label }: { f: Fidelity; label: string }) {
   return (

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { useStore } from '../../store/store';
 import { chooseImageFile, chooseScene, loadGallery, randomScene, type GalleryScene } from './actions';
-import { Pixels } from './Pixels';
+import { Pixels } from '../../components/Pixels';
 
 function Gallery({ onClose }: { onClose(): void }) {
   const [scenes, setScenes] = useState<GalleryScene[] | null>(null);

@@ -6,10 +6,7 @@ import { Compare, History } from './History';
 import { InputPicker } from './InputPicker';
 import { LoadStrip } from './LoadStrip';
 import { RunView } from './RunView';
-import { syncRoundTripUrl } from './url';
 import './roundtrip.css';
-
-syncRoundTripUrl();
 
 /** Returns the first image file of a drop or paste, if any. */
 function firstImage(data: DataTransfer | null): File | null {

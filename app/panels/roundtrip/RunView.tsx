@@ -1,4 +1,4 @@
-import type { RtRun } from '../../store/roundtrip';
+import type { RtRun } from '../../store/roundtripSlice';
 import { useStore } from '../../store/store';
 import { exportRunJson, exportRunPng } from './actions';
 import { FidelityChart, LengthChart } from './Charts';

@@ -1,19 +1,20 @@
 // Round-trip actions: plain module functions that components call. They decode inputs, send the
 // `roundtrip` request, fold its per-loop partials into the store, store finished runs in IndexedDB
 // (before the run shows as finished) and export runs.
-import type { RequestHandle } from '../../../src/engine/client.ts';
+import type { RequestHandle } from '../../../src/client/client.ts';
 import type { BundleSummary } from '../../../src/protocol/messages.ts';
 import { isRoundTripProgress } from '../../../src/protocol/roundtrip.ts';
 import { backendLabel } from '../../components/BackendBadge';
 import { engine } from '../../engine';
+import { showError, toAppError } from '../../lib/errors';
+import { downloadBlob } from '../../lib/download';
 import { storageError } from '../../persist/errors';
 import { deleteRun, getRoundTrip, listRuns, saveRoundTrip } from '../../persist/runs-db';
-import type { RoundTripState, RtInput, RtInputKind, RtRun, RtSettings } from '../../store/roundtrip';
-import type { RunSummary } from '../../store/runs';
+import type { RoundTripState, RtInput, RtInputKind, RtRun, RtSettings } from '../../store/roundtripSlice';
+import type { RunSummary } from '../../store/runsSlice';
 import { useStore } from '../../store/store';
-import type { AppError } from '../../store/types';
-import { contactSheet, download, runToJson } from './export';
-import { inputFromBlob, inputFromScene, rgbToPngDataUrl } from './images';
+import { contactSheet, runToJson } from './export';
+import { inputFromBlob, inputFromScene, rgbToPngDataUrl } from '../../lib/images';
 import { foldLive } from './live';
 import { decodingPolicy, policyLabel, sanitizeRtSettings } from './settings';
 
@@ -32,15 +33,6 @@ function patchRt(update: (rt: RoundTripState) => Partial<RoundTripState>): void 
 /** Applies `update` to the run on screen if it is still run `id` (a newer run or an opened one wins). */
 function patchRun(id: string, update: (run: RtRun) => Partial<RtRun>): void {
   patchRt((rt) => (rt.current?.id === id ? { current: { ...rt.current, ...update(rt.current) } } : {}));
-}
-
-function showError(error: AppError): void {
-  useStore.setState((s) => ({ engine: { ...s.engine, error } }));
-}
-
-function toAppError(e: unknown, code: string): AppError {
-  if (e && typeof e === 'object' && 'code' in e && 'message' in e) return { code: String(e.code), message: String(e.message) };
-  return { code, message: e instanceof Error ? e.message : String(e) };
 }
 
 /** The model's input size: the loaded bundle's, else 64×64. */
@@ -247,13 +239,13 @@ const fileStem = (run: RtRun): string => `roundtrip-${new Date(run.startedAt).to
 /** Downloads `run` as JSON (images as PNG data URLs). */
 export async function exportRunJson(run: RtRun): Promise<void> {
   const doc = await runToJson(run, rgbToPngDataUrl);
-  download(new Blob([JSON.stringify(doc, null, 2)], { type: 'application/json' }), `${fileStem(run)}.json`);
+  downloadBlob(new Blob([JSON.stringify(doc, null, 2)], { type: 'application/json' }), `${fileStem(run)}.json`);
 }
 
 /** Downloads `run` as a PNG contact sheet. */
 export async function exportRunPng(run: RtRun): Promise<void> {
   try {
-    download(await contactSheet(run), `${fileStem(run)}.png`);
+    downloadBlob(await contactSheet(run), `${fileStem(run)}.png`);
   } catch (e) {
     showError(toAppError(e, 'export'));
   }

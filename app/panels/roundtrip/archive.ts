@@ -1,18 +1,13 @@
 // "Export all runs" / "Import runs": every stored round trip and imported training log as one JSON file,
 // and back. An import adds the runs this browser does not have yet and never touches the ones it has.
 import { ArchiveError, archiveFromJson, archiveToJson } from '../../persist/archive';
+import { showError } from '../../lib/errors';
+import { downloadBlob } from '../../lib/download';
 import { storageError } from '../../persist/errors';
 import { addRoundTrips, allRoundTrips } from '../../persist/runs-db';
-import { useStore } from '../../store/store';
-import type { AppError } from '../../store/types';
-import { addRestoredRuns } from '../training/actions';
-import { storedRuns, storeNewRuns } from '../training/persist';
+import { addRestoredRuns } from '../../lib/trainingRuns';
+import { storedRuns, storeNewRuns } from '../../persist/training-db';
 import { loadHistory } from './actions';
-import { download } from './export';
-
-function showError(error: AppError): void {
-  useStore.setState((s) => ({ engine: { ...s.engine, error } }));
-}
 
 /** Downloads every stored run as `uae-runs-<time>.json`; returns what it holds, or null (error in the banner). */
 export async function exportAllRuns(): Promise<{ roundtrips: number; training: number } | null> {
@@ -20,7 +15,7 @@ export async function exportAllRuns(): Promise<{ roundtrips: number; training: n
     const [roundtrips, training] = await Promise.all([allRoundTrips(), storedRuns()]);
     const now = new Date();
     const text = archiveToJson({ roundtrips, training }, now);
-    download(new Blob([text], { type: 'application/json' }), `uae-runs-${now.toISOString().replace(/[:.]/g, '-')}.json`);
+    downloadBlob(new Blob([text], { type: 'application/json' }), `uae-runs-${now.toISOString().replace(/[:.]/g, '-')}.json`);
     return { roundtrips: roundtrips.length, training: training.length };
   } catch (e) {
     showError({ code: 'export', message: `the runs could not be exported (${e instanceof Error ? e.message : String(e)})` });

@@ -1,8 +1,8 @@
 // Exports of one run: a JSON document (settings, input, per-loop captions, metrics, images as PNG data
 // URLs) and a PNG contact sheet (original, model view and every loop's image with its caption and scores).
 import type { RoundTripLoop } from '../../../src/protocol/roundtrip.ts';
-import type { RtRun } from '../../store/roundtrip';
-import { rgbaToPng, rgbToRgba } from './images';
+import type { RtRun } from '../../store/roundtripSlice';
+import { rgbaToPng, rgbToRgba } from '../../lib/images';
 import { policyLabel } from './settings';
 
 /** Format tag of exported runs. */
@@ -126,16 +126,4 @@ export async function contactSheet(run: RtRun): Promise<Blob> {
     await draw(i + 2, rgbData(l.image), null, [...loopLines(l), ...caption]);
   }
   return canvas.convertToBlob({ type: 'image/png' });
-}
-
-/** Starts a download of `blob` named `name` (an object URL, revoked after the click). */
-export function download(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

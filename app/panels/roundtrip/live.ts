@@ -1,7 +1,7 @@
 // Progress inside a running loop: the worker's streamed events folded into one state (the caption as it
 // grows, the flow step, the latest preview), and the words and fraction the panel shows for it. Pure functions.
 import type { RoundTripProgress } from '../../../src/protocol/roundtrip.ts';
-import type { RtLive } from '../../store/roundtrip';
+import type { RtLive } from '../../store/roundtripSlice';
 
 /** Returns the live state after event `p` of run `runId`; a new loop (or another run) starts from scratch. */
 export function foldLive(prev: RtLive | null, runId: string, p: RoundTripProgress): RtLive {

@@ -1,6 +1,6 @@
 import { useStore } from '../../store/store';
-import { Pixels } from '../roundtrip/Pixels';
-import type { CheckpointEvalView, EvalImage, EvalRunning } from './slice';
+import { Pixels } from '../../components/Pixels';
+import type { CheckpointEvalView, EvalImage, EvalRunning } from '../../store/trainingSlice';
 import { ErrorText } from '../../components/ErrorText';
 
 const PHASE_LABEL: Record<EvalRunning['phase'], string> = {

@@ -1,6 +1,6 @@
 import type { ReplayState } from '../../../src/engine/runs/index.ts';
 import { pauseReplay, playReplay, restartReplay, seekReplay, setReplaySpeed } from './actions';
-import { SPEEDS } from './slice';
+import { SPEEDS } from '../../store/trainingSlice';
 
 /** Play / pause, restart, speed (0.5×–8×) and a seek slider over the shown runs' steps. */
 export function ReplayControls({ replay, step, speed }: { replay: ReplayState | null; step: number | null; speed: number }) {

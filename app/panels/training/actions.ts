@@ -1,6 +1,5 @@
 // Training panel actions: plain module functions that read and write `runs.training` in the one store.
 import {
-  createReplay,
   parseRunLog,
   pause,
   play,
@@ -8,57 +7,24 @@ import {
   RunParseError,
   runIdFromFile,
   seek,
-  setRange,
-  setSpeed,
-  stepRange,
   uniqueRunId,
   type ReplayState,
   type RunLog,
 } from '../../../src/engine/runs/index.ts';
 import { isQuotaError, storageError } from '../../persist/errors';
+import { showError } from '../../lib/errors';
+import { now, patchTraining as patch, replayFor, setRuns, training } from '../../lib/trainingRuns';
 import { useStore } from '../../store/store';
 import type { AppError, BundleSummary } from '../../store/types';
 import { bundleBaseUrl, fetchBundleRuns, type BundleOrigin } from './bundleRuns';
-import { deleteStoredRun, storedRuns, storeRun } from './persist';
-import { REPLAY_SECONDS, SPEEDS, type TrainingState } from './slice';
-
-const now = (): number => performance.now();
-
-function training(): TrainingState {
-  return useStore.getState().runs.training;
-}
-
-function patch(update: (t: TrainingState) => Partial<TrainingState>): void {
-  useStore.setState((s) => ({ runs: { ...s.runs, training: { ...s.runs.training, ...update(s.runs.training) } } }));
-}
-
-function showError(error: AppError): void {
-  useStore.setState((s) => ({ engine: { ...s.engine, error } }));
-}
+import { deleteStoredRun, storedRuns, storeRun } from '../../persist/training-db';
+import { SPEEDS } from '../../store/trainingSlice';
 
 /** Shows the first of `errors` in the app's banner, saying how many more there were. */
 function showErrors(errors: AppError[]): void {
   if (errors.length === 0) return;
   const more = errors.length > 1 ? ` (and ${errors.length - 1} more: ${errors.slice(1).map((e) => e.message.split(':')[0]).join(', ')})` : '';
   showError({ code: errors[0].code, message: `${errors[0].message}${more}` });
-}
-
-/** Returns the replay over the shown runs: created, re-ranged and re-rated when the runs shown change. */
-function replayFor(runs: RunLog[], shown: string[], replay: ReplayState | null, speed: number, at: number): ReplayState | null {
-  const range = stepRange(runs.filter((r) => shown.includes(r.id)));
-  if (!range) return null;
-  const rate = (Math.max(range[1] - range[0], 1) / REPLAY_SECONDS) * speed;
-  if (!replay) return createReplay(range[0], range[1], rate, at);
-  return setSpeed(setRange(replay, range[0], range[1], at), rate, at);
-}
-
-/** Applies new runs / shown ids, keeping the replay consistent with them. */
-function setRuns(runs: RunLog[], shown: string[], extra: Partial<TrainingState> = {}): void {
-  const at = now();
-  patch((t) => {
-    const order = runs.map((r) => r.id).filter((id) => shown.includes(id));
-    return { ...extra, runs, shown: order, replay: replayFor(runs, order, t.replay, t.speed, at) };
-  });
 }
 
 let restoring: Promise<void> | null = null;
@@ -132,14 +98,6 @@ export async function importRunFiles(files: File[]): Promise<void> {
   }
   if (errors.length > 0) showErrors(errors);
   else if (added.length > 0) useStore.setState((s) => (s.engine.error?.code.startsWith('run') ? { engine: { ...s.engine, error: null } } : {}));
-}
-
-/** Shows runs restored from a runs archive (ids the panel already has are skipped). */
-export function addRestoredRuns(runs: RunLog[]): void {
-  const t = training();
-  const taken = new Set(t.runs.map((r) => r.id));
-  const fresh = runs.filter((r) => !taken.has(r.id));
-  if (fresh.length > 0) setRuns([...t.runs, ...fresh], [...t.shown, ...fresh.map((r) => r.id)]);
 }
 
 /** Removes an imported run from the panel and from storage. */

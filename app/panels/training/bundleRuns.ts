@@ -2,7 +2,8 @@
 // against the manifest's size + sha256 like every bundle file, then parsed.
 import { verifyFile } from '../../../src/engine/bundle.ts';
 import type { BundleManifest } from '../../../src/engine/manifest.ts';
-import { parseRunLog, RunParseError, type RunLog } from '../../../src/engine/runs/index.ts';
+import { parseRunLog, type RunLog } from '../../../src/engine/runs/index.ts';
+import { toAppError } from '../../lib/errors';
 import type { AppError } from '../../store/types';
 
 /** Where the loaded bundle came from, as the engine slice records it. */
@@ -25,12 +26,6 @@ export function bundleBaseUrl(origin: BundleOrigin, documentBase: string): strin
 /** Returns the id a bundle run gets in the panel (prefixed so it never collides with an import). */
 export function bundleRunId(runId: string): string {
   return `bundle:${runId}`;
-}
-
-function toAppError(e: unknown, fallback: string): AppError {
-  if (e instanceof RunParseError) return { code: e.code, message: e.message };
-  if (e && typeof e === 'object' && 'code' in e && 'message' in e) return { code: String(e.code), message: String(e.message) };
-  return { code: fallback, message: e instanceof Error ? e.message : String(e) };
 }
 
 /** Fetches, verifies and parses every run of `manifest`; returns the runs read and an error per run that failed. */

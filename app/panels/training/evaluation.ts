@@ -2,16 +2,17 @@
 // trip's input, else a default Shapes scene), the bundle's decoder redraws it, the scorer compares — in the
 // worker (`checkpointEval`). Results are cached per bundle + image + seed + flow steps + checkpoint, so
 // scrubbing back is instant; a newer choice cancels the evaluation in flight (the client's lane does it).
-import type { RequestHandle } from '../../../src/engine/client.ts';
+import type { RequestHandle } from '../../../src/client/client.ts';
 import { isCancelled } from '../../../src/engine/errors.ts';
 import type { CheckpointEvalPartial } from '../../../src/protocol/checkpoint.ts';
 import type { BundleSummary } from '../../../src/protocol/messages.ts';
 import { engine } from '../../engine';
-import { inputFromScene } from '../roundtrip/images';
-import type { RtInput } from '../../store/roundtrip';
+import { inputFromScene } from '../../lib/images';
+import type { RtInput } from '../../store/roundtripSlice';
 import { useStore } from '../../store/store';
-import type { AppError } from '../../store/types';
-import { EVAL_CACHE_SIZE, type CheckpointEvalView, type EvalImage, type TrainingState } from './slice';
+import { EVAL_CACHE_SIZE, type CheckpointEvalView, type EvalImage } from '../../store/trainingSlice';
+import { toAppError } from '../../lib/errors';
+import { patchTraining as patch } from '../../lib/trainingRuns';
 
 /** The Shapes scene evaluated when the round trip has no image: public/gallery scene-01 (two objects). */
 export const DEFAULT_SCENE = { seed: 1771437443, label: 'Shapes scene 2025-3 (default)' } as const;
@@ -19,10 +20,6 @@ export const DEFAULT_SCENE = { seed: 1771437443, label: 'Shapes scene 2025-3 (de
 const ROLES = ['encoder', 'decoder', 'scorer'] as const;
 /** Milliseconds a choice must stay before it is evaluated (dragging the slider sends one request, not nine). */
 export const SETTLE_MS = 150;
-
-function patch(update: (t: TrainingState) => Partial<TrainingState>): void {
-  useStore.setState((s) => ({ runs: { ...s.runs, training: { ...s.runs.training, ...update(s.runs.training) } } }));
-}
 
 /** Returns the cache key of one evaluation: what its result depends on. */
 export function evalKey(parts: { bundle: string; backend: string; image: string; seed: number; flowSteps: number; step: number }): string {
@@ -109,11 +106,6 @@ function onPartial(key: string, p: CheckpointEvalPartial): void {
   });
 }
 
-function toAppError(e: unknown): AppError {
-  if (e && typeof e === 'object' && 'code' in e && 'message' in e) return { code: String(e.code), message: String(e.message) };
-  return { code: 'checkpoint-eval', message: e instanceof Error ? e.message : String(e) };
-}
-
 /**
  * Evaluates the chosen checkpoint on the current image, unless its result is cached or already being
  * computed; an evaluation of anything else in flight is cancelled first.
@@ -150,7 +142,7 @@ export async function evaluateChosen(): Promise<void> {
     const { released: _released, ...result } = await handle.done;
     patch((t) => ({ ...addToCache(t.evals, t.evalOrder, { ...result, key }), evalRunning: t.evalRunning?.key === key ? null : t.evalRunning }));
   } catch (e) {
-    if (!isCancelled(e)) patch((t) => ({ evalError: { key, error: toAppError(e) }, evalRunning: t.evalRunning?.key === key ? null : t.evalRunning }));
+    if (!isCancelled(e)) patch((t) => ({ evalError: { key, error: toAppError(e, 'checkpoint-eval') }, evalRunning: t.evalRunning?.key === key ? null : t.evalRunning }));
   } finally {
     if (running?.handle === handle) running = null;
   }

@@ -11,10 +11,7 @@ export function useReplayStep(replay: ReplayState | null): number | null {
   const at = (r: ReplayState, t: number) => (replayFinished(r, t) ? r.end : Math.floor(replayPosition(r, t)));
   const [step, setStep] = useState<number | null>(() => (replay ? at(replay, performance.now()) : null));
   useEffect(() => {
-    if (!replay) {
-      setStep(null);
-      return;
-    }
+    if (!replay) return;
     let frame = 0;
     const tick = () => {
       const t = performance.now();
@@ -23,8 +20,9 @@ export function useReplayStep(replay: ReplayState | null): number | null {
       if (replayFinished(replay, t)) pauseReplay();
       else frame = requestAnimationFrame(tick);
     };
-    tick();
+    // the first reading too on the next frame: state is never set synchronously inside the effect
+    frame = requestAnimationFrame(tick);
     return () => cancelAnimationFrame(frame);
   }, [replay]);
-  return step;
+  return replay ? step : null;
 }

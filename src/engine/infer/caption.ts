@@ -11,7 +11,7 @@
  * teacher-forced, with the same temperature option.
  */
 import { createRng, type Rng } from '../../shapes/rng.ts';
-import type { TensorData } from '../../protocol/messages.ts';
+import type { TensorData } from '../vocab.ts';
 import type { EncoderRole } from '../manifest.ts';
 import {
   encoderLabel, encoderRole, f32Output, gatherRows, runGraph, runRowwise, type EncoderChoice, type F32, type I64, type InferContext,

@@ -4,7 +4,7 @@
  * outputs (every ORT tensor disposed by `runSession`), and slice/tile plain tensors.
  */
 import type { InferenceSession } from 'onnxruntime-web';
-import type { TensorData } from '../../protocol/messages.ts';
+import type { TensorData } from '../vocab.ts';
 import { loadTokenizer, type WordTokenizer } from '../../shapes/tokenizer.ts';
 import { bundleText, type LoadedBundle } from '../bundle.ts';
 import { EngineError } from '../errors.ts';

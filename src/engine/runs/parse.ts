@@ -186,7 +186,7 @@ function detect(text: string, file: string): Detected {
       const what = Array.isArray(whole) ? 'a JSON array' : 'a JSON object without a log_history list';
       throw new RunParseError('run-unrecognized', file, `${NONE} — the file is ${what} (JSONL needs one object per line)`);
     }
-    let firstObject = false;
+    let firstObject: boolean;
     try {
       firstObject = isJsonObject(parseJsonLenient(first.s));
     } catch {
@@ -195,7 +195,7 @@ function detect(text: string, file: string): Detected {
     if (firstObject) return { format: 'jsonl', rows: () => jsonlRows(body, file) };
     throw new RunParseError('run-unrecognized', file, `${NONE} — not valid JSON (${wholeError}), and line ${first.n} alone is not a JSON object`);
   }
-  let header: string[] = [];
+  let header: string[];
   try {
     header = parseCsvRecords(first.s, csvDelimiter(first.s))[0]?.fields ?? [];
   } catch {

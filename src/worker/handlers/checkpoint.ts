@@ -5,12 +5,12 @@
  * GPU buffers; a bundle ships about nine), the bundle's role graphs are never released.
  */
 import { EngineError } from '../../engine/errors.ts';
-import { CHECKPOINT_PHASES, createInferContext, evaluateCheckpoint, findCheckpoint } from '../../engine/infer/index.ts';
+import { CHECKPOINT_PHASES, evaluateCheckpoint, findCheckpoint } from '../../engine/infer/index.ts';
 import type { BundleManifest } from '../../engine/manifest.ts';
 import type { BundleSessions } from '../../engine/sessions.ts';
 import type { CheckpointEvalParams } from '../../protocol/checkpoint.ts';
 import { isScene } from '../../shapes/scene.ts';
-import type { EngineHost } from '../host.ts';
+import { defineJob } from '../job.ts';
 
 /** Most checkpoints whose sessions stay open between evaluations. */
 export const CHECKPOINT_SESSION_LIMIT = 2;
@@ -42,28 +42,34 @@ export function checkCheckpointEvalParams(raw: unknown, W: number, H: number): C
  * Records `step` as the most recently evaluated checkpoint of `sessions` and releases the sessions of
  * checkpoints beyond the `limit` most recent ones; returns the released graph paths.
  */
-export async function limitCheckpointSessions(sessions: BundleSessions, manifest: BundleManifest, step: number, limit = CHECKPOINT_SESSION_LIMIT): Promise<string[]> {
+export async function limitCheckpointSessions(
+  sessions: BundleSessions,
+  manifest: BundleManifest,
+  step: number,
+  limit = CHECKPOINT_SESSION_LIMIT,
+): Promise<string[]> {
   const recent = [step, ...(recentSteps.get(sessions) ?? []).filter((s) => s !== step)].slice(0, Math.max(1, limit));
   recentSteps.set(sessions, recent);
-  const keep = (manifest.roles.checkpoints ?? []).filter((c) => recent.includes(c.step)).flatMap((c) => [c.encoder.vision, c.encoder.decoder]);
+  const keep = (manifest.roles.checkpoints ?? [])
+    .filter((c) => recent.includes(c.step))
+    .flatMap((c) => [c.encoder.vision, c.encoder.decoder]);
   return sessions.releaseLazy(keep);
 }
 
-/** Registers the `checkpointEval` handler on `host`: phase partials, a caption partial, then the result. */
-export function registerCheckpointEval(host: EngineHost): void {
-  host.register('checkpointEval', async (req, rctx) => {
-    const { bundle, sessions } = host.loaded();
-    const m = bundle.manifest;
-    for (const role of ['encoder', 'decoder', 'scorer'] as const) {
-      if (!m.roles[role]) throw new EngineError('bad-request', `checkpointEval: bundle ${m.id} has no ${role} role`);
-    }
-    const { width, height } = m.preprocessing.image;
+/** Registers the `checkpointEval` handler on a host: phase partials, a caption partial, then the result. */
+export const registerCheckpointEval = defineJob('checkpointEval', {
+  roles: ['encoder', 'decoder', 'scorer'],
+  check(req, { manifest }) {
+    const { width, height } = manifest.preprocessing.image;
     const p = checkCheckpointEvalParams(req, width, height);
-    findCheckpoint(m, p.step);
-    const ctx = createInferContext({ ort: host.deps.ort, tracker: host.tracker, sessions, bundle, checkCancelled: rctx.checkCancelled });
+    findCheckpoint(manifest, p.step);
+    return p;
+  },
+  async run({ params: p, request, sessions, manifest: m, infer }) {
+    const ctx = infer();
+    const { width, height } = m.preprocessing.image;
     const t0 = performance.now();
     const total = CHECKPOINT_PHASES.length;
-    let released: string[] = [];
     try {
       const r = await evaluateCheckpoint(ctx, p.image, p.step, {
         steps: p.steps,
@@ -71,21 +77,34 @@ export function registerCheckpointEval(host: EngineHost): void {
         scene: p.scene,
         onPhase: (phase) => {
           const index = CHECKPOINT_PHASES.indexOf(phase);
-          rctx.progress({ phase: 'run', loaded: index, total });
-          rctx.partial({ kind: 'phase', phase, index, total });
+          request.progress({ phase: 'run', loaded: index, total });
+          request.partial({ kind: 'phase', phase, index, total });
         },
-        onCaption: (c) => rctx.partial({ kind: 'caption', caption: c.text, ids: c.ids.slice(), tokens: c.tokens, truncated: c.truncated }),
+        onCaption: (c) =>
+          request.partial({ kind: 'caption', caption: c.text, ids: c.ids.slice(), tokens: c.tokens, truncated: c.truncated }),
       });
-      rctx.progress({ phase: 'run', loaded: total, total });
-      released = await limitCheckpointSessions(sessions, m, p.step);
+      request.progress({ phase: 'run', loaded: total, total });
+      const released = await limitCheckpointSessions(sessions, m, p.step);
       return {
-        step: r.step, label: r.label, caption: r.caption.text, ids: r.caption.ids.slice(), tokens: r.caption.tokens, truncated: r.caption.truncated,
-        image: r.image, width, height, fidelity: r.fidelity, attr: r.attr, released, bundleId: m.id, ms: performance.now() - t0,
+        step: r.step,
+        label: r.label,
+        caption: r.caption.text,
+        ids: r.caption.ids.slice(),
+        tokens: r.caption.tokens,
+        truncated: r.caption.truncated,
+        image: r.image,
+        width,
+        height,
+        fidelity: r.fidelity,
+        attr: r.attr,
+        released,
+        bundleId: m.id,
+        ms: performance.now() - t0,
       };
     } catch (e) {
       // A cancelled or failed evaluation still counts as a use: the cap holds either way.
       await limitCheckpointSessions(sessions, m, p.step);
       throw e;
     }
-  });
-}
+  },
+});

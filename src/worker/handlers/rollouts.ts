@@ -4,10 +4,9 @@
  * copies of the arrays, because posting transfers (detaches) them and the run still needs its own.
  */
 import { EngineError } from '../../engine/errors.ts';
-import { createInferContext } from '../../engine/infer/index.ts';
 import { resolveImage, runRollouts, type RolloutImage, type RolloutImageSource, type RolloutRecord } from '../../engine/rollouts/index.ts';
 import type { RolloutsParams } from '../../protocol/rollouts.ts';
-import type { EngineHost } from '../host.ts';
+import { defineJob } from '../job.ts';
 
 /** Returns a copy of a record whose typed arrays share no buffer with the original. */
 export function copyRecord(r: RolloutRecord): RolloutRecord {
@@ -36,31 +35,39 @@ export function checkSources(raw: unknown): RolloutImageSource[] {
   if (sources.length > 16) throw new EngineError('bad-request', `rollouts: at most 16 images per batch, got ${sources.length}`);
   sources.forEach((s: RolloutImageSource, i) => {
     if (s?.kind === 'scene') return;
-    const ok = s?.kind === 'pixels' && (s.data instanceof Uint8Array || s.data instanceof Uint8ClampedArray) && (s.channels === 3 || s.channels === 4) && Number.isInteger(s.width)
-      && Number.isInteger(s.height) && s.width > 0 && s.height > 0 && s.data.length === s.width * s.height * s.channels;
-    if (!ok) throw new EngineError('bad-request', `rollouts: sources[${i}] must be {kind:'scene', seed} or pixels whose data is width·height·channels bytes`);
+    const ok =
+      s?.kind === 'pixels' &&
+      (s.data instanceof Uint8Array || s.data instanceof Uint8ClampedArray) &&
+      (s.channels === 3 || s.channels === 4) &&
+      Number.isInteger(s.width) &&
+      Number.isInteger(s.height) &&
+      s.width > 0 &&
+      s.height > 0 &&
+      s.data.length === s.width * s.height * s.channels;
+    if (!ok)
+      throw new EngineError(
+        'bad-request',
+        `rollouts: sources[${i}] must be {kind:'scene', seed} or pixels whose data is width·height·channels bytes`,
+      );
   });
   return sources;
 }
 
-/** Registers the `rollouts` handler on `host`. */
-export function registerRollouts(host: EngineHost): void {
-  host.register('rollouts', async (req, rctx) => {
-    const { bundle, sessions } = host.loaded();
-    const m = bundle.manifest;
-    for (const role of ['encoder', 'decoder', 'scorer'] as const) {
-      if (!m.roles[role]) throw new EngineError('bad-request', `rollouts: bundle ${m.id} has no ${role} role`);
-    }
+/** Registers the `rollouts` handler on a host: the input images, progress and finished rollouts as partials, then the summary. */
+export const registerRollouts = defineJob('rollouts', {
+  roles: ['encoder', 'decoder', 'scorer'],
+  check(req, { manifest }) {
     if (typeof req.settings !== 'object' || req.settings === null) throw new EngineError('bad-request', 'rollouts: settings are missing');
-    const { width, height } = m.preprocessing.image;
-    const images = checkSources(req).map((s) => resolveImage(s, width, height));
-    rctx.partial({ kind: 'inputs', images: images.map(copyImage) });
-    const ctx = createInferContext({ ort: host.deps.ort, tracker: host.tracker, sessions, bundle, checkCancelled: rctx.checkCancelled });
-    const { summary } = await runRollouts(ctx, images, req.settings, {
-      onProgress: (phase, done, total) => rctx.partial({ kind: 'progress', phase, done, total }),
-      onSampled: (info) => rctx.partial({ kind: 'sampled', ...info }),
-      onRollouts: (records, scored, total) => rctx.partial({ kind: 'rollouts', rollouts: records.map(copyRecord), scored, total }),
+    const { width, height } = manifest.preprocessing.image;
+    return { images: checkSources(req).map((s) => resolveImage(s, width, height)), settings: req.settings };
+  },
+  async run({ params: { images, settings }, request, manifest, infer }) {
+    request.partial({ kind: 'inputs', images: images.map(copyImage) });
+    const { summary } = await runRollouts(infer(), images, settings, {
+      onProgress: (phase, done, total) => request.partial({ kind: 'progress', phase, done, total }),
+      onSampled: (info) => request.partial({ kind: 'sampled', ...info }),
+      onRollouts: (records, scored, total) => request.partial({ kind: 'rollouts', rollouts: records.map(copyRecord), scored, total }),
     });
-    return { ...summary, bundleId: m.id };
-  });
-}
+    return { ...summary, bundleId: manifest.id };
+  },
+});

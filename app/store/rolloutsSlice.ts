@@ -1,12 +1,11 @@
-// The rollouts part of the runs slice: the form's settings, an uploaded image, and the run on screen
+// The rollouts slice (`runs.rollouts`): the form's settings, an uploaded image, and the run on screen
 // (rows arrive as the worker finishes them). Plain data only; typed arrays included.
-import type { LossType, RewardScaling } from '../../../src/engine/grpo.ts';
+import type { LossType, RewardScaling } from '../../src/engine/grpo.ts';
 import {
-  DEFAULT_SETTINGS, type RewardName, type RewardWeights, type RolloutImage, type RolloutImageSource, type RolloutPhase,
-  type RolloutRecord, type RolloutSettings,
-} from '../../../src/engine/rollouts/index.ts';
-import type { RolloutsResult } from '../../../src/protocol/rollouts.ts';
-import type { AppError } from '../../store/types';
+  DEFAULT_SETTINGS, type RewardName, type RolloutImage, type RolloutPhase, type RolloutRecord, type RolloutSettings,
+} from '../../src/engine/rollouts/index.ts';
+import type { RolloutsResult } from '../../src/protocol/rollouts.ts';
+import type { AppError } from './types';
 
 /** What the form edits. The seed lives in `config.seed` (shared with the other panels and the URL). */
 export interface RolloutsForm {
@@ -112,33 +111,3 @@ export interface RolloutsState {
 }
 
 export const initialRollouts: RolloutsState = { form: DEFAULT_FORM, upload: null, run: null, sort: { key: 'index', dir: 'asc' } };
-
-/** Returns the reward weights the form means: one reward with weight 1, or the mix. */
-export function formWeights(f: RolloutsForm): RewardWeights {
-  return f.reward === 'mix' ? { ...f.weights } : { [f.reward]: 1 };
-}
-
-/** Returns the engine settings of the form and the seed. */
-export function formSettings(f: RolloutsForm, seed: number): RolloutSettings {
-  const weight = f.penaltyWeight;
-  return {
-    ...DEFAULT_SETTINGS,
-    groupSize: f.groupSize, seed, temperature: f.temperature, topP: f.topP,
-    flowSteps: f.flowSteps ?? undefined, reconstructBatch: f.reconstructBatch,
-    rewards: formWeights(f),
-    lengthPenalty: f.penalty === 'overlong'
-      ? { kind: 'overlong', maxCompletionLength: f.overlongMax, softPunishCache: f.overlongCache, weight }
-      : f.penalty === 'linear' ? { kind: 'linear', coef: f.linearCoef, weight } : null,
-    scaleRewards: f.scale,
-    oldPolicy: f.old === 'current' ? { kind: 'current' } : { kind: 'checkpoint', step: f.old },
-    beta: f.beta, epsilonLow: f.epsLow, epsilonHigh: f.epsHigh, lossType: f.lossType,
-  };
-}
-
-/** Returns the image sources of the form: B scenes, or the uploaded image (null when none is chosen). */
-export function formSources(f: RolloutsForm, upload: UploadedImage | null): RolloutImageSource[] | null {
-  if (f.source === 'image') {
-    return upload ? [{ kind: 'pixels', name: upload.label, data: upload.rgb.slice(), width: upload.width, height: upload.height, channels: 3 }] : null;
-  }
-  return Array.from({ length: Math.max(1, f.batch) }, (_, i) => ({ kind: 'scene' as const, seed: (f.sceneSeed + i) >>> 0 }));
-}

@@ -1,4 +1,4 @@
-// The round-trip part of the runs slice: settings, the chosen input, the run on screen, runs opened for
+// The round-trip slice (`runs.roundtrip`): settings, the chosen input, the run on screen, runs opened for
 // comparison. Plain data only (typed arrays included); the history list itself is `runs.items`.
 import type { DecodingPolicy } from '../../src/engine/infer/index.ts';
 import type { RoundTripLoop } from '../../src/protocol/roundtrip.ts';

@@ -1,6 +1,6 @@
-import { initialRollouts, type RolloutsState } from '../panels/rollouts/state';
-import { initialRoundTrip, type RoundTripState } from './roundtrip';
-import { initialTraining, type TrainingState } from '../panels/training/slice';
+import { initialRollouts, type RolloutsState } from './rolloutsSlice';
+import { initialRoundTrip, type RoundTripState } from './roundtripSlice';
+import { initialTraining, type TrainingState } from './trainingSlice';
 
 /**
  * Results of round trips, rollouts and training runs. `items` is the stored history (newest first) every

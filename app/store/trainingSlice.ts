@@ -1,11 +1,11 @@
-// The Training panel's state: runs (the bundle's recorded ones and imported logs), which are overlaid, the
-// replay clock anchors, extra charts, the scrubber's checkpoint. Plain data only. It sits in the runs
-// slice as `runs.training`, beside the round trip's live state.
-import type { CheckpointPhase } from '../../../src/engine/infer/index.ts';
-import type { ReplayState, RunLog } from '../../../src/engine/runs/index.ts';
-import type { CheckpointCaption, CheckpointEvalResult } from '../../../src/protocol/checkpoint.ts';
-import type { RtInput } from '../../store/roundtrip';
-import type { AppError } from '../../store/types';
+// The training slice (`runs.training`): runs (the bundle's recorded ones and imported logs), which are
+// overlaid, the replay clock anchors, extra charts, the scrubber's checkpoint. Plain data only. It sits in
+// the runs slice beside the round trip's live state.
+import type { CheckpointPhase } from '../../src/engine/infer/index.ts';
+import type { ReplayState, RunLog } from '../../src/engine/runs/index.ts';
+import type { CheckpointCaption, CheckpointEvalResult } from '../../src/protocol/checkpoint.ts';
+import type { RtInput } from './roundtripSlice';
+import type { AppError } from './types';
 
 /** Replay speeds offered (× the base rate, which plays a whole run in REPLAY_SECONDS). */
 export const SPEEDS = [0.5, 1, 2, 4, 8] as const;

@@ -1,10 +1,10 @@
 // Inputs as pixels: a user's file checked by its header (src/engine/images) and decoded by the browser itself
 // (createImageBitmap + OffscreenCanvas, no upload anywhere), a Shapes scene rasterized; each turned into an
 // RtInput with its model view; and RGB bytes back into PNGs for exports.
-import { IMAGE_LIMITS, inspectImage, undecodable } from '../../../src/engine/images/inspect.ts';
-import { resizeCover } from '../../../src/engine/infer/index.ts';
-import { rasterizeScene, sampleScene } from '../../../src/shapes/index.ts';
-import type { RgbaImage, RtInput, RtInputKind } from '../../store/roundtrip';
+import { IMAGE_LIMITS, inspectImage, undecodable } from '../../src/engine/images/inspect.ts';
+import { resizeCover } from '../../src/engine/infer/index.ts';
+import { rasterizeScene, sampleScene } from '../../src/shapes/index.ts';
+import type { RgbaImage, RtInput, RtInputKind } from '../store/roundtripSlice';
 
 /** Largest side of the stored/displayed original. */
 export const PREVIEW_MAX = 256;

@@ -1,4 +1,4 @@
-import type { BundleFileData } from '../../../src/protocol/messages.ts';
+import type { BundleFileData } from '../../src/protocol/messages.ts';
 
 /** A user-picked file with its path relative to the picked/dropped folder. File handles stay readable. */
 export interface LocalFile {

@@ -1,8 +1,9 @@
 // Imported training runs in IndexedDB (through idb), so they survive a reload. Bundle runs are not
 // stored: they come with the bundle. Its own database, so its schema moves independently of others'.
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { asRunLog, type RunLog } from '../../../src/engine/runs/index.ts';
-import { committed } from '../../persist/commit';
+import type { DBSchema } from 'idb';
+import { asRunLog, type RunLog } from '../../src/engine/runs/index.ts';
+import { committed } from './commit';
+import { lazyDb } from './db';
 
 const DB_NAME = 'uae-playground-training';
 const VERSION = 1;
@@ -12,24 +13,9 @@ interface TrainingSchema extends DBSchema {
   imported: { key: string; value: { id: string; order: number; run: RunLog } };
 }
 
-let db: Promise<IDBPDatabase<TrainingSchema>> | null = null;
-
-function open(): Promise<IDBPDatabase<TrainingSchema>> {
-  db ??= openDB<TrainingSchema>(DB_NAME, VERSION, {
-    upgrade(d) {
-      d.createObjectStore('imported', { keyPath: 'id' });
-    },
-    blocking() {
-      const d = db;
-      db = null;
-      void d?.then((x) => x.close());
-    },
-  }).catch((e: unknown) => {
-    db = null;
-    throw e;
-  });
-  return db;
-}
+const { open } = lazyDb<TrainingSchema>(DB_NAME, VERSION, (d) => {
+  d.createObjectStore('imported', { keyPath: 'id' });
+});
 
 /** Returns the stored imported runs in import order; records that are not valid runs are skipped. */
 export async function storedRuns(): Promise<RunLog[]> {
