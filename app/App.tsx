@@ -19,7 +19,15 @@ export function App() {
       <OriginPrompt />
       <Tabs />
       <main className="panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} tabIndex={0}>
-        {tab === 'bundle' ? <BundlePanel /> : tab === 'roundtrip' ? <RoundTripPanel /> : tab === 'rollouts' ? <RolloutsPanel /> : <TrainingPanel />}
+        {tab === 'bundle' ? (
+          <BundlePanel />
+        ) : tab === 'roundtrip' ? (
+          <RoundTripPanel />
+        ) : tab === 'rollouts' ? (
+          <RolloutsPanel />
+        ) : (
+          <TrainingPanel />
+        )}
       </main>
     </div>
   );

@@ -10,7 +10,8 @@ import { useStore, type Store } from './store/store';
 import type { BackendChoice, BundleListing, LoadProgress, Tab } from './store/types';
 
 /** Where a bundle comes from. Not store data: it holds File handles. */
-type Origin = { kind: 'url'; label: string; baseUrl: string; allowCrossOrigin?: boolean } | { kind: 'files'; label: string; files: LocalFile[] };
+type Origin =
+  { kind: 'url'; label: string; baseUrl: string; allowCrossOrigin?: boolean } | { kind: 'files'; label: string; files: LocalFile[] };
 
 /** The origin of the bundle loaded last (reloaded into a restarted worker). */
 let lastOrigin: Origin | null = null;
@@ -81,7 +82,13 @@ async function recoverEngine(info: RestartInfo): Promise<void> {
   dropPending(PROGRESS_KEY);
   patchEngine({ restart: { ...info, at: Date.now() }, activity: { running: null, queued: 0 }, loading: null, backend: null });
   if (!info.restarted) {
-    patchEngine({ status: 'failed', error: { code: 'worker-crashed', message: `${info.reason}; the engine was restarted ${info.restarts - 1} times and is now stopped: reload the page` } });
+    patchEngine({
+      status: 'failed',
+      error: {
+        code: 'worker-crashed',
+        message: `${info.reason}; the engine was restarted ${info.restarts - 1} times and is now stopped: reload the page`,
+      },
+    });
     return;
   }
   if (!(await initEngine(useStore.getState().config.backend))) return;
@@ -170,7 +177,10 @@ async function loadFromOrigin(origin: Origin, remember: boolean, configValue?: s
         : { kind: 'files', files: await readLocalFiles(origin.files) };
     handle = engine().loadBundle(source, (ev) =>
       setOnNextFrame(PROGRESS_KEY, (s) => ({
-        engine: { ...s.engine, loading: s.engine.loading && { ...s.engine.loading, progress: applyProgress(s.engine.loading.progress, ev) } },
+        engine: {
+          ...s.engine,
+          loading: s.engine.loading && { ...s.engine.loading, progress: applyProgress(s.engine.loading.progress, ev) },
+        },
       })),
     );
     currentLoad = handle;

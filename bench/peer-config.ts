@@ -26,7 +26,10 @@ export function writePeerConfig(bundleDir: string, out: string): string[] {
   }
   writeFileSync(join(out, 'tokenizer.json'), tokenizer);
   written.push(join(out, 'tokenizer.json'));
-  for (const [path, file] of [[role.vision, 'encoder_model.onnx'], [role.decoder, 'decoder_model_merged.onnx']]) {
+  for (const [path, file] of [
+    [role.vision, 'encoder_model.onnx'],
+    [role.decoder, 'decoder_model_merged.onnx'],
+  ]) {
     const src = resolve(bundleDir, path);
     const dst = resolve(out, file);
     if (src === dst) continue;
@@ -37,7 +40,9 @@ export function writePeerConfig(bundleDir: string, out: string): string[] {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { bundle: { type: 'string', default: join('public', 'models', 'uae-shapes') }, out: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { bundle: { type: 'string', default: join('public', 'models', 'uae-shapes') }, out: { type: 'string' } },
+  });
   const bundle = values.bundle ?? join('public', 'models', 'uae-shapes');
   for (const p of writePeerConfig(bundle, values.out ?? join(bundle, 'encoder'))) console.log(p);
 }

@@ -62,8 +62,22 @@ function osName(): string {
 
 /** Runs `uae bench --json` for one Node backend in its own process; returns its report. */
 function nodeRun(key: string, backend: string, threads: number, peer: boolean): Promise<BackendRun> {
-  const argv = [join(repo, 'bin', 'uae.mjs'), 'bench', '--backend', backend, '--threads', String(threads), '--json',
-    '--repeats', String(repeats), '--warmup', String(warmup), '--bundle', BUNDLE, ...(peer ? ['--peer', '--peer-dir', PEER_ROOT] : [])];
+  const argv = [
+    join(repo, 'bin', 'uae.mjs'),
+    'bench',
+    '--backend',
+    backend,
+    '--threads',
+    String(threads),
+    '--json',
+    '--repeats',
+    String(repeats),
+    '--warmup',
+    String(warmup),
+    '--bundle',
+    BUNDLE,
+    ...(peer ? ['--peer', '--peer-dir', PEER_ROOT] : []),
+  ];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -96,17 +110,28 @@ function freePort(): Promise<number> {
 /** Builds the bench page, copies the peer folder in, and serves it with `vite preview`; returns url and stop. */
 async function serve(): Promise<{ url: string; stop: () => void }> {
   say('building the bench page (vite build --config bench/vite.config.ts)');
-  const b = spawnSync(process.execPath, [VITE, 'build', '--config', join(here, 'vite.config.ts'), '--logLevel', 'warn'], { cwd: repo, stdio: 'inherit' });
+  const b = spawnSync(process.execPath, [VITE, 'build', '--config', join(here, 'vite.config.ts'), '--logLevel', 'warn'], {
+    cwd: repo,
+    stdio: 'inherit',
+  });
   if (b.status !== 0) throw new Error(`vite build failed (exit ${b.status})`);
   writePeerConfig(BUNDLE, join(OUT, 'dist', 'peer', 'uae-shapes-encoder'));
   const port = await freePort();
-  const child = spawn(process.execPath, [VITE, 'preview', '--config', join(here, 'vite.config.ts'), '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
-    cwd: repo, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [VITE, 'preview', '--config', join(here, 'vite.config.ts'), '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const url = `http://127.0.0.1:${port}/`;
   for (let i = 0; i < 150; i++) {
     if (child.exitCode !== null) throw new Error(`vite preview exited (${child.exitCode})`);
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return { url, stop: () => void child.kill('SIGTERM') };
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -123,13 +148,22 @@ async function browserRun(browser: Browser, url: string, key: string, params: Br
     await page.goto(`${url}?params=${encodeURIComponent(JSON.stringify(params))}`);
     const deadline = Date.now() + 25 * 60_000;
     for (;;) {
-      const state = await page.evaluate(() => (window as unknown as { __bench?: { log: string[]; report?: BrowserBenchReport; error?: string } }).__bench);
+      const state = await page.evaluate(
+        () => (window as unknown as { __bench?: { log: string[]; report?: BrowserBenchReport; error?: string } }).__bench,
+      );
       for (const line of state?.log.slice(seen) ?? []) say(`${key}: ${line}`);
       seen = state?.log.length ?? seen;
       if (state?.error) return { key, runtime: params.backend, note, stages: [], error: state.error };
       if (state?.report) {
         const r = state.report;
-        return { key, runtime: `${r.runtime} (${r.adapter}${r.crossOriginIsolated ? ', cross-origin isolated' : ''})`, note, stages: r.stages, peer: r.peer, memory: r.memory };
+        return {
+          key,
+          runtime: `${r.runtime} (${r.adapter}${r.crossOriginIsolated ? ', cross-origin isolated' : ''})`,
+          note,
+          stages: r.stages,
+          peer: r.peer,
+          memory: r.memory,
+        };
       }
       if (Date.now() > deadline) return { key, runtime: params.backend, note, stages: [], error: 'timed out after 25 min' };
       await new Promise((r) => setTimeout(r, 2000));
@@ -141,12 +175,16 @@ async function browserRun(browser: Browser, url: string, key: string, params: Br
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  const load = loadavg().map((x) => x.toFixed(2)).join(', ');
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
   mkdirSync(OUT, { recursive: true });
   writePeerConfig(BUNDLE, join(PEER_ROOT, 'uae-shapes-encoder'));
   const runs: BackendRun[] = [];
   const nodeRuns: [string, string, number, boolean][] = [
-    ['node-native-1t', 'node-native', 1, true], ['node-native-2t', 'node-native', 2, false], ['node-wasm-1t', 'node-wasm', 1, true],
+    ['node-native-1t', 'node-native', 1, true],
+    ['node-native-2t', 'node-native', 2, false],
+    ['node-wasm-1t', 'node-wasm', 1, true],
   ];
   for (const [key, backend, threads, peer] of nodeRuns) if (only.includes(key)) runs.push(await nodeRun(key, backend, threads, peer));
 
@@ -154,9 +192,21 @@ async function main(): Promise<void> {
   if (only.some((k) => k.startsWith('chromium-'))) {
     const server = await serve();
     // One browser for the WASM runs, another with WebGPU enabled; a new context (page) per run.
-    const common = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--js-flags=--expose-gc'];
+    const common = [
+      '--headless',
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+      '--js-flags=--expose-gc',
+    ];
     const base = { bundleUrl: '/models/uae-shapes/', peerRoot: '/peer/', loadRepeats: { warmup, repeats: Math.min(2, repeats) } };
-    const full = { repeats: { warmup, repeats }, slowRepeats: { warmup: Math.min(warmup, 1), repeats: Math.max(1, Math.ceil(repeats / 2)) } };
+    const full = {
+      repeats: { warmup, repeats },
+      slowRepeats: { warmup: Math.min(warmup, 1), repeats: Math.max(1, Math.ceil(repeats / 2)) },
+    };
     try {
       const wasmKeys = ['chromium-wasm-1t', 'chromium-wasm-2t'].filter((k) => only.includes(k));
       if (wasmKeys.length > 0) {
@@ -164,10 +214,28 @@ async function main(): Promise<void> {
         chromiumVersion = browser.version();
         try {
           if (only.includes('chromium-wasm-1t')) {
-            runs.push(await browserRun(browser, server.url, 'chromium-wasm-1t', { ...base, ...full, backend: 'wasm', threads: 1, peer: true, memoryRoundTrips: soakTrips }));
+            runs.push(
+              await browserRun(browser, server.url, 'chromium-wasm-1t', {
+                ...base,
+                ...full,
+                backend: 'wasm',
+                threads: 1,
+                peer: true,
+                memoryRoundTrips: soakTrips,
+              }),
+            );
           }
           if (only.includes('chromium-wasm-2t')) {
-            runs.push(await browserRun(browser, server.url, 'chromium-wasm-2t', { ...base, ...full, backend: 'wasm', threads: 2, peer: false, memoryRoundTrips: 0 }));
+            runs.push(
+              await browserRun(browser, server.url, 'chromium-wasm-2t', {
+                ...base,
+                ...full,
+                backend: 'wasm',
+                threads: 2,
+                peer: false,
+                memoryRoundTrips: 0,
+              }),
+            );
           }
         } finally {
           await browser.close();
@@ -178,10 +246,25 @@ async function main(): Promise<void> {
         chromiumVersion ??= browser.version();
         const one = { warmup: 0, repeats: 1 };
         try {
-          runs.push(await browserRun(browser, server.url, 'chromium-webgpu', {
-            ...base, backend: 'webgpu', threads: 1, repeats: one, slowRepeats: one, loadRepeats: { warmup: 0, repeats: 1 }, peer: false, memoryRoundTrips: 0,
-            stages: WEBGPU_STAGES,
-          }, 'SwiftShader software adapter on the CPU: correctness and overhead only, not GPU speed; 1 timed run after no warm-up, so first runs include shader compilation; slow stages skipped'));
+          runs.push(
+            await browserRun(
+              browser,
+              server.url,
+              'chromium-webgpu',
+              {
+                ...base,
+                backend: 'webgpu',
+                threads: 1,
+                repeats: one,
+                slowRepeats: one,
+                loadRepeats: { warmup: 0, repeats: 1 },
+                peer: false,
+                memoryRoundTrips: 0,
+                stages: WEBGPU_STAGES,
+              },
+              'SwiftShader software adapter on the CPU: correctness and overhead only, not GPU speed; 1 timed run after no warm-up, so first runs include shader compilation; slow stages skipped',
+            ),
+          );
         } finally {
           await browser.close();
         }
@@ -196,8 +279,15 @@ async function main(): Promise<void> {
     generatedAt: new Date().toISOString(),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     machine: {
-      cpu: m.cpu, cores: m.cores, os: osName(), node: m.node, chromium: chromiumVersion, load,
-      onnxruntimeWeb: version('onnxruntime-web'), onnxruntimeNode: version('onnxruntime-node'), transformers: `@huggingface/transformers ${version('@huggingface/transformers')}`,
+      cpu: m.cpu,
+      cores: m.cores,
+      os: osName(),
+      node: m.node,
+      chromium: chromiumVersion,
+      load,
+      onnxruntimeWeb: version('onnxruntime-web'),
+      onnxruntimeNode: version('onnxruntime-node'),
+      transformers: `@huggingface/transformers ${version('@huggingface/transformers')}`,
     },
     settings: { repeats, warmup, soakRoundTrips: soakTrips, flowSteps: 12, groupSize: 8, scene: 7, webgpuRepeats: 1 },
     runs,

@@ -48,7 +48,15 @@ function writeGallery(res: number): void {
   const scenes = pickRecords(GALLERY_SEED, GALLERY_COUNT).map((r, i) => {
     const file = `scene-${String(i).padStart(2, '0')}.png`;
     writeFileSync(join(GALLERY_DIR, file), encodePng(rasterizeScene(r.scene, res), res, res));
-    return { id: `${GALLERY_SEED}-${r.index}`, file, datasetSeed: GALLERY_SEED, index: r.index, seed: r.seed, scene: r.scene, captions: r.captions };
+    return {
+      id: `${GALLERY_SEED}-${r.index}`,
+      file,
+      datasetSeed: GALLERY_SEED,
+      index: r.index,
+      seed: r.seed,
+      scene: r.scene,
+      captions: r.captions,
+    };
   });
   const index = { format: 'uae-shapes-gallery/1', resolution: res, count: scenes.length, scenes };
   writeFileSync(join(GALLERY_DIR, 'index.json'), JSON.stringify(index, null, 2) + '\n');
@@ -80,7 +88,11 @@ figcaption { margin-top: 4px; }
 
 async function writeContactSheet(res: number): Promise<void> {
   const records = pickRecords(SHEET_SEED, SHEET_COUNT);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu'],
+  });
   try {
     const page = await browser.newPage({ viewport: { width: 8 * 236 + 24, height: 800 } });
     await page.setContent(sheetHtml(records, res), { waitUntil: 'load' });

@@ -5,7 +5,10 @@
  */
 import { captionErrors, parseCaption, scoreCaption, type Scene } from '../src/shapes/index.ts';
 
-interface Item { caption: string; scene: Scene }
+interface Item {
+  caption: string;
+  scene: Scene;
+}
 
 const chunks: Buffer[] = [];
 for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -13,7 +16,13 @@ const items = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Item[];
 const out = items.map(({ caption, scene }) => {
   const a = parseCaption(caption);
   const s = scoreCaption(a, scene);
-  return { precision: s.precision, recall: s.recall, f1: s.f1, contradicted: s.contradicted, asserted: s.asserted,
-    errors: captionErrors(a, scene) };
+  return {
+    precision: s.precision,
+    recall: s.recall,
+    f1: s.f1,
+    contradicted: s.contradicted,
+    asserted: s.asserted,
+    errors: captionErrors(a, scene),
+  };
 });
 process.stdout.write(JSON.stringify(out));

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: first what the suites need (node_modules when absent; Chromium and Debian's python3-torch/onnx/
-// pytest via scripts/ensure-test-deps.sh, which says what it installs), then every suite in order — typecheck, unit (vitest), models (pytest), then the app is built ONCE
-// and every E2E runner (Chromium, WebGPU + WASM) serves that same build (`--no-build --dist`).
+// pytest/flake8 via scripts/ensure-test-deps.sh, which says what it installs), then every suite in order — typecheck,
+// lint, unit (vitest), models (pytest), then the app is built ONCE and every E2E runner (Chromium, WebGPU + WASM)
+// serves that same build (`--no-build --dist`).
 // Runs them all even after a failure (E2E suites are skipped when the build failed), prints a summary with
 // each suite's time, and exits non-zero if any failed.
 import { spawnSync } from 'node:child_process';
@@ -57,7 +58,17 @@ const suites = [
     name: 'lint (dependency-cruiser, ESLint, Prettier, flake8)',
     allSteps: true, // every linter speaks, even after one fails
     steps: [
-      { cmd: node, args: [bin('dependency-cruiser', 'bin/dependency-cruise.mjs'), ...LAYERED_DIRS, '--config', '.dependency-cruiser.cjs', '--output-type', 'err'] },
+      {
+        cmd: node,
+        args: [
+          bin('dependency-cruiser', 'bin/dependency-cruise.mjs'),
+          ...LAYERED_DIRS,
+          '--config',
+          '.dependency-cruiser.cjs',
+          '--output-type',
+          'err',
+        ],
+      },
       { cmd: node, args: [bin('eslint', 'bin/eslint.js'), '.'] },
       { cmd: node, args: [bin('prettier', 'bin/prettier.cjs'), '--check', '--log-level', 'warn', '.'] },
       { cmd: pythonPath, args: ['-m', 'flake8', '--config', 'models/.flake8', 'models', 'tests/models'] },

@@ -1,7 +1,17 @@
 import { useMemo, useRef, useState, type ReactNode } from 'react';
 import { Area, CartesianGrid, ComposedChart, Line, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts';
 import {
-  bandKey, chartAxes, fileStem, markerSide, pointCount, seriesCsv, seriesRows, valueKey, xExtent, zeroNote, type ChartSeries,
+  bandKey,
+  chartAxes,
+  fileStem,
+  markerSide,
+  pointCount,
+  seriesCsv,
+  seriesRows,
+  valueKey,
+  xExtent,
+  zeroNote,
+  type ChartSeries,
 } from './data';
 import { downloadBlob } from '../lib/download';
 import { downloadCsv, svgToPng } from './export';
@@ -97,7 +107,13 @@ export function MetricChart(props: MetricChartProps) {
         </span>
         <span className="chart-actions">
           {actions}
-          <button type="button" disabled={busy || points === 0} onClick={() => void exportPng()} data-testid={`${testId}-png`} title="Download this chart as PNG">
+          <button
+            type="button"
+            disabled={busy || points === 0}
+            onClick={() => void exportPng()}
+            data-testid={`${testId}-png`}
+            title="Download this chart as PNG"
+          >
             PNG
           </button>
           <button
@@ -137,15 +153,7 @@ export function MetricChart(props: MetricChartProps) {
               fontSize={11}
               label={{ value: xLabel, position: 'insideBottom', offset: -10, fontSize: 11 }}
             />
-            {axes && (
-              <YAxis
-                yAxisId="left"
-                {...niceAxis(axes.left)}
-                allowDataOverflow
-                width={52}
-                fontSize={11}
-              />
-            )}
+            {axes && <YAxis yAxisId="left" {...niceAxis(axes.left)} allowDataOverflow width={52} fontSize={11} />}
             {axes?.right && (
               <YAxis
                 yAxisId="right"

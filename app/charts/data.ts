@@ -109,9 +109,7 @@ export function otherScaleIds(series: readonly ChartSeries[]): string[] {
   const sizes = [...groups.values()].map((g) => ({ g, m: magnitude(seriesExtent(g) ?? [0, 0]) }));
   const ref = sizes.find((x) => x.m > 0)?.m;
   if (ref === undefined) return [];
-  return sizes
-    .filter(({ m }) => m > 0 && Math.max(m, ref) / Math.min(m, ref) > SCALE_RATIO)
-    .flatMap(({ g }) => g.map((s) => s.id));
+  return sizes.filter(({ m }) => m > 0 && Math.max(m, ref) / Math.min(m, ref) > SCALE_RATIO).flatMap(({ g }) => g.map((s) => s.id));
 }
 
 /**
@@ -181,5 +179,10 @@ export function seriesCsv(series: readonly ChartSeries[], xLabel: string): strin
 
 /** Returns a file-name-safe stem: lowercase letters, digits, '-' and '_'. */
 export function fileStem(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9_]+/g, '-').replace(/^-+|-+$/g, '') || 'chart';
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'chart'
+  );
 }

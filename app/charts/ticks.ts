@@ -87,7 +87,10 @@ export function formatTick(value: number, scale: Pick<NiceScale, 'domain' | 'ste
   if (v === 0) return '0';
   if (scale.step < 1e-4) return minus(v.toExponential());
   const top = Math.max(Math.abs(scale.domain[0]), Math.abs(scale.domain[1]));
-  for (const [unit, suffix] of [[1e6, 'M'], [1e3, 'k']] as const) {
+  for (const [unit, suffix] of [
+    [1e6, 'M'],
+    [1e3, 'k'],
+  ] as const) {
     if (top >= 10 * unit && scale.step >= unit / 100) {
       return `${minus(Number((v / unit).toFixed(stepDecimals(scale.step / unit))))}${suffix}`;
     }
@@ -100,7 +103,12 @@ export function formatTick(value: number, scale: Pick<NiceScale, 'domain' | 'ste
  * formatTick (with `suffix`, e.g. " dB", after each).
  */
 export function niceAxis(scale: NiceScale, suffix = '') {
-  return { domain: scale.domain, ticks: scale.ticks, interval: 0, tickFormatter: (v: number) => `${formatTick(v, scale)}${suffix}` } as const;
+  return {
+    domain: scale.domain,
+    ticks: scale.ticks,
+    interval: 0,
+    tickFormatter: (v: number) => `${formatTick(v, scale)}${suffix}`,
+  } as const;
 }
 
 /** Returns `v` as text with true minus signs (U+2212), as typeset numbers have them (also in 1e−6). */

@@ -9,8 +9,12 @@ import type { AppError } from '../store/types';
 export function ErrorText({ error }: { error: AppError }) {
   return (
     <>
-      <span className="error-message" data-testid="error-message">{sentenceCase(error.message)}</span>{' '}
-      <span className="error-code" data-testid="error-code">({error.code})</span>
+      <span className="error-message" data-testid="error-message">
+        {sentenceCase(error.message)}
+      </span>{' '}
+      <span className="error-code" data-testid="error-code">
+        ({error.code})
+      </span>
     </>
   );
 }

@@ -14,13 +14,17 @@ const CHOICES: { value: BackendChoice; label: string }[] = [
 export function Header() {
   const choice = useStore((s) => s.config.backend);
   const busy = useStore((s) => s.engine.status === 'starting' || s.engine.loading !== null);
-  const bundle = useStore(useShallow((s) => (s.engine.bundle ? { id: s.engine.bundle.id, name: s.engine.bundle.name, version: s.engine.bundle.version } : null)));
+  const bundle = useStore(
+    useShallow((s) => (s.engine.bundle ? { id: s.engine.bundle.id, name: s.engine.bundle.name, version: s.engine.bundle.version } : null)),
+  );
   const loading = useStore((s) => s.engine.loading !== null);
   return (
     <header className="header">
       <div className="title">
         <h1>UAE Playground</h1>
-        <p>Unified Auto-Encoder: understanding (image → caption) and generation (caption → image), one objective: reconstruction fidelity</p>
+        <p>
+          Unified Auto-Encoder: understanding (image → caption) and generation (caption → image), one objective: reconstruction fidelity
+        </p>
       </div>
       <div className="status">
         <BackendBadge />
@@ -39,7 +43,13 @@ export function Header() {
             ))}
           </select>
         </label>
-        <span className="badge" data-testid="bundle-badge" data-bundle-id={bundle?.id ?? ''} data-loading={loading} title="Loaded model bundle">
+        <span
+          className="badge"
+          data-testid="bundle-badge"
+          data-bundle-id={bundle?.id ?? ''}
+          data-loading={loading}
+          title="Loaded model bundle"
+        >
           {bundle ? (
             <>
               {bundle.name} <span className="muted">v{bundle.version}</span>

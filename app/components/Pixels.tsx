@@ -3,7 +3,16 @@ import type { RgbaImage } from '../store/roundtripSlice';
 import { rgbToRgba } from '../lib/images';
 
 /** Draws pixels on a canvas: `rgb` (uint8 RGB [h,w,3]) or `rgba`; shown `size` px wide, nearest-neighbour. */
-export function Pixels(props: { rgb?: Uint8Array; rgba?: RgbaImage; width: number; height: number; size: number; label: string; testId?: string; smooth?: boolean }) {
+export function Pixels(props: {
+  rgb?: Uint8Array;
+  rgba?: RgbaImage;
+  width: number;
+  height: number;
+  size: number;
+  label: string;
+  testId?: string;
+  smooth?: boolean;
+}) {
   const { rgb, rgba, width, height, size, label, testId, smooth } = props;
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {

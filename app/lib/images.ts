@@ -22,7 +22,12 @@ export function coverCrop(w: number, h: number, W: number, H: number): [number, 
 /** Returns the sentence that states how a w×h image became the W×H model input. */
 export function coverPolicyText(w: number, h: number, W: number, H: number): string {
   const scale = Math.max(W / w, H / h);
-  const how = scale < 1 ? `shrunk ×${scale.toPrecision(3)} (area average)` : scale > 1 ? `enlarged ×${scale.toPrecision(3)} (bilinear)` : 'kept at scale 1';
+  const how =
+    scale < 1
+      ? `shrunk ×${scale.toPrecision(3)} (area average)`
+      : scale > 1
+        ? `enlarged ×${scale.toPrecision(3)} (bilinear)`
+        : 'kept at scale 1';
   const crop = w * scale > W + 1e-9 || h * scale > H + 1e-9 ? `, centre-cropped to ${W}×${H}` : '';
   return `cover: ${w}×${h} ${how} so the short side is ${Math.min(W, H)} px${crop}; transparency over white`;
 }
@@ -78,8 +83,16 @@ export async function inputFromBlob(blob: Blob, kind: RtInputKind, label: string
     // No box when nothing is cut away.
     const cropped = crop[2] < 1 - 1e-9 || crop[3] < 1 - 1e-9;
     return {
-      kind, label, sourceWidth: w, sourceHeight: h, preview, modelView, width: W, height: H,
-      resize: coverPolicyText(w, h, W, H), ...(cropped ? { crop } : {}),
+      kind,
+      label,
+      sourceWidth: w,
+      sourceHeight: h,
+      preview,
+      modelView,
+      width: W,
+      height: H,
+      resize: coverPolicyText(w, h, W, H),
+      ...(cropped ? { crop } : {}),
     };
   } finally {
     bmp.close();
@@ -93,9 +106,17 @@ export function inputFromScene(seed: number, kind: RtInputKind, label: string, W
   const raster = rasterizeScene(scene, W);
   const modelView = W === H ? raster : resizeCover({ data: raster, width: W, height: W, channels: 3 }, W, H);
   return {
-    kind, label, sceneSeed: seed, scene, sourceWidth: PREVIEW_MAX, sourceHeight: PREVIEW_MAX,
+    kind,
+    label,
+    sceneSeed: seed,
+    scene,
+    sourceWidth: PREVIEW_MAX,
+    sourceHeight: PREVIEW_MAX,
     preview: rgbToRgba(rasterizeScene(scene, PREVIEW_MAX), PREVIEW_MAX, PREVIEW_MAX),
-    modelView, width: W, height: H, resize: `rasterized at ${W}×${W} directly, as in training (the 256 px view is the same scene drawn larger)`,
+    modelView,
+    width: W,
+    height: H,
+    resize: `rasterized at ${W}×${W} directly, as in training (the 256 px view is the same scene drawn larger)`,
   };
 }
 

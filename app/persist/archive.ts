@@ -101,7 +101,11 @@ class Check {
 
   fidelity(v: unknown, name: string): RtRun['loops'][number]['vsOriginal'] {
     const o = this.obj(v, name);
-    return { sim: this.num(o.sim, `${name}.sim`, -1.001, 1.001), psnr: this.num(o.psnr, `${name}.psnr`, -1000, 1000), ssim: this.num(o.ssim, `${name}.ssim`, -1.001, 1.001) };
+    return {
+      sim: this.num(o.sim, `${name}.sim`, -1.001, 1.001),
+      psnr: this.num(o.psnr, `${name}.psnr`, -1000, 1000),
+      ssim: this.num(o.ssim, `${name}.ssim`, -1.001, 1.001),
+    };
   }
 }
 
@@ -117,7 +121,11 @@ function readRun(c: Check, v: unknown): RtRun {
   const s = c.obj(r.settings, 'settings');
   const p = c.obj(s.policy, 'settings.policy');
   const policy: RtRun['settings']['policy'] =
-    p.kind === 'greedy' ? { kind: 'greedy' } : p.kind === 'sample' ? { kind: 'sample', temperature: c.num(p.temperature, 'temperature', 0), topP: c.num(p.topP, 'topP', 0, 1) } : c.fail('settings.policy.kind is neither greedy nor sample');
+    p.kind === 'greedy'
+      ? { kind: 'greedy' }
+      : p.kind === 'sample'
+        ? { kind: 'sample', temperature: c.num(p.temperature, 'temperature', 0), topP: c.num(p.topP, 'topP', 0, 1) }
+        : c.fail('settings.policy.kind is neither greedy nor sample');
   const b = c.obj(r.bundle, 'bundle');
   const input = c.obj(r.input, 'input');
   const width = c.int(input.width, 'input.width', 1, MAX_SIDE);
@@ -125,7 +133,12 @@ function readRun(c: Check, v: unknown): RtRun {
   const pv = c.obj(input.preview, 'input.preview');
   const pw = c.int(pv.width, 'input.preview.width', 1, MAX_SIDE);
   const ph = c.int(pv.height, 'input.preview.height', 1, MAX_SIDE);
-  const crop = input.crop === undefined ? undefined : Array.isArray(input.crop) && input.crop.length === 4 ? (input.crop.map((x, i) => c.num(x, `input.crop[${i}]`, 0, 1)) as [number, number, number, number]) : c.fail('input.crop is not 4 numbers');
+  const crop =
+    input.crop === undefined
+      ? undefined
+      : Array.isArray(input.crop) && input.crop.length === 4
+        ? (input.crop.map((x, i) => c.num(x, `input.crop[${i}]`, 0, 1)) as [number, number, number, number])
+        : c.fail('input.crop is not 4 numbers');
   const kind = c.str(input.kind, 'input.kind', 20) as RtRun['input']['kind'];
   if (!['file', 'drop', 'paste', 'gallery', 'random', 'link'].includes(kind)) c.fail(`input.kind "${kind}" is unknown`);
   if (!Array.isArray(r.loops) || r.loops.length > 100) c.fail('loops is not a list of at most 100 loops');
@@ -142,7 +155,11 @@ function readRun(c: Check, v: unknown): RtRun {
       image: c.bytes(l.image, `loops[${i}].image`, width * height * 3) as Uint8Array,
       vsOriginal: c.fidelity(l.vsOriginal, `loops[${i}].vsOriginal`),
       vsPrevious: c.fidelity(l.vsPrevious, `loops[${i}].vsPrevious`),
-      attr: attr && { precision: c.num(attr.precision, 'attr.precision', 0, 1), recall: c.num(attr.recall, 'attr.recall', 0, 1), f1: c.num(attr.f1, 'attr.f1', 0, 1) },
+      attr: attr && {
+        precision: c.num(attr.precision, 'attr.precision', 0, 1),
+        recall: c.num(attr.recall, 'attr.recall', 0, 1),
+        f1: c.num(attr.f1, 'attr.f1', 0, 1),
+      },
       ms: c.num(l.ms, `loops[${i}].ms`, 0),
     };
   });
@@ -152,8 +169,17 @@ function readRun(c: Check, v: unknown): RtRun {
     startedAt: c.num(r.startedAt, 'startedAt', 0),
     finishedAt: r.finishedAt === null ? null : c.num(r.finishedAt, 'finishedAt', 0),
     status,
-    settings: { loops: c.int(s.loops, 'settings.loops', 1, 100), policy, steps: c.int(s.steps, 'settings.steps', 1, 10_000), seed: c.int(s.seed, 'settings.seed', 0, 0xffffffff) },
-    bundle: { id: c.str(b.id, 'bundle.id', 200), name: c.str(b.name, 'bundle.name', 500), version: c.str(b.version, 'bundle.version', 100) },
+    settings: {
+      loops: c.int(s.loops, 'settings.loops', 1, 100),
+      policy,
+      steps: c.int(s.steps, 'settings.steps', 1, 10_000),
+      seed: c.int(s.seed, 'settings.seed', 0, 0xffffffff),
+    },
+    bundle: {
+      id: c.str(b.id, 'bundle.id', 200),
+      name: c.str(b.name, 'bundle.name', 500),
+      version: c.str(b.version, 'bundle.version', 100),
+    },
     backend: c.str(r.backend, 'backend', 200),
     input: {
       kind,
@@ -178,7 +204,10 @@ function readSummary(c: Check, v: unknown, run: RtRun): RunSummary {
   const s = c.obj(v, 'summary');
   if (s.id !== run.id) c.fail(`summary.id "${String(s.id)}" differs from the run's id`);
   return {
-    id: run.id, kind: 'roundtrip', seed: c.int(s.seed, 'summary.seed', 0, 0xffffffff), startedAt: c.num(s.startedAt, 'summary.startedAt', 0),
+    id: run.id,
+    kind: 'roundtrip',
+    seed: c.int(s.seed, 'summary.seed', 0, 0xffffffff),
+    startedAt: c.num(s.startedAt, 'summary.startedAt', 0),
     ...(s.title === undefined ? {} : { title: c.str(s.title, 'summary.title', 1000) }),
     ...(s.detail === undefined ? {} : { detail: c.str(s.detail, 'summary.detail', 1000) }),
   };
@@ -196,17 +225,25 @@ export function archiveFromJson(text: string, file: string): RunsArchive {
   const top = new Check(file, 'the file');
   const d = top.obj(doc, 'the document');
   if (d.format !== ARCHIVE_FORMAT) {
-    const single = d.format === 'uae-roundtrip-run/1' ? ' (this is a single-run export, for reading; import takes an "Export all runs" file)' : '';
-    throw new ArchiveError(file, `not a runs archive: format is ${JSON.stringify(d.format ?? null)}, expected "${ARCHIVE_FORMAT}"${single}`);
+    const single =
+      d.format === 'uae-roundtrip-run/1' ? ' (this is a single-run export, for reading; import takes an "Export all runs" file)' : '';
+    throw new ArchiveError(
+      file,
+      `not a runs archive: format is ${JSON.stringify(d.format ?? null)}, expected "${ARCHIVE_FORMAT}"${single}`,
+    );
   }
-  if (!Array.isArray(d.roundtrips) || !Array.isArray(d.training)) throw new ArchiveError(file, 'roundtrips and training must both be lists');
+  if (!Array.isArray(d.roundtrips) || !Array.isArray(d.training))
+    throw new ArchiveError(file, 'roundtrips and training must both be lists');
   const roundtrips = d.roundtrips.map((rec: unknown, i) => {
     const c = new Check(file, `round trip ${i + 1}`);
     const r = c.obj(rec, 'record');
     const run = readRun(c, r.run);
     return { summary: readSummary(c, r.summary, run), run };
   });
-  const training = d.training.map((rec: unknown, i) => asRunLog(rec) ?? new Check(file, `training run ${i + 1}`).fail('is not a training log (id, label, source, series, text)'));
+  const training = d.training.map(
+    (rec: unknown, i) =>
+      asRunLog(rec) ?? new Check(file, `training run ${i + 1}`).fail('is not a training log (id, label, source, series, text)'),
+  );
   const ids = new Set<string>();
   for (const { run } of roundtrips) {
     if (ids.has(run.id)) throw new ArchiveError(file, `round trip id ${run.id} appears twice`);

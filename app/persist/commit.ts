@@ -4,7 +4,10 @@
  * Issues `writes` and waits for them and the commit. On any failure the transaction is aborted (all or none) and
  * the transaction's own error is rethrown when there is one (QuotaExceededError when storage is full).
  */
-export async function committed(tx: { done: Promise<void>; error: DOMException | null; abort(): void }, issue: (add: (write: Promise<unknown>) => void) => void): Promise<void> {
+export async function committed(
+  tx: { done: Promise<void>; error: DOMException | null; abort(): void },
+  issue: (add: (write: Promise<unknown>) => void) => void,
+): Promise<void> {
   const writes: Promise<unknown>[] = [];
   try {
     issue((w) => void writes.push(w));

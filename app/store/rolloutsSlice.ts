@@ -2,7 +2,12 @@
 // (rows arrive as the worker finishes them). Plain data only; typed arrays included.
 import type { LossType, RewardScaling } from '../../src/engine/grpo.ts';
 import {
-  DEFAULT_SETTINGS, type RewardName, type RolloutImage, type RolloutPhase, type RolloutRecord, type RolloutSettings,
+  DEFAULT_SETTINGS,
+  type RewardName,
+  type RolloutImage,
+  type RolloutPhase,
+  type RolloutRecord,
+  type RolloutSettings,
 } from '../../src/engine/rollouts/index.ts';
 import type { RolloutsResult } from '../../src/protocol/rollouts.ts';
 import type { AppError } from './types';

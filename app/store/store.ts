@@ -54,19 +54,16 @@ const localSettings: StateStorage = {
 };
 
 export const useStore = create<Store>()(
-  persist(
-    () => ({ config: initialConfig, engine: initialEngine, runs: initialRuns, ui: initialUi }),
-    {
-      name: STORAGE_KEY,
-      version: STORAGE_VERSION,
-      // Stored configs of any version pass through sanitizeConfig in merge, which drops what it does not know.
-      migrate: (persisted) => persisted as Store,
-      storage: createJSONStorage(() => localSettings),
-      partialize: (s) => ({ config: s.config }),
-      merge: (persisted, current) => ({
-        ...current,
-        config: sanitizeConfig((persisted as { config?: unknown } | undefined)?.config),
-      }),
-    },
-  ),
+  persist(() => ({ config: initialConfig, engine: initialEngine, runs: initialRuns, ui: initialUi }), {
+    name: STORAGE_KEY,
+    version: STORAGE_VERSION,
+    // Stored configs of any version pass through sanitizeConfig in merge, which drops what it does not know.
+    migrate: (persisted) => persisted as Store,
+    storage: createJSONStorage(() => localSettings),
+    partialize: (s) => ({ config: s.config }),
+    merge: (persisted, current) => ({
+      ...current,
+      config: sanitizeConfig((persisted as { config?: unknown } | undefined)?.config),
+    }),
+  }),
 );

@@ -1,12 +1,7 @@
 // Serialisable shapes the UI keeps in its store. Engine objects (Worker, sessions) never live here.
 import type { ProgressPhase } from '../../src/protocol/messages.ts';
 
-export type {
-  BackendChoice,
-  BackendInfo,
-  BundleSummary,
-  LoadedFileInfo,
-} from '../../src/protocol/messages.ts';
+export type { BackendChoice, BackendInfo, BundleSummary, LoadedFileInfo } from '../../src/protocol/messages.ts';
 
 /** An error: a code (for docs, tests and data-code) and a sentence (what the banner shows first). Engine codes plus the UI's own. */
 export interface AppError {

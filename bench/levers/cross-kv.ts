@@ -19,9 +19,19 @@ const STEPS = 47;
 const CHECK = process.argv.includes('--check');
 
 /** Returns row 0's greedy tokens of STEPS runs of `decoder` on R rows; `extra` are the constant feeds. */
-async function loop(ort: typeof import('onnxruntime-web'), decoder: InferenceSession, extra: Record<string, Tensor>, rows: number, layers: number, heads: number, dh: number): Promise<number[]> {
+async function loop(
+  ort: typeof import('onnxruntime-web'),
+  decoder: InferenceSession,
+  extra: Record<string, Tensor>,
+  rows: number,
+  layers: number,
+  heads: number,
+  dh: number,
+): Promise<number[]> {
   let past: Record<string, Tensor> = {};
-  for (let i = 0; i < layers; i++) for (const kv of ['key', 'value']) past[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [rows, heads, 0, dh]);
+  for (let i = 0; i < layers; i++)
+    for (const kv of ['key', 'value'])
+      past[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [rows, heads, 0, dh]);
   const tokens: number[] = [];
   let token = 1;
   for (let s = 0; s < STEPS; s++) {
@@ -71,10 +81,15 @@ async function probe(backend: NodeBackend): Promise<Record<string, unknown>> {
     const reps = { warmup: CHECK ? 0 : 1, repeats: CHECK ? 1 : 7 };
     const [a, b] = await measureInterleaved([runOriginal, runSplit], [reps, reps]);
     out[`rows${rows}`] = {
-      shippedMs: a.timing.median, splitMs: b.timing.median, speedup: a.timing.median / b.timing.median,
-      speedupMin: a.timing.min / b.timing.min, sameTokens: a.value.join(',') === b.value.join(','),
+      shippedMs: a.timing.median,
+      splitMs: b.timing.median,
+      speedup: a.timing.median / b.timing.median,
+      speedupMin: a.timing.min / b.timing.min,
+      sameTokens: a.value.join(',') === b.value.join(','),
       // Past the natural [EOS] the logits are near-ties, where float order of the hoisted MatMul can flip one.
-      firstDifference: a.value.findIndex((t, i) => t !== b.value[i]), naturalEos: a.value.indexOf(role.eosId), ...(CHECK ? { shipped: a.value.join(" "), split: b.value.join(" ") } : {}),
+      firstDifference: a.value.findIndex((t, i) => t !== b.value[i]),
+      naturalEos: a.value.indexOf(role.eosId),
+      ...(CHECK ? { shipped: a.value.join(' '), split: b.value.join(' ') } : {}),
     };
     enc.dispose();
   }

@@ -42,8 +42,13 @@ scope.addEventListener('message', (event: MessageEvent) => {
         adapter = probe.adapter;
       }
       const report = await runBrowserBench(params, {
-        ort, adapter, crossOriginIsolated: scope.crossOriginIsolated, wasmBytes, jsHeapBytes,
-        jsHeapSource: msg.source ?? 'none', say,
+        ort,
+        adapter,
+        crossOriginIsolated: scope.crossOriginIsolated,
+        wasmBytes,
+        jsHeapBytes,
+        jsHeapSource: msg.source ?? 'none',
+        say,
       });
       scope.postMessage({ type: 'done', report });
     } catch (e) {

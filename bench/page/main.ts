@@ -42,7 +42,10 @@ worker.addEventListener('message', (event: MessageEvent) => {
   } else if (msg.type === 'log' && msg.line) {
     log(msg.line);
   } else if (msg.type === 'heap?') {
-    void workerHeap().then((bytes) => worker.postMessage({ type: 'heap', bytes }), () => worker.postMessage({ type: 'heap', bytes: undefined }));
+    void workerHeap().then(
+      (bytes) => worker.postMessage({ type: 'heap', bytes }),
+      () => worker.postMessage({ type: 'heap', bytes: undefined }),
+    );
   } else if (msg.type === 'done') {
     state.report = msg.report;
     log('done');

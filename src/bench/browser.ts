@@ -108,19 +108,34 @@ export async function runBrowserBench(p: BrowserBenchParams, deps: BrowserDeps):
     return { ctx, release: () => sessions.release() };
   };
   const { results, engine } = await runStages(open, {
-    repeats: p.repeats, slowRepeats: p.slowRepeats, loadRepeats: p.loadRepeats, only: p.stages,
+    repeats: p.repeats,
+    slowRepeats: p.slowRepeats,
+    loadRepeats: p.loadRepeats,
+    only: p.stages,
     gpuKvDecoder: p.backend === 'webgpu' ? (ctx) => gpuKvDecoder(ort, ctx, bundleBytes) : undefined,
     onStage: (r) => deps.say(`${r.label}: median ${r.timing.median.toFixed(1)} ms`),
   });
   const version = ort.env.versions.web ?? ort.env.versions.common ?? '?';
-  const runtime = p.backend === 'wasm'
-    ? `onnxruntime-web ${version} WASM, ${p.threads} thread${p.threads === 1 ? '' : 's'}`
-    : `onnxruntime-web ${version} WebGPU EP`;
-  const report: BrowserBenchReport = { backend: p.backend, runtime, adapter: deps.adapter, crossOriginIsolated: deps.crossOriginIsolated, stages: results };
+  const runtime =
+    p.backend === 'wasm'
+      ? `onnxruntime-web ${version} WASM, ${p.threads} thread${p.threads === 1 ? '' : 's'}`
+      : `onnxruntime-web ${version} WebGPU EP`;
+  const report: BrowserBenchReport = {
+    backend: p.backend,
+    runtime,
+    adapter: deps.adapter,
+    crossOriginIsolated: deps.crossOriginIsolated,
+    stages: results,
+  };
   try {
     if (p.memoryRoundTrips > 0) report.memory = await soak(engine, p.memoryRoundTrips, deps);
     if (p.peer) {
-      report.peer = await runPeer(ort, engine.ctx, { repeats: p.repeats, sceneSeeds: [7, 11, 23, 42], modelRoot: p.peerRoot, sessionOptions: { executionProviders: [p.backend] } });
+      report.peer = await runPeer(ort, engine.ctx, {
+        repeats: p.repeats,
+        sceneSeeds: [7, 11, 23, 42],
+        modelRoot: p.peerRoot,
+        sessionOptions: { executionProviders: [p.backend] },
+      });
       deps.say(`transformers.js: median ${report.peer.timing.median.toFixed(1)} ms, ours ${report.peer.oursTiming.median.toFixed(1)} ms`);
     }
   } finally {
@@ -134,10 +149,23 @@ async function soak(engine: OpenedEngine, n: number, deps: BrowserDeps): Promise
   const { ctx } = engine;
   const { width: W, height: H } = ctx.manifest.preprocessing.image;
   const steps = ctx.manifest.defaults.flowSteps;
-  const sample = async (): Promise<MemorySample> => ({ jsHeap: await deps.jsHeapBytes(), wasm: deps.wasmBytes(), liveTensors: ctx.tracker.live() });
+  const sample = async (): Promise<MemorySample> => ({
+    jsHeap: await deps.jsHeapBytes(),
+    wasm: deps.wasmBytes(),
+    liveTensors: ctx.tracker.live(),
+  });
   const trip = async (i: number): Promise<void> => {
     const input = resolveImage({ kind: 'scene', seed: 1000 + (i % 50) }, W, H);
-    await runRoundTripJob(ctx, { image: input.image, width: W, height: H, loops: 1, steps, seed: i, policy: { kind: 'greedy' }, scene: input.scene ?? undefined });
+    await runRoundTripJob(ctx, {
+      image: input.image,
+      width: W,
+      height: H,
+      loops: 1,
+      steps,
+      seed: i,
+      policy: { kind: 'greedy' },
+      scene: input.scene ?? undefined,
+    });
   };
   // Two warm-up trips so one-off allocations (arena growth, lazy kernels) land before the baseline.
   await trip(0);
@@ -153,7 +181,13 @@ async function soak(engine: OpenedEngine, n: number, deps: BrowserDeps): Promise
   const ms = performance.now() - t0;
   const after = await sample();
   return {
-    roundTrips: n, before, middle, after, ms, jsHeapSource: deps.jsHeapSource,
-    jsHeapGrowthPct: growth(before.jsHeap, after.jsHeap), wasmGrowthPct: growth(before.wasm, after.wasm) ?? 0,
+    roundTrips: n,
+    before,
+    middle,
+    after,
+    ms,
+    jsHeapSource: deps.jsHeapSource,
+    jsHeapGrowthPct: growth(before.jsHeap, after.jsHeap),
+    wasmGrowthPct: growth(before.wasm, after.wasm) ?? 0,
   };
 }

@@ -7,7 +7,10 @@
 import type { BundleManifest } from '../engine/manifest.ts';
 
 /** File name → JSON text of each config file. */
-export type PeerConfigFiles = Record<'config.json' | 'generation_config.json' | 'preprocessor_config.json' | 'tokenizer_config.json', string>;
+export type PeerConfigFiles = Record<
+  'config.json' | 'generation_config.json' | 'preprocessor_config.json' | 'tokenizer_config.json',
+  string
+>;
 
 /** Returns the config files for the bundle's encoder role (vocab size read from tokenizer.json's WordLevel vocab). */
 export function peerConfigFiles(manifest: BundleManifest, tokenizerJson: string): PeerConfigFiles {
@@ -16,7 +19,8 @@ export function peerConfigFiles(manifest: BundleManifest, tokenizerJson: string)
   const tok = JSON.parse(tokenizerJson) as { model?: { vocab?: Record<string, number> }; added_tokens?: { id: number; content: string }[] };
   const vocab = tok.model?.vocab ?? {};
   const vocabSize = Math.max(...Object.values(vocab), ...(tok.added_tokens ?? []).map((t) => t.id)) + 1;
-  const name = (id: number): string => Object.entries(vocab).find(([, v]) => v === id)?.[0] ?? tok.added_tokens?.find((t) => t.id === id)?.content ?? `[${id}]`;
+  const name = (id: number): string =>
+    Object.entries(vocab).find(([, v]) => v === id)?.[0] ?? tok.added_tokens?.find((t) => t.id === id)?.content ?? `[${id}]`;
   const pre = manifest.preprocessing.image;
   const hidden = role.numHeads * role.headDim;
   const ids = { bos_token_id: role.bosId, eos_token_id: role.eosId, pad_token_id: role.padId, decoder_start_token_id: role.bosId };
@@ -31,22 +35,38 @@ export function peerConfigFiles(manifest: BundleManifest, tokenizerJson: string)
       max_length: role.maxTokens,
       encoder: { model_type: 'vit', image_size: pre.height, num_channels: pre.channels },
       decoder: {
-        model_type: 'gpt2', is_decoder: true, add_cross_attention: true,
-        n_layer: role.numLayers, n_head: role.numHeads, n_embd: hidden, n_positions: role.maxTokens, vocab_size: vocabSize, ...ids,
+        model_type: 'gpt2',
+        is_decoder: true,
+        add_cross_attention: true,
+        n_layer: role.numLayers,
+        n_head: role.numHeads,
+        n_embd: hidden,
+        n_positions: role.maxTokens,
+        vocab_size: vocabSize,
+        ...ids,
       },
       'transformers.js_config': { dtype: 'fp32' },
     }),
     'generation_config.json': json({ ...ids, max_length: role.maxTokens, do_sample: false, num_beams: 1 }),
     'preprocessor_config.json': json({
       image_processor_type: 'ViTImageProcessor',
-      do_resize: true, size: { height: pre.height, width: pre.width }, resample: 2,
-      do_rescale: true, rescale_factor: pre.scale,
-      do_normalize: true, image_mean: pre.mean, image_std: pre.std,
+      do_resize: true,
+      size: { height: pre.height, width: pre.width },
+      resample: 2,
+      do_rescale: true,
+      rescale_factor: pre.scale,
+      do_normalize: true,
+      image_mean: pre.mean,
+      image_std: pre.std,
     }),
     'tokenizer_config.json': json({
       tokenizer_class: 'PreTrainedTokenizerFast',
-      bos_token: name(role.bosId), eos_token: name(role.eosId), pad_token: name(role.padId), unk_token: '[UNK]',
-      model_max_length: role.maxTokens, clean_up_tokenization_spaces: false,
+      bos_token: name(role.bosId),
+      eos_token: name(role.eosId),
+      pad_token: name(role.padId),
+      unk_token: '[UNK]',
+      model_max_length: role.maxTokens,
+      clean_up_tokenization_spaces: false,
     }),
   };
 }

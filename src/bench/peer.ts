@@ -73,7 +73,11 @@ export async function loadTransformers(ort: OrtModule, modelRoot: string): Promi
 export async function runPeer(ort: OrtModule, ctx: InferContext, opts: PeerOptions): Promise<PeerResult> {
   const tf = await loadTransformers(ort, opts.modelRoot);
   const captioner = await tf.pipeline('image-to-text', PEER_MODEL_ID, {
-    dtype: 'fp32', subfolder: '', local_files_only: true, device: 'auto', session_options: opts.sessionOptions,
+    dtype: 'fp32',
+    subfolder: '',
+    local_files_only: true,
+    device: 'auto',
+    session_options: opts.sessionOptions,
   });
   const { width: W, height: H } = ctx.manifest.preprocessing.image;
   const maxNew = (ctx.manifest.roles.encoder?.maxTokens ?? 48) - 1;

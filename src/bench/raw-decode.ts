@@ -20,7 +20,8 @@ export async function rawGreedyDecode(ctx: InferContext, hidden: F32, steps: num
   const encoder = own(new ort.Tensor('float32', hidden.data, hidden.dims));
   let past: Record<string, Tensor> = {};
   for (let i = 0; i < role.numLayers; i++) {
-    for (const kv of ['key', 'value']) past[`past_key_values.${i}.${kv}`] = own(new ort.Tensor('float32', new Float32Array(0), [1, role.numHeads, 0, role.headDim]));
+    for (const kv of ['key', 'value'])
+      past[`past_key_values.${i}.${kv}`] = own(new ort.Tensor('float32', new Float32Array(0), [1, role.numHeads, 0, role.headDim]));
   }
   const tokens: number[] = [];
   let token = role.bosId;

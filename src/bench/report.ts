@@ -61,7 +61,13 @@ function stage(run: BackendRun | undefined, id: string): StageResult | undefined
 }
 
 /** Returns the ratio num/den of two stage timings, or undefined when either is missing. */
-function ratioOf(name: string, num: StageResult | undefined, den: StageResult | undefined, detail: string, goal?: string): Ratio | undefined {
+function ratioOf(
+  name: string,
+  num: StageResult | undefined,
+  den: StageResult | undefined,
+  detail: string,
+  goal?: string,
+): Ratio | undefined {
   if (!num || !den) return undefined;
   return { name, median: num.timing.median / den.timing.median, min: num.timing.min / den.timing.min, detail, goal };
 }
@@ -71,8 +77,10 @@ export function computeRatios(runs: readonly BackendRun[]): Ratio[] {
   const by = (key: string): BackendRun | undefined => runs.find((r) => r.key === key && !r.error);
   const out: (Ratio | undefined)[] = [];
   const pairs: [string, string, string?][] = [
-    ['chromium-wasm-1t', 'node-native-1t', '≤ 2'], ['chromium-wasm-2t', 'node-native-2t', '≤ 2'],
-    ['node-wasm-1t', 'node-native-1t'], ['chromium-webgpu', 'node-native-1t'],
+    ['chromium-wasm-1t', 'node-native-1t', '≤ 2'],
+    ['chromium-wasm-2t', 'node-native-2t', '≤ 2'],
+    ['node-wasm-1t', 'node-native-1t'],
+    ['chromium-webgpu', 'node-native-1t'],
   ];
   for (const [a, b, goal] of pairs) {
     const ra = by(a);
@@ -84,10 +92,40 @@ export function computeRatios(runs: readonly BackendRun[]): Ratio[] {
   }
   for (const r of runs) {
     if (r.error) continue;
-    out.push(ratioOf(`${r.key}: sequential / batched group`, stage(r, 'group_sequential'), stage(r, 'group'), 'G sampled captions one at a time over the batched group', '≥ 4'));
-    out.push(ratioOf(`${r.key}: recompute / KV cache at 48 tokens`, stage(r, 'caption48_recompute'), stage(r, 'caption48_kv'), 'full-prefix recompute over KV cache, 47 decoder runs each', '≥ 3'));
-    out.push(ratioOf(`${r.key}: engine KV loop / raw ORT loop at 48 tokens`, stage(r, 'caption48_kv'), stage(r, 'caption48_raw'), 'generateCaptions over the same loop on ORT tensors: the engine\'s own overhead'));
-    out.push(ratioOf(`${r.key}: raw ORT loop, KV on CPU / KV in GPU buffers`, stage(r, 'caption48_raw'), stage(r, 'caption48_raw_gpukv'), 'the gpu-buffer lever (preferredOutputLocation) on the 48-token loop'));
+    out.push(
+      ratioOf(
+        `${r.key}: sequential / batched group`,
+        stage(r, 'group_sequential'),
+        stage(r, 'group'),
+        'G sampled captions one at a time over the batched group',
+        '≥ 4',
+      ),
+    );
+    out.push(
+      ratioOf(
+        `${r.key}: recompute / KV cache at 48 tokens`,
+        stage(r, 'caption48_recompute'),
+        stage(r, 'caption48_kv'),
+        'full-prefix recompute over KV cache, 47 decoder runs each',
+        '≥ 3',
+      ),
+    );
+    out.push(
+      ratioOf(
+        `${r.key}: engine KV loop / raw ORT loop at 48 tokens`,
+        stage(r, 'caption48_kv'),
+        stage(r, 'caption48_raw'),
+        "generateCaptions over the same loop on ORT tensors: the engine's own overhead",
+      ),
+    );
+    out.push(
+      ratioOf(
+        `${r.key}: raw ORT loop, KV on CPU / KV in GPU buffers`,
+        stage(r, 'caption48_raw'),
+        stage(r, 'caption48_raw_gpukv'),
+        'the gpu-buffer lever (preferredOutputLocation) on the 48-token loop',
+      ),
+    );
     if (r.peer) {
       out.push({
         name: `${r.key}: transformers.js / ours, greedy caption`,
@@ -115,9 +153,16 @@ export function renderMarkdown(res: BenchResults): string {
   lines.push(`Generated ${res.generatedAt} by \`${res.command}\` in ${res.wallSeconds.toFixed(0)} s.`, '');
   lines.push('## Machine', '');
   lines.push(`- CPU: ${m.cpu}, ${m.cores} cores`, `- OS: ${m.os}`, `- Node ${m.node}; Chromium ${m.chromium ?? '–'}`);
-  lines.push(`- onnxruntime-web ${m.onnxruntimeWeb}; onnxruntime-node ${m.onnxruntimeNode ?? '–'}; ${m.transformers ?? 'transformers.js –'}`);
+  lines.push(
+    `- onnxruntime-web ${m.onnxruntimeWeb}; onnxruntime-node ${m.onnxruntimeNode ?? '–'}; ${m.transformers ?? 'transformers.js –'}`,
+  );
   if (m.load) lines.push(`- Load average at start: ${m.load}`);
-  lines.push(`- Settings: ${Object.entries(res.settings).map(([k, v]) => `${k}=${v}`).join(', ')}`, '');
+  lines.push(
+    `- Settings: ${Object.entries(res.settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+    '',
+  );
   lines.push('## Stage times (median ms, [min–max])', '');
   lines.push(`| stage | ${runs.map((r) => r.key).join(' | ')} |`);
   lines.push(`|---|${runs.map(() => '---:').join('|')}|`);
@@ -132,7 +177,8 @@ export function renderMarkdown(res: BenchResults): string {
   }
   lines.push('');
   lines.push('Backends:', '');
-  for (const r of res.runs) lines.push(`- **${r.key}**: ${r.runtime}${r.note ? ` (${r.note})` : ''}${r.error ? ` — FAILED: ${r.error.split('\n')[0]}` : ''}`);
+  for (const r of res.runs)
+    lines.push(`- **${r.key}**: ${r.runtime}${r.note ? ` (${r.note})` : ''}${r.error ? ` — FAILED: ${r.error.split('\n')[0]}` : ''}`);
   lines.push('', '## Ratios (this run)', '');
   lines.push('| ratio | median | min | goal |', '|---|---:|---:|---|');
   for (const r of res.ratios) lines.push(`| ${r.name} | ${x2(r.median)} | ${x2(r.min)} | ${r.goal ?? ''} |`);
@@ -142,18 +188,28 @@ export function renderMarkdown(res: BenchResults): string {
     lines.push('| backend | transformers.js ms | ours ms | same greedy captions |', '|---|---:|---:|---|');
     for (const r of peers) {
       const p = r.peer as PeerResult;
-      lines.push(`| ${r.key} | ${ms(p.timing.median)} | ${ms(p.oursTiming.median)} | ${p.captions.filter((c) => c.same).length}/${p.captions.length} |`);
+      lines.push(
+        `| ${r.key} | ${ms(p.timing.median)} | ${ms(p.oursTiming.median)} | ${p.captions.filter((c) => c.same).length}/${p.captions.length} |`,
+      );
     }
     const p = peers[0].peer as PeerResult;
-    lines.push('', `Captions (${peers[0].key}): ${p.captions.map((c) => `scene ${c.scene}: "${c.ours}"${c.same ? '' : ` vs "${c.peer}"`}`).join('; ')}.`);
+    lines.push(
+      '',
+      `Captions (${peers[0].key}): ${p.captions.map((c) => `scene ${c.scene}: "${c.ours}"${c.same ? '' : ` vs "${c.peer}"`}`).join('; ')}.`,
+    );
   }
   const mem = runs.filter((r) => r.memory);
   if (mem.length > 0) {
     lines.push('', '## Memory over one-loop round trips in one page', '');
-    lines.push('| backend | round trips | JS heap before → after | growth | WASM memory before → after | growth | live tensors after |', '|---|---:|---|---:|---|---:|---:|');
+    lines.push(
+      '| backend | round trips | JS heap before → after | growth | WASM memory before → after | growth | live tensors after |',
+      '|---|---:|---|---:|---|---:|---:|',
+    );
     for (const r of mem) {
       const q = r.memory as MemoryReport;
-      lines.push(`| ${r.key} | ${q.roundTrips} | ${mb(q.before.jsHeap)} → ${mb(q.after.jsHeap)} | ${pct(q.jsHeapGrowthPct)} | ${mb(q.before.wasm)} → ${mb(q.after.wasm)} | ${pct(q.wasmGrowthPct)} | ${q.after.liveTensors} |`);
+      lines.push(
+        `| ${r.key} | ${q.roundTrips} | ${mb(q.before.jsHeap)} → ${mb(q.after.jsHeap)} | ${pct(q.jsHeapGrowthPct)} | ${mb(q.before.wasm)} → ${mb(q.after.wasm)} | ${pct(q.wasmGrowthPct)} | ${q.after.liveTensors} |`,
+      );
     }
     lines.push('', `JS heap: ${(mem[0].memory as MemoryReport).jsHeapSource}.`);
   }
@@ -163,18 +219,27 @@ export function renderMarkdown(res: BenchResults): string {
     const g = stage(r, 'group_sequential');
     const k = stage(r, 'caption48_recompute');
     const rt = stage(r, 'roundtrip');
-    lines.push(`- ${r.key}: greedy caption "${c?.detail.caption ?? '–'}"; batched = sequential group: ${g?.detail.sameAsBatched ?? '–'}; `
-      + `KV = recompute: ${k?.detail.sameAsKv ?? '–'}; round-trip sim ${typeof rt?.detail.sim === 'number' ? rt.detail.sim.toFixed(4) : '–'}`);
+    lines.push(
+      `- ${r.key}: greedy caption "${c?.detail.caption ?? '–'}"; batched = sequential group: ${g?.detail.sameAsBatched ?? '–'}; ` +
+        `KV = recompute: ${k?.detail.sameAsKv ?? '–'}; round-trip sim ${typeof rt?.detail.sim === 'number' ? rt.detail.sim.toFixed(4) : '–'}`,
+    );
   }
-  lines.push('', '## Warm-up after load', '',
-    'Stages are timed after greedy captions stop getting faster (median of the last 5 runs within 15 % of the 5 before).', '',
+  lines.push(
+    '',
+    '## Warm-up after load',
+    '',
+    'Stages are timed after greedy captions stop getting faster (median of the last 5 runs within 15 % of the 5 before).',
+    '',
     '| backend | first caption after load ms | steady caption ms | runs to settle | time to settle ms | caption: vision encoder ms | caption: decoding loop ms |',
-    '|---|---:|---:|---:|---:|---:|---:|');
+    '|---|---:|---:|---:|---:|---:|---:|',
+  );
   for (const r of runs) {
     const l = stage(r, 'load')?.detail;
     const c = stage(r, 'caption')?.detail;
     if (!l || l.firstRunMs === undefined) continue;
-    lines.push(`| ${r.key} | ${l.firstRunMs} | ${l.settledMs} | ${l.settleRuns} | ${l.settleTotalMs} | ${c?.encodeMedianMs ?? '–'} | ${c?.generateMedianMs ?? '–'} |`);
+    lines.push(
+      `| ${r.key} | ${l.firstRunMs} | ${l.settledMs} | ${l.settleRuns} | ${l.settleTotalMs} | ${c?.encodeMedianMs ?? '–'} | ${c?.generateMedianMs ?? '–'} |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

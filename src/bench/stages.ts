@@ -8,8 +8,15 @@
 import type { InferenceSession } from 'onnxruntime-web';
 import { createRng } from '../shapes/rng.ts';
 import {
-  bundlePixels, captionImages, cosine, embedImages, encodeImages, generateCaptions, reconstruct,
-  type Caption, type InferContext,
+  bundlePixels,
+  captionImages,
+  cosine,
+  embedImages,
+  encodeImages,
+  generateCaptions,
+  reconstruct,
+  type Caption,
+  type InferContext,
 } from '../engine/infer/index.ts';
 import { DEFAULT_SETTINGS, resolveImage, runRollouts, scoreRollout, type RolloutImage } from '../engine/rollouts/index.ts';
 import { runRoundTripJob } from '../engine/roundtrip/index.ts';
@@ -18,7 +25,18 @@ import { measure, measureInterleaved, median, type Repeats, type Timing } from '
 
 /** Every stage, in the order they run and are tabled. */
 export const STAGE_IDS = [
-  'load', 'caption', 'group', 'group_sequential', 'decode', 'score', 'roundtrip', 'grpo', 'caption48_kv', 'caption48_recompute', 'caption48_raw', 'caption48_raw_gpukv',
+  'load',
+  'caption',
+  'group',
+  'group_sequential',
+  'decode',
+  'score',
+  'roundtrip',
+  'grpo',
+  'caption48_kv',
+  'caption48_recompute',
+  'caption48_raw',
+  'caption48_raw_gpukv',
 ] as const;
 
 /** A stage of the benchmark. */
@@ -83,7 +101,11 @@ export function stageLabel(id: StageId, G: number, K: number): string {
 
 /** Returns a summary of captions for the detail: the text of the first, and how many differ. */
 function captionsDetail(caps: readonly Caption[]): StageDetail {
-  return { first: caps[0]?.text ?? '', distinct: new Set(caps.map((c) => c.text)).size, meanLength: caps.reduce((a, c) => a + c.completion.length, 0) / Math.max(1, caps.length) };
+  return {
+    first: caps[0]?.text ?? '',
+    distinct: new Set(caps.map((c) => c.text)).size,
+    meanLength: caps.reduce((a, c) => a + c.completion.length, 0) / Math.max(1, caps.length),
+  };
 }
 
 /** Returns the completions of captions joined into one comparable string. */
@@ -95,7 +117,10 @@ function completionsKey(caps: readonly Caption[]): string {
  * Returns every selected stage's timing and detail, run on the engine `open` returns (the load stage opens
  * and releases it `loadRepeats` times, then opens it once more for the rest), and that last engine.
  */
-export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOptions): Promise<{ results: StageResult[]; engine: OpenedEngine }> {
+export async function runStages(
+  open: () => Promise<OpenedEngine>,
+  opts: StageOptions,
+): Promise<{ results: StageResult[]; engine: OpenedEngine }> {
   const results: StageResult[] = [];
   const wanted = (id: StageId): boolean => !opts.only || opts.only.includes(id);
   const slow = opts.slowRepeats ?? opts.repeats;
@@ -135,23 +160,30 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
     const enc = await measure(() => encodeImages(ctx, bundlePixels(ctx, input.image, 1)), opts.repeats);
     const gen = await measure(() => generateCaptions(ctx, enc.value, { policy: greedy }), opts.repeats);
     record('caption', caption.timing, {
-      caption: greedyCaption.text, tokens: greedyCaption.completion.length,
-      encodeMedianMs: Math.round(enc.timing.median * 10) / 10, generateMedianMs: Math.round(gen.timing.median * 10) / 10,
+      caption: greedyCaption.text,
+      tokens: greedyCaption.completion.length,
+      encodeMedianMs: Math.round(enc.timing.median * 10) / 10,
+      generateMedianMs: Math.round(gen.timing.median * 10) / 10,
     });
   }
 
   if (wanted('group') || wanted('group_sequential')) {
-    const group = (batch: number | undefined) => () => captionImages(ctx, input.image, 1, { policy: sample, rng: createRng(seed), groupSize: G, batch });
+    const group = (batch: number | undefined) => () =>
+      captionImages(ctx, input.image, 1, { policy: sample, rng: createRng(seed), groupSize: G, batch });
     const seq = wanted('group_sequential');
     const [batched, sequential] = await measureInterleaved(seq ? [group(undefined), group(1)] : [group(undefined)], [opts.repeats, slow]);
     record('group', batched.timing, captionsDetail(batched.value));
     if (sequential) {
-      record('group_sequential', sequential.timing, { ...captionsDetail(sequential.value), sameAsBatched: completionsKey(sequential.value) === completionsKey(batched.value) });
+      record('group_sequential', sequential.timing, {
+        ...captionsDetail(sequential.value),
+        sameAsBatched: completionsKey(sequential.value) === completionsKey(batched.value),
+      });
     }
   }
 
   const rec = await measure(() => reconstruct(ctx, [greedyCaption.ids], [createRng(seed)], { steps: K }), opts.repeats);
-  if (wanted('decode')) record('decode', rec.timing, { steps: K, meanPixel: rec.value.images.reduce((a, v) => a + v, 0) / rec.value.images.length });
+  if (wanted('decode'))
+    record('decode', rec.timing, { steps: K, meanPixel: rec.value.images.reduce((a, v) => a + v, 0) / rec.value.images.length });
 
   if (wanted('score')) {
     const originalEmb = await embedImages(ctx, input.image, 1);
@@ -166,14 +198,24 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
     const params = { image: input.image, width: W, height: H, loops: 1, steps: K, seed, policy: greedy, scene: input.scene ?? undefined };
     const rt = await measure(() => runRoundTripJob(ctx, params), opts.repeats);
     const loop = rt.value[0];
-    record('roundtrip', rt.timing, { caption: loop.caption, sim: loop.vsOriginal.sim, psnr: loop.vsOriginal.psnr, ssim: loop.vsOriginal.ssim });
+    record('roundtrip', rt.timing, {
+      caption: loop.caption,
+      sim: loop.vsOriginal.sim,
+      psnr: loop.vsOriginal.psnr,
+      ssim: loop.vsOriginal.ssim,
+    });
   }
 
   if (wanted('grpo')) {
     const settings = { ...DEFAULT_SETTINGS, groupSize: G, seed, flowSteps: K };
     const grpo = await measure(() => runRollouts(ctx, [input], settings), slow);
     const s = grpo.value.summary;
-    record('grpo', grpo.timing, { reward: s.metrics.reward, reward_std: s.metrics.reward_std, decoderRuns: s.timing.decoderRuns, reconstructBatch: settings.reconstructBatch ?? 2 });
+    record('grpo', grpo.timing, {
+      reward: s.metrics.reward,
+      reward_std: s.metrics.reward_std,
+      decoderRuns: s.timing.decoderRuns,
+      reconstructBatch: settings.reconstructBatch ?? 2,
+    });
   }
 
   if (['caption48_kv', 'caption48_recompute', 'caption48_raw', 'caption48_raw_gpukv'].some((id) => wanted(id as StageId))) {
@@ -197,16 +239,24 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
       { id: 'caption48_raw' as const, fn: raw, r: opts.repeats },
       { id: 'caption48_raw_gpukv' as const, fn: rawGpu, r: opts.repeats },
     ].filter((c) => c.id === 'caption48_kv' || (wanted(c.id) && (c.id !== 'caption48_raw_gpukv' || gpuSession)));
-    const timed = await measureInterleaved(chosen.map((c) => c.fn), chosen.map((c) => c.r));
+    const timed = await measureInterleaved(
+      chosen.map((c) => c.fn),
+      chosen.map((c) => c.r),
+    );
     const kv = timed[0].value;
     // A caption that reaches the limit ends without the stop token; compare every token but the last slot.
     const engineTokens = kv.caps[0].completion.slice(0, kv.runs - 1).join(',');
     chosen.forEach((c, i) => {
       const v = timed[i].value;
       if (c.id === 'caption48_kv' && !wanted('caption48_kv')) return;
-      const detail: StageDetail = c.id === 'caption48_raw' || c.id === 'caption48_raw_gpukv'
-        ? { decoderRuns: v.runs, sameAsKv: v.raw.slice(0, kv.runs - 1).join(',') === engineTokens }
-        : { decoderRuns: v.runs, tokens: v.caps[0].completion.length, ...(c.id === 'caption48_recompute' ? { sameAsKv: completionsKey(v.caps) === completionsKey(kv.caps) } : {}) };
+      const detail: StageDetail =
+        c.id === 'caption48_raw' || c.id === 'caption48_raw_gpukv'
+          ? { decoderRuns: v.runs, sameAsKv: v.raw.slice(0, kv.runs - 1).join(',') === engineTokens }
+          : {
+              decoderRuns: v.runs,
+              tokens: v.caps[0].completion.length,
+              ...(c.id === 'caption48_recompute' ? { sameAsKv: completionsKey(v.caps) === completionsKey(kv.caps) } : {}),
+            };
       record(c.id, timed[i].timing, detail);
     });
     await gpuSession?.release();
@@ -220,7 +270,9 @@ export async function runStages(open: () => Promise<OpenedEngine>, opts: StageOp
  * Measured in Chromium WASM: a greedy caption takes 750 ms, then 150–400 ms for about 25 runs (~6 s),
  * then 25–50 ms (the page's WebAssembly getting optimised while it runs).
  */
-export async function settleAfterLoad(fn: () => Promise<unknown>): Promise<{ firstRunMs: number; settledMs: number; settleRuns: number; settleTotalMs: number }> {
+export async function settleAfterLoad(
+  fn: () => Promise<unknown>,
+): Promise<{ firstRunMs: number; settledMs: number; settleRuns: number; settleTotalMs: number }> {
   const times: number[] = [];
   const t0 = performance.now();
   for (;;) {
@@ -228,10 +280,16 @@ export async function settleAfterLoad(fn: () => Promise<unknown>): Promise<{ fir
     await fn();
     times.push(performance.now() - t);
     const n = times.length;
-    const done = n >= 10 && Math.abs(median(times.slice(n - 5)) - median(times.slice(n - 10, n - 5))) <= 0.15 * median(times.slice(n - 10, n - 5));
+    const done =
+      n >= 10 && Math.abs(median(times.slice(n - 5)) - median(times.slice(n - 10, n - 5))) <= 0.15 * median(times.slice(n - 10, n - 5));
     if (done || n >= 80 || performance.now() - t0 > 30000) {
       const r = (x: number): number => Math.round(x * 10) / 10;
-      return { firstRunMs: r(times[0]!), settledMs: r(median(times.slice(Math.max(0, n - 5)))), settleRuns: n, settleTotalMs: r(performance.now() - t0) };
+      return {
+        firstRunMs: r(times[0]!),
+        settledMs: r(median(times.slice(Math.max(0, n - 5)))),
+        settleRuns: n,
+        settleTotalMs: r(performance.now() - t0),
+      };
     }
   }
 }

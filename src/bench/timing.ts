@@ -52,7 +52,10 @@ export async function measure<T>(fn: () => Promise<T>, r: Repeats): Promise<{ ti
  * that a machine whose load drifts during the measurement weighs on all of them alike. `r[i]` sets the
  * warm-up and repeat counts of fns[i]; a function with fewer repeats simply sits out the later rounds.
  */
-export async function measureInterleaved<T>(fns: readonly (() => Promise<T>)[], r: readonly Repeats[]): Promise<{ timing: Timing; value: T }[]> {
+export async function measureInterleaved<T>(
+  fns: readonly (() => Promise<T>)[],
+  r: readonly Repeats[],
+): Promise<{ timing: Timing; value: T }[]> {
   const runs = fns.map(() => [] as number[]);
   const values: (T | undefined)[] = fns.map(() => undefined);
   const rounds = Math.max(...r.map((x) => x.warmup + Math.max(1, x.repeats)));

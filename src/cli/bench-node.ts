@@ -36,7 +36,13 @@ export async function nodeRuntime(backend: NodeBackend, threads: number): Promis
     ort.env.wasm.numThreads = threads;
     ort.env.logLevel = 'error';
     const version = ort.env.versions.web ?? ort.env.versions.common ?? '?';
-    return { ort, create: ortSessionCreator(ort), version, peerSessionOptions: { executionProviders: ['wasm'] }, description: `onnxruntime-web ${version} WASM, ${threads} thread${threads === 1 ? '' : 's'}` };
+    return {
+      ort,
+      create: ortSessionCreator(ort),
+      version,
+      peerSessionOptions: { executionProviders: ['wasm'] },
+      description: `onnxruntime-web ${version} WASM, ${threads} thread${threads === 1 ? '' : 's'}`,
+    };
   }
   let native: OrtModule;
   try {
@@ -46,10 +52,21 @@ export async function nodeRuntime(backend: NodeBackend, threads: number): Promis
     throw new CliError(`onnxruntime-node could not be loaded (${e instanceof Error ? e.message : String(e)}); run npm install`);
   }
   const version = native.env.versions.node ?? native.env.versions.common ?? '?';
-  const create: SessionCreator = (bytes) => native.InferenceSession.create(bytes, {
-    executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3, intraOpNumThreads: threads, interOpNumThreads: 1,
-  } as InferenceSession.SessionOptions);
-  return { ort: native, create, version, peerSessionOptions: { executionProviders: ['cpu'], intraOpNumThreads: threads }, description: `onnxruntime-node ${version} CPU EP, ${threads} intra-op thread${threads === 1 ? '' : 's'}` };
+  const create: SessionCreator = (bytes) =>
+    native.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+    } as InferenceSession.SessionOptions);
+  return {
+    ort: native,
+    create,
+    version,
+    peerSessionOptions: { executionProviders: ['cpu'], intraOpNumThreads: threads },
+    description: `onnxruntime-node ${version} CPU EP, ${threads} intra-op thread${threads === 1 ? '' : 's'}`,
+  };
 }
 
 /** Returns an opener of the bundle in `dir` on `rt` (read, sha256-checked, every role session created). */

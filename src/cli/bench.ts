@@ -43,7 +43,10 @@ function count(name: string, min: number): (v: string) => number {
 }
 
 function stageList(v: string): string[] {
-  const ids = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = ids.filter((id) => !(STAGE_IDS as readonly string[]).includes(id));
   if (bad.length > 0) throw new InvalidArgumentError(`unknown stage(s) ${bad.join(', ')}; stages: ${STAGE_IDS.join(', ')}`);
   return ids;
@@ -56,15 +59,25 @@ export async function benchNode(o: BenchCliOptions): Promise<BenchBackendReport>
   const repeats = { warmup: o.warmup, repeats: o.repeats };
   const slow = { warmup: Math.min(o.warmup, 1), repeats: Math.max(1, Math.ceil(o.repeats / 2)) };
   const { results, engine } = await runStages(nodeOpener(o.bundle, rt), {
-    repeats, slowRepeats: slow, flowSteps: o.steps, only: o.stages,
+    repeats,
+    slowRepeats: slow,
+    flowSteps: o.steps,
+    only: o.stages,
     onStage: (r) => say(`${o.backend}: ${r.label}: median ${r.timing.median.toFixed(1)} ms`),
   });
   const report: BenchBackendReport = { backend: o.backend, runtime: rt.description, machine: machineInfo(), stages: results };
   try {
     if (o.peer) {
       if (!o.peerDir) throw new CliError('bench: --peer needs --peer-dir (the folder bench/peer-config.ts writes)');
-      report.peer = await runPeer(rt.ort, engine.ctx, { repeats, sceneSeeds: [7, 11, 23, 42], modelRoot: o.peerDir, sessionOptions: rt.peerSessionOptions });
-      say(`${o.backend}: transformers.js image-to-text: median ${report.peer.timing.median.toFixed(1)} ms (ours ${report.peer.oursTiming.median.toFixed(1)} ms)`);
+      report.peer = await runPeer(rt.ort, engine.ctx, {
+        repeats,
+        sceneSeeds: [7, 11, 23, 42],
+        modelRoot: o.peerDir,
+        sessionOptions: rt.peerSessionOptions,
+      });
+      say(
+        `${o.backend}: transformers.js image-to-text: median ${report.peer.timing.median.toFixed(1)} ms (ours ${report.peer.oursTiming.median.toFixed(1)} ms)`,
+      );
     }
   } finally {
     await engine.release();
@@ -79,11 +92,15 @@ export function registerBench(program: Command): void {
   program
     .command('bench')
     .description('time every stage (load, caption, group, decode, score, round trip, GRPO, KV cache) on a Node backend')
-    .addOption(new Option('--backend <name>', 'node-wasm (onnxruntime-web) or node-native (onnxruntime-node)').choices(NODE_BACKENDS).default('node-wasm'))
+    .addOption(
+      new Option('--backend <name>', 'node-wasm (onnxruntime-web) or node-native (onnxruntime-node)')
+        .choices(NODE_BACKENDS)
+        .default('node-wasm'),
+    )
     .option('--threads <n>', 'WASM threads / native intra-op threads', count('threads', 1), 1)
     .option('--repeats <n>', 'timed runs per stage', count('repeats', 1), 5)
     .option('--warmup <n>', 'untimed runs before them', count('warmup', 0), 1)
-    .option('--steps <k>', 'flow steps (default: the bundle\'s)', count('steps', 1))
+    .option('--steps <k>', "flow steps (default: the bundle's)", count('steps', 1))
     .option('--stages <list>', `comma-separated subset of ${STAGE_IDS.join(',')}`, stageList)
     .option('--peer', 'also time transformers.js image-to-text on the same files and compare greedy captions')
     .option('--peer-dir <dir>', 'the Optimum-layout folder made by bench/peer-config.ts')
@@ -92,7 +109,13 @@ export function registerBench(program: Command): void {
     .action(async (o: BenchCliOptions) => {
       const report = await benchNode(o);
       if (o.json) return printJson(report);
-      for (const s of report.stages) console.log(`${s.label.padEnd(60)} ${s.timing.median.toFixed(1).padStart(9)} ms  (min ${s.timing.min.toFixed(1)}, max ${s.timing.max.toFixed(1)})`);
-      if (report.peer) console.log(`transformers.js image-to-text ${report.peer.timing.median.toFixed(1)} ms vs ours ${report.peer.oursTiming.median.toFixed(1)} ms; same captions: ${report.peer.sameCaptions}`);
+      for (const s of report.stages)
+        console.log(
+          `${s.label.padEnd(60)} ${s.timing.median.toFixed(1).padStart(9)} ms  (min ${s.timing.min.toFixed(1)}, max ${s.timing.max.toFixed(1)})`,
+        );
+      if (report.peer)
+        console.log(
+          `transformers.js image-to-text ${report.peer.timing.median.toFixed(1)} ms vs ours ${report.peer.oursTiming.median.toFixed(1)} ms; same captions: ${report.peer.sameCaptions}`,
+        );
     });
 }

@@ -10,7 +10,15 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LEVELS, type Level } from '../shapes/caption.ts';
 import {
-  checkpointEncoder, createInferContext, EVAL_KEYS, findCheckpoint, runEval, type CaptionSource, type CheckpointChoice, type EncoderChoice, type EvalMetrics,
+  checkpointEncoder,
+  createInferContext,
+  EVAL_KEYS,
+  findCheckpoint,
+  runEval,
+  type CaptionSource,
+  type CheckpointChoice,
+  type EncoderChoice,
+  type EvalMetrics,
 } from '../engine/infer/index.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
 
@@ -68,7 +76,9 @@ export function resolveEvalBundle(bundle: string | undefined, warn: (line: strin
   if (bundle) return bundle;
   if (existsSync(join(DEFAULT_BUNDLE, 'manifest.json'))) return DEFAULT_BUNDLE;
   if (existsSync(join(FALLBACK_BUNDLE, 'manifest.json'))) {
-    warn(`uae eval: ${DEFAULT_BUNDLE} not found (the reference models are not exported yet); using the test bundle ${FALLBACK_BUNDLE}, whose near-random weights make these numbers meaningless. Pass --bundle DIR to choose.`);
+    warn(
+      `uae eval: ${DEFAULT_BUNDLE} not found (the reference models are not exported yet); using the test bundle ${FALLBACK_BUNDLE}, whose near-random weights make these numbers meaningless. Pass --bundle DIR to choose.`,
+    );
     return FALLBACK_BUNDLE;
   }
   throw new CliError(`${DEFAULT_BUNDLE}: no bundle there; pass --bundle DIR`);
@@ -99,8 +109,15 @@ export async function runEvalCommand(opts: EvalCliOptions): Promise<EvalMetrics>
     const encoder: EncoderChoice = checkpoint ? checkpointEncoder(ctx, checkpoint) : opts.encoder;
     const t0 = performance.now();
     const { metrics, rows } = await runEval(ctx, {
-      scenes: opts.scenes, seed: opts.seed, steps, captions: opts.captions, encoder, batch: opts.batch,
-      onProgress: opts.json ? undefined : (done, total) => log(`  ${done}/${total} scenes  ${((performance.now() - t0) / 1000).toFixed(1)} s`),
+      scenes: opts.scenes,
+      seed: opts.seed,
+      steps,
+      captions: opts.captions,
+      encoder,
+      batch: opts.batch,
+      onProgress: opts.json
+        ? undefined
+        : (done, total) => log(`  ${done}/${total} scenes  ${((performance.now() - t0) / 1000).toFixed(1)} s`),
     });
     const rounded = roundedMetrics(metrics);
     if (opts.json) {
@@ -128,9 +145,17 @@ export function registerEval(program: Command): void {
     .option('--scenes <n>', 'number of scenes', positiveInt('scenes'), 200)
     .option('--seed <s>', 'dataset seed (training used 1)', seedArg, 2)
     .option('--steps <k>', "flow (Euler) steps (default: the bundle's flowSteps)", positiveInt('steps'))
-    .addOption(new Option('--captions <source>', "'encoder' (greedy) or level:L (the grammar's captions)").argParser(parseCaptionSource).default({ kind: 'encoder' }, 'encoder'))
+    .addOption(
+      new Option('--captions <source>', "'encoder' (greedy) or level:L (the grammar's captions)")
+        .argParser(parseCaptionSource)
+        .default({ kind: 'encoder' }, 'encoder'),
+    )
     .addOption(new Option('--encoder <role>', 'encoder role that captions').choices(['encoder', 'referenceEncoder']).default('encoder'))
-    .option('--checkpoint <which>', "caption with a training checkpoint of the encoder: 'first', 'last' or a step (manifest roles.checkpoints)", parseCheckpointChoice)
+    .option(
+      '--checkpoint <which>',
+      "caption with a training checkpoint of the encoder: 'first', 'last' or a step (manifest roles.checkpoints)",
+      parseCheckpointChoice,
+    )
     .option('--batch <b>', 'images per session run', positiveInt('batch'), 32)
     .option('--json', 'print one JSON object with exactly the metric keys')
     .action(async (opts: EvalCliOptions) => {

@@ -124,10 +124,14 @@ export function formatInfo(r: InfoReport): string[] {
   const pw = Math.max(...r.files.map((f) => f.path.length), 1);
   for (const f of r.files) {
     const io = f.inputs ? `  ${f.inputs.join(',')} -> ${f.outputs?.join(',')}` : '';
-    lines.push(`  ${(f.status === 'ok' ? 'ok' : f.status.toUpperCase()).padEnd(15)} ${group(f.bytes).padStart(bw)}  ${f.path.padEnd(pw)}  sha256 ${f.sha256.slice(0, 12)}${io}`);
+    lines.push(
+      `  ${(f.status === 'ok' ? 'ok' : f.status.toUpperCase()).padEnd(15)} ${group(f.bytes).padStart(bw)}  ${f.path.padEnd(pw)}  sha256 ${f.sha256.slice(0, 12)}${io}`,
+    );
   }
   const graphs = r.files.filter((f) => f.inputs).length;
-  lines.push(r.ok ? `all ${r.files.length} files verified (size + sha256); ${graphs} ONNX graph(s) open on WASM` : `${r.errors.length} problem(s)`);
+  lines.push(
+    r.ok ? `all ${r.files.length} files verified (size + sha256); ${graphs} ONNX graph(s) open on WASM` : `${r.errors.length} problem(s)`,
+  );
   return lines;
 }
 

@@ -31,7 +31,12 @@ function median(xs: number[]): number {
 }
 
 /** Returns batched-vs-sequential sampling timings for the images and the settings' G, seed, temperature and top-p. */
-export async function benchSampling(ctx: InferContext, images: readonly RolloutImage[], s: RolloutSettings, reps = 3): Promise<SamplingBench> {
+export async function benchSampling(
+  ctx: InferContext,
+  images: readonly RolloutImage[],
+  s: RolloutSettings,
+  reps = 3,
+): Promise<SamplingBench> {
   const { width: W, height: H } = ctx.manifest.preprocessing.image;
   const batch = new Uint8Array(images.length * W * H * 3);
   images.forEach((im, i) => batch.set(im.image, i * W * H * 3));
@@ -40,10 +45,19 @@ export async function benchSampling(ctx: InferContext, images: readonly RolloutI
     let runs = 0;
     const t0 = performance.now();
     const caps = await generateCaptions(ctx, hidden, {
-      policy: { kind: 'sample', temperature: s.temperature, topP: s.topP }, rng: createRng(s.seed), groupSize: s.groupSize,
-      maxTokens: s.maxTokens, batch: rowsPerRun, onLogits: () => void runs++,
+      policy: { kind: 'sample', temperature: s.temperature, topP: s.topP },
+      rng: createRng(s.seed),
+      groupSize: s.groupSize,
+      maxTokens: s.maxTokens,
+      batch: rowsPerRun,
+      onLogits: () => void runs++,
     });
-    return { ms: performance.now() - t0, runs, ids: caps.map((c) => c.completion.join(',')), lengths: caps.map((c) => c.completion.length) };
+    return {
+      ms: performance.now() - t0,
+      runs,
+      ids: caps.map((c) => c.completion.join(',')),
+      lengths: caps.map((c) => c.completion.length),
+    };
   };
   await run(undefined);
   await run(1);
@@ -71,8 +85,8 @@ export async function benchSampling(ctx: InferContext, images: readonly RolloutI
 /** Prints a bench result in one paragraph. */
 export function printBench(b: SamplingBench): void {
   console.log(
-    `sampling ${b.rows} captions (mean length ${b.meanLength.toFixed(1)}): batched ${b.batchedMs.toFixed(1)} ms in ${b.batchedRuns} decoder runs, `
-    + `sequential ${b.sequentialMs.toFixed(1)} ms in ${b.sequentialRuns} runs: speed-up ${b.speedup.toFixed(2)}x`
-    + `${b.identical ? ' (identical captions)' : ' (CAPTIONS DIFFER)'}`,
+    `sampling ${b.rows} captions (mean length ${b.meanLength.toFixed(1)}): batched ${b.batchedMs.toFixed(1)} ms in ${b.batchedRuns} decoder runs, ` +
+      `sequential ${b.sequentialMs.toFixed(1)} ms in ${b.sequentialRuns} runs: speed-up ${b.speedup.toFixed(2)}x` +
+      `${b.identical ? ' (identical captions)' : ' (CAPTIONS DIFFER)'}`,
   );
 }

@@ -12,8 +12,18 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { LOSS_TYPES, REWARD_SCALINGS, type LengthPenaltySpec, type LossType, type RewardScaling } from '../engine/grpo.ts';
 import { createInferContext } from '../engine/infer/index.ts';
 import {
-  DEFAULT_SETTINGS, GROUP_SIZE_RANGE, REWARD_NAMES, resolveImage, runRollouts, type OldPolicy, type RewardName, type RewardWeights,
-  type RolloutImageSource, type RolloutSettings, type RolloutsOutcome, formatFixed,
+  DEFAULT_SETTINGS,
+  GROUP_SIZE_RANGE,
+  REWARD_NAMES,
+  resolveImage,
+  runRollouts,
+  type OldPolicy,
+  type RewardName,
+  type RewardWeights,
+  type RolloutImageSource,
+  type RolloutSettings,
+  type RolloutsOutcome,
+  formatFixed,
 } from '../engine/rollouts/index.ts';
 import { DEFAULT_BUNDLE, resolveEvalBundle } from './eval.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
@@ -111,7 +121,8 @@ export function parseLengthPenalty(v: string): LengthPenaltySpec | null {
   if (kind === 'overlong' && ok && (nums.length === 2 || nums.length === 3) && nums[1] > 0 && nums[0] >= nums[1]) {
     return { kind: 'overlong', maxCompletionLength: nums[0], softPunishCache: nums[1], ...(nums.length === 3 ? { weight: nums[2] } : {}) };
   }
-  if (kind === 'linear' && ok && (nums.length === 1 || nums.length === 2)) return { kind: 'linear', coef: nums[0], ...(nums.length === 2 ? { weight: nums[1] } : {}) };
+  if (kind === 'linear' && ok && (nums.length === 1 || nums.length === 2))
+    return { kind: 'linear', coef: nums[0], ...(nums.length === 2 ? { weight: nums[1] } : {}) };
   throw new InvalidArgumentError('--length-penalty takes none, overlong:MAX:CACHE[:WEIGHT] (MAX ≥ CACHE > 0) or linear:COEF[:WEIGHT]');
 }
 
@@ -125,10 +136,22 @@ export function parseOldPolicy(v: string): OldPolicy {
 /** Returns the engine settings of parsed options. */
 export function settingsOf(opts: RolloutsCliOptions): RolloutSettings {
   return {
-    groupSize: opts.group, seed: opts.seed, temperature: opts.temperature, topP: opts.topP, flowSteps: opts.steps,
-    reconstructBatch: opts.reconBatch, noise: opts.noise, rewards: opts.reward, lengthPenalty: opts.lengthPenalty,
-    scaleRewards: opts.scale, oldPolicy: opts.old, beta: opts.beta, epsilonLow: opts.epsLow, epsilonHigh: opts.epsHigh ?? opts.epsLow,
-    lossType: opts.lossType, maskTruncated: opts.maskTruncated ?? false,
+    groupSize: opts.group,
+    seed: opts.seed,
+    temperature: opts.temperature,
+    topP: opts.topP,
+    flowSteps: opts.steps,
+    reconstructBatch: opts.reconBatch,
+    noise: opts.noise,
+    rewards: opts.reward,
+    lengthPenalty: opts.lengthPenalty,
+    scaleRewards: opts.scale,
+    oldPolicy: opts.old,
+    beta: opts.beta,
+    epsilonLow: opts.epsLow,
+    epsilonHigh: opts.epsHigh ?? opts.epsLow,
+    lossType: opts.lossType,
+    maskTruncated: opts.maskTruncated ?? false,
   };
 }
 
@@ -138,11 +161,20 @@ export function rolloutsJson(out: RolloutsOutcome, meta: { bundle: string; input
   return {
     ...meta,
     rollouts: out.records.map((r, i) => ({
-      group: r.group, caption: r.caption, tokens: r.tokens, length: r.completion.length, truncated: r.truncated,
-      reward: r.reward, advantage: out.summary.advantages[i],
+      group: r.group,
+      caption: r.caption,
+      tokens: r.tokens,
+      length: r.completion.length,
+      truncated: r.truncated,
+      reward: r.reward,
+      advantage: out.summary.advantages[i],
       scores: { sim: r.scores.sim, psnr: r.scores.psnr, ssim: r.scores.ssim, attr_f1: finite(r.scores.attr_f1) },
-      logp: Array.from(r.logp), ref_logp: r.refLogp && Array.from(r.refLogp), old_logp: r.oldLogp && Array.from(r.oldLogp), entropy: Array.from(r.entropy),
-      kl: r.meanKl, sequence_logp: r.sequenceLogp,
+      logp: Array.from(r.logp),
+      ref_logp: r.refLogp && Array.from(r.refLogp),
+      old_logp: r.oldLogp && Array.from(r.oldLogp),
+      entropy: Array.from(r.entropy),
+      kl: r.meanKl,
+      sequence_logp: r.sequenceLogp,
     })),
     metrics: out.summary.metrics,
     loss: out.summary.losses,
@@ -155,13 +187,17 @@ export function rolloutsJson(out: RolloutsOutcome, meta: { bundle: string; input
 /** Prints the human-readable table of a run (float noise around 0 printed as 0; `--json` keeps raw values). */
 export function printText(doc: RolloutsJson): void {
   const f = (x: number | null, d = 3) => (x === null ? '–' : formatFixed(x, d));
-  console.log(`bundle ${doc.bundle}; ${doc.inputs.join(', ')}; G ${doc.settings.groupSize}, seed ${doc.settings.seed}; old policy: ${doc.old_policy}`);
+  console.log(
+    `bundle ${doc.bundle}; ${doc.inputs.join(', ')}; G ${doc.settings.groupSize}, seed ${doc.settings.seed}; old policy: ${doc.old_policy}`,
+  );
   // len: the completion length (tokens incl. [EOS]) that completions/*_length and the panel's Length count;
   // tok: the caption's content tokens (no specials); + = truncated
   console.log(' #  reward   adv     kl        logp  len  tok  caption');
   doc.rollouts.forEach((r, i) => {
     const len = `${r.length}${r.truncated ? '+' : ''}`;
-    console.log(`${String(i).padStart(2)} ${f(r.reward, 4).padStart(7)} ${f(r.advantage, 3).padStart(6)} ${f(r.kl, 5).padStart(8)} ${f(r.sequence_logp, 2).padStart(9)} ${len.padStart(4)} ${String(r.tokens).padStart(4)}  ${r.caption}`);
+    console.log(
+      `${String(i).padStart(2)} ${f(r.reward, 4).padStart(7)} ${f(r.advantage, 3).padStart(6)} ${f(r.kl, 5).padStart(8)} ${f(r.sequence_logp, 2).padStart(9)} ${len.padStart(4)} ${String(r.tokens).padStart(4)}  ${r.caption}`,
+    );
   });
   for (const [k, v] of Object.entries(doc.metrics)) console.log(`${k.padEnd(36)} ${f(v, 6)}`);
   for (const t of LOSS_TYPES) console.log(`${`loss (${t})`.padEnd(36)} ${f(doc.loss[t], 6)}`);
@@ -172,14 +208,16 @@ export async function runRolloutsCommand(file: string | undefined, opts: Rollout
   if ((file === undefined) === (opts.scene === undefined)) throw new CliError('give exactly one input: an image file or --scene SEED', 2);
   if (file !== undefined && opts.batch > 1) throw new CliError('--batch B takes B Shapes scenes: use it with --scene');
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const sources: RolloutImageSource[] = file === undefined
-    ? Array.from({ length: opts.batch }, (_, i) => ({ kind: 'scene' as const, seed: ((opts.scene as number) + i) >>> 0 }))
-    : [{ kind: 'pixels', name: file, ...(await readImageFile(file)), channels: 4 }];
+  const sources: RolloutImageSource[] =
+    file === undefined
+      ? Array.from({ length: opts.batch }, (_, i) => ({ kind: 'scene' as const, seed: ((opts.scene as number) + i) >>> 0 }))
+      : [{ kind: 'pixels', name: file, ...(await readImageFile(file)), channels: 4 }];
   const engine = await openBundleDir(resolveEvalBundle(opts.bundle, (l) => log(l.replace(/^uae eval:/, 'uae rollouts:'))));
   try {
     const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
     const m = ctx.manifest;
-    for (const role of ['encoder', 'decoder', 'scorer'] as const) if (!m.roles[role]) throw new CliError(`bundle ${m.id} has no ${role} role: it cannot score rollouts`);
+    for (const role of ['encoder', 'decoder', 'scorer'] as const)
+      if (!m.roles[role]) throw new CliError(`bundle ${m.id} has no ${role} role: it cannot score rollouts`);
     const { width, height } = m.preprocessing.image;
     const images = sources.map((s) => resolveImage(s, width, height));
     const settings = settingsOf(opts);
@@ -191,7 +229,12 @@ export async function runRolloutsCommand(file: string | undefined, opts: Rollout
     if (opts.out) {
       mkdirSync(opts.out, { recursive: true });
       images.forEach((im, g) => writeFileSync(join(opts.out as string, `image-${g}.png`), encodePng(im.image, width, height)));
-      out.records.forEach((r) => writeFileSync(join(opts.out as string, `rollout-${r.group}-${r.index % settings.groupSize}.png`), encodePng(r.image, width, height)));
+      out.records.forEach((r) =>
+        writeFileSync(
+          join(opts.out as string, `rollout-${r.group}-${r.index % settings.groupSize}.png`),
+          encodePng(r.image, width, height),
+        ),
+      );
     }
     if (opts.json) printJson(doc);
     else {
@@ -213,9 +256,19 @@ export function registerRollouts(program: Command): void {
     .argument('[image-file]', 'a PNG or JPEG image (resized to the bundle input with the cover policy)')
     .option('--scene <seed>', 'use the Shapes scene sampleScene(SEED) (enables the attr_f1 reward)', intIn('scene', 0, 0xffffffff))
     .option('--batch <b>', 'batch mode: B scenes SEED, SEED+1, … (with --scene)', intIn('batch', 1, 16), 1)
-    .option('--group <g>', `captions per image (${GROUP_SIZE_RANGE.min}-${GROUP_SIZE_RANGE.max})`, intIn('group', GROUP_SIZE_RANGE.min, GROUP_SIZE_RANGE.max), d.groupSize)
+    .option(
+      '--group <g>',
+      `captions per image (${GROUP_SIZE_RANGE.min}-${GROUP_SIZE_RANGE.max})`,
+      intIn('group', GROUP_SIZE_RANGE.min, GROUP_SIZE_RANGE.max),
+      d.groupSize,
+    )
     .option('--seed <s>', 'seed of caption sampling and decoder noise', intIn('seed', 0, 0xffffffff), d.seed)
-    .option('--temperature <t>', 'sampling temperature T (log-probs and entropies are of logits / T)', numberAtLeast('temperature', 0, true), d.temperature)
+    .option(
+      '--temperature <t>',
+      'sampling temperature T (log-probs and entropies are of logits / T)',
+      numberAtLeast('temperature', 0, true),
+      d.temperature,
+    )
     .option('--top-p <p>', 'nucleus mass', numberAtLeast('top-p', 0, true), d.topP)
     .option('--steps <k>', "flow (Euler) steps (default: the bundle's flowSteps)", intIn('steps', 1, 1000))
     .option('--reward <spec>', `NAME or a mix NAME=W,NAME=W (${REWARD_NAMES.join(', ')})`, parseRewardWeights, d.rewards)
@@ -225,14 +278,27 @@ export function registerRollouts(program: Command): void {
     .option('--beta <b>', 'KL coefficient β', numberAtLeast('beta', 0), d.beta)
     .option('--eps-low <e>', 'ε_low of the clipped ratio', numberAtLeast('eps-low', 0), d.epsilonLow)
     .option('--eps-high <e>', 'ε_high (default: ε_low)', numberAtLeast('eps-high', 0))
-    .option('--loss-type <t>', `the loss whose value is the 'loss' metric (${LOSS_TYPES.join(', ')})`, oneOf('loss-type', LOSS_TYPES), d.lossType)
+    .option(
+      '--loss-type <t>',
+      `the loss whose value is the 'loss' metric (${LOSS_TYPES.join(', ')})`,
+      oneOf('loss-type', LOSS_TYPES),
+      d.lossType,
+    )
     .option('--recon-batch <k>', 'rollouts reconstructed per decoder batch', intIn('recon-batch', 1, 512), d.reconstructBatch)
-    .option('--noise <n>', "decoder noise: 'group' (shared by an image's rollouts) or 'rollout'", oneOf('noise', ['group', 'rollout'] as const), d.noise)
+    .option(
+      '--noise <n>',
+      "decoder noise: 'group' (shared by an image's rollouts) or 'rollout'",
+      oneOf('noise', ['group', 'rollout'] as const),
+      d.noise,
+    )
     .option('--mask-truncated', 'drop captions that hit the token limit from the loss')
     .option('--bundle <dir>', `bundle folder (default ${DEFAULT_BUNDLE})`)
     .option('--out <dir>', 'write image-<g>.png and rollout-<g>-<i>.png there')
     .option('--bench', 'also time batched group sampling against G sequential generations')
-    .option('--json', 'print one JSON object: {"rollouts": [{caption, tokens, reward, advantage, logp, ref_logp, kl, …}], "metrics", "loss", …}')
+    .option(
+      '--json',
+      'print one JSON object: {"rollouts": [{caption, tokens, reward, advantage, logp, ref_logp, kl, …}], "metrics", "loss", …}',
+    )
     .action(async (file: string | undefined, opts: RolloutsCliOptions) => {
       await runRolloutsCommand(file, opts);
     });

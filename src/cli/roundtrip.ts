@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { PNG } from 'pngjs';
 import { createInferContext, resizeCover, type DecodingPolicy, type Fidelity, type RawImage } from '../engine/infer/index.ts';
-import { checkRoundTripParams, ROUNDTRIP_MAX_LOOPS, ROUNDTRIP_MIN_LOOPS, runRoundTripJob, type RoundTripLoop } from '../engine/roundtrip/index.ts';
+import {
+  checkRoundTripParams,
+  ROUNDTRIP_MAX_LOOPS,
+  ROUNDTRIP_MIN_LOOPS,
+  runRoundTripJob,
+  type RoundTripLoop,
+} from '../engine/roundtrip/index.ts';
 import { rasterizeScene, sampleScene, type Scene } from '../shapes/index.ts';
 import { DEFAULT_BUNDLE, FALLBACK_BUNDLE } from './eval.ts';
 import { readImageFile } from './image-file.ts';
@@ -68,7 +74,9 @@ function resolveBundle(bundle: string | undefined, warn: (line: string) => void)
   if (bundle) return bundle;
   if (existsSync(join(DEFAULT_BUNDLE, 'manifest.json'))) return DEFAULT_BUNDLE;
   if (existsSync(join(FALLBACK_BUNDLE, 'manifest.json'))) {
-    warn(`uae roundtrip: ${DEFAULT_BUNDLE} not found; using the test bundle ${FALLBACK_BUNDLE} (near-random weights: meaningless captions). Pass --bundle DIR to choose.`);
+    warn(
+      `uae roundtrip: ${DEFAULT_BUNDLE} not found; using the test bundle ${FALLBACK_BUNDLE} (near-random weights: meaningless captions). Pass --bundle DIR to choose.`,
+    );
     return FALLBACK_BUNDLE;
   }
   throw new CliError(`${DEFAULT_BUNDLE}: no bundle there; pass --bundle DIR`);
@@ -114,7 +122,8 @@ export async function runRoundTripCommand(file: string | undefined, opts: RoundT
     const { width, height } = m.preprocessing.image;
     const scene = opts.scene === undefined ? undefined : sampleScene(opts.scene);
     const image = scene ? rasterizeScene(scene, width) : resizeCover(source as RawImage, width, height);
-    const policy: DecodingPolicy = opts.temperature === undefined ? { kind: 'greedy' } : { kind: 'sample', temperature: opts.temperature, topP: opts.topP };
+    const policy: DecodingPolicy =
+      opts.temperature === undefined ? { kind: 'greedy' } : { kind: 'sample', temperature: opts.temperature, topP: opts.topP };
     const steps = opts.steps ?? m.defaults.flowSteps;
     const params = checkRoundTripParams({ image, width, height, loops: opts.loops, policy, steps, seed: opts.seed, scene });
     if (opts.out) mkdirSync(opts.out, { recursive: true });
@@ -126,7 +135,13 @@ export async function runRoundTripCommand(file: string | undefined, opts: RoundT
     });
     const input: RoundTripJson['input'] = scene
       ? { kind: 'scene', seed: opts.scene as number, scene }
-      : { kind: 'file', path: file as string, width: (source as RawImage).width, height: (source as RawImage).height, resize: `cover ${width}x${height}` };
+      : {
+          kind: 'file',
+          path: file as string,
+          width: (source as RawImage).width,
+          height: (source as RawImage).height,
+          resize: `cover ${width}x${height}`,
+        };
     const doc = roundTripJson(loops, { bundle: m.id, input, settings: { loops: opts.loops, seed: opts.seed, steps, policy } });
     if (opts.json) printJson(doc);
     return doc;
@@ -140,9 +155,21 @@ export function registerRoundTrip(program: Command): void {
   program
     .command('roundtrip')
     .description('caption an image, redraw it from the caption, caption that, … N times; fidelity per loop')
-    .argument('[image-file]', 'a PNG, JPEG, WebP, GIF (first frame) or BMP image, at most 40 MP (resized to the bundle input with the cover policy: scale, centre crop)')
-    .option('--scene <seed>', 'use the Shapes scene sampleScene(SEED) instead of a file (adds attribute P/R/F1)', intIn('scene', 0, 0xffffffff))
-    .option('--loops <n>', `loops (${ROUNDTRIP_MIN_LOOPS}-${ROUNDTRIP_MAX_LOOPS})`, intIn('loops', ROUNDTRIP_MIN_LOOPS, ROUNDTRIP_MAX_LOOPS), 3)
+    .argument(
+      '[image-file]',
+      'a PNG, JPEG, WebP, GIF (first frame) or BMP image, at most 40 MP (resized to the bundle input with the cover policy: scale, centre crop)',
+    )
+    .option(
+      '--scene <seed>',
+      'use the Shapes scene sampleScene(SEED) instead of a file (adds attribute P/R/F1)',
+      intIn('scene', 0, 0xffffffff),
+    )
+    .option(
+      '--loops <n>',
+      `loops (${ROUNDTRIP_MIN_LOOPS}-${ROUNDTRIP_MAX_LOOPS})`,
+      intIn('loops', ROUNDTRIP_MIN_LOOPS, ROUNDTRIP_MAX_LOOPS),
+      3,
+    )
     .option('--seed <s>', 'seed of caption sampling and decoder noise', intIn('seed', 0, 0xffffffff), 0)
     .option('--steps <k>', "flow (Euler) steps (default: the bundle's flowSteps)", intIn('steps', 1, 1000))
     .option('--temperature <t>', 'sample captions at this temperature (default: greedy)', numberIn('temperature', 0, 10))

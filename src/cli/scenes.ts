@@ -6,13 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import {
-  BACKGROUND_RGB,
-  COLOUR_RGB,
-  DEFAULT_RESOLUTION,
-  LEVELS,
-  renderRange,
-} from '../shapes/index.ts';
+import { BACKGROUND_RGB, COLOUR_RGB, DEFAULT_RESOLUTION, LEVELS, renderRange } from '../shapes/index.ts';
 
 export const DATASET_FORMAT = 'uae-shapes/1';
 export const DEFAULT_SHARD_SIZE = 10_000;

@@ -154,7 +154,11 @@ export class WorkerSupervisor implements PortLike {
  * Returns an EngineClient over a supervised worker: when the worker dies, every pending request fails with
  * 'worker-crashed' (naming the reason) before restart listeners run.
  */
-export function supervisedClient(factory: () => WorkerLike, idPrefix: string, options: SupervisorOptions = {}): { client: EngineClient; supervisor: WorkerSupervisor } {
+export function supervisedClient(
+  factory: () => WorkerLike,
+  idPrefix: string,
+  options: SupervisorOptions = {},
+): { client: EngineClient; supervisor: WorkerSupervisor } {
   const supervisor = new WorkerSupervisor(factory, options);
   const client = new EngineClient(supervisor, idPrefix);
   // Registered first, so the client has failed its requests when later listeners (the app) react.

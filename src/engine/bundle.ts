@@ -86,7 +86,13 @@ async function fetchOrThrow(fetchFn: (url: string) => Promise<Response>, url: st
 }
 
 /** Reads a response body in chunks, calling onChunk with the file's running byte count; stops past `limit`. */
-async function readBody(res: Response, path: string, limit: number, onChunk: (fileLoaded: number) => void, check: () => void): Promise<Uint8Array> {
+async function readBody(
+  res: Response,
+  path: string,
+  limit: number,
+  onChunk: (fileLoaded: number) => void,
+  check: () => void,
+): Promise<Uint8Array> {
   if (!res.body) return new Uint8Array(await res.arrayBuffer());
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -152,9 +158,21 @@ export async function loadBundleFromUrl(baseUrl: string, opts: LoadOptions = {})
     if (!data) {
       emit({ phase: 'download', loaded: done, total, file: entry.path, fileLoaded: 0, fileTotal: entry.bytes }, true);
       const res = await fetchOrThrow(fetchFn, joinUrl(baseUrl, entry.path), entry.path);
-      const body = await readBody(res, entry.path, entry.bytes, (n) =>
-        emit({ phase: 'download', loaded: done + n, total, file: entry.path, fileLoaded: n, fileTotal: entry.bytes }, false), check);
-      opts.onProgress?.({ phase: 'verify', loaded: done + body.byteLength, total, file: entry.path, fileLoaded: body.byteLength, fileTotal: entry.bytes });
+      const body = await readBody(
+        res,
+        entry.path,
+        entry.bytes,
+        (n) => emit({ phase: 'download', loaded: done + n, total, file: entry.path, fileLoaded: n, fileTotal: entry.bytes }, false),
+        check,
+      );
+      opts.onProgress?.({
+        phase: 'verify',
+        loaded: done + body.byteLength,
+        total,
+        file: entry.path,
+        fileLoaded: body.byteLength,
+        fileTotal: entry.bytes,
+      });
       data = await verifyFile(entry, body);
       await opts.cache?.put(cacheName, entry.path, data).catch(() => undefined);
     }

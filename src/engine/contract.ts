@@ -33,14 +33,19 @@ const anyRank = (rank: number): null[] => new Array<null>(rank).fill(null);
 
 function encoderContracts(prefix: string, enc: EncoderRole, image: (number | null)[]): [string, GraphContract][] {
   const kv = (kind: 'past_key_values' | 'present'): ContractTensor[] =>
-    Array.from({ length: enc.numLayers }, (_, i) => ['key', 'value'].map((k) => f32(`${kind}.${i}.${k}`, [null, enc.numHeads, null, enc.headDim]))).flat();
+    Array.from({ length: enc.numLayers }, (_, i) =>
+      ['key', 'value'].map((k) => f32(`${kind}.${i}.${k}`, [null, enc.numHeads, null, enc.headDim])),
+    ).flat();
   return [
     [enc.vision, { role: `${prefix}.vision`, inputs: [f32('pixel_values', image)], outputs: [f32('last_hidden_state', anyRank(3))] }],
-    [enc.decoder, {
-      role: `${prefix}.decoder`,
-      inputs: [i64('input_ids', anyRank(2)), f32('encoder_hidden_states', anyRank(3)), ...kv('past_key_values')],
-      outputs: [f32('logits', anyRank(3)), ...kv('present')],
-    }],
+    [
+      enc.decoder,
+      {
+        role: `${prefix}.decoder`,
+        inputs: [i64('input_ids', anyRank(2)), f32('encoder_hidden_states', anyRank(3)), ...kv('past_key_values')],
+        outputs: [f32('logits', anyRank(3)), ...kv('present')],
+      },
+    ],
   ];
 }
 
@@ -54,17 +59,27 @@ export function roleContracts(manifest: BundleManifest): Map<string, GraphContra
   if (referenceEncoder) list.push(...encoderContracts('referenceEncoder', referenceEncoder, image));
   // Checkpoints are encoder snapshots: same heads and layers as the encoder (or the reference one).
   const base = encoder ?? referenceEncoder;
-  if (base) (checkpoints ?? []).forEach((c, i) => list.push(...encoderContracts(`checkpoints.${i}.encoder`, { ...base, ...c.encoder }, image)));
+  if (base)
+    (checkpoints ?? []).forEach((c, i) => list.push(...encoderContracts(`checkpoints.${i}.encoder`, { ...base, ...c.encoder }, image)));
   if (decoder) {
     const latent = [null, ...decoder.latentShape];
-    list.push([decoder.textEncoder, { role: 'decoder.textEncoder', inputs: [i64('input_ids', anyRank(2))], outputs: [f32('last_hidden_state', anyRank(3))] }]);
-    list.push([decoder.transformer, {
-      role: 'decoder.transformer',
-      inputs: [f32('sample', latent), f32('timestep', [null]), f32('encoder_hidden_states', anyRank(3))],
-      outputs: [f32('out_sample', latent)],
-    }]);
+    list.push([
+      decoder.textEncoder,
+      { role: 'decoder.textEncoder', inputs: [i64('input_ids', anyRank(2))], outputs: [f32('last_hidden_state', anyRank(3))] },
+    ]);
+    list.push([
+      decoder.transformer,
+      {
+        role: 'decoder.transformer',
+        inputs: [f32('sample', latent), f32('timestep', [null]), f32('encoder_hidden_states', anyRank(3))],
+        outputs: [f32('out_sample', latent)],
+      },
+    ]);
     if (decoder.vaeDecoder) {
-      list.push([decoder.vaeDecoder, { role: 'decoder.vaeDecoder', inputs: [f32('latent_sample', latent)], outputs: [f32('sample', image)] }]);
+      list.push([
+        decoder.vaeDecoder,
+        { role: 'decoder.vaeDecoder', inputs: [f32('latent_sample', latent)], outputs: [f32('sample', image)] },
+      ]);
     }
   }
   if (scorer) {
@@ -85,7 +100,12 @@ const tensorMeta = (m: Meta): { type: string; shape: readonly (number | string)[
  * Returns the problems of one tensor against an expectation (dtype, rank, fixed dims); [] when it fits.
  * `says` introduces the expectation: "role scorer.vision needs" or "manifest io says".
  */
-function tensorProblems(kind: 'input' | 'output', meta: Meta, want: { dtype: string; dims?: readonly (number | string | null)[] }, says: string): string[] {
+function tensorProblems(
+  kind: 'input' | 'output',
+  meta: Meta,
+  want: { dtype: string; dims?: readonly (number | string | null)[] },
+  says: string,
+): string[] {
   const t = tensorMeta(meta);
   if (!t) return [`${kind} '${meta.name}' is not a tensor, ${says} ${want.dtype}`];
   const out: string[] = [];
@@ -111,7 +131,10 @@ function contractProblems(inputs: readonly Meta[], outputs: readonly Meta[], c: 
   }
   const missingOut = c.outputs.filter((w) => !outputs.some((m) => m.name === w.name));
   if (missingOut.length > 0) problems.push(`outputs are ${names(outputs)}, ${source} reads ${names(c.outputs)}`);
-  for (const [kind, metas, wants] of [['input', inputs, c.inputs], ['output', outputs, c.outputs]] as const) {
+  for (const [kind, metas, wants] of [
+    ['input', inputs, c.inputs],
+    ['output', outputs, c.outputs],
+  ] as const) {
     for (const w of wants) {
       const m = metas.find((x) => x.name === w.name);
       if (m) problems.push(...tensorProblems(kind, m, w, `${source} needs`));
@@ -120,9 +143,16 @@ function contractProblems(inputs: readonly Meta[], outputs: readonly Meta[], c: 
   return problems;
 }
 
-function manifestIoProblems(inputs: readonly Meta[], outputs: readonly Meta[], io: { inputs: IoTensorSpec[]; outputs: IoTensorSpec[] }): string[] {
+function manifestIoProblems(
+  inputs: readonly Meta[],
+  outputs: readonly Meta[],
+  io: { inputs: IoTensorSpec[]; outputs: IoTensorSpec[] },
+): string[] {
   const problems: string[] = [];
-  for (const [kind, metas, specs] of [['input', inputs, io.inputs], ['output', outputs, io.outputs]] as const) {
+  for (const [kind, metas, specs] of [
+    ['input', inputs, io.inputs],
+    ['output', outputs, io.outputs],
+  ] as const) {
     const graph = metas.map((m) => m.name).sort();
     const said = specs.map((s) => s.name).sort();
     if (graph.join('\n') !== said.join('\n')) {

@@ -215,10 +215,7 @@ export function groupAdvantages(
  * Returns TRL's `completions/*` metrics from [N] completion lengths (len(completion_ids): EOS included for
  * a terminated row, the sampled tokens of a truncated one) and [N] truncated flags (1 = last token not EOS/PAD).
  */
-export function completionMetrics(
-  lengths: ArrayLike<number>,
-  truncated?: ArrayLike<number> | null,
-): Record<string, number> {
+export function completionMetrics(lengths: ArrayLike<number>, truncated?: ArrayLike<number> | null): Record<string, number> {
   const n = lengths.length;
   if (n === 0) throw new RangeError('no completions');
   const all = Array.from(lengths);

@@ -99,11 +99,7 @@ function checkLength(name: string, a: ArrayLike<number> | null | undefined, n: n
 }
 
 /** Returns the [N·T] completion mask: 1 for t < lengths[i], all-0 rows for truncated ones when maskTruncated. */
-export function completionMask(
-  layout: TokenLayout,
-  truncated?: ArrayLike<number> | null,
-  maskTruncated = false,
-): Uint8Array {
+export function completionMask(layout: TokenLayout, truncated?: ArrayLike<number> | null, maskTruncated = false): Uint8Array {
   const { numSequences: n, maxLen: t, lengths } = layout;
   checkLength('lengths', lengths, n);
   const mask = new Uint8Array(n * t);
@@ -305,7 +301,10 @@ export interface GrpoReport {
   rewards: Float64Array;
   advantages: GroupAdvantages;
   loss: GrpoLossResult;
-  /** One logging step under TRL's names (completions/*, rewards/*, reward, reward_std, frac_reward_zero_std, kl, entropy, clip_ratio/*, loss). */
+  /**
+   * One logging step under TRL's names (completions/*, rewards/*, reward, reward_std, frac_reward_zero_std, kl, entropy, clip_ratio/*,
+   * loss).
+   */
   metrics: Record<string, number>;
 }
 

@@ -340,13 +340,25 @@ export function validateManifest(json: unknown, file = 'manifest.json'): Manifes
     return { ok: false, errors: [`${file}: is incomplete`] };
   }
   const manifest: BundleManifest = {
-    schema: BUNDLE_SCHEMA, id, name, version, description, files, io, preprocessing: { image }, defaults, roles,
+    schema: BUNDLE_SCHEMA,
+    id,
+    name,
+    version,
+    description,
+    files,
+    io,
+    preprocessing: { image },
+    defaults,
+    roles,
   };
   if (tokenizer !== undefined) manifest.tokenizer = tokenizer;
   return { ok: true, manifest };
 }
 
-/** Returns the validated manifest parsed from manifest.json text; throws EngineError ('manifest-json' | 'manifest-schema') naming file and field. */
+/**
+ * Returns the validated manifest parsed from manifest.json text; throws EngineError ('manifest-json' | 'manifest-schema') naming file and
+ * field.
+ */
 export function parseManifestText(text: string, file = 'manifest.json'): BundleManifest {
   let json: unknown;
   try {

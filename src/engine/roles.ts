@@ -21,7 +21,10 @@ export function roleGraphs(manifest: BundleManifest): { eager: RoleGraph[]; lazy
   const add = (role: string, path: string | undefined): void => {
     if (path !== undefined) eager.push({ role, path });
   };
-  for (const [name, enc] of [['encoder', encoder], ['referenceEncoder', referenceEncoder]] as const) {
+  for (const [name, enc] of [
+    ['encoder', encoder],
+    ['referenceEncoder', referenceEncoder],
+  ] as const) {
     add(`${name}.vision`, enc?.vision);
     add(`${name}.decoder`, enc?.decoder);
   }

@@ -16,7 +16,8 @@ export type SessionCreator = (bytes: Uint8Array, backend: BackendName) => Promis
 
 /** Returns a SessionCreator using `ort.InferenceSession.create` with that backend as the only execution provider. */
 export function ortSessionCreator(ort: OrtModule): SessionCreator {
-  return (bytes, backend) => ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  return (bytes, backend) =>
+    ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -25,7 +26,11 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 export function sessionOpenError(path: string, e: unknown): EngineError {
   const m = message(e);
   // Truncated or corrupted protobuf, an empty file ("No graph was found"), a graph contradicting itself.
-  if (/protobuf parsing failed|failed to load model|invalid model|model_proto|no graph was found|ShapeInferenceError|TypeInferenceError/i.test(m)) {
+  if (
+    /protobuf parsing failed|failed to load model|invalid model|model_proto|no graph was found|ShapeInferenceError|TypeInferenceError/i.test(
+      m,
+    )
+  ) {
     return new EngineError('not-onnx', `${path}: is not a valid ONNX model (${m})`);
   }
   return new EngineError('session-failed', `${path}: session creation failed (${m})`);
@@ -87,8 +92,12 @@ export class BundleSessions {
 
   /** Returns undefined when all sessions were created, or the reason to retry everything on WASM. */
   private static async createAll(
-    bundle: LoadedBundle, paths: string[], backend: BackendName, create: SessionCreator,
-    created: Map<string, InferenceSession>, opts: OpenOptions,
+    bundle: LoadedBundle,
+    paths: string[],
+    backend: BackendName,
+    create: SessionCreator,
+    created: Map<string, InferenceSession>,
+    opts: OpenOptions,
   ): Promise<string | undefined> {
     const contracts = roleContracts(bundle.manifest);
     for (const [i, path] of paths.entries()) {

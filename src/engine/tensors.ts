@@ -60,7 +60,9 @@ export function toOrtTensor(ort: OrtModule, tracker: TensorTracker, t: TensorDat
 /** True when `a` spans a whole, unshared ArrayBuffer (not a view into a heap or a pool). */
 function ownsBuffer(a: ArrayBufferView): boolean {
   const buf = a.buffer;
-  return a.byteOffset === 0 && a.byteLength === buf.byteLength && !(typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer);
+  return (
+    a.byteOffset === 0 && a.byteLength === buf.byteLength && !(typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer)
+  );
 }
 
 /**

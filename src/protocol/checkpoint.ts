@@ -35,8 +35,7 @@ export interface CheckpointCaption {
 
 /** A partial: a phase started (with its index among `total`), or the caption is ready. */
 export type CheckpointEvalPartial =
-  | { kind: 'phase'; phase: CheckpointPhase; index: number; total: number }
-  | ({ kind: 'caption' } & CheckpointCaption);
+  { kind: 'phase'; phase: CheckpointPhase; index: number; total: number } | ({ kind: 'caption' } & CheckpointCaption);
 
 /** Result: the caption, the reconstruction and its fidelity. */
 export interface CheckpointEvalResult extends CheckpointCaption {

@@ -18,9 +18,7 @@ export type { BackendChoice, BackendName, BundleFileData, ErrorCode, ErrorPayloa
  * Where a bundle comes from: a URL folder holding manifest.json, or files picked/dropped by the user. A URL
  * on another origin than the app's loads only with `allowCrossOrigin` (set once the user agreed).
  */
-export type BundleSource =
-  | { kind: 'url'; baseUrl: string; allowCrossOrigin?: boolean }
-  | { kind: 'files'; files: BundleFileData[] };
+export type BundleSource = { kind: 'url'; baseUrl: string; allowCrossOrigin?: boolean } | { kind: 'files'; files: BundleFileData[] };
 
 /** The backend in use, as the header shows it ("WebGPU · swiftshader", "WASM · 2 threads"). */
 export interface BackendInfo {

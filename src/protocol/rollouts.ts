@@ -3,7 +3,14 @@
  * numbers in the worker. Partials stream as the run goes (the images, sampling progress, then each batch
  * of finished rollouts, each event with its own copies of the arrays); the result is the GRPO summary.
  */
-import type { RolloutImage, RolloutImageSource, RolloutPhase, RolloutRecord, RolloutSettings, RolloutsSummary } from '../engine/rollouts/index.ts';
+import type {
+  RolloutImage,
+  RolloutImageSource,
+  RolloutPhase,
+  RolloutRecord,
+  RolloutSettings,
+  RolloutsSummary,
+} from '../engine/rollouts/index.ts';
 
 /** Parameters of a rollouts run (besides `type` and `id`). */
 export interface RolloutsParams {

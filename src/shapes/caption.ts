@@ -72,10 +72,7 @@ export function captionScene(scene: Scene, level: Level, rng: Rng): string {
       );
       if (level === 3) return list;
       const count = countPhrase(scene.objects.length);
-      const header =
-        rng.int(2) === 0
-          ? `${count} on a ${scene.background} background`
-          : `a ${scene.background} background with ${count}`;
+      const header = rng.int(2) === 0 ? `${count} on a ${scene.background} background` : `a ${scene.background} background with ${count}`;
       return `${header} : ${list}`;
     }
   }

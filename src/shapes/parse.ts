@@ -58,7 +58,11 @@ const COUNT_NOUNS = new Set(['object', 'objects']);
 function toWords(input: unknown): string[] {
   const words: string[] = [];
   const pushText = (text: string): void => {
-    for (const w of text.toLowerCase().replace(/([,:])/g, ' $1 ').split(/\s+/)) if (w) words.push(w);
+    for (const w of text
+      .toLowerCase()
+      .replace(/([,:])/g, ' $1 ')
+      .split(/\s+/))
+      if (w) words.push(w);
   };
   if (typeof input === 'string') pushText(input);
   else if (input !== null && typeof input === 'object' && typeof (input as ArrayLike<unknown>).length === 'number') {
@@ -150,9 +154,7 @@ function agreement(a: ObjectAssertion, o: SceneObject): number {
 }
 
 function assertedCount(a: ObjectAssertion): number {
-  return (
-    Number(a.shape !== undefined) + Number(a.colour !== undefined) + Number(a.size !== undefined) + Number(a.position !== undefined)
-  );
+  return Number(a.shape !== undefined) + Number(a.colour !== undefined) + Number(a.size !== undefined) + Number(a.position !== undefined);
 }
 
 /**

@@ -166,7 +166,8 @@ export async function tickProblems(page, testId) {
     els.map((el) => ({
       axis: el.getAttribute('class'),
       labels: [...el.querySelectorAll('.recharts-cartesian-axis-tick-value')].map((t) => t.textContent.trim()),
-    })));
+    })),
+  );
   const problems = [];
   if (axes.length < 2) problems.push(`${testId}: ${axes.length} axes drawn`);
   for (const { axis, labels } of axes) {
@@ -180,7 +181,8 @@ export async function tickProblems(page, testId) {
     const mantissa = step / 10 ** Math.floor(Math.log10(step) + 1e-9);
     if (![1, 2, 2.5, 5].some((m) => Math.abs(mantissa - m) < 1e-6)) problems.push(`${where}: step ${step} is not 1, 2, 2.5 or 5 × 10^k`);
     for (const [i, t] of ticks.entries()) {
-      if (Math.abs(t.value / step - Math.round(t.value / step)) > 1e-6) problems.push(`${where}: ${labels[i]} is not a multiple of ${step}`);
+      if (Math.abs(t.value / step - Math.round(t.value / step)) > 1e-6)
+        problems.push(`${where}: ${labels[i]} is not a multiple of ${step}`);
       if (i > 0 && Math.abs(t.value - ticks[i - 1].value - step) > 1e-6 * Math.abs(step)) problems.push(`${where}: uneven steps`);
       if (t.decimals !== null && t.decimals > decimalsOf(step / t.unit)) {
         problems.push(`${where}: ${labels[i]} has more decimals than step ${step} needs`);

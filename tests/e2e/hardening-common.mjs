@@ -12,7 +12,11 @@ export async function openRoundTrip(page, ctx, query = []) {
   await page.goto(`${ctx.baseUrl}?${[bundle.param, 'rt-loops=1', 'rt-steps=1', ...query].filter(Boolean).join('&')}`, { timeout: T });
   await page.getByRole('tab', { name: 'Round trip' }).click();
   await page.getByTestId('roundtrip-panel').waitFor();
-  await until(async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name), `bundle ${bundle.name} not loaded`, T);
+  await until(
+    async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name),
+    `bundle ${bundle.name} not loaded`,
+    T,
+  );
   await assertBackend(page, ctx.mode.expect);
   return bundle;
 }
@@ -25,7 +29,17 @@ export function pick(page, file, testId = 'rt-file-input') {
 /** The type a browser would give a file of this name (the app must not trust it). */
 function mimeOf(name) {
   const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
-  return { png: 'image/png', jpg: 'image/jpeg', webp: 'image/webp', gif: 'image/gif', bmp: 'image/bmp', svg: 'image/svg+xml', json: 'application/json' }[ext] ?? 'application/octet-stream';
+  return (
+    {
+      png: 'image/png',
+      jpg: 'image/jpeg',
+      webp: 'image/webp',
+      gif: 'image/gif',
+      bmp: 'image/bmp',
+      svg: 'image/svg+xml',
+      json: 'application/json',
+    }[ext] ?? 'application/octet-stream'
+  );
 }
 
 /**
@@ -43,8 +57,12 @@ export async function answerFor(page, name, timeout = 60_000) {
           const code = banner.querySelector('[data-testid="error-code"]');
           const font = (el) => (el ? getComputedStyle(el) : null);
           return {
-            refused: true, code: banner.getAttribute('data-code'), message: message?.textContent?.trim(), text: banner.querySelector('p')?.innerText?.trim(),
-            codeText: code?.textContent?.trim(), fonts: { message: font(message)?.fontFamily, code: font(code)?.fontFamily },
+            refused: true,
+            code: banner.getAttribute('data-code'),
+            message: message?.textContent?.trim(),
+            text: banner.querySelector('p')?.innerText?.trim(),
+            codeText: code?.textContent?.trim(),
+            fonts: { message: font(message)?.fontFamily, code: font(code)?.fontFamily },
             sizes: { message: parseFloat(font(message)?.fontSize), code: parseFloat(font(code)?.fontSize) },
           };
         }
@@ -60,11 +78,15 @@ export async function answerFor(page, name, timeout = 60_000) {
 export async function runRoundTrip(page) {
   await page.locator('[data-testid="rt-start"]:not([disabled])').waitFor({ timeout: T });
   await page.getByTestId('rt-start').click();
-  await until(async () => {
-    const status = await page.getByTestId('rt-run').getAttribute('data-status');
-    if (status === 'failed') throw fail(`run failed: ${await page.getByTestId('rt-run-error').textContent()}`);
-    return status === 'finished';
-  }, 'the round trip did not finish', T);
+  await until(
+    async () => {
+      const status = await page.getByTestId('rt-run').getAttribute('data-status');
+      if (status === 'failed') throw fail(`run failed: ${await page.getByTestId('rt-run-error').textContent()}`);
+      return status === 'finished';
+    },
+    'the round trip did not finish',
+    T,
+  );
   return page.getByTestId('rt-run').getAttribute('data-run-id');
 }
 
@@ -85,5 +107,8 @@ export function modelView(page) {
 export function near(view, x, y, rgb, tol, what) {
   const o = (y * view.w + x) * 3;
   const got = view.rgb.slice(o, o + 3);
-  assert.ok(rgb.every((v, c) => Math.abs(got[c] - v) <= tol), `${what}: pixel (${x},${y}) is ${got}, expected ${rgb}`);
+  assert.ok(
+    rgb.every((v, c) => Math.abs(got[c] - v) <= tol),
+    `${what}: pixel (${x},${y}) is ${got}, expected ${rgb}`,
+  );
 }

@@ -58,24 +58,36 @@ export const spec = {
       assert.ok(meta, 'no CSP <meta> in dist/index.html');
       assert.ok(html.indexOf(meta[0]) < html.indexOf('<script'), 'the CSP <meta> comes after a script');
       assert.doesNotMatch(meta[1], /script-src[^;]*'unsafe-(inline|eval)'/, `meta policy allows inline/eval script: ${meta[1]}`);
-      const inline = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)].filter(([, attrs, body]) => !/\bsrc=/.test(attrs) || body.trim() !== '');
-      assert.deepEqual(inline.map((m) => m[0].slice(0, 80)), [], 'inline <script> in dist/index.html');
+      const inline = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)].filter(
+        ([, attrs, body]) => !/\bsrc=/.test(attrs) || body.trim() !== '',
+      );
+      assert.deepEqual(
+        inline.map((m) => m[0].slice(0, 80)),
+        [],
+        'inline <script> in dist/index.html',
+      );
       assert.doesNotMatch(html, /\son[a-z]+=/i, 'an inline event handler in dist/index.html');
     });
 
-    await step('vite preview sends the Content-Security-Policy header: script-src without unsafe-inline/unsafe-eval, wasm-unsafe-eval allowed', async () => {
-      const res = await fetch(baseUrl);
-      const policy = res.headers.get('content-security-policy');
-      assert.ok(policy, 'no Content-Security-Policy header');
-      const script = policy.split(';').map((d) => d.trim()).find((d) => d.startsWith('script-src'));
-      assert.ok(script, `no script-src in ${policy}`);
-      assert.doesNotMatch(script, /'unsafe-inline'|'unsafe-eval'|\*|data:|blob:/, script);
-      assert.match(script, /'wasm-unsafe-eval'/);
-      assert.match(policy, /default-src 'self'/);
-      assert.match(policy, /object-src 'none'/);
-      const worker = await fetch(new URL('ort/ort-wasm-simd-threaded.asyncify.mjs', baseUrl));
-      assert.ok(worker.headers.get('content-security-policy'), 'the ORT runtime is served without the policy');
-    });
+    await step(
+      'vite preview sends the Content-Security-Policy header: script-src without unsafe-inline/unsafe-eval, wasm-unsafe-eval allowed',
+      async () => {
+        const res = await fetch(baseUrl);
+        const policy = res.headers.get('content-security-policy');
+        assert.ok(policy, 'no Content-Security-Policy header');
+        const script = policy
+          .split(';')
+          .map((d) => d.trim())
+          .find((d) => d.startsWith('script-src'));
+        assert.ok(script, `no script-src in ${policy}`);
+        assert.doesNotMatch(script, /'unsafe-inline'|'unsafe-eval'|\*|data:|blob:/, script);
+        assert.match(script, /'wasm-unsafe-eval'/);
+        assert.match(policy, /default-src 'self'/);
+        assert.match(policy, /object-src 'none'/);
+        const worker = await fetch(new URL('ort/ort-wasm-simd-threaded.asyncify.mjs', baseUrl));
+        assert.ok(worker.headers.get('content-security-policy'), 'the ORT runtime is served without the policy');
+      },
+    );
 
     await step(`under the policy the default bundle loads and a round trip runs on ${mode.expect}, with no violation`, async () => {
       phase.now = 'upload';
@@ -98,14 +110,22 @@ export const spec = {
       await page.getByTestId('ro-flowSteps').fill('1');
       await page.locator('[data-testid="ro-run"]:not([disabled])').waitFor({ timeout: T });
       await page.getByTestId('ro-run').click();
-      await until(async () => (await page.getByTestId('ro-status').getAttribute('data-status')) === 'finished', 'rollouts did not finish', T);
+      await until(
+        async () => (await page.getByTestId('ro-status').getAttribute('data-status')) === 'finished',
+        'rollouts did not finish',
+        T,
+      );
       assert.equal(await page.locator('[data-testid="ro-row"]').count(), 2);
     });
 
     await step('training replay of an imported log', async () => {
       phase.now = 'training replay';
       await page.getByRole('tab', { name: 'Training' }).click();
-      await page.getByTestId('runs-file-input').setInputFiles({ name: 'private-log-7f3a9c.jsonl', mimeType: 'application/json', buffer: readFileSync(join(root, 'tests', 'fixtures', 'runs', 'run.jsonl')) });
+      await page.getByTestId('runs-file-input').setInputFiles({
+        name: 'private-log-7f3a9c.jsonl',
+        mimeType: 'application/json',
+        buffer: readFileSync(join(root, 'tests', 'fixtures', 'runs', 'run.jsonl')),
+      });
       await page.locator('[data-testid^="run-item-"]:not([data-testid^="run-item-bundle:"])').first().waitFor({ timeout: T });
       const stepText = () => page.getByTestId('replay-step').textContent();
       await page.getByTestId('replay-restart').click();
@@ -116,7 +136,11 @@ export const spec = {
     await step('every request stayed on the app origin, sent no body, and carried neither the file name nor its bytes', () => {
       const counts = {};
       for (const r of requests) counts[r.phase] = (counts[r.phase] ?? 0) + 1;
-      console.log(`      requests by phase: ${Object.entries(counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+      console.log(
+        `      requests by phase: ${Object.entries(counts)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}`,
+      );
       assert.ok(requests.length > 5, 'requests were not recorded');
       const bad = [];
       for (const r of requests) {

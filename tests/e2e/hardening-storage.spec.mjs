@@ -25,11 +25,17 @@ function probeWrite(page) {
   return page.evaluate(async (name) => {
     const req = indexedDB.open(name, 1);
     req.onupgradeneeded = () => req.result.createObjectStore('s');
-    const db = await new Promise((ok, fail) => { req.onsuccess = () => ok(req.result); req.onerror = () => fail(req.error); });
+    const db = await new Promise((ok, fail) => {
+      req.onsuccess = () => ok(req.result);
+      req.onerror = () => fail(req.error);
+    });
     try {
       const tx = db.transaction('s', 'readwrite');
       tx.objectStore('s').put(new Uint8Array(20_000), Date.now());
-      return await new Promise((done) => { tx.oncomplete = () => done('ok'); tx.onabort = () => done(tx.error?.name ?? 'aborted'); });
+      return await new Promise((done) => {
+        tx.oncomplete = () => done('ok');
+        tx.onabort = () => done(tx.error?.name ?? 'aborted');
+      });
     } finally {
       db.close();
     }
@@ -81,60 +87,97 @@ export const spec = {
       assert.match(await page.getByTestId('runs-archive-note').textContent(), /Exported \d+ round trips and 1 training logs/);
     });
 
-    await step('Import runs into a fresh browser: every run is back and opens; importing again adds nothing; a bad file is refused by name', async () => {
-      assert.ok(archive, 'no archive to import');
-      const fresh = await launch(mode);
-      try {
-        const p2 = await fresh.context.newPage();
-        p2.setDefaultTimeout(T);
-        await openRoundTrip(p2, ctx);
-        assert.deepEqual(await historyIds(p2), [], 'a fresh profile should have no runs');
-        const file = { name: archive.name, mimeType: 'application/json', buffer: archive.bytes };
-        await p2.getByTestId('runs-import').setInputFiles(file);
-        await until(async () => (await p2.getByTestId('runs-archive-note').count()) > 0, 'no import note');
-        const n = JSON.parse(archive.bytes.toString('utf8')).roundtrips.length;
-        assert.match(await p2.getByTestId('runs-archive-note').textContent(), new RegExp(`Imported ${n} round trips and 1 training logs`));
-        for (const id of finished) assert.ok((await historyIds(p2)).includes(id), `run ${id} not imported`);
-        await p2.locator(`[data-testid="rt-history-item"][data-run-id="${finished[1]}"] [data-testid="rt-open"]`).click();
-        await until(async () => (await p2.getByTestId('rt-run').getAttribute('data-run-id')) === finished[1], 'the imported run did not open');
-        await p2.getByTestId('runs-import').setInputFiles(file);
-        await until(async () => /Imported 0 round trips and 0 training logs \(\d+ already here/.test(await p2.getByTestId('runs-archive-note').textContent()), 'the second import was not a no-op');
-        await p2.getByRole('tab', { name: 'Training' }).click();
-        await p2.locator('[data-testid^="run-item-"]:not([data-testid^="run-item-bundle:"])').first().waitFor({ timeout: T });
-        await p2.getByRole('tab', { name: 'Round trip' }).click();
-        await p2.getByTestId('runs-import').setInputFiles({ name: 'holiday.json', mimeType: 'application/json', buffer: Buffer.from('{"photos": []}') });
-        assert.match(await bannerText(p2), /^bad-import: holiday\.json: not a runs archive: format is null/);
-      } finally {
-        await fresh.close();
-      }
-    });
+    await step(
+      'Import runs into a fresh browser: every run is back and opens; importing again adds nothing; a bad file is refused by name',
+      async () => {
+        assert.ok(archive, 'no archive to import');
+        const fresh = await launch(mode);
+        try {
+          const p2 = await fresh.context.newPage();
+          p2.setDefaultTimeout(T);
+          await openRoundTrip(p2, ctx);
+          assert.deepEqual(await historyIds(p2), [], 'a fresh profile should have no runs');
+          const file = { name: archive.name, mimeType: 'application/json', buffer: archive.bytes };
+          await p2.getByTestId('runs-import').setInputFiles(file);
+          await until(async () => (await p2.getByTestId('runs-archive-note').count()) > 0, 'no import note');
+          const n = JSON.parse(archive.bytes.toString('utf8')).roundtrips.length;
+          assert.match(
+            await p2.getByTestId('runs-archive-note').textContent(),
+            new RegExp(`Imported ${n} round trips and 1 training logs`),
+          );
+          for (const id of finished) assert.ok((await historyIds(p2)).includes(id), `run ${id} not imported`);
+          await p2.locator(`[data-testid="rt-history-item"][data-run-id="${finished[1]}"] [data-testid="rt-open"]`).click();
+          await until(
+            async () => (await p2.getByTestId('rt-run').getAttribute('data-run-id')) === finished[1],
+            'the imported run did not open',
+          );
+          await p2.getByTestId('runs-import').setInputFiles(file);
+          await until(
+            async () =>
+              /Imported 0 round trips and 0 training logs \(\d+ already here/.test(await p2.getByTestId('runs-archive-note').textContent()),
+            'the second import was not a no-op',
+          );
+          await p2.getByRole('tab', { name: 'Training' }).click();
+          await p2.locator('[data-testid^="run-item-"]:not([data-testid^="run-item-bundle:"])').first().waitFor({ timeout: T });
+          await p2.getByRole('tab', { name: 'Round trip' }).click();
+          await p2
+            .getByTestId('runs-import')
+            .setInputFiles({ name: 'holiday.json', mimeType: 'application/json', buffer: Buffer.from('{"photos": []}') });
+          assert.match(await bannerText(p2), /^bad-import: holiday\.json: not a runs archive: format is null/);
+        } finally {
+          await fresh.close();
+        }
+      },
+    );
 
-    await step('storage full (origin quota cut through CDP): the run stays on screen, marked not stored, and the banner says storage is full', async () => {
-      const cdp = await context.newCDPSession(page);
-      const origin = new URL(ctx.baseUrl).origin;
-      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1 });
-      try {
-        // Chromium (156) keeps an IndexedDB bucket's space check for ~25 s, so a write right after the cut still
-        // succeeds once the origin has written before. Wait until a throwaway write is refused, then run.
-        const t0 = Date.now();
-        await until(async () => (await probeWrite(page)) === 'QuotaExceededError', 'the quota cut never made an IndexedDB write fail', 90_000);
-        console.log(`    quota cut effective after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        await pick(page, valid[2]);
-        await answerFor(page, valid[2].name);
-        await page.getByTestId('rt-loops').fill('1');
-        const before = await historyIds(page);
-        await page.getByTestId('rt-start').click();
-        await until(async () => (await page.getByTestId('rt-run').getAttribute('data-status')) === 'finished', 'the run did not finish', T);
-        // The save follows the last loop at once: a few seconds without an error means none is coming.
-        await until(async () => (await page.getByTestId('rt-run-error').count()) > 0, 'no storage error shown on the finished run', 10_000);
-        assert.match(await runError(page), /^storage-full: Browser storage is full: this run \(rgb16\.png\) was not saved/);
-        assert.match(await bannerText(page), /^storage-full: Browser storage is full/);
-        assert.deepEqual(await historyIds(page), before, 'an unsaved run appeared in the history');
-      } finally {
-        await cdp.send('Storage.overrideQuotaForOrigin', { origin });
-        await page.evaluate((name) => new Promise((done) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onerror = r.onblocked = () => done(); }), PROBE_DB);
-      }
-    });
+    await step(
+      'storage full (origin quota cut through CDP): the run stays on screen, marked not stored, and the banner says storage is full',
+      async () => {
+        const cdp = await context.newCDPSession(page);
+        const origin = new URL(ctx.baseUrl).origin;
+        await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1 });
+        try {
+          // Chromium (156) keeps an IndexedDB bucket's space check for ~25 s, so a write right after the cut still
+          // succeeds once the origin has written before. Wait until a throwaway write is refused, then run.
+          const t0 = Date.now();
+          await until(
+            async () => (await probeWrite(page)) === 'QuotaExceededError',
+            'the quota cut never made an IndexedDB write fail',
+            90_000,
+          );
+          console.log(`    quota cut effective after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+          await pick(page, valid[2]);
+          await answerFor(page, valid[2].name);
+          await page.getByTestId('rt-loops').fill('1');
+          const before = await historyIds(page);
+          await page.getByTestId('rt-start').click();
+          await until(
+            async () => (await page.getByTestId('rt-run').getAttribute('data-status')) === 'finished',
+            'the run did not finish',
+            T,
+          );
+          // The save follows the last loop at once: a few seconds without an error means none is coming.
+          await until(
+            async () => (await page.getByTestId('rt-run-error').count()) > 0,
+            'no storage error shown on the finished run',
+            10_000,
+          );
+          assert.match(await runError(page), /^storage-full: Browser storage is full: this run \(rgb16\.png\) was not saved/);
+          assert.match(await bannerText(page), /^storage-full: Browser storage is full/);
+          assert.deepEqual(await historyIds(page), before, 'an unsaved run appeared in the history');
+        } finally {
+          await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+          await page.evaluate(
+            (name) =>
+              new Promise((done) => {
+                const r = indexedDB.deleteDatabase(name);
+                r.onsuccess = r.onerror = r.onblocked = () => done();
+              }),
+            PROBE_DB,
+          );
+        }
+      },
+    );
 
     await step('no unexpected page error', async () => assert.deepEqual(errors, [], errors.join(' | ')));
   },

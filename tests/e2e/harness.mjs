@@ -32,7 +32,15 @@ import { build, freePort, preview } from './server.mjs';
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CHROMIUM = process.env.UAE_CHROMIUM ?? '/usr/bin/chromium';
 
-const COMMON = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const COMMON = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 /**
  * The two runs: `expect` is the backend the header must show. The app's Auto passes over a software
@@ -44,7 +52,6 @@ export const MODES = [
   { name: 'wasm', expect: 'wasm', args: [...COMMON, '--disable-webgpu'] },
 ];
 const MODE_NAMES = MODES.map((m) => m.name);
-
 
 /** Launches Chromium in `mode` with a fresh profile; returns { context, close } (close deletes the profile). */
 export async function launch(mode) {
@@ -59,7 +66,10 @@ export async function launch(mode) {
     await context.addInitScript(() => {
       try {
         if (location.protocol.startsWith('http') && !localStorage.getItem('uae-playground')) {
-          localStorage.setItem('uae-playground', JSON.stringify({ state: { config: { backend: 'webgpu', bundle: null, seed: 0 } }, version: 1 }));
+          localStorage.setItem(
+            'uae-playground',
+            JSON.stringify({ state: { config: { backend: 'webgpu', bundle: null, seed: 0 } }, version: 1 }),
+          );
         }
       } catch {
         // no storage on this page: nothing to preset
@@ -161,7 +171,9 @@ export async function runSpecs(specs, opts) {
 export function summarize(title, results, t0) {
   const failed = results.filter((r) => r.error);
   const seconds = ((Date.now() - t0) / 1000).toFixed(0);
-  console.log(`\n${title}: ${results.length - failed.length} passed, ${failed.length} failed in ${seconds} s; screenshots in test-results/`);
+  console.log(
+    `\n${title}: ${results.length - failed.length} passed, ${failed.length} failed in ${seconds} s; screenshots in test-results/`,
+  );
   for (const f of failed) console.log(`  FAILED [${f.suite} · ${f.mode}] ${f.name}`);
   return failed.length === 0 && results.length > 0 ? 0 : 1;
 }

@@ -10,7 +10,11 @@ export async function openRoundTrip(page, ctx, query) {
   const bundle = panelBundle(ctx);
   await page.goto(`${ctx.baseUrl}?${[bundle.param, ...query].filter(Boolean).join('&')}`, { timeout: T });
   await page.getByTestId('roundtrip-panel').waitFor({ timeout: T });
-  await until(async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name), `bundle ${bundle.name} not loaded`, T);
+  await until(
+    async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name),
+    `bundle ${bundle.name} not loaded`,
+    T,
+  );
   await page.locator('[data-testid="rt-start"]:not([disabled])').waitFor({ timeout: T });
   return bundle;
 }

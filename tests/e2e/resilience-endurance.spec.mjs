@@ -50,7 +50,16 @@ function roundTrips(page, { from, n, steps, W, H }) {
         const image = new Uint8Array(W * H * 3);
         for (let p = 0; p < image.length; p++) image[p] = (p * 7 + i * 13) % 256;
         try {
-          const r = await client.request({ type: 'roundtrip', image, width: W, height: H, loops: 1, steps, seed: i, policy: { kind: 'greedy' } }).done;
+          const r = await client.request({
+            type: 'roundtrip',
+            image,
+            width: W,
+            height: H,
+            loops: 1,
+            steps,
+            seed: i,
+            policy: { kind: 'greedy' },
+          }).done;
           if (r.loops !== 1) failures.push(`trip ${i}: ${r.loops} loops`);
         } catch (e) {
           failures.push(`trip ${i}: ${e.code}: ${e.message}`);
@@ -80,30 +89,39 @@ async function runEndurance({ context, mode, step, root, mount, baseUrl }) {
   const trips = (from, n) => roundTrips(page, { from, n, steps: FLOW_STEPS, W, H });
 
   const report = { bundle: bundle.id, roundTrips: ROUND_TRIPS, flowSteps: FLOW_STEPS, warmup: WARMUP };
-  await step(`${ROUND_TRIPS} consecutive round trips (1 loop, ${FLOW_STEPS} flow steps): no failure, memory growth ≤ ${MAX_GROWTH_PCT}%`, async () => {
-    const warm = await trips(0, WARMUP);
-    assert.deepEqual(warm.failures, []);
-    const before = await measure(page);
-    const run = await trips(WARMUP, ROUND_TRIPS);
-    const after = await measure(page);
-    const { ms } = run;
-    Object.assign(report, {
-      ms, msPerTrip: ms / ROUND_TRIPS, before, after,
-      jsHeapGrowthPct: pct(before.jsHeap, after.jsHeap), wasmGrowthPct: pct(before.wasm, after.wasm),
-      failures: run.failures,
-    });
-    console.log(`      ${ROUND_TRIPS} round trips in ${(ms / 1000).toFixed(1)} s (${(ms / ROUND_TRIPS).toFixed(0)} ms each, after ${WARMUP} warm-up trips)`);
-    console.log(`      JS heap ${mb(before.jsHeap)} → ${mb(after.jsHeap)} (${report.jsHeapGrowthPct?.toFixed(2)}%; ${after.jsSource})`);
-    console.log(`      WASM memory ${mb(before.wasm)} → ${mb(after.wasm)} (${report.wasmGrowthPct?.toFixed(2)}%)`);
-    mkdirSync(join(root, 'test-results'), { recursive: true });
-    writeFileSync(join(root, 'test-results', 'endurance.json'), `${JSON.stringify(report, null, 2)}\n`);
-    assert.deepEqual(report.failures, []);
-    assert.equal(after.liveTensors, 0, 'ORT tensors left alive after the round trips');
-    assert.ok(before.wasm > 0, 'the worker reported no WebAssembly memory: the probe is blind');
-    assert.ok(before.jsHeap > 0, 'no JS heap figure: the probe is blind');
-    assert.ok(report.wasmGrowthPct <= MAX_GROWTH_PCT, `WASM memory grew ${report.wasmGrowthPct.toFixed(2)}%`);
-    assert.ok(report.jsHeapGrowthPct <= MAX_GROWTH_PCT, `JS heap grew ${report.jsHeapGrowthPct.toFixed(2)}%`);
-  });
+  await step(
+    `${ROUND_TRIPS} consecutive round trips (1 loop, ${FLOW_STEPS} flow steps): no failure, memory growth ≤ ${MAX_GROWTH_PCT}%`,
+    async () => {
+      const warm = await trips(0, WARMUP);
+      assert.deepEqual(warm.failures, []);
+      const before = await measure(page);
+      const run = await trips(WARMUP, ROUND_TRIPS);
+      const after = await measure(page);
+      const { ms } = run;
+      Object.assign(report, {
+        ms,
+        msPerTrip: ms / ROUND_TRIPS,
+        before,
+        after,
+        jsHeapGrowthPct: pct(before.jsHeap, after.jsHeap),
+        wasmGrowthPct: pct(before.wasm, after.wasm),
+        failures: run.failures,
+      });
+      console.log(
+        `      ${ROUND_TRIPS} round trips in ${(ms / 1000).toFixed(1)} s (${(ms / ROUND_TRIPS).toFixed(0)} ms each, after ${WARMUP} warm-up trips)`,
+      );
+      console.log(`      JS heap ${mb(before.jsHeap)} → ${mb(after.jsHeap)} (${report.jsHeapGrowthPct?.toFixed(2)}%; ${after.jsSource})`);
+      console.log(`      WASM memory ${mb(before.wasm)} → ${mb(after.wasm)} (${report.wasmGrowthPct?.toFixed(2)}%)`);
+      mkdirSync(join(root, 'test-results'), { recursive: true });
+      writeFileSync(join(root, 'test-results', 'endurance.json'), `${JSON.stringify(report, null, 2)}\n`);
+      assert.deepEqual(report.failures, []);
+      assert.equal(after.liveTensors, 0, 'ORT tensors left alive after the round trips');
+      assert.ok(before.wasm > 0, 'the worker reported no WebAssembly memory: the probe is blind');
+      assert.ok(before.jsHeap > 0, 'no JS heap figure: the probe is blind');
+      assert.ok(report.wasmGrowthPct <= MAX_GROWTH_PCT, `WASM memory grew ${report.wasmGrowthPct.toFixed(2)}%`);
+      assert.ok(report.jsHeapGrowthPct <= MAX_GROWTH_PCT, `JS heap grew ${report.jsHeapGrowthPct.toFixed(2)}%`);
+    },
+  );
 
   await step('no uncaught errors or console errors on the page', async () => {
     assert.deepEqual(errors, []);

@@ -51,7 +51,8 @@ async function runFaultSpecs({ context, mode, step, shot, ...ctx }) {
       await runStatus(page, 'cancelled');
     }
     console.log(`      cancel → idle: ${measured.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}`);
-    for (const ms of measured) assert.ok(ms <= CANCEL_IDLE_MS, `the worker took ${ms.toFixed(0)} ms to become idle after cancel (bound ${CANCEL_IDLE_MS} ms)`);
+    for (const ms of measured)
+      assert.ok(ms <= CANCEL_IDLE_MS, `the worker took ${ms.toFixed(0)} ms to become idle after cancel (bound ${CANCEL_IDLE_MS} ms)`);
     assert.equal(await activity(page), 'idle');
   });
 
@@ -68,7 +69,11 @@ async function runFaultSpecs({ context, mode, step, shot, ...ctx }) {
       const notice = page.getByTestId('engine-recovered');
       await notice.waitFor({ timeout: T });
       const text = (await notice.textContent()).trim();
-      assert.match(text, /the WebGPU device was lost \(destroyed.*\); sessions were recreated on (a new WebGPU device|WASM)/, `notice: ${text}`);
+      assert.match(
+        text,
+        /the WebGPU device was lost \(destroyed.*\); sessions were recreated on (a new WebGPU device|WASM)/,
+        `notice: ${text}`,
+      );
       console.log(`      ${text}`);
       await shot(page, 'device-lost');
       // Retried in the same page and engine: only the loop count changes (one loop is enough to finish).
@@ -85,17 +90,30 @@ async function runFaultSpecs({ context, mode, step, shot, ...ctx }) {
       await page.getByTestId('rt-loops').fill('20');
       await startRun(page);
       const worker = await engineWorker(page);
-      await worker.evaluate(() => setTimeout(() => {
-        throw new Error('E2E: engine worker crash');
-      }, 0));
+      await worker.evaluate(() =>
+        setTimeout(() => {
+          throw new Error('E2E: engine worker crash');
+        }, 0),
+      );
       const error = await runStatus(page, 'failed');
-      assert.match(error, /^worker-crashed: uncaught error in the engine worker: .*E2E: engine worker crash; the engine worker was restarted$/, `run error: ${error}`);
+      assert.match(
+        error,
+        /^worker-crashed: uncaught error in the engine worker: .*E2E: engine worker crash; the engine worker was restarted$/,
+        `run error: ${error}`,
+      );
       const notice = page.getByTestId('engine-restarted');
       await notice.waitFor({ timeout: T });
       assert.equal(await notice.getAttribute('data-restarts'), '1');
-      assert.match((await notice.textContent()).trim(), /^The engine worker stopped \(uncaught error in the engine worker: .*E2E: engine worker crash\) and was restarted at /);
+      assert.match(
+        (await notice.textContent()).trim(),
+        /^The engine worker stopped \(uncaught error in the engine worker: .*E2E: engine worker crash\) and was restarted at /,
+      );
       await shot(page, 'worker-restarted');
-      await until(async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name), 'bundle not reloaded after the restart', T);
+      await until(
+        async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name),
+        'bundle not reloaded after the restart',
+        T,
+      );
       const fresh = await engineWorker(page, worker);
       assert.notEqual(fresh, worker);
       await page.getByTestId('rt-loops').fill('1');
@@ -108,10 +126,22 @@ async function runFaultSpecs({ context, mode, step, shot, ...ctx }) {
       // The evaluation may not come back from a worker that closed itself.
       await Promise.race([worker.evaluate(() => self.close()).catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
       // The supervisor gives a silent worker 60 s (long synchronous WASM work must not count as death).
-      await until(async () => (await page.getByTestId('engine-restarted').getAttribute('data-restarts')) === '2', 'silent worker not restarted', T);
+      await until(
+        async () => (await page.getByTestId('engine-restarted').getAttribute('data-restarts')) === '2',
+        'silent worker not restarted',
+        T,
+      );
       const text = (await page.getByTestId('engine-restarted').textContent()).trim();
-      assert.match(text, /^The engine worker stopped \(the engine worker stopped answering \(no reply for \d+ s\)\) and was restarted/, text);
-      await until(async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name), 'bundle not reloaded after the restart', T);
+      assert.match(
+        text,
+        /^The engine worker stopped \(the engine worker stopped answering \(no reply for \d+ s\)\) and was restarted/,
+        text,
+      );
+      await until(
+        async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name),
+        'bundle not reloaded after the restart',
+        T,
+      );
       await page.locator('[data-testid="rt-start"]:not([disabled])').waitFor({ timeout: T });
       await startRun(page);
       await runStatus(page, 'finished');

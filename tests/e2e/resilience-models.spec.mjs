@@ -29,7 +29,11 @@ async function serveForeign(context, root) {
     await route.fulfill({
       status: 200,
       body: readFileSync(file),
-      headers: { 'access-control-allow-origin': '*', 'cross-origin-resource-policy': 'cross-origin', 'content-type': 'application/octet-stream' },
+      headers: {
+        'access-control-allow-origin': '*',
+        'cross-origin-resource-policy': 'cross-origin',
+        'content-type': 'application/octet-stream',
+      },
     });
   });
   return requested;
@@ -63,7 +67,10 @@ async function runModelSpecs({ context, baseUrl, step, shot, root, mount }) {
       assert.match(text.slice(code.length + 2), message);
       if (name === 'wrong-dtype') await shot(page, 'bad-model');
       await waitLoaded(page, defaultId);
-      assert.ok((await page.getByTestId('bundle-badge').textContent()).includes(defaultName), 'the default bundle is no longer the loaded one');
+      assert.ok(
+        (await page.getByTestId('bundle-badge').textContent()).includes(defaultName),
+        'the default bundle is no longer the loaded one',
+      );
       await page.getByRole('button', { name: 'Dismiss error' }).click();
       await page.getByTestId('error-banner').waitFor({ state: 'detached' });
     });
@@ -90,8 +97,14 @@ async function runModelSpecs({ context, baseUrl, step, shot, root, mount }) {
     await page.getByTestId('load-url').click();
     await page.getByTestId('origin-accept').click();
     await waitLoaded(page, 'fixture-tiny');
-    assert.ok(requested.some((u) => u.endsWith('/fixture-tiny/manifest.json')), 'manifest not fetched from the other origin');
-    assert.ok(requested.some((u) => u.endsWith('.onnx')), 'no model file fetched from the other origin');
+    assert.ok(
+      requested.some((u) => u.endsWith('/fixture-tiny/manifest.json')),
+      'manifest not fetched from the other origin',
+    );
+    assert.ok(
+      requested.some((u) => u.endsWith('.onnx')),
+      'no model file fetched from the other origin',
+    );
   });
 
   await step('a shared link naming a bundle on another origin asks too; declining loads nothing', async () => {
@@ -101,7 +114,10 @@ async function runModelSpecs({ context, baseUrl, step, shot, root, mount }) {
     await page.getByTestId('origin-decline').click();
     await page.waitForTimeout(1500);
     assert.deepEqual(requested, []);
-    await until(async () => (await page.getByTestId('bundle-badge').textContent()).includes('no bundle'), 'a bundle was loaded after declining');
+    await until(
+      async () => (await page.getByTestId('bundle-badge').textContent()).includes('no bundle'),
+      'a bundle was loaded after declining',
+    );
   });
 
   await step('no uncaught errors or unexpected console errors', async () => {

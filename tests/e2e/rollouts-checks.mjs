@@ -23,7 +23,17 @@ const FLOW_STEPS = { webgpu: 2, wasm: 8 };
 const CANCEL_FLOW_STEPS = 24;
 /** The cancelled group's size: cancelled after 2 rows, it leaves 10 undone, far more than the 3 rows' time allowed below. */
 const CANCEL_GROUP = 12;
-const METRICS = ['reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'kl', 'entropy', 'clip_ratio/region_mean', 'loss'];
+const METRICS = [
+  'reward',
+  'reward_std',
+  'frac_reward_zero_std',
+  'completions/mean_length',
+  'completions/clipped_ratio',
+  'kl',
+  'entropy',
+  'clip_ratio/region_mean',
+  'loss',
+];
 const LOSSES = ['grpo', 'bnpo', 'dr_grpo', 'dapo'];
 /** The panel's reward names (src/engine/rollouts REWARD_NAMES): the weights of a mix. */
 const REWARD_NAMES = ['sim', 'psnr', 'ssim', 'attr_f1'];
@@ -39,14 +49,18 @@ const SLACK = { wasm: 1e-5, webgpu: 2e-3 };
  * Unicode minus is read as '-'.
  */
 export function shownNumber(text, what) {
-  const t = String(text ?? '').trim().replace(/\u2212/g, '-');
+  const t = String(text ?? '')
+    .trim()
+    .replace(/\u2212/g, '-');
   if (!/^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(t)) throw new Error(`${what} shows "${text}", not a number`);
   return Number(t);
 }
 
 /** Returns the value of the last digit a number shows: "0.1234" → 1e-4, "-1.23e-3" → 1e-5, "12" → 1. */
 export function lastDigit(text) {
-  const t = String(text).trim().replace(/\u2212/g, '-');
+  const t = String(text)
+    .trim()
+    .replace(/\u2212/g, '-');
   const m = /^-?\d+(?:\.(\d+))?(?:e([-+]?\d+))?$/i.exec(t);
   if (!m) throw new Error(`"${text}" is not a number`);
   return 10 ** ((m[2] ? Number(m[2]) : 0) - (m[1]?.length ?? 0));
@@ -67,7 +81,10 @@ export function assertShows(text, value, what, slack) {
     return;
   }
   const tol = lastDigit(text) / 2 + slack * Math.max(1, Math.abs(value));
-  assert.ok(Math.abs(shown - value) <= tol, `${what} shows ${text}, the CLI gives ${value} (off by ${Math.abs(shown - value)}, allowed ${tol})`);
+  assert.ok(
+    Math.abs(shown - value) <= tol,
+    `${what} shows ${text}, the CLI gives ${value} (off by ${Math.abs(shown - value)}, allowed ${tol})`,
+  );
 }
 
 const run = promisify(execFile);
@@ -81,11 +98,39 @@ async function cliArgs(page, dir) {
   const weights = reward === 'mix' ? (await Promise.all(REWARD_NAMES.map(async (n) => `${n}=${await v(`ro-w-${n}`)}`))).join(',') : reward;
   const flowSteps = await v('ro-flowSteps');
   return [
-    'rollouts', '--bundle', dir, '--scene', await v('ro-sceneSeed'), '--batch', await v('ro-batch'), '--group', await v('ro-groupSize'),
-    '--seed', await v('ro-seed'), '--temperature', await v('ro-temperature'), '--top-p', await v('ro-topP'),
-    ...(flowSteps.trim() === '' ? [] : ['--steps', flowSteps]), '--reward', weights, '--scale', await v('ro-scale'), '--old', await v('ro-old'),
-    '--beta', await v('ro-beta'), '--eps-low', await v('ro-epsLow'), '--eps-high', await v('ro-epsHigh'), '--loss-type', await v('ro-loss-type'),
-    '--recon-batch', await v('ro-reconstructBatch'), '--json',
+    'rollouts',
+    '--bundle',
+    dir,
+    '--scene',
+    await v('ro-sceneSeed'),
+    '--batch',
+    await v('ro-batch'),
+    '--group',
+    await v('ro-groupSize'),
+    '--seed',
+    await v('ro-seed'),
+    '--temperature',
+    await v('ro-temperature'),
+    '--top-p',
+    await v('ro-topP'),
+    ...(flowSteps.trim() === '' ? [] : ['--steps', flowSteps]),
+    '--reward',
+    weights,
+    '--scale',
+    await v('ro-scale'),
+    '--old',
+    await v('ro-old'),
+    '--beta',
+    await v('ro-beta'),
+    '--eps-low',
+    await v('ro-epsLow'),
+    '--eps-high',
+    await v('ro-epsHigh'),
+    '--loss-type',
+    await v('ro-loss-type'),
+    '--recon-batch',
+    await v('ro-reconstructBatch'),
+    '--json',
   ];
 }
 
@@ -120,23 +165,44 @@ async function startRecording(page) {
     const record = () => {
       const rows = [...document.querySelectorAll('[data-testid="ro-row"]')];
       const s = {
-        ms: Math.round(performance.now() - w.__roT0), rows: rows.length, points: count('[data-testid="ro-chart-scatter"] .recharts-scatter-symbol'), status: status(),
-        score: enabled('ro-run'), cancel: enabled('ro-cancel'),
+        ms: Math.round(performance.now() - w.__roT0),
+        rows: rows.length,
+        points: count('[data-testid="ro-chart-scatter"] .recharts-scatter-symbol'),
+        status: status(),
+        score: enabled('ro-run'),
+        cancel: enabled('ro-cancel'),
         // The rows on screen are rollouts 0…n−1: the table grows by appending the newly scored ones.
         prefix: rows.every((r, i) => r.dataset.index === String(i)),
       };
       const last = w.__roSamples.at(-1);
-      if (!last || last.rows !== s.rows || last.points !== s.points || last.status !== s.status || last.score !== s.score || last.cancel !== s.cancel) w.__roSamples.push(s);
+      if (
+        !last ||
+        last.rows !== s.rows ||
+        last.points !== s.points ||
+        last.status !== s.status ||
+        last.score !== s.score ||
+        last.cancel !== s.cancel
+      )
+        w.__roSamples.push(s);
     };
     w.__roObserver?.disconnect();
     w.__roObserver = new MutationObserver(record);
-    w.__roObserver.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status', 'disabled'] });
+    w.__roObserver.observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['data-status', 'disabled'],
+    });
     w.__roClick?.abort();
     w.__roClick = new AbortController();
-    document.addEventListener('click', (e) => {
-      const id = e.target?.closest?.('[data-testid]')?.dataset.testid;
-      if (id === 'ro-run' || id === 'ro-cancel') w.__roClicks.push({ id, ms: performance.now() - w.__roT0 });
-    }, { capture: true, signal: w.__roClick.signal });
+    document.addEventListener(
+      'click',
+      (e) => {
+        const id = e.target?.closest?.('[data-testid]')?.dataset.testid;
+        if (id === 'ro-run' || id === 'ro-cancel') w.__roClicks.push({ id, ms: performance.now() - w.__roT0 });
+      },
+      { capture: true, signal: w.__roClick.signal },
+    );
     record();
   });
 }
@@ -179,16 +245,31 @@ async function scoreAndSample(page) {
  * the cells' text kept for the cross-check (`text`), the caption, and whether the advantage is final.
  */
 async function tableRows(page) {
-  const raw = await page.locator('[data-testid="ro-row"]').evaluateAll((rows) => rows.map((r) => {
-    const c = r.cells;
-    // The caption cell: its own text (a 'truncated' tag is a child element); '(empty caption)' is a muted span.
-    const caption = [...c[2].childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('');
-    return {
-      index: r.dataset.index, caption, truncated: c[2].querySelector('.tag') !== null,
-      text: { length: c[3].textContent, reward: c[4].textContent, advantage: c[5].textContent, kl: c[6].textContent, logp: c[7].textContent },
-      final: c[5].dataset.final, mark: r.dataset.mark ?? null, canvas: c[1].querySelector('canvas') !== null,
-    };
-  }));
+  const raw = await page.locator('[data-testid="ro-row"]').evaluateAll((rows) =>
+    rows.map((r) => {
+      const c = r.cells;
+      // The caption cell: its own text (a 'truncated' tag is a child element); '(empty caption)' is a muted span.
+      const caption = [...c[2].childNodes]
+        .filter((n) => n.nodeType === Node.TEXT_NODE)
+        .map((n) => n.textContent)
+        .join('');
+      return {
+        index: r.dataset.index,
+        caption,
+        truncated: c[2].querySelector('.tag') !== null,
+        text: {
+          length: c[3].textContent,
+          reward: c[4].textContent,
+          advantage: c[5].textContent,
+          kl: c[6].textContent,
+          logp: c[7].textContent,
+        },
+        final: c[5].dataset.final,
+        mark: r.dataset.mark ?? null,
+        canvas: c[1].querySelector('canvas') !== null,
+      };
+    }),
+  );
   return raw.map((r) => {
     const what = (col) => `row ${r.index}'s ${col}`;
     const provisional = r.text.advantage.trim().startsWith('≈');
@@ -207,7 +288,10 @@ async function tableRows(page) {
 
 /** Returns the shown text of the loss (by loss type) and metric (by name) cells. */
 async function shownMetrics(page) {
-  const cells = async (sel, key) => Object.fromEntries(await page.locator(sel).evaluateAll((trs, k) => trs.map((tr) => [tr.dataset[k], tr.querySelector('td').textContent]), key));
+  const cells = async (sel, key) =>
+    Object.fromEntries(
+      await page.locator(sel).evaluateAll((trs, k) => trs.map((tr) => [tr.dataset[k], tr.querySelector('td').textContent]), key),
+    );
   return {
     losses: await cells('[data-testid="ro-losses"] tr[data-loss]', 'loss'),
     metrics: await cells('[data-testid="ro-trl-metrics"] tr[data-metric]', 'metric'),
@@ -226,27 +310,36 @@ async function assertRolloutsPanel(ctx) {
   const errors = collectErrors(page);
 
   let opened = false;
-  await step(`the app loads bundle ${bundle.id} on ${mode.expect}, its card counts checkpoints as its files do, and the Rollouts tab opens`, async () => {
-    await page.goto(url, { timeout: 180_000 });
-    await page.getByRole('tab', { name: 'Model bundle' }).click();
-    await page.locator(`[data-testid="loaded-bundle"][data-bundle-id="${bundle.id}"]`).waitFor({ timeout: 240_000 });
-    await page.getByTestId('load-progress').waitFor({ state: 'detached', timeout: 240_000 });
-    await assertBackend(page, mode.expect);
-    // The card's counts come from the manifest: every checkpoint the scrubber steps through, the trained
-    // ones being the files under checkpoints/ in the card's own file table.
-    const checkpoints = JSON.parse(readFileSync(join(bundle.dir, 'manifest.json'), 'utf8')).roles.checkpoints ?? [];
-    if (checkpoints.length > 0) {
-      const files = await page.locator('[data-testid="loaded-bundle"] tbody td.mono').evaluateAll((tds) => tds.filter((td) => td.textContent.startsWith('checkpoints/')).length);
-      const text = await page.getByTestId('bundle-contents').textContent();
-      console.log(`      ${text}`);
-      assert.match(text, new RegExp(`^${checkpoints.length} encoder checkpoints?: .*\\b${checkpoints.filter((c) => c.step !== 0).length} from training`));
-      if (files > 0) assert.match(text, new RegExp(`\\b${files} from training`), `the card does not count the ${files} checkpoint files it lists`);
-    }
-    await page.getByRole('tab', { name: 'Rollouts' }).click();
-    await page.getByTestId('rollouts-panel').waitFor();
-    assert.equal(await page.getByTestId('ro-groupSize').inputValue(), '8', 'default group size is not 8');
-    opened = true;
-  });
+  await step(
+    `the app loads bundle ${bundle.id} on ${mode.expect}, its card counts checkpoints as its files do, and the Rollouts tab opens`,
+    async () => {
+      await page.goto(url, { timeout: 180_000 });
+      await page.getByRole('tab', { name: 'Model bundle' }).click();
+      await page.locator(`[data-testid="loaded-bundle"][data-bundle-id="${bundle.id}"]`).waitFor({ timeout: 240_000 });
+      await page.getByTestId('load-progress').waitFor({ state: 'detached', timeout: 240_000 });
+      await assertBackend(page, mode.expect);
+      // The card's counts come from the manifest: every checkpoint the scrubber steps through, the trained
+      // ones being the files under checkpoints/ in the card's own file table.
+      const checkpoints = JSON.parse(readFileSync(join(bundle.dir, 'manifest.json'), 'utf8')).roles.checkpoints ?? [];
+      if (checkpoints.length > 0) {
+        const files = await page
+          .locator('[data-testid="loaded-bundle"] tbody td.mono')
+          .evaluateAll((tds) => tds.filter((td) => td.textContent.startsWith('checkpoints/')).length);
+        const text = await page.getByTestId('bundle-contents').textContent();
+        console.log(`      ${text}`);
+        assert.match(
+          text,
+          new RegExp(`^${checkpoints.length} encoder checkpoints?: .*\\b${checkpoints.filter((c) => c.step !== 0).length} from training`),
+        );
+        if (files > 0)
+          assert.match(text, new RegExp(`\\b${files} from training`), `the card does not count the ${files} checkpoint files it lists`);
+      }
+      await page.getByRole('tab', { name: 'Rollouts' }).click();
+      await page.getByTestId('rollouts-panel').waitFor();
+      assert.equal(await page.getByTestId('ro-groupSize').inputValue(), '8', 'default group size is not 8');
+      opened = true;
+    },
+  );
   if (!opened) throw new Error('the rollouts panel did not open: later steps skipped');
 
   let samples = [];
@@ -265,9 +358,22 @@ async function assertRolloutsPanel(ctx) {
     const last = samples.at(-1);
     assert.equal(last.status, 'finished', `run ended as ${last.status}: ${await page.getByTestId('error-banner').allTextContents()}`);
     // The status line says it in a sentence (it once ended on a stray "the bundle's flow steps").
-    assert.equal(await page.getByTestId('ro-flow-steps').textContent(), `Each reconstruction takes ${flowSteps} flow steps.`, 'the run did not use the flow steps set in the panel');
-    assert.doesNotMatch(await page.getByTestId('ro-status').textContent(), /the bundle.s flow steps/, 'a stray fragment in the status line');
-    console.log(`      row count over time: ${samples.filter((s, i) => i === 0 || s.rows !== samples[i - 1].rows).map((s) => `${s.rows}@${s.ms}ms`).join(' → ')}`);
+    assert.equal(
+      await page.getByTestId('ro-flow-steps').textContent(),
+      `Each reconstruction takes ${flowSteps} flow steps.`,
+      'the run did not use the flow steps set in the panel',
+    );
+    assert.doesNotMatch(
+      await page.getByTestId('ro-status').textContent(),
+      /the bundle.s flow steps/,
+      'a stray fragment in the status line',
+    );
+    console.log(
+      `      row count over time: ${samples
+        .filter((s, i) => i === 0 || s.rows !== samples[i - 1].rows)
+        .map((s) => `${s.rows}@${s.ms}ms`)
+        .join(' → ')}`,
+    );
     assert.equal(last.rows, 8);
     for (let i = 1; i < samples.length; i++) assert.ok(samples[i].rows >= samples[i - 1].rows, 'the row count went down');
     const counts = [...new Set(samples.map((s) => s.rows))];
@@ -275,101 +381,152 @@ async function assertRolloutsPanel(ctx) {
     // backend (or a busy main thread) two rows can land in the same frame: ask for several partial tables.
     const partial = counts.filter((c) => c > 0 && c < 8);
     assert.ok(partial.length >= 3, `rows did not arrive row by row: counts seen ${counts.join(', ')}`);
-    assert.ok(samples.every((s) => s.prefix), 'a partial table was not rollouts 0…n−1 in order');
-    for (const s of samples.filter((x) => x.rows > 0 && x.rows < 8)) assert.equal(s.status, 'running', `${s.rows} rows shown when the run was ${s.status}`);
-    assert.ok(samples.some((s) => s.rows > 0 && s.rows < 8 && s.points === s.rows), 'the scatter did not redraw with the partial rows');
+    assert.ok(
+      samples.every((s) => s.prefix),
+      'a partial table was not rollouts 0…n−1 in order',
+    );
+    for (const s of samples.filter((x) => x.rows > 0 && x.rows < 8))
+      assert.equal(s.status, 'running', `${s.rows} rows shown when the run was ${s.status}`);
+    assert.ok(
+      samples.some((s) => s.rows > 0 && s.rows < 8 && s.points === s.rows),
+      'the scatter did not redraw with the partial rows',
+    );
   });
 
   // `uae rollouts --json` with the settings the form shows, on the same bundle: what every number must be.
   let cli = null;
-  await step('every row shows its reconstruction and final numbers; captions, rewards, advantages, KL and log-probs are the CLI\'s', async () => {
-    // First the CLI (the next steps compare with it even when this one fails on the table).
-    const args = await cliArgs(page, bundle.dir);
-    console.log(`      node bin/uae.mjs ${args.join(' ')}`);
-    cli = await cliJson(ctx.root, args);
-    const rows = await tableRows(page);
-    assert.deepEqual(rows.map((r) => r.index), [0, 1, 2, 3, 4, 5, 6, 7]);
-    for (const r of rows) {
-      assert.ok(r.canvas, `row ${r.index} has no reconstruction`);
-      assert.equal(r.final, 'true', `row ${r.index}'s advantage is not final`);
-      assert.ok(!r.provisional, `row ${r.index}'s advantage is still marked ≈`);
-    }
-    const text = await page.getByTestId('ro-sampled').textContent();
-    assert.match(text, /8 captions sampled together in \d+ decoder runs/);
+  await step(
+    "every row shows its reconstruction and final numbers; captions, rewards, advantages, KL and log-probs are the CLI's",
+    async () => {
+      // First the CLI (the next steps compare with it even when this one fails on the table).
+      const args = await cliArgs(page, bundle.dir);
+      console.log(`      node bin/uae.mjs ${args.join(' ')}`);
+      cli = await cliJson(ctx.root, args);
+      const rows = await tableRows(page);
+      assert.deepEqual(
+        rows.map((r) => r.index),
+        [0, 1, 2, 3, 4, 5, 6, 7],
+      );
+      for (const r of rows) {
+        assert.ok(r.canvas, `row ${r.index} has no reconstruction`);
+        assert.equal(r.final, 'true', `row ${r.index}'s advantage is not final`);
+        assert.ok(!r.provisional, `row ${r.index}'s advantage is still marked ≈`);
+      }
+      const text = await page.getByTestId('ro-sampled').textContent();
+      assert.match(text, /8 captions sampled together in \d+ decoder runs/);
 
-    assert.equal(cli.bundle, bundle.id);
-    assert.equal(cli.rollouts.length, 8);
-    const slack = SLACK[mode.name];
-    rows.forEach((r, i) => {
-      const c = cli.rollouts[i];
-      assert.equal(r.caption, c.caption, `row ${i}'s caption`);
-      assert.equal(r.length, c.length, `row ${i}'s length (completion tokens incl. [EOS])`);
-      assert.equal(r.truncated, c.truncated, `row ${i}'s truncated tag`);
-      assertShows(r.text.reward, c.reward, `row ${i}'s reward`, slack);
-      assertShows(r.advantageText, c.advantage, `row ${i}'s advantage`, slack);
-      assertShows(r.text.logp, c.sequence_logp, `row ${i}'s sequence log-prob`, slack);
-      if (c.kl === null) assert.equal(r.text.kl.trim(), '–', `row ${i}'s KL: the bundle has no reference encoder`);
-      else assertShows(r.text.kl, c.kl, `row ${i}'s mean KL`, slack);
-    });
+      assert.equal(cli.bundle, bundle.id);
+      assert.equal(cli.rollouts.length, 8);
+      const slack = SLACK[mode.name];
+      rows.forEach((r, i) => {
+        const c = cli.rollouts[i];
+        assert.equal(r.caption, c.caption, `row ${i}'s caption`);
+        assert.equal(r.length, c.length, `row ${i}'s length (completion tokens incl. [EOS])`);
+        assert.equal(r.truncated, c.truncated, `row ${i}'s truncated tag`);
+        assertShows(r.text.reward, c.reward, `row ${i}'s reward`, slack);
+        assertShows(r.advantageText, c.advantage, `row ${i}'s advantage`, slack);
+        assertShows(r.text.logp, c.sequence_logp, `row ${i}'s sequence log-prob`, slack);
+        if (c.kl === null) assert.equal(r.text.kl.trim(), '–', `row ${i}'s KL: the bundle has no reference encoder`);
+        else assertShows(r.text.kl, c.kl, `row ${i}'s mean KL`, slack);
+      });
 
-    // Flat columns only where the data is flat: with the decoder noise shared by the group, equal captions
-    // give equal rewards (and zero advantages); different captions give different reconstructions.
-    const distinct = (xs) => new Set(xs).size;
-    const captions = distinct(cli.rollouts.map((c) => c.caption));
-    const rewards = cli.rollouts.map((c) => c.reward);
-    console.log(`      ${captions} distinct captions; rewards ${rows.map((r) => r.text.reward).join(' ')}; advantages ${rows.map((r) => r.advantageText).join(' ')}`);
-    if (captions > 1) {
-      assert.ok(distinct(rows.map((r) => r.text.reward)) > 1, `${captions} different captions but every reward shows ${rows[0].text.reward}`);
-      assert.ok(distinct(rows.map((r) => r.advantageText)) > 1, `${captions} different captions but every advantage shows ${rows[0].advantageText}`);
-      assert.ok(distinct(rows.map((r) => r.text.logp)) > 1, `${captions} different captions but every log-prob shows ${rows[0].text.logp}`);
-    } else {
-      assert.equal(distinct(rewards), 1, 'one caption for the whole group, yet the CLI\'s rewards differ');
-      for (const r of rows) assert.equal(r.advantage, 0, `one caption for the whole group, yet row ${r.index}'s advantage shows ${r.advantageText}`);
-    }
-    // Best and worst: the first highest and the first lowest reward, none when every reward is the same.
-    const marks = rows.map((r) => r.mark);
-    if (distinct(rewards) > 1) {
-      const expected = rows.map((_, i) => (i === rewards.indexOf(Math.max(...rewards)) ? 'best' : i === rewards.indexOf(Math.min(...rewards)) ? 'worst' : null));
-      assert.deepEqual(marks, expected, 'best/worst highlights are not on the highest/lowest reward');
-    } else {
-      assert.deepEqual(marks, rows.map(() => null), 'best/worst highlighted on a flat group');
-    }
-    const sum = rows.reduce((a, r) => a + r.advantage, 0);
-    assert.ok(Math.abs(sum) < 0.02, `group advantages should sum to 0, sum to ${sum}`);
-  });
+      // Flat columns only where the data is flat: with the decoder noise shared by the group, equal captions
+      // give equal rewards (and zero advantages); different captions give different reconstructions.
+      const distinct = (xs) => new Set(xs).size;
+      const captions = distinct(cli.rollouts.map((c) => c.caption));
+      const rewards = cli.rollouts.map((c) => c.reward);
+      console.log(
+        `      ${captions} distinct captions; rewards ${rows.map((r) => r.text.reward).join(' ')}; advantages ${rows.map((r) => r.advantageText).join(' ')}`,
+      );
+      if (captions > 1) {
+        assert.ok(
+          distinct(rows.map((r) => r.text.reward)) > 1,
+          `${captions} different captions but every reward shows ${rows[0].text.reward}`,
+        );
+        assert.ok(
+          distinct(rows.map((r) => r.advantageText)) > 1,
+          `${captions} different captions but every advantage shows ${rows[0].advantageText}`,
+        );
+        assert.ok(
+          distinct(rows.map((r) => r.text.logp)) > 1,
+          `${captions} different captions but every log-prob shows ${rows[0].text.logp}`,
+        );
+      } else {
+        assert.equal(distinct(rewards), 1, "one caption for the whole group, yet the CLI's rewards differ");
+        for (const r of rows)
+          assert.equal(r.advantage, 0, `one caption for the whole group, yet row ${r.index}'s advantage shows ${r.advantageText}`);
+      }
+      // Best and worst: the first highest and the first lowest reward, none when every reward is the same.
+      const marks = rows.map((r) => r.mark);
+      if (distinct(rewards) > 1) {
+        const expected = rows.map((_, i) =>
+          i === rewards.indexOf(Math.max(...rewards)) ? 'best' : i === rewards.indexOf(Math.min(...rewards)) ? 'worst' : null,
+        );
+        assert.deepEqual(marks, expected, 'best/worst highlights are not on the highest/lowest reward');
+      } else {
+        assert.deepEqual(
+          marks,
+          rows.map(() => null),
+          'best/worst highlighted on a flat group',
+        );
+      }
+      const sum = rows.reduce((a, r) => a + r.advantage, 0);
+      assert.ok(Math.abs(sum) < 0.02, `group advantages should sum to 0, sum to ${sum}`);
+    },
+  );
 
-  await step('TRL metrics and the loss under every loss type are shown, and are the CLI\'s', async () => {
+  await step("TRL metrics and the loss under every loss type are shown, and are the CLI's", async () => {
     if (!cli) throw new Error('no CLI run to compare with (the previous step failed)');
     const { losses, metrics } = await shownMetrics(page);
     assert.deepEqual(Object.keys(losses), LOSSES);
-    assert.deepEqual(Object.keys(metrics).sort(), Object.keys(cli.metrics).sort(), 'the metrics shown are not the CLI\'s');
+    assert.deepEqual(Object.keys(metrics).sort(), Object.keys(cli.metrics).sort(), "the metrics shown are not the CLI's");
     for (const k of METRICS) assert.ok(k in metrics, `metric ${k} is not shown`);
     const slack = SLACK[mode.name];
     for (const t of LOSSES) assertShows(losses[t], cli.loss[t], `loss ${t}`, slack);
     for (const [k, v] of Object.entries(metrics)) assertShows(v, cli.metrics[k], `metric ${k}`, slack);
     // Zero up to float noise is shown as 0 (not 6.245e-17), and no cell shows such noise digit for digit.
-    const cells = [...LOSSES.map((t) => [`loss ${t}`, losses[t], cli.loss[t]]), ...Object.entries(metrics).map(([k, v]) => [`metric ${k}`, v, cli.metrics[k]])];
+    const cells = [
+      ...LOSSES.map((t) => [`loss ${t}`, losses[t], cli.loss[t]]),
+      ...Object.entries(metrics).map(([k, v]) => [`metric ${k}`, v, cli.metrics[k]]),
+    ];
     for (const [what, text, value] of cells) {
       if (Math.abs(value) < NOISE) assert.equal(text.trim(), '0', `${what} is ${value} (0 up to float noise) but shows ${text}`);
       assert.doesNotMatch(text, /e-1[0-9]/, `${what} shows ${text}`);
     }
-    console.log(`      zero up to float noise, shown as 0: ${cells.filter((c) => Math.abs(c[2]) < NOISE && c[2] !== 0).map((c) => `${c[0]} (${c[2]})`).join(', ') || 'none this run'}`);
+    console.log(
+      `      zero up to float noise, shown as 0: ${
+        cells
+          .filter((c) => Math.abs(c[2]) < NOISE && c[2] !== 0)
+          .map((c) => `${c[0]} (${c[2]})`)
+          .join(', ') || 'none this run'
+      }`,
+    );
     // The table's Length column counts what completions/mean_length counts: its mean is the metric.
     const lengths = (await tableRows(page)).map((r) => r.length);
     const meanLength = lengths.reduce((a, b) => a + b, 0) / lengths.length;
     assertShows(metrics['completions/mean_length'], meanLength, 'completions/mean_length against the mean of the Length column', 0);
-    assert.match(await page.locator('[data-testid="ro-table"] thead th').nth(3).getAttribute('title'), /completion tokens incl\. \[EOS\], as TRL's completions\/mean_length counts/);
+    assert.match(
+      await page.locator('[data-testid="ro-table"] thead th').nth(3).getAttribute('title'),
+      /completion tokens incl\. \[EOS\], as TRL's completions\/mean_length counts/,
+    );
     // The losses differ in their normalisers: four equal cells would mean one number shown four times,
     // unless the CLI's are equal too.
-    if (new Set(LOSSES.map((t) => cli.loss[t])).size > 1) assert.ok(new Set(Object.values(losses)).size > 1, `every loss shows ${losses.grpo}`);
-    assert.equal(metrics.loss, losses[await page.getByTestId('ro-loss-type').inputValue()], 'the "loss" metric is not the chosen loss type\'s');
+    if (new Set(LOSSES.map((t) => cli.loss[t])).size > 1)
+      assert.ok(new Set(Object.values(losses)).size > 1, `every loss shows ${losses.grpo}`);
+    assert.equal(
+      metrics.loss,
+      losses[await page.getByTestId('ro-loss-type').inputValue()],
+      'the "loss" metric is not the chosen loss type\'s',
+    );
   });
 
   await step('the charts draw: reward histogram, 8 advantage bars, 8 length/reward points', async () => {
     const count = (id, sel) => page.locator(`[data-testid="${id}"] ${sel}`).count();
     assert.ok((await count('ro-chart-histogram', '.recharts-bar-rectangle')) >= 1, 'empty reward histogram');
     const bars = await count('ro-chart-advantages', '.recharts-bar-rectangle');
-    const zero = cli ? cli.rollouts.filter((r) => r.advantage === 0).length : (await tableRows(page)).filter((r) => r.advantage === 0).length;
+    const zero = cli
+      ? cli.rollouts.filter((r) => r.advantage === 0).length
+      : (await tableRows(page)).filter((r) => r.advantage === 0).length;
     assert.equal(bars + zero, 8, `advantage bars: ${bars} drawn, ${zero} zero`);
     assert.equal(await count('ro-chart-scatter', '.recharts-scatter-symbol'), 8);
     await shot(page, 'group');
@@ -379,10 +536,21 @@ async function assertRolloutsPanel(ctx) {
     await page.getByTestId('ro-sort-reward').click();
     const rows = await tableRows(page);
     const rewards = rows.map((r) => r.reward);
-    assert.deepEqual(rewards, rewards.slice().sort((a, b) => b - a), 'not sorted by reward, descending');
+    assert.deepEqual(
+      rewards,
+      rewards.slice().sort((a, b) => b - a),
+      'not sorted by reward, descending',
+    );
     if (cli) {
-      const order = cli.rollouts.map((c, i) => ({ i, reward: c.reward })).sort((a, b) => b.reward - a.reward || a.i - b.i).map((x) => x.i);
-      assert.deepEqual(rows.map((r) => r.index), order, 'not the CLI\'s rewards in descending order');
+      const order = cli.rollouts
+        .map((c, i) => ({ i, reward: c.reward }))
+        .sort((a, b) => b.reward - a.reward || a.i - b.i)
+        .map((x) => x.i);
+      assert.deepEqual(
+        rows.map((r) => r.index),
+        order,
+        "not the CLI's rewards in descending order",
+      );
     }
     await page.getByTestId('ro-sort-index').click();
   });
@@ -390,18 +558,21 @@ async function assertRolloutsPanel(ctx) {
   // Cancel and batch mode are the panel's and the worker's logic, the same on either backend: WASM mode checks
   // them; WebGPU mode has proved the GPU path on the group above (and the faults spec cancels on WebGPU).
   if (mode.name === 'wasm') {
-    await step('Cancel stops a group: the panel is idle within 1 s of the click, no row arrives after it, and the worker is free at once', async () => {
-      const steps = CANCEL_FLOW_STEPS;
-      await setField(page, 'ro-flowSteps', steps);
-      await setField(page, 'ro-reconstructBatch', 1);
-      await setField(page, 'ro-groupSize', CANCEL_GROUP);
-      try {
-        await cancelAndRerun(steps, CANCEL_GROUP);
-      } finally {
-        await setField(page, 'ro-flowSteps', flowSteps);
-        await setField(page, 'ro-groupSize', 8);
-      }
-    });
+    await step(
+      'Cancel stops a group: the panel is idle within 1 s of the click, no row arrives after it, and the worker is free at once',
+      async () => {
+        const steps = CANCEL_FLOW_STEPS;
+        await setField(page, 'ro-flowSteps', steps);
+        await setField(page, 'ro-reconstructBatch', 1);
+        await setField(page, 'ro-groupSize', CANCEL_GROUP);
+        try {
+          await cancelAndRerun(steps, CANCEL_GROUP);
+        } finally {
+          await setField(page, 'ro-flowSteps', flowSteps);
+          await setField(page, 'ro-groupSize', 8);
+        }
+      },
+    );
 
     /**
      * Clicks Score, then Cancel once `rows` rows are shown; returns what the page recorded from the run's
@@ -411,9 +582,17 @@ async function assertRolloutsPanel(ctx) {
     async function scoreThenCancel(rows, G) {
       await startRecording(page);
       await page.getByTestId('ro-run').click();
-      await until(async () => page.evaluate((n) => window.__roSamples.some((x) => x.status === 'running' && x.rows >= n), rows), `no row ${rows}`, RUN_TIMEOUT);
+      await until(
+        async () => page.evaluate((n) => window.__roSamples.some((x) => x.status === 'running' && x.rows >= n), rows),
+        `no row ${rows}`,
+        RUN_TIMEOUT,
+      );
       await page.getByTestId('ro-cancel').click();
-      await until(async () => page.evaluate(() => ['cancelled', 'finished', 'failed'].includes(window.__roSamples.at(-1).status)), 'the run did not end after Cancel', 30_000);
+      await until(
+        async () => page.evaluate(() => ['cancelled', 'finished', 'failed'].includes(window.__roSamples.at(-1).status)),
+        'the run did not end after Cancel',
+        30_000,
+      );
       const { samples: all, clicks } = await recorded(page);
       // From the new run on (before it, the table still shows the previous run's rows).
       const s = all.slice(all.findIndex((x) => x.status === 'running'));
@@ -421,7 +600,10 @@ async function assertRolloutsPanel(ctx) {
       const cancel = clicks.find((c) => c.id === 'ro-cancel');
       assert.ok(score && cancel, `the clicks were not seen in the page: ${JSON.stringify(clicks)}`);
       const before = s.filter((x) => x.ms <= cancel.ms).at(-1);
-      assert.ok(before.rows < G && before.status === 'running', `Cancel was clicked when the run was ${before.status} with ${before.rows} rows`);
+      assert.ok(
+        before.rows < G && before.status === 'running',
+        `Cancel was clicked when the run was ${before.status} with ${before.rows} rows`,
+      );
       const idle = s.find((x) => x.ms >= cancel.ms && x.status === 'cancelled' && x.score && !x.cancel);
       assert.ok(idle, `the panel never went idle after Cancel: ${JSON.stringify(s.filter((x) => x.ms >= cancel.ms))}`);
       const idleMs = idle.ms - cancel.ms;
@@ -439,15 +621,26 @@ async function assertRolloutsPanel(ctx) {
     async function cancelAndRerun(steps, G) {
       const a = await scoreThenCancel(2, G);
       const rowMs = Math.max(1, a.at(2) - a.at(1));
-      console.log(`      Cancel ${Math.round(a.cancel.ms - a.score.ms)} ms after Score with ${a.before.rows} rows (one row ≈ ${Math.round(rowMs)} ms, ${steps} flow steps); idle ${Math.round(a.idleMs)} ms later with ${a.idle.rows} rows`);
+      console.log(
+        `      Cancel ${Math.round(a.cancel.ms - a.score.ms)} ms after Score with ${a.before.rows} rows (one row ≈ ${Math.round(rowMs)} ms, ${steps} flow steps); idle ${Math.round(a.idleMs)} ms later with ${a.idle.rows} rows`,
+      );
       const b = await scoreThenCancel(1, G);
-      console.log(`      again at once: first row ${Math.round(b.at(1))} ms after Score (${Math.round(a.at(1))} ms the first time); Cancel → idle in ${Math.round(b.idleMs)} ms with ${b.idle.rows} rows`);
-      assert.ok(b.at(1) <= a.at(1) + 3 * rowMs, `the next group's first row came ${Math.round(b.at(1))} ms after Score, against ${Math.round(a.at(1))} ms the first time: the worker went on with the cancelled group`);
+      console.log(
+        `      again at once: first row ${Math.round(b.at(1))} ms after Score (${Math.round(a.at(1))} ms the first time); Cancel → idle in ${Math.round(b.idleMs)} ms with ${b.idle.rows} rows`,
+      );
+      assert.ok(
+        b.at(1) <= a.at(1) + 3 * rowMs,
+        `the next group's first row came ${Math.round(b.at(1))} ms after Score, against ${Math.round(a.at(1))} ms the first time: the worker went on with the cancelled group`,
+      );
       assert.equal(await page.getByTestId('ro-status').getAttribute('data-status'), 'cancelled');
       assert.ok(rowMs >= 50, `rows came ${Math.round(rowMs)} ms apart: too close for the quiet wait to mean anything`);
       await new Promise((r) => setTimeout(r, Math.max(2000, 3 * rowMs)));
       const later = (await recorded(page)).samples.filter((x) => x.ms > b.idle.ms);
-      assert.deepEqual(later.map((x) => `${x.rows} rows ${x.status}`), [], 'the panel changed after it went idle');
+      assert.deepEqual(
+        later.map((x) => `${x.rows} rows ${x.status}`),
+        [],
+        'the panel changed after it went idle',
+      );
       assert.equal(await page.locator('[data-testid="ro-row"]').count(), b.idle.rows, 'rows arrived after Cancel');
       assert.match(await page.getByTestId('ro-count').textContent(), new RegExp(`^${b.idle.rows} / ${G} rollouts scored$`));
     }
@@ -459,7 +652,10 @@ async function assertRolloutsPanel(ctx) {
       await setField(page, 'ro-beta', 0);
       const s = await scoreAndSample(page);
       assert.equal(s.at(-1).status, 'finished');
-      assert.ok(s.some((x) => x.rows > 0 && x.rows < 8), `rows did not arrive batch by batch: ${s.map((x) => x.rows).join(', ')}`);
+      assert.ok(
+        s.some((x) => x.rows > 0 && x.rows < 8),
+        `rows did not arrive batch by batch: ${s.map((x) => x.rows).join(', ')}`,
+      );
       assert.equal(s.at(-1).rows, 8);
       assert.equal(await page.locator('[data-testid="ro-groups"] tbody tr').count(), 2);
       // Ratio 1 (current policy), no KL term: grpo's loss is −mean of advantages that sum to 0 per group,
@@ -475,15 +671,22 @@ async function assertRolloutsPanel(ctx) {
     await setField(page, 'ro-source', 'image');
     // A button-like "Choose image…" label in place of the native control (hidden, still the label's input).
     const picker = await page.getByTestId('ro-file').evaluate((el) => ({
-      label: el.closest('label')?.textContent?.trim(), cls: el.closest('label')?.className, width: el.getBoundingClientRect().width,
+      label: el.closest('label')?.textContent?.trim(),
+      cls: el.closest('label')?.className,
+      width: el.getBoundingClientRect().width,
     }));
     assert.deepEqual([picker.label, picker.cls], ['Choose image…', 'file-button'], `the file picker is ${JSON.stringify(picker)}`);
     assert.ok(picker.width <= 1, `the native file input shows (${picker.width}px wide)`);
-    await page.getByTestId('ro-file').setInputFiles({ name: 'notes-not-an-image.png', mimeType: 'image/png', buffer: Buffer.from('These are notes, not a picture.\n') });
+    await page
+      .getByTestId('ro-file')
+      .setInputFiles({ name: 'notes-not-an-image.png', mimeType: 'image/png', buffer: Buffer.from('These are notes, not a picture.\n') });
     await until(async () => (await page.getByTestId('error-banner').count()) > 0, 'no banner for a file that is no image', 30_000);
     const { code, message, text } = await bannerParts(page);
     assert.equal(code, 'not-image');
-    assert.ok(text.startsWith(message) && message.startsWith('notes-not-an-image.png: '), `the banner does not lead with the sentence: "${text}"`);
+    assert.ok(
+      text.startsWith(message) && message.startsWith('notes-not-an-image.png: '),
+      `the banner does not lead with the sentence: "${text}"`,
+    );
     assert.ok(text.endsWith('(not-image)'), `the code does not follow the sentence: "${text}"`);
     assert.equal(await page.getByTestId('ro-file').inputValue(), '', 'the refused file is still chosen in the file input');
     assert.equal(await page.getByTestId('ro-file').evaluate((el) => el.files.length), 0, 'the file input still holds the refused file');

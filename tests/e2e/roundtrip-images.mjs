@@ -30,6 +30,6 @@ export const SPLIT = {
 /** Writes the split image to `file`. */
 export function splitPng(file) {
   const png = new PNG({ width: SPLIT.width, height: SPLIT.height });
-  for (let i = 0; i < SPLIT.width * SPLIT.height; i++) png.data.set([...((i % SPLIT.width) < 64 ? [255, 0, 0] : [0, 0, 255]), 255], i * 4);
+  for (let i = 0; i < SPLIT.width * SPLIT.height; i++) png.data.set([...(i % SPLIT.width < 64 ? [255, 0, 0] : [0, 0, 255]), 255], i * 4);
   writeFileSync(file, PNG.sync.write(png));
 }

@@ -98,11 +98,14 @@ const LAST_FRAME_BOX = `() => {
 }`;
 
 async function dispatchFile(page, target, type, file) {
-  const dt = await page.evaluateHandle(({ name, bytes }) => {
-    const d = new DataTransfer();
-    d.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/png' }));
-    return d;
-  }, { name: file.name, bytes: [...file.bytes] });
+  const dt = await page.evaluateHandle(
+    ({ name, bytes }) => {
+      const d = new DataTransfer();
+      d.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/png' }));
+      return d;
+    },
+    { name: file.name, bytes: [...file.bytes] },
+  );
   if (type === 'drop') {
     await page.locator(target).dispatchEvent('dragover', { dataTransfer: dt });
     await page.locator(target).dispatchEvent('drop', { dataTransfer: dt });
@@ -150,17 +153,20 @@ async function runRoundTripSpecs(ctx) {
   const tmp = mkdtempSync(join(tmpdir(), 'uae-rt-e2e-'));
   const url = `${baseUrl}?${[bundle.param, 'rt-steps=2'].filter(Boolean).join('&')}`;
 
-  await step('the app opens on the round trip, the gallery\'s first scene ready once the bundle loaded (not in the URL)', async () => {
+  await step("the app opens on the round trip, the gallery's first scene ready once the bundle loaded (not in the URL)", async () => {
     await page.goto(url);
     await page.getByTestId('roundtrip-panel').waitFor();
     assert.equal(await page.getByTestId('tab-roundtrip').getAttribute('aria-selected'), 'true', 'the app did not open on the round trip');
-    await until(async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name), `bundle ${bundle.name} not loaded`);
+    await until(
+      async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name),
+      `bundle ${bundle.name} not loaded`,
+    );
     assert.equal(await page.getByTestId('rt-missing-roles').count(), 0, 'bundle reported as unable to round-trip');
     const gallery = JSON.parse(readFileSync(join(root, 'public', 'gallery', 'index.json'), 'utf8')).scenes;
     await inputKind(page, 'gallery', `gallery scene ${gallery[0].id}`);
     await page.locator('[data-testid="rt-start"]:not([disabled])').waitFor();
     assert.equal(new URL(page.url()).searchParams.get('rt-scene'), null, `the preselected scene went into the URL: ${page.url()}`);
-    assert.equal(await page.getByTestId('rt-backend').count(), 0, 'the panel repeats the header\'s backend select');
+    assert.equal(await page.getByTestId('rt-backend').count(), 0, "the panel repeats the header's backend select");
     for (const id of ['rt-original', 'rt-model-view']) {
       const width = await page.getByTestId(id).evaluate((c) => c.getBoundingClientRect().width);
       assert.ok(width >= 192, `${id} is drawn ${width} px wide, not ≥ 192`);
@@ -179,10 +185,16 @@ async function runRoundTripSpecs(ctx) {
   });
 
   await step('an image by a drop event on the panel', async () => {
-    await dispatchFile(page, '[data-testid="roundtrip-panel"]', 'drop', { name: 'dropped-green.png', bytes: pngBytes(solidPng(40, 40, [0, 160, 0])) });
+    await dispatchFile(page, '[data-testid="roundtrip-panel"]', 'drop', {
+      name: 'dropped-green.png',
+      bytes: pngBytes(solidPng(40, 40, [0, 160, 0])),
+    });
     await inputKind(page, 'drop', 'dropped-green.png');
     const rgb = await modelViewRgb(page);
-    assert.ok(rgb.every((v, i) => v === [0, 160, 0][i % 3]), 'dropped solid image should give a solid model view');
+    assert.ok(
+      rgb.every((v, i) => v === [0, 160, 0][i % 3]),
+      'dropped solid image should give a solid model view',
+    );
   });
 
   const paste = { name: 'scene-00.png', bytes: readFileSync(join(root, 'public', 'gallery', 'scene-00.png')) };
@@ -210,10 +222,13 @@ async function runRoundTripSpecs(ctx) {
       const seq = log.map((s) => s[chart]).filter((n, i, a) => i === 0 || n !== a[i - 1]);
       assert.deepEqual(seq, [0, 1, 2, 3], `${chart} chart points went ${JSON.stringify(seq)}, not 0 → 1 → 2 → 3`);
       const first = (n) => log.find((s) => s[chart] === n);
-      for (const n of [1, 2]) assert.equal(first(n).status, 'running', `${chart}: point ${n} appeared only when the run was ${first(n).status}`);
+      for (const n of [1, 2])
+        assert.equal(first(n).status, 'running', `${chart}: point ${n} appeared only when the run was ${first(n).status}`);
       assert.ok(first(1).t < first(2).t && first(2).t < first(3).t, `${chart}: points not one after another`);
     }
-    console.log(`      points appeared at ${[1, 2, 3].map((n) => `${Math.round(log.find((s) => s.fidelity === n).t - log[0].t)} ms`).join(', ')} after the run started`);
+    console.log(
+      `      points appeared at ${[1, 2, 3].map((n) => `${Math.round(log.find((s) => s.fidelity === n).t - log[0].t)} ms`).join(', ')} after the run started`,
+    );
     // Inside each loop the running frame streamed: the caption as it grew, then flow steps with a preview, all
     // before that loop's own partial arrived (done < loop), with the fine-grained progress line above.
     const live = (await page.evaluate(() => window.__rtLive)).filter((l) => l.loop !== null && l.done < l.loop);
@@ -221,7 +236,10 @@ async function runRoundTripSpecs(ctx) {
     const flowing = live.filter((l) => l.phase === 'flow' && l.step >= 1);
     assert.ok(captioning.length > 0, `no partial caption seen in the running frame: ${JSON.stringify(live.slice(0, 6))}`);
     assert.ok(flowing.length > 0, `no flow step seen in the running frame: ${JSON.stringify(live.slice(0, 6))}`);
-    assert.ok(flowing.some((l) => l.preview), 'no preview image seen in the running frame');
+    assert.ok(
+      flowing.some((l) => l.preview),
+      'no preview image seen in the running frame',
+    );
     for (const l of captioning) {
       assert.match(l.label, new RegExp(`^loop ${l.loop}/3 · caption ${l.tokens} tokens?$`), `progress line "${l.label}"`);
       assert.match(l.status, /caption \d+ tokens?…/);
@@ -242,12 +260,23 @@ async function runRoundTripSpecs(ctx) {
     assert.match(vsPrevious[1], /^vs previous: sim /);
     const frame1 = await run.getByTestId('rt-frame-1').textContent();
     assert.equal(frame1.match(/vs previous/g).length, 1, 'loop 1 shows vs previous twice');
-    for (const t of await run.getByTestId('rt-caption').evaluateAll((els) => els.map((e) => e.getAttribute('data-tokens')))) assert.match(t, /^\d+$/);
-    const drawn = await run.getByTestId('rt-loop-image').evaluateAll((cs) => cs.map((c) => {
-      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      return [c.width, c.height, d.some((v, i) => i % 4 !== 3 && v !== 0)];
-    }));
-    assert.deepEqual(drawn, [[64, 64, true], [64, 64, true], [64, 64, true]], 'three drawn 64x64 reconstructions');
+    for (const t of await run.getByTestId('rt-caption').evaluateAll((els) => els.map((e) => e.getAttribute('data-tokens'))))
+      assert.match(t, /^\d+$/);
+    const drawn = await run.getByTestId('rt-loop-image').evaluateAll((cs) =>
+      cs.map((c) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        return [c.width, c.height, d.some((v, i) => i % 4 !== 3 && v !== 0)];
+      }),
+    );
+    assert.deepEqual(
+      drawn,
+      [
+        [64, 64, true],
+        [64, 64, true],
+        [64, 64, true],
+      ],
+      'three drawn 64x64 reconstructions',
+    );
     assert.equal(await run.getByTestId('rt-attr').count(), 0, 'a pasted file has no attribute scores');
     const settings = await run.textContent();
     assert.ok(settings.includes(mode.expect === 'webgpu' ? 'WebGPU' : 'WASM'), `run not on ${mode.expect}: ${settings.slice(0, 200)}`);
@@ -275,17 +304,43 @@ async function runRoundTripSpecs(ctx) {
     const browser = JSON.parse(readFileSync(await (await download).path(), 'utf8'));
     assert.equal(browser.format, 'uae-roundtrip-run/1');
     assert.deepEqual(browser.settings, { loops: 2, policy: { kind: 'sample', temperature: 1.2, topP: 1 }, steps: 2, seed: SEED });
-    const cli = spawnSync(process.execPath, [join(root, 'bin', 'uae.mjs'), 'roundtrip', '--scene', String(scene), '--seed', String(SEED), '--loops', '2', '--steps', '2', '--temperature', '1.2', '--bundle', bundle.dir, '--json'], { cwd: root, encoding: 'utf8' });
+    const cli = spawnSync(
+      process.execPath,
+      [
+        join(root, 'bin', 'uae.mjs'),
+        'roundtrip',
+        '--scene',
+        String(scene),
+        '--seed',
+        String(SEED),
+        '--loops',
+        '2',
+        '--steps',
+        '2',
+        '--temperature',
+        '1.2',
+        '--bundle',
+        bundle.dir,
+        '--json',
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
     assert.equal(cli.status, 0, cli.stderr);
     const doc = JSON.parse(cli.stdout);
-    assert.deepEqual(browser.loops.map((l) => l.caption), doc.loops.map((l) => l.caption), 'captions differ between browser and CLI');
+    assert.deepEqual(
+      browser.loops.map((l) => l.caption),
+      doc.loops.map((l) => l.caption),
+      'captions differ between browser and CLI',
+    );
     const deltas = { sim: 0, psnr: 0, ssim: 0 };
     doc.loops.forEach((c, i) => {
       for (const k of Object.keys(deltas)) deltas[k] = Math.max(deltas[k], Math.abs(c[k] - browser.loops[i][k]));
       assert.ok(browser.loops[i].attr && c.attr, 'a gallery scene has attribute scores in both');
       assert.ok(Math.abs(c.attr.f1 - browser.loops[i].attr.f1) < 1e-9, 'attribute F1 differs (same captions must score the same)');
     });
-    console.log(`      browser vs CLI max |Δ|: sim ${deltas.sim.toExponential(2)}, PSNR ${deltas.psnr.toExponential(2)} dB, SSIM ${deltas.ssim.toExponential(2)}`);
+    console.log(
+      `      browser vs CLI max |Δ|: sim ${deltas.sim.toExponential(2)}, PSNR ${deltas.psnr.toExponential(2)} dB, SSIM ${deltas.ssim.toExponential(2)}`,
+    );
     for (const k of Object.keys(deltas)) assert.ok(deltas[k] <= PARITY[k], `${k} differs by ${deltas[k]} > ${PARITY[k]}`);
     for (const l of browser.loops) assert.match(l.image, /^data:image\/png;base64,/);
   });
@@ -299,7 +354,14 @@ async function runRoundTripSpecs(ctx) {
 
   await step('the URL carries the settings: a fresh page from the link restores them and the scene', async () => {
     const link = page.url();
-    for (const [k, v] of [['rt-loops', '2'], ['rt-decode', 'sample'], ['rt-temp', '1.2'], ['rt-steps', '2'], ['seed', String(SEED)], ['rt-scene', String(scene)]]) {
+    for (const [k, v] of [
+      ['rt-loops', '2'],
+      ['rt-decode', 'sample'],
+      ['rt-temp', '1.2'],
+      ['rt-steps', '2'],
+      ['seed', String(SEED)],
+      ['rt-scene', String(scene)],
+    ]) {
       assert.equal(new URL(link).searchParams.get(k), v, `${k} in ${link}`);
     }
     const other = await context.newPage();
@@ -320,7 +382,10 @@ async function runRoundTripSpecs(ctx) {
     // Click Cancel from the page the moment the first point is drawn (a poll from here could come too late).
     await page.evaluate(() => {
       const obs = new MutationObserver(() => {
-        if (document.querySelectorAll('[data-testid="rt-run"][data-status="running"] [data-testid="rt-chart-length"] .recharts-line-dot').length >= 1) {
+        if (
+          document.querySelectorAll('[data-testid="rt-run"][data-status="running"] [data-testid="rt-chart-length"] .recharts-line-dot')
+            .length >= 1
+        ) {
           obs.disconnect();
           window.__rtStripBox = window.__lastFrameBox();
           document.querySelector('[data-testid="rt-cancel"]')?.click();

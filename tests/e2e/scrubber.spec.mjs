@@ -35,11 +35,15 @@ const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 /** Waits until checkpoint `step`'s evaluation is shown (or failed: that ends the wait with its message). */
 async function evaluated(page, step) {
   const box = page.getByTestId('checkpoint-eval');
-  await until(async () => {
-    const state = await box.getAttribute('data-state');
-    if (state === 'error') throw fail(`evaluation failed: ${await page.getByTestId('checkpoint-error').textContent()}`);
-    return state === 'done' && (await box.getAttribute('data-step')) === String(step);
-  }, `checkpoint step ${step} was never evaluated`, EVAL_WAIT);
+  await until(
+    async () => {
+      const state = await box.getAttribute('data-state');
+      if (state === 'error') throw fail(`evaluation failed: ${await page.getByTestId('checkpoint-error').textContent()}`);
+      return state === 'done' && (await box.getAttribute('data-step')) === String(step);
+    },
+    `checkpoint step ${step} was never evaluated`,
+    EVAL_WAIT,
+  );
   return {
     caption: (await page.getByTestId('checkpoint-caption').textContent()).trim(),
     tokens: Number(await page.getByTestId('checkpoint-tokens').getAttribute('data-tokens')),
@@ -66,7 +70,10 @@ export async function runScrubberSpecs(ctx) {
   let ready = false;
   await step(`scrubber: the default bundle "${id}" ships at least two encoder checkpoints and a recorded run`, async () => {
     const where = `public/models/${id}/manifest.json`;
-    assert.ok(checkpoints.length >= 2, `${where} lists ${checkpoints.length} encoder checkpoint(s) in roles.checkpoints; the scrubber E2E needs at least 2 (export stage 2's checkpoints into the bundle: models/uae/bundle.py)`);
+    assert.ok(
+      checkpoints.length >= 2,
+      `${where} lists ${checkpoints.length} encoder checkpoint(s) in roles.checkpoints; the scrubber E2E needs at least 2 (export stage 2's checkpoints into the bundle: models/uae/bundle.py)`,
+    );
     assert.ok(runs.length >= 1, `${where} lists no recorded run in roles.runs; the replay check needs one`);
     ready = true;
   });
@@ -121,33 +128,47 @@ export async function runScrubberSpecs(ctx) {
   });
 
   const seen = {};
-  await step(`scrubber: scrubbing from step ${first.step} to step ${last.step} lengthens the caption; a reconstruction and sim are drawn`, async () => {
-    const slider = page.getByTestId('checkpoint-slider');
-    await slider.focus();
-    await page.keyboard.press('Home');
-    seen.first = await evaluated(page, first.step);
-    // One key press per checkpoint, as a person scrubs: each newer choice cancels the evaluation before it.
-    for (let i = 1; i < checkpoints.length; i++) {
-      await page.keyboard.press('ArrowRight');
-      assert.equal((await page.getByTestId('checkpoint-chosen').textContent()).trim(), `step ${checkpoints[i].step} · ${checkpoints[i].label}`);
-      await new Promise((r) => setTimeout(r, 400));
-    }
-    seen.last = await evaluated(page, last.step);
-    const skipped = await page.locator('[data-testid^="checkpoint-item-"][data-evaluated="false"]').count();
-    console.log(`      [${mode.name}] step ${first.step}: "${seen.first.caption}" (${seen.first.tokens} tokens, sim ${seen.first.sim.toFixed(3)})`);
-    console.log(`      [${mode.name}] step ${last.step}: "${seen.last.caption}" (${seen.last.tokens} tokens, sim ${seen.last.sim.toFixed(3)}); ${skipped} checkpoint(s) passed over unevaluated`);
-    assert.ok(seen.last.tokens > seen.first.tokens, `the caption at step ${last.step} has ${seen.last.tokens} tokens, not more than the ${seen.first.tokens} at step ${first.step}`);
-    for (const s of [seen.first, seen.last]) assert.ok(Number.isFinite(s.sim) && s.sim >= -1 && s.sim <= 1, `sim ${s.sim} is not a cosine`);
-    assert.match(await page.getByTestId('checkpoint-sim').textContent(), /^sim -?\d\.\d{3}$/);
-    assert.ok((await reconstructionColours(page)) > 1, 'the reconstruction is blank');
-    assert.equal(await page.getByTestId('checkpoint-progress').count(), 0);
-    // Each panel names the scene it shows: the checkpoint's image here, the held-out scene on the sample caption.
-    assert.equal((await page.getByTestId('checkpoint-image-label').textContent()).trim(), `your image: ${SCENE.label}`);
-    // The last checkpoint's marker sits at the charts' right edge: its label must still lie inside the SVG.
-    const box = await markerLabelBox(page, 'chart-length');
-    assert.ok(box?.inside && box.text === `ckpt ${last.step}`, `ckpt marker label: ${JSON.stringify(box)}`);
-    await shot(page, 'training-scrubber', 'training-scrubber.png');
-  });
+  await step(
+    `scrubber: scrubbing from step ${first.step} to step ${last.step} lengthens the caption; a reconstruction and sim are drawn`,
+    async () => {
+      const slider = page.getByTestId('checkpoint-slider');
+      await slider.focus();
+      await page.keyboard.press('Home');
+      seen.first = await evaluated(page, first.step);
+      // One key press per checkpoint, as a person scrubs: each newer choice cancels the evaluation before it.
+      for (let i = 1; i < checkpoints.length; i++) {
+        await page.keyboard.press('ArrowRight');
+        assert.equal(
+          (await page.getByTestId('checkpoint-chosen').textContent()).trim(),
+          `step ${checkpoints[i].step} · ${checkpoints[i].label}`,
+        );
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      seen.last = await evaluated(page, last.step);
+      const skipped = await page.locator('[data-testid^="checkpoint-item-"][data-evaluated="false"]').count();
+      console.log(
+        `      [${mode.name}] step ${first.step}: "${seen.first.caption}" (${seen.first.tokens} tokens, sim ${seen.first.sim.toFixed(3)})`,
+      );
+      console.log(
+        `      [${mode.name}] step ${last.step}: "${seen.last.caption}" (${seen.last.tokens} tokens, sim ${seen.last.sim.toFixed(3)}); ${skipped} checkpoint(s) passed over unevaluated`,
+      );
+      assert.ok(
+        seen.last.tokens > seen.first.tokens,
+        `the caption at step ${last.step} has ${seen.last.tokens} tokens, not more than the ${seen.first.tokens} at step ${first.step}`,
+      );
+      for (const s of [seen.first, seen.last])
+        assert.ok(Number.isFinite(s.sim) && s.sim >= -1 && s.sim <= 1, `sim ${s.sim} is not a cosine`);
+      assert.match(await page.getByTestId('checkpoint-sim').textContent(), /^sim -?\d\.\d{3}$/);
+      assert.ok((await reconstructionColours(page)) > 1, 'the reconstruction is blank');
+      assert.equal(await page.getByTestId('checkpoint-progress').count(), 0);
+      // Each panel names the scene it shows: the checkpoint's image here, the held-out scene on the sample caption.
+      assert.equal((await page.getByTestId('checkpoint-image-label').textContent()).trim(), `your image: ${SCENE.label}`);
+      // The last checkpoint's marker sits at the charts' right edge: its label must still lie inside the SVG.
+      const box = await markerLabelBox(page, 'chart-length');
+      assert.ok(box?.inside && box.text === `ckpt ${last.step}`, `ckpt marker label: ${JSON.stringify(box)}`);
+      await shot(page, 'training-scrubber', 'training-scrubber.png');
+    },
+  );
 
   await step('scrubber: scrubbing back to the first checkpoint shows its cached result without evaluating again', async () => {
     assert.ok(seen.first && seen.last, 'the scrub step did not finish');
@@ -180,11 +201,15 @@ export async function runScrubberSpecs(ctx) {
     const start = sum(await vertices(page, 'chart-length'));
     await page.getByTestId('replay-play').click();
     const counts = [start];
-    await until(async () => {
-      const n = sum(await vertices(page, 'chart-length'));
-      if (n !== counts[counts.length - 1]) counts.push(n);
-      return counts.length >= 4;
-    }, `caption-length points did not keep arriving while playing (seen ${counts.join(' → ')})`, 180_000);
+    await until(
+      async () => {
+        const n = sum(await vertices(page, 'chart-length'));
+        if (n !== counts[counts.length - 1]) counts.push(n);
+        return counts.length >= 4;
+      },
+      `caption-length points did not keep arriving while playing (seen ${counts.join(' → ')})`,
+      180_000,
+    );
     await page.getByTestId('replay-play').click();
     console.log(`      [${mode.name}] caption-length points while replaying: ${counts.join(' → ')}`);
     for (let i = 1; i < counts.length; i++) assert.ok(counts[i] > counts[i - 1], `points went back: ${counts.join(' → ')}`);

@@ -8,7 +8,10 @@ const viteBin = (root) => join(root, 'node_modules', 'vite', 'bin', 'vite.js');
 
 /** Runs `vite build` into `outDir` (emptied first); throws when it fails. */
 export function build(root, outDir) {
-  const r = spawnSync(process.execPath, [viteBin(root), 'build', '--logLevel', 'warn', '--outDir', outDir, '--emptyOutDir'], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [viteBin(root), 'build', '--logLevel', 'warn', '--outDir', outDir, '--emptyOutDir'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status ?? r.signal})`);
 }
 
@@ -27,10 +30,14 @@ export function freePort() {
 
 /** Starts `vite preview` of `outDir` on 127.0.0.1:port; resolves to { url, stop, headers } once it answers HTTP. */
 export async function preview(root, outDir, port) {
-  const child = spawn(process.execPath, [viteBin(root), 'preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [viteBin(root), 'preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));

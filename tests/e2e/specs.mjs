@@ -88,9 +88,9 @@ async function runAppSpecs(ctx) {
     await bundleTab();
     await waitLoaded(page, DEFAULT_ID);
     assert.equal(onnxRequests() - before, 0, 'model files were downloaded again on reload');
-    const sources = await page.locator('[data-testid="loaded-bundle"] tbody tr').evaluateAll((rows) =>
-      rows.map((r) => [r.cells[0].textContent, r.cells[2].textContent]),
-    );
+    const sources = await page
+      .locator('[data-testid="loaded-bundle"] tbody tr')
+      .evaluateAll((rows) => rows.map((r) => [r.cells[0].textContent, r.cells[2].textContent]));
     const onnx = sources.filter(([path]) => path.endsWith('.onnx'));
     assert.ok(onnx.length > 0, 'loaded bundle lists no .onnx file');
     for (const [path, source] of onnx) assert.equal(source, 'cache', `${path} shown as "${source}"`);
@@ -112,7 +112,13 @@ async function runAppSpecs(ctx) {
       assert.ok(text.length > code.length + 10, `banner message too thin: "${text}"`);
       if (name === variants[0]) await shot(page, 'error');
       await waitLoaded(page, DEFAULT_ID);
-      assert.equal(await page.getByTestId('bundle-badge').textContent().then((t) => t.includes(DEFAULT_MANIFEST.name)), true);
+      assert.equal(
+        await page
+          .getByTestId('bundle-badge')
+          .textContent()
+          .then((t) => t.includes(DEFAULT_MANIFEST.name)),
+        true,
+      );
       await page.getByRole('button', { name: 'Dismiss error' }).click();
       await page.getByTestId('error-banner').waitFor({ state: 'detached' });
     });
@@ -126,7 +132,10 @@ async function runAppSpecs(ctx) {
 
   await step('a bundle loads from a local folder (folder picker)', async () => {
     await page.getByTestId('folder-input').setInputFiles(join(root, 'public', 'models', SMALL_ID));
-    await until(async () => (await page.getByTestId('loaded-bundle').textContent()).includes(`local: ${SMALL_ID}`), 'local bundle not shown as loaded');
+    await until(
+      async () => (await page.getByTestId('loaded-bundle').textContent()).includes(`local: ${SMALL_ID}`),
+      'local bundle not shown as loaded',
+    );
     const banner = page.getByTestId('error-banner');
     assert.equal(await banner.count(), 0, `error shown: ${await banner.allTextContents()}`);
   });
@@ -146,7 +155,10 @@ async function runAppSpecs(ctx) {
     }, payload);
     await page.getByTestId('dropzone').dispatchEvent('dragover', { dataTransfer });
     await page.getByTestId('dropzone').dispatchEvent('drop', { dataTransfer });
-    await until(async () => (await page.getByTestId('loaded-bundle').textContent()).includes('local: dropped files'), 'dropped bundle not shown as loaded');
+    await until(
+      async () => (await page.getByTestId('loaded-bundle').textContent()).includes('local: dropped files'),
+      'dropped bundle not shown as loaded',
+    );
     const banner = page.getByTestId('error-banner');
     assert.equal(await banner.count(), 0, `error shown: ${await banner.allTextContents()}`);
     await page.getByTestId(`load-${DEFAULT_ID}`).click();
@@ -156,23 +168,38 @@ async function runAppSpecs(ctx) {
   await step('the backend chooser re-inits the engine, and the choice goes into the URL', async () => {
     const chooser = page.getByTestId('backend-choice');
     await chooser.selectOption('wasm');
-    await until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === 'wasm', 'badge did not switch to WASM');
+    await until(
+      async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === 'wasm',
+      'badge did not switch to WASM',
+    );
     await assertBackend(page, 'wasm');
     assert.match(page.url(), /[?&]backend=wasm\b/, `URL lacks backend=wasm: ${page.url()}`);
     await waitLoaded(page, DEFAULT_ID);
     const auto = await autoBackend(page);
     await chooser.selectOption('auto');
-    await until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === auto, `badge did not go to ${auto} on Auto`);
+    await until(
+      async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === auto,
+      `badge did not go to ${auto} on Auto`,
+    );
     assert.doesNotMatch(page.url(), /backend=/, 'auto (the default) should leave the URL clean');
     await assertBackend(page, auto);
     if (mode.expect === 'webgpu' && auto === 'wasm') {
       // The only adapter is SwiftShader: Auto says why it took WASM, and WebGPU stays one choice away.
-      assert.match(await page.getByTestId('backend-reason').textContent(), /only WebGPU adapter here \(.+\) is a software fallback adapter, slower than WASM/);
+      assert.match(
+        await page.getByTestId('backend-reason').textContent(),
+        /only WebGPU adapter here \(.+\) is a software fallback adapter, slower than WASM/,
+      );
       // The badge's tooltip says the same: the adapter is named a software fallback adapter.
-      assert.match(await page.getByTestId('backend-badge').getAttribute('title'), /^Auto chose WASM: the only WebGPU adapter here \(.+\) is a software fallback adapter/);
+      assert.match(
+        await page.getByTestId('backend-badge').getAttribute('title'),
+        /^Auto chose WASM: the only WebGPU adapter here \(.+\) is a software fallback adapter/,
+      );
       await waitLoaded(page, DEFAULT_ID);
       await chooser.selectOption('webgpu');
-      await until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === 'webgpu', 'badge did not go back to WebGPU');
+      await until(
+        async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === 'webgpu',
+        'badge did not go back to WebGPU',
+      );
       await assertBackend(page, 'webgpu');
     }
     if (mode.expect === 'wasm') {
@@ -186,7 +213,8 @@ async function runAppSpecs(ctx) {
   });
 
   await step('settings from a shared link win over stored ones and are remembered', async () => {
-    const badgeIs = (b) => until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === b, `badge is not ${b}`);
+    const badgeIs = (b) =>
+      until(async () => (await page.getByTestId('backend-badge').getAttribute('data-backend')) === b, `badge is not ${b}`);
     await page.goto(`${baseUrl}?backend=wasm&seed=7`);
     await badgeIs('wasm');
     assert.equal(await page.getByTestId('backend-choice').inputValue(), 'wasm');
@@ -204,7 +232,8 @@ async function runAppSpecs(ctx) {
   });
 
   await step('tabs work from the keyboard', async () => {
-    const selected = (name) => until(async () => (await page.getByRole('tab', { name }).getAttribute('aria-selected')) === 'true', `${name} tab not selected`);
+    const selected = (name) =>
+      until(async () => (await page.getByRole('tab', { name }).getAttribute('aria-selected')) === 'true', `${name} tab not selected`);
     // Tab order: Round trip (the opening tab), Rollouts, Training, Model bundle.
     await page.getByRole('tab', { name: 'Model bundle' }).focus();
     await page.keyboard.press('ArrowRight');

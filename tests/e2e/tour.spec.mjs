@@ -30,17 +30,21 @@ async function runTour({ context, baseUrl, mode, step, shot }) {
     await start.waitFor({ timeout: 120_000 });
     await start.click();
     let streamed = false;
-    await until(async () => {
-      const status = await page.getByTestId('rt-run').getAttribute('data-status');
-      if (status === 'failed') throw fail(`round trip failed: ${await page.getByTestId('rt-run').textContent()}`);
-      // The running frame mid-flow: caption decoded, the reconstruction sharpening step by step.
-      const live = page.getByTestId('rt-live');
-      if (!streamed && status === 'running' && (await live.count()) > 0 && /estimate after step \d+/.test(await live.textContent())) {
-        streamed = true;
-        await shot(page, 'tour-roundtrip-streaming', `roundtrip-streaming-${mode.name}.png`);
-      }
-      return status === 'finished';
-    }, 'the round trip did not finish', 600_000);
+    await until(
+      async () => {
+        const status = await page.getByTestId('rt-run').getAttribute('data-status');
+        if (status === 'failed') throw fail(`round trip failed: ${await page.getByTestId('rt-run').textContent()}`);
+        // The running frame mid-flow: caption decoded, the reconstruction sharpening step by step.
+        const live = page.getByTestId('rt-live');
+        if (!streamed && status === 'running' && (await live.count()) > 0 && /estimate after step \d+/.test(await live.textContent())) {
+          streamed = true;
+          await shot(page, 'tour-roundtrip-streaming', `roundtrip-streaming-${mode.name}.png`);
+        }
+        return status === 'finished';
+      },
+      'the round trip did not finish',
+      600_000,
+    );
     assert.ok(streamed, 'never saw the running frame with an estimate of the image');
     await shot(page, 'tour-roundtrip', tourImage('roundtrip', mode.name));
   });
@@ -50,11 +54,15 @@ async function runTour({ context, baseUrl, mode, step, shot }) {
     const run = page.locator('[data-testid="ro-run"]:not([disabled])');
     await run.waitFor({ timeout: 60_000 });
     await run.click();
-    await until(async () => {
-      const status = await page.getByTestId('ro-status').getAttribute('data-status');
-      if (status === 'failed') throw fail(`rollouts failed: ${await page.getByTestId('ro-status').textContent()}`);
-      return status === 'finished';
-    }, 'the group was not scored', 600_000);
+    await until(
+      async () => {
+        const status = await page.getByTestId('ro-status').getAttribute('data-status');
+        if (status === 'failed') throw fail(`rollouts failed: ${await page.getByTestId('ro-status').textContent()}`);
+        return status === 'finished';
+      },
+      'the group was not scored',
+      600_000,
+    );
     await shot(page, 'tour-rollouts', tourImage('rollouts', mode.name));
   });
 

@@ -25,7 +25,6 @@ function vertices(page, testId) {
 
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
-
 /** Returns the checkpoint marker label's box and its chart SVG's box, and whether the label lies inside (null: no marker). */
 export function markerLabelBox(page, testId) {
   return page.locator(`[data-testid="${testId}"]`).evaluate((fig) => {
@@ -50,7 +49,10 @@ async function subtitle(page, testId) {
 async function openTraining(page) {
   await page.getByRole('tab', { name: 'Training' }).click();
   await page.getByTestId('training-panel').waitFor();
-  await until(async () => (await page.getByText('Reading the bundle’s recorded runs…').count()) === 0, 'bundle runs never finished loading');
+  await until(
+    async () => (await page.getByText('Reading the bundle’s recorded runs…').count()) === 0,
+    'bundle runs never finished loading',
+  );
 }
 
 /** Unticks the bundle's runs, so the charts show only what a spec imports. */
@@ -90,7 +92,10 @@ export async function runTrainingSpecs(ctx) {
       await waitLoaded(page, undefined, 300_000);
       await openTraining(page);
       for (const r of bundleRuns) await page.getByTestId(`run-item-bundle:${r.id}`).waitFor();
-      await until(async () => (await vertices(page, 'chart-length')).length >= 1 && sum(await vertices(page, 'chart-reward')) > 1, 'bundle runs not charted');
+      await until(
+        async () => (await vertices(page, 'chart-length')).length >= 1 && sum(await vertices(page, 'chart-reward')) > 1,
+        'bundle runs not charted',
+      );
       assert.equal(await page.getByTestId('error-banner').count(), 0);
       // Every chart ticks at nice steps (0 / 0.2 / 0.4 or 0 / 0.25 / 0.5, never 0.3 / 0.8), x and y alike.
       const charts = await page
@@ -137,11 +142,15 @@ export async function runTrainingSpecs(ctx) {
     await page.getByTestId('replay-play').click();
     assert.equal(await page.getByTestId('replay-play').getAttribute('data-playing'), 'true');
     const seen = [5];
-    await until(async () => {
-      const n = sum(await vertices(page, 'chart-length'));
-      if (n !== seen[seen.length - 1]) seen.push(n);
-      return n > 5 && n < trainRows;
-    }, 'no new points arrived while playing', 120_000);
+    await until(
+      async () => {
+        const n = sum(await vertices(page, 'chart-length'));
+        if (n !== seen[seen.length - 1]) seen.push(n);
+        return n > 5 && n < trainRows;
+      },
+      'no new points arrived while playing',
+      120_000,
+    );
     await page.getByTestId('replay-play').click();
     assert.equal(await page.getByTestId('replay-play').getAttribute('data-playing'), 'false');
     const held = sum(await vertices(page, 'chart-length'));
@@ -152,7 +161,11 @@ export async function runTrainingSpecs(ctx) {
     assert.equal(sum(await vertices(page, 'chart-length')), held, 'points kept arriving while paused');
     await page.getByTestId('replay-speed').selectOption('8');
     await page.getByTestId('replay-play').click();
-    await until(async () => (await page.getByTestId('replay-play').getAttribute('data-playing')) === 'false', 'replay never reached the end', 120_000);
+    await until(
+      async () => (await page.getByTestId('replay-play').getAttribute('data-playing')) === 'false',
+      'replay never reached the end',
+      120_000,
+    );
     assert.equal(sum(await vertices(page, 'chart-length')), trainRows);
     assert.equal(sum(await vertices(page, 'chart-reward')), trainRows);
   });
@@ -171,7 +184,10 @@ export async function runTrainingSpecs(ctx) {
     const csv = await download(page, 'chart-reward-csv');
     assert.equal(csv.name, 'chart-reward.csv');
     const lines = csv.bytes.toString('utf8').trim().split('\n');
-    assert.equal(lines[0], 'step,trainer_state.json — reward ± std,trainer_state.json — reward ± std (low),trainer_state.json — reward ± std (high)');
+    assert.equal(
+      lines[0],
+      'step,trainer_state.json — reward ± std,trainer_state.json — reward ± std (low),trainer_state.json — reward ± std (high)',
+    );
     assert.equal(lines.length, trainRows + 1);
     const first = state.log_history.find((r) => typeof r.reward === 'number');
     const [s, v, lo, hi] = lines[1].split(',').map(Number);
@@ -263,7 +279,10 @@ export async function runTrainingSpecs(ctx) {
     await shot(page, 'training-overlay');
     // Leave the browser profile clean for later specs.
     for (const id of ['run', 'trainer_state', 'trl-grpo-trainer_state']) {
-      await page.getByTestId(`run-item-${id}`).getByRole('button', { name: /Remove/ }).click();
+      await page
+        .getByTestId(`run-item-${id}`)
+        .getByRole('button', { name: /Remove/ })
+        .click();
     }
     await until(async () => (await importedItems(page).count()) === 0, 'imported runs not removed');
   });

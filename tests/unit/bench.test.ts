@@ -40,32 +40,39 @@ describe('timing', () => {
 });
 
 describe('stages on the tiny bundle (node-wasm)', () => {
-  it('runs every stage with the engine, leaves no tensor open and reports consistent checks', async () => {
-    const rt = await nodeRuntime('node-wasm', 1);
-    const seen: string[] = [];
-    const { results, engine } = await runStages(nodeOpener(TINY_BUNDLE, rt), {
-      repeats: { warmup: 0, repeats: 1 }, flowSteps: 1, groupSize: 2, onStage: (r) => seen.push(r.id),
-    });
-    try {
-      // The GPU-buffer probe needs a WebGPU session, which Node has not.
-      const expected = STAGE_IDS.filter((id) => id !== 'caption48_raw_gpukv');
-      expect(results.map((r) => r.id)).toEqual(expected);
-      expect(seen).toEqual(expected);
-      const by = (id: string): StageResult => results.find((r) => r.id === id) as StageResult;
-      for (const r of results) expect(r.timing.runs.every((t) => t >= 0)).toBe(true);
-      expect(by('group_sequential').detail.sameAsBatched).toBe(true);
-      // 48 tokens: [BOS] plus 47 decoder runs, each way, and both decode the same tokens.
-      expect(by('caption48_kv').detail.decoderRuns).toBe(47);
-      expect(by('caption48_recompute').detail.decoderRuns).toBe(47);
-      expect(by('caption48_recompute').detail.sameAsKv).toBe(true);
-      expect(by('caption48_kv').detail.tokens).toBe(47);
-      expect(by('caption48_raw').detail.sameAsKv).toBe(true);
-      expect(by('decode').detail.steps).toBe(1);
-      expect(engine.ctx.tracker.live()).toBe(0);
-    } finally {
-      await engine.release();
-    }
-  }, HEAVY);
+  it(
+    'runs every stage with the engine, leaves no tensor open and reports consistent checks',
+    async () => {
+      const rt = await nodeRuntime('node-wasm', 1);
+      const seen: string[] = [];
+      const { results, engine } = await runStages(nodeOpener(TINY_BUNDLE, rt), {
+        repeats: { warmup: 0, repeats: 1 },
+        flowSteps: 1,
+        groupSize: 2,
+        onStage: (r) => seen.push(r.id),
+      });
+      try {
+        // The GPU-buffer probe needs a WebGPU session, which Node has not.
+        const expected = STAGE_IDS.filter((id) => id !== 'caption48_raw_gpukv');
+        expect(results.map((r) => r.id)).toEqual(expected);
+        expect(seen).toEqual(expected);
+        const by = (id: string): StageResult => results.find((r) => r.id === id) as StageResult;
+        for (const r of results) expect(r.timing.runs.every((t) => t >= 0)).toBe(true);
+        expect(by('group_sequential').detail.sameAsBatched).toBe(true);
+        // 48 tokens: [BOS] plus 47 decoder runs, each way, and both decode the same tokens.
+        expect(by('caption48_kv').detail.decoderRuns).toBe(47);
+        expect(by('caption48_recompute').detail.decoderRuns).toBe(47);
+        expect(by('caption48_recompute').detail.sameAsKv).toBe(true);
+        expect(by('caption48_kv').detail.tokens).toBe(47);
+        expect(by('caption48_raw').detail.sameAsKv).toBe(true);
+        expect(by('decode').detail.steps).toBe(1);
+        expect(engine.ctx.tracker.live()).toBe(0);
+      } finally {
+        await engine.release();
+      }
+    },
+    HEAVY,
+  );
 });
 
 describe('transformers.js peer config', () => {
@@ -88,22 +95,29 @@ describe('transformers.js peer config', () => {
   });
 
   // The tiny bundle's random weights caption everything as '' (only special tokens), so the trained one is used.
-  it('lets the image-to-text pipeline load our encoder and decode the same greedy captions', async () => {
-    const rt = await nodeRuntime('node-wasm', 1);
-    writePeerConfig(SHAPES_BUNDLE, join(tmp, 'uae-shapes-encoder'));
-    const engine = await nodeOpener(SHAPES_BUNDLE, rt)();
-    try {
-      const peer = await runPeer(rt.ort, engine.ctx, {
-        repeats: { warmup: 0, repeats: 1 }, sceneSeeds: [3174139410, 7], modelRoot: tmp, sessionOptions: rt.peerSessionOptions,
-      });
-      expect(peer.captions).toHaveLength(2);
-      for (const c of peer.captions) expect(c.peer).toBe(c.ours);
-      expect(peer.captions[0].ours.length).toBeGreaterThan(0);
-      expect(peer.sameCaptions).toBe(true);
-    } finally {
-      await engine.release();
-    }
-  }, HEAVY);
+  it(
+    'lets the image-to-text pipeline load our encoder and decode the same greedy captions',
+    async () => {
+      const rt = await nodeRuntime('node-wasm', 1);
+      writePeerConfig(SHAPES_BUNDLE, join(tmp, 'uae-shapes-encoder'));
+      const engine = await nodeOpener(SHAPES_BUNDLE, rt)();
+      try {
+        const peer = await runPeer(rt.ort, engine.ctx, {
+          repeats: { warmup: 0, repeats: 1 },
+          sceneSeeds: [3174139410, 7],
+          modelRoot: tmp,
+          sessionOptions: rt.peerSessionOptions,
+        });
+        expect(peer.captions).toHaveLength(2);
+        for (const c of peer.captions) expect(c.peer).toBe(c.ours);
+        expect(peer.captions[0].ours.length).toBeGreaterThan(0);
+        expect(peer.sameCaptions).toBe(true);
+      } finally {
+        await engine.release();
+      }
+    },
+    HEAVY,
+  );
 });
 
 describe('report', () => {
@@ -127,7 +141,12 @@ describe('report', () => {
 
   it('tables every backend and names a failed one', () => {
     const res: BenchResults = {
-      generatedAt: 'now', command: 'npm run bench', wallSeconds: 1, settings: { repeats: 1 }, runs, ratios: computeRatios(runs),
+      generatedAt: 'now',
+      command: 'npm run bench',
+      wallSeconds: 1,
+      settings: { repeats: 1 },
+      runs,
+      ratios: computeRatios(runs),
       machine: { cpu: 'Test CPU', cores: 2, os: 'Linux', node: 'v20', onnxruntimeWeb: '1.30.0' },
     };
     const md = renderMarkdown(res);
@@ -142,7 +161,10 @@ describe('settleAfterLoad', () => {
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
   it('keeps running until the runs stop getting faster, and reports the first and the steady time', async () => {
     let calls = 0;
-    const s = await settleAfterLoad(async () => { calls++; await sleep(calls <= 5 ? 60 : 2); });
+    const s = await settleAfterLoad(async () => {
+      calls++;
+      await sleep(calls <= 5 ? 60 : 2);
+    });
     expect(s.firstRunMs).toBeGreaterThanOrEqual(50);
     expect(s.settledMs).toBeLessThan(30);
     expect(s.settleRuns).toBeGreaterThanOrEqual(12);

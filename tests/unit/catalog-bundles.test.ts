@@ -23,7 +23,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadBundleDir, openBundleDir, type NodeEngine } from '../../src/cli/io.ts';
-import { createInferContext, findCheckpoint, runEval, runGraph, type CaptionSource, type EvalMetrics } from '../../src/engine/infer/index.ts';
+import {
+  createInferContext,
+  findCheckpoint,
+  runEval,
+  runGraph,
+  type CaptionSource,
+  type EvalMetrics,
+} from '../../src/engine/infer/index.ts';
 import type { BundleManifest } from '../../src/engine/manifest.ts';
 import { referencePixels, type Reference } from './engine-fixture.ts';
 import { ROOT, maxAbsDiff } from './infer-helpers.ts';
@@ -33,7 +40,15 @@ const MODELS = process.env.UAE_MODELS_DIR ?? join(ROOT, 'public', 'models');
 const K = 32;
 const BAND_SE = 4;
 /** The band of a metric never goes below this (metrics all K scenes agree on, e.g. precision 1 on level-4 captions). */
-const FLOOR: Partial<Record<keyof EvalMetrics, number>> = { mean_tokens: 0.5, psnr: 0.25, sim: 0.01, ssim: 0.01, attr_precision: 0.01, attr_recall: 0.01, attr_f1: 0.01 };
+const FLOOR: Partial<Record<keyof EvalMetrics, number>> = {
+  mean_tokens: 0.5,
+  psnr: 0.25,
+  sim: 0.01,
+  ssim: 0.01,
+  attr_precision: 0.01,
+  attr_recall: 0.01,
+  attr_f1: 0.01,
+};
 /** The most a band may widen to: a broken model's scattered scores must not buy it a band that takes anything. */
 const MAX_BAND: Partial<Record<keyof EvalMetrics, number>> = { sim: 0.12, attr_precision: 0.15, attr_recall: 0.15, attr_f1: 0.15 };
 /** Per-scene metrics a claim is checked on (their mean over the scenes). */
@@ -76,16 +91,22 @@ function claimOf(card: string, cardBundle: string, label: string, command: strin
   const checkpoint = flag(command, 'checkpoint');
   const steps = flag(command, 'steps');
   return {
-    card, label, command, metrics,
+    card,
+    label,
+    command,
+    metrics,
     // Without --bundle, `uae eval` evaluates public/models/uae-shapes: the card's own bundle there.
-    bundle: bundlePath ? bundlePath.replace(/\/$/, '').split('/').at(-1) ?? '' : cardBundle,
+    bundle: bundlePath ? (bundlePath.replace(/\/$/, '').split('/').at(-1) ?? '') : cardBundle,
     scenes: Number(flag(command, 'scenes') ?? 200),
     seed: Number(flag(command, 'seed') ?? 2),
     steps: steps === undefined ? undefined : Number(steps),
     captions: level ? { kind: 'level', level: Number(level[1]) as 0 } : { kind: 'encoder' },
-    encoder: checkpoint !== undefined
-      ? { checkpoint: checkpoint === 'first' || checkpoint === 'last' ? checkpoint : Number(checkpoint) }
-      : flag(command, 'encoder') === 'referenceEncoder' ? 'referenceEncoder' : 'encoder',
+    encoder:
+      checkpoint !== undefined
+        ? { checkpoint: checkpoint === 'first' || checkpoint === 'last' ? checkpoint : Number(checkpoint) }
+        : flag(command, 'encoder') === 'referenceEncoder'
+          ? 'referenceEncoder'
+          : 'encoder',
   };
 }
 
@@ -99,7 +120,11 @@ export function parseCard(text: string, card: string, cardBundle: string): Claim
   const table = section.split('\n').filter((l) => l.startsWith('|'));
   const commands = new Map([...section.matchAll(/^- (.+?): `(npx uae eval [^`]+)`\s*$/gm)].map((m) => [m[1].trim(), m[2]]));
   if (table.length > 2) {
-    const cells = (l: string) => l.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = (l: string) =>
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
     const header = cells(table[0]);
     for (const line of table.slice(2)) {
       const row = cells(line);
@@ -170,10 +195,16 @@ describe('the model catalog', () => {
   it('has model-card figures for every bundle that captions, and the cards parse', () => {
     for (const b of catalog.bundles) {
       if (!canCaption(manifestOf(b.id))) continue;
-      expect(checkedClaims(b.id).map((c) => c.bundle), `no figures for ${b.id} in ${claims.map((c) => c.card).join(', ') || 'any model card'}`).toContain(b.id);
+      expect(
+        checkedClaims(b.id).map((c) => c.bundle),
+        `no figures for ${b.id} in ${claims.map((c) => c.card).join(', ') || 'any model card'}`,
+      ).toContain(b.id);
     }
     for (const c of claims) {
-      expect(catalog.bundles.map((b) => b.id), `${c.card}: ${c.command} names a bundle outside the catalog`).toContain(c.bundle);
+      expect(
+        catalog.bundles.map((b) => b.id),
+        `${c.card}: ${c.command} names a bundle outside the catalog`,
+      ).toContain(c.bundle);
       for (const [k, v] of Object.entries(c.metrics)) expect(Number.isFinite(v), `${c.card} ${c.label} ${k}`).toBe(true);
       expect(c.scenes).toBeGreaterThanOrEqual(K);
     }
@@ -183,7 +214,7 @@ describe('the model catalog', () => {
 describe.each(catalog.bundles.map((b) => [b.id]))('bundle %s', (id) => {
   const dir = join(MODELS, id);
 
-  it('verifies: the manifest lists files whose sizes and sha256 match, and the app\'s loader accepts it', async () => {
+  it("verifies: the manifest lists files whose sizes and sha256 match, and the app's loader accepts it", async () => {
     const m = manifestOf(id);
     expect(m.files.length).toBeGreaterThan(0);
     for (const f of m.files) {
@@ -224,8 +255,13 @@ describe.each(catalog.bundles.map((b) => [b.id]))('bundle %s', (id) => {
     await engine.sessions.release();
     opened.splice(opened.indexOf(engine), 1);
     const perScene: Record<string, (r: (typeof rows)[number]) => number> = {
-      mean_tokens: (r) => r.tokens, sim: (r) => r.sim, psnr: (r) => r.psnr, ssim: (r) => r.ssim,
-      attr_precision: (r) => r.attr.precision, attr_recall: (r) => r.attr.recall, attr_f1: (r) => r.attr.f1,
+      mean_tokens: (r) => r.tokens,
+      sim: (r) => r.sim,
+      psnr: (r) => r.psnr,
+      ssim: (r) => r.ssim,
+      attr_precision: (r) => r.attr.precision,
+      attr_recall: (r) => r.attr.recall,
+      attr_f1: (r) => r.attr.f1,
     };
     const failures: string[] = [];
     for (const claim of group) {
@@ -238,7 +274,8 @@ describe.each(catalog.bundles.map((b) => [b.id]))('bundle %s', (id) => {
         const line = `${key} ${mean.toFixed(4)} on ${K} scenes, card ${expected} on ${claim.scenes} (band ±${band.toFixed(4)})`;
         lines.push(line);
         if (Math.abs(mean - expected) > band) failures.push(`${claim.label}: ${line}`);
-        if (band > (MAX_BAND[key] ?? Infinity)) failures.push(`${claim.label}: ${line}: the scenes' scores scatter too much (band over ${MAX_BAND[key]})`);
+        if (band > (MAX_BAND[key] ?? Infinity))
+          failures.push(`${claim.label}: ${line}: the scenes' scores scatter too much (band over ${MAX_BAND[key]})`);
       }
       console.log(`${id}, ${claim.label} (${claim.card}: ${claim.command}):\n  ${lines.join('\n  ')}`);
     }

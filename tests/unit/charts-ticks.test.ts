@@ -14,7 +14,11 @@ const labels = (lo: number, hi: number, options?: Parameters<typeof niceScale>[2
   return s.ticks.map((v) => formatTick(v, s));
 };
 const line = (id: string, ys: number[], group?: string): ChartSeries => ({
-  id, label: id, color: '#000', group, points: ys.map((y, i) => ({ x: i, y })),
+  id,
+  label: id,
+  color: '#000',
+  group,
+  points: ys.map((y, i) => ({ x: i, y })),
 });
 
 describe('nice ticks', () => {
@@ -46,7 +50,14 @@ describe('nice ticks', () => {
     expect(labels(-0.354, 0.2)).toEqual(['−0.4', '−0.2', '0', '0.2']);
     expect(labels(-0.354, 0.354, { maxIntervals: 8 })).toEqual(['−0.4', '−0.3', '−0.2', '−0.1', '0', '0.1', '0.2', '0.3', '0.4']);
     expect(labels(0.1, 0.7)).toEqual(['0', '0.2', '0.4', '0.6', '0.8']);
-    for (const [lo, hi] of [[0.0003, 0.0071], [-3.47, 5.07], [1, 40], [0, 120], [12.3, 80.5], [0.61, 0.83]]) {
+    for (const [lo, hi] of [
+      [0.0003, 0.0071],
+      [-3.47, 5.07],
+      [1, 40],
+      [0, 120],
+      [12.3, 80.5],
+      [0.61, 0.83],
+    ]) {
       const s = niceScale(lo, hi);
       expect(s.domain[0]).toBeLessThanOrEqual(lo);
       expect(s.domain[1]).toBeGreaterThanOrEqual(hi);
@@ -100,13 +111,19 @@ describe('chart axes', () => {
     const sim = parseRunLog(readFileSync(join(DIR, 'trainer_state.json'), 'utf8'), 'trainer_state.json', { id: 'sim', label: 'sim' });
     const trl = parseRunLog(readFileSync(join(DIR, 'trl-grpo-trainer_state.json'), 'utf8'), 'trl.json', { id: 'trl', label: 'TRL' });
     const reward = TRAINING_CHARTS.find((c) => c.id === 'reward')!;
-    const series = chartSeries(reward, [{ run: sim, index: 0 }, { run: trl, index: 1 }]);
+    const series = chartSeries(reward, [
+      { run: sim, index: 0 },
+      { run: trl, index: 1 },
+    ]);
     expect(chartAxes(series)!.rightIds).toEqual(['trl|reward']);
     expect(chartYLabel(reward, [sim])).toBe('reward (fidelity)');
     expect(chartYLabel(reward, [sim, trl])).toBe('reward');
     expect(chartYLabel(reward, [trl])).toBe('reward');
     // The held-out chart: the TRL run's eval_reward (as eval/reward) is drawn there.
-    const fidelity = chartSeries(TRAINING_CHARTS.find((c) => c.id === 'fidelity')!, [{ run: trl, index: 0 }]);
+    const fidelity = chartSeries(
+      TRAINING_CHARTS.find((c) => c.id === 'fidelity')!,
+      [{ run: trl, index: 0 }],
+    );
     expect(fidelity.map((s) => s.points.length)).toEqual([4]);
   });
 

@@ -7,7 +7,14 @@ import * as ort from 'onnxruntime-web';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EngineClient } from '../../src/client/client.ts';
 import {
-  attributeScores, captionImages, CHECKPOINT_PHASES, embedImages, evaluateCheckpoint, findCheckpoint, noiseSeed, reconstruct,
+  attributeScores,
+  captionImages,
+  CHECKPOINT_PHASES,
+  embedImages,
+  evaluateCheckpoint,
+  findCheckpoint,
+  noiseSeed,
+  reconstruct,
   type CheckpointPhase,
 } from '../../src/engine/infer/index.ts';
 import { BundleSessions } from '../../src/engine/sessions.ts';
@@ -65,9 +72,13 @@ describe('findCheckpoint', () => {
   });
 
   it('a step the bundle lacks, or a bundle without checkpoints, fails naming what there is', () => {
-    expect(() => findCheckpoint(o.ctx.manifest, 5)).toThrow('bundle uae-tiny-ckpt has no checkpoint at step 5; its checkpoints are at steps 0, 8, 16');
+    expect(() => findCheckpoint(o.ctx.manifest, 5)).toThrow(
+      'bundle uae-tiny-ckpt has no checkpoint at step 5; its checkpoints are at steps 0, 8, 16',
+    );
     const none = { ...o.ctx.manifest, roles: { ...o.ctx.manifest.roles, checkpoints: undefined } };
-    expect(() => findCheckpoint(none, 'last')).toThrow('bundle uae-tiny-ckpt has no encoder checkpoints (manifest roles.checkpoints is absent)');
+    expect(() => findCheckpoint(none, 'last')).toThrow(
+      'bundle uae-tiny-ckpt has no encoder checkpoints (manifest roles.checkpoints is absent)',
+    );
     expect(() => findCheckpoint({ ...none, roles: { ...none.roles, checkpoints: [] } }, 0)).toThrow(/is empty/);
   });
 });
@@ -76,7 +87,9 @@ describe('evaluateCheckpoint', () => {
   it('captions with the checkpoint, redraws from that caption with fixed noise, and scores the redraw against the image', async () => {
     const phases: string[] = [];
     const last = await evaluateCheckpoint(o.ctx, image, 'last', {
-      steps: 2, seed: 5, scene,
+      steps: 2,
+      seed: 5,
+      scene,
       onPhase: (p) => phases.push(p),
       onCaption: (c) => phases.push(`caption:${c.tokens}`),
     });
@@ -114,7 +127,12 @@ describe('BundleSessions.releaseLazy', () => {
     const create = async (bytes: Uint8Array): Promise<InferenceSession> => {
       const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
       const release = session.release.bind(session);
-      return Object.assign(session, { release: async () => { released.push(pathOf.get(bytes) ?? '?'); await release(); } });
+      return Object.assign(session, {
+        release: async () => {
+          released.push(pathOf.get(bytes) ?? '?');
+          await release();
+        },
+      });
     };
     const sessions = await BundleSessions.open(bundle, create, { backend: 'wasm', allowFallback: false });
     const eager = sessions.openPaths();
@@ -147,7 +165,9 @@ describe('checkpointEval request', () => {
     channels.push(ch);
     const { fetch, base } = folderFetch(folder);
     const host = new EngineHost({
-      ort, fetch, maxWasmThreads: 1,
+      ort,
+      fetch,
+      maxWasmThreads: 1,
       post: (event, transfer) => ch.port2.postMessage(event, transfer),
       probeWebGpu: async () => ({ ok: false, reason: 'Node' }),
     });
@@ -161,7 +181,14 @@ describe('checkpointEval request', () => {
   }
 
   const params = (over: Partial<CheckpointEvalParams> = {}): CheckpointEvalParams => ({
-    step: 0, image: image.slice(), width: 64, height: 64, steps: 2, seed: 5, scene, ...over,
+    step: 0,
+    image: image.slice(),
+    width: 64,
+    height: 64,
+    steps: 2,
+    seed: 5,
+    scene,
+    ...over,
   });
 
   it('streams the phases and the caption, returns what evaluateCheckpoint returns, and keeps at most the limit of checkpoint sessions', async () => {
@@ -201,12 +228,15 @@ describe('checkpointEval request', () => {
   it('cancel stops the evaluation between session runs: at most one more run; nothing leaks and the worker is free again', async () => {
     const { client, host, meter } = await connectMetered(dir, registerCheckpointEval);
     const seen: string[] = [];
-    const handle = client.request({ type: 'checkpointEval', ...params({ step: 16, steps: 50 }) }, {
-      onPartial: (p) => {
-        seen.push(p.kind);
-        if (p.kind === 'caption') handle?.cancel();
+    const handle = client.request(
+      { type: 'checkpointEval', ...params({ step: 16, steps: 50 }) },
+      {
+        onPartial: (p) => {
+          seen.push(p.kind);
+          if (p.kind === 'caption') handle?.cancel();
+        },
       },
-    });
+    );
     expect((await engineFailure(handle.done)).code).toBe('cancelled');
     // Resolves once the handler itself has returned, not just once the client was answered.
     await host.idle();

@@ -27,7 +27,11 @@ describe('uae info', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as InfoReport;
     expect(report.ok).toBe(true);
-    expect(report.files.map((f) => [f.path, f.status])).toEqual([['scorer/vision.onnx', 'ok'], ['scorer/text.onnx', 'ok'], ['tokenizer.json', 'ok']]);
+    expect(report.files.map((f) => [f.path, f.status])).toEqual([
+      ['scorer/vision.onnx', 'ok'],
+      ['scorer/text.onnx', 'ok'],
+      ['tokenizer.json', 'ok'],
+    ]);
     expect(report.files[1].inputs).toEqual(['input_ids']);
   });
 
@@ -35,7 +39,11 @@ describe('uae info', () => {
     ['malformed-manifest', 'manifest-json', /^uae: manifest\.json: is not valid JSON \(/],
     ['schema-error', 'manifest-schema', /^uae: manifest\.json: files\[1\]\.sha256 must be 64 hex chars$/],
     ['missing-file', 'missing-file', /^uae: scorer\/text\.onnx: not found in .*missing-file$/],
-    ['sha-mismatch', 'sha256-mismatch', /^uae: scorer\/vision\.onnx: sha256 mismatch: expected cb8a340a25c1[0-9a-f]{52}, got [0-9a-f]{64}$/],
+    [
+      'sha-mismatch',
+      'sha256-mismatch',
+      /^uae: scorer\/vision\.onnx: sha256 mismatch: expected cb8a340a25c1[0-9a-f]{52}, got [0-9a-f]{64}$/,
+    ],
     ['size-mismatch', 'size-mismatch', /^uae: scorer\/text\.onnx: size mismatch: manifest says 6128 bytes, got 6135$/],
     ['not-onnx', 'not-onnx', /^uae: scorer\/vision\.onnx: is not a valid ONNX model/],
   ])('%s: exit 1 with one line naming the problem (%s)', async (variant, code, line) => {

@@ -28,9 +28,17 @@ function writtenImages(): Set<string> {
 
 /** Every docs/img/*.png the README and docs/*.md link to, with the file that links it. */
 function shownImages(): { file: string; name: string }[] {
-  const docs = [join(ROOT, 'README.md'), ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f))];
+  const docs = [
+    join(ROOT, 'README.md'),
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => join(ROOT, 'docs', f)),
+  ];
   return docs.flatMap((file) =>
-    [...readFileSync(file, 'utf8').matchAll(/\]\((?:docs\/)?img\/([\w.-]+\.png)\)/g)].map((m) => ({ file: file.slice(ROOT.length + 1), name: m[1] })),
+    [...readFileSync(file, 'utf8').matchAll(/\]\((?:docs\/)?img\/([\w.-]+\.png)\)/g)].map((m) => ({
+      file: file.slice(ROOT.length + 1),
+      name: m[1],
+    })),
   );
 }
 

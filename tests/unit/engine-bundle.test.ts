@@ -4,7 +4,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bundleCacheName, loadBundleFromFiles, loadBundleFromUrl, normalizeLocalFiles, sha256Hex, type LoadProgress } from '../../src/engine/bundle.ts';
+import {
+  bundleCacheName,
+  loadBundleFromFiles,
+  loadBundleFromUrl,
+  normalizeLocalFiles,
+  sha256Hex,
+  type LoadProgress,
+} from '../../src/engine/bundle.ts';
 import { EngineError } from '../../src/engine/errors.ts';
 import { BAD_DIR, FIXTURE_DIR, folderFetch, memoryCache, readFolder, engineFailure } from './engine-fixture.ts';
 
@@ -62,16 +69,24 @@ describe('bundle loader (URL source)', () => {
   });
 
   it('reports a network failure as fetch-failed and stops when cancelled', async () => {
-    const down = await engineFailure(loadBundleFromUrl('http://bundles.test/b/', { fetch: () => Promise.reject(new TypeError('network down')) }));
+    const down = await engineFailure(
+      loadBundleFromUrl('http://bundles.test/b/', { fetch: () => Promise.reject(new TypeError('network down')) }),
+    );
     expect(down.code).toBe('fetch-failed');
     expect(down.message).toMatch(/^manifest\.json: could not fetch .* \(network down\)$/);
     const { fetch, base, requests } = folderFetch(FIXTURE_DIR, 512);
     let chunks = 0;
-    const err = await engineFailure(loadBundleFromUrl(base, {
-      fetch,
-      onProgress: (p) => { if (p.phase === 'download' && (p.fileLoaded ?? 0) > 0) chunks++; },
-      checkCancelled: () => { if (chunks >= 3) throw new EngineError('cancelled', 'stop'); },
-    }));
+    const err = await engineFailure(
+      loadBundleFromUrl(base, {
+        fetch,
+        onProgress: (p) => {
+          if (p.phase === 'download' && (p.fileLoaded ?? 0) > 0) chunks++;
+        },
+        checkCancelled: () => {
+          if (chunks >= 3) throw new EngineError('cancelled', 'stop');
+        },
+      }),
+    );
     expect(err.code).toBe('cancelled');
     expect(requests.length).toBe(2); // manifest + the first file, abandoned mid-stream
   });
@@ -88,8 +103,18 @@ describe('bundle loader (local files)', () => {
 
   it('normalises paths and rejects ambiguous folders', () => {
     const d = new ArrayBuffer(1);
-    expect(normalizeLocalFiles([{ path: './manifest.json', data: d }, { path: 'a\\b.onnx', data: d }]).map((f) => f.path)).toEqual(['manifest.json', 'a/b.onnx']);
-    expect(() => normalizeLocalFiles([{ path: 'x/manifest.json', data: d }, { path: 'y/manifest.json', data: d }])).toThrow(/more than one manifest\.json/);
+    expect(
+      normalizeLocalFiles([
+        { path: './manifest.json', data: d },
+        { path: 'a\\b.onnx', data: d },
+      ]).map((f) => f.path),
+    ).toEqual(['manifest.json', 'a/b.onnx']);
+    expect(() =>
+      normalizeLocalFiles([
+        { path: 'x/manifest.json', data: d },
+        { path: 'y/manifest.json', data: d },
+      ]),
+    ).toThrow(/more than one manifest\.json/);
     expect(() => normalizeLocalFiles([{ path: 'x/a.onnx', data: d }])).toThrow(/no manifest\.json/);
   });
 

@@ -35,9 +35,12 @@ function fakeGpu() {
           state.gpuRuns++;
           if (state.lost && !born) state.runsAfterLoss++;
           if (state.mode === 'hang' && !born) return new Promise(() => undefined);
-          if (state.mode === 'fail' && !born) return Promise.reject(new Error("Failed to execute 'mapAsync' on 'GPUBuffer': Buffer was unmapped"));
+          if (state.mode === 'fail' && !born)
+            return Promise.reject(new Error("Failed to execute 'mapAsync' on 'GPUBuffer': Buffer was unmapped"));
           if (state.mode === 'slow') {
-            return new Promise((r) => setTimeout(r, 1500)).then(() => target.run(...args)).finally(() => (state.slowDone = performance.now()));
+            return new Promise((r) => setTimeout(r, 1500))
+              .then(() => target.run(...args))
+              .finally(() => (state.slowDone = performance.now()));
           }
           return target.run(...args);
         };
@@ -165,14 +168,17 @@ describe('activity events', () => {
       if (a.running === null && cancelledAt > 0 && idleAt === 0) idleAt = performance.now();
     });
     const c1 = host.tracker.created();
-    const h = client.request({ ...params, image: image.slice(), loops: 20 }, {
-      onPartial: () => {
-        if (cancelledAt === 0) {
-          cancelledAt = performance.now();
-          h.cancel();
-        }
+    const h = client.request(
+      { ...params, image: image.slice(), loops: 20 },
+      {
+        onPartial: () => {
+          if (cancelledAt === 0) {
+            cancelledAt = performance.now();
+            h.cancel();
+          }
+        },
       },
-    });
+    );
     expect((await engineFailure(h.done)).code).toBe('cancelled');
     await host.idle();
     for (let i = 0; i < 100 && idleAt === 0; i++) await new Promise((r) => setTimeout(r, 20));
@@ -218,11 +224,14 @@ describe('cancel during a long step', () => {
 });
 
 describe('a bundle on another origin', () => {
-  it('is refused without the user\'s yes (nothing fetched), loaded with it; same-origin URLs need none', async () => {
+  it("is refused without the user's yes (nothing fetched), loaded with it; same-origin URLs need none", async () => {
     const { fetch, base, requests } = folderFetch(FIXTURE_DIR);
     const { client } = connectHost({ fetch, origin: 'http://app.test' });
     const err = await engineFailure(client.loadBundle({ kind: 'url', baseUrl: base }).done);
-    expect([err.code, err.message]).toEqual(['cross-origin', 'http://bundles.test/b/: the bundle is on another origin (http://bundles.test) and loading it was not confirmed']);
+    expect([err.code, err.message]).toEqual([
+      'cross-origin',
+      'http://bundles.test/b/: the bundle is on another origin (http://bundles.test) and loading it was not confirmed',
+    ]);
     expect(requests).toEqual([]);
     expect((await client.loadBundle({ kind: 'url', baseUrl: base, allowCrossOrigin: true }).done).id).toBe('fixture-tiny');
     const same = connectHost({ fetch, origin: 'http://bundles.test' });

@@ -42,10 +42,18 @@ describe('EngineHost + EngineClient on onnxruntime-web WASM', () => {
     const ids = int64Tensor(ref.input_ids.data, ref.input_ids.dims);
     const text = await client.request({ type: 'runGraph', target: { file: 'scorer/text.onnx' }, feeds: { input_ids: ids } }).done;
     expectClose(text.outputs.text_embeds, ref.text_embeds, 'text_embeds');
-    const norms = Array.from({ length: 2 }, (_, r) => Math.hypot(...Array.from(image.outputs.image_embeds.data as Float32Array).slice(r * 16, r * 16 + 16)));
+    const norms = Array.from({ length: 2 }, (_, r) =>
+      Math.hypot(...Array.from(image.outputs.image_embeds.data as Float32Array).slice(r * 16, r * 16 + 16)),
+    );
     norms.forEach((n) => expect(Math.abs(n - 1)).toBeLessThan(1e-5));
 
-    const bad = await engineFailure(client.request({ type: 'runGraph', target: { role: 'scorer.vision' }, feeds: { pixel_values: { dtype: 'float32', data: new Float32Array(5), dims: [1, 5] } } }).done);
+    const bad = await engineFailure(
+      client.request({
+        type: 'runGraph',
+        target: { role: 'scorer.vision' },
+        feeds: { pixel_values: { dtype: 'float32', data: new Float32Array(5), dims: [1, 5] } },
+      }).done,
+    );
     expect(bad.code).toBe('run-failed');
     expect(bad.message).toMatch(/^scorer\/vision\.onnx: /);
     const stats = await client.request({ type: 'stats' }).done;
@@ -123,7 +131,9 @@ describe('EngineHost + EngineClient on onnxruntime-web WASM', () => {
     const auto = connect({}, soft);
     const info = await auto.client.init('auto').done;
     expect(info.backend).toBe('wasm');
-    expect(info.reason).toMatch(/only WebGPU adapter here \(google swiftshader\) is a software fallback adapter, slower than WASM; choose WebGPU/);
+    expect(info.reason).toMatch(
+      /only WebGPU adapter here \(google swiftshader\) is a software fallback adapter, slower than WASM; choose WebGPU/,
+    );
     const forced = connect({}, soft);
     const chosen = await forced.client.init('webgpu').done;
     expect(chosen.backend).toBe('webgpu');
@@ -181,10 +191,19 @@ describe('WebGPU probe', () => {
   });
 
   it('labels adapters, says which are software fallbacks, and explains why there is none', async () => {
-    expect(await probeWebGpu(fakeGpu({ vendor: 'google', architecture: 'swiftshader', description: '' }))).toEqual({ ok: true, adapter: 'google swiftshader', fallback: false });
+    expect(await probeWebGpu(fakeGpu({ vendor: 'google', architecture: 'swiftshader', description: '' }))).toEqual({
+      ok: true,
+      adapter: 'google swiftshader',
+      fallback: false,
+    });
     // Chromium reports SwiftShader as a fallback adapter in GPUAdapterInfo (older browsers: on the adapter)
     const swiftshader = fakeGpu({ vendor: 'google', architecture: 'swiftshader' });
-    const viaInfo: GpuLike = { requestAdapter: async () => ({ ...(await swiftshader.requestAdapter())!, info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true } }) };
+    const viaInfo: GpuLike = {
+      requestAdapter: async () => ({
+        ...(await swiftshader.requestAdapter())!,
+        info: { vendor: 'google', architecture: 'swiftshader', isFallbackAdapter: true },
+      }),
+    };
     const viaAdapter: GpuLike = { requestAdapter: async () => ({ ...(await swiftshader.requestAdapter())!, isFallbackAdapter: true }) };
     expect(await probeWebGpu(viaInfo)).toEqual({ ok: true, adapter: 'google swiftshader', fallback: true });
     expect(await probeWebGpu(viaAdapter)).toEqual({ ok: true, adapter: 'google swiftshader', fallback: true });

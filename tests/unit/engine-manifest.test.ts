@@ -15,15 +15,41 @@ const hash = (c: string): string => c.repeat(64);
 /** A manifest using every role, built on the fixture's files plus extra listed paths. */
 function fullManifest(): Json {
   const m = base();
-  for (const p of ['enc/vision.onnx', 'enc/decoder.onnx', 'dec/text.onnx', 'dec/dit.onnx', 'dec/vae.onnx', 'ck/v.onnx', 'ck/d.onnx', 'runs/a.json']) {
+  for (const p of [
+    'enc/vision.onnx',
+    'enc/decoder.onnx',
+    'dec/text.onnx',
+    'dec/dit.onnx',
+    'dec/vae.onnx',
+    'ck/v.onnx',
+    'ck/d.onnx',
+    'runs/a.json',
+  ]) {
     m.files.push({ path: p, bytes: 1, sha256: hash('a') });
   }
-  const enc = { vision: 'enc/vision.onnx', decoder: 'enc/decoder.onnx', numLayers: 2, numHeads: 2, headDim: 8, maxTokens: 32, bosId: 1, eosId: 2, padId: 0 };
+  const enc = {
+    vision: 'enc/vision.onnx',
+    decoder: 'enc/decoder.onnx',
+    numLayers: 2,
+    numHeads: 2,
+    headDim: 8,
+    maxTokens: 32,
+    bosId: 1,
+    eosId: 2,
+    padId: 0,
+  };
   m.roles = {
     ...m.roles,
     encoder: enc,
     referenceEncoder: enc,
-    decoder: { textEncoder: 'dec/text.onnx', transformer: 'dec/dit.onnx', vaeDecoder: 'dec/vae.onnx', latentShape: [4, 8, 8], sigmaA: 0.7, patch: 2 },
+    decoder: {
+      textEncoder: 'dec/text.onnx',
+      transformer: 'dec/dit.onnx',
+      vaeDecoder: 'dec/vae.onnx',
+      latentShape: [4, 8, 8],
+      sigmaA: 0.7,
+      patch: 2,
+    },
     checkpoints: [{ step: 100, label: 'after GRPO', encoder: { vision: 'ck/v.onnx', decoder: 'ck/d.onnx' } }],
     runs: [{ id: 'g', label: 'stage 2', stage: 'generation-for-understanding', path: 'runs/a.json' }],
   };
@@ -56,11 +82,13 @@ describe('validateManifest', () => {
     m.files[2].sha256 = 'xyz';
     m.files[0].bytes = -1;
     m.files[1].path = '../escape.onnx';
-    expect(errorsOf(m)).toEqual(expect.arrayContaining([
-      'manifest.json: files[2].sha256 must be 64 hex chars',
-      'manifest.json: files[0].bytes must be >= 0',
-      "manifest.json: files[1].path must be a relative path inside the bundle (got '../escape.onnx')",
-    ]));
+    expect(errorsOf(m)).toEqual(
+      expect.arrayContaining([
+        'manifest.json: files[2].sha256 must be 64 hex chars',
+        'manifest.json: files[0].bytes must be >= 0',
+        "manifest.json: files[1].path must be a relative path inside the bundle (got '../escape.onnx')",
+      ]),
+    );
     const dup = base();
     dup.files.push({ ...dup.files[0] });
     expect(errorsOf(dup)).toContain("manifest.json: files[3].path 'scorer/vision.onnx' is listed twice");
@@ -71,11 +99,13 @@ describe('validateManifest', () => {
     (m.roles.scorer as Record<string, unknown>).vision = 'nope.onnx';
     m.tokenizer = 'tok.json';
     (m.io as Record<string, unknown>)['ghost.onnx'] = { inputs: [], outputs: [] };
-    expect(errorsOf(m)).toEqual(expect.arrayContaining([
-      "manifest.json: roles.scorer.vision 'nope.onnx' is not listed in files",
-      "manifest.json: tokenizer 'tok.json' is not listed in files",
-      `manifest.json: io["ghost.onnx"] 'ghost.onnx' is not listed in files`,
-    ]));
+    expect(errorsOf(m)).toEqual(
+      expect.arrayContaining([
+        "manifest.json: roles.scorer.vision 'nope.onnx' is not listed in files",
+        "manifest.json: tokenizer 'tok.json' is not listed in files",
+        `manifest.json: io["ghost.onnx"] 'ghost.onnx' is not listed in files`,
+      ]),
+    );
     const f = fullManifest();
     (f.roles.checkpoints as Record<string, Record<string, unknown>>[])[0].encoder.vision = 'missing.onnx';
     expect(errorsOf(f)).toContain("manifest.json: roles.checkpoints[0].encoder.vision 'missing.onnx' is not listed in files");
@@ -94,17 +124,19 @@ describe('validateManifest', () => {
     (m.roles.decoder as Record<string, unknown>).sigmaA = 'big';
     m.roles.critic = {};
     m.schema = 'uae-bundle/2';
-    expect(errorsOf(m)).toEqual(expect.arrayContaining([
-      "manifest.json: schema must be 'uae-bundle/1'",
-      `manifest.json: io["scorer/vision.onnx"].inputs[0].dtype must be one of 'float32', 'float16', 'int32', 'int64', 'uint8', 'bool'`,
-      `manifest.json: io["scorer/vision.onnx"].inputs[0].shape[1] must be a non-negative integer or a symbolic name`,
-      'manifest.json: preprocessing.image.mean must have exactly 3 numbers',
-      "manifest.json: preprocessing.image.resize must be one of 'cover', 'contain', 'stretch'",
-      'manifest.json: defaults.topP must be <= 1',
-      'manifest.json: roles.encoder.numHeads must be an integer',
-      'manifest.json: roles.decoder.sigmaA must be a finite number',
-      expect.stringMatching(/^manifest\.json: roles\.critic is not a known role/),
-    ]));
+    expect(errorsOf(m)).toEqual(
+      expect.arrayContaining([
+        "manifest.json: schema must be 'uae-bundle/1'",
+        `manifest.json: io["scorer/vision.onnx"].inputs[0].dtype must be one of 'float32', 'float16', 'int32', 'int64', 'uint8', 'bool'`,
+        `manifest.json: io["scorer/vision.onnx"].inputs[0].shape[1] must be a non-negative integer or a symbolic name`,
+        'manifest.json: preprocessing.image.mean must have exactly 3 numbers',
+        "manifest.json: preprocessing.image.resize must be one of 'cover', 'contain', 'stretch'",
+        'manifest.json: defaults.topP must be <= 1',
+        'manifest.json: roles.encoder.numHeads must be an integer',
+        'manifest.json: roles.decoder.sigmaA must be a finite number',
+        expect.stringMatching(/^manifest\.json: roles\.critic is not a known role/),
+      ]),
+    );
   });
 
   it('reports missing top-level sections and non-objects', () => {

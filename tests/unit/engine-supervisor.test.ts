@@ -41,7 +41,13 @@ function fakeTime() {
   let t = 0;
   let tick: (() => void) | undefined;
   return {
-    options: { now: () => t, setInterval: (fn: () => void) => ((tick = fn), 1), clearInterval: () => (tick = undefined), heartbeatMs: 1000, timeoutMs: 5000 },
+    options: {
+      now: () => t,
+      setInterval: (fn: () => void) => ((tick = fn), 1),
+      clearInterval: () => (tick = undefined),
+      heartbeatMs: 1000,
+      timeoutMs: 5000,
+    },
     advance(ms: number) {
       for (let i = 0; i < ms / 1000; i++) {
         t += 1000;
@@ -56,11 +62,15 @@ describe('WorkerSupervisor', () => {
   it('restarts a worker that threw, moving listeners to the new one and failing pending requests', async () => {
     const workers: FakeWorker[] = [];
     const time = fakeTime();
-    const { client, supervisor } = supervisedClient(() => {
-      const w = new FakeWorker();
-      workers.push(w);
-      return w;
-    }, 't', time.options);
+    const { client, supervisor } = supervisedClient(
+      () => {
+        const w = new FakeWorker();
+        workers.push(w);
+        return w;
+      },
+      't',
+      time.options,
+    );
     const restarts: string[] = [];
     supervisor.onRestart((i) => restarts.push(`${i.restarts}:${i.restarted}:${i.reason}`));
     const seen: unknown[] = [];
@@ -68,7 +78,10 @@ describe('WorkerSupervisor', () => {
     const pending = client.request({ type: 'stats' });
     workers[0].emit('error', { message: 'RuntimeError: unreachable' });
     const err = await engineFailure(pending.done);
-    expect([err.code, err.message]).toEqual(['worker-crashed', 'uncaught error in the engine worker: RuntimeError: unreachable; the engine worker was restarted']);
+    expect([err.code, err.message]).toEqual([
+      'worker-crashed',
+      'uncaught error in the engine worker: RuntimeError: unreachable; the engine worker was restarted',
+    ]);
     expect(restarts).toEqual(['1:true:uncaught error in the engine worker: RuntimeError: unreachable']);
     expect(workers.map((w) => w.terminated)).toEqual([true, false]);
     // The old worker is deaf to the client now; the new one is heard.
@@ -115,11 +128,14 @@ describe('WorkerSupervisor', () => {
   it('stops restarting after maxRestarts within the window', () => {
     const time = fakeTime();
     const workers: FakeWorker[] = [];
-    const s = new WorkerSupervisor(() => {
-      const w = new FakeWorker();
-      workers.push(w);
-      return w;
-    }, { ...time.options, maxRestarts: 2, restartWindowMs: 60_000 });
+    const s = new WorkerSupervisor(
+      () => {
+        const w = new FakeWorker();
+        workers.push(w);
+        return w;
+      },
+      { ...time.options, maxRestarts: 2, restartWindowMs: 60_000 },
+    );
     const infos: boolean[] = [];
     s.onRestart((i) => infos.push(i.restarted));
     for (let i = 0; i < 3; i++) workers[workers.length - 1].emit('error', { message: 'boom' });

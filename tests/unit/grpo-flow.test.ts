@@ -1,13 +1,6 @@
 // src/engine/grpo-flow.ts against Flow-GRPO numbers written by models/grpo_ref.py.
 import { describe, expect, it } from 'vitest';
-import {
-  clampAdvantages,
-  flowAdvantages,
-  flowGrpoLoss,
-  flowKl,
-  sdeLogProb,
-  sdeStepStats,
-} from '../../src/engine/grpo-flow.ts';
+import { clampAdvantages, flowAdvantages, flowGrpoLoss, flowKl, sdeLogProb, sdeStepStats } from '../../src/engine/grpo-flow.ts';
 import { expectClose, fixture, type Num } from './grpo-fixture.ts';
 
 interface SdeCase {

@@ -204,22 +204,36 @@ describe('worked examples (hand-derived from TRL v1.9.0)', () => {
     // ratio and KL on every completion token (the fixture's convention); grpoLoss keeps them where the loss mask is 1
     const completion = completionMask({ numSequences: N, maxLen: W, lengths: inp.lengths });
     close(importanceRatio(input.logp, input.oldLogp ?? input.logp, completion), e.ratio.flat(), 'ratio');
-    close(r.loss.ratio, e.ratio.flat().map((v, j) => (r.loss.mask[j] ? v : 0)), 'grpoLoss ratio');
+    close(
+      r.loss.ratio,
+      e.ratio.flat().map((v, j) => (r.loss.mask[j] ? v : 0)),
+      'grpoLoss ratio',
+    );
     expect(r.loss.perTokenKl === null, 'per_token_kl given').toBe(e.per_token_kl === null);
     if (e.per_token_kl && input.refLogp) {
       close(k3Kl(input.logp, input.refLogp, completion), e.per_token_kl.flat(), 'per_token_kl');
-      close(r.loss.perTokenKl as Float64Array, e.per_token_kl.flat().map((v, j) => (r.loss.mask[j] ? v : 0)), 'grpoLoss per_token_kl');
+      close(
+        r.loss.perTokenKl as Float64Array,
+        e.per_token_kl.flat().map((v, j) => (r.loss.mask[j] ? v : 0)),
+        'grpoLoss per_token_kl',
+      );
     }
     close(r.loss.perTokenLoss, e.per_token_loss.flat(), 'per_token_loss');
 
     for (const lt of LOSS_TYPES) close(r.loss.losses[lt], e.losses[lt], `loss ${lt}`);
     close(r.loss.loss, e.losses[inp.options.loss_type], 'loss');
-    for (const [mode, key] of [['after-mask', 'after_mask'], ['before-mask', 'before_mask']] as const) {
+    for (const [mode, key] of [
+      ['after-mask', 'after_mask'],
+      ['before-mask', 'before_mask'],
+    ] as const) {
       const byMode = grpoLoss({ ...input, advantages: r.advantages.advantages }, { ...input.options, numItemsMode: mode });
       close(byMode.numItemsInBatch, e.num_items_in_batch[key], `num_items_in_batch ${key}`);
       close(byMode.losses.dapo, e.dapo_by_mode[key], `dapo ${key}`);
     }
-    for (const [mode, key] of [['all', 'all'], ['group-mean', 'group_mean']] as const) {
+    for (const [mode, key] of [
+      ['all', 'all'],
+      ['group-mean', 'group_mean'],
+    ] as const) {
       close(groupAdvantages(r.rewards, inp.group_size, inp.scale_rewards, mode).rewardStd, e.reward_std_by_mode[key], `reward_std ${key}`);
     }
 

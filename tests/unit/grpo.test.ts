@@ -162,14 +162,25 @@ interface AdvCase {
   scale_rewards: RewardScaling;
   reward_std?: string;
   expected: {
-    advantages: Num[]; group_mean: Num[]; group_std: Num[]; std_used: Num[]; reward: Num; reward_std: Num; frac_reward_zero_std: number;
+    advantages: Num[];
+    group_mean: Num[];
+    group_std: Num[];
+    std_used: Num[];
+    reward: Num;
+    reward_std: Num;
+    frac_reward_zero_std: number;
   };
 }
 
 describe('groupAdvantages against grpo_ref.py fixtures', () => {
   const cases = fixture<{ cases: AdvCase[] }>('advantages.json').cases;
   it.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
-    const r = groupAdvantages(Float64Array.from(c.rewards, (v) => v ?? NaN), c.group_size, c.scale_rewards, rewardStdMode(c.reward_std));
+    const r = groupAdvantages(
+      Float64Array.from(c.rewards, (v) => v ?? NaN),
+      c.group_size,
+      c.scale_rewards,
+      rewardStdMode(c.reward_std),
+    );
     expectClose(r.advantages, c.expected.advantages, 'advantages');
     expectClose(r.groupMean, c.expected.group_mean, 'group_mean');
     expectClose(r.groupStd, c.expected.group_std, 'group_std');
@@ -251,6 +262,8 @@ describe('GRPO building blocks', () => {
     const base = { numSequences: 1, maxLen: 2, lengths: [2], logp: Float64Array.of(-1, -1), advantages: [1] };
     expect(() => grpoLoss({ ...base, lengths: [3] }, { lossType: 'bnpo', epsilonLow: 0.2, epsilonHigh: 0.2, beta: 0 })).toThrow(RangeError);
     expect(() => grpoLoss(base, { lossType: 'ppo' as LossType, epsilonLow: 0.2, epsilonHigh: 0.2, beta: 0 })).toThrow(RangeError);
-    expect(() => grpoLoss({ ...base, oldLogp: Float64Array.of(1) }, { lossType: 'bnpo', epsilonLow: 0.2, epsilonHigh: 0.2, beta: 0 })).toThrow(RangeError);
+    expect(() =>
+      grpoLoss({ ...base, oldLogp: Float64Array.of(1) }, { lossType: 'bnpo', epsilonLow: 0.2, epsilonHigh: 0.2, beta: 0 }),
+    ).toThrow(RangeError);
   });
 });

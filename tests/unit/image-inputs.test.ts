@@ -34,7 +34,14 @@ const RED = [255, 0, 0];
 const BLUE = [0, 0, 255];
 
 /** Asserts RGB(A) pixel (x, y) of `img` is within `tol` of `rgb` (and alpha `a` when given). */
-function pixel(img: { data: ArrayLike<number>; width: number; channels: number }, x: number, y: number, rgb: number[], tol: number, a?: number): void {
+function pixel(
+  img: { data: ArrayLike<number>; width: number; channels: number },
+  x: number,
+  y: number,
+  rgb: number[],
+  tol: number,
+  a?: number,
+): void {
   const o = (y * img.width + x) * img.channels;
   const got = Array.from({ length: img.channels }, (_, c) => img.data[o + c]);
   rgb.forEach((v, c) => expect(Math.abs(got[c] - v), `pixel (${x},${y}) = ${got}, expected ${rgb}`).toBeLessThanOrEqual(tol));
@@ -110,7 +117,9 @@ describe('the header gate: every bad input class gets its own message', () => {
 
   it('names other image formats and other kinds of files', () => {
     const tiff = Uint8Array.from([0x49, 0x49, 0x2a, 0, 8, 0, 0, 0, 0, 0]);
-    expect(() => inspectImage(tiff, 'scan.tif')).toThrow(/^scan\.tif: TIFF images are not supported \(accepted: PNG, JPEG, WebP, GIF, BMP\)$/);
+    expect(() => inspectImage(tiff, 'scan.tif')).toThrow(
+      /^scan\.tif: TIFF images are not supported \(accepted: PNG, JPEG, WebP, GIF, BMP\)$/,
+    );
     expect(() => inspectImage(Uint8Array.from([0x50, 0x4b, 3, 4, 0, 0]), 'x.png')).toThrow(/looks like a ZIP archive/);
     expect(() => inspectImage(new TextEncoder().encode('<!doctype html><html></html>'), 'x.png')).toThrow(/looks like an HTML page/);
     expect(() => inspectImage(Uint8Array.from([0x89, 0x50]), 'x.png')).toThrow(/truncated image: the file ends at byte 2/);
@@ -154,7 +163,11 @@ describe('fuzz: 240 seeded mutations of valid PNG/JPEG/GIF/BMP/WebP files throug
   const FUZZ_SEED = 9_2026;
 
   it('every file ends with exit 1 and one line (a refusal naming the file, or the missing bundle after a good decode)', async () => {
-    const bases = valid.filter((v) => /^(rgb8\.png|rgba16\.png|photo\.jpg|rotated-exif6\.jpg|two-frames\.gif|rgb24\.bmp|pal8\.bmp|lossy\.webp|lossless-alpha\.webp)$/.test(v.name));
+    const bases = valid.filter((v) =>
+      /^(rgb8\.png|rgba16\.png|photo\.jpg|rotated-exif6\.jpg|two-frames\.gif|rgb24\.bmp|pal8\.bmp|lossy\.webp|lossless-alpha\.webp)$/.test(
+        v.name,
+      ),
+    );
     const files = mutatedImages(bases, 240, seeded(FUZZ_SEED));
     const outcome: Record<string, number> = {};
     for (const f of files) {
@@ -170,7 +183,12 @@ describe('fuzz: 240 seeded mutations of valid PNG/JPEG/GIF/BMP/WebP files throug
       const key = refused ? lines[0].slice(`uae: ${path}: `.length).replace(/\d+/g, 'N').replace(/\(.*$/, '').slice(0, 40) : 'decoded';
       outcome[key] = (outcome[key] ?? 0) + 1;
     }
-    console.info(`fuzz outcomes (${files.length} files):\n${Object.entries(outcome).sort((a, b) => b[1] - a[1]).map(([k, n]) => `  ${String(n).padStart(3)}  ${k}`).join('\n')}`);
+    console.info(
+      `fuzz outcomes (${files.length} files):\n${Object.entries(outcome)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `  ${String(n).padStart(3)}  ${k}`)
+        .join('\n')}`,
+    );
     // Mutations that keep a file decodable and ones that break it both occur: the fuzz reaches the decoders.
     expect(outcome.decoded ?? 0).toBeGreaterThan(10);
     expect(files.length - (outcome.decoded ?? 0)).toBeGreaterThan(50);
@@ -183,7 +201,10 @@ describe('fuzz: 240 seeded mutations of valid PNG/JPEG/GIF/BMP/WebP files throug
     expect(oneEach.length).toBe(6);
     // Each start of tsx takes seconds on a loaded machine: one file per kind, plus an empty file and an SVG.
     for (const f of [...oneEach, ...bad.filter((b) => b.name === 'empty.png' || b.name === 'logo.svg')]) {
-      const r = spawnSync(process.execPath, ['bin/uae.mjs', 'roundtrip', '--bundle', noBundle, write(f.name, f.bytes)], { encoding: 'utf8', timeout: 120_000 });
+      const r = spawnSync(process.execPath, ['bin/uae.mjs', 'roundtrip', '--bundle', noBundle, write(f.name, f.bytes)], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
       expect(r.status, `${f.name}: ${r.stderr}`).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);

@@ -7,7 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, rasterizeScene, sampleScene, sceneSeed } from '../../src/shapes/index.ts';
 import {
-  completionLogProbs, encodeImages, generateCaptions, logSoftmax, toPixelValues, type Caption, type F32,
+  completionLogProbs,
+  encodeImages,
+  generateCaptions,
+  logSoftmax,
+  toPixelValues,
+  type Caption,
+  type F32,
 } from '../../src/engine/infer/index.ts';
 import { HOOK_TIMEOUT, maxAbsDiff, openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
 
@@ -97,18 +103,36 @@ describe('sampled decoding (temperature + top-p, seeded)', () => {
 
   it('teacher-forced log-probs at the policy temperature equal the sampling log-probs, for both encoder roles', async () => {
     for (const role of ['encoder', 'referenceEncoder'] as const) {
-      const tf = await completionLogProbs(o.ctx, hidden, group.map((c) => c.completion), { groupSize: 4, role, batch: 5, temperature: SAMPLE.temperature });
+      const tf = await completionLogProbs(
+        o.ctx,
+        hidden,
+        group.map((c) => c.completion),
+        { groupSize: 4, role, batch: 5, temperature: SAMPLE.temperature },
+      );
       expect(Math.max(...tf.map((lp, i) => maxAbsDiff(lp, group[i].logp)))).toBeLessThan(1e-5);
     }
     // untempered scoring is a different distribution: it must not agree
-    const raw = await completionLogProbs(o.ctx, hidden, group.map((c) => c.completion), { groupSize: 4 });
+    const raw = await completionLogProbs(
+      o.ctx,
+      hidden,
+      group.map((c) => c.completion),
+      { groupSize: 4 },
+    );
     expect(Math.max(...raw.map((lp, i) => maxAbsDiff(lp, group[i].logp)))).toBeGreaterThan(0.1);
   });
 
   it('log-probs are tempered: log_softmax(logits / T) of the sampled token, by hand, for sampling and greedy', async () => {
-    for (const [T, policy] of [[8, { kind: 'sample', temperature: 8, topP: 1 }], [2.5, { kind: 'greedy', temperature: 2.5 }]] as const) {
+    for (const [T, policy] of [
+      [8, { kind: 'sample', temperature: 8, topP: 1 }],
+      [2.5, { kind: 'greedy', temperature: 2.5 }],
+    ] as const) {
       const steps: Step[] = [];
-      const [cap] = await generateCaptions(o.ctx, hidden, { policy, rng: createRng(5), maxTokens: 6, onLogits: (_pos, rows, logits) => steps.push({ rows, logits }) });
+      const [cap] = await generateCaptions(o.ctx, hidden, {
+        policy,
+        rng: createRng(5),
+        maxTokens: 6,
+        onLogits: (_pos, rows, logits) => steps.push({ rows, logits }),
+      });
       expect(cap.completion.length).toBeGreaterThan(0);
       cap.completion.forEach((tok, j) => {
         expect(cap.logp[j], `T ${T} step ${j}`).toBeCloseTo(stepLogp(steps, 0, j, T, tok), 9);
@@ -119,7 +143,11 @@ describe('sampled decoding (temperature + top-p, seeded)', () => {
     }
     // greedy without a temperature: T = 1
     const steps: Step[] = [];
-    const [plain] = await generateCaptions(o.ctx, hidden, { policy: { kind: 'greedy' }, maxTokens: 4, onLogits: (_pos, rows, logits) => steps.push({ rows, logits }) });
+    const [plain] = await generateCaptions(o.ctx, hidden, {
+      policy: { kind: 'greedy' },
+      maxTokens: 4,
+      onLogits: (_pos, rows, logits) => steps.push({ rows, logits }),
+    });
     plain.completion.forEach((tok, j) => expect(plain.logp[j]).toBeCloseTo(stepLogp(steps, 0, j, 1, tok), 9));
     expect(plain.logp[0]).toBeCloseTo(logSoftmax(steps[0].logits.data, 0, steps[0].logits.dims[2])[plain.completion[0]], 12);
   });
@@ -127,7 +155,11 @@ describe('sampled decoding (temperature + top-p, seeded)', () => {
   it('forces no [EOS] at maxTokens: a truncated caption keeps its sampled tokens, and only they are scored', async () => {
     const steps: Step[] = [];
     const short = await generateCaptions(o.ctx, hidden, {
-      policy: SAMPLE, rng: createRng(3), groupSize: 8, maxTokens: 5, onLogits: (_pos, rows, logits) => steps.push({ rows, logits }),
+      policy: SAMPLE,
+      rng: createRng(3),
+      groupSize: 8,
+      maxTokens: 5,
+      onLogits: (_pos, rows, logits) => steps.push({ rows, logits }),
     });
     const { eosId, padId } = o.ctx.tokenizer;
     const specials = new Set([0, 1, 2, 3]);
@@ -150,7 +182,12 @@ describe('sampled decoding (temperature + top-p, seeded)', () => {
     expect(cut.every((c) => c.completion[3] !== eosId)).toBe(true);
     // a truncated row's ids and text come from all its sampled tokens
     expect(cut.every((c) => c.ids.length === 4)).toBe(true);
-    const tf = await completionLogProbs(o.ctx, hidden, short.map((c) => c.completion), { groupSize: 8, temperature: SAMPLE.temperature });
+    const tf = await completionLogProbs(
+      o.ctx,
+      hidden,
+      short.map((c) => c.completion),
+      { groupSize: 8, temperature: SAMPLE.temperature },
+    );
     expect(Math.max(...tf.map((lp, i) => maxAbsDiff(lp, short[i].logp)))).toBeLessThan(1e-5);
   });
 

@@ -18,7 +18,12 @@ describe('runEval', () => {
   it('reports every metric; grammar level-4 captions score attribute precision and recall 1', async () => {
     const progress: number[] = [];
     const { metrics, rows } = await runEval(o.ctx, {
-      scenes: 5, seed: 3, steps: 2, captions: { kind: 'level', level: 4 }, batch: 2, onProgress: (d) => progress.push(d),
+      scenes: 5,
+      seed: 3,
+      steps: 2,
+      captions: { kind: 'level', level: 4 },
+      batch: 2,
+      onProgress: (d) => progress.push(d),
     });
     expect(Object.keys(metrics)).toEqual([...EVAL_KEYS]);
     expect(progress).toEqual([2, 4, 5]);

@@ -14,8 +14,18 @@ import { parseManifestText } from '../../src/engine/manifest.ts';
 import { TensorTracker } from '../../src/engine/tensors.ts';
 import { createRng, loadTokenizer } from '../../src/shapes/index.ts';
 import {
-  captionInputIds, decoderTokens, eulerSample, gaussianNoise, latentNoise, noiseRngs, reconstruct, sdeSample,
-  textStates, timeGrid, type F32, type InferContext,
+  captionInputIds,
+  decoderTokens,
+  eulerSample,
+  gaussianNoise,
+  latentNoise,
+  noiseRngs,
+  reconstruct,
+  sdeSample,
+  textStates,
+  timeGrid,
+  type F32,
+  type InferContext,
 } from '../../src/engine/infer/index.ts';
 import { HOOK_TIMEOUT, maxAbsDiff, openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
 
@@ -27,7 +37,8 @@ const D = role.latentShape.reduce((a, b) => a * b, 1);
 async function fakeContext(calls: { rows: number; t: number[] }[]): Promise<InferContext> {
   const ort = await nodeOrt();
   const text = {
-    inputNames: ['input_ids'], outputNames: ['last_hidden_state'],
+    inputNames: ['input_ids'],
+    outputNames: ['last_hidden_state'],
     run: async (feeds: Record<string, Tensor>) => {
       const ids = feeds.input_ids.data as BigInt64Array;
       const [B, L] = feeds.input_ids.dims;
@@ -37,7 +48,8 @@ async function fakeContext(calls: { rows: number; t: number[] }[]): Promise<Infe
     },
   };
   const flow = {
-    inputNames: ['sample', 'timestep', 'encoder_hidden_states'], outputNames: ['out_sample'],
+    inputNames: ['sample', 'timestep', 'encoder_hidden_states'],
+    outputNames: ['out_sample'],
     run: async (feeds: Record<string, Tensor>) => {
       const x = feeds.sample.data as Float32Array;
       const t = feeds.timestep.data as Float32Array;
@@ -52,7 +64,10 @@ async function fakeContext(calls: { rows: number; t: number[] }[]): Promise<Infe
   };
   const byPath: Record<string, unknown> = { [role.textEncoder]: text, [role.transformer]: flow };
   return {
-    ort, tracker: new TensorTracker(), manifest, tokenizer: loadTokenizer(readFileSync(join(TINY_BUNDLE, 'tokenizer.json'), 'utf8')),
+    ort,
+    tracker: new TensorTracker(),
+    manifest,
+    tokenizer: loadTokenizer(readFileSync(join(TINY_BUNDLE, 'tokenizer.json'), 'utf8')),
     sessions: { get: async (path: string) => byPath[path] as InferenceSession },
   };
 }
@@ -120,7 +135,11 @@ describe('SDE sampler (Flow-GRPO)', () => {
       }
     }
     // Row b's randomness is its own: the same row alone gives the same trajectory.
-    const alone = await sdeSample(ctx, constStates([-0.5]), latentNoise(role, [createRng(6)]), [createRng(8)], { steps, guidance: 1, noiseLevel: a });
+    const alone = await sdeSample(ctx, constStates([-0.5]), latentNoise(role, [createRng(6)]), [createRng(8)], {
+      steps,
+      guidance: 1,
+      noiseLevel: a,
+    });
     expect(maxAbsDiff(alone.latents.data, res.latents.data.subarray(D))).toBe(0);
   });
 });

@@ -7,7 +7,14 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createRng, rasterizeScene, sampleScene, sceneCaptions, sceneSeed, LEVELS } from '../../src/shapes/index.ts';
 import {
-  attributeScores, gaussianWindow, psnr, PSNR_CAP_DB, resizeCover, ssim, toPixelValues, toUint8Images,
+  attributeScores,
+  gaussianWindow,
+  psnr,
+  PSNR_CAP_DB,
+  resizeCover,
+  ssim,
+  toPixelValues,
+  toUint8Images,
 } from '../../src/engine/infer/index.ts';
 
 const PYTHON = process.env.UAE_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
@@ -28,8 +35,18 @@ describe('PSNR', () => {
     const b = fill(64, 64, (x) => (x === 0 ? 110 : 100)); // 64 rows × 3 channels differ by 10
     const mse = (64 * 3 * 100) / (64 * 64 * 3);
     expect(psnr(a, b)).toBeCloseTo(10 * Math.log10((255 * 255) / mse), 10);
-    expect(psnr(fill(64, 64, () => 0), fill(64, 64, () => 255))).toBeCloseTo(0, 12);
-    expect(psnr(a, fill(64, 64, () => 103))).toBeCloseTo(10 * Math.log10((255 * 255) / 9), 10);
+    expect(
+      psnr(
+        fill(64, 64, () => 0),
+        fill(64, 64, () => 255),
+      ),
+    ).toBeCloseTo(0, 12);
+    expect(
+      psnr(
+        a,
+        fill(64, 64, () => 103),
+      ),
+    ).toBeCloseTo(10 * Math.log10((255 * 255) / 9), 10);
   });
 
   it('is capped at PSNR_CAP_DB for identical images and is symmetric', () => {
@@ -50,19 +67,24 @@ function directSsim(a: Uint8Array, b: Uint8Array, w: number, h: number): number 
     let sum = 0;
     for (let y0 = 0; y0 + 11 <= h; y0++) {
       for (let x0 = 0; x0 + 11 <= w; x0++) {
-        let mx = 0, my = 0;
-        for (let j = 0; j < 11; j++) for (let i = 0; i < 11; i++) {
-          const p = ((y0 + j) * w + x0 + i) * 3 + c;
-          mx += g[j] * g[i] * a[p];
-          my += g[j] * g[i] * b[p];
-        }
-        let vx = 0, vy = 0, cov = 0;
-        for (let j = 0; j < 11; j++) for (let i = 0; i < 11; i++) {
-          const p = ((y0 + j) * w + x0 + i) * 3 + c;
-          vx += g[j] * g[i] * (a[p] - mx) ** 2;
-          vy += g[j] * g[i] * (b[p] - my) ** 2;
-          cov += g[j] * g[i] * (a[p] - mx) * (b[p] - my);
-        }
+        let mx = 0,
+          my = 0;
+        for (let j = 0; j < 11; j++)
+          for (let i = 0; i < 11; i++) {
+            const p = ((y0 + j) * w + x0 + i) * 3 + c;
+            mx += g[j] * g[i] * a[p];
+            my += g[j] * g[i] * b[p];
+          }
+        let vx = 0,
+          vy = 0,
+          cov = 0;
+        for (let j = 0; j < 11; j++)
+          for (let i = 0; i < 11; i++) {
+            const p = ((y0 + j) * w + x0 + i) * 3 + c;
+            vx += g[j] * g[i] * (a[p] - mx) ** 2;
+            vy += g[j] * g[i] * (b[p] - my) ** 2;
+            cov += g[j] * g[i] * (a[p] - mx) * (b[p] - my);
+          }
         sum += ((2 * mx * my + C1) * (2 * cov + C2)) / ((mx * mx + my * my + C1) * (vx + vy + C2));
       }
     }
@@ -81,8 +103,19 @@ describe('SSIM', () => {
 
   it('of two constant images is the luminance term (2ab+C1)/(a²+b²+C1)', () => {
     const C1 = (0.01 * 255) ** 2;
-    for (const [p, q] of [[50, 200], [0, 255], [128, 130]]) {
-      expect(ssim(fill(32, 32, () => p), fill(32, 32, () => q), 32, 32)).toBeCloseTo((2 * p * q + C1) / (p * p + q * q + C1), 12);
+    for (const [p, q] of [
+      [50, 200],
+      [0, 255],
+      [128, 130],
+    ]) {
+      expect(
+        ssim(
+          fill(32, 32, () => p),
+          fill(32, 32, () => q),
+          32,
+          32,
+        ),
+      ).toBeCloseTo((2 * p * q + C1) / (p * p + q * q + C1), 12);
     }
   });
 
@@ -157,7 +190,11 @@ describe("resizeCover ('cover': scale the short side, centre crop)", () => {
   it('halves a 128×128 image by exact 2×2 averages', () => {
     const src = noisy(11, 128, 128);
     const out = resizeCover({ data: src, width: 128, height: 128, channels: 3 });
-    for (const [x, y, c] of [[0, 0, 0], [17, 40, 1], [63, 63, 2]]) {
+    for (const [x, y, c] of [
+      [0, 0, 0],
+      [17, 40, 1],
+      [63, 63, 2],
+    ]) {
       const at = (i: number, j: number): number => src[((2 * y + j) * 128 + 2 * x + i) * 3 + c];
       expect(out[(y * 64 + x) * 3 + c]).toBe(Math.round((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4));
     }
@@ -192,7 +229,16 @@ describe("resizeCover ('cover': scale the short side, centre crop)", () => {
 describe('pixel values', () => {
   it('maps uint8 to (u8/255 − 0.5)/0.5 in NCHW and back', () => {
     const img = noisy(12);
-    const pre = { width: 64, height: 64, channels: 3 as const, layout: 'NCHW' as const, scale: 1 / 255, mean: [0.5, 0.5, 0.5] as [number, number, number], std: [0.5, 0.5, 0.5] as [number, number, number], resize: 'cover' as const };
+    const pre = {
+      width: 64,
+      height: 64,
+      channels: 3 as const,
+      layout: 'NCHW' as const,
+      scale: 1 / 255,
+      mean: [0.5, 0.5, 0.5] as [number, number, number],
+      std: [0.5, 0.5, 0.5] as [number, number, number],
+      resize: 'cover' as const,
+    };
     const px = toPixelValues(img, 1, pre);
     expect(px.dims).toEqual([1, 3, 64, 64]);
     expect(px.data[2 * 4096 + 5 * 64 + 7]).toBeCloseTo((img[(5 * 64 + 7) * 3 + 2] / 255 - 0.5) / 0.5, 6);

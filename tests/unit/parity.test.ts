@@ -7,8 +7,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rasterizeScene, sampleScene } from '../../src/shapes/index.ts';
 import {
-  captionInputIds, decoderTokens, encodeImages, eulerSample, generateCaptions, imageEmbeds, textEmbeds,
-  textStates, toPixelValues, vaeDecode, type F32,
+  captionInputIds,
+  decoderTokens,
+  encodeImages,
+  eulerSample,
+  generateCaptions,
+  imageEmbeds,
+  textEmbeds,
+  textStates,
+  toPixelValues,
+  vaeDecode,
+  type F32,
 } from '../../src/engine/infer/index.ts';
 import { runGraph, f32Output } from '../../src/engine/infer/context.ts';
 import { HOOK_TIMEOUT, maxAbsDiff, openContext, parityPairs, type Opened } from './infer-helpers.ts';
@@ -72,11 +81,22 @@ for (const pair of pairs) {
 
     it('decoder transformer (velocity) and VAE decoder', async () => {
       const role = o.ctx.manifest.roles.decoder!;
-      const states: F32 = { dtype: 'float32', data: Float32Array.from(fx.text_states), dims: [1, fx.text_input_ids.length, fx.text_states.length / fx.text_input_ids.length] };
+      const states: F32 = {
+        dtype: 'float32',
+        data: Float32Array.from(fx.text_states),
+        dims: [1, fx.text_input_ids.length, fx.text_states.length / fx.text_input_ids.length],
+      };
       const noise: F32 = { dtype: 'float32', data: Float32Array.from(fx.noise), dims: [1, ...role.latentShape] };
-      const out = await runGraph(o.ctx, role.transformer, {
-        sample: noise, timestep: { dtype: 'float32', data: Float32Array.of(fx.timestep), dims: [1] }, encoder_hidden_states: states,
-      }, 'transformer');
+      const out = await runGraph(
+        o.ctx,
+        role.transformer,
+        {
+          sample: noise,
+          timestep: { dtype: 'float32', data: Float32Array.of(fx.timestep), dims: [1] },
+          encoder_hidden_states: states,
+        },
+        'transformer',
+      );
       expect(maxAbsDiff(f32Output(out, 'out_sample', 't').data, fx.velocity)).toBeLessThan(TOL);
       expect(maxAbsDiff((await vaeDecode(o.ctx, noise)).data, fx.vae_image)).toBeLessThan(TOL);
     });

@@ -33,9 +33,17 @@ function reportFromJson(doc: RolloutsJson) {
   };
   const names = (['sim', 'psnr', 'ssim', 'attr_f1'] as const).filter((n) => (s.rewards[n] ?? 0) !== 0);
   return grpoReport({
-    numSequences: doc.rollouts.length, maxLen: T, lengths: doc.rollouts.map((r) => r.length), truncated: doc.rollouts.map((r) => +r.truncated),
-    logp: flat((r) => r.logp)!, refLogp: flat((r) => r.ref_logp), oldLogp: flat((r) => r.old_logp), entropies: flat((r) => r.entropy),
-    groupSize: s.groupSize, scaleRewards: s.scaleRewards, lengthPenalty: s.lengthPenalty,
+    numSequences: doc.rollouts.length,
+    maxLen: T,
+    lengths: doc.rollouts.map((r) => r.length),
+    truncated: doc.rollouts.map((r) => +r.truncated),
+    logp: flat((r) => r.logp)!,
+    refLogp: flat((r) => r.ref_logp),
+    oldLogp: flat((r) => r.old_logp),
+    entropies: flat((r) => r.entropy),
+    groupSize: s.groupSize,
+    scaleRewards: s.scaleRewards,
+    lengthPenalty: s.lengthPenalty,
     components: names.map((n) => ({ name: n, weight: s.rewards[n]!, values: doc.rollouts.map((r) => r.scores[n] ?? NaN) })),
     options: { lossType: s.lossType, epsilonLow: s.epsilonLow, epsilonHigh: s.epsilonHigh, beta: s.beta, maxCompletionLength: 47 },
   });
@@ -44,7 +52,20 @@ function reportFromJson(doc: RolloutsJson) {
 describe('uae rollouts --scene --json', () => {
   let doc: RolloutsJson;
   it('prints every rollout with its per-token log-probs, and the group metrics and losses that grpoReport gives for them', async () => {
-    doc = await json(['--scene', '3', '--group', '5', '--seed', '9', '--reward', 'sim=1,ssim=0.5,attr_f1=2', '--beta', '0.05', '--length-penalty', 'overlong:40:8']);
+    doc = await json([
+      '--scene',
+      '3',
+      '--group',
+      '5',
+      '--seed',
+      '9',
+      '--reward',
+      'sim=1,ssim=0.5,attr_f1=2',
+      '--beta',
+      '0.05',
+      '--length-penalty',
+      'overlong:40:8',
+    ]);
     expect(doc.rollouts).toHaveLength(5);
     for (const r of doc.rollouts) {
       expect(Object.keys(r)).toEqual(expect.arrayContaining(['caption', 'tokens', 'reward', 'advantage', 'logp', 'ref_logp', 'kl']));
@@ -82,7 +103,16 @@ describe('uae rollouts --scene --json', () => {
     expect(b.inputs).toEqual(['scene 10', 'scene 11']);
     expect(b.rollouts.map((r) => r.group)).toEqual([0, 0, 0, 1, 1, 1]);
     expect(b.groups).toHaveLength(2);
-    expect(readdirSync(out).sort()).toEqual(['image-0.png', 'image-1.png', 'rollout-0-0.png', 'rollout-0-1.png', 'rollout-0-2.png', 'rollout-1-0.png', 'rollout-1-1.png', 'rollout-1-2.png']);
+    expect(readdirSync(out).sort()).toEqual([
+      'image-0.png',
+      'image-1.png',
+      'rollout-0-0.png',
+      'rollout-0-1.png',
+      'rollout-0-2.png',
+      'rollout-1-0.png',
+      'rollout-1-1.png',
+      'rollout-1-2.png',
+    ]);
   });
 
   it('takes an image file (no scene: attr_f1 is null), and a text run with --bench prints the speed-up', async () => {
@@ -101,8 +131,23 @@ describe('uae rollouts --scene --json', () => {
 describe('uae rollouts text output', () => {
   it('prints float noise around 0 as 0 (no -0.000000), small real values as they are; --json keeps raw values', () => {
     const doc = {
-      bundle: 'b', inputs: ['scene 1'], settings: DEFAULT_SETTINGS, old_policy: 'current policy',
-      rollouts: [{ group: 0, caption: 'a red circle', tokens: 3, length: 4, truncated: false, reward: 0.5, advantage: -3e-17, kl: 1.5e-5, sequence_logp: -2 }],
+      bundle: 'b',
+      inputs: ['scene 1'],
+      settings: DEFAULT_SETTINGS,
+      old_policy: 'current policy',
+      rollouts: [
+        {
+          group: 0,
+          caption: 'a red circle',
+          tokens: 3,
+          length: 4,
+          truncated: false,
+          reward: 0.5,
+          advantage: -3e-17,
+          kl: 1.5e-5,
+          sequence_logp: -2,
+        },
+      ],
       metrics: { 'completions/mean_length': 4, kl: 1.5e-5, entropy: -6.245e-17 },
       loss: { grpo: -6.245e-17, bnpo: 0.0123, dr_grpo: 0.01, dapo: 0.0123 },
     } as unknown as RolloutsJson;

@@ -6,16 +6,36 @@ import { groupAdvantages, LOSS_TYPES, REWARD_SCALINGS } from '../../src/engine/g
 import { DEFAULT_SETTINGS, rolloutsReport, type RolloutRecord } from '../../src/engine/rollouts/index.ts';
 import { formatFixed, formatMetric } from '../../app/format.ts';
 import {
-  bestAndWorst, flowStepsSentence, histogram, provisionalAdvantages, rowLength, rowViews, sortRows,
+  bestAndWorst,
+  flowStepsSentence,
+  histogram,
+  provisionalAdvantages,
+  rowLength,
+  rowViews,
+  sortRows,
 } from '../../app/panels/rollouts/derive.ts';
 import { formSettings, formSources } from '../../app/panels/rollouts/form.ts';
 import { DEFAULT_FORM, type RolloutsRun } from '../../app/store/rolloutsSlice.ts';
 
 function record(index: number, group: number, reward: number, extra: Partial<RolloutRecord> = {}): RolloutRecord {
   return {
-    index, group, caption: `c${index}`, ids: [], completion: [2], tokens: index % 5, truncated: false, logp: new Float64Array(1),
-    refLogp: null, oldLogp: null, entropy: new Float64Array(1), sequenceLogp: -index, meanKl: index === 3 ? null : index / 10,
-    scores: { sim: reward, psnr: 0, ssim: 0, attr_f1: NaN }, reward, image: new Uint8Array(0), ...extra,
+    index,
+    group,
+    caption: `c${index}`,
+    ids: [],
+    completion: [2],
+    tokens: index % 5,
+    truncated: false,
+    logp: new Float64Array(1),
+    refLogp: null,
+    oldLogp: null,
+    entropy: new Float64Array(1),
+    sequenceLogp: -index,
+    meanKl: index === 3 ? null : index / 10,
+    scores: { sim: reward, psnr: 0, ssim: 0, attr_f1: NaN },
+    reward,
+    image: new Uint8Array(0),
+    ...extra,
   };
 }
 
@@ -47,8 +67,16 @@ describe('table helpers', () => {
     const views = rows.map((record) => ({ record, advantage: -record.reward, final: true }));
     expect(sortRows(views, { key: 'reward', dir: 'desc' }).map((v) => v.record.index)).toEqual([1, 4, 5, 3, 7, 0, 6, 2]);
     expect(sortRows(views, { key: 'advantage', dir: 'asc' }).map((v) => v.record.index)).toEqual([1, 4, 5, 3, 7, 0, 6, 2]);
-    expect(sortRows(views, { key: 'kl', dir: 'asc' }).map((v) => v.record.index).at(-1)).toBe(3);
-    expect(sortRows(views, { key: 'kl', dir: 'desc' }).map((v) => v.record.index).at(-1)).toBe(3);
+    expect(
+      sortRows(views, { key: 'kl', dir: 'asc' })
+        .map((v) => v.record.index)
+        .at(-1),
+    ).toBe(3);
+    expect(
+      sortRows(views, { key: 'kl', dir: 'desc' })
+        .map((v) => v.record.index)
+        .at(-1),
+    ).toBe(3);
   });
 
   it('shows the completion length, what completions/*_length count ([EOS] included), not the content tokens', () => {
@@ -58,8 +86,12 @@ describe('table helpers', () => {
       const truncated = completion.at(-1) !== 2;
       const L = completion.length;
       return record(i, Math.floor(i / 4), REWARDS[i], {
-        completion, ids: truncated ? completion : completion.slice(0, -1), tokens: truncated ? L : L - 1, truncated,
-        logp: new Float64Array(L).fill(-0.5), entropy: new Float64Array(L).fill(1),
+        completion,
+        ids: truncated ? completion : completion.slice(0, -1),
+        tokens: truncated ? L : L - 1,
+        truncated,
+        logp: new Float64Array(L).fill(-0.5),
+        entropy: new Float64Array(L).fill(1),
       });
     });
     const settings = { ...DEFAULT_SETTINGS, groupSize: 4 };
@@ -73,7 +105,7 @@ describe('table helpers', () => {
     expect(sortRows(views, { key: 'length', dir: 'desc' }).map((v) => rowLength(v.record))).toEqual([4, 4, 4, 3, 2, 2, 2, 1]);
   });
 
-  it('marks each group\'s best and worst, none for a tied or one-row group', () => {
+  it("marks each group's best and worst, none for a tied or one-row group", () => {
     const { best, worst } = bestAndWorst(rows);
     expect([...best].sort()).toEqual([1, 4]);
     expect([...worst].sort()).toEqual([2, 6]);
@@ -83,7 +115,12 @@ describe('table helpers', () => {
 
   it('bins rewards over [min, max] on nice edges, the maximum in the last bin, labelled by left edge', () => {
     const bins = histogram([0, 1, 2, 3, 4, 5, 6, 8, 7.5], 4);
-    expect(bins.map((b) => [b.x0, b.x1, b.count])).toEqual([[0, 2, 2], [2, 4, 2], [4, 6, 2], [6, 8, 3]]);
+    expect(bins.map((b) => [b.x0, b.x1, b.count])).toEqual([
+      [0, 2, 2],
+      [2, 4, 2],
+      [4, 6, 2],
+      [6, 8, 3],
+    ]);
     // Rewards of a group (sim): edges at tenths, never centres such as 0.501 / 0.611 / −0.354.
     const sims = histogram([0.4468, 0.5795, 0.9138, 0.9138, 0.9914, 0.9926], 6);
     expect(sims.map((b) => b.label)).toEqual(['0.4', '0.5', '0.6', '0.7', '0.8', '0.9']);
@@ -117,7 +154,11 @@ describe('numbers shown', () => {
     const rewards = [0.8137, 0.7922, 0.8051, 0.7733, 0.8264, 0.7999, 0.8102, 0.7861];
     const recs = rewards.map((r, i) => {
       const completion = [5, 5, 2].slice(i % 3);
-      return record(i, 0, r, { completion, logp: new Float64Array(completion.length).fill(-1), entropy: new Float64Array(completion.length) });
+      return record(i, 0, r, {
+        completion,
+        logp: new Float64Array(completion.length).fill(-1),
+        entropy: new Float64Array(completion.length),
+      });
     });
     const { report } = rolloutsReport(recs, { ...DEFAULT_SETTINGS, groupSize: 8, lossType: 'grpo' }, 3);
     // Not exactly 0 in doubles (8.5e-16 here): what the panel printed digit for digit before.
@@ -127,28 +168,46 @@ describe('numbers shown', () => {
     for (const t of LOSS_TYPES) expect(formatMetric(report.loss.losses[t])).not.toMatch(/e-1\d/);
   });
 
-  it('the status line says the flow steps in a sentence, the bundle\'s default named as such', () => {
-    expect(flowStepsSentence({ flowSteps: 8, settings: { ...DEFAULT_SETTINGS, flowSteps: 8 } })).toBe('Each reconstruction takes 8 flow steps.');
-    expect(flowStepsSentence({ flowSteps: 20, settings: DEFAULT_SETTINGS })).toBe('Each reconstruction takes 20 flow steps (the bundle’s default).');
-    expect(flowStepsSentence({ flowSteps: 1, settings: { ...DEFAULT_SETTINGS, flowSteps: 1 } })).toBe('Each reconstruction takes 1 flow step.');
+  it("the status line says the flow steps in a sentence, the bundle's default named as such", () => {
+    expect(flowStepsSentence({ flowSteps: 8, settings: { ...DEFAULT_SETTINGS, flowSteps: 8 } })).toBe(
+      'Each reconstruction takes 8 flow steps.',
+    );
+    expect(flowStepsSentence({ flowSteps: 20, settings: DEFAULT_SETTINGS })).toBe(
+      'Each reconstruction takes 20 flow steps (the bundle’s default).',
+    );
+    expect(flowStepsSentence({ flowSteps: 1, settings: { ...DEFAULT_SETTINGS, flowSteps: 1 } })).toBe(
+      'Each reconstruction takes 1 flow step.',
+    );
   });
 });
 
 describe('form', () => {
   it('maps to engine settings: one reward or the mix, penalties, old policy, the shared seed', () => {
     const s = formSettings(DEFAULT_FORM, 7);
-    expect(s).toMatchObject({ groupSize: 8, seed: 7, rewards: { sim: 1 }, lengthPenalty: null, oldPolicy: { kind: 'current' }, scaleRewards: 'group' });
+    expect(s).toMatchObject({
+      groupSize: 8,
+      seed: 7,
+      rewards: { sim: 1 },
+      lengthPenalty: null,
+      oldPolicy: { kind: 'current' },
+      scaleRewards: 'group',
+    });
     const m = formSettings({ ...DEFAULT_FORM, reward: 'mix', penalty: 'overlong', overlongMax: 30, overlongCache: 6, old: 120 }, 0);
     expect(m.rewards).toEqual(DEFAULT_FORM.weights);
     expect(m.lengthPenalty).toEqual({ kind: 'overlong', maxCompletionLength: 30, softPunishCache: 6, weight: 1 });
     expect(m.oldPolicy).toEqual({ kind: 'checkpoint', step: 120 });
-    expect(formSettings({ ...DEFAULT_FORM, reward: 'ssim', penalty: 'linear' }, 0)).toMatchObject({ rewards: { ssim: 1 }, lengthPenalty: { kind: 'linear', coef: DEFAULT_FORM.linearCoef } });
+    expect(formSettings({ ...DEFAULT_FORM, reward: 'ssim', penalty: 'linear' }, 0)).toMatchObject({
+      rewards: { ssim: 1 },
+      lengthPenalty: { kind: 'linear', coef: DEFAULT_FORM.linearCoef },
+    });
   });
 
   it('gives B scenes from the seed, or the uploaded image, or nothing', () => {
     expect(formSources({ ...DEFAULT_FORM, sceneSeed: 5, batch: 3 }, null)).toEqual([5, 6, 7].map((seed) => ({ kind: 'scene', seed })));
     expect(formSources({ ...DEFAULT_FORM, source: 'image' }, null)).toBeNull();
     const up = { label: 'a.png', rgb: new Uint8Array(12), width: 2, height: 2 };
-    expect(formSources({ ...DEFAULT_FORM, source: 'image' }, up)).toEqual([{ kind: 'pixels', name: 'a.png', data: up.rgb, width: 2, height: 2, channels: 3 }]);
+    expect(formSources({ ...DEFAULT_FORM, source: 'image' }, up)).toEqual([
+      { kind: 'pixels', name: 'a.png', data: up.rgb, width: 2, height: 2, channels: 3 },
+    ]);
   });
 });

@@ -11,23 +11,50 @@ import { connectBundle, connectMetered } from './worker-helpers.ts';
 
 const connect = () => connectBundle(TINY_BUNDLE, registerRollouts);
 
-const SETTINGS: RolloutSettings = { ...DEFAULT_SETTINGS, groupSize: 6, temperature: 8, topP: 0.9, seed: 21, flowSteps: 2, reconstructBatch: 2, beta: 0.02 };
+const SETTINGS: RolloutSettings = {
+  ...DEFAULT_SETTINGS,
+  groupSize: 6,
+  temperature: 8,
+  topP: 0.9,
+  seed: 21,
+  flowSteps: 2,
+  reconstructBatch: 2,
+  beta: 0.02,
+};
 
 describe('rollouts request', () => {
   it('streams inputs, sampling progress, then rows batch by batch before the result; rows equal the engine run', async () => {
     const { client, host } = await connect();
     const events: RolloutsPartial[] = [];
     const rows: RolloutRecord[] = [];
-    const handle = client.request({ type: 'rollouts', sources: [{ kind: 'scene', seed: 3 }], settings: SETTINGS }, {
-      onPartial: (p) => {
-        events.push(p);
-        if (p.kind === 'rollouts') rows.push(...p.rollouts);
+    const handle = client.request(
+      { type: 'rollouts', sources: [{ kind: 'scene', seed: 3 }], settings: SETTINGS },
+      {
+        onPartial: (p) => {
+          events.push(p);
+          if (p.kind === 'rollouts') rows.push(...p.rollouts);
+        },
       },
-    });
+    );
     const result = await handle.done;
     const kinds = events.map((e) => (e.kind === 'progress' ? `progress:${e.phase}` : e.kind)).filter((k, i, a) => k !== a[i - 1]);
-    expect(kinds).toEqual(['inputs', 'progress:sample', 'sampled', 'progress:logprobs', 'progress:reconstruct', 'rollouts', 'progress:reconstruct', 'rollouts', 'progress:reconstruct', 'rollouts']);
-    expect(events.filter((e) => e.kind === 'rollouts').map((e) => (e.kind === 'rollouts' ? [e.scored, e.total] : []))).toEqual([[2, 6], [4, 6], [6, 6]]);
+    expect(kinds).toEqual([
+      'inputs',
+      'progress:sample',
+      'sampled',
+      'progress:logprobs',
+      'progress:reconstruct',
+      'rollouts',
+      'progress:reconstruct',
+      'rollouts',
+      'progress:reconstruct',
+      'rollouts',
+    ]);
+    expect(events.filter((e) => e.kind === 'rollouts').map((e) => (e.kind === 'rollouts' ? [e.scored, e.total] : []))).toEqual([
+      [2, 6],
+      [4, 6],
+      [6, 6],
+    ]);
     const inputs = events[0];
     expect(inputs.kind === 'inputs' && inputs.images[0].label).toBe('scene 3');
 
@@ -88,10 +115,22 @@ describe('rollouts request', () => {
     const bad = (sources: unknown, settings: unknown = SETTINGS) =>
       engineFailure(client.request({ type: 'rollouts', sources, settings } as never).done);
     expect(await bad([])).toMatchObject({ code: 'bad-request', message: expect.stringMatching(/sources/) });
-    expect(await bad([{ kind: 'pixels', name: 'x', data: new Uint8Array(5), width: 2, height: 2, channels: 3 }])).toMatchObject({ code: 'bad-request' });
-    expect(await bad([{ kind: 'scene', seed: 1 }], null)).toMatchObject({ code: 'bad-request', message: expect.stringMatching(/settings/) });
-    expect(await bad([{ kind: 'scene', seed: 1 }], { ...SETTINGS, groupSize: 40 })).toMatchObject({ code: 'bad-request', message: expect.stringMatching(/groupSize/) });
-    const img = resolveImage({ kind: 'pixels', name: 'flat', data: new Uint8ClampedArray(4 * 4 * 4).fill(128), width: 4, height: 4, channels: 4 }, 64, 64);
+    expect(await bad([{ kind: 'pixels', name: 'x', data: new Uint8Array(5), width: 2, height: 2, channels: 3 }])).toMatchObject({
+      code: 'bad-request',
+    });
+    expect(await bad([{ kind: 'scene', seed: 1 }], null)).toMatchObject({
+      code: 'bad-request',
+      message: expect.stringMatching(/settings/),
+    });
+    expect(await bad([{ kind: 'scene', seed: 1 }], { ...SETTINGS, groupSize: 40 })).toMatchObject({
+      code: 'bad-request',
+      message: expect.stringMatching(/groupSize/),
+    });
+    const img = resolveImage(
+      { kind: 'pixels', name: 'flat', data: new Uint8ClampedArray(4 * 4 * 4).fill(128), width: 4, height: 4, channels: 4 },
+      64,
+      64,
+    );
     expect(img.image.length).toBe(64 * 64 * 3);
   });
 });

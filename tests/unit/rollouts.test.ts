@@ -11,11 +11,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../src/shapes/rng.ts';
 import { grpoLoss, grpoReport, LOSS_TYPES, type GrpoReportInput } from '../../src/engine/grpo.ts';
 import {
-  attributeScores, bundlePixels, completionLogProbs, cosine, embedImages, encodeImages, generateCaptions, noiseSeed, psnr, reconstruct, ssim,
-  type F32, type InferContext,
+  attributeScores,
+  bundlePixels,
+  completionLogProbs,
+  cosine,
+  embedImages,
+  encodeImages,
+  generateCaptions,
+  noiseSeed,
+  psnr,
+  reconstruct,
+  ssim,
+  type F32,
+  type InferContext,
 } from '../../src/engine/infer/index.ts';
 import type { EncoderRole } from '../../src/engine/manifest.ts';
-import { DEFAULT_SETTINGS, resolveImage, runRollouts, type RolloutRecord, type RolloutSettings, type RolloutsOutcome } from '../../src/engine/rollouts/index.ts';
+import {
+  DEFAULT_SETTINGS,
+  resolveImage,
+  runRollouts,
+  type RolloutRecord,
+  type RolloutSettings,
+  type RolloutsOutcome,
+} from '../../src/engine/rollouts/index.ts';
 import { maxAbsDiff, openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
 
 // The tiny bundle's random encoder is very peaked at T=1; a hot policy gives varied captions and rewards.
@@ -28,9 +46,14 @@ const image = resolveImage({ kind: 'scene', seed: 3 }, W, W);
 
 beforeAll(async () => {
   o = await openContext(TINY_BUNDLE);
-  one = await runRollouts(o.ctx, [image], { ...HOT, rewards: { sim: 1, psnr: 0.01, ssim: 0.5, attr_f1: 0.25 }, beta: 0.04 }, {
-    onRollouts: (recs, scored, total) => streamed.push({ count: recs.length, scored, total, indices: recs.map((r) => r.index) }),
-  });
+  one = await runRollouts(
+    o.ctx,
+    [image],
+    { ...HOT, rewards: { sim: 1, psnr: 0.01, ssim: 0.5, attr_f1: 0.25 }, beta: 0.04 },
+    {
+      onRollouts: (recs, scored, total) => streamed.push({ count: recs.length, scored, total, indices: recs.map((r) => r.index) }),
+    },
+  );
 }, 120_000);
 afterAll(async () => {
   await o?.engine.sessions.release();
@@ -46,11 +69,26 @@ function inputFromRecords(records: RolloutRecord[], s: RolloutSettings, maxCompl
   };
   const names = (['sim', 'psnr', 'ssim', 'attr_f1'] as const).filter((n) => (s.rewards[n] ?? 0) !== 0);
   return {
-    numSequences: records.length, maxLen: T, lengths: records.map((r) => r.logp.length), truncated: records.map((r) => (r.truncated ? 1 : 0)),
-    logp: flat((r) => r.logp)!, oldLogp: flat((r) => r.oldLogp), refLogp: flat((r) => r.refLogp), entropies: flat((r) => r.entropy),
-    groupSize: s.groupSize, scaleRewards: s.scaleRewards, lengthPenalty: s.lengthPenalty,
+    numSequences: records.length,
+    maxLen: T,
+    lengths: records.map((r) => r.logp.length),
+    truncated: records.map((r) => (r.truncated ? 1 : 0)),
+    logp: flat((r) => r.logp)!,
+    oldLogp: flat((r) => r.oldLogp),
+    refLogp: flat((r) => r.refLogp),
+    entropies: flat((r) => r.entropy),
+    groupSize: s.groupSize,
+    scaleRewards: s.scaleRewards,
+    lengthPenalty: s.lengthPenalty,
     components: names.map((n) => ({ name: n, weight: s.rewards[n]!, values: records.map((r) => r.scores[n]) })),
-    options: { lossType: s.lossType, epsilonLow: s.epsilonLow, epsilonHigh: s.epsilonHigh, beta: s.beta, maxCompletionLength, maskTruncatedCompletions: s.maskTruncated },
+    options: {
+      lossType: s.lossType,
+      epsilonLow: s.epsilonLow,
+      epsilonHigh: s.epsilonHigh,
+      beta: s.beta,
+      maxCompletionLength,
+      maskTruncatedCompletions: s.maskTruncated,
+    },
   };
 }
 
@@ -59,13 +97,17 @@ type Outputs = Record<string, Tensor>;
  * Returns a context whose session for a path is the session of route(path).path with its outputs changed
  * in place by route(path).mutate (given the feeds too): "other weights" without other files.
  */
-function rerouted(base: InferContext, route: (path: string) => { path: string; mutate: (out: Outputs, feeds: Outputs) => void } | null): InferContext {
+function rerouted(
+  base: InferContext,
+  route: (path: string) => { path: string; mutate: (out: Outputs, feeds: Outputs) => void } | null,
+): InferContext {
   const get = async (path: string) => {
     const r = route(path);
     if (!r) return base.sessions.get(path);
     const s = await base.sessions.get(r.path);
     return {
-      inputNames: s.inputNames, outputNames: s.outputNames,
+      inputNames: s.inputNames,
+      outputNames: s.outputNames,
       run: async (feeds: Outputs, fetches?: string[]) => {
         const out = fetches ? await s.run(feeds, fetches) : await s.run(feeds);
         r.mutate(out, feeds);
@@ -101,7 +143,17 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
 
   it('reports exactly grpoReport of the logged inputs, every loss type and TRL metric', () => {
     expectReportMatches(one, { ...HOT, rewards: { sim: 1, psnr: 0.01, ssim: 0.5, attr_f1: 0.25 }, beta: 0.04 }, 47);
-    for (const k of ['reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'kl', 'entropy', 'clip_ratio/region_mean', 'rewards/attr_f1/mean', 'loss']) {
+    for (const k of [
+      'reward',
+      'reward_std',
+      'frac_reward_zero_std',
+      'completions/mean_length',
+      'kl',
+      'entropy',
+      'clip_ratio/region_mean',
+      'rewards/attr_f1/mean',
+      'loss',
+    ]) {
       expect(one.summary.metrics, k).toHaveProperty([k]);
     }
     // The current policy as the old one: ratio 1, so nothing is clipped.
@@ -109,13 +161,25 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
     expect(new Set(one.records.map((r) => r.completion.join(','))).size).toBeGreaterThan(1);
   });
 
-  it('logs the policy log-probs the encoder gives those completions (teacher-forced), and the reference encoder\'s', async () => {
+  it("logs the policy log-probs the encoder gives those completions (teacher-forced), and the reference encoder's", async () => {
     const px = bundlePixels(o.ctx, image.image, 1);
     const completions = one.records.map((r) => r.completion);
     const T = HOT.temperature;
-    const policy = await completionLogProbs(o.ctx, await encodeImages(o.ctx, px, 'encoder'), completions, { batch: 1, groupSize: 4, temperature: T });
-    const ref = await completionLogProbs(o.ctx, await encodeImages(o.ctx, px, 'referenceEncoder'), completions, { batch: 1, groupSize: 4, role: 'referenceEncoder', temperature: T });
-    const untempered = await completionLogProbs(o.ctx, await encodeImages(o.ctx, px, 'referenceEncoder'), completions, { groupSize: 4, role: 'referenceEncoder' });
+    const policy = await completionLogProbs(o.ctx, await encodeImages(o.ctx, px, 'encoder'), completions, {
+      batch: 1,
+      groupSize: 4,
+      temperature: T,
+    });
+    const ref = await completionLogProbs(o.ctx, await encodeImages(o.ctx, px, 'referenceEncoder'), completions, {
+      batch: 1,
+      groupSize: 4,
+      role: 'referenceEncoder',
+      temperature: T,
+    });
+    const untempered = await completionLogProbs(o.ctx, await encodeImages(o.ctx, px, 'referenceEncoder'), completions, {
+      groupSize: 4,
+      role: 'referenceEncoder',
+    });
     expect(Math.max(...one.records.map((r, i) => maxAbsDiff(r.refLogp!, untempered[i])))).toBeGreaterThan(0.1);
     one.records.forEach((r, i) => {
       expect(r.logp.length).toBe(r.completion.length);
@@ -127,7 +191,7 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
     });
   });
 
-  it('scores each logged reconstruction, which is the decoder\'s image of that caption from the group\'s noise', async () => {
+  it("scores each logged reconstruction, which is the decoder's image of that caption from the group's noise", async () => {
     const orig = await embedImages(o.ctx, image.image, 1);
     for (const r of one.records) {
       const emb = await embedImages(o.ctx, r.image, 1);
@@ -140,22 +204,29 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
     // copy of its latent) so that a wrong noise shows, then check each logged image against the caption
     // decoded alone from the noise it should have had.
     const vae = o.ctx.manifest.roles.decoder!.vaeDecoder;
-    const noisy = rerouted(o.ctx, (path) => (path !== vae ? null : {
-      path,
-      mutate: (out, feeds) => {
-        const img = Object.values(out)[0];
-        const lat = Object.values(feeds)[0];
-        const B = img.dims[0];
-        const ni = img.data.length / B;
-        const nl = lat.data.length / B;
-        const d = img.data as Float32Array;
-        for (let b = 0; b < B; b++) for (let i = 0; i < ni; i++) d[b * ni + i] += 0.3 * (lat.data as Float32Array)[b * nl + (i % nl)];
-      },
-    }));
+    const noisy = rerouted(o.ctx, (path) =>
+      path !== vae
+        ? null
+        : {
+            path,
+            mutate: (out, feeds) => {
+              const img = Object.values(out)[0];
+              const lat = Object.values(feeds)[0];
+              const B = img.dims[0];
+              const ni = img.data.length / B;
+              const nl = lat.data.length / B;
+              const d = img.data as Float32Array;
+              for (let b = 0; b < B; b++) for (let i = 0; i < ni; i++) d[b * ni + i] += 0.3 * (lat.data as Float32Array)[b * nl + (i % nl)];
+            },
+          },
+    );
     for (const noise of ['group', 'rollout'] as const) {
       const out = await runRollouts(noisy, [image], { ...HOT, noise, reconstructBatch: 3 });
       for (const r of out.records) {
-        const alone = await reconstruct(noisy, [r.ids], [createRng(noiseSeed(HOT.seed, noise === 'group' ? 0 : r.index))], { steps: 3, batch: 1 });
+        const alone = await reconstruct(noisy, [r.ids], [createRng(noiseSeed(HOT.seed, noise === 'group' ? 0 : r.index))], {
+          steps: 3,
+          batch: 1,
+        });
         expect(maxAbsDiff(alone.images, r.image), `${noise} row ${r.index}`).toBeLessThanOrEqual(1);
       }
       const spread = maxAbsDiff(out.records[0].image, out.records[1].image);
@@ -177,18 +248,36 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
     const enc = o.ctx.manifest.roles.encoder as EncoderRole;
     const withCkpt: InferContext = {
       ...o.ctx,
-      manifest: { ...o.ctx.manifest, roles: { ...o.ctx.manifest.roles, checkpoints: [{ step: 40, label: 'step 40', encoder: { vision: enc.vision, decoder: enc.decoder } }] } },
+      manifest: {
+        ...o.ctx.manifest,
+        roles: {
+          ...o.ctx.manifest.roles,
+          checkpoints: [{ step: 40, label: 'step 40', encoder: { vision: enc.vision, decoder: enc.decoder } }],
+        },
+      },
     };
     const s: RolloutSettings = {
-      ...HOT, groupSize: 3, reconstructBatch: 4, scaleRewards: 'batch', lossType: 'dr_grpo', beta: 0.1, epsilonHigh: 0.28,
-      lengthPenalty: { kind: 'linear', coef: 0.01 }, oldPolicy: { kind: 'checkpoint', step: 40 },
+      ...HOT,
+      groupSize: 3,
+      reconstructBatch: 4,
+      scaleRewards: 'batch',
+      lossType: 'dr_grpo',
+      beta: 0.1,
+      epsilonHigh: 0.28,
+      lengthPenalty: { kind: 'linear', coef: 0.01 },
+      oldPolicy: { kind: 'checkpoint', step: 40 },
     };
     const images = [image, resolveImage({ kind: 'scene', seed: 4 }, W, W)];
     const out = await runRollouts(withCkpt, images, s);
     expect(out.records.map((r) => r.group)).toEqual([0, 0, 0, 1, 1, 1]);
     expect(out.summary.oldPolicy).toBe('step 40');
     expectReportMatches(out, s, 47);
-    const tf = await completionLogProbs(o.ctx, await encodeImages(o.ctx, bundlePixels(o.ctx, images[1].image, 1), enc), out.records.slice(3).map((r) => r.completion), { role: enc, groupSize: 3, temperature: s.temperature });
+    const tf = await completionLogProbs(
+      o.ctx,
+      await encodeImages(o.ctx, bundlePixels(o.ctx, images[1].image, 1), enc),
+      out.records.slice(3).map((r) => r.completion),
+      { role: enc, groupSize: 3, temperature: s.temperature },
+    );
     out.records.slice(3).forEach((r, i) => expect(maxAbsDiff(r.oldLogp!, tf[i])).toBeLessThan(1e-5));
     expect(out.summary.groups.map((g) => g.label)).toEqual(['scene 3', 'scene 4']);
     out.summary.groups.forEach((g, k) => {
@@ -227,15 +316,38 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
     });
     const ctx: InferContext = {
       ...shifted,
-      manifest: { ...o.ctx.manifest, roles: { ...o.ctx.manifest.roles, referenceEncoder: refRole, checkpoints: [{ step: 7, label: 'step 7', encoder: { vision: oldRole.vision, decoder: oldRole.decoder } }] } },
+      manifest: {
+        ...o.ctx.manifest,
+        roles: {
+          ...o.ctx.manifest.roles,
+          referenceEncoder: refRole,
+          checkpoints: [{ step: 7, label: 'step 7', encoder: { vision: oldRole.vision, decoder: oldRole.decoder } }],
+        },
+      },
     };
-    const s: RolloutSettings = { ...HOT, groupSize: 4, beta: 0.1, epsilonLow: 0.05, epsilonHigh: 0.05, oldPolicy: { kind: 'checkpoint', step: 7 }, rewards: { sim: 1, attr_f1: 1 } };
+    const s: RolloutSettings = {
+      ...HOT,
+      groupSize: 4,
+      beta: 0.1,
+      epsilonLow: 0.05,
+      epsilonHigh: 0.05,
+      oldPolicy: { kind: 'checkpoint', step: 7 },
+      rewards: { sim: 1, attr_f1: 1 },
+    };
     const out = await runRollouts(ctx, [image], s);
     expectReportMatches(out, s, 47);
     const px = bundlePixels(ctx, image.image, 1);
     const completions = out.records.map((r) => r.completion);
-    const ref = await completionLogProbs(ctx, await encodeImages(ctx, px, refRole), completions, { role: refRole, groupSize: 4, temperature: s.temperature });
-    const old = await completionLogProbs(ctx, await encodeImages(ctx, px, oldRole), completions, { role: oldRole, groupSize: 4, temperature: s.temperature });
+    const ref = await completionLogProbs(ctx, await encodeImages(ctx, px, refRole), completions, {
+      role: refRole,
+      groupSize: 4,
+      temperature: s.temperature,
+    });
+    const old = await completionLogProbs(ctx, await encodeImages(ctx, px, oldRole), completions, {
+      role: oldRole,
+      groupSize: 4,
+      temperature: s.temperature,
+    });
     out.records.forEach((r, i) => {
       expect(maxAbsDiff(r.refLogp!, ref[i])).toBeLessThan(1e-5);
       expect(maxAbsDiff(r.oldLogp!, old[i])).toBeLessThan(1e-5);
@@ -276,28 +388,40 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
     const hidden = await encodeImages(o.ctx, bundlePixels(o.ctx, image.image, 1), 'encoder');
     const steps: { rows: number[]; logits: F32 }[] = [];
     const again = await generateCaptions(o.ctx, hidden, {
-      policy: { kind: 'sample', temperature: s.temperature, topP: s.topP }, rng: createRng(s.seed), groupSize: 8, maxTokens: 5,
+      policy: { kind: 'sample', temperature: s.temperature, topP: s.topP },
+      rng: createRng(s.seed),
+      groupSize: 8,
+      maxTokens: 5,
       onLogits: (_pos, rows, logits) => steps.push({ rows, logits }),
     });
     expect(again.map((c) => c.completion)).toEqual(out.records.map((r) => r.completion));
-    out.records.forEach((r, i) => r.completion.forEach((tok, j) => {
-      const { rows, logits } = steps[j];
-      const V = logits.dims[2];
-      const z = Array.from(logits.data.subarray(rows.indexOf(i) * V, (rows.indexOf(i) + 1) * V), (x) => x / s.temperature);
-      const lse = Math.max(...z) + Math.log(z.reduce((acc, x) => acc + Math.exp(x - Math.max(...z)), 0));
-      expect(r.logp[j]).toBeCloseTo(z[tok] - lse, 6);
-      expect(r.entropy[j]).toBeCloseTo(-z.reduce((h, x) => h + Math.exp(x - lse) * (x - lse), 0), 6);
-    }));
+    out.records.forEach((r, i) =>
+      r.completion.forEach((tok, j) => {
+        const { rows, logits } = steps[j];
+        const V = logits.dims[2];
+        const z = Array.from(logits.data.subarray(rows.indexOf(i) * V, (rows.indexOf(i) + 1) * V), (x) => x / s.temperature);
+        const lse = Math.max(...z) + Math.log(z.reduce((acc, x) => acc + Math.exp(x - Math.max(...z)), 0));
+        expect(r.logp[j]).toBeCloseTo(z[tok] - lse, 6);
+        expect(r.entropy[j]).toBeCloseTo(-z.reduce((h, x) => h + Math.exp(x - lse) * (x - lse), 0), 6);
+      }),
+    );
   });
 
   it('rejects bad settings with bad-request naming the field', async () => {
-    const pixels = resolveImage({ kind: 'pixels', name: 'upload.png', data: new Uint8Array(8 * 8 * 4).fill(200), width: 8, height: 8, channels: 4 }, W, W);
+    const pixels = resolveImage(
+      { kind: 'pixels', name: 'upload.png', data: new Uint8Array(8 * 8 * 4).fill(200), width: 8, height: 8, channels: 4 },
+      W,
+      W,
+    );
     await expect(runRollouts(o.ctx, [image], { ...HOT, groupSize: 1 })).rejects.toThrow(/groupSize/);
     await expect(runRollouts(o.ctx, [image], { ...HOT, groupSize: 33 })).rejects.toThrow(/groupSize/);
     await expect(runRollouts(o.ctx, [pixels], { ...HOT, rewards: { attr_f1: 1 } })).rejects.toThrow(/upload\.png/);
     await expect(runRollouts(o.ctx, [image], { ...HOT, rewards: {} })).rejects.toThrow(/at least one reward/);
     await expect(runRollouts(o.ctx, [image], { ...HOT, oldPolicy: { kind: 'checkpoint', step: 9 } })).rejects.toThrow(/step 9/);
-    const noRef: InferContext = { ...o.ctx, manifest: { ...o.ctx.manifest, roles: { ...o.ctx.manifest.roles, referenceEncoder: undefined } } };
+    const noRef: InferContext = {
+      ...o.ctx,
+      manifest: { ...o.ctx.manifest, roles: { ...o.ctx.manifest.roles, referenceEncoder: undefined } },
+    };
     await expect(runRollouts(noRef, [image], { ...HOT, beta: 0.1 })).rejects.toThrow(/reference encoder/);
     const noKl = await runRollouts(noRef, [pixels], HOT);
     expect(noKl.records.every((r) => r.refLogp === null && r.meanKl === null && Number.isNaN(r.scores.attr_f1))).toBe(true);

@@ -34,7 +34,11 @@ describe('round-trip settings in the URL', () => {
 
   it('maps settings to a decoding policy', () => {
     expect(decodingPolicy(DEFAULT_RT_SETTINGS)).toEqual({ kind: 'greedy' });
-    expect(decodingPolicy({ ...DEFAULT_RT_SETTINGS, decoding: 'sample', temperature: 0.8, topP: 0.9 })).toEqual({ kind: 'sample', temperature: 0.8, topP: 0.9 });
+    expect(decodingPolicy({ ...DEFAULT_RT_SETTINGS, decoding: 'sample', temperature: 0.8, topP: 0.9 })).toEqual({
+      kind: 'sample',
+      temperature: 0.8,
+      topP: 0.9,
+    });
   });
 });
 
@@ -45,8 +49,12 @@ describe('cover crop, as stated to the user', () => {
     expect(coverCrop(64, 64, 64, 64)).toEqual([0, 0, 1, 1]);
   });
   it('says whether the image was shrunk or enlarged and cropped', () => {
-    expect(coverPolicyText(1024, 768, 64, 64)).toBe('cover: 1024×768 shrunk ×0.0833 (area average) so the short side is 64 px, centre-cropped to 64×64; transparency over white');
-    expect(coverPolicyText(32, 32, 64, 64)).toBe('cover: 32×32 enlarged ×2.00 (bilinear) so the short side is 64 px; transparency over white');
+    expect(coverPolicyText(1024, 768, 64, 64)).toBe(
+      'cover: 1024×768 shrunk ×0.0833 (area average) so the short side is 64 px, centre-cropped to 64×64; transparency over white',
+    );
+    expect(coverPolicyText(32, 32, 64, 64)).toBe(
+      'cover: 32×32 enlarged ×2.00 (bilinear) so the short side is 64 px; transparency over white',
+    );
   });
   it('a scene input is the scene rasterized at the model size', () => {
     const input = inputFromScene(82995292, 'gallery', 'g', 64, 64);
@@ -59,12 +67,26 @@ describe('cover crop, as stated to the user', () => {
 function fakeRun(id: string, startedAt: number, loops = 2): RtRun {
   const input = inputFromScene(7, 'random', `scene ${id}`, 64, 64);
   return {
-    id, startedAt, finishedAt: startedAt + 1000, status: 'finished', settings: { loops, policy: { kind: 'greedy' }, steps: 2, seed: 3 },
-    bundle: { id: 'uae-tiny', name: 'UAE tiny (test)', version: '1.0.0' }, backend: 'WASM · 1 thread', input, error: null,
+    id,
+    startedAt,
+    finishedAt: startedAt + 1000,
+    status: 'finished',
+    settings: { loops, policy: { kind: 'greedy' }, steps: 2, seed: 3 },
+    bundle: { id: 'uae-tiny', name: 'UAE tiny (test)', version: '1.0.0' },
+    backend: 'WASM · 1 thread',
+    input,
+    error: null,
     loops: Array.from({ length: loops }, (_, i) => ({
-      loop: i + 1, caption: `a red circle ${i}`, ids: [10, 11, 12], tokens: 3, truncated: false, image: new Uint8Array(64 * 64 * 3).fill(i + 1),
-      vsOriginal: { sim: 0.5 + i / 10, psnr: 12.3456789, ssim: 0.41234567 }, vsPrevious: { sim: 0.9, psnr: 30, ssim: 0.8 },
-      attr: { precision: 1, recall: 0.5, f1: 2 / 3 }, ms: 123.4,
+      loop: i + 1,
+      caption: `a red circle ${i}`,
+      ids: [10, 11, 12],
+      tokens: 3,
+      truncated: false,
+      image: new Uint8Array(64 * 64 * 3).fill(i + 1),
+      vsOriginal: { sim: 0.5 + i / 10, psnr: 12.3456789, ssim: 0.41234567 },
+      vsPrevious: { sim: 0.9, psnr: 30, ssim: 0.8 },
+      attr: { precision: 1, recall: 0.5, f1: 2 / 3 },
+      ms: 123.4,
     })),
   };
 }
@@ -82,7 +104,15 @@ describe('JSON export', () => {
     expect(doc.settings).toEqual(run.settings);
     const loops = doc.loops as Record<string, unknown>[];
     expect(loops.map((l) => l.image)).toEqual(['png:64x64:1', 'png:64x64:2']);
-    expect(loops[0]).toMatchObject({ loop: 1, caption: 'a red circle 0', tokens: 3, sim: 0.5, psnr: 12.345679, ssim: 0.412346, attr: { precision: 1, recall: 0.5, f1: 0.666667 } });
+    expect(loops[0]).toMatchObject({
+      loop: 1,
+      caption: 'a red circle 0',
+      tokens: 3,
+      sim: 0.5,
+      psnr: 12.345679,
+      ssim: 0.412346,
+      attr: { precision: 1, recall: 0.5, f1: 0.666667 },
+    });
     expect((doc.input as { sceneSeed: number }).sceneSeed).toBe(7);
     expect(seen).toHaveLength(3);
   });
@@ -133,8 +163,16 @@ describe('round-trip charts', () => {
       expect(renderToStaticMarkup(createElement(chart, { loops: [], total: 3 }))).toContain('A point appears here as each loop finishes.');
     }
     const loop = {
-      loop: 1, caption: 'a red circle', ids: [1, 2, 3], tokens: 3, truncated: false, image: new Uint8Array(0), ms: 1, attr: null,
-      vsOriginal: { sim: 0.9, psnr: 20, ssim: 0.8 }, vsPrevious: { sim: 0.9, psnr: 20, ssim: 0.8 },
+      loop: 1,
+      caption: 'a red circle',
+      ids: [1, 2, 3],
+      tokens: 3,
+      truncated: false,
+      image: new Uint8Array(0),
+      ms: 1,
+      attr: null,
+      vsOriginal: { sim: 0.9, psnr: 20, ssim: 0.8 },
+      vsPrevious: { sim: 0.9, psnr: 20, ssim: 0.8 },
     };
     expect(renderToStaticMarkup(createElement(LengthChart, { loops: [loop], total: 3 }))).not.toContain('A point appears here');
   });

@@ -72,7 +72,9 @@ describe('uae roundtrip --scene', () => {
   it('prints a readable report without --json', async () => {
     const r = await cli(['roundtrip', '--bundle', TINY_BUNDLE, '--steps', '1', '--loops', '2', '--scene', '3']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^loop 1: ".*" \(\d+ tokens\)\n {2}vs original: sim -?\d\.\d{3} {2}PSNR [\d.]+ dB {2}SSIM -?[\d.]+ {2}attr P [\d.]+ R [\d.]+ F1 [\d.]+\n/);
+    expect(r.out).toMatch(
+      /^loop 1: ".*" \(\d+ tokens\)\n {2}vs original: sim -?\d\.\d{3} {2}PSNR [\d.]+ dB {2}SSIM -?[\d.]+ {2}attr P [\d.]+ R [\d.]+ F1 [\d.]+\n/,
+    );
     expect(r.out).toContain('loop 2: ');
   });
 });
@@ -82,9 +84,9 @@ describe('uae roundtrip <image-file>', () => {
   const W = 128;
   const H = 64;
   const rgba = new Uint8Array(W * H * 4);
-  for (let i = 0; i < W * H; i++) rgba.set((i % W) < W / 2 ? [255, 0, 0, 255] : [0, 0, 255, 255], i * 4);
+  for (let i = 0; i < W * H; i++) rgba.set(i % W < W / 2 ? [255, 0, 0, 255] : [0, 0, 255, 255], i * 4);
   const expected = new Uint8Array(64 * 64 * 3);
-  for (let i = 0; i < 64 * 64; i++) expected.set((i % 64) < 32 ? [255, 0, 0] : [0, 0, 255], i * 3);
+  for (let i = 0; i < 64 * 64; i++) expected.set(i % 64 < 32 ? [255, 0, 0] : [0, 0, 255], i * 3);
 
   it('reads a PNG, crops it with the cover policy, and reports attr null', async () => {
     const png = new PNG({ width: W, height: H });
@@ -115,10 +117,20 @@ describe('uae roundtrip errors: one line, exit code', () => {
     ['no input', [], 2, /^uae: give exactly one input: an image file or --scene SEED\n$/],
     ['two inputs', ['x.png', '--scene', '1'], 2, /give exactly one input/],
     ['a missing file', [join(tmp, 'nope.png')], 1, /nope\.png: no such file\n$/],
-    ['a file that is no image', ['package.json'], 1, /^uae: package\.json: not an image: it looks like text \(accepted: PNG, JPEG, WebP, GIF, BMP\)\n$/],
+    [
+      'a file that is no image',
+      ['package.json'],
+      1,
+      /^uae: package\.json: not an image: it looks like text \(accepted: PNG, JPEG, WebP, GIF, BMP\)\n$/,
+    ],
     ['loops out of range', ['--scene', '1', '--loops', '21'], 1, /--loops must be an integer in \[1, 20\]/],
     ['a bad seed', ['--scene', '1', '--seed', '-3'], 1, /--seed must be an integer/],
-    ['a bundle without encoder', ['--scene', '1', '--bundle', FIXTURE_DIR], 1, /^uae: bundle fixture-tiny has no encoder role: it cannot run a round trip\n$/],
+    [
+      'a bundle without encoder',
+      ['--scene', '1', '--bundle', FIXTURE_DIR],
+      1,
+      /^uae: bundle fixture-tiny has no encoder role: it cannot run a round trip\n$/,
+    ],
   ];
   it.each(cases)('%s', async (_name, args, code, message) => {
     const r = await cli(['roundtrip', ...(args.includes('--bundle') ? [] : ['--bundle', TINY_BUNDLE]), ...args]);

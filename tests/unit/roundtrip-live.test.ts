@@ -4,10 +4,21 @@ import { foldLive, liveFor, progressFraction, progressLabel } from '../../app/pa
 import type { RoundTripProgress } from '../../src/protocol/roundtrip.ts';
 
 const word = (loop: number, tokens: number, text: string): RoundTripProgress => ({
-  kind: 'progress', loop, phase: 'caption', token: 5, word: 'x', tokens, text,
+  kind: 'progress',
+  loop,
+  phase: 'caption',
+  token: 5,
+  word: 'x',
+  tokens,
+  text,
 });
 const step = (loop: number, s: number, steps: number, preview: Uint8Array | null = null): RoundTripProgress => ({
-  kind: 'progress', loop, phase: 'flow', step: s, steps, preview,
+  kind: 'progress',
+  loop,
+  phase: 'flow',
+  step: s,
+  steps,
+  preview,
 });
 
 describe('live progress of a running loop', () => {

@@ -3,8 +3,21 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  captionImages, captionInputIds, decoderRole, decoderTokens, defaultPreviewEvery, eulerSample, latentNoise, previewAt, roundTrip,
-  textStates, toUint8Images, vaeDecode, type F32, type LoopProgress, type RoundTripSettings,
+  captionImages,
+  captionInputIds,
+  decoderRole,
+  decoderTokens,
+  defaultPreviewEvery,
+  eulerSample,
+  latentNoise,
+  previewAt,
+  roundTrip,
+  textStates,
+  toUint8Images,
+  vaeDecode,
+  type F32,
+  type LoopProgress,
+  type RoundTripSettings,
 } from '../../src/engine/infer/index.ts';
 import { createRng, rasterizeScene, sampleScene } from '../../src/shapes/index.ts';
 import { HOOK_TIMEOUT, openContext, ROOT, type Opened } from './infer-helpers.ts';
@@ -49,7 +62,12 @@ describe('round trip streaming', () => {
       const flow = events.filter((e) => e.loop === l.loop && e.phase === 'flow');
       // Every generated token, in order (the final [EOS] included), and the text so far ends as the caption.
       expect(caption.map((e) => e.phase === 'caption' && e.token)).toEqual(l.caption.completion);
-      expect(caption.map((e) => (e.phase === 'caption' ? e.word : '')).filter(Boolean).join(' ')).toBe(l.caption.text);
+      expect(
+        caption
+          .map((e) => (e.phase === 'caption' ? e.word : ''))
+          .filter(Boolean)
+          .join(' '),
+      ).toBe(l.caption.text);
       const last = caption[caption.length - 1];
       expect(last.phase === 'caption' && [last.text, last.tokens]).toEqual([l.caption.text, l.caption.tokens]);
       expect(l.caption.text.length).toBeGreaterThan(0);
@@ -74,7 +92,8 @@ describe('round trip streaming', () => {
     const previews = async (previewEvery: number) => {
       const steps: number[] = [];
       await roundTrip(o.ctx, image, 1, settings, createRng(3), undefined, undefined, {
-        previewEvery, onProgress: (p) => p.phase === 'flow' && p.preview && steps.push(p.step),
+        previewEvery,
+        onProgress: (p) => p.phase === 'flow' && p.preview && steps.push(p.step),
       });
       return steps;
     };
@@ -108,7 +127,9 @@ describe('round trip streaming', () => {
     const rows = new Map<number, number[]>();
     const opts = { policy: { kind: 'sample' as const, temperature: 1.2, topP: 1 }, groupSize: 3, batch: 2 };
     const captions = await captionImages(o.ctx, image, 1, {
-      ...opts, rng: createRng(5), onToken: (row, token) => rows.set(row, [...(rows.get(row) ?? []), token]),
+      ...opts,
+      rng: createRng(5),
+      onToken: (row, token) => rows.set(row, [...(rows.get(row) ?? []), token]),
     });
     expect(captions.map((_, r) => rows.get(r))).toEqual(captions.map((c) => c.completion));
     const again = await captionImages(o.ctx, image, 1, { ...opts, rng: createRng(5) });

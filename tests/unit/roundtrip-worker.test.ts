@@ -16,7 +16,17 @@ const connect = (dir = TINY_BUNDLE) => connectBundle(dir, registerRoundTrip);
 const SCENE = 82995292;
 function params(over: Partial<RoundTripParams> = {}): RoundTripParams {
   const scene = sampleScene(SCENE);
-  return { image: rasterizeScene(scene, 64), width: 64, height: 64, loops: 3, policy: { kind: 'greedy' }, steps: 2, seed: 9, scene, ...over };
+  return {
+    image: rasterizeScene(scene, 64),
+    width: 64,
+    height: 64,
+    loops: 3,
+    policy: { kind: 'greedy' },
+    steps: 2,
+    seed: 9,
+    scene,
+    ...over,
+  };
 }
 
 const cliJson = (args: string[]) => runCliJson<RoundTripJson>(['roundtrip', '--bundle', TINY_BUNDLE, '--json', ...args]);
@@ -27,14 +37,17 @@ describe('roundtrip request', () => {
     const seen: string[] = [];
     const loops: RoundTripLoop[] = [];
     const progress: number[] = [];
-    const handle = client.request({ type: 'roundtrip', ...params({ policy: { kind: 'sample', temperature: 1.3, topP: 0.9 } }) }, {
-      onPartial: (l) => {
-        if (isRoundTripProgress(l)) throw new Error('progress partial without stream');
-        seen.push(`partial ${l.loop}`);
-        loops.push(l);
+    const handle = client.request(
+      { type: 'roundtrip', ...params({ policy: { kind: 'sample', temperature: 1.3, topP: 0.9 } }) },
+      {
+        onPartial: (l) => {
+          if (isRoundTripProgress(l)) throw new Error('progress partial without stream');
+          seen.push(`partial ${l.loop}`);
+          loops.push(l);
+        },
+        onProgress: (p) => progress.push(p.loaded),
       },
-      onProgress: (p) => progress.push(p.loaded),
-    });
+    );
     const summary = await handle.done;
     seen.push('result');
     expect(seen).toEqual(['partial 1', 'partial 2', 'partial 3', 'result']);
@@ -67,13 +80,16 @@ describe('roundtrip request', () => {
       const events: RoundTripProgress[] = [];
       const order: string[] = [];
       const request = { ...params({ policy: { kind: 'sample', temperature: 1.3, topP: 0.9 }, steps: 3 }), ...(stream ? { stream } : {}) };
-      await client.request({ type: 'roundtrip', ...request }, {
-        onPartial: (p) => {
-          if (isRoundTripProgress(p)) events.push(p);
-          else loops.push(p);
-          order.push(isRoundTripProgress(p) ? `${p.phase} ${p.loop}` : `loop ${p.loop}`);
+      await client.request(
+        { type: 'roundtrip', ...request },
+        {
+          onPartial: (p) => {
+            if (isRoundTripProgress(p)) events.push(p);
+            else loops.push(p);
+            order.push(isRoundTripProgress(p) ? `${p.phase} ${p.loop}` : `loop ${p.loop}`);
+          },
         },
-      }).done;
+      ).done;
       return { loops, events, order: order.filter((s, i) => s !== order[i - 1]) };
     };
     const plain = await run();
@@ -89,7 +105,11 @@ describe('roundtrip request', () => {
       expect(last.phase === 'caption' && [last.text, last.tokens]).toEqual([l.caption, l.tokens]);
       expect(caption.map((e) => e.phase === 'caption' && e.token).slice(0, l.ids.length)).toEqual(l.ids);
       const image = 64 * 64 * 3;
-      expect(flow.map((e) => e.phase === 'flow' && [e.step, e.steps, e.preview?.length ?? 0])).toEqual([[1, 3, image], [2, 3, image], [3, 3, 0]]);
+      expect(flow.map((e) => e.phase === 'flow' && [e.step, e.steps, e.preview?.length ?? 0])).toEqual([
+        [1, 3, image],
+        [2, 3, image],
+        [3, 3, 0],
+      ]);
     }
     expect((await client.request({ type: 'stats' }).done).liveTensors).toBe(0);
     const err = await engineFailure(client.request({ type: 'roundtrip', ...params({ stream: { previewEvery: -1 } }) }).done);
@@ -100,13 +120,16 @@ describe('roundtrip request', () => {
   it('cancel stops the worker between session runs: cancelled, at most one more run, later partials dropped, nothing leaks', async () => {
     const { client, host, meter } = await connectMetered(TINY_BUNDLE, registerRoundTrip);
     const got: number[] = [];
-    const handle = client.request({ type: 'roundtrip', ...params({ loops: 20 }) }, {
-      onPartial: (l) => {
-        if (isRoundTripProgress(l)) return;
-        got.push(l.loop);
-        if (l.loop === 1) handle?.cancel();
+    const handle = client.request(
+      { type: 'roundtrip', ...params({ loops: 20 }) },
+      {
+        onPartial: (l) => {
+          if (isRoundTripProgress(l)) return;
+          got.push(l.loop);
+          if (l.loop === 1) handle?.cancel();
+        },
       },
-    });
+    );
     const err = await engineFailure(handle.done);
     expect(err.code).toBe('cancelled');
     // Resolves once the handler itself has returned, not just once the client was answered.

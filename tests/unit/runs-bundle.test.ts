@@ -43,7 +43,11 @@ describe('bundle runs', () => {
       { id: 'a', path: 'runs/a b.jsonl' },
       { id: 'c', path: 'runs/c.csv' },
     ]);
-    const out = await fetchBundleRuns(m, 'http://h/models/b/', fakeFetch({ 'http://h/models/b/runs/a%20b.jsonl': jsonl, 'http://h/models/b/runs/c.csv': csv }, asked));
+    const out = await fetchBundleRuns(
+      m,
+      'http://h/models/b/',
+      fakeFetch({ 'http://h/models/b/runs/a%20b.jsonl': jsonl, 'http://h/models/b/runs/c.csv': csv }, asked),
+    );
     expect(out.errors).toEqual([]);
     expect(asked).toEqual(['http://h/models/b/runs/a%20b.jsonl', 'http://h/models/b/runs/c.csv']);
     expect(out.runs.map((r) => [r.id, r.label, r.source])).toEqual([

@@ -11,8 +11,24 @@ const state = parseRunLog(readFileSync(join(DIR, 'trainer_state.json'), 'utf8'),
 const chart = (id: string) => TRAINING_CHARTS.find((c) => c.id === id)!;
 
 const two: ChartSeries[] = [
-  { id: 'x', label: 'reward', color: '#000', points: [{ x: 1, y: 0.5, lo: 0.4, hi: 0.6 }, { x: 3, y: 0.7, lo: 0.65, hi: 0.75 }] },
-  { id: 'y', label: 'kl, β', color: '#111', points: [{ x: 2, y: 0.01 }, { x: 3, y: 0.02 }] },
+  {
+    id: 'x',
+    label: 'reward',
+    color: '#000',
+    points: [
+      { x: 1, y: 0.5, lo: 0.4, hi: 0.6 },
+      { x: 3, y: 0.7, lo: 0.65, hi: 0.75 },
+    ],
+  },
+  {
+    id: 'y',
+    label: 'kl, β',
+    color: '#111',
+    points: [
+      { x: 2, y: 0.01 },
+      { x: 3, y: 0.02 },
+    ],
+  },
 ];
 
 describe('chart data (app/charts/data.ts)', () => {
@@ -31,9 +47,25 @@ describe('chart data (app/charts/data.ts)', () => {
     // One run's lines share an axis (group); ungrouped series of other magnitudes would split (charts-ticks.test.ts).
     expect(chartAxes(two.map((s) => ({ ...s, group: 'run' })))!.left).toMatchObject({ domain: [0, 0.8], step: 0.2 });
     // A sim in [0, 1] shows 0…1 (a 5% pad used to push it to 1.2).
-    const sim: ChartSeries = { id: 's', label: 'sim', color: '#000', points: [{ x: 1, y: 0 }, { x: 2, y: 1 }] };
+    const sim: ChartSeries = {
+      id: 's',
+      label: 'sim',
+      color: '#000',
+      points: [
+        { x: 1, y: 0 },
+        { x: 2, y: 1 },
+      ],
+    };
     expect(chartAxes([sim])!.left.domain).toEqual([0, 1]);
-    const loss: ChartSeries = { id: 'l', label: 'loss', color: '#000', points: [{ x: 1, y: -0.2 }, { x: 2, y: 0.2 }] };
+    const loss: ChartSeries = {
+      id: 'l',
+      label: 'loss',
+      color: '#000',
+      points: [
+        { x: 1, y: -0.2 },
+        { x: 2, y: 0.2 },
+      ],
+    };
     expect(chartAxes([loss])!.left.ticks).toEqual([-0.2, -0.1, 0, 0.1, 0.2]);
     expect(chartAxes([])).toBeNull();
   });
@@ -81,14 +113,20 @@ describe('run → chart series (training panel)', () => {
     expect(reward.map((s) => s.label)).toEqual(['A — reward ± std', 'B — reward ± std']);
     // A band is named only where the run has its keys: the CSV fixture logs no min/max length.
     const csvRun = parseRunLog(readFileSync(join(DIR, 'run.csv'), 'utf8'), 'run.csv', { id: 'c', label: 'C' });
-    expect(chartSeries(chart('length'), [{ run: state, index: 0 }, { run: csvRun, index: 1 }]).map((s) => s.label)).toEqual([
-      'B — mean length (band: min–max)',
-      'C — mean length',
-    ]);
+    expect(
+      chartSeries(chart('length'), [
+        { run: state, index: 0 },
+        { run: csvRun, index: 1 },
+      ]).map((s) => s.label),
+    ).toEqual(['B — mean length (band: min–max)', 'C — mean length']);
     // The trainer_state fixture's eval_reward (read as eval/reward) is its held-out line, banded by eval_reward_std.
     const fidelity = chartSeries(chart('fidelity'), runs);
     expect(fidelity.map((s) => s.label)).toEqual([
-      'A · sim', 'A · attribute recall', 'A · attribute precision', 'A · retrieval top-1', 'B · held-out reward ± std',
+      'A · sim',
+      'A · attribute recall',
+      'A · attribute precision',
+      'A · retrieval top-1',
+      'B · held-out reward ± std',
     ]);
     expect(fidelity.map((s) => s.group)).toEqual(['a', 'a', 'a', 'a', 'b']);
     expect(fidelity[4].note).toBe('B: eval/reward (logged as eval_reward), eval/reward_std (logged as eval_reward_std)');

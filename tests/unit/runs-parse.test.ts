@@ -18,9 +18,7 @@ const read = (name: string) => readFileSync(join(DIR, name), 'utf8');
 
 /** Points of `key` read straight from the raw rows (the independent reference). */
 function expected(rows: Record<string, unknown>[], key: string) {
-  return rows
-    .filter((r) => typeof r[key] === 'number')
-    .map((r) => ({ step: r.step as number, value: r[key] as number }));
+  return rows.filter((r) => typeof r[key] === 'number').map((r) => ({ step: r.step as number, value: r[key] as number }));
 }
 
 describe('trainer_state.json (TRL log_history)', () => {
@@ -58,7 +56,15 @@ describe('trainer_state.json (TRL log_history)', () => {
   });
 
   it('takes the step from global_step when there is no step', () => {
-    const r = parseRunLog(JSON.stringify({ log_history: [{ global_step: 5, loss: 1 }, { global_step: 6, loss: 0.5 }] }), 's.json');
+    const r = parseRunLog(
+      JSON.stringify({
+        log_history: [
+          { global_step: 5, loss: 1 },
+          { global_step: 6, loss: 0.5 },
+        ],
+      }),
+      's.json',
+    );
     expect(r.series.loss).toEqual([
       { step: 5, value: 1 },
       { step: 6, value: 0.5 },
@@ -67,7 +73,8 @@ describe('trainer_state.json (TRL log_history)', () => {
   });
 
   it('reads the NaN / Infinity Python writes as gaps, leaving strings alone', () => {
-    const t = '{"log_history": [{"step": 1, "grad_norm": NaN, "loss": 1.0, "note": "NaN here"}, {"step": 2, "grad_norm": -Infinity, "loss": 0.9}, {"step": 3, "grad_norm": 0.5, "loss": 0.8}]}';
+    const t =
+      '{"log_history": [{"step": 1, "grad_norm": NaN, "loss": 1.0, "note": "NaN here"}, {"step": 2, "grad_norm": -Infinity, "loss": 0.9}, {"step": 3, "grad_norm": 0.5, "loss": 0.8}]}';
     const r = parseRunLog(t, 'nan.json');
     expect(r.series.grad_norm).toEqual([{ step: 3, value: 0.5 }]);
     expect(r.series.loss.map((p) => p.value)).toEqual([1, 0.9, 0.8]);
@@ -81,7 +88,11 @@ describe('JSONL', () => {
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-  const run = parseRunLog(text, 'run.jsonl', { id: 'stage2', label: 'Stage 2', source: { kind: 'bundle', bundle: 'uae-tiny', stage: '2' } });
+  const run = parseRunLog(text, 'run.jsonl', {
+    id: 'stage2',
+    label: 'Stage 2',
+    source: { kind: 'bundle', bundle: 'uae-tiny', stage: '2' },
+  });
 
   it('reads one object per line, skipping blank lines, with eval rows every few steps', () => {
     expect(detectRunFormat(text, 'run.jsonl')).toBe('jsonl');
@@ -105,7 +116,10 @@ describe('JSONL', () => {
   });
 
   it('sorts by step and lets a repeated step (a resumed run) replace the earlier value', () => {
-    const r = parseRunLog('{"step": 3, "loss": 3}\n{"step": 1, "loss": 1}\n{"step": 2, "loss": 2}\n{"step": 2, "loss": 2.5}\n', 'resumed.jsonl');
+    const r = parseRunLog(
+      '{"step": 3, "loss": 3}\n{"step": 1, "loss": 1}\n{"step": 2, "loss": 2}\n{"step": 2, "loss": 2.5}\n',
+      'resumed.jsonl',
+    );
     expect(r.series.loss).toEqual([
       { step: 1, value: 1 },
       { step: 2, value: 2.5 },
@@ -220,8 +234,13 @@ describe('ids and stored runs', () => {
   });
 
   it('renames the eval_* keys of a run stored before they were read as eval/*', () => {
-    const old = { id: 'old', label: 'old', source: { kind: 'import', format: 'trainer_state', file: 's.json' },
-      series: { reward: [{ step: 1, value: 1 }], eval_reward: [{ step: 1, value: 2 }] }, text: {} };
+    const old = {
+      id: 'old',
+      label: 'old',
+      source: { kind: 'import', format: 'trainer_state', file: 's.json' },
+      series: { reward: [{ step: 1, value: 1 }], eval_reward: [{ step: 1, value: 2 }] },
+      text: {},
+    };
     const back = asRunLog(old)!;
     expect(back.series).toEqual({ reward: [{ step: 1, value: 1 }], 'eval/reward': [{ step: 1, value: 2 }] });
     expect(back.loggedAs).toEqual({ 'eval/reward': 'eval_reward' });

@@ -37,19 +37,41 @@ const { useStore } = await import('../../app/store/store');
 function fakeRun(id: string, startedAt: number, loops = 2): RtRun {
   const input = inputFromScene(7, 'random', `scene ${id}`, 64, 64);
   return {
-    id, startedAt, finishedAt: startedAt + 1000, status: 'finished', settings: { loops, policy: { kind: 'sample', temperature: 0.7, topP: 0.9 }, steps: 2, seed: 3 },
-    bundle: { id: 'uae-tiny', name: 'UAE tiny (test)', version: '1.0.0' }, backend: 'WASM · 1 thread', input, error: null,
+    id,
+    startedAt,
+    finishedAt: startedAt + 1000,
+    status: 'finished',
+    settings: { loops, policy: { kind: 'sample', temperature: 0.7, topP: 0.9 }, steps: 2, seed: 3 },
+    bundle: { id: 'uae-tiny', name: 'UAE tiny (test)', version: '1.0.0' },
+    backend: 'WASM · 1 thread',
+    input,
+    error: null,
     loops: Array.from({ length: loops }, (_, i) => ({
-      loop: i + 1, caption: `a red circle ${i}`, ids: [10, 11, 12], tokens: 3, truncated: false, image: new Uint8Array(64 * 64 * 3).map((_, k) => (k * (i + 3)) & 255),
-      vsOriginal: { sim: 0.5 + i / 10, psnr: 12.3456789, ssim: 0.41234567 }, vsPrevious: { sim: 0.9, psnr: 30, ssim: 0.8 },
-      attr: { precision: 1, recall: 0.5, f1: 2 / 3 }, ms: 123.4,
+      loop: i + 1,
+      caption: `a red circle ${i}`,
+      ids: [10, 11, 12],
+      tokens: 3,
+      truncated: false,
+      image: new Uint8Array(64 * 64 * 3).map((_, k) => (k * (i + 3)) & 255),
+      vsOriginal: { sim: 0.5 + i / 10, psnr: 12.3456789, ssim: 0.41234567 },
+      vsPrevious: { sim: 0.9, psnr: 30, ssim: 0.8 },
+      attr: { precision: 1, recall: 0.5, f1: 2 / 3 },
+      ms: 123.4,
     })),
   };
 }
 
 const trainingLog: RunLog = {
-  id: 'grpo-a', label: 'grpo-a.jsonl', source: { kind: 'import', file: 'grpo-a.jsonl', format: 'jsonl' },
-  series: { reward: [{ step: 1, value: 0.5 }, { step: 2, value: 0.75 }] }, text: { sample: [{ step: 2, value: 'a red square' }] },
+  id: 'grpo-a',
+  label: 'grpo-a.jsonl',
+  source: { kind: 'import', file: 'grpo-a.jsonl', format: 'jsonl' },
+  series: {
+    reward: [
+      { step: 1, value: 0.5 },
+      { step: 2, value: 0.75 },
+    ],
+  },
+  text: { sample: [{ step: 2, value: 'a red square' }] },
 } as RunLog;
 
 const quota = (): DOMException => new DOMException('The quota has been exceeded.', 'QuotaExceededError');
@@ -64,10 +86,22 @@ describe('a run is stored before it shows as finished', () => {
   function setUpPanel(): void {
     useStore.setState((s) => ({
       engine: {
-        ...s.engine, error: null, backend: null,
-        bundle: { id: 'uae-tiny', name: 'UAE tiny', version: '1.0.0', roles: ['encoder', 'decoder', 'scorer'], manifest: { preprocessing: { image: { width: 64, height: 64 } }, defaults: { flowSteps: 2 } } } as never,
+        ...s.engine,
+        error: null,
+        backend: null,
+        bundle: {
+          id: 'uae-tiny',
+          name: 'UAE tiny',
+          version: '1.0.0',
+          roles: ['encoder', 'decoder', 'scorer'],
+          manifest: { preprocessing: { image: { width: 64, height: 64 } }, defaults: { flowSteps: 2 } },
+        } as never,
       },
-      runs: { ...s.runs, items: [], roundtrip: { ...s.runs.roundtrip, input: inputFromScene(5, 'random', 'scene 5', 64, 64), current: null } },
+      runs: {
+        ...s.runs,
+        items: [],
+        roundtrip: { ...s.runs.roundtrip, input: inputFromScene(5, 'random', 'scene 5', 64, 64), current: null },
+      },
     }));
     const loop = fakeRun('x', 1).loops[0];
     fakeEngine.request.mockImplementation((_params: unknown, opts: { onPartial(l: unknown): void }) => {
@@ -120,7 +154,10 @@ describe('a run is stored before it shows as finished', () => {
     expect(isQuotaError(quota())).toBe(true);
     expect(isQuotaError(new Error('QuotaExceededError: quota exceeded'))).toBe(true);
     expect(isQuotaError(new DOMException('x', 'AbortError'))).toBe(false);
-    expect(storageError(new Error('disk on fire'), 'this run')).toEqual({ code: 'storage', message: 'this run was not saved (disk on fire)' });
+    expect(storageError(new Error('disk on fire'), 'this run')).toEqual({
+      code: 'storage',
+      message: 'this run was not saved (disk on fire)',
+    });
   });
 });
 
@@ -153,19 +190,26 @@ describe('the "all runs" archive', () => {
     const d = fakeRun('quota-d', 8000);
     const put = IDBObjectStore.prototype.put;
     let n = 0;
-    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (
+      this: IDBObjectStore,
+      ...args: Parameters<IDBObjectStore['put']>
+    ) {
       if (++n === 3) throw quota();
       return put.apply(this, args);
     });
     let caught: unknown;
-    await addRoundTrips([{ summary: summaryOf(c), run: c }, { summary: summaryOf(d), run: d }]).catch((e: unknown) => (caught = e));
+    await addRoundTrips([
+      { summary: summaryOf(c), run: c },
+      { summary: summaryOf(d), run: d },
+    ]).catch((e: unknown) => (caught = e));
     vi.restoreAllMocks();
     expect(isQuotaError(caught)).toBe(true);
     expect(await getRoundTrip('quota-c')).toBeNull();
     expect(storageError(caught, 'the runs of runs.json').code).toBe('storage-full');
   });
 
-  const good = (): Record<string, unknown> => JSON.parse(archiveToJson({ roundtrips: [{ summary: summaryOf(fakeRun('g', 1)), run: fakeRun('g', 1) }], training: [] }, new Date(0)));
+  const good = (): Record<string, unknown> =>
+    JSON.parse(archiveToJson({ roundtrips: [{ summary: summaryOf(fakeRun('g', 1)), run: fakeRun('g', 1) }], training: [] }, new Date(0)));
   const edit = (f: (d: Record<string, unknown>) => void): string => {
     const d = good();
     f(d);
@@ -178,13 +222,33 @@ describe('the "all runs" archive', () => {
     ['not JSON', '{"format": "uae-playground-runs/1", ', /^bad\.json: not JSON \(/],
     ['another JSON file', '{"name": "package"}', /^bad\.json: not a runs archive: format is null, expected "uae-playground-runs\/1"$/],
     ['a single-run export', '{"format": "uae-roundtrip-run/1"}', /this is a single-run export/],
-    ['a loop image of the wrong size', edit((d) => ((run0(d).loops as { image: unknown }[])[1].image = { $bytes: btoa('abc') })), /^bad\.json: round trip 1 \(id g\): loops\[1\]\.image holds 3 bytes, expected 12288$/],
-    ['bad base64', edit((d) => (((run0(d).input as Record<string, unknown>).modelView as Record<string, string>).$bytes = '***')), /input\.modelView is not valid base64/],
-    ['a NaN metric', edit((d) => ((run0(d).loops as { vsOriginal: { sim: unknown } }[])[0].vsOriginal.sim = 'NaN')), /loops\[0\]\.vsOriginal\.sim is not a number/],
+    [
+      'a loop image of the wrong size',
+      edit((d) => ((run0(d).loops as { image: unknown }[])[1].image = { $bytes: btoa('abc') })),
+      /^bad\.json: round trip 1 \(id g\): loops\[1\]\.image holds 3 bytes, expected 12288$/,
+    ],
+    [
+      'bad base64',
+      edit((d) => (((run0(d).input as Record<string, unknown>).modelView as Record<string, string>).$bytes = '***')),
+      /input\.modelView is not valid base64/,
+    ],
+    [
+      'a NaN metric',
+      edit((d) => ((run0(d).loops as { vsOriginal: { sim: unknown } }[])[0].vsOriginal.sim = 'NaN')),
+      /loops\[0\]\.vsOriginal\.sim is not a number/,
+    ],
     ['an unknown status', edit((d) => (run0(d).status = 'running')), /status "running" is not one of finished, cancelled, failed/],
-    ['a summary of another run', edit((d) => ((d.roundtrips as { summary: { id: string } }[])[0].summary.id = 'other')), /summary\.id "other" differs/],
+    [
+      'a summary of another run',
+      edit((d) => ((d.roundtrips as { summary: { id: string } }[])[0].summary.id = 'other')),
+      /summary\.id "other" differs/,
+    ],
     ['a broken training log', edit((d) => (d.training = [{ id: 'x' }])), /^bad\.json: training run 1: is not a training log/],
-    ['the same run twice', edit((d) => (d.roundtrips = [...(d.roundtrips as unknown[]), ...(d.roundtrips as unknown[])])), /round trip id g appears twice/],
+    [
+      'the same run twice',
+      edit((d) => (d.roundtrips = [...(d.roundtrips as unknown[]), ...(d.roundtrips as unknown[])])),
+      /round trip id g appears twice/,
+    ],
   ])('refuses %s with a message naming the file and the field', (_name, text, message) => {
     expect(() => archiveFromJson(text, 'bad.json')).toThrow(ArchiveError);
     expect(() => archiveFromJson(text, 'bad.json')).toThrow(message);

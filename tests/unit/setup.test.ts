@@ -31,7 +31,9 @@ describe('install and start', () => {
   it("onnxruntime-node's download script is denied, esbuild's and protobufjs' reviewed", () => {
     // Without the denial `npm install` runs its postinstall, which downloads CUDA binaries (no network here).
     expect(pkg.allowScripts).toEqual({ esbuild: true, protobufjs: true, 'onnxruntime-node': false });
-    expect(existsSync(join(ROOT, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', 'linux', 'x64', 'onnxruntime_binding.node'))).toBe(true);
+    expect(existsSync(join(ROOT, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6', 'linux', 'x64', 'onnxruntime_binding.node'))).toBe(
+      true,
+    );
   });
 
   it('npm start builds and serves with vite preview, which starts without an error or a stack trace', async () => {
@@ -73,7 +75,9 @@ describe('install and start', () => {
 describe('the test command', () => {
   it('the README has the two commands, and CI runs exactly its test command after npm ci', () => {
     expect(readmeCommands()).toEqual(['npm install && npm start', 'npm test']);
-    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8').split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() && !l.trim().startsWith('#'));
     expect(ci[ci.length - 1].trim()).toBe('npm test');
     expect(ci.some((l) => /npm ci\b/.test(l))).toBe(true);
     expect(pkg.scripts.test).toBe('node scripts/test-all.mjs');
@@ -99,7 +103,9 @@ describe('the test command', () => {
     try {
       const r = spawnSync('/bin/bash', [join(ROOT, 'scripts', 'ensure-test-deps.sh')], { encoding: 'utf8', env: { PATH: bin } });
       expect(r.status).toBe(1);
-      expect(r.stdout).toMatch(/installing chromium python3-torch python3-onnx python3-numpy python3-pytest python3-flake8 libopenblas0-pthread/);
+      expect(r.stdout).toMatch(
+        /installing chromium python3-torch python3-onnx python3-numpy python3-pytest python3-flake8 libopenblas0-pthread/,
+      );
       expect(r.stderr).toMatch(/cannot install chromium .*need root or sudo .*apt-get install -y chromium python3-torch/);
     } finally {
       rmSync(bin, { recursive: true, force: true });

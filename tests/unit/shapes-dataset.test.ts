@@ -22,12 +22,19 @@ describe('uae scenes export', () => {
     const { manifest } = await runScenes({ count: 20, seed: 77, out, shardSize: 7, resolution: 32 });
     const onDisk = JSON.parse(readFileSync(join(out, 'dataset.json'), 'utf8'));
     expect(onDisk).toEqual(JSON.parse(JSON.stringify(manifest)));
-    expect(onDisk.shards.map((s: { count: number; start: number }) => [s.start, s.count])).toEqual([[0, 7], [7, 7], [14, 6]]);
+    expect(onDisk.shards.map((s: { count: number; start: number }) => [s.start, s.count])).toEqual([
+      [0, 7],
+      [7, 7],
+      [14, 6],
+    ]);
     const stride = 32 * 32 * 3;
     for (const shard of onDisk.shards) {
       const bytes = readFileSync(join(out, shard.images));
       expect(bytes.length).toBe(shard.count * stride);
-      const records: SceneRecord[] = readFileSync(join(out, shard.records), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const records: SceneRecord[] = readFileSync(join(out, shard.records), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(records.length).toBe(shard.count);
       records.forEach((r, k) => {
         const index = shard.start + k;

@@ -47,14 +47,30 @@ describe('parseCaption', () => {
   });
 
   it('splits objects on repeated attributes and words after the noun', () => {
-    expect(parseCaption('red blue circle large').objects).toEqual([{ colour: 'red' }, { colour: 'blue', shape: 'circle' }, { size: 'large' }]);
+    expect(parseCaption('red blue circle large').objects).toEqual([
+      { colour: 'red' },
+      { colour: 'blue', shape: 'circle' },
+      { size: 'large' },
+    ]);
     expect(parseCaption('a red circle , at the bottom right').objects).toEqual([{ colour: 'red', shape: 'circle', position: [2, 2] }]);
     expect(parseCaption('top left bottom').objects).toEqual([{ position: [0, 0] }, { position: [2, 1] }]);
   });
 
   it('never throws on garbage, truncation, random ids or odd values', () => {
     const rng = createRng(5);
-    const inputs: unknown[] = ['', '   ', ',,::', 'background background', 'four', 'the the the', null, undefined, 42, {}, [NaN, -1, 1e9, 3.5]];
+    const inputs: unknown[] = [
+      '',
+      '   ',
+      ',,::',
+      'background background',
+      'four',
+      'the the the',
+      null,
+      undefined,
+      42,
+      {},
+      [NaN, -1, 1e9, 3.5],
+    ];
     for (let i = 0; i < 500; i++) inputs.push(Array.from({ length: rng.int(60) }, () => rng.int(VOCAB.length + 10) - 5));
     for (let i = 0; i < 200; i++) inputs.push(Array.from({ length: rng.int(80) }, () => String.fromCharCode(32 + rng.int(95))).join(''));
     for (let i = 0; i < 200; i++) {
@@ -101,7 +117,10 @@ describe('scoreCaption', () => {
     // two red circles: only one can match; 4 asserted, 2 correct: P = 0.5, R = 1/7, F1 = 2/9
     ['a red circle and a red circle', { asserted: 4, correct: 2, precision: 0.5, recall: 1 / 7, f1: 2 / 9 }],
     // purple cross matches nothing; green triangle at bottom right: 3 of 3 -> correct 3 of 5
-    ['a purple cross and a green triangle at the bottom right', { asserted: 5, correct: 3, precision: 0.6, recall: 3 / 14, f1: 2 * 0.6 * (3 / 14) / (0.6 + 3 / 14) }],
+    [
+      'a purple cross and a green triangle at the bottom right',
+      { asserted: 5, correct: 3, precision: 0.6, recall: 3 / 14, f1: (2 * 0.6 * (3 / 14)) / (0.6 + 3 / 14) },
+    ],
     ['', { asserted: 0, correct: 0, precision: 0, recall: 0, f1: 0 }],
   ])('hand-computed: "%s"', (caption, want) => {
     const s = scoreCaption(parseCaption(caption), SCENE);

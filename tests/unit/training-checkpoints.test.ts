@@ -10,12 +10,15 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const manifest = JSON.parse(readFileSync(join(ROOT, 'public', 'models', 'uae-shapes', 'manifest.json'), 'utf8'));
 const bundleRun = (id: string, path: string): RunLog =>
   parseRunLog(readFileSync(join(ROOT, 'public', 'models', 'uae-shapes', path), 'utf8'), path, {
-    id: `bundle:${id}`, label: id, source: { kind: 'bundle', bundle: 'uae-shapes', stage: id.slice(5, 6) },
+    id: `bundle:${id}`,
+    label: id,
+    source: { kind: 'bundle', bundle: 'uae-shapes', stage: id.slice(5, 6) },
   });
 const stage2 = bundleRun('stage2', 'runs/stage2-grpo.jsonl');
 const stage3 = bundleRun('stage3', 'runs/stage3-flow-grpo.jsonl');
 const imported = parseRunLog(readFileSync(join(ROOT, 'tests', 'fixtures', 'runs', 'trl-grpo-trainer_state.json'), 'utf8'), 'trl.json', {
-  id: 'trl', label: 'trl.json',
+  id: 'trl',
+  label: 'trl.json',
 });
 
 describe('checkpoint count label', () => {

@@ -53,13 +53,37 @@ const { initialTraining } = await import('../../app/store/trainingSlice');
 
 const STEPS = [0, 40, 80];
 const manifest = JSON.parse(readFileSync(join(TINY_BUNDLE, 'manifest.json'), 'utf8')) as BundleManifest;
-manifest.roles.checkpoints = STEPS.map((step) => ({ step, label: `step ${step}`, encoder: { vision: 'v.onnx', decoder: `d${step}.onnx` } }));
-const bundle = { id: 'b', name: 'B', version: '1', manifest, files: [], roles: ['encoder', 'referenceEncoder', 'decoder', 'scorer', 'checkpoints'], sessions: [] } as unknown as BundleSummary;
+manifest.roles.checkpoints = STEPS.map((step) => ({
+  step,
+  label: `step ${step}`,
+  encoder: { vision: 'v.onnx', decoder: `d${step}.onnx` },
+}));
+const bundle = {
+  id: 'b',
+  name: 'B',
+  version: '1',
+  manifest,
+  files: [],
+  roles: ['encoder', 'referenceEncoder', 'decoder', 'scorer', 'checkpoints'],
+  sessions: [],
+} as unknown as BundleSummary;
 
 function result(call: Call, tokens: number): CheckpointEvalResult {
   return {
-    step: call.body.step, label: `step ${call.body.step}`, caption: 'word '.repeat(tokens).trim(), ids: [], tokens, truncated: false,
-    image: new Uint8Array(64 * 64 * 3), width: 64, height: 64, fidelity: { sim: 0.5, psnr: 10, ssim: 0.2 }, attr: null, released: [], bundleId: 'b', ms: 1,
+    step: call.body.step,
+    label: `step ${call.body.step}`,
+    caption: 'word '.repeat(tokens).trim(),
+    ids: [],
+    tokens,
+    truncated: false,
+    image: new Uint8Array(64 * 64 * 3),
+    width: 64,
+    height: 64,
+    fidelity: { sim: 0.5, psnr: 10, ssim: 0.2 },
+    attr: null,
+    released: [],
+    bundleId: 'b',
+    ms: 1,
   };
 }
 
@@ -139,14 +163,22 @@ describe('scrubber evaluation', () => {
     expect(ev.keyFor(useStore.getState(), 0)).not.toBe(fallbackKey);
     calls[1].reject(new EngineError('run-failed', 'decoder.transformer: out of memory'));
     await second;
-    expect(training().evalError).toEqual({ key: ev.keyFor(useStore.getState(), 0), error: { code: 'run-failed', message: 'decoder.transformer: out of memory' } });
+    expect(training().evalError).toEqual({
+      key: ev.keyFor(useStore.getState(), 0),
+      error: { code: 'run-failed', message: 'decoder.transformer: out of memory' },
+    });
   });
 
   it('keys name everything a result depends on; the cache drops the oldest beyond its size', () => {
     const parts = { bundle: 'b@1', backend: 'wasm', image: 'abc', seed: 1, flowSteps: 12, step: 40 };
     const keys = new Set([
-      ev.evalKey(parts), ev.evalKey({ ...parts, backend: 'webgpu' }), ev.evalKey({ ...parts, image: 'abd' }), ev.evalKey({ ...parts, seed: 2 }),
-      ev.evalKey({ ...parts, flowSteps: 4 }), ev.evalKey({ ...parts, step: 80 }), ev.evalKey({ ...parts, bundle: 'b@2' }),
+      ev.evalKey(parts),
+      ev.evalKey({ ...parts, backend: 'webgpu' }),
+      ev.evalKey({ ...parts, image: 'abd' }),
+      ev.evalKey({ ...parts, seed: 2 }),
+      ev.evalKey({ ...parts, flowSteps: 4 }),
+      ev.evalKey({ ...parts, step: 80 }),
+      ev.evalKey({ ...parts, bundle: 'b@2' }),
     ]);
     expect(keys.size).toBe(7);
     const view = (key: string) => ({ key }) as never;

@@ -21,8 +21,16 @@ describe('URL state table', () => {
 
   it('round-trips the rollouts form through the URL', () => {
     const form = {
-      ...DEFAULT_FORM, batch: 4, groupSize: 6, reward: 'mix' as const, weights: { ...DEFAULT_FORM.weights, psnr: 0.1 },
-      penalty: 'overlong' as const, overlongMax: 30, old: 120, flowSteps: 8, lossType: 'dapo' as const,
+      ...DEFAULT_FORM,
+      batch: 4,
+      groupSize: 6,
+      reward: 'mix' as const,
+      weights: { ...DEFAULT_FORM.weights, psnr: 0.1 },
+      penalty: 'overlong' as const,
+      overlongMax: 30,
+      old: 120,
+      flowSteps: 8,
+      lossType: 'dapo' as const,
     };
     const q = writeQuery('rollouts', form, '?seed=3');
     expect(q).toContain('seed=3');

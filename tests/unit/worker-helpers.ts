@@ -30,7 +30,10 @@ export interface Connected {
 }
 
 /** Returns a host (ORT WASM, 1 thread, `probe` as the WebGPU probe, `deps` on top) and a client joined by a real MessageChannel. */
-export function connectHost(deps: Partial<HostDeps> = {}, probe: WebGpuProbe = { ok: false, reason: 'no navigator.gpu in Node' }): Connected {
+export function connectHost(
+  deps: Partial<HostDeps> = {},
+  probe: WebGpuProbe = { ok: false, reason: 'no navigator.gpu in Node' },
+): Connected {
   const ch = new MessageChannel();
   open.push(ch);
   const host = new EngineHost({
@@ -82,10 +85,12 @@ function countingCreator(create: SessionCreator, count: { runs: number }): Sessi
   return async (bytes, backend) => {
     const session = await create(bytes, backend);
     const run = session.run.bind(session) as (...args: unknown[]) => ReturnType<InferenceSession['run']>;
-    Object.assign(session, { run: (...args: unknown[]) => {
-      count.runs++;
-      return run(...args);
-    } });
+    Object.assign(session, {
+      run: (...args: unknown[]) => {
+        count.runs++;
+        return run(...args);
+      },
+    });
     return session;
   };
 }

@@ -109,12 +109,19 @@ export function OriginPrompt() {
   const prompt = useStore((s) => s.engine.originPrompt);
   if (!prompt) return null;
   return (
-    <div className="card notice" role="alertdialog" aria-labelledby="origin-prompt-title" aria-describedby="origin-prompt-text" data-testid="origin-prompt" data-origin={prompt.origin}>
+    <div
+      className="card notice"
+      role="alertdialog"
+      aria-labelledby="origin-prompt-title"
+      aria-describedby="origin-prompt-text"
+      data-testid="origin-prompt"
+      data-origin={prompt.origin}
+    >
       <h3 id="origin-prompt-title">Load a bundle from another site?</h3>
       <p id="origin-prompt-text">
-        <code>{prompt.baseUrl}</code> is on <strong>{prompt.origin}</strong>, not on this app’s own site. Loading it
-        downloads the manifest and model files from there (that site sees the requests, not your images); every file
-        is checked against the manifest’s size and sha256. Nothing has been requested yet.
+        <code>{prompt.baseUrl}</code> is on <strong>{prompt.origin}</strong>, not on this app’s own site. Loading it downloads the manifest
+        and model files from there (that site sees the requests, not your images); every file is checked against the manifest’s size and
+        sha256. Nothing has been requested yet.
       </p>
       <div className="row">
         <button type="button" className="primary" onClick={() => void answerOriginPrompt(true)} data-testid="origin-accept">
@@ -137,8 +144,8 @@ export function BundlePanel() {
     <section aria-labelledby="bundle-heading">
       <h2 id="bundle-heading">Model bundle</h2>
       <p className="muted">
-        A bundle is a folder with <code>manifest.json</code>: the encoder (image → caption), decoder (caption → image),
-        fidelity scorer, tokenizer, checkpoints and recorded runs, each file with its size and sha256.
+        A bundle is a folder with <code>manifest.json</code>: the encoder (image → caption), decoder (caption → image), fidelity scorer,
+        tokenizer, checkpoints and recorded runs, each file with its size and sha256.
       </p>
       <div className="grid">
         <div className="card">

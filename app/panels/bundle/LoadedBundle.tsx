@@ -2,7 +2,10 @@ import { formatBytes } from '../../format';
 import { useStore } from '../../store/store';
 import { bundleContents } from './contents';
 
-/** The bundle in use: identity, roles, its checkpoints and runs (counted from the manifest), and every file with its size and whether it came from the cache. */
+/**
+ * The bundle in use: identity, roles, its checkpoints and runs (counted from the manifest), and every file with its size and whether it
+ * came from the cache.
+ */
 export function LoadedBundle() {
   const bundle = useStore((s) => s.engine.bundle);
   const origin = useStore((s) => s.engine.bundleOrigin);
@@ -18,8 +21,7 @@ export function LoadedBundle() {
       {bundle.manifest.description && <p>{bundle.manifest.description}</p>}
       {contents.length > 0 && <p data-testid="bundle-contents">{contents.join(' ')}</p>}
       <p>
-        Roles:{' '}
-        {bundle.roles.length === 0 && <span className="muted">none</span>}
+        Roles: {bundle.roles.length === 0 && <span className="muted">none</span>}
         {bundle.roles.map((r) => (
           <span key={r} className="tag role">
             {r}

@@ -23,8 +23,11 @@ export function bundleContents(manifest: Pick<BundleManifest, 'roles'>): string[
   if (checkpoints.length > 0) {
     const cold = checkpoints.filter((c) => c.step === 0);
     const trained = checkpoints.filter((c) => c.step !== 0);
-    const isReference = cold.length === 1 && referenceEncoder !== undefined
-      && cold[0].encoder.vision === referenceEncoder.vision && cold[0].encoder.decoder === referenceEncoder.decoder;
+    const isReference =
+      cold.length === 1 &&
+      referenceEncoder !== undefined &&
+      cold[0].encoder.vision === referenceEncoder.vision &&
+      cold[0].encoder.decoder === referenceEncoder.decoder;
     const parts = [
       ...(cold.length > 0 ? [`the cold start (step 0${isReference ? ', the reference encoder’s weights' : ''})`] : []),
       ...(trained.length > 0 ? [`${trained.length} from training (${stepsText(trained.map((c) => c.step))})`] : []),

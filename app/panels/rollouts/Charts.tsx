@@ -1,5 +1,18 @@
 import { useMemo } from 'react';
-import { Bar, BarChart, CartesianGrid, Cell, ReferenceLine, ResponsiveContainer, Scatter, ScatterChart, Tooltip, XAxis, YAxis, ZAxis } from 'recharts';
+import {
+  Bar,
+  BarChart,
+  CartesianGrid,
+  Cell,
+  ReferenceLine,
+  ResponsiveContainer,
+  Scatter,
+  ScatterChart,
+  Tooltip,
+  XAxis,
+  YAxis,
+  ZAxis,
+} from 'recharts';
 import { formatValue, niceAxis, niceScale, type NiceScale } from '../../charts/ticks';
 import { histogram, rowLength, rowViews } from './derive';
 import type { RolloutsRun } from '../../store/rolloutsSlice';
@@ -23,7 +36,9 @@ function Frame({ title, testId, note, children }: { title: string; testId: strin
         <span className="chart-title">{title}</span>
         {note && <span className="muted small">{note}</span>}
       </figcaption>
-      <div className="chart-plot" style={{ height: HEIGHT }}>{children}</div>
+      <div className="chart-plot" style={{ height: HEIGHT }}>
+        {children}
+      </div>
     </figure>
   );
 }
@@ -31,16 +46,44 @@ function Frame({ title, testId, note, children }: { title: string; testId: strin
 /** Reward histogram, advantage bars and caption length against reward; they redraw as each rollout arrives. */
 export function RolloutCharts({ run }: { run: RolloutsRun }) {
   const views = useMemo(() => rowViews(run), [run]);
-  const bins = useMemo(() => histogram(run.rows.map((r) => r.reward), Math.min(10, Math.max(3, Math.ceil(Math.sqrt(run.rows.length)) + 2))), [run.rows]);
-  const bars = useMemo(() => views.slice().sort((a, b) => a.record.index - b.record.index).map((v) => ({ name: String(v.record.index), advantage: v.advantage, group: v.record.group })), [views]);
+  const bins = useMemo(
+    () =>
+      histogram(
+        run.rows.map((r) => r.reward),
+        Math.min(10, Math.max(3, Math.ceil(Math.sqrt(run.rows.length)) + 2)),
+      ),
+    [run.rows],
+  );
+  const bars = useMemo(
+    () =>
+      views
+        .slice()
+        .sort((a, b) => a.record.index - b.record.index)
+        .map((v) => ({ name: String(v.record.index), advantage: v.advantage, group: v.record.group })),
+    [views],
+  );
   const groups = useMemo(() => {
     const by = new Map<number, { tokens: number; reward: number; index: number }[]>();
     for (const r of run.rows) by.set(r.group, [...(by.get(r.group) ?? []), { tokens: rowLength(r), reward: r.reward, index: r.index }]);
     return [...by.entries()].sort((a, b) => a[0] - b[0]);
   }, [run.rows]);
   const final = run.result !== null;
-  const countScale = useMemo(() => scaleOf(bins.map((b) => b.count), { integer: true, include: 0 }), [bins]);
-  const advScale = useMemo(() => scaleOf(bars.map((b) => b.advantage), { include: 0 }), [bars]);
+  const countScale = useMemo(
+    () =>
+      scaleOf(
+        bins.map((b) => b.count),
+        { integer: true, include: 0 },
+      ),
+    [bins],
+  );
+  const advScale = useMemo(
+    () =>
+      scaleOf(
+        bars.map((b) => b.advantage),
+        { include: 0 },
+      ),
+    [bars],
+  );
   const tokenScale = useMemo(() => scaleOf(run.rows.map(rowLength), { integer: true }), [run.rows]);
   const rewardScale = useMemo(() => scaleOf(run.rows.map((r) => r.reward)), [run.rows]);
   return (
@@ -51,7 +94,13 @@ export function RolloutCharts({ run }: { run: RolloutsRun }) {
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="label" fontSize={11} label={{ value: 'reward', position: 'insideBottom', offset: -10, fontSize: 11 }} />
             <YAxis {...niceAxis(countScale)} allowDecimals={false} fontSize={11} width={28} />
-            <Tooltip formatter={(v) => [v, 'rollouts']} labelFormatter={(_l, p) => { const b = p?.[0]?.payload; return b ? `${tick(b.x0)} … ${tick(b.x1)}` : ''; }} />
+            <Tooltip
+              formatter={(v) => [v, 'rollouts']}
+              labelFormatter={(_l, p) => {
+                const b = p?.[0]?.payload;
+                return b ? `${tick(b.x0)} … ${tick(b.x1)}` : '';
+              }}
+            />
             <Bar dataKey="count" fill="#2458c6" isAnimationActive={false} />
           </BarChart>
         </ResponsiveContainer>
@@ -65,7 +114,9 @@ export function RolloutCharts({ run }: { run: RolloutsRun }) {
             <ReferenceLine y={0} stroke="#5b6475" />
             <Tooltip formatter={(v) => [Number(v).toFixed(4), 'advantage']} />
             <Bar dataKey="advantage" isAnimationActive={false}>
-              {bars.map((b) => <Cell key={b.name} fill={b.advantage >= 0 ? '#1f7a4d' : '#b3261e'} fillOpacity={final ? 1 : 0.55} />)}
+              {bars.map((b) => (
+                <Cell key={b.name} fill={b.advantage >= 0 ? '#1f7a4d' : '#b3261e'} fillOpacity={final ? 1 : 0.55} />
+              ))}
             </Bar>
           </BarChart>
         </ResponsiveContainer>
@@ -74,7 +125,15 @@ export function RolloutCharts({ run }: { run: RolloutsRun }) {
         <ResponsiveContainer width="100%" height="100%">
           <ScatterChart margin={{ top: 6, right: 12, bottom: 18, left: 0 }}>
             <CartesianGrid strokeDasharray="3 3" />
-            <XAxis type="number" dataKey="tokens" name="tokens" {...niceAxis(tokenScale)} fontSize={11} allowDecimals={false} label={{ value: 'caption length (incl. [EOS])', position: 'insideBottom', offset: -10, fontSize: 11 }} />
+            <XAxis
+              type="number"
+              dataKey="tokens"
+              name="tokens"
+              {...niceAxis(tokenScale)}
+              fontSize={11}
+              allowDecimals={false}
+              label={{ value: 'caption length (incl. [EOS])', position: 'insideBottom', offset: -10, fontSize: 11 }}
+            />
             <YAxis type="number" dataKey="reward" name="reward" {...niceAxis(rewardScale)} fontSize={11} width={44} />
             <ZAxis range={[50, 50]} />
             <Tooltip formatter={(v, n) => [typeof v === 'number' ? tick(v) : String(v), String(n)]} />

@@ -10,7 +10,11 @@ import { RolloutsTable } from './RolloutsTable';
 import type { RolloutsRun } from '../../store/rolloutsSlice';
 import './rollouts.css';
 
-const PHASE: Record<string, string> = { sample: 'sampling captions, step', logprobs: 'teacher-forced log-probs', reconstruct: 'reconstructing and scoring' };
+const PHASE: Record<string, string> = {
+  sample: 'sampling captions, step',
+  logprobs: 'teacher-forced log-probs',
+  reconstruct: 'reconstructing and scoring',
+};
 
 /** The images of the form before a run: the first scenes (or the uploaded image) as the model sees them. */
 function Preview() {
@@ -20,7 +24,10 @@ function Preview() {
   const scenes = useMemo(() => {
     if (form.source !== 'scene' || !Number.isInteger(form.sceneSeed) || form.sceneSeed < 0) return [];
     const n = Math.min(Math.max(1, Number.isInteger(form.batch) ? form.batch : 1), 16);
-    return Array.from({ length: n }, (_, i) => ({ label: `scene ${(form.sceneSeed + i) >>> 0}`, rgb: rasterizeScene(sampleScene((form.sceneSeed + i) >>> 0), size) }));
+    return Array.from({ length: n }, (_, i) => ({
+      label: `scene ${(form.sceneSeed + i) >>> 0}`,
+      rgb: rasterizeScene(sampleScene((form.sceneSeed + i) >>> 0), size),
+    }));
   }, [form.source, form.sceneSeed, form.batch, size]);
   const items = form.source === 'image' ? (upload ? [{ label: upload.label, rgb: upload.rgb }] : []) : scenes;
   return (
@@ -47,15 +54,28 @@ function Status({ run }: { run: RolloutsRun }) {
   return (
     <div className="ro-status" data-testid="ro-status" data-status={run.status} aria-live="polite">
       <span className={`tag rt-status ${run.status}`}>{run.status}</span>
-      <span data-testid="ro-count">{run.rows.length} / {N} rollouts scored</span>
-      {p && run.status === 'running' && <span className="muted">{PHASE[p.phase]} {p.phase === 'logprobs' ? '' : `${p.done}/${p.total}`}</span>}
-      {run.sampled && (
-        <span className="muted" data-testid="ro-sampled">
-          {run.sampled.captions} captions sampled together in {run.sampled.decoderRuns} decoder runs ({(run.sampled.ms / 1000).toFixed(2)} s)
+      <span data-testid="ro-count">
+        {run.rows.length} / {N} rollouts scored
+      </span>
+      {p && run.status === 'running' && (
+        <span className="muted">
+          {PHASE[p.phase]} {p.phase === 'logprobs' ? '' : `${p.done}/${p.total}`}
         </span>
       )}
-      <span className="muted" data-testid="ro-flow-steps" data-flow-steps={run.flowSteps}>{flowStepsSentence(run)}</span>
-      {t && <span className="muted">total {(t.total / 1000).toFixed(2)} s · reconstruct {(t.reconstruct / 1000).toFixed(2)} s · {run.backend} · {run.bundleId}</span>}
+      {run.sampled && (
+        <span className="muted" data-testid="ro-sampled">
+          {run.sampled.captions} captions sampled together in {run.sampled.decoderRuns} decoder runs ({(run.sampled.ms / 1000).toFixed(2)}{' '}
+          s)
+        </span>
+      )}
+      <span className="muted" data-testid="ro-flow-steps" data-flow-steps={run.flowSteps}>
+        {flowStepsSentence(run)}
+      </span>
+      {t && (
+        <span className="muted">
+          total {(t.total / 1000).toFixed(2)} s · reconstruct {(t.reconstruct / 1000).toFixed(2)} s · {run.backend} · {run.bundleId}
+        </span>
+      )}
     </div>
   );
 }
@@ -68,10 +88,10 @@ export function RolloutsPanel() {
     <section className="ro-panel" data-testid="rollouts-panel">
       <h2>Rollouts: one GRPO step, scored</h2>
       <p className="muted">
-        Unified-GRPO’s “generation for understanding”: the encoder is the policy. It samples a group of G captions for the same
-        image (one decoder run per step for the whole group), the frozen decoder redraws the image from each caption, and the reward
-        is reconstruction fidelity. Advantages are group-relative, KL is the k3 estimate against the reference encoder
-        (teacher-forced on the same captions), and the loss is shown under every TRL aggregation.
+        Unified-GRPO’s “generation for understanding”: the encoder is the policy. It samples a group of G captions for the same image (one
+        decoder run per step for the whole group), the frozen decoder redraws the image from each caption, and the reward is reconstruction
+        fidelity. Advantages are group-relative, KL is the k3 estimate against the reference encoder (teacher-forced on the same captions),
+        and the loss is shown under every TRL aggregation.
       </p>
       <div className="ro-top">
         <Controls />
@@ -85,7 +105,9 @@ export function RolloutsPanel() {
           <RolloutCharts run={run} />
         </div>
       ) : (
-        <p className="muted">Score a group to see its captions, reconstructions, rewards and advantages here, row by row as each finishes.</p>
+        <p className="muted">
+          Score a group to see its captions, reconstructions, rewards and advantages here, row by row as each finishes.
+        </p>
       )}
     </section>
   );

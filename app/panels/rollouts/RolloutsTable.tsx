@@ -8,7 +8,7 @@ import { bestAndWorst, rowLength, rowViews, sortRows } from './derive';
 import type { RolloutsRun, RolloutsSort } from '../../store/rolloutsSlice';
 
 /** What the Length column counts (derive.ts rowLength): the same length as completions/*_length and the CLI's `len`. */
-const LENGTH_TITLE = 'completion tokens incl. [EOS], as TRL\'s completions/mean_length counts';
+const LENGTH_TITLE = "completion tokens incl. [EOS], as TRL's completions/mean_length counts";
 
 const COLUMNS: { key: RolloutsSort['key'] | null; label: string; title?: string; num?: boolean }[] = [
   { key: 'index', label: '#' },
@@ -39,13 +39,25 @@ export function RolloutsTable({ run }: { run: RolloutsRun }) {
             {COLUMNS.map((c) => {
               const active = c.key !== null && sort.key === c.key;
               return (
-                <th key={c.label} className={c.num ? 'num' : undefined} title={c.title} aria-sort={active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}>
+                <th
+                  key={c.label}
+                  className={c.num ? 'num' : undefined}
+                  title={c.title}
+                  aria-sort={active ? (sort.dir === 'asc' ? 'ascending' : 'descending') : undefined}
+                >
                   {c.key ? (
-                    <button type="button" className="ro-sort" data-testid={`ro-sort-${c.key}`} onClick={() => sortRolloutsBy(c.key as RolloutsSort['key'])}>
+                    <button
+                      type="button"
+                      className="ro-sort"
+                      data-testid={`ro-sort-${c.key}`}
+                      onClick={() => sortRolloutsBy(c.key as RolloutsSort['key'])}
+                    >
                       {c.label}
                       {active ? (sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
                     </button>
-                  ) : c.label}
+                  ) : (
+                    c.label
+                  )}
                 </th>
               );
             })}
@@ -61,14 +73,30 @@ export function RolloutsTable({ run }: { run: RolloutsRun }) {
                   {multi ? `${r.group}·${r.index % run.settings.groupSize}` : r.index}
                   {mark && <span className={`ro-mark ${mark}`}>{mark}</span>}
                 </td>
-                <td><Pixels rgb={r.image} width={run.width} height={run.height} size={48} label={`reconstruction of rollout ${r.index}`} /></td>
+                <td>
+                  <Pixels rgb={r.image} width={run.width} height={run.height} size={48} label={`reconstruction of rollout ${r.index}`} />
+                </td>
                 <td className="ro-caption">
                   {r.caption || <span className="muted">(empty caption)</span>}
-                  {r.truncated && <span className="tag" title="reached the token limit without [EOS]: the sampled tokens are kept as they are (TRL)">truncated</span>}
+                  {r.truncated && (
+                    <span className="tag" title="reached the token limit without [EOS]: the sampled tokens are kept as they are (TRL)">
+                      truncated
+                    </span>
+                  )}
                 </td>
-                <td className="num" title={`${r.tokens} of them content tokens (no special tokens)`}>{rowLength(r)}</td>
-                <td className="num" title={`sim ${fmt(s.sim, 4)} · PSNR ${fmt(s.psnr, 2)} dB · SSIM ${fmt(s.ssim, 4)} · attr F1 ${fmt(s.attr_f1, 3)}`}>{fmt(r.reward, 4)}</td>
-                <td className={`num ${advantage >= 0 ? 'pos' : 'neg'}`} data-final={final}>{final ? '' : '≈'}{fmt(advantage, 3)}</td>
+                <td className="num" title={`${r.tokens} of them content tokens (no special tokens)`}>
+                  {rowLength(r)}
+                </td>
+                <td
+                  className="num"
+                  title={`sim ${fmt(s.sim, 4)} · PSNR ${fmt(s.psnr, 2)} dB · SSIM ${fmt(s.ssim, 4)} · attr F1 ${fmt(s.attr_f1, 3)}`}
+                >
+                  {fmt(r.reward, 4)}
+                </td>
+                <td className={`num ${advantage >= 0 ? 'pos' : 'neg'}`} data-final={final}>
+                  {final ? '' : '≈'}
+                  {fmt(advantage, 3)}
+                </td>
                 <td className="num">{fmtKl(r.meanKl)}</td>
                 <td className="num">{fmt(r.sequenceLogp, 2)}</td>
               </tr>

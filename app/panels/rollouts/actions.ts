@@ -35,7 +35,9 @@ export function setRolloutsForm(fields: Partial<RolloutsForm>): void {
 
 /** Sorts the table by `key`; the same key again flips the direction. */
 export function sortRolloutsBy(key: RolloutsSort['key']): void {
-  patch((r) => ({ sort: r.sort.key === key ? { key, dir: r.sort.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: key === 'index' ? 'asc' : 'desc' } }));
+  patch((r) => ({
+    sort: r.sort.key === key ? { key, dir: r.sort.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: key === 'index' ? 'asc' : 'desc' },
+  }));
 }
 
 /** Uses an image file as the input (decoded and resized in the page; nothing is uploaded anywhere). */
@@ -45,7 +47,10 @@ export async function chooseRolloutsImage(file: File): Promise<void> {
   const H = pre?.height ?? 64;
   try {
     const input = await inputFromBlob(file, 'file', file.name, W, H);
-    patch((r) => ({ upload: { label: input.label, rgb: input.modelView, width: input.width, height: input.height }, form: { ...r.form, source: 'image' } }));
+    patch((r) => ({
+      upload: { label: input.label, rgb: input.modelView, width: input.width, height: input.height },
+      form: { ...r.form, source: 'image' },
+    }));
   } catch (e) {
     showError(toAppError(e, 'bad-image'));
   }
@@ -71,29 +76,49 @@ export async function scoreRollouts(): Promise<void> {
   const id = `rollouts-${Date.now()}`;
   const t0 = performance.now();
   const run: RolloutsRun = {
-    id, status: 'running', startedAt: Date.now(), settings, bundleId: bundle.id, flowSteps: settings.flowSteps ?? bundle.manifest.defaults.flowSteps,
-    backend: state.engine.backend ? backendLabel(state.engine.backend) : '', inputs: [], rows: [], arrivals: [],
-    width: bundle.manifest.preprocessing.image.width, height: bundle.manifest.preprocessing.image.height,
-    sampled: null, progress: null, result: null, error: null,
+    id,
+    status: 'running',
+    startedAt: Date.now(),
+    settings,
+    bundleId: bundle.id,
+    flowSteps: settings.flowSteps ?? bundle.manifest.defaults.flowSteps,
+    backend: state.engine.backend ? backendLabel(state.engine.backend) : '',
+    inputs: [],
+    rows: [],
+    arrivals: [],
+    width: bundle.manifest.preprocessing.image.width,
+    height: bundle.manifest.preprocessing.image.height,
+    sampled: null,
+    progress: null,
+    result: null,
+    error: null,
   };
   patch(() => ({ run }));
-  const handle = engine().request({ type: 'rollouts', sources, settings }, {
-    lane: 'rollouts',
-    onPartial: (p) => {
-      if (p.kind === 'inputs') useStore.setState((s) => withRun(s, id, () => ({ inputs: p.images })));
-      else if (p.kind === 'sampled') useStore.setState((s) => withRun(s, id, () => ({ sampled: { captions: p.captions, decoderRuns: p.decoderRuns, ms: p.ms } })));
-      else if (p.kind === 'progress') setOnNextFrame(PROGRESS_KEY, (s) => withRun(s, id, () => ({ progress: { phase: p.phase, done: p.done, total: p.total } })));
-      else {
-        pendingRows.push(...p.rollouts);
-        const ms = performance.now() - t0;
-        setOnNextFrame(ROWS_KEY, (s) => {
-          const rows = pendingRows;
-          pendingRows = [];
-          return withRun(s, id, (r) => ({ rows: [...r.rows, ...rows], arrivals: [...r.arrivals, { ms, rows: r.rows.length + rows.length }] }));
-        });
-      }
+  const handle = engine().request(
+    { type: 'rollouts', sources, settings },
+    {
+      lane: 'rollouts',
+      onPartial: (p) => {
+        if (p.kind === 'inputs') useStore.setState((s) => withRun(s, id, () => ({ inputs: p.images })));
+        else if (p.kind === 'sampled')
+          useStore.setState((s) => withRun(s, id, () => ({ sampled: { captions: p.captions, decoderRuns: p.decoderRuns, ms: p.ms } })));
+        else if (p.kind === 'progress')
+          setOnNextFrame(PROGRESS_KEY, (s) => withRun(s, id, () => ({ progress: { phase: p.phase, done: p.done, total: p.total } })));
+        else {
+          pendingRows.push(...p.rollouts);
+          const ms = performance.now() - t0;
+          setOnNextFrame(ROWS_KEY, (s) => {
+            const rows = pendingRows;
+            pendingRows = [];
+            return withRun(s, id, (r) => ({
+              rows: [...r.rows, ...rows],
+              arrivals: [...r.arrivals, { ms, rows: r.rows.length + rows.length }],
+            }));
+          });
+        }
+      },
     },
-  });
+  );
   current = handle;
   try {
     const result = await handle.done;
@@ -103,7 +128,9 @@ export async function scoreRollouts(): Promise<void> {
     flushFrame();
     const error = toAppError(e, 'internal');
     const cancelled = error.code === 'cancelled';
-    useStore.setState((s) => withRun(s, id, () => ({ status: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : error, progress: null })));
+    useStore.setState((s) =>
+      withRun(s, id, () => ({ status: cancelled ? 'cancelled' : 'failed', error: cancelled ? null : error, progress: null })),
+    );
     if (!cancelled) showError(error);
   } finally {
     if (current === handle) current = null;

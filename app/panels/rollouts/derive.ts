@@ -57,12 +57,18 @@ export function rowLength(record: RolloutRecord): number {
 /** Returns the sort value of a row for a column (NaN sorts last). */
 function sortValue(v: RowView, key: RolloutsSort['key']): number {
   switch (key) {
-    case 'index': return v.record.index;
-    case 'length': return rowLength(v.record);
-    case 'reward': return v.record.reward;
-    case 'advantage': return v.advantage;
-    case 'kl': return v.record.meanKl ?? NaN;
-    case 'logp': return v.record.sequenceLogp;
+    case 'index':
+      return v.record.index;
+    case 'length':
+      return rowLength(v.record);
+    case 'reward':
+      return v.record.reward;
+    case 'advantage':
+      return v.advantage;
+    case 'kl':
+      return v.record.meanKl ?? NaN;
+    case 'logp':
+      return v.record.sequenceLogp;
   }
 }
 
@@ -123,7 +129,12 @@ export function histogram(values: readonly number[], n = 10): Bin[] {
   const [from, to] = scale.domain;
   const count = Math.max(1, Math.round((to - from) / scale.step));
   const edge = (i: number) => Number((from + i * scale.step).toFixed(scale.decimals)) + 0;
-  const bins: Bin[] = Array.from({ length: count }, (_, i) => ({ x0: edge(i), x1: edge(i + 1), count: 0, label: formatTick(edge(i), scale) }));
+  const bins: Bin[] = Array.from({ length: count }, (_, i) => ({
+    x0: edge(i),
+    x1: edge(i + 1),
+    count: 0,
+    label: formatTick(edge(i), scale),
+  }));
   for (const x of xs) bins[Math.min(count - 1, Math.max(0, Math.floor((x - from) / scale.step + 1e-9)))].count++;
   return bins;
 }

@@ -14,7 +14,12 @@ interface Row {
 
 function rows(loops: readonly RoundTripLoop[]): Row[] {
   return loops.map((l) => ({
-    loop: l.loop, simOrig: l.vsOriginal.sim, ssimOrig: l.vsOriginal.ssim, psnrOrig: l.vsOriginal.psnr, simPrev: l.vsPrevious.sim, tokens: l.tokens,
+    loop: l.loop,
+    simOrig: l.vsOriginal.sim,
+    ssimOrig: l.vsOriginal.ssim,
+    psnrOrig: l.vsOriginal.psnr,
+    simPrev: l.vsPrevious.sim,
+    tokens: l.tokens,
   }));
 }
 
@@ -26,7 +31,11 @@ const fmt = (v: unknown): string => (typeof v === 'number' ? (Math.abs(v) >= 10 
  * then stalled the page for seconds. Fixed-size charts, explicit tick intervals and an HTML legend avoid that.
  */
 function ChartFrame(props: {
-  testId: string; points: number; title: string; legend?: { label: string; colour: string; dashed?: boolean }[]; children: (width: number) => ReactNode;
+  testId: string;
+  points: number;
+  title: string;
+  legend?: { label: string; colour: string; dashed?: boolean }[];
+  children: (width: number) => ReactNode;
 }) {
   const ref = useRef<HTMLElement>(null);
   const [width, setWidth] = useState(0);
@@ -62,7 +71,16 @@ function ChartFrame(props: {
 
 /** The x axis shared by both charts: loops 1…N fixed, so points land where they belong as they arrive. */
 function loopAxis(total: number) {
-  return <XAxis dataKey="loop" type="number" domain={[1, Math.max(1, total)]} ticks={Array.from({ length: total }, (_, i) => i + 1)} interval={0} allowDecimals={false} />;
+  return (
+    <XAxis
+      dataKey="loop"
+      type="number"
+      domain={[1, Math.max(1, total)]}
+      ticks={Array.from({ length: total }, (_, i) => i + 1)}
+      interval={0}
+      allowDecimals={false}
+    />
+  );
 }
 
 const SERIES = [
@@ -84,7 +102,12 @@ export function FidelityChart({ loops, total, height = 240 }: { loops: readonly 
   const unit = useMemo(() => niceScale(lowest, 1), [lowest]);
   const db = useMemo(() => niceScale(0, highestDb, { maxIntervals: 4 }), [highestDb]);
   return (
-    <ChartFrame testId="rt-chart-fidelity" points={loops.length} title="Fidelity per loop" legend={SERIES.map((s) => ({ label: s.label, colour: s.colour, dashed: 'dashed' in s }))}>
+    <ChartFrame
+      testId="rt-chart-fidelity"
+      points={loops.length}
+      title="Fidelity per loop"
+      legend={SERIES.map((s) => ({ label: s.label, colour: s.colour, dashed: 'dashed' in s }))}
+    >
       {(width) => (
         <LineChart width={width} height={height} data={rows(loops)} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
@@ -93,7 +116,16 @@ export function FidelityChart({ loops, total, height = 240 }: { loops: readonly 
           <YAxis yAxisId="db" orientation="right" {...niceAxis(db, ' dB')} width={56} />
           <Tooltip formatter={fmt} labelFormatter={(l) => `loop ${String(l)}`} />
           {SERIES.map((s) => (
-            <Line key={s.key} yAxisId={s.axis} dataKey={s.key} name={s.label} stroke={s.colour} strokeWidth={s.width} strokeDasharray={'dashed' in s ? '4 3' : undefined} isAnimationActive={false} />
+            <Line
+              key={s.key}
+              yAxisId={s.axis}
+              dataKey={s.key}
+              name={s.label}
+              stroke={s.colour}
+              strokeWidth={s.width}
+              strokeDasharray={'dashed' in s ? '4 3' : undefined}
+              isAnimationActive={false}
+            />
           ))}
         </LineChart>
       )}

@@ -6,7 +6,9 @@ import { cancelRoundTrip, missingRoles, setRtSettings, startRoundTrip } from './
 const num = (v: string): number => (v.trim() === '' ? NaN : Number(v));
 
 function BundleChoice({ disabled }: { disabled: boolean }) {
-  const { catalog, wanted, loaded } = useStore(useShallow((s) => ({ catalog: s.ui.catalog, wanted: s.config.bundle, loaded: s.engine.bundle?.id })));
+  const { catalog, wanted, loaded } = useStore(
+    useShallow((s) => ({ catalog: s.ui.catalog, wanted: s.config.bundle, loaded: s.engine.bundle?.id })),
+  );
   const value = wanted ?? catalog?.defaultId ?? '';
   const listed = catalog?.bundles ?? [];
   return (
@@ -16,7 +18,9 @@ function BundleChoice({ disabled }: { disabled: boolean }) {
         value={value}
         disabled={disabled}
         data-testid="rt-bundle"
-        onChange={(e) => void (listed.some((b) => b.id === e.target.value) ? loadBundleById(e.target.value) : loadBundleFromUrl(e.target.value))}
+        onChange={(e) =>
+          void (listed.some((b) => b.id === e.target.value) ? loadBundleById(e.target.value) : loadBundleFromUrl(e.target.value))
+        }
       >
         {listed.map((b) => (
           <option key={b.id} value={b.id}>
@@ -46,22 +50,53 @@ export function Controls() {
       <div className="rt-fields">
         <label>
           Loops
-          <input type="number" min={1} max={20} value={settings.loops} disabled={running} data-testid="rt-loops" onChange={(e) => setRtSettings({ loops: num(e.target.value) })} />
+          <input
+            type="number"
+            min={1}
+            max={20}
+            value={settings.loops}
+            disabled={running}
+            data-testid="rt-loops"
+            onChange={(e) => setRtSettings({ loops: num(e.target.value) })}
+          />
         </label>
         <label>
           Captions
-          <select value={settings.decoding} disabled={running} data-testid="rt-decoding" onChange={(e) => setRtSettings({ decoding: e.target.value as 'greedy' | 'sample' })}>
+          <select
+            value={settings.decoding}
+            disabled={running}
+            data-testid="rt-decoding"
+            onChange={(e) => setRtSettings({ decoding: e.target.value as 'greedy' | 'sample' })}
+          >
             <option value="greedy">greedy</option>
             <option value="sample">sample (temperature, top-p)</option>
           </select>
         </label>
         <label>
           Temperature
-          <input type="number" min={0.05} max={10} step={0.05} value={settings.temperature} disabled={running || !sampling} data-testid="rt-temperature" onChange={(e) => setRtSettings({ temperature: num(e.target.value) })} />
+          <input
+            type="number"
+            min={0.05}
+            max={10}
+            step={0.05}
+            value={settings.temperature}
+            disabled={running || !sampling}
+            data-testid="rt-temperature"
+            onChange={(e) => setRtSettings({ temperature: num(e.target.value) })}
+          />
         </label>
         <label>
           Top-p
-          <input type="number" min={0.05} max={1} step={0.05} value={settings.topP} disabled={running || !sampling} data-testid="rt-top-p" onChange={(e) => setRtSettings({ topP: num(e.target.value) })} />
+          <input
+            type="number"
+            min={0.05}
+            max={1}
+            step={0.05}
+            value={settings.topP}
+            disabled={running || !sampling}
+            data-testid="rt-top-p"
+            onChange={(e) => setRtSettings({ topP: num(e.target.value) })}
+          />
         </label>
         <label>
           Flow steps
@@ -78,7 +113,14 @@ export function Controls() {
         </label>
         <label>
           Seed
-          <input type="number" min={0} value={seed} disabled={running} data-testid="rt-seed" onChange={(e) => setSeed(num(e.target.value))} />
+          <input
+            type="number"
+            min={0}
+            value={seed}
+            disabled={running}
+            data-testid="rt-seed"
+            onChange={(e) => setSeed(num(e.target.value))}
+          />
         </label>
         <BundleChoice disabled={running || engine.loading} />
       </div>
@@ -88,13 +130,20 @@ export function Controls() {
             Cancel
           </button>
         ) : (
-          <button type="button" className="primary" disabled={!ready || !hasInput} onClick={() => void startRoundTrip()} data-testid="rt-start">
+          <button
+            type="button"
+            className="primary"
+            disabled={!ready || !hasInput}
+            onClick={() => void startRoundTrip()}
+            data-testid="rt-start"
+          >
             Run {settings.loops} loop{settings.loops === 1 ? '' : 's'}
           </button>
         )}
         {engine.bundle && missing.length > 0 && (
           <span className="rt-warn" data-testid="rt-missing-roles">
-            Bundle “{engine.bundle.name}” has no {missing.join(', ')}: a round trip needs an encoder, a decoder and a scorer. Choose another bundle.
+            Bundle “{engine.bundle.name}” has no {missing.join(', ')}: a round trip needs an encoder, a decoder and a scorer. Choose another
+            bundle.
           </span>
         )}
         {!engine.bundle && <span className="muted">{engine.loading ? 'loading the model bundle…' : 'no model bundle loaded'}</span>}

@@ -90,22 +90,40 @@ export function Filmstrip({ run, size = 128, liveSize = 192 }: { run: RtRun; siz
   return (
     <ol className="rt-filmstrip" data-testid="rt-filmstrip" aria-label="Loop images and captions">
       <li className="rt-frame" data-testid="rt-frame-0">
-        <Pixels rgb={input.modelView} width={input.width} height={input.height} size={size} label="loop 0: the input as the model sees it" />
+        <Pixels
+          rgb={input.modelView}
+          width={input.width}
+          height={input.height}
+          size={size}
+          label="loop 0: the input as the model sees it"
+        />
         <div className="rt-frame-title">input</div>
         <div className="muted small">{input.label}</div>
       </li>
       {run.loops.map((l) => (
         <li key={l.loop} className="rt-frame" data-testid={`rt-frame-${l.loop}`}>
-          <Pixels rgb={l.image} width={input.width} height={input.height} size={size} label={`loop ${l.loop} reconstruction`} testId="rt-loop-image" />
+          <Pixels
+            rgb={l.image}
+            width={input.width}
+            height={input.height}
+            size={size}
+            label={`loop ${l.loop} reconstruction`}
+            testId="rt-loop-image"
+          />
           <div className="rt-frame-title">
-            loop {l.loop} <span className="muted">· {l.tokens} tokens{l.truncated ? ' (hit the limit)' : ''}</span>
+            loop {l.loop}{' '}
+            <span className="muted">
+              · {l.tokens} tokens{l.truncated ? ' (hit the limit)' : ''}
+            </span>
           </div>
           <p className="rt-caption" data-testid="rt-caption" data-tokens={l.tokens}>
             {l.caption ? `“${l.caption}”` : <span className="muted">(empty caption: only special tokens)</span>}
           </p>
           <Scores f={l.vsOriginal} label="vs original:" />
           {l.loop === 1 ? (
-            <div className="rt-scores muted" data-testid="rt-vs-previous">vs previous: = original</div>
+            <div className="rt-scores muted" data-testid="rt-vs-previous">
+              vs previous: = original
+            </div>
           ) : (
             <div data-testid="rt-vs-previous">
               <Scores f={l.vsPrevious} label="vs previous:" />
@@ -113,7 +131,8 @@ export function Filmstrip({ run, size = 128, liveSize = 192 }: { run: RtRun; siz
           )}
           {l.attr && (
             <div className="rt-scores" data-testid="rt-attr">
-              <span className="muted">attributes:</span> P {l.attr.precision.toFixed(2)} · R {l.attr.recall.toFixed(2)} · F1 {l.attr.f1.toFixed(2)}
+              <span className="muted">attributes:</span> P {l.attr.precision.toFixed(2)} · R {l.attr.recall.toFixed(2)} · F1{' '}
+              {l.attr.f1.toFixed(2)}
             </div>
           )}
         </li>

@@ -23,7 +23,12 @@ export function History() {
         {items.map((it) => (
           <li key={it.id} data-testid="rt-history-item" data-run-id={it.id}>
             <label className="rt-compare-tick" title="compare side by side (two runs)">
-              <input type="checkbox" checked={compare.includes(it.id)} onChange={() => void toggleCompare(it.id)} data-testid="rt-compare-tick" />
+              <input
+                type="checkbox"
+                checked={compare.includes(it.id)}
+                onChange={() => void toggleCompare(it.id)}
+                data-testid="rt-compare-tick"
+              />
               <span className="sr-only">compare</span>
             </label>
             <div className="rt-history-text">
@@ -33,7 +38,12 @@ export function History() {
             <button type="button" disabled={busy} onClick={() => void openStoredRun(it.id)} data-testid="rt-open">
               Open
             </button>
-            <button type="button" onClick={() => void removeRun(it.id)} aria-label={`delete run ${it.title ?? it.id}`} data-testid="rt-delete">
+            <button
+              type="button"
+              onClick={() => void removeRun(it.id)}
+              aria-label={`delete run ${it.title ?? it.id}`}
+              data-testid="rt-delete"
+            >
               Delete
             </button>
           </li>
@@ -53,7 +63,9 @@ function ArchiveRow() {
       <button
         type="button"
         data-testid="runs-export-all"
-        onClick={() => void exportAllRuns().then((r) => r && setNote(`Exported ${r.roundtrips} round trips and ${r.training} training logs.`))}
+        onClick={() =>
+          void exportAllRuns().then((r) => r && setNote(`Exported ${r.roundtrips} round trips and ${r.training} training logs.`))
+        }
       >
         Export all runs
       </button>
@@ -70,7 +82,11 @@ function ArchiveRow() {
             setNote(null);
             if (f) {
               void importRunsFile(f).then(
-                (r) => r && setNote(`Imported ${r.roundtrips} round trips and ${r.training} training logs${r.skipped ? ` (${r.skipped} already here, kept as they were)` : ''}.`),
+                (r) =>
+                  r &&
+                  setNote(
+                    `Imported ${r.roundtrips} round trips and ${r.training} training logs${r.skipped ? ` (${r.skipped} already here, kept as they were)` : ''}.`,
+                  ),
               );
             }
           }}
@@ -96,7 +112,9 @@ export function Compare() {
   return (
     <section className="rt-compare" aria-label="Two runs side by side" data-testid="rt-compare">
       <h3>Compare</h3>
-      {runSettingsLine(a) !== runSettingsLine(b) || a.input.label !== b.input.label ? null : <p className="muted small">Same input and settings.</p>}
+      {runSettingsLine(a) !== runSettingsLine(b) || a.input.label !== b.input.label ? null : (
+        <p className="muted small">Same input and settings.</p>
+      )}
       {da !== undefined && db !== undefined && (
         <p className="small">
           Last-loop sim vs original: A {da.toFixed(3)}, B {db.toFixed(3)} (Δ {(db - da >= 0 ? '+' : '') + (db - da).toFixed(3)})

@@ -72,21 +72,44 @@ export function InputPicker() {
         <div className="rt-views" data-testid="rt-input" data-kind={input.kind}>
           <figure>
             <div className="rt-crop-wrap">
-              <Pixels rgba={input.preview} width={input.preview.width} height={input.preview.height} size={192} label={`original: ${input.label}`} testId="rt-original" smooth />
+              <Pixels
+                rgba={input.preview}
+                width={input.preview.width}
+                height={input.preview.height}
+                size={192}
+                label={`original: ${input.label}`}
+                testId="rt-original"
+                smooth
+              />
               {input.crop && (
                 <span
                   className="rt-crop"
                   title="the part the model sees"
-                  style={{ left: `${input.crop[0] * 100}%`, top: `${input.crop[1] * 100}%`, width: `${input.crop[2] * 100}%`, height: `${input.crop[3] * 100}%` }}
+                  style={{
+                    left: `${input.crop[0] * 100}%`,
+                    top: `${input.crop[1] * 100}%`,
+                    width: `${input.crop[2] * 100}%`,
+                    height: `${input.crop[3] * 100}%`,
+                  }}
                 />
               )}
             </div>
             <figcaption data-testid="rt-input-label">
-              Original: {input.label} <span className="muted">({input.sourceWidth}×{input.sourceHeight})</span>
+              Original: {input.label}{' '}
+              <span className="muted">
+                ({input.sourceWidth}×{input.sourceHeight})
+              </span>
             </figcaption>
           </figure>
           <figure>
-            <Pixels rgb={input.modelView} width={input.width} height={input.height} size={192} label="the model's view" testId="rt-model-view" />
+            <Pixels
+              rgb={input.modelView}
+              width={input.width}
+              height={input.height}
+              size={192}
+              label="the model's view"
+              testId="rt-model-view"
+            />
             <figcaption>
               Model view, {input.width}×{input.height}
             </figcaption>
@@ -96,7 +119,9 @@ export function InputPicker() {
           </p>
         </div>
       ) : (
-        <p className="muted" data-testid="rt-no-input">No image yet.</p>
+        <p className="muted" data-testid="rt-no-input">
+          No image yet.
+        </p>
       )}
     </section>
   );

@@ -19,7 +19,12 @@ export function LoadStrip() {
       <p className="small">
         Loading the model bundle <code>{loading.source}</code> ·{' '}
         <span className="muted">{p ? (LOAD_PHASES[p.phase] ?? p.phase) : 'starting'}</span>
-        {p && !bytes && p.total > 0 ? <span className="muted"> ({p.loaded}/{p.total})</span> : null}
+        {p && !bytes && p.total > 0 ? (
+          <span className="muted">
+            {' '}
+            ({p.loaded}/{p.total})
+          </span>
+        ) : null}
       </p>
       {bytes && <ProgressBar label="all files" loaded={p.loaded} total={p.total} overall testId="progress-overall" />}
       {bytes && current && <ProgressBar label={current.path} loaded={current.loaded} total={current.total} testId="progress-file" />}

@@ -50,9 +50,9 @@ export function RoundTripPanel() {
     >
       <h2>Round trip: image → caption → image → …</h2>
       <p className="muted">
-        The encoder captions the image, the decoder redraws it from the caption alone, and the loop repeats on the redrawn image.
-        Fidelity is measured against the original (and the previous image): scorer cosine (sim), PSNR, SSIM, and for Shapes scenes
-        how many of the caption’s attributes are true of the scene.
+        The encoder captions the image, the decoder redraws it from the caption alone, and the loop repeats on the redrawn image. Fidelity
+        is measured against the original (and the previous image): scorer cosine (sim), PSNR, SSIM, and for Shapes scenes how many of the
+        caption’s attributes are true of the scene.
       </p>
       <LoadStrip />
       <div className="rt-top">

@@ -38,7 +38,13 @@ function RunProgress({ run }: { run: RtRun }) {
 export function RunView({ run, compact = false, testId = 'rt-run' }: { run: RtRun; compact?: boolean; testId?: string }) {
   const done = run.status === 'finished';
   return (
-    <section className={`card rt-run${compact ? ' compact' : ''}`} data-testid={testId} data-status={run.status} data-run-id={run.id} aria-live="polite">
+    <section
+      className={`card rt-run${compact ? ' compact' : ''}`}
+      data-testid={testId}
+      data-status={run.status}
+      data-run-id={run.id}
+      aria-live="polite"
+    >
       <header className="rt-run-head">
         <div>
           <strong>{run.input.label}</strong>{' '}

@@ -47,7 +47,9 @@ let source: Source | null = null;
 
 async function makeInput(W: number, H: number): Promise<RtInput | null> {
   if (!source) return null;
-  return 'blob' in source ? inputFromBlob(source.blob, source.kind, source.label, W, H) : inputFromScene(source.seed, source.kind, source.label, W, H);
+  return 'blob' in source
+    ? inputFromBlob(source.blob, source.kind, source.label, W, H)
+    : inputFromScene(source.seed, source.kind, source.label, W, H);
 }
 
 async function setSource(next: Source): Promise<void> {
@@ -69,7 +71,11 @@ async function setSource(next: Source): Promise<void> {
  * Uses an image file (picked, dropped or pasted) as the input; it is decoded here and never uploaded. Its bytes,
  * not its name or type, decide whether it is an image; a refused file leaves the previous input in place.
  */
-export function chooseImageFile(file: Blob, kind: 'file' | 'drop' | 'paste', label = file instanceof File ? file.name : 'pasted image'): Promise<void> {
+export function chooseImageFile(
+  file: Blob,
+  kind: 'file' | 'drop' | 'paste',
+  label = file instanceof File ? file.name : 'pasted image',
+): Promise<void> {
   return setSource({ blob: file, kind, label });
 }
 
@@ -116,7 +122,11 @@ export function summaryOf(run: RtRun): RunSummary {
   const last = run.loops[run.loops.length - 1];
   const sim = last ? ` · sim ${last.vsOriginal.sim.toFixed(3)}` : '';
   return {
-    id: run.id, kind: 'roundtrip', seed: run.settings.seed, startedAt: run.startedAt, title: run.input.label,
+    id: run.id,
+    kind: 'roundtrip',
+    seed: run.settings.seed,
+    startedAt: run.startedAt,
+    title: run.input.label,
     detail: `${run.loops.length} loops${sim} · ${policyLabel(run.settings.policy)} · ${run.bundle.id} · ${run.backend}`,
   };
 }
@@ -130,19 +140,36 @@ export async function startRoundTrip(): Promise<void> {
   const { W, H } = modelSize();
   const input = rt.input.width === W && rt.input.height === H ? rt.input : await makeInput(W, H);
   if (!input) return;
-  const settings = { loops: rt.settings.loops, policy: decodingPolicy(rt.settings), steps: rt.settings.steps ?? bundle.manifest.defaults.flowSteps, seed: s.config.seed };
+  const settings = {
+    loops: rt.settings.loops,
+    policy: decodingPolicy(rt.settings),
+    steps: rt.settings.steps ?? bundle.manifest.defaults.flowSteps,
+    seed: s.config.seed,
+  };
   const run: RtRun = {
-    id: crypto.randomUUID(), startedAt: Date.now(), finishedAt: null, status: 'running', settings,
+    id: crypto.randomUUID(),
+    startedAt: Date.now(),
+    finishedAt: null,
+    status: 'running',
+    settings,
     bundle: { id: bundle.id, name: bundle.name, version: bundle.version },
-    backend: s.engine.backend ? backendLabel(s.engine.backend) : 'unknown', input, loops: [], error: null,
+    backend: s.engine.backend ? backendLabel(s.engine.backend) : 'unknown',
+    input,
+    loops: [],
+    error: null,
   };
   patchRt(() => ({ current: run, input, live: null }));
   // `stream`: the caption token by token and every flow step (previews at the worker's default interval) arrive as
   // progress partials, folded into `live`; each finished loop arrives as before and is appended to the run.
   const handle = engine().request(
     {
-      type: 'roundtrip', image: input.modelView.slice(), width: W, height: H, ...settings,
-      ...(input.scene ? { scene: input.scene } : {}), stream: {},
+      type: 'roundtrip',
+      image: input.modelView.slice(),
+      width: W,
+      height: H,
+      ...settings,
+      ...(input.scene ? { scene: input.scene } : {}),
+      stream: {},
     },
     {
       lane: 'roundtrip',
@@ -187,7 +214,9 @@ export async function loadHistory(force = false): Promise<void> {
   if (useStore.getState().runs.roundtrip.historyLoaded && !force) return;
   try {
     const stored = await listRuns();
-    useStore.setState((s) => ({ runs: { ...s.runs, items: [...stored, ...s.runs.items.filter((i) => !stored.some((x) => x.id === i.id))] } }));
+    useStore.setState((s) => ({
+      runs: { ...s.runs, items: [...stored, ...s.runs.items.filter((i) => !stored.some((x) => x.id === i.id))] },
+    }));
   } catch (e) {
     showError(toAppError(e, 'storage'));
   } finally {
@@ -268,7 +297,9 @@ export function loadGallery(): Promise<GalleryScene[]> {
       if (!res.ok) throw new Error(`gallery/index.json: HTTP ${res.status}`);
       return res.json() as Promise<{ scenes?: { id: string; file: string; seed: number; captions?: string[] }[] }>;
     })
-    .then((doc) => (doc.scenes ?? []).map((s) => ({ id: s.id, file: s.file, seed: s.seed, caption: s.captions?.[s.captions.length - 1] ?? '' })))
+    .then((doc) =>
+      (doc.scenes ?? []).map((s) => ({ id: s.id, file: s.file, seed: s.seed, caption: s.captions?.[s.captions.length - 1] ?? '' })),
+    )
     .catch((e: unknown) => {
       gallery = null;
       showError(toAppError(e, 'gallery'));

@@ -44,7 +44,11 @@ export async function importRunsFile(file: File): Promise<ImportOutcome | null> 
     const training = await storeNewRuns(archive.training, Date.now());
     addRestoredRuns(training);
     await loadHistory(true);
-    return { roundtrips, training: training.length, skipped: archive.roundtrips.length + archive.training.length - roundtrips - training.length };
+    return {
+      roundtrips,
+      training: training.length,
+      skipped: archive.roundtrips.length + archive.training.length - roundtrips - training.length,
+    };
   } catch (e) {
     showError(storageError(e, `the runs of ${file.name}`));
     return null;

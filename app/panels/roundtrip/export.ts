@@ -11,7 +11,10 @@ export const RUN_JSON_FORMAT = 'uae-roundtrip-run/1';
 const r6 = (x: number): number => Number(x.toFixed(6));
 
 /** Returns the exported JSON document of `run`; `png` turns RGB bytes [h,w,3] into a data: URL. */
-export async function runToJson(run: RtRun, png: (rgb: Uint8Array, w: number, h: number) => Promise<string>): Promise<Record<string, unknown>> {
+export async function runToJson(
+  run: RtRun,
+  png: (rgb: Uint8Array, w: number, h: number) => Promise<string>,
+): Promise<Record<string, unknown>> {
   const { input } = run;
   const loops = [];
   for (const l of run.loops) {
@@ -40,9 +43,16 @@ export async function runToJson(run: RtRun, png: (rgb: Uint8Array, w: number, h:
     backend: run.backend,
     settings: run.settings,
     input: {
-      kind: input.kind, label: input.label, sceneSeed: input.sceneSeed ?? null, scene: input.scene ?? null,
-      sourceWidth: input.sourceWidth, sourceHeight: input.sourceHeight, width: input.width, height: input.height,
-      resize: input.resize, image: await png(input.modelView, input.width, input.height),
+      kind: input.kind,
+      label: input.label,
+      sceneSeed: input.sceneSeed ?? null,
+      scene: input.scene ?? null,
+      sourceWidth: input.sourceWidth,
+      sourceHeight: input.sourceHeight,
+      width: input.width,
+      height: input.height,
+      resize: input.resize,
+      image: await png(input.modelView, input.width, input.height),
     },
     loops,
   };
@@ -74,7 +84,11 @@ const HEAD = 54;
 /** Returns the caption and score lines drawn under loop `l`. */
 function loopLines(l: RoundTripLoop): string[] {
   const f = l.vsOriginal;
-  const lines = [`loop ${l.loop} · ${l.tokens} tokens`, `sim ${f.sim.toFixed(3)} · SSIM ${f.ssim.toFixed(3)}`, `PSNR ${f.psnr.toFixed(2)} dB`];
+  const lines = [
+    `loop ${l.loop} · ${l.tokens} tokens`,
+    `sim ${f.sim.toFixed(3)} · SSIM ${f.ssim.toFixed(3)}`,
+    `PSNR ${f.psnr.toFixed(2)} dB`,
+  ];
   if (l.attr) lines.push(`attr F1 ${l.attr.f1.toFixed(2)}`);
   return lines;
 }
@@ -95,7 +109,11 @@ export async function contactSheet(run: RtRun): Promise<Blob> {
   ctx.font = '12px system-ui, sans-serif';
   ctx.fillStyle = '#5b6475';
   const s = run.settings;
-  ctx.fillText(`${run.bundle.name} v${run.bundle.version} · ${run.backend} · ${s.loops} loops · ${policyLabel(s.policy)} · ${s.steps} flow steps · seed ${s.seed} · ${new Date(run.startedAt).toISOString()}`, 8, 40);
+  ctx.fillText(
+    `${run.bundle.name} v${run.bundle.version} · ${run.backend} · ${s.loops} loops · ${policyLabel(s.policy)} · ${s.steps} flow steps · seed ${s.seed} · ${new Date(run.startedAt).toISOString()}`,
+    8,
+    40,
+  );
   const { width: W, height: H } = run.input;
   const draw = async (i: number, rgba: ImageData | null, bitmapSource: Blob | null, lines: string[]) => {
     const x = 8 + (i % PER_ROW) * CELL;

@@ -11,7 +11,10 @@ export function foldLive(prev: RtLive | null, runId: string, p: RoundTripProgres
       : { runId, loop: p.loop, phase: 'caption', text: '', tokens: 0, step: 0, steps: 0, preview: null, previewStep: 0 };
   if (p.phase === 'caption') return { ...base, phase: 'caption', text: p.text, tokens: p.tokens };
   return {
-    ...base, phase: 'flow', step: p.step, steps: p.steps,
+    ...base,
+    phase: 'flow',
+    step: p.step,
+    steps: p.steps,
     ...(p.preview ? { preview: p.preview, previewStep: p.step } : {}),
   };
 }

@@ -42,7 +42,13 @@ function Caption({ text, tokens, truncated }: { text: string; tokens: number; tr
  * What the chosen checkpoint makes of the current image: its greedy caption (with token count), the
  * decoder's reconstruction from that caption and `sim` — or the progress of that evaluation.
  */
-export function CheckpointEval(props: { step: number; label: string; evalKey: string | null; view: CheckpointEvalView | null; image: EvalImage | null }) {
+export function CheckpointEval(props: {
+  step: number;
+  label: string;
+  evalKey: string | null;
+  view: CheckpointEvalView | null;
+  image: EvalImage | null;
+}) {
   const { step, label, evalKey, view, image } = props;
   const running = useStore((s) => s.runs.training.evalRunning);
   const error = useStore((s) => s.runs.training.evalError);
@@ -52,7 +58,14 @@ export function CheckpointEval(props: { step: number; label: string; evalKey: st
   const state = view ? 'done' : mine ? 'running' : failed ? 'error' : 'idle';
   const size = 128;
   return (
-    <div className="ck-eval" data-testid="checkpoint-eval" data-state={state} data-step={view?.step ?? step} aria-live="polite" aria-busy={state === 'running'}>
+    <div
+      className="ck-eval"
+      data-testid="checkpoint-eval"
+      data-state={state}
+      data-step={view?.step ?? step}
+      aria-live="polite"
+      aria-busy={state === 'running'}
+    >
       {image && (
         <p className="muted small" data-testid="checkpoint-image-note" data-fallback={image.fallback}>
           {image.fallback
@@ -63,7 +76,15 @@ export function CheckpointEval(props: { step: number; label: string; evalKey: st
       <div className="ck-views">
         <figure>
           {image ? (
-            <Pixels rgba={image.input.preview} width={image.input.preview.width} height={image.input.preview.height} size={size} label={`image: ${image.input.label}`} testId="checkpoint-original" smooth />
+            <Pixels
+              rgba={image.input.preview}
+              width={image.input.preview.width}
+              height={image.input.preview.height}
+              size={size}
+              label={`image: ${image.input.label}`}
+              testId="checkpoint-original"
+              smooth
+            />
           ) : (
             <div className="ck-blank" style={{ width: size, height: size }} />
           )}
@@ -73,7 +94,14 @@ export function CheckpointEval(props: { step: number; label: string; evalKey: st
         </figure>
         <figure>
           {view ? (
-            <Pixels rgb={view.image} width={view.width} height={view.height} size={size} label={`reconstruction from the caption of checkpoint step ${view.step}`} testId="checkpoint-reconstruction" />
+            <Pixels
+              rgb={view.image}
+              width={view.width}
+              height={view.height}
+              size={size}
+              label={`reconstruction from the caption of checkpoint step ${view.step}`}
+              testId="checkpoint-reconstruction"
+            />
           ) : (
             <div className="ck-blank" style={{ width: size, height: size }} />
           )}

@@ -86,7 +86,9 @@ export function RunList() {
             if (files.length > 0) void importRunFiles(files);
           }}
         />
-        <span className="muted">or drop files here: JSONL, CSV, or a TRL <code>trainer_state.json</code>. Imported runs stay in this browser.</span>
+        <span className="muted">
+          or drop files here: JSONL, CSV, or a TRL <code>trainer_state.json</code>. Imported runs stay in this browser.
+        </span>
       </div>
     </div>
   );

@@ -19,12 +19,16 @@ export function Scrubber({ checkpoints, index, belongsTo }: { checkpoints: Check
   const chosen = checkpoints[at];
   const { bundle, rtInput, seed, backend, evalImage } = useStore(
     useShallow((s) => ({
-      bundle: s.engine.bundle, rtInput: s.runs.roundtrip.input, seed: s.config.seed, backend: s.engine.backend?.backend, evalImage: s.runs.training.evalImage,
+      bundle: s.engine.bundle,
+      rtInput: s.runs.roundtrip.input,
+      seed: s.config.seed,
+      backend: s.engine.backend?.backend,
+      evalImage: s.runs.training.evalImage,
     })),
   );
   // Keys (and so cached results) of every checkpoint on the current image.
   const keys = useStore(useShallow((s) => checkpoints.map((c) => keyFor(s, c.step))));
-  const views = useStore(useShallow((s) => keys.map((k) => (k ? s.runs.training.evals[k] ?? null : null))));
+  const views = useStore(useShallow((s) => keys.map((k) => (k ? (s.runs.training.evals[k] ?? null) : null))));
   const canEvaluate = evaluable(bundle).length > 0;
   const active = canEvaluate && belongsTo === null;
   useEffect(() => {
@@ -36,7 +40,9 @@ export function Scrubber({ checkpoints, index, belongsTo }: { checkpoints: Check
     <section className="card scrubber" data-testid="checkpoint-scrubber" aria-labelledby="scrubber-heading">
       <h3 id="scrubber-heading">Checkpoints</h3>
       {checkpoints.length === 0 ? (
-        <p className="muted">The loaded bundle has no encoder checkpoints (manifest <code>roles.checkpoints</code>).</p>
+        <p className="muted">
+          The loaded bundle has no encoder checkpoints (manifest <code>roles.checkpoints</code>).
+        </p>
       ) : (
         <>
           <p className="muted small" data-testid="checkpoint-count" data-count={checkpoints.length}>

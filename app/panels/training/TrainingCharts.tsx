@@ -1,6 +1,13 @@
 import { useMemo } from 'react';
 import {
-  chartYLabel, keyChart, loggedKey, otherKeys, runPrefix, TRAINING_CHARTS, type ChartSpec, type RunLog,
+  chartYLabel,
+  keyChart,
+  loggedKey,
+  otherKeys,
+  runPrefix,
+  TRAINING_CHARTS,
+  type ChartSpec,
+  type RunLog,
 } from '../../../src/engine/runs/index.ts';
 import { MetricChart } from '../../charts/MetricChart';
 import { addExtraKey, removeExtraKey, reportExportError } from './actions';
@@ -23,7 +30,14 @@ const EMPTY: Record<string, string> = {
   clip: 'No clip_ratio/* in the shown runs.',
 };
 
-function Chart({ chart, full, visible, range, marker, extra }: {
+function Chart({
+  chart,
+  full,
+  visible,
+  range,
+  marker,
+  extra,
+}: {
   chart: ChartSpec;
   full: Props['runs'];
   visible: Props['runs'];
@@ -34,7 +48,14 @@ function Chart({ chart, full, visible, range, marker, extra }: {
   // Axes come from the whole runs, so a replayed curve grows into a fixed frame instead of rescaling.
   const frame = useMemo(() => chartSeries(chart, full), [chart, full]);
   const series = useMemo(() => chartSeries(chart, visible), [chart, visible]);
-  const yLabel = useMemo(() => chartYLabel(chart, full.map((r) => r.run)), [chart, full]);
+  const yLabel = useMemo(
+    () =>
+      chartYLabel(
+        chart,
+        full.map((r) => r.run),
+      ),
+    [chart, full],
+  );
   return (
     <MetricChart
       testId={extra ? `chart-key-${chart.lines[0].key.replace(/[^a-zA-Z0-9_]+/g, '-')}` : `chart-${chart.id}`}
@@ -80,8 +101,8 @@ export function TrainingCharts({ runs, step, range, extraKeys, marker }: Props) 
         <div className="card sample-captions" data-testid="sample-caption">
           <h3>Held-out sample caption</h3>
           <p className="muted small" data-testid="sample-caption-scene">
-            The run’s greedy caption of the first scene of its held-out evaluation set, logged during training — a
-            different scene from the image the Checkpoints panel evaluates.
+            The run’s greedy caption of the first scene of its held-out evaluation set, logged during training — a different scene from the
+            image the Checkpoints panel evaluates.
           </p>
           {captions.map(({ run, caption }) => (
             <p key={run.id}>
@@ -105,11 +126,7 @@ export function TrainingCharts({ runs, step, range, extraKeys, marker }: Props) 
       {others.length > 0 && (
         <label className="row other-keys">
           <span className="muted">Chart another logged metric:</span>
-          <select
-            value=""
-            onChange={(e) => e.target.value && addExtraKey(e.target.value)}
-            data-testid="add-metric"
-          >
+          <select value="" onChange={(e) => e.target.value && addExtraKey(e.target.value)} data-testid="add-metric">
             <option value="">choose… ({others.length})</option>
             {others.map((k) => (
               <option key={k} value={k}>

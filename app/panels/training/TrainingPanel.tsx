@@ -38,8 +38,8 @@ export function TrainingPanel() {
     <section aria-labelledby="training-heading" data-testid="training-panel">
       <h2 id="training-heading">Training: recorded runs and the “aha moment”</h2>
       <p className="muted">
-        Unified-GRPO stage 2 trains the encoder to write captions the decoder can redraw faithfully. Replay a run and
-        watch the curves grow: captions lengthen as reward (fidelity) rises. Metric names follow TRL’s GRPOTrainer.
+        Unified-GRPO stage 2 trains the encoder to write captions the decoder can redraw faithfully. Replay a run and watch the curves grow:
+        captions lengthen as reward (fidelity) rises. Metric names follow TRL’s GRPOTrainer.
       </p>
       <div className="training-top">
         <RunList />

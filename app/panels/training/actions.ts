@@ -23,7 +23,13 @@ import { SPEEDS } from '../../store/trainingSlice';
 /** Shows the first of `errors` in the app's banner, saying how many more there were. */
 function showErrors(errors: AppError[]): void {
   if (errors.length === 0) return;
-  const more = errors.length > 1 ? ` (and ${errors.length - 1} more: ${errors.slice(1).map((e) => e.message.split(':')[0]).join(', ')})` : '';
+  const more =
+    errors.length > 1
+      ? ` (and ${errors.length - 1} more: ${errors
+          .slice(1)
+          .map((e) => e.message.split(':')[0])
+          .join(', ')})`
+      : '';
   showError({ code: errors[0].code, message: `${errors[0].message}${more}` });
 }
 
@@ -83,7 +89,9 @@ export async function importRunFiles(files: File[]): Promise<void> {
       taken.add(id);
       added.push(run);
     } catch (e) {
-      errors.push(e instanceof RunParseError ? { code: e.code, message: e.message } : { code: 'run-read', message: `${file.name}: ${String(e)}` });
+      errors.push(
+        e instanceof RunParseError ? { code: e.code, message: e.message } : { code: 'run-read', message: `${file.name}: ${String(e)}` },
+      );
     }
   }
   if (added.length > 0) {
@@ -93,11 +101,19 @@ export async function importRunFiles(files: File[]): Promise<void> {
     try {
       await Promise.all(added.map((run, i) => storeRun(run, order + i)));
     } catch (e) {
-      errors.push(isQuotaError(e) ? storageError(e, 'the imported runs (shown, but gone after a reload)') : { code: 'runs-storage', message: `imported runs are shown but not stored for a reload (${e instanceof Error ? e.message : String(e)})` });
+      errors.push(
+        isQuotaError(e)
+          ? storageError(e, 'the imported runs (shown, but gone after a reload)')
+          : {
+              code: 'runs-storage',
+              message: `imported runs are shown but not stored for a reload (${e instanceof Error ? e.message : String(e)})`,
+            },
+      );
     }
   }
   if (errors.length > 0) showErrors(errors);
-  else if (added.length > 0) useStore.setState((s) => (s.engine.error?.code.startsWith('run') ? { engine: { ...s.engine, error: null } } : {}));
+  else if (added.length > 0)
+    useStore.setState((s) => (s.engine.error?.code.startsWith('run') ? { engine: { ...s.engine, error: null } } : {}));
 }
 
 /** Removes an imported run from the panel and from storage. */

@@ -40,7 +40,11 @@ export async function fetchBundleRuns(
     try {
       const url = new URL(entry.path.split('/').map(encodeURIComponent).join('/'), baseUrl).href;
       const res = await fetcher(url);
-      if (!res.ok) throw { code: res.status === 404 ? 'missing-file' : 'fetch-failed', message: `${entry.path}: not found at ${url} (HTTP ${res.status})` };
+      if (!res.ok)
+        throw {
+          code: res.status === 404 ? 'missing-file' : 'fetch-failed',
+          message: `${entry.path}: not found at ${url} (HTTP ${res.status})`,
+        };
       let bytes: Uint8Array = new Uint8Array(await res.arrayBuffer());
       const listed = manifest.files.find((f) => f.path === entry.path);
       if (listed) bytes = await verifyFile(listed, bytes);

@@ -13,9 +13,8 @@ export function checkpointSummary(checkpoints: readonly Pick<CheckpointEntry, 's
   const trained = checkpoints.filter((c) => c.step > 0).map((c) => c.step);
   const cold = n - trained.length;
   const plural = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
-  const steps = trained.length === 0 ? '' : trained.length === 1
-    ? ` (step ${trained[0]})`
-    : ` (steps ${Math.min(...trained)}–${Math.max(...trained)})`;
+  const steps =
+    trained.length === 0 ? '' : trained.length === 1 ? ` (step ${trained[0]})` : ` (steps ${Math.min(...trained)}–${Math.max(...trained)})`;
   const parts = [...(cold > 0 ? [cold === 1 ? 'the cold start (step 0)' : `${cold} cold starts (step 0)`] : [])];
   if (trained.length > 0) parts.push(`${plural(trained.length, 'checkpoint')}${steps}`);
   return `${plural(n, 'point')}: ${parts.join(' + ')}`;

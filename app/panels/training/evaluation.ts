@@ -28,7 +28,10 @@ export function evalKey(parts: { bundle: string; backend: string; image: string;
 
 /** Returns the cache with `view` added and the oldest entries beyond `limit` dropped. */
 export function addToCache(
-  evals: Record<string, CheckpointEvalView>, order: string[], view: CheckpointEvalView, limit = EVAL_CACHE_SIZE,
+  evals: Record<string, CheckpointEvalView>,
+  order: string[],
+  view: CheckpointEvalView,
+  limit = EVAL_CACHE_SIZE,
 ): { evals: Record<string, CheckpointEvalView>; evalOrder: string[] } {
   const evalOrder = [...order.filter((k) => k !== view.key), view.key];
   const next = { ...evals, [view.key]: view };
@@ -42,8 +45,9 @@ const hashes = new WeakMap<Uint8Array, Promise<string>>();
 export function imageHash(bytes: Uint8Array): Promise<string> {
   let h = hashes.get(bytes);
   if (!h) {
-    h = crypto.subtle.digest('SHA-256', bytes.slice().buffer).then((d) =>
-      Array.from(new Uint8Array(d).slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join(''));
+    h = crypto.subtle
+      .digest('SHA-256', bytes.slice().buffer)
+      .then((d) => Array.from(new Uint8Array(d).slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join(''));
     hashes.set(bytes, h);
   }
   return h;
@@ -56,7 +60,8 @@ async function currentImage(bundle: BundleSummary): Promise<EvalImage> {
   const { width: W, height: H } = bundle.manifest.preprocessing.image;
   const rt = useStore.getState().runs.roundtrip.input;
   if (rt && rt.width === W && rt.height === H) return { input: rt, hash: await imageHash(rt.modelView), fallback: false };
-  if (!fallback || fallback.width !== W || fallback.height !== H) fallback = inputFromScene(DEFAULT_SCENE.seed, 'gallery', DEFAULT_SCENE.label, W, H);
+  if (!fallback || fallback.width !== W || fallback.height !== H)
+    fallback = inputFromScene(DEFAULT_SCENE.seed, 'gallery', DEFAULT_SCENE.label, W, H);
   return { input: fallback, hash: await imageHash(fallback.modelView), fallback: true };
 }
 
@@ -72,8 +77,12 @@ export function keyFor(s: ReturnType<typeof useStore.getState>, step: number): s
   const image = s.runs.training.evalImage;
   if (!bundle || !image) return null;
   return evalKey({
-    bundle: `${bundle.id}@${bundle.version}`, backend: s.engine.backend?.backend ?? 'none', image: image.hash,
-    seed: s.config.seed, flowSteps: bundle.manifest.defaults.flowSteps, step,
+    bundle: `${bundle.id}@${bundle.version}`,
+    backend: s.engine.backend?.backend ?? 'none',
+    image: image.hash,
+    seed: s.config.seed,
+    flowSteps: bundle.manifest.defaults.flowSteps,
+    step,
   });
 }
 
@@ -99,9 +108,10 @@ export function scheduleEvaluation(delay = SETTLE_MS): void {
 function onPartial(key: string, p: CheckpointEvalPartial): void {
   patch((t) => {
     if (t.evalRunning?.key !== key) return {};
-    const next = p.kind === 'phase'
-      ? { ...t.evalRunning, phase: p.phase, index: p.index, total: p.total }
-      : { ...t.evalRunning, caption: { caption: p.caption, ids: p.ids, tokens: p.tokens, truncated: p.truncated } };
+    const next =
+      p.kind === 'phase'
+        ? { ...t.evalRunning, phase: p.phase, index: p.index, total: p.total }
+        : { ...t.evalRunning, caption: { caption: p.caption, ids: p.ids, tokens: p.tokens, truncated: p.truncated } };
     return { evalRunning: next };
   });
 }
@@ -131,18 +141,34 @@ export async function evaluateChosen(): Promise<void> {
   const { width, height } = bundle.manifest.preprocessing.image;
   const handle = engine().request(
     {
-      type: 'checkpointEval', step: ck.step, image: image.input.modelView.slice(), width, height,
-      steps: bundle.manifest.defaults.flowSteps, seed: s.config.seed, ...(image.input.scene ? { scene: image.input.scene } : {}),
+      type: 'checkpointEval',
+      step: ck.step,
+      image: image.input.modelView.slice(),
+      width,
+      height,
+      steps: bundle.manifest.defaults.flowSteps,
+      seed: s.config.seed,
+      ...(image.input.scene ? { scene: image.input.scene } : {}),
     },
     { lane: 'checkpoint-eval', onPartial: (p) => onPartial(key, p) },
   );
   running = { key, handle };
-  patch((t) => ({ evalRunning: { key, step: ck.step, phase: 'queued', index: 0, total: 4, caption: null }, evalError: t.evalError?.key === key ? null : t.evalError }));
+  patch((t) => ({
+    evalRunning: { key, step: ck.step, phase: 'queued', index: 0, total: 4, caption: null },
+    evalError: t.evalError?.key === key ? null : t.evalError,
+  }));
   try {
     const { released: _released, ...result } = await handle.done;
-    patch((t) => ({ ...addToCache(t.evals, t.evalOrder, { ...result, key }), evalRunning: t.evalRunning?.key === key ? null : t.evalRunning }));
+    patch((t) => ({
+      ...addToCache(t.evals, t.evalOrder, { ...result, key }),
+      evalRunning: t.evalRunning?.key === key ? null : t.evalRunning,
+    }));
   } catch (e) {
-    if (!isCancelled(e)) patch((t) => ({ evalError: { key, error: toAppError(e, 'checkpoint-eval') }, evalRunning: t.evalRunning?.key === key ? null : t.evalRunning }));
+    if (!isCancelled(e))
+      patch((t) => ({
+        evalError: { key, error: toAppError(e, 'checkpoint-eval') },
+        evalRunning: t.evalRunning?.key === key ? null : t.evalRunning,
+      }));
   } finally {
     if (running?.handle === handle) running = null;
   }

@@ -20,7 +20,8 @@ function field(mask: number): Field | null {
   return { shift, max: mask >>> shift };
 }
 
-const read = (px: number, f: Field | null, fallback: number): number => (f ? Math.round((((px >>> f.shift) & f.max) * 255) / f.max) : fallback);
+const read = (px: number, f: Field | null, fallback: number): number =>
+  f ? Math.round((((px >>> f.shift) & f.max) * 255) / f.max) : fallback;
 
 /** Returns RGBA pixels [height,width,4] (row 0 at the top) of an uncompressed BMP. */
 export function decodeBmp(b: Uint8Array): { data: Uint8Array; width: number; height: number } {
@@ -32,7 +33,8 @@ export function decodeBmp(b: Uint8Array): { data: Uint8Array; width: number; hei
   const bpp = u16(b, core ? 24 : 28);
   const compression = core ? 0 : u32(b, 30);
   const offset = u32(b, 10);
-  if (compression === 1 || compression === 2) throw new ImageProblem('unsupported', 'RLE-compressed BMP is not supported here (save it as PNG)');
+  if (compression === 1 || compression === 2)
+    throw new ImageProblem('unsupported', 'RLE-compressed BMP is not supported here (save it as PNG)');
   const topDown = rawHeight < 0;
   const stride = Math.ceil((width * bpp) / 32) * 4;
   let masks: [number, number, number, number];
@@ -48,7 +50,8 @@ export function decodeBmp(b: Uint8Array): { data: Uint8Array; width: number; hei
   const entry = core ? 3 : 4;
   const colours = bpp <= 8 ? (!core && u32(b, 46)) || 1 << bpp : 0;
   const palette = 14 + dib + (compression === 3 && dib === 40 ? 12 : compression === 6 && dib === 40 ? 16 : 0);
-  if (palette + colours * entry > offset && bpp <= 8) throw new ImageProblem('corrupt', `damaged BMP (palette of ${colours} colours overlaps the pixels)`);
+  if (palette + colours * entry > offset && bpp <= 8)
+    throw new ImageProblem('corrupt', `damaged BMP (palette of ${colours} colours overlaps the pixels)`);
   const out = new Uint8Array(width * height * 4);
   for (let y = 0; y < height; y++) {
     const row = offset + (topDown ? y : height - 1 - y) * stride;

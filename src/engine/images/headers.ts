@@ -68,8 +68,10 @@ export function readPng(b: Uint8Array, checkSize: (w: number, h: number) => void
   const height = u32be(b, 20);
   const bitDepth = b[24];
   const colourType = b[25];
-  if (width === 0 || height === 0 || width > 0x7fffffff || height > 0x7fffffff) throw corrupt(`PNG (IHDR declares ${width}×${height} pixels)`);
-  if (!PNG_DEPTHS[colourType]?.includes(bitDepth)) throw corrupt(`PNG (IHDR: bit depth ${bitDepth} with colour type ${colourType} is not allowed)`);
+  if (width === 0 || height === 0 || width > 0x7fffffff || height > 0x7fffffff)
+    throw corrupt(`PNG (IHDR declares ${width}×${height} pixels)`);
+  if (!PNG_DEPTHS[colourType]?.includes(bitDepth))
+    throw corrupt(`PNG (IHDR: bit depth ${bitDepth} with colour type ${colourType} is not allowed)`);
   checkSize(width, height);
   let at = 8;
   let idat = 0;
@@ -156,7 +158,8 @@ export function readJpeg(b: Uint8Array, checkSize: (w: number, h: number) => voi
       if (!size) throw corrupt('JPEG (image data before the frame header)');
       // Entropy-coded data never holds FF D9 (an FF there is stuffed as FF 00): its first FF D9 is the end.
       for (let i = at + 2 + len; i + 1 < b.length; i++) {
-        if (b[i] === 0xff && b[i + 1] === 0xd9) return { format: 'jpeg', width: size.width, height: size.height, orientation, bitDepth: size.bits };
+        if (b[i] === 0xff && b[i + 1] === 0xd9)
+          return { format: 'jpeg', width: size.width, height: size.height, orientation, bitDepth: size.bits };
       }
       throw truncated('JPEG', b.length, 'end-of-image marker missing');
     }
@@ -230,10 +233,12 @@ export function readBmp(b: Uint8Array, checkSize: (w: number, h: number) => void
   }
   if (width <= 0 || height <= 0) throw corrupt(`BMP (header declares ${width}×${height} pixels)`);
   if (![1, 4, 8, 16, 24, 32].includes(bpp)) throw corrupt(`BMP (${bpp} bits per pixel)`);
-  if (compression === 4 || compression === 5) throw new ImageProblem('unsupported', `BMP with embedded ${compression === 4 ? 'JPEG' : 'PNG'} data is not supported`);
+  if (compression === 4 || compression === 5)
+    throw new ImageProblem('unsupported', `BMP with embedded ${compression === 4 ? 'JPEG' : 'PNG'} data is not supported`);
   if (compression > 6) throw corrupt(`BMP (compression ${compression})`);
   checkSize(width, height);
-  if (offset < 14 + dib || offset >= b.length) throw offset >= b.length ? truncated('BMP', b.length, 'no pixel data') : corrupt(`BMP (pixel data offset ${offset})`);
+  if (offset < 14 + dib || offset >= b.length)
+    throw offset >= b.length ? truncated('BMP', b.length, 'no pixel data') : corrupt(`BMP (pixel data offset ${offset})`);
   if (compression === 0 || compression === 3 || compression === 6) {
     const stride = Math.ceil((width * bpp) / 32) * 4;
     if (offset + stride * height > b.length) throw truncated('BMP', b.length, `needs ${offset + stride * height} bytes`);

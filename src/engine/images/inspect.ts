@@ -66,7 +66,9 @@ function lookalike(b: Uint8Array): string {
 
 /** True for SVG (or any XML that holds an <svg> element) in UTF-8/Latin-1, with or without a BOM. */
 function isSvg(b: Uint8Array): boolean {
-  const head = text(b, 0, 4096).replace(/^\xef\xbb\xbf/, '').trimStart();
+  const head = text(b, 0, 4096)
+    .replace(/^\xef\xbb\xbf/, '')
+    .trimStart();
   return head.startsWith('<') && /<svg[\s>]/i.test(head);
 }
 
@@ -83,21 +85,24 @@ export function inspectImage(bytes: Uint8Array, fileName: string, limits: ImageL
 
 function readHeader(b: Uint8Array, limits: ImageLimits): ImageHeader {
   if (b.length === 0) throw new ImageProblem('empty', 'the file is empty (0 bytes)');
-  if (b.length > limits.maxBytes) throw new ImageProblem('too-large', `the file is ${mb(b.length)} MB, above the ${mb(limits.maxBytes)} MB limit`);
+  if (b.length > limits.maxBytes)
+    throw new ImageProblem('too-large', `the file is ${mb(b.length)} MB, above the ${mb(limits.maxBytes)} MB limit`);
   const checkSize = (w: number, h: number): void => {
     if (w * h > limits.maxPixels || Math.max(w, h) > limits.maxSide) {
       throw new ImageProblem(
         'too-large',
-        `${w}×${h} pixels (${(w * h / 1e6).toPrecision(3)} MP) is above the limit of ${limits.maxPixels / 1e6} MP and ${limits.maxSide} px a side`,
+        `${w}×${h} pixels (${((w * h) / 1e6).toPrecision(3)} MP) is above the limit of ${limits.maxPixels / 1e6} MP and ${limits.maxSide} px a side`,
       );
     }
   };
   if (starts(b, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return readPng(b, checkSize);
-  if (starts(b, [0x89, 0x50, 0x4e, 0x47])) throw b.length < 8 ? trunc('PNG', b.length) : new ImageProblem('corrupt', 'damaged PNG (its signature bytes are altered)');
+  if (starts(b, [0x89, 0x50, 0x4e, 0x47]))
+    throw b.length < 8 ? trunc('PNG', b.length) : new ImageProblem('corrupt', 'damaged PNG (its signature bytes are altered)');
   if (starts(b, [0xff, 0xd8, 0xff])) return readJpeg(b, checkSize);
   if (text(b, 0, 6) === 'GIF87a' || text(b, 0, 6) === 'GIF89a') return readGif(b, checkSize);
   if (text(b, 0, 4) === 'RIFF' && text(b, 8, 4) === 'WEBP') return readWebp(b, checkSize);
-  if (text(b, 0, 2) === 'BM' && b.length >= 18 && [12, 40, 52, 56, 64, 108, 124].includes(b[14] | (b[15] << 8))) return readBmp(b, checkSize);
+  if (text(b, 0, 2) === 'BM' && b.length >= 18 && [12, 40, 52, 56, 64, 108, 124].includes(b[14] | (b[15] << 8)))
+    return readBmp(b, checkSize);
   if (b.length < 6 && MAGIC_PREFIXES.some((m) => starts(m, [...b]))) throw trunc('image', b.length);
   if (isSvg(b)) throw new ImageProblem('svg', 'SVG images are refused (a vector file can carry scripts); export it as PNG first');
   const other = otherImage(b);
@@ -106,12 +111,22 @@ function readHeader(b: Uint8Array, limits: ImageLimits): ImageHeader {
 }
 
 /** Starts of accepted formats: a file shorter than its magic number that matches it is a truncated image. */
-const MAGIC_PREFIXES = [[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a], [0xff, 0xd8, 0xff], [...'GIF89a'].map((c) => c.charCodeAt(0)), [...'GIF87a'].map((c) => c.charCodeAt(0)), [...'RIFF'].map((c) => c.charCodeAt(0))].map((m) => Uint8Array.from(m));
+const MAGIC_PREFIXES = [
+  [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a],
+  [0xff, 0xd8, 0xff],
+  [...'GIF89a'].map((c) => c.charCodeAt(0)),
+  [...'GIF87a'].map((c) => c.charCodeAt(0)),
+  [...'RIFF'].map((c) => c.charCodeAt(0)),
+].map((m) => Uint8Array.from(m));
 
 const mb = (n: number): string => (n / 1024 / 1024).toFixed(n < 10 * 1024 * 1024 ? 1 : 0);
 const trunc = (what: string, at: number): ImageProblem => new ImageProblem('truncated', `truncated ${what}: the file ends at byte ${at}`);
 
 /** Returns the one-line message for a decoder's failure on a file the header check passed. */
 export function undecodable(fileName: string, h: ImageHeader, decoder: string): ImageInputError {
-  return new ImageInputError('undecodable', fileName, `${decoder} could not decode this ${h.format.toUpperCase()} (its image data is damaged)`);
+  return new ImageInputError(
+    'undecodable',
+    fileName,
+    `${decoder} could not decode this ${h.format.toUpperCase()} (its image data is damaged)`,
+  );
 }

@@ -14,7 +14,16 @@ import { createRng, type Rng } from '../../shapes/rng.ts';
 import type { TensorData } from '../vocab.ts';
 import type { EncoderRole } from '../manifest.ts';
 import {
-  encoderLabel, encoderRole, f32Output, gatherRows, runGraph, runRowwise, type EncoderChoice, type F32, type I64, type InferContext,
+  encoderLabel,
+  encoderRole,
+  f32Output,
+  gatherRows,
+  runGraph,
+  runRowwise,
+  type EncoderChoice,
+  type F32,
+  type I64,
+  type InferContext,
 } from './context.ts';
 import { chooseToken, logSoftmax, policyTemperature, type DecodingPolicy } from './sampling.ts';
 
@@ -63,13 +72,16 @@ export interface GenerateOptions {
 }
 
 /** Returns last_hidden_state float32 [N,T,D] of the encoder's vision graph for pixel_values [N,3,H,W]. */
-export async function encodeImages(
-  ctx: InferContext,
-  pixelValues: F32,
-  role: EncoderChoice = 'encoder',
-  batch = 32,
-): Promise<F32> {
-  return runRowwise(ctx, encoderRole(ctx, role).vision, 'pixel_values', pixelValues, 'last_hidden_state', `${encoderLabel(role)}.vision`, batch);
+export async function encodeImages(ctx: InferContext, pixelValues: F32, role: EncoderChoice = 'encoder', batch = 32): Promise<F32> {
+  return runRowwise(
+    ctx,
+    encoderRole(ctx, role).vision,
+    'pixel_values',
+    pixelValues,
+    'last_hidden_state',
+    `${encoderLabel(role)}.vision`,
+    batch,
+  );
 }
 
 function int64(values: number[], dims: number[]): I64 {
@@ -106,8 +118,14 @@ interface RowState {
 
 /** Decodes one chunk of rows (hidden already gathered per row) and returns their states. */
 async function decodeChunk(
-  ctx: InferContext, label: string, role: EncoderRole, hidden: F32, rows: RowState[], firstRow: number,
-  opts: GenerateOptions, maxTokens: number,
+  ctx: InferContext,
+  label: string,
+  role: EncoderRole,
+  hidden: F32,
+  rows: RowState[],
+  firstRow: number,
+  opts: GenerateOptions,
+  maxTokens: number,
 ): Promise<void> {
   const cache = opts.cache ?? true;
   const compact = opts.compact ?? true;
@@ -121,7 +139,10 @@ async function decodeChunk(
     const R = live.length;
     let ids: I64;
     if (cache) {
-      ids = int64(live.map((i) => (rows[i].done ? padId : (rows[i].completion[rows[i].completion.length - 1] ?? bosId))), [R, 1]);
+      ids = int64(
+        live.map((i) => (rows[i].done ? padId : (rows[i].completion[rows[i].completion.length - 1] ?? bosId))),
+        [R, 1],
+      );
     } else {
       const flat: number[] = [];
       for (const i of live) for (let j = 0; j < pos; j++) flat.push(j === 0 ? bosId : (rows[i].completion[j - 1] ?? padId));
@@ -130,7 +151,11 @@ async function decodeChunk(
     const feeds: Record<string, TensorData> = { input_ids: ids, encoder_hidden_states: liveHidden, ...(cache ? past : emptyPast(role, R)) };
     const out = await runGraph(ctx, role.decoder, feeds, label);
     const logits = f32Output(out, 'logits', label);
-    opts.onLogits?.(pos, live.map((i) => firstRow + i), logits);
+    opts.onLogits?.(
+      pos,
+      live.map((i) => firstRow + i),
+      logits,
+    );
     const [, S, V] = logits.dims;
     live.forEach((i, k) => {
       const r = rows[i];
@@ -178,7 +203,9 @@ export async function generateCaptions(ctx: InferContext, hidden: F32, opts: Gen
   if (opts.policy.kind === 'sample' && !opts.rng) throw new Error('generateCaptions: sampling needs a seeded rng');
   // One seed per row, drawn in row order, so results do not depend on how rows are batched.
   const states: RowState[] = Array.from({ length: total }, () => ({
-    completion: [], logp: [], done: false,
+    completion: [],
+    logp: [],
+    done: false,
     rng: opts.policy.kind === 'sample' && opts.rng ? createRng(opts.rng.nextU32()) : undefined,
   }));
   const batch = Math.max(1, Math.floor(opts.batch ?? total));
@@ -192,7 +219,10 @@ export async function generateCaptions(ctx: InferContext, hidden: F32, opts: Gen
     const last = r.completion[r.completion.length - 1];
     const ids = last === role.eosId ? r.completion.slice(0, -1) : r.completion.slice();
     return {
-      ids, completion: r.completion, logp: Float64Array.from(r.logp), text: ctx.tokenizer.decode(ids),
+      ids,
+      completion: r.completion,
+      logp: Float64Array.from(r.logp),
+      text: ctx.tokenizer.decode(ids),
       tokens: ids.filter((id) => !specials.has(id)).length,
       truncated: isTruncated(r.completion, role.eosId, role.padId),
     };
@@ -223,7 +253,11 @@ export async function completionLogProbs(
     const flat: number[] = [];
     for (const c of chunk) for (let j = 0; j < L; j++) flat.push(j === 0 ? role.bosId : (c[j - 1] ?? role.padId));
     const index = chunk.map((_, i) => Math.floor((s + i) / G));
-    const feeds = { input_ids: int64(flat, [chunk.length, L]), encoder_hidden_states: gatherRows(hidden, index), ...emptyPast(role, chunk.length) };
+    const feeds = {
+      input_ids: int64(flat, [chunk.length, L]),
+      encoder_hidden_states: gatherRows(hidden, index),
+      ...emptyPast(role, chunk.length),
+    };
     const logits = f32Output(await runGraph(ctx, role.decoder, feeds, label, ['logits']), 'logits', label);
     const V = logits.dims[2];
     chunk.forEach((c, i) => {

@@ -26,11 +26,17 @@ export function sortedCheckpoints(manifest: BundleManifest): CheckpointEntry[] {
 export function findCheckpoint(manifest: BundleManifest, choice: CheckpointChoice): CheckpointEntry {
   const all = sortedCheckpoints(manifest);
   if (all.length === 0) {
-    throw new EngineError('bad-request', `bundle ${manifest.id} has no encoder checkpoints (manifest roles.checkpoints is ${manifest.roles.checkpoints ? 'empty' : 'absent'})`);
+    throw new EngineError(
+      'bad-request',
+      `bundle ${manifest.id} has no encoder checkpoints (manifest roles.checkpoints is ${manifest.roles.checkpoints ? 'empty' : 'absent'})`,
+    );
   }
   const found = choice === 'first' ? all[0] : choice === 'last' ? all[all.length - 1] : all.find((c) => c.step === choice);
   if (!found) {
-    throw new EngineError('bad-request', `bundle ${manifest.id} has no checkpoint at step ${choice}; its checkpoints are at steps ${all.map((c) => c.step).join(', ')}`);
+    throw new EngineError(
+      'bad-request',
+      `bundle ${manifest.id} has no checkpoint at step ${choice}; its checkpoints are at steps ${all.map((c) => c.step).join(', ')}`,
+    );
   }
   return found;
 }
@@ -81,7 +87,10 @@ export interface CheckpointEvaluation {
  * 'sessions'); ctx.checkCancelled is called between session runs.
  */
 export async function evaluateCheckpoint(
-  ctx: InferContext, image: Uint8Array, choice: CheckpointChoice, opts: CheckpointEvalOptions,
+  ctx: InferContext,
+  image: Uint8Array,
+  choice: CheckpointChoice,
+  opts: CheckpointEvalOptions,
 ): Promise<CheckpointEvaluation> {
   const { width: W, height: H } = ctx.manifest.preprocessing.image;
   if (image.length !== W * H * 3) throw new RangeError(`evaluateCheckpoint: expected a ${W}x${H} RGB image, got ${image.length} bytes`);

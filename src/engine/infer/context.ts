@@ -29,7 +29,11 @@ export interface InferContext {
 
 /** Returns an InferContext for a loaded bundle and its sessions (tokenizer read from the bundle's tokenizer file). */
 export function createInferContext(deps: {
-  ort: OrtModule; tracker: TensorTracker; sessions: SessionSource; bundle: LoadedBundle; checkCancelled?: () => void;
+  ort: OrtModule;
+  tracker: TensorTracker;
+  sessions: SessionSource;
+  bundle: LoadedBundle;
+  checkCancelled?: () => void;
 }): InferContext {
   const { manifest } = deps.bundle;
   const tokenizer = loadTokenizer(bundleText(deps.bundle, manifest.tokenizer ?? 'tokenizer.json'));
@@ -141,10 +145,17 @@ export type I64 = { dtype: 'int64'; data: BigInt64Array; dims: number[] };
  * concatenated row-wise (e.g. pixel_values → image_embeds).
  */
 export async function runRowwise(
-  ctx: InferContext, path: string, inputName: string, input: F32 | I64, output: string, label: string, batch = 32,
+  ctx: InferContext,
+  path: string,
+  inputName: string,
+  input: F32 | I64,
+  output: string,
+  label: string,
+  batch = 32,
 ): Promise<F32> {
   return inBatches(input.dims[0], batch, async (s, e) =>
-    f32Output(await runGraph(ctx, path, { [inputName]: sliceRows(input, s, e) }, label), output, label));
+    f32Output(await runGraph(ctx, path, { [inputName]: sliceRows(input, s, e) }, label), output, label),
+  );
 }
 
 /** Returns `f` applied to consecutive chunks of at most `batch` rows [start, end), outputs concatenated row-wise. */

@@ -51,7 +51,17 @@ export interface EvalMetrics {
 
 /** The key order of EvalMetrics, as printed. */
 export const EVAL_KEYS: readonly (keyof EvalMetrics)[] = [
-  'scenes', 'seed', 'mean_tokens', 'sim', 'psnr', 'ssim', 'attr_precision', 'attr_recall', 'attr_f1', 'retrieval_top1', 'unified_score',
+  'scenes',
+  'seed',
+  'mean_tokens',
+  'sim',
+  'psnr',
+  'ssim',
+  'attr_precision',
+  'attr_recall',
+  'attr_f1',
+  'retrieval_top1',
+  'unified_score',
 ];
 
 /** Per-scene details of an evaluation. */
@@ -87,14 +97,24 @@ export async function runEval(ctx: InferContext, opts: EvalOptions): Promise<{ m
     const images = new Uint8Array(count * stride);
     records.forEach((r, i) => rasterizeInto(r.scene, images, i * stride, W));
     const tok = ctx.tokenizer;
-    const captions = opts.captions.kind === 'encoder'
-      ? (await captionImages(ctx, images, count, { policy: { kind: 'greedy' }, batch, role: opts.encoder })).map((c) => ({ ids: c.ids, text: c.text, tokens: c.tokens }))
-      : records.map((r) => {
-        const text = r.captions[(opts.captions as { level: Level }).level];
-        const ids = tok.encode(text);
-        return { ids, text, tokens: ids.length };
-      });
-    const rec = await reconstruct(ctx, captions.map((c) => c.ids), noiseRngs(opts.seed, start, count), { steps: opts.steps, batch });
+    const captions =
+      opts.captions.kind === 'encoder'
+        ? (await captionImages(ctx, images, count, { policy: { kind: 'greedy' }, batch, role: opts.encoder })).map((c) => ({
+            ids: c.ids,
+            text: c.text,
+            tokens: c.tokens,
+          }))
+        : records.map((r) => {
+            const text = r.captions[(opts.captions as { level: Level }).level];
+            const ids = tok.encode(text);
+            return { ids, text, tokens: ids.length };
+          });
+    const rec = await reconstruct(
+      ctx,
+      captions.map((c) => c.ids),
+      noiseRngs(opts.seed, start, count),
+      { steps: opts.steps, batch },
+    );
     const eo = await embedImages(ctx, images, count, batch);
     const er = await embedImages(ctx, rec.images, count, batch);
     origEmb.push(eo);
@@ -104,8 +124,15 @@ export async function runEval(ctx: InferContext, opts: EvalOptions): Promise<{ m
       const a = images.subarray(i * stride, (i + 1) * stride);
       const b = rec.images.subarray(i * stride, (i + 1) * stride);
       rows.push({
-        index: r.index, sceneSeed: r.seed, scene: r.scene, caption: captions[i].text, tokens: captions[i].tokens,
-        sim: sims[i], psnr: psnr(a, b, W, H), ssim: ssim(a, b, W, H), attr: attributeScores(captions[i].text, r.scene),
+        index: r.index,
+        sceneSeed: r.seed,
+        scene: r.scene,
+        caption: captions[i].text,
+        tokens: captions[i].tokens,
+        sim: sims[i],
+        psnr: psnr(a, b, W, H),
+        ssim: ssim(a, b, W, H),
+        attr: attributeScores(captions[i].text, r.scene),
       });
     });
     opts.onProgress?.(start + count, opts.scenes);

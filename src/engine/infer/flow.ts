@@ -9,8 +9,17 @@ import type { Rng } from '../../shapes/rng.ts';
 import { sdeLogProb, sdeStepStats } from '../grpo-flow.ts';
 import type { DecoderRole } from '../manifest.ts';
 import {
-  concatRows, decoderNumber, decoderRole, f32Output, gatherRows, rowSize, runGraph, runRowwise,
-  type F32, type I64, type InferContext,
+  concatRows,
+  decoderNumber,
+  decoderRole,
+  f32Output,
+  gatherRows,
+  rowSize,
+  runGraph,
+  runRowwise,
+  type F32,
+  type I64,
+  type InferContext,
 } from './context.ts';
 import { gaussianNoise } from './sampling.ts';
 
@@ -139,7 +148,13 @@ export interface SdeResult {
  * σ_t = a·√(t/(1−t)) (a = role sdeNoiseLevel; at t=1 the denominator uses the grid's next t). Step noise
  * for row b comes from rngs[b], one latent of Box–Muller draws per step.
  */
-export async function sdeSample(ctx: InferContext, states: F32, noise: F32, rngs: readonly Rng[], opts: FlowOptions & { noiseLevel?: number }): Promise<SdeResult> {
+export async function sdeSample(
+  ctx: InferContext,
+  states: F32,
+  noise: F32,
+  rngs: readonly Rng[],
+  opts: FlowOptions & { noiseLevel?: number },
+): Promise<SdeResult> {
   const role = decoderRole(ctx);
   const a = opts.noiseLevel ?? decoderNumber(role, 'sdeNoiseLevel', 0.7);
   const c = await conditioning(ctx, states, opts.guidance);

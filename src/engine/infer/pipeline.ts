@@ -39,7 +39,12 @@ export interface Reconstruction {
  * Returns the decoder's images for caption content ids (no [BOS]/[EOS]); row b starts from noise drawn
  * from rngs[b], so a row's image does not depend on the batching. Euler sampler, batched per `batch` rows.
  */
-export async function reconstruct(ctx: InferContext, contents: readonly (readonly number[])[], rngs: readonly Rng[], opts: ReconstructOptions): Promise<Reconstruction> {
+export async function reconstruct(
+  ctx: InferContext,
+  contents: readonly (readonly number[])[],
+  rngs: readonly Rng[],
+  opts: ReconstructOptions,
+): Promise<Reconstruction> {
   if (rngs.length !== contents.length) throw new RangeError(`reconstruct: ${rngs.length} rngs for ${contents.length} captions`);
   const role = decoderRole(ctx);
   const batch = Math.max(1, Math.floor(opts.batch ?? 32));

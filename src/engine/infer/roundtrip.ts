@@ -123,14 +123,22 @@ export async function roundTrip(
     const onToken = stream && captionStream(ctx, loop, stream);
     const [caption] = await captionImages(ctx, previous.image, 1, { policy: settings.policy, rng, onToken });
     const rec = await reconstruct(ctx, [caption.ids], [createRng(rng.nextU32())], {
-      steps: settings.steps, guidance: settings.guidance, onStep: stream && flowStream(ctx, loop, stream),
+      steps: settings.steps,
+      guidance: settings.guidance,
+      onStep: stream && flowStream(ctx, loop, stream),
     });
     const emb = await embedImages(ctx, rec.images, 1);
     const fid = (other: { image: Uint8Array; emb: typeof emb }): Fidelity => ({
-      sim: cosine(emb, 0, other.emb, 0), psnr: psnr(rec.images, other.image, W, H), ssim: ssim(rec.images, other.image, W, H),
+      sim: cosine(emb, 0, other.emb, 0),
+      psnr: psnr(rec.images, other.image, W, H),
+      ssim: ssim(rec.images, other.image, W, H),
     });
     const result: LoopResult = {
-      loop, caption, image: rec.images, vsOriginal: fid(original), vsPrevious: fid(previous),
+      loop,
+      caption,
+      image: rec.images,
+      vsOriginal: fid(original),
+      vsPrevious: fid(previous),
       attr: settings.scene ? attributeScores(caption.text, settings.scene) : null,
     };
     results.push(result);

@@ -36,7 +36,10 @@ export function reportInput(records: readonly RolloutRecord[], settings: Rollout
     entropies: flatten(records, T, (r) => r.entropy),
     groupSize: settings.groupSize,
     scaleRewards: settings.scaleRewards,
-    components: rewardComponents(settings.rewards, records.map((r) => r.scores)),
+    components: rewardComponents(
+      settings.rewards,
+      records.map((r) => r.scores),
+    ),
     lengthPenalty: settings.lengthPenalty,
     options: {
       lossType: settings.lossType,
@@ -54,7 +57,10 @@ function rows(x: Float64Array | null | undefined, T: number, start: number, end:
   return x ? x.subarray(start * T, end * T) : null;
 }
 
-/** Returns each group's reward, length, KL and advantage statistics, and the loss of its rows alone (as a batch) under every type, with the batch's advantages. */
+/**
+ * Returns each group's reward, length, KL and advantage statistics, and the loss of its rows alone (as a batch) under every type, with the
+ * batch's advantages.
+ */
 export function groupStats(input: GrpoReportInput, report: GrpoReport, labels: readonly string[]): GroupStats[] {
   const G = input.groupSize;
   const T = input.maxLen;
@@ -69,8 +75,15 @@ export function groupStats(input: GrpoReportInput, report: GrpoReport, labels: r
     const truncated = input.truncated ? Array.from(input.truncated).slice(s, e) : null;
     const loss = grpoLoss(
       {
-        numSequences: G, maxLen: T, lengths, truncated, advantages: adv, logp: input.logp.subarray(s * T, e * T),
-        oldLogp: rows(input.oldLogp, T, s, e), refLogp: rows(input.refLogp, T, s, e), entropies: rows(input.entropies, T, s, e),
+        numSequences: G,
+        maxLen: T,
+        lengths,
+        truncated,
+        advantages: adv,
+        logp: input.logp.subarray(s * T, e * T),
+        oldLogp: rows(input.oldLogp, T, s, e),
+        refLogp: rows(input.refLogp, T, s, e),
+        entropies: rows(input.entropies, T, s, e),
       },
       input.options,
     );
@@ -102,7 +115,9 @@ function argBy(xs: readonly number[], better: (a: number, b: number) => boolean)
 
 /** Returns the report of rollouts in row order and the input it was computed from (for logging and checks). */
 export function rolloutsReport(
-  records: readonly RolloutRecord[], settings: RolloutSettings, maxCompletionLength: number,
+  records: readonly RolloutRecord[],
+  settings: RolloutSettings,
+  maxCompletionLength: number,
 ): { input: GrpoReportInput; report: GrpoReport } {
   const input = reportInput(records, settings, maxCompletionLength);
   return { input, report: grpoReport(input) };

@@ -11,13 +11,25 @@ import { resizeCover } from '../infer/image.ts';
 import { attributeScores, psnr, ssim } from '../infer/metrics.ts';
 import type { BundleManifest } from '../manifest.ts';
 import {
-  GROUP_SIZE_RANGE, REWARD_NAMES, type RewardName, type RewardScores, type RewardWeights, type RolloutImage,
-  type RolloutImageSource, type RolloutSettings,
+  GROUP_SIZE_RANGE,
+  REWARD_NAMES,
+  type RewardName,
+  type RewardScores,
+  type RewardWeights,
+  type RolloutImage,
+  type RolloutImageSource,
+  type RolloutSettings,
 } from './types.ts';
 
 /** Returns every score of reconstruction `rec` against `original` (uint8 RGB [H,W,3]); attr_f1 NaN without a scene. */
 export function scoreRollout(
-  rec: Uint8Array, original: Uint8Array, sim: number, caption: string, scene: Scene | null, width: number, height: number,
+  rec: Uint8Array,
+  original: Uint8Array,
+  sim: number,
+  caption: string,
+  scene: Scene | null,
+  width: number,
+  height: number,
 ): RewardScores {
   return {
     sim,
@@ -50,11 +62,13 @@ function fail(field: string, why: string): never {
 /** Throws EngineError('bad-request') naming the first invalid setting for this bundle and these images. */
 export function checkSettings(s: RolloutSettings, manifest: BundleManifest, images: readonly RolloutImage[]): void {
   const { min, max } = GROUP_SIZE_RANGE;
-  if (!Number.isInteger(s.groupSize) || s.groupSize < min || s.groupSize > max) fail('groupSize', `must be an integer in ${min}…${max}, got ${s.groupSize}`);
+  if (!Number.isInteger(s.groupSize) || s.groupSize < min || s.groupSize > max)
+    fail('groupSize', `must be an integer in ${min}…${max}, got ${s.groupSize}`);
   if (!Number.isInteger(s.seed) || s.seed < 0 || s.seed > 0xffffffff) fail('seed', `must be an integer in [0, 2^32), got ${s.seed}`);
   if (!(s.temperature > 0)) fail('temperature', `must be > 0, got ${s.temperature}`);
   if (!(s.topP > 0 && s.topP <= 1)) fail('topP', `must be in (0, 1], got ${s.topP}`);
-  for (const k of ['beta', 'epsilonLow', 'epsilonHigh'] as const) if (!(s[k] >= 0 && Number.isFinite(s[k]))) fail(k, `must be a finite number ≥ 0, got ${s[k]}`);
+  for (const k of ['beta', 'epsilonLow', 'epsilonHigh'] as const)
+    if (!(s[k] >= 0 && Number.isFinite(s[k]))) fail(k, `must be a finite number ≥ 0, got ${s[k]}`);
   if (!REWARD_SCALINGS.includes(s.scaleRewards)) fail('scaleRewards', `must be one of ${REWARD_SCALINGS.join(', ')}`);
   if (!LOSS_TYPES.includes(s.lossType)) fail('lossType', `must be one of ${LOSS_TYPES.join(', ')}`);
   for (const [name, w] of Object.entries(s.rewards)) {
@@ -70,7 +84,8 @@ export function checkSettings(s: RolloutSettings, manifest: BundleManifest, imag
   if (s.beta > 0 && !manifest.roles.referenceEncoder) fail('beta', `> 0 needs a reference encoder, and bundle ${manifest.id} has none`);
   if (s.oldPolicy.kind === 'checkpoint') {
     const step = s.oldPolicy.step;
-    if (!manifest.roles.checkpoints?.some((c) => c.step === step)) fail('oldPolicy', `names checkpoint step ${step}, which bundle ${manifest.id} does not list`);
+    if (!manifest.roles.checkpoints?.some((c) => c.step === step))
+      fail('oldPolicy', `names checkpoint step ${step}, which bundle ${manifest.id} does not list`);
   }
   if (images.length === 0) fail('images', 'are missing');
 }
@@ -78,7 +93,8 @@ export function checkSettings(s: RolloutSettings, manifest: BundleManifest, imag
 /** Returns the image a source names, as uint8 RGB at width×height: a rasterised Shapes scene, or pixels resized (cover). */
 export function resolveImage(src: RolloutImageSource, width: number, height: number): RolloutImage {
   if (src.kind === 'scene') {
-    if (!Number.isInteger(src.seed) || src.seed < 0 || src.seed > 0xffffffff) fail('scene seed', `must be an integer in [0, 2^32), got ${src.seed}`);
+    if (!Number.isInteger(src.seed) || src.seed < 0 || src.seed > 0xffffffff)
+      fail('scene seed', `must be an integer in [0, 2^32), got ${src.seed}`);
     const scene = sampleScene(src.seed);
     const res = Math.max(width, height);
     const raw = rasterizeScene(scene, res);

@@ -13,8 +13,20 @@ import type { GrpoReport, GrpoReportInput } from '../grpo.ts';
 import { k3Kl } from '../grpo.ts';
 import type { EncoderRole } from '../manifest.ts';
 import {
-  bundlePixels, completionLogProbs, cosine, embedImages, encodeImages, encoderRole, entropy, generateCaptions,
-  noiseSeed, reconstruct, type Caption, type EncoderChoice, type F32, type InferContext,
+  bundlePixels,
+  completionLogProbs,
+  cosine,
+  embedImages,
+  encodeImages,
+  encoderRole,
+  entropy,
+  generateCaptions,
+  noiseSeed,
+  reconstruct,
+  type Caption,
+  type EncoderChoice,
+  type F32,
+  type InferContext,
 } from '../infer/index.ts';
 import { checkSettings, rolloutReward, scoreRollout } from './rewards.ts';
 import { groupStats, rolloutsReport } from './report.ts';
@@ -49,10 +61,20 @@ function checkpointRole(ctx: InferContext, step: number): { role: EncoderRole; l
 
 /** Returns per-token log-probs [N][L] of the completions under `role` at temperature T, teacher-forced (row r uses image ⌊r/G⌋). */
 async function teacherForced(
-  ctx: InferContext, pixels: F32, captions: readonly Caption[], G: number, role: EncoderChoice, temperature: number,
+  ctx: InferContext,
+  pixels: F32,
+  captions: readonly Caption[],
+  G: number,
+  role: EncoderChoice,
+  temperature: number,
 ): Promise<Float64Array[]> {
   const hidden = await encodeImages(ctx, pixels, role);
-  return completionLogProbs(ctx, hidden, captions.map((c) => c.completion), { groupSize: G, role, temperature });
+  return completionLogProbs(
+    ctx,
+    hidden,
+    captions.map((c) => c.completion),
+    { groupSize: G, role, temperature },
+  );
 }
 
 /** Returns the mean of xs (NaN for none). */
@@ -68,7 +90,10 @@ function meanOf(xs: Float64Array): number {
  * decoder noise of rollout r is noiseSeed(seed, ⌊r/G⌋) (noise 'group') or noiseSeed(seed, r) ('rollout').
  */
 export async function runRollouts(
-  ctx: InferContext, images: readonly RolloutImage[], settings: RolloutSettings, hooks: RolloutHooks = {},
+  ctx: InferContext,
+  images: readonly RolloutImage[],
+  settings: RolloutSettings,
+  hooks: RolloutHooks = {},
 ): Promise<RolloutsOutcome> {
   checkSettings(settings, ctx.manifest, images);
   const t0 = performance.now();
@@ -125,7 +150,12 @@ export async function runRollouts(
     const e = Math.min(N, s + K);
     const rows = Array.from({ length: e - s }, (_, i) => s + i);
     const rngs = rows.map((r) => createRng(noiseSeed(settings.seed, settings.noise === 'rollout' ? r : Math.floor(r / G))));
-    const rec = await reconstruct(ctx, rows.map((r) => captions[r].ids), rngs, { steps, guidance: settings.guidance, batch: K });
+    const rec = await reconstruct(
+      ctx,
+      rows.map((r) => captions[r].ids),
+      rngs,
+      { steps, guidance: settings.guidance, batch: K },
+    );
     const recEmb = await embedImages(ctx, rec.images, rows.length, K);
     const batch = rows.map((r, i): RolloutRecord => {
       const c = captions[r];
@@ -134,8 +164,16 @@ export async function runRollouts(
       const scores = scoreRollout(image, images[g].image, cosine(recEmb, i, origEmb, g), c.text, images[g].scene, W, H);
       const ref = refLogp?.[r] ?? null;
       return {
-        index: r, group: g, caption: c.text, ids: c.ids, completion: c.completion, tokens: c.tokens, truncated: c.truncated,
-        logp: c.logp, refLogp: ref, oldLogp: oldLogp?.[r] ?? null,
+        index: r,
+        group: g,
+        caption: c.text,
+        ids: c.ids,
+        completion: c.completion,
+        tokens: c.tokens,
+        truncated: c.truncated,
+        logp: c.logp,
+        refLogp: ref,
+        oldLogp: oldLogp?.[r] ?? null,
         entropy: Float64Array.from(entropies[r].slice(0, c.completion.length)),
         sequenceLogp: c.logp.reduce((a, b) => a + b, 0),
         meanKl: ref ? meanOf(k3Kl(c.logp, ref)) : null,
@@ -158,9 +196,20 @@ export async function runRollouts(
     advantages: report.advantages.advantages,
     metrics: report.metrics,
     losses: { ...report.loss.losses },
-    groups: groupStats(input, report, images.map((im) => im.label)),
+    groups: groupStats(
+      input,
+      report,
+      images.map((im) => im.label),
+    ),
     oldPolicy: old ? old.label : 'current policy',
-    timing: { encode: tEncode - t0, sample: tSample - tEncode, logprobs: tLogp - tSample, reconstruct: tRec - tLogp, total: performance.now() - t0, decoderRuns },
+    timing: {
+      encode: tEncode - t0,
+      sample: tSample - tEncode,
+      logprobs: tLogp - tSample,
+      reconstruct: tRec - tLogp,
+      total: performance.now() - t0,
+      decoderRuns,
+    },
   };
   return { records, summary, input, report };
 }

@@ -11,7 +11,9 @@ import { RunParseError, type RunFormat, type RunLog, type RunPoint, type RunSour
 export const STEP_KEYS = ['step', 'global_step', 'train/global_step', '_step'] as const;
 
 const NONE = 'not JSONL, CSV or trainer_state.json';
-const STEP_HINT = `expected a numeric ${STEP_KEYS.slice(0, 2).map((k) => `"${k}"`).join(' or ')}`;
+const STEP_HINT = `expected a numeric ${STEP_KEYS.slice(0, 2)
+  .map((k) => `"${k}"`)
+  .join(' or ')}`;
 
 /** One log row before normalisation, with where it was found ("line 4", "log_history[3]"). */
 interface Row {
@@ -98,7 +100,8 @@ function jsonlRows(text: string, file: string): Row[] {
 
 function trainerStateRows(state: Record<string, unknown>, file: string): Row[] {
   const history = state.log_history;
-  if (!Array.isArray(history)) throw new RunParseError('run-trainer-state', file, 'log_history is not a list (a trainer_state.json keeps its logs there)');
+  if (!Array.isArray(history))
+    throw new RunParseError('run-trainer-state', file, 'log_history is not a list (a trainer_state.json keeps its logs there)');
   if (history.length === 0) throw new RunParseError('run-trainer-state', file, 'log_history is empty: nothing was logged');
   return history.map((entry, i) => {
     if (!isJsonObject(entry)) throw new RunParseError('run-trainer-state', file, `log_history[${i}] is not an object`);
@@ -193,7 +196,11 @@ function detect(text: string, file: string): Detected {
       firstObject = false;
     }
     if (firstObject) return { format: 'jsonl', rows: () => jsonlRows(body, file) };
-    throw new RunParseError('run-unrecognized', file, `${NONE} — not valid JSON (${wholeError}), and line ${first.n} alone is not a JSON object`);
+    throw new RunParseError(
+      'run-unrecognized',
+      file,
+      `${NONE} — not valid JSON (${wholeError}), and line ${first.n} alone is not a JSON object`,
+    );
   }
   let header: string[];
   try {
@@ -224,7 +231,12 @@ export function parseRunLog(text: string, file: string, meta: RunMeta = {}): Run
 export function runIdFromFile(file: string): string {
   const base = file.split(/[\\/]/).pop() ?? file;
   const stem = base.replace(/\.(jsonl|json|csv|tsv|txt|log)$/i, '');
-  return stem.toLowerCase().replace(/[^a-z0-9._]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
+  return (
+    stem
+      .toLowerCase()
+      .replace(/[^a-z0-9._]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'run'
+  );
 }
 
 /** Returns `id`, or `id-2`, `id-3`, … — the first not in `taken`. */

@@ -7,8 +7,7 @@ const FORMATS: readonly RunFormat[] = ['jsonl', 'csv', 'trainer_state'];
 
 function points<T extends 'number' | 'string'>(v: unknown, type: T): v is (T extends 'number' ? RunPoint : RunTextPoint)[] {
   return (
-    Array.isArray(v) &&
-    v.every((p) => isJsonObject(p) && typeof p.step === 'number' && Number.isFinite(p.step) && typeof p.value === type)
+    Array.isArray(v) && v.every((p) => isJsonObject(p) && typeof p.step === 'number' && Number.isFinite(p.step) && typeof p.value === type)
   );
 }
 

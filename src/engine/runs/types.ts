@@ -42,13 +42,7 @@ export interface RunLog {
 }
 
 /** Why a file is not a readable run log. */
-export type RunErrorCode =
-  | 'run-empty'
-  | 'run-unrecognized'
-  | 'run-jsonl'
-  | 'run-csv'
-  | 'run-trainer-state'
-  | 'run-no-metrics';
+export type RunErrorCode = 'run-empty' | 'run-unrecognized' | 'run-jsonl' | 'run-csv' | 'run-trainer-state' | 'run-no-metrics';
 
 /** A file that could not be read as a run; `message` starts with the file name and says what was wrong. */
 export class RunParseError extends Error {
