@@ -6,6 +6,16 @@ import type { EngineClient } from '../src/client/client.ts';
 import { supervisedClient, type RestartInfo } from '../src/client/supervisor.ts';
 
 let client: EngineClient | null = null;
+
+/**
+ * How long a silent worker is given before it is restarted: the supervisor's 60 s, unless
+ * `globalThis.__uaeSilentWorkerMs` (1–60 s) was set before the first engine use — a seam for the resilience E2E,
+ * which would otherwise wait a minute for its silent-worker fault.
+ */
+function silentWorkerMs(): number | undefined {
+  const v = (globalThis as { __uaeSilentWorkerMs?: unknown }).__uaeSilentWorkerMs;
+  return typeof v === 'number' && v >= 1000 && v <= 60_000 ? v : undefined;
+}
 const restartListeners = new Set<(info: RestartInfo) => void>();
 
 /** Returns the page's EngineClient, creating the worker on first use (and only then). */
@@ -14,6 +24,7 @@ export function engine(): EngineClient {
   const made = supervisedClient(
     () => new Worker(new URL('../src/worker/engine.worker.ts', import.meta.url), { type: 'module', name: 'uae-engine' }),
     'ui',
+    silentWorkerMs() ? { timeoutMs: silentWorkerMs() } : {},
   );
   made.supervisor.onRestart((info) => {
     for (const l of restartListeners) l(info);

@@ -9,6 +9,8 @@ import { collectErrors, until } from './checks.mjs';
 import { isMain, runMain } from './harness.mjs';
 import { activity, engineWorker, openRoundTrip, runStatus, startRun, T } from './resilience-checks.mjs';
 
+const SILENT_WORKER_MS = 15_000;
+
 /** The bound the spec sets on cancel → idle, in ms of page time. */
 export const CANCEL_IDLE_MS = 1000;
 
@@ -36,6 +38,10 @@ function cancelToIdle(page) {
 
 async function runFaultSpecs({ context, mode, step, shot, ...ctx }) {
   const page = await context.newPage();
+  // A silent worker gets 15 s here, not the app's 60 s (app/engine.ts): the silent-worker step waits for it.
+  await page.addInitScript((ms) => {
+    globalThis.__uaeSilentWorkerMs = ms;
+  }, SILENT_WORKER_MS);
   // The crash this spec causes reaches the console as an uncaught error in the worker; nothing else may.
   const errors = collectErrors(page, (m) => /E2E: engine worker crash/.test(m.text()));
   const bundle = await openRoundTrip(page, { ...ctx, mode }, ['rt-loops=20', 'rt-steps=8', 'rt-scene=5']);
@@ -125,7 +131,8 @@ async function runFaultSpecs({ context, mode, step, shot, ...ctx }) {
       const worker = await engineWorker(page);
       // The evaluation may not come back from a worker that closed itself.
       await Promise.race([worker.evaluate(() => self.close()).catch(() => undefined), new Promise((r) => setTimeout(r, 5000))]);
-      // The supervisor gives a silent worker 60 s (long synchronous WASM work must not count as death).
+      // The supervisor gives a silent worker SILENT_WORKER_MS here (60 s in the app: long synchronous WASM work must
+      // not count as death).
       await until(
         async () => (await page.getByTestId('engine-restarted').getAttribute('data-restarts')) === '2',
         'silent worker not restarted',
