@@ -229,22 +229,15 @@ export function grpoLoss(input: GrpoLossInput, options: GrpoLossOptions): GrpoLo
 
   let activeTokens = 0;
   for (let i = 0; i < n; i++) activeTokens += rowTokens[i];
-  let grpo = 0;
-  for (let i = 0; i < n; i++) grpo += rowLoss[i] / Math.max(rowTokens[i], 1);
-  const itemsMode = options.numItemsMode ?? 'after-mask';
-  if (itemsMode !== 'after-mask' && itemsMode !== 'before-mask') throw new RangeError(`unknown numItemsMode ${String(itemsMode)}`);
-  let items = options.numItemsInBatch;
-  if (items == null) {
-    // TRL 1.9 (line 2427): loss_mask.sum() after truncated rows are masked; TRL <= 1.8 counted before
-    items = 0;
-    for (let i = 0; i < n; i++) items += itemsMode === 'after-mask' ? rowTokens[i] : input.lengths[i];
-  }
-  const losses: Record<LossType, number> = {
-    grpo: grpo / n,
-    bnpo: total / Math.max(activeTokens, 1),
-    dr_grpo: total / (n * (options.maxCompletionLength ?? t)),
-    dapo: total / Math.max(items, 1),
+  const items = numItemsInBatch(input.lengths, rowTokens, options);
+  const aggregate = (lossType: LossType): number => {
+    const norm = lossNormaliser(lossType, rowTokens, t, items, options.maxCompletionLength);
+    if (!norm.row) return total / norm.batch;
+    let s = 0;
+    for (let i = 0; i < n; i++) s += rowLoss[i] / norm.row[i];
+    return s / norm.batch;
   };
+  const losses = Object.fromEntries(LOSS_TYPES.map((lt) => [lt, aggregate(lt)])) as Record<LossType, number>;
 
   // TRL's masked_batch_mean: over active tokens, or over sequences for sequence-level tensors
   const clipDenom = level === 'sequence' ? n : Math.max(activeTokens, 1);
@@ -270,6 +263,74 @@ export function grpoLoss(input: GrpoLossInput, options: GrpoLossOptions): GrpoLo
     sequenceKl,
     mask,
   };
+}
+
+/** dapo's `num_items_in_batch` before the clamp: the explicit value, else the active tokens per row summed (TRL 1.9,
+ * line 2427: the loss mask after truncated rows are masked) or, under 'before-mask', Σ lengths (TRL <= 1.8). */
+export function numItemsInBatch(
+  lengths: ArrayLike<number>,
+  rowTokens: ArrayLike<number>,
+  o: Pick<GrpoLossOptions, 'numItemsInBatch' | 'numItemsMode'>,
+): number {
+  const mode = o.numItemsMode ?? 'after-mask';
+  if (mode !== 'after-mask' && mode !== 'before-mask') throw new RangeError(`unknown numItemsMode ${String(mode)}`);
+  if (o.numItemsInBatch != null) return o.numItemsInBatch;
+  let items = 0;
+  for (let i = 0; i < rowTokens.length; i++) items += mode === 'after-mask' ? rowTokens[i] : lengths[i];
+  return items;
+}
+
+/** TRL's normaliser of a loss type: loss = (Σ_i rowLoss_i / row[i]) / batch, where rowLoss_i sums row i's masked per-token
+ * losses; `row` null = 1 for every row. */
+export interface LossNormaliser {
+  row: Float64Array | null;
+  batch: number;
+}
+
+/** Returns the normaliser of `lossType` for rows with `rowTokens` active tokens each, maxLen slots, dapo's `items`. */
+export function lossNormaliser(
+  lossType: LossType,
+  rowTokens: ArrayLike<number>,
+  maxLen: number,
+  items: number,
+  maxCompletionLength?: number | null,
+): LossNormaliser {
+  const n = rowTokens.length;
+  let active = 0;
+  for (let i = 0; i < n; i++) active += rowTokens[i];
+  switch (lossType) {
+    case 'grpo': // mean over sequences of each sequence's token mean
+      return { row: Float64Array.from(rowTokens, (c) => Math.max(c, 1)), batch: n };
+    case 'bnpo': // mean over the batch's active tokens
+      return { row: null, batch: Math.max(active, 1) };
+    case 'dr_grpo': // a fixed number of slots per sequence
+      return { row: null, batch: n * (maxCompletionLength ?? maxLen) };
+    case 'dapo': // num_items_in_batch, clamped to >= 1
+      return { row: null, batch: Math.max(items, 1) };
+    default:
+      throw new RangeError(`unknown loss type ${String(lossType)}`);
+  }
+}
+
+/** The loss of a batch as a weighted sum: loss = Σ_j perTokenLoss[j]·weights[j] under options.lossType (weights are 0 off the
+ * mask). What a differentiable implementation multiplies its per-token losses with; [N·T] each. */
+export function lossTokenWeights(
+  layout: TokenLayout,
+  truncated: ArrayLike<number> | null | undefined,
+  options: Pick<GrpoLossOptions, 'lossType' | 'maxCompletionLength' | 'numItemsInBatch' | 'numItemsMode' | 'maskTruncatedCompletions'>,
+): { mask: Uint8Array; weights: Float64Array } {
+  const { numSequences: n, maxLen: t } = layout;
+  checkLength('truncated', truncated, n);
+  const mask = completionMask(layout, truncated, options.maskTruncatedCompletions ?? false);
+  const rowTokens = new Float64Array(n);
+  for (let j = 0; j < mask.length; j++) rowTokens[Math.floor(j / t)] += mask[j];
+  const items = numItemsInBatch(layout.lengths, rowTokens, options);
+  const norm = lossNormaliser(options.lossType, rowTokens, t, items, options.maxCompletionLength);
+  const weights = new Float64Array(n * t);
+  for (let j = 0; j < mask.length; j++) {
+    if (mask[j]) weights[j] = 1 / ((norm.row ? norm.row[Math.floor(j / t)] : 1) * norm.batch);
+  }
+  return { mask, weights };
 }
 
 /** Returns Σ(x·mask) / max(Σmask, 1): TRL's masked batch mean over active tokens. */

@@ -2,7 +2,7 @@
 // models/make_grpo_fixtures.py) and compares numbers to 1e-5, absolute or relative.
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import type { NumItemsMode, RewardStdMode } from '../../src/engine/grpo.ts';
+import type { LossType, NumItemsMode, RewardStdMode } from '../../src/engine/grpo.ts';
 
 /** A fixture number; null stands for NaN (JSON has none). */
 export type Num = number | null;
@@ -43,4 +43,15 @@ export function numItemsMode(v: string | null | undefined): NumItemsMode {
   if (v == null || v === 'after_mask') return 'after-mask';
   if (v === 'before_mask') return 'before-mask';
   throw new Error(`unknown num_items_mode ${v}`);
+}
+
+/** GRPO loss options as the Python fixture scripts write them (TRL's GRPOConfig names). */
+export interface TrlLossOptions {
+  loss_type: LossType;
+  epsilon_low: number;
+  epsilon_high: number;
+  beta: number;
+  max_completion_length: number;
+  mask_truncated_completions: boolean;
+  num_items_mode?: string;
 }

@@ -19,7 +19,7 @@ import {
   type RewardStdMode,
 } from '../../src/engine/grpo.ts';
 import { entropy, isTruncated, logSoftmax, policyTemperature } from '../../src/engine/infer/index.ts';
-import { fixture, numItemsMode, rewardStdMode, type Num } from './grpo-fixture.ts';
+import { fixture, numItemsMode, rewardStdMode, type Num, type TrlLossOptions } from './grpo-fixture.ts';
 
 type Grid = Num[][];
 type Cube = number[][][];
@@ -42,16 +42,7 @@ interface WorkedInput {
   entropies?: Grid | null;
   components: { name: string; weight: number; values: Num[] }[];
   scale_rewards: RewardScaling;
-  options: {
-    loss_type: LossType;
-    epsilon_low: number;
-    epsilon_high: number;
-    beta: number;
-    max_completion_length: number;
-    mask_truncated_completions: boolean;
-    num_items_mode?: string;
-    reward_std?: string;
-  };
+  options: TrlLossOptions & { reward_std?: string };
 }
 
 interface WorkedExample {

@@ -1,0 +1,324 @@
+// One GRPO update of the caption decoder, as one iteration of models/uae/rl.py's grpo_iterations: teacher-forced
+// tempered log-probs, TRL's clipped surrogate + β·k3 KL aggregated under the loss type, backward, torch's
+// clip_grad_norm_ and torch.optim.AdamW's step, all in one jitted jax-js program. The aggregation is grpo.ts's:
+// every token's weight comes from its lossTokenWeights (completion mask, loss-type normaliser), so each loss type has
+// one definition; grpo.ts's Float64 grpoLoss stays the source of the logged metrics.
+import { jit, numpy as np, tree, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
+import { lossTokenWeights, type GrpoLossOptions } from '../grpo.ts';
+import { decoderLogits, shiftIds, tokenLogp } from './model.ts';
+import {
+  decoderParamSpec,
+  paramsFromJax,
+  paramsToJax,
+  zerosLikeParams,
+  type DecoderArch,
+  type DecoderParams,
+  type JaxParams,
+} from './params.ts';
+
+/** A jax-js array or a number. */
+type JaxArrayLike = JaxArray | number;
+
+/** TRL's loss options of one update (token-level importance sampling) and the log-prob temperature. */
+export interface GrpoUpdateOptions extends Pick<
+  GrpoLossOptions,
+  'lossType' | 'epsilonLow' | 'epsilonHigh' | 'beta' | 'delta' | 'maxCompletionLength' | 'numItemsInBatch' | 'numItemsMode'
+> {
+  maskTruncatedCompletions?: boolean;
+  /** Log-probs are log_softmax(logits / temperature), the sampling temperature (TRL). */
+  temperature: number;
+}
+
+/** torch.optim.AdamW's options and clip_grad_norm_'s max_norm (uae.rl: weight_decay 0, max_norm 1). */
+export interface AdamWOptions {
+  lr: number;
+  betas: readonly [number, number];
+  eps: number;
+  weightDecay: number;
+  maxGradNorm: number;
+}
+
+/** torch's AdamW defaults except weight decay, and uae.rl's clip: set lr. */
+export const RL_ADAMW: Omit<AdamWOptions, 'lr'> = { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, maxGradNorm: 1 };
+
+/** One generation batch on the host: N rollouts of caption ids and what the loss needs. */
+export interface RolloutBatch {
+  numSequences: number;
+  /** [N·width] row-major, [BOS] completion [PAD]…; the loss is on targets ids[:, 1:], T = width − 1 positions. */
+  ids: ArrayLike<number>;
+  width: number;
+  /** [N] completion tokens (grpo.ts's TokenLayout: EOS included when terminated, no EOS forced when truncated). */
+  lengths: ArrayLike<number>;
+  truncated?: ArrayLike<number> | null;
+  advantages: ArrayLike<number>;
+  /** [N·T] log-probs of the policy that sampled (or of the previous iteration). */
+  oldLogp: ArrayLike<number>;
+  /** [N·T] the reference policy's log-probs; required when beta ≠ 0. */
+  refLogp?: ArrayLike<number> | null;
+  /** [N·S·dim] the image states row n attends to (the frozen vision encoder's output, repeated per rollout). */
+  enc: ArrayLike<number>;
+  encLength: number;
+}
+
+/** What an update reports. */
+export interface UpdateResult {
+  loss: number;
+  /** The global gradient norm before clipping (clip_grad_norm_'s return value). */
+  gradNorm: number;
+  /** [N·T] per-token log-probs before the update (for grpo.ts's grpoReport). */
+  logp: Float32Array;
+}
+
+/** AdamW's state on the host, for a checkpoint: steps taken and both moments by parameter name. */
+export interface AdamWState {
+  step: number;
+  m: DecoderParams;
+  v: DecoderParams;
+}
+
+/** The differentiable loss's non-differentiated inputs: [N, T] each except adv [N]. */
+export interface ObjectiveInputs {
+  old: JaxArray;
+  /** Reference log-probs; null only with beta = 0 (a number): no KL term. */
+  ref: JaxArray | null;
+  adv: JaxArray;
+  /** grpo.ts's lossTokenWeights: the mask and the loss type's normaliser in one. */
+  weights: JaxArray;
+}
+
+/** The loss's scalars, numbers or jax-js scalars (each read once): clip range [clipLow, clipHigh] = [1−ε_low, 1+ε_high]. */
+export interface ObjectiveScalars {
+  clipLow: JaxArrayLike;
+  clipHigh: JaxArrayLike;
+  beta: JaxArrayLike;
+  /** Upper bound on the unclipped ratio (grpo.ts's delta); null = none. */
+  delta?: JaxArrayLike | null;
+}
+
+/** Returns Σ_tokens w·(−min(ρA, clip(ρ, clipLow, clipHigh)A) + β·k3) with ρ = e^(logp−old) (capped at delta): TRL's loss. */
+export function grpoObjective(logp: JaxArray, x: ObjectiveInputs, o: ObjectiveScalars): JaxArray {
+  const n = logp.shape[0];
+  const coef1 = np.exp(logp.ref.sub(x.old));
+  const coef2 = np.clip(coef1.ref, o.clipLow, o.clipHigh);
+  const capped = o.delta == null ? coef1 : np.minimum(coef1, o.delta);
+  const a = x.adv.reshape([n, 1]);
+  let perToken = np.minimum(capped.mul(a.ref), coef2.mul(a)).neg();
+  if (x.ref) {
+    const d = x.ref.sub(logp);
+    perToken = perToken.add(np.exp(d.ref).sub(d).sub(1).mul(o.beta));
+  } else {
+    if (o.beta !== 0) throw new RangeError('beta ≠ 0 needs reference log-probs');
+    logp.dispose();
+  }
+  return perToken.mul(x.weights).sum();
+}
+
+type DeviceBatch = Record<string, JaxArray>;
+type StepOutput = [JaxParams, JaxParams, JaxParams, JaxArray, JaxArray, JaxArray];
+
+/** The per-step scalars of the compiled update, in this order (one float32 vector). */
+const HYPER = [
+  'stepSize',
+  'sqrtBc2',
+  'decay',
+  'beta1',
+  'oneMinusBeta1',
+  'beta2',
+  'oneMinusBeta2',
+  'eps',
+  'maxGradNorm',
+  'clipLow',
+  'clipHigh',
+  'beta',
+  'temperature',
+  'delta',
+] as const;
+type Hyper = Record<(typeof HYPER)[number], JaxArray>;
+
+/** The traced update: loss + grad, global-norm clip, AdamW; consumes every argument. */
+function traceStep(
+  arch: DecoderArch,
+  withDelta: boolean,
+  P: JaxParams,
+  m: JaxParams,
+  v: JaxParams,
+  hp: JaxArray,
+  b: DeviceBatch,
+): StepOutput {
+  const names = decoderParamSpec(arch).map(([n]) => n);
+  const h = Object.fromEntries(np.split(hp, HYPER.length).map((x, i) => [HYPER[i], x])) as Hyper;
+  const lossFn = (Q: JaxParams, c: DeviceBatch): [JaxArray, JaxArray] => {
+    const logp = tokenLogp(Q, { inp: c.inp, enc: c.enc }, c.tgt, arch, h.temperature.ref);
+    const x = { old: c.old, ref: c.ref, adv: c.adv, weights: c.weights };
+    const o = { clipLow: h.clipLow.ref, clipHigh: h.clipHigh.ref, beta: h.beta.ref, delta: withDelta ? h.delta.ref : null };
+    return [grpoObjective(logp.ref, x, o), logp];
+  };
+  const [[loss, logp], g] = valueAndGrad(lossFn, { hasAux: true })(tree.ref(P), b);
+  const gnorm = np.sqrt(names.map((n) => np.square(g[n].ref).sum()).reduce((s, x) => s.add(x)));
+  // torch.nn.utils.clip_grad_norm_: g · min(max_norm / (‖g‖ + 1e-6), 1)
+  const scale = np.minimum(h.maxGradNorm.ref.div(gnorm.ref.add(1e-6)), 1);
+  const nP: JaxParams = {};
+  const nM: JaxParams = {};
+  const nV: JaxParams = {};
+  for (const n of names) {
+    // torch.optim.AdamW (torch 1.13 _single_tensor_adamw): decay, moments, bias-corrected step
+    const gi = g[n].mul(scale.ref);
+    const mi = m[n].mul(h.beta1.ref).add(gi.ref.mul(h.oneMinusBeta1.ref));
+    const vi = v[n].mul(h.beta2.ref).add(np.square(gi).mul(h.oneMinusBeta2.ref));
+    const denom = np.sqrt(vi.ref).div(h.sqrtBc2.ref).add(h.eps.ref);
+    nP[n] = P[n].mul(h.decay.ref).sub(mi.ref.div(denom).mul(h.stepSize.ref));
+    nM[n] = mi;
+    nV[n] = vi;
+  }
+  scale.dispose();
+  tree.dispose(h);
+  return [nP, nM, nV, loss, gnorm, logp];
+}
+
+/** The compiled programs of one architecture (jax-js caches each per input shape): update, log-probs, logits. */
+function compile(arch: DecoderArch, withDelta: boolean) {
+  return {
+    step: jit((P: JaxParams, m: JaxParams, v: JaxParams, hp: JaxArray, b: DeviceBatch) => traceStep(arch, withDelta, P, m, v, hp, b)),
+    logp: jit((P: JaxParams, t: JaxArray, b: DeviceBatch) => tokenLogp(P, { inp: b.inp, enc: b.enc }, b.tgt, arch, t)),
+    logits: jit((P: JaxParams, b: DeviceBatch) => decoderLogits(P, { inp: b.inp, enc: b.enc }, arch)),
+  };
+}
+type Programs = ReturnType<typeof compile>;
+const PROGRAMS = new Map<string, Programs>();
+
+/** Returns the shared programs of an architecture: hyperparameters are inputs, so a new updater does not recompile. */
+function programs(arch: DecoderArch, withDelta: boolean): Programs {
+  const key = JSON.stringify([arch.vocab, arch.dim, arch.heads, arch.layers, arch.maxLen, withDelta]);
+  let p = PROGRAMS.get(key);
+  if (!p) PROGRAMS.set(key, (p = compile(arch, withDelta)));
+  return p;
+}
+
+/** Frees every compiled program (they are shared by all updaters and otherwise live as long as the module). */
+export function disposeTrainPrograms(): void {
+  for (const p of PROGRAMS.values()) for (const f of Object.values(p)) f.dispose();
+  PROGRAMS.clear();
+}
+
+/** The caption decoder under GRPO: jax-js weights and AdamW moments, updated in place by {@link GrpoUpdater.update}. */
+export class GrpoUpdater {
+  private P: JaxParams;
+  private m: JaxParams;
+  private v: JaxParams;
+  private steps: number;
+  private readonly programs: Programs;
+
+  constructor(
+    readonly arch: DecoderArch,
+    params: DecoderParams,
+    readonly options: GrpoUpdateOptions,
+    readonly adam: AdamWOptions,
+    state?: AdamWState | null,
+  ) {
+    if (!(options.temperature > 0)) throw new RangeError(`temperature must be > 0, got ${options.temperature}`);
+    if (!(adam.lr > 0)) throw new RangeError(`lr must be > 0, got ${adam.lr}`);
+    if (!(options.beta >= 0)) throw new RangeError(`beta must be >= 0, got ${options.beta}`);
+    this.P = paramsToJax(params, arch);
+    this.m = state ? paramsToJax(state.m, arch) : zerosLikeParams(arch);
+    this.v = state ? paramsToJax(state.v, arch) : zerosLikeParams(arch);
+    this.steps = state?.step ?? 0;
+    this.programs = programs(arch, options.delta != null);
+  }
+
+  /** AdamW steps taken so far. */
+  get step(): number {
+    return this.steps;
+  }
+
+  /** The batch on the device: inp/tgt int32 [N,T], enc [N,S,dim], old/ref [N,T], adv [N], weights [N,T]. */
+  private deviceBatch(batch: RolloutBatch, withLoss: boolean): DeviceBatch {
+    const { numSequences: n, width, encLength: s } = batch;
+    const t = width - 1;
+    const dim = this.arch.dim;
+    const need = (name: string, a: ArrayLike<number> | null | undefined, size: number): ArrayLike<number> => {
+      if (!a || a.length !== size) throw new RangeError(`${name} has ${a?.length ?? 0} entries, expected ${size}`);
+      return a;
+    };
+    const f32 = (a: ArrayLike<number>, shape: number[]): JaxArray => np.array(Float32Array.from(a), { shape });
+    const { inp, tgt } = shiftIds(batch.ids, n, width);
+    const out: DeviceBatch = {
+      inp: np.array(inp, { dtype: np.int32, shape: [n, t] }),
+      tgt: np.array(tgt, { dtype: np.int32, shape: [n, t] }),
+      enc: f32(need('enc', batch.enc, n * s * dim), [n, s, dim]),
+    };
+    if (!withLoss) return out;
+    const layout = { numSequences: n, maxLen: t, lengths: batch.lengths };
+    out.weights = f32(lossTokenWeights(layout, batch.truncated, this.options).weights, [n, t]);
+    out.old = f32(need('oldLogp', batch.oldLogp, n * t), [n, t]);
+    out.adv = f32(need('advantages', batch.advantages, n), [n]);
+    // beta = 0 without reference log-probs: the old ones stand in, the KL term is 0·finite = 0 (one program for every beta)
+    const ref = this.options.beta === 0 && !batch.refLogp ? batch.oldLogp : batch.refLogp;
+    out.ref = f32(need('refLogp', ref, n * t), [n, t]);
+    return out;
+  }
+
+  /** Runs one update on `batch` -> the loss, the gradient norm before clipping and the log-probs before the update. */
+  async update(batch: RolloutBatch): Promise<UpdateResult> {
+    const b = this.deviceBatch(batch, true);
+    const t = ++this.steps;
+    const { lr, betas, eps, weightDecay, maxGradNorm } = this.adam;
+    const o = this.options;
+    // host float64, as torch's Python-side scalars, then float32
+    const hyper: Record<(typeof HYPER)[number], number> = {
+      stepSize: lr / (1 - betas[0] ** t),
+      sqrtBc2: Math.sqrt(1 - betas[1] ** t),
+      decay: 1 - lr * weightDecay,
+      beta1: betas[0],
+      oneMinusBeta1: 1 - betas[0],
+      beta2: betas[1],
+      oneMinusBeta2: 1 - betas[1],
+      eps,
+      maxGradNorm,
+      clipLow: 1 - o.epsilonLow,
+      clipHigh: 1 + o.epsilonHigh,
+      beta: o.beta,
+      temperature: o.temperature,
+      delta: o.delta ?? 0,
+    };
+    const hp = np.array(Float32Array.from(HYPER, (k) => hyper[k]));
+    const [P, m, v, loss, gnorm, logp] = this.programs.step(this.P, this.m, this.v, hp, b);
+    this.P = P;
+    this.m = m;
+    this.v = v;
+    return {
+      loss: (await loss.data())[0],
+      gradNorm: (await gnorm.data())[0],
+      logp: Float32Array.from((await logp.data()) as ArrayLike<number>),
+    };
+  }
+
+  /** Returns the current policy's per-token log-probs [N·T] on a batch (its ids and enc; the loss inputs are not read). */
+  async tokenLogp(batch: RolloutBatch): Promise<Float32Array> {
+    const temperature = np.array(Float32Array.from([this.options.temperature]));
+    const out = this.programs.logp(tree.ref(this.P), temperature, this.deviceBatch(batch, false));
+    return Float32Array.from((await out.data()) as ArrayLike<number>);
+  }
+
+  /** Returns the current policy's logits [N·T·vocab] on a batch. */
+  async logits(batch: RolloutBatch): Promise<Float32Array> {
+    const out = this.programs.logits(tree.ref(this.P), this.deviceBatch(batch, false));
+    return Float32Array.from((await out.data()) as ArrayLike<number>);
+  }
+
+  /** Copies the current weights to the host. */
+  params(): Promise<DecoderParams> {
+    return paramsFromJax(this.P, this.arch);
+  }
+
+  /** Copies AdamW's state to the host (with the weights, what a resumable checkpoint needs). */
+  async state(): Promise<AdamWState> {
+    return { step: this.steps, m: await paramsFromJax(this.m, this.arch), v: await paramsFromJax(this.v, this.arch) };
+  }
+
+  /** Frees the weights and the moments (the compiled programs are shared: see disposeTrainPrograms). */
+  dispose(): void {
+    tree.dispose(this.P);
+    tree.dispose(this.m);
+    tree.dispose(this.v);
+  }
+}
