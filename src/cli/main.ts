@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { EngineError } from '../engine/errors.ts';
 import { registerBench } from './bench.ts';
 import { registerEval } from './eval.ts';
+import { registerGeneval } from './geneval.ts';
 import { registerInfo } from './info.ts';
 import { CliError } from './io.ts';
 import { registerRollouts } from './rollouts.ts';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerRoundTrip(program);
   registerRollouts(program);
   registerBench(program);
+  registerGeneval(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }

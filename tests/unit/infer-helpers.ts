@@ -1,5 +1,6 @@
 /** Shared setup of the inference tests: open a bundle folder in Node (WASM) and find parity fixtures. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { basename, join, resolve } from 'node:path';
 import { openBundleDir, type NodeEngine } from '../../src/cli/io.ts';
 import { createInferContext, type InferContext } from '../../src/engine/infer/index.ts';
@@ -74,4 +75,22 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
+}
+
+/**
+ * Opens `dir`'s context before the tests of the enclosing file or describe block and releases it after them;
+ * returns a getter for it.
+ */
+export function useContext(dir: string = TINY_BUNDLE): () => Opened {
+  let o: Opened | undefined;
+  beforeAll(async () => {
+    o = await openContext(dir);
+  }, HOOK_TIMEOUT);
+  afterAll(async () => {
+    await o?.engine.sessions.release();
+  }, HOOK_TIMEOUT);
+  return () => {
+    if (!o) throw new Error(`the context of ${dir} is not open`);
+    return o;
+  };
 }
