@@ -15,20 +15,25 @@ class CaptionLayer(nn.Module):
         self.n2, self.cross = nn.LayerNorm(dim), Attention(dim, heads)
         self.n3, self.mlp = nn.LayerNorm(dim), mlp(dim)
 
-    def forward(self, x, enc, past_k, past_v, bias):
+    def cross_kv(self, enc):
+        """Cross-attention keys and values [B,H,N,Dh] of the image states: fixed for a whole caption."""
+        return self.cross.project_kv(enc)
+
+    def forward(self, x, enc, past_k, past_v, bias, enc_kv=None):
         a = self.self_attn
         y = self.n1(x)
         k, v = a.kv(y).chunk(2, -1)
         k = torch.cat([past_k, a.split(k)], 2)
         v = torch.cat([past_v, a.split(v)], 2)
         x = x + a.attend(a.split(a.q(y)), k, v, bias)
-        x = x + self.cross(self.n2(x), enc)
+        x = x + self.cross(self.n2(x), enc, kv=enc_kv)
         return x + self.mlp(self.n3(x)), k, v
 
 
 class CaptionDecoder(nn.Module):
     """(input_ids [B,S], encoder_hidden_states [B,N,D], past k/v per layer [B,H,P,Dh])
-    -> logits [B,S,V], present k/v per layer [B,H,P+S,Dh]."""
+    -> logits [B,S,V], present k/v per layer [B,H,P+S,Dh]. With `enc_kv` (each layer's cross_kv of the
+    image states, computed once per caption) the image states themselves are not read."""
 
     def __init__(self, vocab, dim, heads, layers, max_len):
         super().__init__()
@@ -44,7 +49,7 @@ class CaptionDecoder(nn.Module):
         z = torch.zeros(batch, self.heads, 0, self.head_dim)
         return [(z, z) for _ in self.layers]
 
-    def forward(self, input_ids, enc, past):
+    def forward(self, input_ids, enc, past, enc_kv=None):
         S = input_ids.shape[1]
         P = past[0][0].shape[2]
         q_pos = torch.arange(S, device=input_ids.device) + P
@@ -52,8 +57,8 @@ class CaptionDecoder(nn.Module):
         bias = (k_pos[None, :] > q_pos[:, None]).float() * -1e4
         x = self.tok(input_ids) + self.pos(q_pos)[None]
         present = []
-        for layer, (pk, pv) in zip(self.layers, past):
-            x, k, v = layer(x, enc, pk, pv, bias)
+        for i, (layer, (pk, pv)) in enumerate(zip(self.layers, past)):
+            x, k, v = layer(x, enc, pk, pv, bias, None if enc_kv is None else enc_kv[i])
             present.append((k, v))
         logits = F.linear(self.norm(x), self.tok.weight)
         return logits, present

@@ -1,17 +1,21 @@
 """ONNX export of the trained reference models into a bundle folder, plus PyTorch parity fixtures.
 
 Layouts: the encoder follows Optimum's vision-encoder-decoder export (encoder_model.onnx,
-decoder_model_merged.onnx with past_key_values.{i}.key/.value), the decoder a diffusers-like layout
+decoder_model_merged.onnx with past_key_values.{i}.decoder/.encoder.key/.value and use_cache_branch, see
+merged_decoder.py), the decoder a diffusers-like layout
 (text_encoder/, transformer/, vae_decoder/), the scorer CLIP-like vision and text models.
 """
 import hashlib
 import json
 import os
 import shutil
+import tempfile
 
 import torch
 
 from . import config as C
+from .merged_decoder import (decoder_specs, flow_specs, kv_names, merge_cached, parameter_names, rename_initializers,
+                             text_kv_names)
 
 OPSET = 17
 
@@ -34,22 +38,6 @@ class _TextStates(torch.nn.Module):
 
     def forward(self, input_ids):
         return self.text(input_ids)[0]
-
-
-class _MergedDecoder(torch.nn.Module):
-    """Flat-argument wrapper of CaptionDecoder for export."""
-
-    def __init__(self, dec):
-        super().__init__()
-        self.dec = dec
-
-    def forward(self, input_ids, encoder_hidden_states, *past_flat):
-        past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
-        logits, present = self.dec(input_ids, encoder_hidden_states, past)
-        flat = []
-        for k, v in present:
-            flat += [k, v]
-        return (logits, *flat)
 
 
 def round_to_fp16(module):
@@ -88,30 +76,86 @@ def fp16_storage(path, min_elements=256):
     onnx.save(m, path)
 
 
-def _export(module, args, path, inputs, outputs, dynamic):
+def _torch_export(module, args, path, inputs, outputs, dynamic):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     module.eval()
     with torch.no_grad():
         torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs,
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
+
+
+def _export(module, args, path, inputs, outputs, dynamic):
+    _torch_export(module, args, path, inputs, outputs, dynamic)
     fp16_storage(path)
 
 
-def merged_decoder_spec(dec, n_tok):
-    """Example arguments, input and output names and dynamic axes of the merged caption decoder's export."""
-    past = []
-    names_in, names_out = ["input_ids", "encoder_hidden_states"], ["logits"]
-    dyn = {"input_ids": {0: "batch", 1: "sequence"}, "encoder_hidden_states": {0: "batch"},
-           "logits": {0: "batch", 1: "sequence"}}
-    for i in range(len(dec.layers)):
-        for kv in ("key", "value"):
-            past.append(torch.zeros(2, dec.heads, 4, dec.head_dim))
-            names_in.append(f"past_key_values.{i}.{kv}")
-            names_out.append(f"present.{i}.{kv}")
-            dyn[f"past_key_values.{i}.{kv}"] = {0: "batch", 2: "past_sequence"}
-            dyn[f"present.{i}.{kv}"] = {0: "batch", 2: "total_sequence"}
-    args = (torch.ones(2, 3, dtype=torch.int64), torch.zeros(2, n_tok, dec.tok.weight.shape[1]), *past)
-    return args, names_in, names_out, dyn
+def merged_decoder_io(dec, n_tok):
+    """(inputs, outputs) of the merged caption decoder: [{name, dtype, shape}] in graph order."""
+    f32, n = "float32", len(dec.layers)
+    kv = {"decoder": ["batch", dec.heads, "past_sequence", dec.head_dim],
+          "encoder": ["batch", dec.heads, "encoder_sequence", dec.head_dim]}
+    present = {"decoder": ["batch", dec.heads, "total_sequence", dec.head_dim], "encoder": kv["encoder"]}
+    inputs = ([{"name": "input_ids", "dtype": "int64", "shape": ["batch", "sequence"]},
+               {"name": "encoder_hidden_states", "dtype": f32, "shape": ["batch", n_tok, dec.tok.weight.shape[1]]}]
+              + [{"name": p, "dtype": f32, "shape": kv[p.split(".")[2]]} for p in kv_names(n, "past_key_values")]
+              + [{"name": "use_cache_branch", "dtype": "bool", "shape": [1]}])
+    outputs = ([{"name": "logits", "dtype": f32, "shape": ["batch", "sequence", dec.tok.weight.shape[0]]}]
+               + [{"name": p, "dtype": f32, "shape": present[p.split(".")[2]]} for p in kv_names(n, "present")])
+    return inputs, outputs
+
+
+def _export_merged(specs, io, path, name):
+    """Exports the `main` and `kv` graphs of `specs` (uae.merged_decoder), names their weights after the
+    parameters, splices them into one graph with inputs/outputs `io` and writes it to `path` with float16
+    storage."""
+    import onnx
+    from onnx import helper, TensorProto
+    graphs = {}
+    for key, (wrapper, args, ins, outs, dyn) in specs.items():
+        def export(module, p, args=args, ins=ins, outs=outs, dyn=dyn):
+            _torch_export(module, args, p, ins, outs, dyn)
+        names = parameter_names(wrapper, export)
+        with tempfile.TemporaryDirectory() as tmp:
+            export(wrapper, os.path.join(tmp, "graph.onnx"))
+            m = onnx.load(os.path.join(tmp, "graph.onnx"))
+        rename_initializers(m, names)
+        missing = set(names.values()) - {i.name for i in m.graph.initializer}
+        if missing:
+            raise RuntimeError(f"weights of the probe export not found in the export: {sorted(missing)[:4]}")
+        graphs[key] = m
+    types = {"float32": TensorProto.FLOAT, "int64": TensorProto.INT64, "bool": TensorProto.BOOL}
+    ins, outs = ([helper.make_tensor_value_info(t["name"], types[t["dtype"]], t["shape"]) for t in spec]
+                 for spec in io)
+    merged = merge_cached(graphs["main"], graphs["kv"], ins, outs, name)
+    onnx.checker.check_model(merged)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    onnx.save(merged, path)
+    fp16_storage(path)
+
+
+def export_merged_decoder(dec, n_tok, path):
+    """Writes the caption decoder in the merged encoder-decoder layout (uae.merged_decoder) to `path`."""
+    _export_merged(decoder_specs(dec, n_tok), merged_decoder_io(dec, n_tok), path, "decoder_model_merged")
+
+
+def flow_transformer_io(flow, hp):
+    """(inputs, outputs) of the merged flow transformer: [{name, dtype, shape}] in graph order."""
+    c, s, d = hp["latent_channels"], hp["latent_size"], hp["text_dim"]
+    cross = flow.blocks[0].cross
+    kv = ["batch", cross.heads, "text_sequence", cross.head_dim]
+    lat, f32 = ["batch", c, s, s], "float32"
+    inputs = ([{"name": "sample", "dtype": f32, "shape": lat}, {"name": "timestep", "dtype": f32, "shape": ["batch"]},
+               {"name": "encoder_hidden_states", "dtype": f32, "shape": ["batch", C.MAX_LEN, d]}]
+              + [{"name": n, "dtype": f32, "shape": kv} for n in text_kv_names(len(flow.blocks), "past_key_values")]
+              + [{"name": "use_cache_branch", "dtype": "bool", "shape": [1]}])
+    outputs = ([{"name": "out_sample", "dtype": f32, "shape": lat}]
+               + [{"name": n, "dtype": f32, "shape": kv} for n in text_kv_names(len(flow.blocks), "present")])
+    return inputs, outputs
+
+
+def export_flow_transformer(flow, hp, path):
+    """Writes the flow transformer with its caption K/V computed once per sampling run (uae.merged_decoder)."""
+    _export_merged(flow_specs(flow, hp, C.MAX_LEN), flow_transformer_io(flow, hp), path, "transformer")
 
 
 def export_caption_model(model, out_dir, prefix, vision_path=None):
@@ -125,22 +169,13 @@ def export_caption_model(model, out_dir, prefix, vision_path=None):
         _export(model.vision, (px,), os.path.join(out_dir, vision_path), ["pixel_values"], ["last_hidden_state"],
                 {"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}})
     n_tok = model.vision.stem.pos.shape[1]
-    args, names_in, names_out, dyn = merged_decoder_spec(dec, n_tok)
-    dec_path = os.path.join(out_dir, prefix, "decoder_model_merged.onnx")
-    _export(_MergedDecoder(dec), args, dec_path, names_in, names_out, dyn)
-    f32 = "float32"
-    kv_shape = ["batch", dec.heads, "past_sequence", dec.head_dim]
+    export_merged_decoder(dec, n_tok, os.path.join(out_dir, prefix, "decoder_model_merged.onnx"))
+    dec_in, dec_out = merged_decoder_io(dec, n_tok)
     io = {
         vision_path: {
-            "inputs": [{"name": "pixel_values", "dtype": f32, "shape": ["batch", 3, C.IMAGE_SIZE, C.IMAGE_SIZE]}],
-            "outputs": [{"name": "last_hidden_state", "dtype": f32, "shape": ["batch", n_tok, dim]}]},
-        f"{prefix}/decoder_model_merged.onnx": {
-            "inputs": [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "sequence"]},
-                       {"name": "encoder_hidden_states", "dtype": f32, "shape": ["batch", n_tok, dim]}]
-            + [{"name": n, "dtype": f32, "shape": kv_shape} for n in names_in[2:]],
-            "outputs": [{"name": "logits", "dtype": f32, "shape": ["batch", "sequence", dec.tok.weight.shape[0]]}]
-            + [{"name": n, "dtype": f32, "shape": ["batch", dec.heads, "total_sequence", dec.head_dim]}
-               for n in names_out[1:]]},
+            "inputs": [{"name": "pixel_values", "dtype": "float32", "shape": ["batch", 3, C.IMAGE_SIZE, C.IMAGE_SIZE]}],
+            "outputs": [{"name": "last_hidden_state", "dtype": "float32", "shape": ["batch", n_tok, dim]}]},
+        f"{prefix}/decoder_model_merged.onnx": {"inputs": dec_in, "outputs": dec_out},
     }
     role = {"vision": vision_path, "decoder": f"{prefix}/decoder_model_merged.onnx",
             "numLayers": len(dec.layers), "numHeads": dec.heads, "headDim": dec.head_dim,
@@ -155,12 +190,7 @@ def export_decoder(flow_model, ae, scale, shift, hp, out_dir):
     _export(_TextStates(flow_model.text), (ids,), os.path.join(out_dir, "decoder/text_encoder/model.onnx"),
             ["input_ids"], ["last_hidden_state"], {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}})
     x = torch.zeros(2, c, s, s)
-    t = torch.full((2,), 0.5)
-    ctx = torch.zeros(2, C.MAX_LEN, d)
-    _export(flow_model.flow, (x, t, ctx), os.path.join(out_dir, "decoder/transformer/model.onnx"),
-            ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
-            {"sample": {0: "batch"}, "timestep": {0: "batch"}, "encoder_hidden_states": {0: "batch"},
-             "out_sample": {0: "batch"}})
+    export_flow_transformer(flow_model.flow, hp, os.path.join(out_dir, "decoder/transformer/model.onnx"))
     _export(_VaeDecode(ae, scale, shift), (x,), os.path.join(out_dir, "decoder/vae_decoder/model.onnx"),
             ["latent_sample"], ["sample"], {"latent_sample": {0: "batch"}, "sample": {0: "batch"}})
     f32 = "float32"
@@ -169,11 +199,7 @@ def export_decoder(flow_model, ae, scale, shift, hp, out_dir):
         "decoder/text_encoder/model.onnx": {
             "inputs": [{"name": "input_ids", "dtype": "int64", "shape": ["batch", C.MAX_LEN]}],
             "outputs": [{"name": "last_hidden_state", "dtype": f32, "shape": ["batch", C.MAX_LEN, d]}]},
-        "decoder/transformer/model.onnx": {
-            "inputs": [{"name": "sample", "dtype": f32, "shape": lat},
-                       {"name": "timestep", "dtype": f32, "shape": ["batch"]},
-                       {"name": "encoder_hidden_states", "dtype": f32, "shape": ["batch", C.MAX_LEN, d]}],
-            "outputs": [{"name": "out_sample", "dtype": f32, "shape": lat}]},
+        "decoder/transformer/model.onnx": dict(zip(("inputs", "outputs"), flow_transformer_io(flow_model.flow, hp))),
         "decoder/vae_decoder/model.onnx": {
             "inputs": [{"name": "latent_sample", "dtype": f32, "shape": lat}],
             "outputs": [{"name": "sample", "dtype": f32, "shape": ["batch", 3, C.IMAGE_SIZE, C.IMAGE_SIZE]}]},

@@ -61,10 +61,10 @@ class FlowBlock(nn.Module):
         nn.init.zeros_(self.ada.weight)
         nn.init.zeros_(self.ada.bias)
 
-    def forward(self, x, ctx, cond, ctx_bias):
+    def forward(self, x, ctx, cond, ctx_bias, text_kv=None):
         sh1, sc1, g1, sh2, sc2, g2 = self.ada(cond).unsqueeze(1).chunk(6, -1)
         x = x + g1 * self.attn(self.n1(x) * (1 + sc1) + sh1)
-        x = x + self.cross(self.n2(x), ctx, bias=ctx_bias)
+        x = x + self.cross(self.n2(x), ctx, bias=ctx_bias, kv=text_kv)
         return x + g2 * self.mlp(self.n3(x) * (1 + sc2) + sh2)
 
 
@@ -91,7 +91,13 @@ class FlowTransformer(nn.Module):
             nn.init.zeros_(m.weight)
             nn.init.zeros_(m.bias)
 
-    def forward(self, sample, timestep, encoder_hidden_states):
+    def text_kv(self, encoder_hidden_states):
+        """Each block's cross-attention keys and values [B,H,L,Dh] of the caption states: fixed while sampling."""
+        ctx = self.ctx_in(encoder_hidden_states)
+        return [blk.cross.project_kv(ctx) for blk in self.blocks]
+
+    def forward(self, sample, timestep, encoder_hidden_states, text_kv=None):
+        """With `text_kv` (from text_kv() of the same states) the caption states are only pooled and masked."""
         B = sample.shape[0]
         c, p, g = self.c, self.p, self.g
         x = sample.reshape(B, c, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(B, g * g, c * p * p)
@@ -101,9 +107,9 @@ class FlowTransformer(nn.Module):
         pooled = (encoder_hidden_states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         ctx_bias = (1.0 - mask.transpose(1, 2)).unsqueeze(1) * -1e4
         cond = self.t_mlp(timestep_embedding(timestep, x.shape[-1])) + self.pool_in(pooled)
-        ctx = self.ctx_in(encoder_hidden_states)
-        for blk in self.blocks:
-            x = blk(x, ctx, cond, ctx_bias)
+        ctx = self.ctx_in(encoder_hidden_states) if text_kv is None else None
+        for i, blk in enumerate(self.blocks):
+            x = blk(x, ctx, cond, ctx_bias, None if text_kv is None else text_kv[i])
         sh, sc = self.ada_out(cond).unsqueeze(1).chunk(2, -1)
         x = self.out(self.n_out(x) * (1 + sc) + sh)
         x = x.reshape(B, g, g, c, p, p).permute(0, 3, 1, 4, 2, 5).reshape(B, c, g * p, g * p)

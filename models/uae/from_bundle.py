@@ -9,7 +9,9 @@ i.e. the cold start). Existing checkpoints are kept unless --force. Weights come
 bundle stores them in (float16 values). Each import is checked: the recovered module is exported again
 and every weight of the new graph must equal the bundle's, initializer by initializer.
 
-How weights are found: torch's exporter keeps parameter names for most initializers but renames
+How weights are found: the caption decoder and the flow transformer (merged layout with use_cache_branch)
+name every initializer after its parameter (uae.merged_decoder), so they are read by name. For the other graphs (and caption decoders of the
+older layout) torch's exporter keeps parameter names for most initializers but renames
 constant-folded ones (a Linear weight transposed for MatMul becomes `onnx::MatMul_N`). So the module is
 first exported with distinct random weights; every parameter is located there by value (as is or
 transposed) and identified by the graph node that consumes it; the bundle's graph, exported from the same
@@ -27,7 +29,7 @@ from . import config as C
 from .checkpoints import Checkpoint
 from .common import REPO, TOKENIZER_PATH, load_tokenizer
 from .encoder import CaptionModel
-from .export import OPSET, _MergedDecoder, _TextStates, _VaeDecode, merged_decoder_spec
+from .export import OPSET, _TextStates, _VaeDecode
 from .flow_decoder import FlowDecoder, LatentAutoEncoder
 from .scorer import Scorer
 
@@ -177,11 +179,14 @@ def import_flow(bundle, cfg, roles, tok):
                                                {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}}),
                       os.path.join(bundle, roles["decoder"]["textEncoder"]))
     c, s = hp["latent_channels"], hp["latent_size"]
-    args = (torch.zeros(2, c, s, s), torch.full((2,), 0.5), torch.zeros(2, C.MAX_LEN, hp["text_dim"]))
-    n += import_module(flow.flow, (args, ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
-                                   {"sample": {0: "batch"}, "timestep": {0: "batch"},
-                                    "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch"}}),
-                       os.path.join(bundle, roles["decoder"]["transformer"]))
+    path = os.path.join(bundle, roles["decoder"]["transformer"])
+    if _has_cache_branch(path):
+        n += import_by_name(flow.flow, "flow.", path)
+    else:
+        args = (torch.zeros(2, c, s, s), torch.full((2,), 0.5), torch.zeros(2, C.MAX_LEN, hp["text_dim"]))
+        n += import_module(flow.flow, (args, ["sample", "timestep", "encoder_hidden_states"], ["out_sample"],
+                                       {"sample": {0: "batch"}, "timestep": {0: "batch"},
+                                        "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch"}}), path)
     sd = flow.state_dict()
     _save("flow", {"model": sd, "ema": sd, "opt": None, "step": hp["steps"], "imported_from": bundle})
     return f"flow: {n} tensors (text encoder + flow transformer, EMA weights)"
@@ -201,16 +206,80 @@ def import_scorer(bundle, cfg, roles, tok):
     return f"scorer: {n} tensors (vision + text towers; logit scale is training-only and not recovered)"
 
 
+class _LegacyMergedDecoder(torch.nn.Module):
+    """The caption decoder as bundles before the merged encoder-decoder layout exported it (self-attention
+    cache only: past_key_values.{i}.key/value), to import those by graph position."""
+
+    def __init__(self, dec):
+        super().__init__()
+        self.dec = dec
+
+    def forward(self, input_ids, encoder_hidden_states, *past_flat):
+        past = [(past_flat[2 * i], past_flat[2 * i + 1]) for i in range(len(past_flat) // 2)]
+        logits, present = self.dec(input_ids, encoder_hidden_states, past)
+        return (logits, *[t for kv in present for t in kv])
+
+
+def _legacy_decoder_spec(dec, n_tok):
+    past, names_in, names_out = [], ["input_ids", "encoder_hidden_states"], ["logits"]
+    dyn = {"input_ids": {0: "batch", 1: "sequence"}, "encoder_hidden_states": {0: "batch"},
+           "logits": {0: "batch", 1: "sequence"}}
+    for i in range(len(dec.layers)):
+        for kv in ("key", "value"):
+            past.append(torch.zeros(2, dec.heads, 4, dec.head_dim))
+            names_in.append(f"past_key_values.{i}.{kv}")
+            names_out.append(f"present.{i}.{kv}")
+            dyn[f"past_key_values.{i}.{kv}"] = {0: "batch", 2: "past_sequence"}
+            dyn[f"present.{i}.{kv}"] = {0: "batch", 2: "total_sequence"}
+    args = (torch.ones(2, 3, dtype=torch.int64), torch.zeros(2, n_tok, dec.tok.weight.shape[1]), *past)
+    return args, names_in, names_out, dyn
+
+
+def _has_cache_branch(path):
+    """True for a graph of the merged layout (uae.merged_decoder): weights named after their parameters."""
+    import onnx
+    return "use_cache_branch" in [i.name for i in onnx.load(path).graph.input]
+
+
+def import_by_name(module, prefix, onnx_path):
+    """Loads every parameter of `module` from the initializer named `<prefix><name>` (or `<prefix><name>_t`,
+    transposed; float16-stored ones end in `__fp16`), as the merged caption decoder names them; checks that
+    every initializer so named holds its parameter."""
+    import onnx
+    from onnx import numpy_helper
+    inits = {}
+    for i in onnx.load(onnx_path).graph.initializer:
+        inits[i.name[:-len("__fp16")] if i.name.endswith("__fp16") else i.name] = numpy_helper.to_array(i)
+    n = 0
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            key = prefix + name
+            if key not in inits and key + "_t" not in inits:
+                raise ImportError_(f"{onnx_path}: no initializer named {key} or {key}_t")
+            arr = inits[key] if key in inits else inits[key + "_t"].T
+            if arr.shape != tuple(p.shape):
+                raise ImportError_(f"{onnx_path}: {key} has shape {arr.shape} in the graph, {tuple(p.shape)} here")
+            p.copy_(torch.from_numpy(np.ascontiguousarray(arr.astype(np.float32))))
+            n += 1
+        params = {prefix + k: v.detach().numpy() for k, v in module.named_parameters()}
+        for key, arr in inits.items():
+            base = key[:-2] if key.endswith("_t") and key[:-2] in params else key
+            if base in params and not np.array_equal(arr.T if base != key else arr, params[base]):
+                raise ImportError_(f"{onnx_path}: {key} and {base} disagree")
+    return n
+
+
 def import_caption_model(bundle, cfg, role, tok):
     model = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
     px = torch.zeros(2, 3, C.IMAGE_SIZE, C.IMAGE_SIZE)
     n = import_module(model.vision, ((px,), ["pixel_values"], ["last_hidden_state"],
                                      {"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}}),
                       os.path.join(bundle, role["vision"]))
-    dec = model.decoder
-    args, names_in, names_out, dyn = merged_decoder_spec(dec, model.vision.stem.pos.shape[1])
-    n += import_module(_MergedDecoder(dec), (args, names_in, names_out, dyn), os.path.join(bundle, role["decoder"]))
-    return model, n
+    path = os.path.join(bundle, role["decoder"])
+    if _has_cache_branch(path):
+        return model, n + import_by_name(model.decoder, "decoder.", path)
+    spec = _legacy_decoder_spec(model.decoder, model.vision.stem.pos.shape[1])
+    return model, n + import_module(_LegacyMergedDecoder(model.decoder), spec, path)
 
 
 def main():

@@ -40,7 +40,15 @@ class Attention(nn.Module):
         b, h, n, d = out.shape
         return self.o(out.transpose(1, 2).reshape(b, n, h * d))
 
-    def forward(self, x, ctx=None, bias=None):
+    def project_kv(self, ctx):
+        """Keys and values [B,H,N,Dh] of a context sequence."""
+        k, v = self.kv(ctx).chunk(2, -1)
+        return self.split(k), self.split(v)
+
+    def forward(self, x, ctx=None, bias=None, kv=None):
+        """`kv`: the context's keys and values from project_kv, when they are computed once for many calls."""
+        if kv is not None:
+            return self.attend(self.split(self.q(x)), kv[0], kv[1], bias)
         ctx = x if ctx is None else ctx
         k, v = self.kv(ctx).chunk(2, -1)
         return self.attend(self.split(self.q(x)), self.split(k), self.split(v), bias)

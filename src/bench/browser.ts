@@ -14,6 +14,7 @@ import { resolveImage } from '../engine/rollouts/index.ts';
 import { runRoundTripJob } from '../engine/roundtrip/index.ts';
 import { runPeer, type PeerResult } from './peer.ts';
 import { gpuKvSessionOptions } from './raw-decode.ts';
+import { kvLayoutOf } from '../engine/kv-layout.ts';
 import { runStages, type OpenedEngine, type StageResult } from './stages.ts';
 import type { Repeats } from './timing.ts';
 
@@ -87,7 +88,8 @@ async function gpuKvDecoder(ort: OrtModule, ctx: InferContext, files: Map<string
   const role = ctx.manifest.roles.encoder;
   const bytes = role && files.get(role.decoder);
   if (!role || !bytes) throw new Error('bench: the bundle has no encoder decoder graph');
-  return ort.InferenceSession.create(bytes, gpuKvSessionOptions(role.numLayers));
+  const layout = kvLayoutOf((ctx.manifest.io[role.decoder]?.inputs ?? []).map((t) => t.name));
+  return ort.InferenceSession.create(bytes, gpuKvSessionOptions(role.numLayers, layout));
 }
 
 function growth(before: number | undefined, after: number | undefined): number | undefined {

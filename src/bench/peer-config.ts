@@ -1,10 +1,12 @@
 /**
  * The small config files transformers.js needs to load our encoder (an Optimum vision-encoder-decoder export:
- * encoder_model.onnx + decoder_model_merged.onnx with past_key_values.{i}.key/value) as an `image-to-text`
- * pipeline. Every number comes from the bundle's manifest and tokenizer. The decoder is declared as GPT-2
- * (n_layer/n_head/n_embd), whose cache has self-attention keys/values only, exactly like our merged decoder.
+ * encoder_model.onnx + decoder_model_merged.onnx) as an `image-to-text` pipeline. Every number comes from the
+ * bundle's manifest and tokenizer. A decoder of the merged encoder-decoder layout (past_key_values.{i}.decoder
+ * and .encoder keys/values, use_cache_branch) is declared as TrOCR's decoder, whose cache has the same names;
+ * one of the legacy layout (past_key_values.{i}.key/value) as GPT-2 (n_layer/n_head/n_embd).
  */
 import type { BundleManifest } from '../engine/manifest.ts';
+import { kvLayoutOf } from '../engine/kv-layout.ts';
 
 /** File name → JSON text of each config file. */
 export type PeerConfigFiles = Record<
@@ -25,6 +27,19 @@ export function peerConfigFiles(manifest: BundleManifest, tokenizerJson: string)
   const hidden = role.numHeads * role.headDim;
   const ids = { bos_token_id: role.bosId, eos_token_id: role.eosId, pad_token_id: role.padId, decoder_start_token_id: role.bosId };
   const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+  const layout = kvLayoutOf((manifest.io[role.decoder]?.inputs ?? []).map((t) => t.name));
+  // transformers.js names the cache from the decoder's config: an encoder-decoder type (TrOCR's) gives
+  // past_key_values.{i}.decoder/.encoder.*, GPT-2's gives past_key_values.{i}.key/value.
+  const decoderShape =
+    layout === 'cross'
+      ? {
+          model_type: 'trocr',
+          decoder_layers: role.numLayers,
+          decoder_attention_heads: role.numHeads,
+          d_model: hidden,
+          max_position_embeddings: role.maxTokens,
+        }
+      : { model_type: 'gpt2', n_layer: role.numLayers, n_head: role.numHeads, n_embd: hidden, n_positions: role.maxTokens };
   return {
     'config.json': json({
       architectures: ['VisionEncoderDecoderModel'],
@@ -35,13 +50,9 @@ export function peerConfigFiles(manifest: BundleManifest, tokenizerJson: string)
       max_length: role.maxTokens,
       encoder: { model_type: 'vit', image_size: pre.height, num_channels: pre.channels },
       decoder: {
-        model_type: 'gpt2',
+        ...decoderShape,
         is_decoder: true,
         add_cross_attention: true,
-        n_layer: role.numLayers,
-        n_head: role.numHeads,
-        n_embd: hidden,
-        n_positions: role.maxTokens,
         vocab_size: vocabSize,
         ...ids,
       },

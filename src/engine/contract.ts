@@ -8,6 +8,7 @@
 import type { InferenceSession } from 'onnxruntime-web';
 import { EngineError } from './errors.ts';
 import type { BundleManifest, EncoderRole, IoTensorSpec } from './manifest.ts';
+import { kvLayoutOf, kvNames, USE_CACHE_BRANCH, type KvLayout } from './kv-layout.ts';
 
 /** One tensor the engine feeds or reads: `dims` null = any size; `rank` undefined = any rank. */
 export interface ContractTensor {
@@ -31,18 +32,17 @@ const f32 = (name: string, dims?: (number | null)[]): ContractTensor => ({ name,
 const i64 = (name: string, dims?: (number | null)[]): ContractTensor => ({ name, dtype: 'int64', ...(dims ? { dims } : {}) });
 const anyRank = (rank: number): null[] => new Array<null>(rank).fill(null);
 
-function encoderContracts(prefix: string, enc: EncoderRole, image: (number | null)[]): [string, GraphContract][] {
+function encoderContracts(prefix: string, enc: EncoderRole, image: (number | null)[], layout: KvLayout): [string, GraphContract][] {
   const kv = (kind: 'past_key_values' | 'present'): ContractTensor[] =>
-    Array.from({ length: enc.numLayers }, (_, i) =>
-      ['key', 'value'].map((k) => f32(`${kind}.${i}.${k}`, [null, enc.numHeads, null, enc.headDim])),
-    ).flat();
+    kvNames(layout, enc.numLayers, kind).map((k) => f32(k.name, [null, enc.numHeads, null, enc.headDim]));
+  const branch: ContractTensor[] = layout === 'cross' ? [{ name: USE_CACHE_BRANCH, dtype: 'bool', dims: [1] }] : [];
   return [
     [enc.vision, { role: `${prefix}.vision`, inputs: [f32('pixel_values', image)], outputs: [f32('last_hidden_state', anyRank(3))] }],
     [
       enc.decoder,
       {
         role: `${prefix}.decoder`,
-        inputs: [i64('input_ids', anyRank(2)), f32('encoder_hidden_states', anyRank(3)), ...kv('past_key_values')],
+        inputs: [i64('input_ids', anyRank(2)), f32('encoder_hidden_states', anyRank(3)), ...kv('past_key_values'), ...branch],
         outputs: [f32('logits', anyRank(3)), ...kv('present')],
       },
     ],
@@ -55,14 +55,26 @@ export function roleContracts(manifest: BundleManifest): Map<string, GraphContra
   const image = [null, 3, height, width];
   const { encoder, referenceEncoder, decoder, scorer, checkpoints } = manifest.roles;
   const list: [string, GraphContract][] = [];
-  if (encoder) list.push(...encoderContracts('encoder', encoder, image));
-  if (referenceEncoder) list.push(...encoderContracts('referenceEncoder', referenceEncoder, image));
+  // The cache layout of each decoder graph is the one its manifest io entry names (legacy 'self' without one).
+  const layout = (path: string): KvLayout => kvLayoutOf((manifest.io[path]?.inputs ?? []).map((t) => t.name));
+  const contracts = (prefix: string, enc: EncoderRole): [string, GraphContract][] =>
+    encoderContracts(prefix, enc, image, layout(enc.decoder));
+  if (encoder) list.push(...contracts('encoder', encoder));
+  if (referenceEncoder) list.push(...contracts('referenceEncoder', referenceEncoder));
   // Checkpoints are encoder snapshots: same heads and layers as the encoder (or the reference one).
   const base = encoder ?? referenceEncoder;
-  if (base)
-    (checkpoints ?? []).forEach((c, i) => list.push(...encoderContracts(`checkpoints.${i}.encoder`, { ...base, ...c.encoder }, image)));
+  if (base) (checkpoints ?? []).forEach((c, i) => list.push(...contracts(`checkpoints.${i}.encoder`, { ...base, ...c.encoder })));
   if (decoder) {
     const latent = [null, ...decoder.latentShape];
+    // A transformer that takes its caption keys/values back (use_cache_branch) feeds the past_key_values.* its io names.
+    const io = manifest.io[decoder.transformer]?.inputs ?? [];
+    const textKv: ContractTensor[] =
+      kvLayoutOf(io.map((t) => t.name)) === 'cross'
+        ? [
+            ...io.filter((t) => t.name.startsWith('past_key_values.')).map((t) => f32(t.name, anyRank(4))),
+            { name: USE_CACHE_BRANCH, dtype: 'bool', dims: [1] },
+          ]
+        : [];
     list.push([
       decoder.textEncoder,
       { role: 'decoder.textEncoder', inputs: [i64('input_ids', anyRank(2))], outputs: [f32('last_hidden_state', anyRank(3))] },
@@ -71,7 +83,7 @@ export function roleContracts(manifest: BundleManifest): Map<string, GraphContra
       decoder.transformer,
       {
         role: 'decoder.transformer',
-        inputs: [f32('sample', latent), f32('timestep', [null]), f32('encoder_hidden_states', anyRank(3))],
+        inputs: [f32('sample', latent), f32('timestep', [null]), f32('encoder_hidden_states', anyRank(3)), ...textKv],
         outputs: [f32('out_sample', latent)],
       },
     ]);

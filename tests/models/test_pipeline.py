@@ -126,10 +126,16 @@ def test_onnx_graphs_follow_the_contracts(tiny_bundle):
         g = onnx.load(str(out / p)).graph
         return [i.name for i in g.input], [o.name for o in g.output]
     ins, outs = names("encoder/decoder_model_merged.onnx")
-    assert ins[:3] == ["input_ids", "encoder_hidden_states", "past_key_values.0.key"]
-    assert outs[:2] == ["logits", "present.0.key"]
+    assert ins[:4] == ["input_ids", "encoder_hidden_states", "past_key_values.0.decoder.key",
+                       "past_key_values.0.decoder.value"]
+    assert ins[4:6] == ["past_key_values.0.encoder.key", "past_key_values.0.encoder.value"]
+    assert ins[-1] == "use_cache_branch"
+    assert outs[:5] == ["logits", "present.0.decoder.key", "present.0.decoder.value", "present.0.encoder.key",
+                        "present.0.encoder.value"]
     assert names("encoder/encoder_model.onnx") == (["pixel_values"], ["last_hidden_state"])
-    assert names("decoder/transformer/model.onnx") == (["sample", "timestep", "encoder_hidden_states"], ["out_sample"])
+    ins, outs = names("decoder/transformer/model.onnx")
+    assert ins[:4] == ["sample", "timestep", "encoder_hidden_states", "past_key_values.0.encoder.key"]
+    assert ins[-1] == "use_cache_branch" and outs[:2] == ["out_sample", "present.0.encoder.key"]
     assert names("decoder/vae_decoder/model.onnx") == (["latent_sample"], ["sample"])
     assert names("scorer/vision_model.onnx") == (["pixel_values"], ["image_embeds"])
     assert names("scorer/text_model.onnx") == (["input_ids"], ["text_embeds"])

@@ -20,6 +20,7 @@ import {
   type F32,
 } from '../../src/engine/infer/index.ts';
 import { runGraph, f32Output } from '../../src/engine/infer/context.ts';
+import { emptyCacheOf } from '../../src/engine/infer/kv-cache.ts';
 import { HOOK_TIMEOUT, maxAbsDiff, openContext, parityPairs, type Opened } from './infer-helpers.ts';
 
 const TOL = 1e-4;
@@ -94,6 +95,8 @@ for (const pair of pairs) {
           sample: noise,
           timestep: { dtype: 'float32', data: Float32Array.of(fx.timestep), dims: [1] },
           encoder_hidden_states: states,
+          // a transformer of the merged layout: first run, empty caption keys/values (it computes them)
+          ...emptyCacheOf(await o.ctx.sessions.get(role.transformer), 1),
         },
         'transformer',
       );

@@ -1,7 +1,9 @@
 /**
  * The encoder (I2T): image → hidden states, then autoregressive captions with the KV cache of the
- * Optimum-layout merged decoder. A group of rows is decoded together, one session run per step for the
- * whole batch; a row that emits [EOS] leaves the batch (its cache rows are dropped), or with
+ * Optimum-layout merged decoder (kv-cache.ts: with graphs of the merged encoder-decoder layout the image's
+ * cross-attention keys/values are computed on the first step and fed back after). A group of rows is
+ * decoded together, one session run per step for the whole batch; a row that emits [EOS] leaves the batch
+ * (its cache rows, image keys/values included, are dropped), or with
  * `compact: false` keeps feeding [PAD] with its outputs ignored. Log-probs are those of the policy's
  * TEMPERED distribution, log_softmax(logits / T)[token] with T = policyTemperature(policy) (greedy: its
  * optional temperature, default 1), as TRL v1.9.0 computes them (grpo_trainer.py 1517-1530); top-p only
@@ -26,6 +28,7 @@ import {
   type InferContext,
 } from './context.ts';
 import { chooseToken, logSoftmax, policyTemperature, type DecodingPolicy } from './sampling.ts';
+import { decoderLayout, emptyCache, gatherCache, nextCache, stepFetches } from './kv-cache.ts';
 
 /** One generated caption. */
 export interface Caption {
@@ -88,26 +91,6 @@ function int64(values: number[], dims: number[]): I64 {
   return { dtype: 'int64', data: BigInt64Array.from(values, (v) => BigInt(v)), dims };
 }
 
-/** Returns zero-length past key/value feeds [R,H,0,Dh] for every decoder layer. */
-function emptyPast(role: EncoderRole, rows: number): Record<string, TensorData> {
-  const feeds: Record<string, TensorData> = {};
-  for (let i = 0; i < role.numLayers; i++) {
-    for (const kv of ['key', 'value']) {
-      feeds[`past_key_values.${i}.${kv}`] = { dtype: 'float32', data: new Float32Array(0), dims: [rows, role.numHeads, 0, role.headDim] };
-    }
-  }
-  return feeds;
-}
-
-/** Returns the present.* outputs renamed as the next step's past_key_values.* feeds. */
-function presentAsPast(role: EncoderRole, out: Record<string, TensorData>, label: string): Record<string, TensorData> {
-  const feeds: Record<string, TensorData> = {};
-  for (let i = 0; i < role.numLayers; i++) {
-    for (const kv of ['key', 'value']) feeds[`past_key_values.${i}.${kv}`] = f32Output(out, `present.${i}.${kv}`, label);
-  }
-  return feeds;
-}
-
 /** Per-row decoding state. */
 interface RowState {
   completion: number[];
@@ -134,7 +117,8 @@ async function decodeChunk(
   // Rows fed to the decoder (indices into `rows`); with compaction finished rows leave the batch.
   let live = rows.map((_, i) => i);
   let liveHidden = hidden;
-  let past = emptyPast(role, rows.length);
+  const layout = await decoderLayout(ctx, role);
+  let past = emptyCache(role, layout, rows.length);
   for (let pos = 1; pos < maxTokens; pos++) {
     const R = live.length;
     let ids: I64;
@@ -148,8 +132,14 @@ async function decodeChunk(
       for (const i of live) for (let j = 0; j < pos; j++) flat.push(j === 0 ? bosId : (rows[i].completion[j - 1] ?? padId));
       ids = int64(flat, [R, pos]);
     }
-    const feeds: Record<string, TensorData> = { input_ids: ids, encoder_hidden_states: liveHidden, ...(cache ? past : emptyPast(role, R)) };
-    const out = await runGraph(ctx, role.decoder, feeds, label);
+    const feeds: Record<string, TensorData> = {
+      input_ids: ids,
+      encoder_hidden_states: liveHidden,
+      ...(cache ? past : emptyCache(role, layout, R)),
+    };
+    // Without the cache only the logits are read; with it, the cache outputs the next step needs.
+    const fetches = !cache ? ['logits'] : layout === 'cross' ? stepFetches(role, layout, past) : undefined;
+    const out = await runGraph(ctx, role.decoder, feeds, label, fetches);
     const logits = f32Output(out, 'logits', label);
     opts.onLogits?.(
       pos,
@@ -167,13 +157,13 @@ async function decodeChunk(
       if (tok === eosId) r.done = true;
       opts.onToken?.(firstRow + i, tok, pos);
     });
-    if (cache) past = presentAsPast(role, out, label);
+    if (cache) past = nextCache(role, layout, out, past, label);
     const keep = live.flatMap((i, k) => (rows[i].done ? [] : [k]));
     if (keep.length === 0) break;
     if (compact && keep.length < R) {
       live = keep.map((k) => live[k]);
       liveHidden = gatherRows(liveHidden, keep);
-      if (cache) for (const name of Object.keys(past)) past[name] = gatherRows(past[name] as F32, keep);
+      if (cache) past = gatherCache(past, keep);
     }
   }
 }
@@ -247,6 +237,7 @@ export async function completionLogProbs(
   const G = opts.groupSize ?? 1;
   const result: Float64Array[] = [];
   const batch = Math.max(1, Math.floor(opts.batch ?? completions.length));
+  const layout = await decoderLayout(ctx, role);
   for (let s = 0; s < completions.length; s += batch) {
     const chunk = completions.slice(s, s + batch);
     const L = Math.max(1, ...chunk.map((c) => c.length));
@@ -256,7 +247,7 @@ export async function completionLogProbs(
     const feeds = {
       input_ids: int64(flat, [chunk.length, L]),
       encoder_hidden_states: gatherRows(hidden, index),
-      ...emptyPast(role, chunk.length),
+      ...emptyCache(role, layout, chunk.length),
     };
     const logits = f32Output(await runGraph(ctx, role.decoder, feeds, label, ['logits']), 'logits', label);
     const V = logits.dims[2];

@@ -3,7 +3,9 @@
  * Convention (SD3 / Flow-GRPO): x_t = (1−t)·x0 + t·noise, the network predicts v = noise − x0; sampling
  * runs from t=1 (Gaussian noise) to t=0 on linspace(1,0,K+1). Euler: x += (t_next − t)·v. The SDE sampler
  * (Flow-GRPO) uses src/engine/grpo-flow.ts's step and log-density. Classifier-free guidance when the
- * role's guidanceScale ≠ 1: v = v_u + g·(v_c − v_u), cond and uncond batched in one transformer run.
+ * role's guidanceScale ≠ 1: v = v_u + g·(v_c − v_u), cond and uncond batched in one transformer run. A
+ * transformer with a use_cache_branch input returns the captions' cross-attention keys/values on the first
+ * step of a sampling run and reads them back on the others (kv-cache.ts), instead of recomputing them.
  */
 import type { Rng } from '../../shapes/rng.ts';
 import { sdeLogProb, sdeStepStats } from '../grpo-flow.ts';
@@ -22,6 +24,8 @@ import {
   type InferContext,
 } from './context.ts';
 import { gaussianNoise } from './sampling.ts';
+import { cachedFrom, emptyCacheOf } from './kv-cache.ts';
+import type { TensorData } from '../vocab.ts';
 
 /** int64 caption ids [B, maxTokens]: [BOS] caption [EOS] then [PAD]. */
 export type CaptionIds = I64;
@@ -72,18 +76,25 @@ export interface FlowOptions {
   guidance?: number;
 }
 
-/** Prepared conditioning: text states [B,L,Dt] and, with CFG, the unconditional states tiled [B,L,Dt]. */
+/**
+ * Prepared conditioning: text states [B,L,Dt] and, with CFG, the unconditional states tiled [B,L,Dt]. `textKv`:
+ * with a transformer that takes its caption keys/values back (use_cache_branch), the feeds of the next run: the
+ * empty cache until the first run returns them, then those (the captions stay the same for a sampling run).
+ */
 interface Conditioning {
   cond: F32;
   uncond: F32 | undefined;
   guidance: number;
+  textKv: { feeds: Record<string, TensorData>; cached: boolean } | undefined;
 }
 
 async function conditioning(ctx: InferContext, states: F32, guidance: number | undefined): Promise<Conditioning> {
   const g = guidance ?? decoderNumber(decoderRole(ctx), 'guidanceScale', 1);
-  if (g === 1) return { cond: states, uncond: undefined, guidance: 1 };
-  const empty = await textStates(ctx, captionInputIds([[]], decoderTokens(ctx)));
-  return { cond: states, uncond: gatherRows(empty, new Array<number>(states.dims[0]).fill(0)), guidance: g };
+  const empty = emptyCacheOf(await ctx.sessions.get(decoderRole(ctx).transformer), g === 1 ? states.dims[0] : 2 * states.dims[0]);
+  const textKv = Object.keys(empty).length > 0 ? { feeds: empty, cached: false } : undefined;
+  if (g === 1) return { cond: states, uncond: undefined, guidance: 1, textKv };
+  const uncond = await textStates(ctx, captionInputIds([[]], decoderTokens(ctx)));
+  return { cond: states, uncond: gatherRows(uncond, new Array<number>(states.dims[0]).fill(0)), guidance: g, textKv };
 }
 
 /** Returns the velocity [B,...] at time t for latents x [B,...] (one transformer run, 2B rows with CFG). */
@@ -91,12 +102,15 @@ async function velocity(ctx: InferContext, x: F32, t: number, c: Conditioning): 
   const path = decoderRole(ctx).transformer;
   const B = x.dims[0];
   const rows = c.uncond ? 2 * B : B;
-  const feeds = {
+  const feeds: Record<string, TensorData> = {
     sample: c.uncond ? concatRows([x, x]) : x,
     timestep: { dtype: 'float32' as const, data: new Float32Array(rows).fill(t), dims: [rows] },
     encoder_hidden_states: c.uncond ? concatRows([c.cond, c.uncond]) : c.cond,
+    ...c.textKv?.feeds,
   };
-  const v = f32Output(await runGraph(ctx, path, feeds, 'decoder.transformer'), 'out_sample', 'decoder.transformer');
+  const res = await runGraph(ctx, path, feeds, 'decoder.transformer', c.textKv?.cached ? ['out_sample'] : undefined);
+  if (c.textKv && !c.textKv.cached) c.textKv = { feeds: cachedFrom(res, c.textKv.feeds, 'decoder.transformer'), cached: true };
+  const v = f32Output(res, 'out_sample', 'decoder.transformer');
   if (!c.uncond) return v;
   const n = B * rowSize(x.dims);
   const out = new Float32Array(n);
