@@ -9,6 +9,7 @@ import { CliError } from './io.ts';
 import { registerRollouts } from './rollouts.ts';
 import { registerRoundTrip } from './roundtrip.ts';
 import { registerScenes } from './scenes.ts';
+import { registerTrain } from './train.ts';
 
 /** Returns the commander program with every subcommand registered (errors throw instead of exiting). */
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerRoundTrip(program);
   registerRollouts(program);
   registerBench(program);
+  registerTrain(program);
   registerGeneval(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;

@@ -1,0 +1,161 @@
+/**
+ * `uae train --out DIR`: the trained bundle and what resuming needs. DIR holds a copy of the source bundle whose
+ * manifest lists the run's checkpoints (roles.checkpoints: step 0 is the cold start, the others
+ * checkpoints/step-XXXX/decoder_model_merged.onnx holding the trained float32 weights), makes the last one the
+ * 'encoder' role, records the run (runs/live-stage2.jsonl, TRL metric names, eval/* at evaluated steps) and lists every
+ * file with its size and sha256. DIR/state holds the float32 weights, AdamW's state and the log, to resume from.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { LoadedBundle } from '../engine/bundle.ts';
+import type { TrainConfig } from '../engine/train/config.ts';
+import { decoderParamSpec, shapeSize, type DecoderArch, type DecoderParams } from '../engine/train/params.ts';
+import type { TrainEvalRow, TrainLogRow, TrainState } from '../engine/train/trainer.ts';
+import { CliError } from './io.ts';
+
+/** The run's id and file in the written bundle. */
+export const LIVE_RUN = { id: 'live-stage2', label: 'Stage 2: GRPO by uae train', stage: '2', path: 'runs/live-stage2.jsonl' };
+
+/** What DIR/state/trainer.json holds besides the binary state. */
+export interface SavedRun {
+  config: TrainConfig;
+  step: number;
+  adamStep: number;
+  log: TrainLogRow[];
+  eval: TrainEvalRow[];
+  /** Steps with a checkpoint graph in the bundle. */
+  checkpoints: number[];
+}
+
+const STATE_JSON = join('state', 'trainer.json');
+const STATE_BIN = join('state', 'weights.bin');
+
+/** Returns the bundle path of checkpoint `step`'s decoder graph (step 0: the cold start's own graph). */
+export function checkpointPath(step: number, coldStart: string): string {
+  return step === 0 ? coldStart : `checkpoints/step-${String(step).padStart(4, '0')}/decoder_model_merged.onnx`;
+}
+
+/** Writes `data` to DIR/path through a temporary file, so an interruption leaves the old file or the new one. */
+function writeAtomic(dir: string, path: string, data: Uint8Array | string): void {
+  const full = join(dir, path);
+  mkdirSync(dirname(full), { recursive: true });
+  writeFileSync(`${full}.tmp`, data);
+  renameSync(`${full}.tmp`, full);
+}
+
+/** The trained bundle in DIR, written as checkpoints land. */
+export class TrainOutput {
+  private readonly manifest: Record<string, unknown>;
+  private readonly files = new Map<string, Uint8Array>();
+
+  constructor(
+    readonly dir: string,
+    private readonly source: LoadedBundle,
+    /** The source bundle's manifest.json text (every field is kept). */
+    manifestText: string,
+    private readonly arch: DecoderArch,
+  ) {
+    this.manifest = JSON.parse(manifestText) as Record<string, unknown>;
+    const old = new Set((source.manifest.roles.checkpoints ?? []).map((c) => c.encoder.decoder));
+    const ref = source.manifest.roles.referenceEncoder;
+    for (const [path, data] of source.files) {
+      if (path === 'manifest.json' || (old.has(path) && path !== ref?.decoder && path !== ref?.vision)) continue;
+      this.files.set(path, data);
+    }
+  }
+
+  /** Returns the saved run in DIR/state, or null when there is none. */
+  loadState(): { run: SavedRun; state: TrainState } | null {
+    const json = join(this.dir, STATE_JSON);
+    if (!existsSync(json)) return null;
+    const run = JSON.parse(readFileSync(json, 'utf8')) as SavedRun;
+    const bin = readFileSync(join(this.dir, STATE_BIN));
+    const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
+    const spec = decoderParamSpec(this.arch);
+    const total = spec.reduce((n, [, s]) => n + shapeSize(s), 0);
+    if (all.length !== 3 * total) throw new CliError(`${join(this.dir, STATE_BIN)}: ${all.length} values, expected ${3 * total}`);
+    const parts: DecoderParams[] = [{}, {}, {}];
+    let at = 0;
+    for (const part of parts) {
+      for (const [name, shape] of spec) {
+        part[name] = all.slice(at, at + shapeSize(shape));
+        at += shapeSize(shape);
+      }
+    }
+    for (const step of run.checkpoints) {
+      const p = checkpointPath(step, this.coldStart());
+      if (step !== 0) this.files.set(p, new Uint8Array(readFileSync(join(this.dir, p))));
+    }
+    return { run, state: { step: run.step, params: parts[0], adam: { step: run.adamStep, m: parts[1], v: parts[2] } } };
+  }
+
+  /** Saves the state to resume from: weights, AdamW's moments and the run so far. */
+  saveState(state: TrainState, run: Omit<SavedRun, 'step' | 'adamStep'>): void {
+    const spec = decoderParamSpec(this.arch);
+    const total = spec.reduce((n, [, s]) => n + shapeSize(s), 0);
+    const all = new Float32Array(3 * total);
+    let at = 0;
+    for (const part of [state.params, state.adam.m, state.adam.v]) {
+      for (const [name] of spec) {
+        all.set(part[name], at);
+        at += part[name].length;
+      }
+    }
+    writeAtomic(this.dir, STATE_BIN, new Uint8Array(all.buffer));
+    const saved: SavedRun = { ...run, step: state.step, adamStep: state.adam.step };
+    writeAtomic(this.dir, STATE_JSON, JSON.stringify(saved));
+  }
+
+  private coldStart(): string {
+    const ref = this.source.manifest.roles.referenceEncoder;
+    if (!ref) throw new CliError('the source bundle has no referenceEncoder');
+    return ref.decoder;
+  }
+
+  /** Adds checkpoint `step` (its decoder graph) and rewrites the bundle: files, run log, manifest. */
+  writeBundle(checkpoints: ReadonlyMap<number, Uint8Array>, log: readonly TrainLogRow[], evals: readonly TrainEvalRow[]): void {
+    const ref = this.source.manifest.roles.referenceEncoder;
+    if (!ref) throw new CliError('the source bundle has no referenceEncoder');
+    for (const [step, graph] of checkpoints) if (step !== 0) this.files.set(checkpointPath(step, ref.decoder), graph);
+    const steps = [...new Set([0, ...checkpoints.keys(), ...this.listedSteps()])].sort((a, b) => a - b);
+    const byStep = new Map<number, Record<string, unknown>>();
+    for (const r of log) byStep.set(r.step, { ...r });
+    for (const e of evals) {
+      const row = byStep.get(e.step) ?? { step: e.step };
+      for (const [k, v] of Object.entries(e)) if (k !== 'step') row[`eval/${k}`] = v;
+      byStep.set(e.step, row);
+    }
+    const jsonl = [...byStep.keys()].sort((a, b) => a - b).map((s) => JSON.stringify(byStep.get(s)));
+    this.files.set(LIVE_RUN.path, new TextEncoder().encode(`${jsonl.join('\n')}\n`));
+    const roles = { ...(this.manifest.roles as Record<string, unknown>) };
+    const last = steps[steps.length - 1];
+    roles.encoder = { ...ref, decoder: checkpointPath(last, ref.decoder) };
+    roles.checkpoints = steps.map((step) => ({
+      step,
+      label: step === 0 ? 'cold start (step 0)' : `GRPO step ${step}`,
+      encoder: { vision: ref.vision, decoder: checkpointPath(step, ref.decoder) },
+    }));
+    const runs = ((roles.runs as { id: string }[] | undefined) ?? []).filter((r) => r.id !== LIVE_RUN.id);
+    roles.runs = [...runs, LIVE_RUN];
+    for (const [path, data] of this.files)
+      if (!existsSync(join(this.dir, path)) || path.startsWith('checkpoints/') || path.startsWith('runs/'))
+        writeAtomic(this.dir, path, data);
+    const files = [...this.files.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([path, data]) => ({ path, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') }));
+    const io = { ...(this.manifest.io as Record<string, unknown>) };
+    for (const path of Object.keys(io)) if (path.startsWith('checkpoints/') && !this.files.has(path)) delete io[path];
+    for (const step of steps) io[checkpointPath(step, ref.decoder)] = io[ref.decoder];
+    const manifest = { ...this.manifest, io, roles, files };
+    writeAtomic(this.dir, 'manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
+  }
+
+  private listedSteps(): number[] {
+    const ref = this.source.manifest.roles.referenceEncoder;
+    return [...this.files.keys()].flatMap((p) => {
+      const m = /^checkpoints\/step-(\d+)\/decoder_model_merged\.onnx$/.exec(p);
+      return m && p !== ref?.decoder ? [Number(m[1])] : [];
+    });
+  }
+}
