@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { EngineError } from '../engine/errors.ts';
 import { registerBench } from './bench.ts';
+import { registerBenchUnified } from './bench-unified.ts';
 import { registerEval } from './eval.ts';
 import { registerGeneval } from './geneval.ts';
 import { registerInfo } from './info.ts';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerTrain(program);
   registerGeneval(program);
+  registerBenchUnified(program);
   for (const sub of program.commands) sub.exitOverride();
   return program;
 }
