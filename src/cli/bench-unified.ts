@@ -7,27 +7,17 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { Option, type Command } from 'commander';
-import {
-  checkpointEncoder,
-  createInferContext,
-  findCheckpoint,
-  resizeCover,
-  type CheckpointChoice,
-  type EncoderChoice,
-  type InferContext,
-} from '../engine/infer/index.ts';
+import { type Command } from 'commander';
+import { createInferContext, resizeCover, type InferContext } from '../engine/infer/index.ts';
 import { runUnifiedBench, type BackboneScores, type ReferenceImage, type UnifiedBenchResult } from '../engine/unified-bench/index.ts';
-import { DEFAULT_BUNDLE, parseCheckpointChoice } from './eval.ts';
+import { addEncoderChoiceOptions, checkEncoderChoice, chooseEncoder, DEFAULT_BUNDLE, type EncoderChoiceOptions } from './eval.ts';
 import { readImageFile } from './image-file.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
 import { intIn } from './options.ts';
 
 /** Options of `uae bench-unified` after parsing. */
-export interface BenchUnifiedCliOptions {
+export interface BenchUnifiedCliOptions extends EncoderChoiceOptions {
   bundle?: string;
-  checkpoint?: CheckpointChoice;
-  encoder: 'encoder' | 'referenceEncoder';
   images?: string;
   scenes: number;
   seed: number;
@@ -101,9 +91,7 @@ function resolveBundle(bundle: string | undefined): string {
 /** Runs `uae bench-unified` with parsed options; returns the `--json` document (printed as JSON or a table). */
 export async function runBenchUnifiedCommand(opts: BenchUnifiedCliOptions): Promise<BenchUnifiedJson> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  if (opts.checkpoint !== undefined && opts.encoder !== 'encoder') {
-    throw new CliError(`--checkpoint picks the encoder that captions; it cannot be combined with --encoder ${opts.encoder}`);
-  }
+  checkEncoderChoice(opts);
   // A missing or empty folder fails before the bundle opens.
   const files = opts.images === undefined ? undefined : listImageFolder(opts.images);
   const dir = resolveBundle(opts.bundle);
@@ -111,8 +99,7 @@ export async function runBenchUnifiedCommand(opts: BenchUnifiedCliOptions): Prom
   try {
     const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
     const steps = opts.steps ?? ctx.manifest.defaults.flowSteps;
-    const checkpoint = opts.checkpoint === undefined ? undefined : findCheckpoint(ctx.manifest, opts.checkpoint);
-    const encoder: EncoderChoice = checkpoint ? checkpointEncoder(ctx, checkpoint) : opts.encoder;
+    const { encoder, id, who } = chooseEncoder(ctx, opts);
     const reference = files
       ? { kind: 'images' as const, images: await readReference(ctx, files) }
       : { kind: 'scenes' as const, scenes: opts.scenes };
@@ -127,10 +114,9 @@ export async function runBenchUnifiedCommand(opts: BenchUnifiedCliOptions): Prom
         ? undefined
         : (done, total) => log(`  ${done}/${total} images  ${((performance.now() - t0) / 1000).toFixed(1)} s`),
     });
-    const doc = benchUnifiedJson(ctx.manifest.id, checkpoint ? `checkpoint:${checkpoint.step}` : opts.encoder, result);
+    const doc = benchUnifiedJson(ctx.manifest.id, id, result);
     if (opts.json) printJson(doc);
     else {
-      const who = checkpoint ? `checkpoint step ${checkpoint.step} "${checkpoint.label}"` : opts.encoder;
       const what = files
         ? `${files.length} images from ${resolve(opts.images as string)}`
         : `${opts.scenes} Shapes scenes (seed ${opts.seed})`;
@@ -147,16 +133,11 @@ export async function runBenchUnifiedCommand(opts: BenchUnifiedCliOptions): Prom
 
 /** Adds `uae bench-unified` to the program. */
 export function registerBenchUnified(program: Command): void {
-  program
+  const cmd = program
     .command('bench-unified')
     .description('Unified-Bench: caption reference images, reconstruct them, score by every backbone (scorer cosine, PSNR, SSIM)')
-    .option('--bundle <dir>', `bundle folder (default ${DEFAULT_BUNDLE})`)
-    .option(
-      '--checkpoint <which>',
-      "caption with a training checkpoint of the encoder: 'first', 'last' or a step (manifest roles.checkpoints)",
-      parseCheckpointChoice,
-    )
-    .addOption(new Option('--encoder <role>', 'encoder role that captions').choices(['encoder', 'referenceEncoder']).default('encoder'))
+    .option('--bundle <dir>', `bundle folder (default ${DEFAULT_BUNDLE})`);
+  addEncoderChoiceOptions(cmd)
     .option('--images <dir>', 'reference images: every PNG/JPEG in this folder (default: Shapes scenes)')
     .option('--scenes <n>', 'number of held-out Shapes scenes (without --images)', intIn('scenes', 1, 100000), 100)
     .option('--seed <s>', 'dataset seed of the scenes and seed of the decoder noise (training used 1)', intIn('seed', 0, 0xffffffff), 2)

@@ -19,6 +19,7 @@ import {
   type CheckpointChoice,
   type EncoderChoice,
   type EvalMetrics,
+  type InferContext,
 } from '../engine/infer/index.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
 
@@ -28,16 +29,12 @@ export const DEFAULT_BUNDLE = join('public', 'models', 'uae-shapes');
 export const FALLBACK_BUNDLE = join('tests', 'fixtures', 'parity', 'uae-tiny');
 
 /** Options of `uae eval` after parsing. */
-export interface EvalCliOptions {
+export interface EvalCliOptions extends EncoderChoiceOptions {
   bundle?: string;
   scenes: number;
   seed: number;
   steps?: number;
   captions: CaptionSource;
-  /** Which encoder role captions. */
-  encoder: 'encoder' | 'referenceEncoder';
-  /** A training checkpoint of the encoder that captions instead (manifest roles.checkpoints). */
-  checkpoint?: CheckpointChoice;
   batch: number;
   json?: boolean;
 }
@@ -71,6 +68,46 @@ export function parseCheckpointChoice(v: string): CheckpointChoice {
   throw new InvalidArgumentError("--checkpoint takes 'first', 'last' or a step number");
 }
 
+/** `--encoder ROLE` and `--checkpoint first|last|STEP`, as options of `uae eval` and `uae bench-unified`. */
+export interface EncoderChoiceOptions {
+  /** Which encoder role captions. */
+  encoder: 'encoder' | 'referenceEncoder';
+  /** A training checkpoint of the encoder that captions instead (manifest roles.checkpoints). */
+  checkpoint?: CheckpointChoice;
+}
+
+/** Adds `--encoder` and `--checkpoint` to `cmd`. */
+export function addEncoderChoiceOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--encoder <role>', 'encoder role that captions').choices(['encoder', 'referenceEncoder']).default('encoder'))
+    .option(
+      '--checkpoint <which>',
+      "caption with a training checkpoint of the encoder: 'first', 'last' or a step (manifest roles.checkpoints)",
+      parseCheckpointChoice,
+    );
+}
+
+/** Throws a CliError when --checkpoint and --encoder are both given (either one picks the encoder). */
+export function checkEncoderChoice(opts: EncoderChoiceOptions): void {
+  if (opts.checkpoint !== undefined && opts.encoder !== 'encoder') {
+    throw new CliError(`--checkpoint picks the encoder that captions; it cannot be combined with --encoder ${opts.encoder}`);
+  }
+}
+
+/**
+ * Returns the encoder the options choose in `ctx`'s bundle, its id ('encoder', 'referenceEncoder' or
+ * 'checkpoint:STEP') and how a report names it.
+ */
+export function chooseEncoder(ctx: InferContext, opts: EncoderChoiceOptions): { encoder: EncoderChoice; id: string; who: string } {
+  const checkpoint = opts.checkpoint === undefined ? undefined : findCheckpoint(ctx.manifest, opts.checkpoint);
+  if (!checkpoint) return { encoder: opts.encoder, id: opts.encoder, who: opts.encoder };
+  return {
+    encoder: checkpointEncoder(ctx, checkpoint),
+    id: `checkpoint:${checkpoint.step}`,
+    who: `checkpoint step ${checkpoint.step} "${checkpoint.label}"`,
+  };
+}
+
 /** Returns the bundle folder to use: --bundle, else the default, else the tiny test bundle (with a warning). */
 export function resolveEvalBundle(bundle: string | undefined, warn: (line: string) => void): string {
   if (bundle) return bundle;
@@ -94,9 +131,7 @@ export function roundedMetrics(m: EvalMetrics): EvalMetrics {
 /** Runs an evaluation with parsed options; returns its metrics (printed as JSON or a table). */
 export async function runEvalCommand(opts: EvalCliOptions): Promise<EvalMetrics> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  if (opts.checkpoint !== undefined && opts.encoder !== 'encoder') {
-    throw new CliError(`--checkpoint picks the encoder that captions; it cannot be combined with --encoder ${opts.encoder}`);
-  }
+  checkEncoderChoice(opts);
   if (opts.checkpoint !== undefined && opts.captions.kind !== 'encoder') {
     throw new CliError(`--checkpoint needs encoder captions; --captions level:${opts.captions.level} takes them from the grammar`);
   }
@@ -105,8 +140,7 @@ export async function runEvalCommand(opts: EvalCliOptions): Promise<EvalMetrics>
   try {
     const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
     const steps = opts.steps ?? ctx.manifest.defaults.flowSteps;
-    const checkpoint = opts.checkpoint === undefined ? undefined : findCheckpoint(ctx.manifest, opts.checkpoint);
-    const encoder: EncoderChoice = checkpoint ? checkpointEncoder(ctx, checkpoint) : opts.encoder;
+    const { encoder, who } = chooseEncoder(ctx, opts);
     const t0 = performance.now();
     const { metrics, rows } = await runEval(ctx, {
       scenes: opts.scenes,
@@ -123,7 +157,6 @@ export async function runEvalCommand(opts: EvalCliOptions): Promise<EvalMetrics>
     if (opts.json) {
       printJson(rounded);
     } else {
-      const who = checkpoint ? `checkpoint step ${checkpoint.step} "${checkpoint.label}"` : opts.encoder;
       const source = opts.captions.kind === 'encoder' ? `${who} (greedy)` : `grammar level ${opts.captions.level}`;
       console.log(`bundle ${engine.bundle.manifest.id} (${resolve(dir)}), captions: ${source}, flow steps ${steps}`);
       for (const r of rows.slice(0, 3)) console.log(`  scene ${r.index}: "${r.caption}"  sim ${r.sim.toFixed(3)}`);
@@ -138,7 +171,7 @@ export async function runEvalCommand(opts: EvalCliOptions): Promise<EvalMetrics>
 
 /** Adds `uae eval` to the program. */
 export function registerEval(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('caption N Shapes scenes, reconstruct them, print fidelity and attribute metrics')
     .option('--bundle <dir>', `bundle folder (default ${DEFAULT_BUNDLE})`)
@@ -149,13 +182,8 @@ export function registerEval(program: Command): void {
       new Option('--captions <source>', "'encoder' (greedy) or level:L (the grammar's captions)")
         .argParser(parseCaptionSource)
         .default({ kind: 'encoder' }, 'encoder'),
-    )
-    .addOption(new Option('--encoder <role>', 'encoder role that captions').choices(['encoder', 'referenceEncoder']).default('encoder'))
-    .option(
-      '--checkpoint <which>',
-      "caption with a training checkpoint of the encoder: 'first', 'last' or a step (manifest roles.checkpoints)",
-      parseCheckpointChoice,
-    )
+    );
+  addEncoderChoiceOptions(cmd)
     .option('--batch <b>', 'images per session run', positiveInt('batch'), 32)
     .option('--json', 'print one JSON object with exactly the metric keys')
     .action(async (opts: EvalCliOptions) => {
