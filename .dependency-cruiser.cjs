@@ -143,6 +143,6 @@ module.exports = {
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|dist|public|\\.e2e-tmp|\\.bench-tmp|test-results)/' },
+    exclude: { path: '^(node_modules|dist|public|bench/out|\\.e2e-tmp|\\.bench-tmp|test-results)/' },
   },
 };
