@@ -1,9 +1,10 @@
 // Endurance (issue 9 point 6), WASM mode: ROUND_TRIPS consecutive one-loop round trips in one page, driven
 // through the page's own engine client (window.__uaeEngine) and worker, with few flow steps. None may fail,
 // no ORT tensor may stay alive, and memory may not grow by more than MAX_GROWTH_PCT between the first and
-// the last measurement: the WebAssembly memory ORT uses (the worker's stats) and the JS heap of the page and
-// its workers (performance.measureUserAgentSpecificMemory, which the cross-origin isolated page has; else
-// performance.memory of the page; each reading waits for a garbage collection, up to a minute here).
+// the last measurement: the WebAssembly memory ORT uses (the worker's stats) and the JS memory of the isolates that
+// run the app's JavaScript, the page and the engine worker (JS heap plus ArrayBuffer backing stores, read over the
+// DevTools protocol after a forced garbage collection in each). ORT's thread-pool workers run no app code and sit
+// in Atomics.wait, where they answer no DevTools request; their memory is the WebAssembly memory above.
 // Figures are printed and written to test-results/endurance.json.
 // Run alone: node tests/e2e/resilience-endurance.spec.mjs [--no-build] [--dist DIR]
 import assert from 'node:assert/strict';
@@ -18,24 +19,64 @@ export const MAX_GROWTH_PCT = 5;
 const FLOW_STEPS = 2;
 /** Round trips before the baseline: one-off allocations (arena growth, lazy kernels) land before it. */
 const WARMUP = 5;
+/** How long a forced garbage collection or a heap reading may take in one isolate (it is quick: a bound for a hang). */
+const GC_WAIT_MS = 30_000;
 
-/** In the page: memory now — { jsHeap, jsSource, wasm, liveTensors }. */
-function measure(page) {
-  return page.evaluate(async () => {
-    const client = globalThis.__uaeEngine();
-    let jsHeap;
-    let jsSource;
-    if (typeof performance.measureUserAgentSpecificMemory === 'function' && crossOriginIsolated) {
-      const m = await performance.measureUserAgentSpecificMemory();
-      jsHeap = m.bytes;
-      jsSource = 'performance.measureUserAgentSpecificMemory (page + workers, after GC)';
-    } else if (performance.memory) {
-      jsHeap = performance.memory.usedJSHeapSize;
-      jsSource = 'performance.memory.usedJSHeapSize (page only)';
-    }
-    const stats = await client.request({ type: 'stats' }).done;
-    return { jsHeap, jsSource, wasm: stats.wasmMemoryBytes, liveTensors: stats.liveTensors };
+/**
+ * Over the DevTools protocol: the JS memory of the page and its engine worker, each after a garbage collection.
+ * Returns { jsHeap (bytes, both isolates), isolates: [{ type, url, usedSize, backingStorageSize }] }. Targets are
+ * reached with Target.attachToTarget (not flattened) and Target.sendMessageToTarget, as Playwright's CDP session talks
+ * to the page's target only.
+ */
+async function jsMemory(context, page) {
+  const cdp = await context.newCDPSession(page);
+  const pending = new Map();
+  let nextId = 1;
+  cdp.on('Target.receivedMessageFromTarget', ({ message }) => {
+    const m = JSON.parse(message);
+    pending.get(m.id)?.(m);
+    pending.delete(m.id);
   });
+  const call = (sessionId, method, ms) => {
+    const id = nextId++;
+    const answer = new Promise((res) => pending.set(id, res));
+    const timeout = new Promise((res) => setTimeout(() => res({ timedOut: true }), ms));
+    return cdp
+      .send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params: {} }) })
+      .then(() => Promise.race([answer, timeout]));
+  };
+  try {
+    const { targetInfos } = await cdp.send('Target.getTargets');
+    const targets = targetInfos.filter(
+      (t) => (t.type === 'page' && t.url === page.url()) || (t.type === 'worker' && new URL(t.url).pathname.includes('/engine.worker')),
+    );
+    if (targets.length !== 2)
+      throw new Error(`expected the page and one engine worker, found ${JSON.stringify(targets.map((t) => t.url))}`);
+    const isolates = [];
+    for (const t of targets) {
+      const { sessionId } = await cdp.send('Target.attachToTarget', { targetId: t.targetId, flatten: false });
+      const gc = await call(sessionId, 'HeapProfiler.collectGarbage', GC_WAIT_MS);
+      const usage = await call(sessionId, 'Runtime.getHeapUsage', GC_WAIT_MS);
+      await cdp.send('Target.detachFromTarget', { sessionId }).catch(() => {});
+      if (gc.timedOut || !usage.result) throw new Error(`the ${t.type} ${t.url} did not answer: ${JSON.stringify({ gc, usage })}`);
+      const { usedSize, backingStorageSize = 0 } = usage.result;
+      isolates.push({ type: t.type, url: t.url, usedSize, backingStorageSize });
+    }
+    const jsHeap = isolates.reduce((n, i) => n + i.usedSize + i.backingStorageSize, 0);
+    return { jsHeap, isolates };
+  } finally {
+    await cdp.detach().catch(() => {});
+  }
+}
+
+/** Memory now — { jsHeap, jsSource, isolates, wasm, liveTensors }. */
+async function measure(context, page) {
+  const stats = await page.evaluate(() => globalThis.__uaeEngine().request({ type: 'stats' }).done);
+  const t0 = Date.now();
+  const { jsHeap, isolates } = await jsMemory(context, page);
+  const jsSource = 'DevTools Runtime.getHeapUsage, heap + backing stores of the page and the engine worker, after GC';
+  console.log(`      memory read in ${Date.now() - t0} ms`);
+  return { jsHeap, jsSource, isolates, wasm: stats.wasmMemoryBytes, liveTensors: stats.liveTensors };
 }
 
 /** In the page: `n` one-loop round trips of W×H images from trip `from` on; returns { ms, failures: [message] }. */
@@ -94,9 +135,9 @@ async function runEndurance({ context, mode, step, root, mount, baseUrl }) {
     async () => {
       const warm = await trips(0, WARMUP);
       assert.deepEqual(warm.failures, []);
-      const before = await measure(page);
+      const before = await measure(context, page);
       const run = await trips(WARMUP, ROUND_TRIPS);
-      const after = await measure(page);
+      const after = await measure(context, page);
       const { ms } = run;
       Object.assign(report, {
         ms,
