@@ -85,9 +85,9 @@ module.exports = {
     {
       name: 'ort-webgpu-only-in-workers',
       severity: 'error',
-      comment: 'only the worker entries (app worker, bench worker) load onnxruntime-web/webgpu and choose a backend',
+      comment: 'only the worker entries (app worker, bench worker) load the browser builds (webgpu, wasm) and choose a backend',
       from: { pathNot: '^(src/worker/engine\\.worker\\.ts|bench/page/bench\\.worker\\.ts)$' },
-      to: { path: '^onnxruntime-web/webgpu$|onnxruntime-web/dist/ort\\.webgpu' },
+      to: { path: '^onnxruntime-web/(webgpu|wasm)$|onnxruntime-web/dist/ort\\.(webgpu|wasm)' },
     },
     // app/: main → App, urlSync → panels → components, charts | lib, persist → store; the engine only through src/client
     {

@@ -23,7 +23,8 @@ const isolationHeaders: Record<string, string> = {
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
-  "worker-src 'self'",
+  // blob: for jax-js's WebAssembly thread pool (the live trainer): it starts its workers from a script it holds in memory.
+  "worker-src 'self' blob:",
   "connect-src 'self' https:",
   "img-src 'self' data: blob:",
   "style-src 'self'",
@@ -49,9 +50,10 @@ function cspMeta(): Plugin {
 
 /**
  * ORT runtime files the app serves itself under `<base>ort/` (never a CDN). The worker imports
- * `onnxruntime-web/webgpu`, whose runtime is the asyncify build (WebGPU and WASM execution providers).
+ * `onnxruntime-web/webgpu`, whose runtime is the asyncify build (WebGPU sessions), and `onnxruntime-web/wasm`, whose
+ * runtime is the plain build (WASM sessions, faster than the asyncify build on the WASM EP).
  */
-const ORT_FILE = /^ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)$/;
+const ORT_FILE = /^ort-wasm-simd-threaded\.(asyncify\.)?(mjs|wasm)$/;
 /** `new URL('ort-wasm-…', import.meta.url)` inside ORT's bundle: Vite would copy that 26 MB file into assets/ again. */
 const ORT_SELF_URL = /new URL\(("ort-wasm-[^"]+"),\s*import\.meta\.url\)/g;
 

@@ -1,17 +1,21 @@
 /**
- * The bench worker: the app worker's ORT setup (onnxruntime-web/webgpu build, wasm files under <base>ort/,
- * no proxy), then src/bench/browser.ts. Posts {type:'log'} lines and one {type:'done'} or {type:'error'}.
+ * The bench worker: the app worker's ORT setup (the onnxruntime-web/webgpu build for WebGPU, the plain
+ * onnxruntime-web/wasm build for WASM, wasm files under <base>ort/, no proxy), then src/bench/browser.ts.
+ * Posts {type:'log'} lines and one {type:'done'} or {type:'error'}.
  * JS heap numbers come from the page (performance.measureUserAgentSpecificMemory), asked by message.
  */
 import { wasmBytes } from '../../src/worker/wasm-memory.ts';
-import * as ort from 'onnxruntime-web/webgpu';
+import * as ortWebGpu from 'onnxruntime-web/webgpu';
+import * as ortWasm from 'onnxruntime-web/wasm';
 import { runBrowserBench, type BrowserBenchParams } from '../../src/bench/browser.ts';
 import { gpuOf, probeWebGpu } from '../../src/worker/gpu.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope & { gc?: () => void };
-ort.env.wasm.wasmPaths = new URL(`${import.meta.env.BASE_URL}ort/`, scope.location.href).href;
-ort.env.logLevel = 'error';
-ort.env.wasm.proxy = false;
+for (const m of [ortWebGpu, ortWasm]) {
+  m.env.wasm.wasmPaths = new URL(`${import.meta.env.BASE_URL}ort/`, scope.location.href).href;
+  m.env.logLevel = 'error';
+  m.env.wasm.proxy = false;
+}
 
 const say = (line: string): void => scope.postMessage({ type: 'log', line });
 
@@ -42,7 +46,7 @@ scope.addEventListener('message', (event: MessageEvent) => {
         adapter = probe.adapter;
       }
       const report = await runBrowserBench(params, {
-        ort,
+        ort: params.backend === 'webgpu' ? ortWebGpu : ortWasm,
         adapter,
         crossOriginIsolated: scope.crossOriginIsolated,
         wasmBytes,

@@ -54,6 +54,8 @@ export interface BackendDeps {
   /** Most WASM threads usable here: min(4, hardwareConcurrency) when cross-origin isolated, else 1. */
   maxWasmThreads: number;
   createSession?: SessionCreator;
+  /** Sets the WASM thread count where ORT reads it (default: deps.ort.env.wasm.numThreads). */
+  setWasmThreads?(n: number): void;
 }
 
 /** What the backend tells its host: the backend now in use, and recovery starting (true) or done (false). */
@@ -130,7 +132,8 @@ export class EngineBackend {
       // ORT reads numThreads once, when its WASM module starts (the first session).
       const wanted = wasmThreads ?? this.deps.maxWasmThreads;
       this.wasmThreads = Math.max(1, Math.min(Math.floor(wanted), this.deps.maxWasmThreads));
-      this.deps.ort.env.wasm.numThreads = this.wasmThreads;
+      if (this.deps.setWasmThreads) this.deps.setWasmThreads(this.wasmThreads);
+      else this.deps.ort.env.wasm.numThreads = this.wasmThreads;
     }
     const wasm = {
       backend: 'wasm' as const,

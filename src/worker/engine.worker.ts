@@ -1,6 +1,8 @@
 /**
- * The Web Worker entry: the only place the UI's inference runs. onnxruntime-web's WebGPU build, its wasm
- * files served by the app under `<BASE_URL>ort/`, WebGPU probed via navigator.gpu, files cached with the
+ * The Web Worker entry: the only place the UI's inference runs. onnxruntime-web's WebGPU build for WebGPU
+ * sessions and its plain WASM build for WASM sessions (the WebGPU build's runtime is the asyncify one: slower on
+ * the WASM EP, see bench/README.md, and twice the download), their wasm files served by the app under
+ * `<BASE_URL>ort/` (each build fetches its runtime at its first session only), WebGPU probed via navigator.gpu, files cached with the
  * Cache API. WebGPU sessions run on a device this worker owns (GpuDeviceKeeper), so a lost device is seen
  * and replaced. Heartbeat pings are answered here, ahead of the request queue. Everything else lives in
  * EngineHost (src/worker/host.ts).
@@ -8,7 +10,10 @@
 // Before onnxruntime-web: records the WebAssembly memories ORT creates, so stats can report their size
 // (shared with the bench worker; the endurance E2E reads it through the stats request).
 import { wasmBytes } from './wasm-memory.ts';
-import * as ort from 'onnxruntime-web/webgpu';
+import * as ortWebGpu from 'onnxruntime-web/webgpu';
+import * as ortWasm from 'onnxruntime-web/wasm';
+import type { BackendName } from '../engine/vocab.ts';
+import type { OrtModule } from '../engine/tensors.ts';
 import { HEARTBEAT_PING, HEARTBEAT_PONG, isHeartbeat } from '../protocol/heartbeat.ts';
 import { cacheApiStore } from './cache.ts';
 import { GpuDeviceKeeper, gpuOf, probeWebGpu, type GpuFullAdapterLike } from './gpu.ts';
@@ -19,10 +24,17 @@ import { registerCheckpointEval } from './handlers/checkpoint.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
 
-ort.env.wasm.wasmPaths = new URL(`${import.meta.env.BASE_URL}ort/`, scope.location.href).href;
-// ORT's warnings (e.g. shape ops placed on the CPU beside the WebGPU EP) are expected, not faults: log errors only.
-ort.env.logLevel = 'error';
-ort.env.wasm.proxy = false;
+for (const m of [ortWebGpu, ortWasm]) {
+  m.env.wasm.wasmPaths = new URL(`${import.meta.env.BASE_URL}ort/`, scope.location.href).href;
+  // ORT's warnings (e.g. shape ops placed on the CPU beside the WebGPU EP) are expected, not faults: log errors only.
+  m.env.logLevel = 'error';
+  m.env.wasm.proxy = false;
+}
+/** The ORT build that runs sessions on `backend`. */
+const ortFor = (backend: BackendName | undefined): OrtModule => (backend === 'webgpu' ? ortWebGpu : ortWasm);
+let backendInUse: () => BackendName | undefined = () => undefined;
+/** The build of the sessions in use: the tensors fed to a session are made by that session's build. */
+const ort = new Proxy({} as OrtModule, { get: (_, key) => Reflect.get(ortFor(backendInUse()), key) });
 
 // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP headers).
 const maxWasmThreads = scope.crossOriginIsolated ? Math.max(1, Math.min(4, scope.navigator.hardwareConcurrency || 1)) : 1;
@@ -40,12 +52,17 @@ const host = new EngineHost({
   cache: cacheApiStore(scope.location.origin),
   origin: scope.location.origin,
   wasmMemoryBytes: wasmBytes,
+  setWasmThreads: (n) => {
+    ortWebGpu.env.wasm.numThreads = n;
+    ortWasm.env.wasm.numThreads = n;
+  },
   createSession: async (bytes, backend) =>
-    ort.InferenceSession.create(bytes, {
+    ortFor(backend).InferenceSession.create(bytes, {
       ...sessionOptions,
       executionProviders: backend === 'webgpu' ? [{ name: 'webgpu', device: await devices.device() }] : ['wasm'],
     }),
 });
+backendInUse = () => host.backend()?.backend;
 devices.onLost((reason) => host.deviceLost(reason));
 registerRoundTrip(host);
 registerRollouts(host);
