@@ -2,6 +2,7 @@ import { FallbackNotice } from './components/BackendBadge';
 import { ErrorBanner } from './components/ErrorBanner';
 import { Header } from './components/Header';
 import { Tabs } from './components/Tabs';
+import { BenchPanel } from './panels/bench/BenchPanel';
 import { BundlePanel, OriginPrompt } from './panels/bundle/BundlePanel';
 import { RolloutsPanel } from './panels/rollouts/RolloutsPanel';
 import { RoundTripPanel } from './panels/roundtrip/RoundTripPanel';
@@ -25,6 +26,8 @@ export function App() {
           <RoundTripPanel />
         ) : tab === 'rollouts' ? (
           <RolloutsPanel />
+        ) : tab === 'bench' ? (
+          <BenchPanel />
         ) : (
           <TrainingPanel />
         )}

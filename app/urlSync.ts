@@ -38,6 +38,28 @@ const BINDINGS: Record<UrlGroup, GroupBinding> = {
     },
     writeAtStart: true,
   },
+  train: {
+    watch: (s) => [s.runs.liveTrain.form],
+    values: (s) => s.runs.liveTrain.form,
+    apply: (values, present) => {
+      useStore.setState((s) => ({
+        runs: { ...s.runs, liveTrain: { ...s.runs.liveTrain, form: sanitizeGroup('train', values, s.runs.liveTrain.form) } },
+      }));
+      if (present) setTab('training');
+    },
+    writeAtStart: true,
+  },
+  bench: {
+    watch: (s) => [s.runs.bench.form],
+    values: (s) => s.runs.bench.form,
+    apply: (values, present) => {
+      useStore.setState((s) => ({
+        runs: { ...s.runs, bench: { ...s.runs.bench, form: sanitizeGroup('bench', values, s.runs.bench.form) } },
+      }));
+      if (present) setTab('bench');
+    },
+    writeAtStart: true,
+  },
   // Last, so a link with both wins for the round trip (the tab a first visit opens).
   roundtrip: {
     watch: (s) => [s.runs.roundtrip.settings, s.runs.roundtrip.input],

@@ -32,6 +32,8 @@ const E2E_SUITES = [
   ['e2e round trip (issue 5)', 'roundtrip.mjs'],
   ['e2e rollouts (issue 6)', 'rollouts.mjs'],
   ['e2e checkpoint scrubber', 'scrubber.spec.mjs'],
+  ['e2e train live (issue 18: stage-2 GRPO in the page)', 'train-live.spec.mjs'],
+  ['e2e bench tab (issue 20: Unified-Bench, GenEval-Shapes)', 'bench.spec.mjs'],
   ['e2e hardening (issue 9: images, storage, privacy, CSP)', 'hardening.mjs'],
   ['e2e resilience (issue 9: bad models, other origins, faults, endurance)', 'resilience.mjs'],
 ];

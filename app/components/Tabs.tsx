@@ -8,6 +8,7 @@ export const TABS: { id: Tab; label: string }[] = [
   { id: 'roundtrip', label: 'Round trip' },
   { id: 'rollouts', label: 'Rollouts' },
   { id: 'training', label: 'Training' },
+  { id: 'bench', label: 'Bench' },
   { id: 'bundle', label: 'Model bundle' },
 ];
 

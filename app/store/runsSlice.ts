@@ -1,3 +1,5 @@
+import { initialBench, type BenchState } from './benchSlice';
+import { initialLiveTrain, type LiveTrainState } from './liveTrainSlice';
 import { initialRollouts, type RolloutsState } from './rolloutsSlice';
 import { initialRoundTrip, type RoundTripState } from './roundtripSlice';
 import { initialTraining, type TrainingState } from './trainingSlice';
@@ -22,6 +24,15 @@ export interface RunsState {
   roundtrip: RoundTripState;
   rollouts: RolloutsState;
   training: TrainingState;
+  liveTrain: LiveTrainState;
+  bench: BenchState;
 }
 
-export const initialRuns: RunsState = { items: [], roundtrip: initialRoundTrip, rollouts: initialRollouts, training: initialTraining };
+export const initialRuns: RunsState = {
+  items: [],
+  roundtrip: initialRoundTrip,
+  rollouts: initialRollouts,
+  training: initialTraining,
+  bench: initialBench,
+  liveTrain: initialLiveTrain,
+};

@@ -30,4 +30,4 @@ export interface BundleListing {
   description?: string;
 }
 
-export type Tab = 'bundle' | 'roundtrip' | 'rollouts' | 'training';
+export type Tab = 'bundle' | 'roundtrip' | 'rollouts' | 'training' | 'bench';

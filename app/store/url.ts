@@ -3,13 +3,16 @@
 // sync that applies them to the store and mirrors changes back is app/urlSync.ts. Pure functions.
 import { LOSS_TYPES, REWARD_SCALINGS } from '../../src/engine/grpo.ts';
 import { GROUP_SIZE_RANGE, REWARD_NAMES } from '../../src/engine/rollouts/index.ts';
+import { BENCH_LIMITS } from '../../src/protocol/bench.ts';
 import { ROUNDTRIP_MAX_LOOPS, ROUNDTRIP_MIN_LOOPS } from '../../src/protocol/roundtrip.ts';
+import { DEFAULT_TRAIN_FORM, TRAIN_FORM_FIELDS } from '../../src/engine/train/form.ts';
 import { initialConfig } from './configSlice';
+import { DEFAULT_BENCH_FORM } from './benchSlice';
 import { DEFAULT_FORM } from './rolloutsSlice';
 import { DEFAULT_RT_SETTINGS } from './roundtripSlice';
 
-/** The store part a setting belongs to: `config`, `runs.roundtrip.settings` (+ its scene), `runs.rollouts.form`. */
-export type UrlGroup = 'config' | 'roundtrip' | 'rollouts';
+/** The store part a setting belongs to: `config`, `runs.roundtrip.settings` (+ its scene), `runs.rollouts.form`, `runs.liveTrain.form`. */
+export type UrlGroup = 'config' | 'roundtrip' | 'rollouts' | 'train' | 'bench';
 
 export type UrlValue = string | number | null;
 
@@ -157,6 +160,26 @@ export const URL_PARAMS: readonly UrlParam[] = [
   { key: 'ro-eps-low', group: 'rollouts', field: 'epsLow', type: 'number', default: RO.epsLow, min: 0, max: 1e6 },
   { key: 'ro-eps-high', group: 'rollouts', field: 'epsHigh', type: 'number', default: RO.epsHigh, min: 0, max: 1e6 },
   { key: 'ro-loss', group: 'rollouts', field: 'lossType', type: 'enum', default: RO.lossType, values: LOSS_TYPES },
+  // Train live: the form's text as typed (the form names an invalid field; the link carries what was shared).
+  ...TRAIN_FORM_FIELDS.map((f): UrlParam => ({
+    key: f.key,
+    group: 'train',
+    field: f.field,
+    type: 'text',
+    default: DEFAULT_TRAIN_FORM[f.field],
+  })),
+  // Bench: the sizes and seeds (the benchmarks, encoders and a user's folder are chosen on the page).
+  ...(
+    [
+      ['bn-scenes', 'scenes', BENCH_LIMITS.scenes],
+      ['bn-seed', 'unifiedSeed', BENCH_LIMITS.seed],
+      ['bn-prompts', 'promptsPerTask', BENCH_LIMITS.promptsPerTask],
+      ['bn-per-prompt', 'perPrompt', BENCH_LIMITS.perPrompt],
+      ['bn-gseed', 'genevalSeed', BENCH_LIMITS.seed],
+      ['bn-steps', 'steps', BENCH_LIMITS.steps],
+      ['bn-batch', 'batch', BENCH_LIMITS.batch],
+    ] as const
+  ).map(([key, field, r]): UrlParam => ({ key, group: 'bench', field, type: 'int', default: DEFAULT_BENCH_FORM[field], ...r })),
 ];
 
 /** Returns the params of `group`, in table order. */
@@ -226,8 +249,8 @@ export interface ParsedQuery {
 export function parseQuery(search: string): ParsedQuery {
   const q = new URLSearchParams(search);
   const out: ParsedQuery = {
-    values: { config: {}, roundtrip: {}, rollouts: {} },
-    present: { config: false, roundtrip: false, rollouts: false },
+    values: { config: {}, roundtrip: {}, rollouts: {}, train: {}, bench: {} },
+    present: { config: false, roundtrip: false, rollouts: false, train: false, bench: false },
   };
   for (const p of URL_PARAMS) {
     const raw = q.get(p.key);

@@ -25,6 +25,7 @@ import {
   type RolloutsOutcome,
   formatFixed,
 } from '../engine/rollouts/index.ts';
+import { lengthPenaltyOf, rewardWeightsOf } from '../engine/train/specs.ts';
 import { DEFAULT_BUNDLE, resolveEvalBundle } from './eval.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
 import { benchSampling, printBench, type SamplingBench } from './rollouts-bench.ts';
@@ -101,29 +102,20 @@ export interface RolloutsJson {
 
 /** Returns the weights of `--reward NAME` or `--reward sim=1,psnr=0.02` (a weighted mix). */
 export function parseRewardWeights(v: string): RewardWeights {
-  const out: RewardWeights = {};
-  for (const part of v.split(',')) {
-    const [name, w = '1', extra] = part.split('=').map((s) => s.trim());
-    if (!(REWARD_NAMES as readonly string[]).includes(name) || extra !== undefined || !Number.isFinite(Number(w)) || w === '') {
-      throw new InvalidArgumentError(`--reward takes NAME or NAME=W,NAME=W with NAME in ${REWARD_NAMES.join(', ')}`);
-    }
-    out[name as RewardName] = Number(w);
+  try {
+    return rewardWeightsOf(v);
+  } catch {
+    throw new InvalidArgumentError(`--reward takes NAME or NAME=W,NAME=W with NAME in ${REWARD_NAMES.join(', ')}`);
   }
-  return out;
 }
 
 /** Returns the length penalty of `--length-penalty none | overlong:MAX:CACHE[:W] | linear:COEF[:W]`. */
 export function parseLengthPenalty(v: string): LengthPenaltySpec | null {
-  const [kind, ...args] = v.split(':');
-  const nums = args.map(Number);
-  const ok = nums.every((n, i) => args[i] !== '' && Number.isFinite(n));
-  if (kind === 'none' && args.length === 0) return null;
-  if (kind === 'overlong' && ok && (nums.length === 2 || nums.length === 3) && nums[1] > 0 && nums[0] >= nums[1]) {
-    return { kind: 'overlong', maxCompletionLength: nums[0], softPunishCache: nums[1], ...(nums.length === 3 ? { weight: nums[2] } : {}) };
+  try {
+    return lengthPenaltyOf(v);
+  } catch {
+    throw new InvalidArgumentError('--length-penalty takes none, overlong:MAX:CACHE[:WEIGHT] (MAX ≥ CACHE > 0) or linear:COEF[:WEIGHT]');
   }
-  if (kind === 'linear' && ok && (nums.length === 1 || nums.length === 2))
-    return { kind: 'linear', coef: nums[0], ...(nums.length === 2 ? { weight: nums[1] } : {}) };
-  throw new InvalidArgumentError('--length-penalty takes none, overlong:MAX:CACHE[:WEIGHT] (MAX ≥ CACHE > 0) or linear:COEF[:WEIGHT]');
 }
 
 /** Returns the old policy of `--old current | STEP` (a checkpoint step the bundle lists). */

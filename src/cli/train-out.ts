@@ -10,12 +10,13 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import type { LoadedBundle } from '../engine/bundle.ts';
 import type { TrainConfig } from '../engine/train/config.ts';
-import { decoderParamSpec, shapeSize, type DecoderArch, type DecoderParams } from '../engine/train/params.ts';
+import { checkpointPath, checkpointSteps, LIVE_RUN, runJsonl, trainedManifest } from '../engine/train/export.ts';
+import { packState, unpackState } from '../engine/train/state-pack.ts';
+import type { DecoderArch } from '../engine/train/params.ts';
 import type { TrainEvalRow, TrainLogRow, TrainState } from '../engine/train/trainer.ts';
 import { CliError } from './io.ts';
 
-/** The run's id and file in the written bundle. */
-export const LIVE_RUN = { id: 'live-stage2', label: 'Stage 2: GRPO by uae train', stage: '2', path: 'runs/live-stage2.jsonl' };
+export { checkpointPath, LIVE_RUN };
 
 /** What DIR/state/trainer.json holds besides the binary state. */
 export interface SavedRun {
@@ -30,11 +31,6 @@ export interface SavedRun {
 
 const STATE_JSON = join('state', 'trainer.json');
 const STATE_BIN = join('state', 'weights.bin');
-
-/** Returns the bundle path of checkpoint `step`'s decoder graph (step 0: the cold start's own graph). */
-export function checkpointPath(step: number, coldStart: string): string {
-  return step === 0 ? coldStart : `checkpoints/step-${String(step).padStart(4, '0')}/decoder_model_merged.onnx`;
-}
 
 /** Writes `data` to DIR/path through a temporary file, so an interruption leaves the old file or the new one. */
 function writeAtomic(dir: string, path: string, data: Uint8Array | string): void {
@@ -72,36 +68,22 @@ export class TrainOutput {
     const run = JSON.parse(readFileSync(json, 'utf8')) as SavedRun;
     const bin = readFileSync(join(this.dir, STATE_BIN));
     const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
-    const spec = decoderParamSpec(this.arch);
-    const total = spec.reduce((n, [, s]) => n + shapeSize(s), 0);
-    if (all.length !== 3 * total) throw new CliError(`${join(this.dir, STATE_BIN)}: ${all.length} values, expected ${3 * total}`);
-    const parts: DecoderParams[] = [{}, {}, {}];
-    let at = 0;
-    for (const part of parts) {
-      for (const [name, shape] of spec) {
-        part[name] = all.slice(at, at + shapeSize(shape));
-        at += shapeSize(shape);
-      }
+    let state: TrainState;
+    try {
+      state = unpackState(all, this.arch, run.step, run.adamStep);
+    } catch (e) {
+      throw new CliError(`${join(this.dir, STATE_BIN)}: ${e instanceof Error ? e.message : String(e)}`);
     }
     for (const step of run.checkpoints) {
       const p = checkpointPath(step, this.coldStart());
       if (step !== 0) this.files.set(p, new Uint8Array(readFileSync(join(this.dir, p))));
     }
-    return { run, state: { step: run.step, params: parts[0], adam: { step: run.adamStep, m: parts[1], v: parts[2] } } };
+    return { run, state };
   }
 
   /** Saves the state to resume from: weights, AdamW's moments and the run so far. */
   saveState(state: TrainState, run: Omit<SavedRun, 'step' | 'adamStep'>): void {
-    const spec = decoderParamSpec(this.arch);
-    const total = spec.reduce((n, [, s]) => n + shapeSize(s), 0);
-    const all = new Float32Array(3 * total);
-    let at = 0;
-    for (const part of [state.params, state.adam.m, state.adam.v]) {
-      for (const [name] of spec) {
-        all.set(part[name], at);
-        at += part[name].length;
-      }
-    }
+    const all = packState(state, this.arch);
     writeAtomic(this.dir, STATE_BIN, new Uint8Array(all.buffer));
     const saved: SavedRun = { ...run, step: state.step, adamStep: state.adam.step };
     writeAtomic(this.dir, STATE_JSON, JSON.stringify(saved));
@@ -119,43 +101,20 @@ export class TrainOutput {
     if (!ref) throw new CliError('the source bundle has no referenceEncoder');
     for (const [step, graph] of checkpoints) if (step !== 0) this.files.set(checkpointPath(step, ref.decoder), graph);
     const steps = [...new Set([0, ...checkpoints.keys(), ...this.listedSteps()])].sort((a, b) => a - b);
-    const byStep = new Map<number, Record<string, unknown>>();
-    for (const r of log) byStep.set(r.step, { ...r });
-    for (const e of evals) {
-      const row = byStep.get(e.step) ?? { step: e.step };
-      for (const [k, v] of Object.entries(e)) if (k !== 'step') row[`eval/${k}`] = v;
-      byStep.set(e.step, row);
-    }
-    const jsonl = [...byStep.keys()].sort((a, b) => a - b).map((s) => JSON.stringify(byStep.get(s)));
-    this.files.set(LIVE_RUN.path, new TextEncoder().encode(`${jsonl.join('\n')}\n`));
-    const roles = { ...(this.manifest.roles as Record<string, unknown>) };
-    const last = steps[steps.length - 1];
-    roles.encoder = { ...ref, decoder: checkpointPath(last, ref.decoder) };
-    roles.checkpoints = steps.map((step) => ({
-      step,
-      label: step === 0 ? 'cold start (step 0)' : `GRPO step ${step}`,
-      encoder: { vision: ref.vision, decoder: checkpointPath(step, ref.decoder) },
-    }));
-    const runs = ((roles.runs as { id: string }[] | undefined) ?? []).filter((r) => r.id !== LIVE_RUN.id);
-    roles.runs = [...runs, LIVE_RUN];
+    this.files.set(LIVE_RUN.path, new TextEncoder().encode(runJsonl(log, evals)));
     for (const [path, data] of this.files)
       if (!existsSync(join(this.dir, path)) || path.startsWith('checkpoints/') || path.startsWith('runs/'))
         writeAtomic(this.dir, path, data);
-    const files = [...this.files.entries()]
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([path, data]) => ({ path, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') }));
-    const io = { ...(this.manifest.io as Record<string, unknown>) };
-    for (const path of Object.keys(io)) if (path.startsWith('checkpoints/') && !this.files.has(path)) delete io[path];
-    for (const step of steps) io[checkpointPath(step, ref.decoder)] = io[ref.decoder];
-    const manifest = { ...this.manifest, io, roles, files };
+    const files = [...this.files.entries()].map(([path, data]) => ({
+      path,
+      bytes: data.length,
+      sha256: createHash('sha256').update(data).digest('hex'),
+    }));
+    const manifest = trainedManifest(this.manifest, ref, steps, files);
     writeAtomic(this.dir, 'manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
   }
 
   private listedSteps(): number[] {
-    const ref = this.source.manifest.roles.referenceEncoder;
-    return [...this.files.keys()].flatMap((p) => {
-      const m = /^checkpoints\/step-(\d+)\/decoder_model_merged\.onnx$/.exec(p);
-      return m && p !== ref?.decoder ? [Number(m[1])] : [];
-    });
+    return checkpointSteps(this.files.keys(), this.source.manifest.roles.referenceEncoder?.decoder ?? '');
   }
 }

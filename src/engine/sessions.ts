@@ -171,6 +171,22 @@ export class BundleSessions {
   }
 
   /**
+   * Returns a session of graph bytes that are not a bundle file (e.g. a decoder holding trained weights) on this
+   * backend, on WASM when this backend cannot run it; the caller owns it and releases it.
+   */
+  async createSession(bytes: Uint8Array): Promise<InferenceSession> {
+    if (this.beforeRun) await this.beforeRun();
+    try {
+      return await this.create(bytes, this.backend);
+    } catch (e) {
+      if (this.backend === 'wasm') throw sessionOpenError('a trained decoder graph', e);
+      return this.create(bytes, 'wasm').catch((e2: unknown) => {
+        throw sessionOpenError('a trained decoder graph', e2);
+      });
+    }
+  }
+
+  /**
    * Releases the sessions created on first use (checkpoints) except those of `keep` and the role graphs
    * opened at load; returns the released paths. A later get() creates a released one again.
    */

@@ -4,12 +4,23 @@
  * which phase runs and carry the caption as soon as it is written; the result carries the reconstruction.
  */
 import type { AttributeScores, CheckpointPhase, Fidelity } from '../engine/infer/index.ts';
+import type { DecoderParams } from '../engine/train/params.ts';
 import type { Scene } from '../shapes/scene.ts';
+
+/** A checkpoint of a run trained in the page: its caption decoder's float32 weights (torch names), not a bundle file. */
+export interface LiveCheckpoint {
+  /** Names the weights (run id and step): the worker keeps the latest live checkpoint's sessions by it. */
+  key: string;
+  label: string;
+  params: DecoderParams;
+}
 
 /** Parameters of a checkpoint evaluation (besides `type` and `id`). */
 export interface CheckpointEvalParams {
-  /** The checkpoint's step (one the bundle's manifest lists). */
+  /** The checkpoint's step (one the bundle's manifest lists, unless `live` is set). */
   step: number;
+  /** Evaluate these weights (built into the cold start's decoder graph) instead of a checkpoint of the manifest. */
+  live?: LiveCheckpoint;
   /** uint8 RGB [height,width,3] at the bundle's input size. */
   image: Uint8Array;
   width: number;

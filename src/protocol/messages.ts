@@ -10,6 +10,8 @@ import type { BackendChoice, BackendName, BundleFileData, ErrorPayload, LoadedFi
 import type { RoundTripSpec } from './roundtrip.ts';
 import type { RolloutsSpec } from './rollouts.ts';
 import type { CheckpointEvalSpec } from './checkpoint.ts';
+import type { TrainExportSpec, TrainSpec } from './train.ts';
+import type { BenchSpec } from './bench.ts';
 
 // The engine's vocabulary, as the protocol carries it.
 export type { BackendChoice, BackendName, BundleFileData, ErrorCode, ErrorPayload, LoadedFileInfo, TensorData } from '../engine/vocab.ts';
@@ -84,6 +86,9 @@ export interface RequestSpecs {
   roundtrip: RoundTripSpec;
   rollouts: RolloutsSpec;
   checkpointEval: CheckpointEvalSpec;
+  train: TrainSpec;
+  trainExport: TrainExportSpec;
+  bench: BenchSpec;
 }
 
 /** Name of a request kind. */

@@ -21,6 +21,9 @@ import { EngineHost } from './host.ts';
 import { registerRoundTrip } from './handlers/roundtrip.ts';
 import { registerRollouts } from './handlers/rollouts.ts';
 import { registerCheckpointEval } from './handlers/checkpoint.ts';
+import { registerTrain } from './handlers/train.ts';
+import { registerTrainExport } from './handlers/train-export.ts';
+import { registerBench } from './handlers/bench.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
 
@@ -67,6 +70,9 @@ devices.onLost((reason) => host.deviceLost(reason));
 registerRoundTrip(host);
 registerRollouts(host);
 registerCheckpointEval(host);
+registerTrain(host);
+registerTrainExport(host);
+registerBench(host);
 
 // Fault injection for the E2E (tests/e2e/resilience-faults.spec.mjs reaches it with Playwright's
 // worker.evaluate): destroys the device the WebGPU sessions run on, as a GPU reset or driver crash would.

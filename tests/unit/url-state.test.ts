@@ -37,7 +37,7 @@ describe('URL state table', () => {
     expect(q).toContain('ro-w-psnr=0.1');
     expect(q).not.toContain('ro-linear-coef');
     const { values, present } = parseQuery(q);
-    expect(present).toEqual({ config: true, roundtrip: false, rollouts: true });
+    expect(present).toEqual({ config: true, roundtrip: false, rollouts: true, train: false, bench: false });
     expect(sanitizeGroup('rollouts', values.rollouts, DEFAULT_FORM)).toEqual(form);
     expect(writeQuery('rollouts', DEFAULT_FORM, q)).toBe('?seed=3');
   });

@@ -1,11 +1,10 @@
 import { useEffect } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import type { CheckpointEntry } from '../../../src/engine/manifest.ts';
 import { useStore } from '../../store/store';
 import { chooseCheckpoint } from './actions';
 import { CheckpointEval } from './CheckpointEval';
-import { checkpointSummary } from './checkpoints';
-import { cancelEvaluation, evaluable, keyFor, scheduleEvaluation } from './evaluation';
+import { checkpointSummary, type ScrubberCheckpoint } from './checkpoints';
+import { cancelEvaluation, chosenList, keyFor, scheduleEvaluation } from './evaluation';
 
 /**
  * The checkpoint scrubber: a slider (and a list) over the bundle's encoder checkpoints (manifest
@@ -14,12 +13,20 @@ import { cancelEvaluation, evaluable, keyFor, scheduleEvaluation } from './evalu
  * kept per checkpoint and image, so going back is instant. When the shown runs are not the ones the
  * checkpoints come from (`belongsTo`: their labels), nothing is evaluated and the panel says whose they are.
  */
-export function Scrubber({ checkpoints, index, belongsTo }: { checkpoints: CheckpointEntry[]; index: number; belongsTo: string | null }) {
+export function Scrubber({
+  checkpoints,
+  index,
+  belongsTo,
+}: {
+  checkpoints: ScrubberCheckpoint[];
+  index: number;
+  belongsTo: string | null;
+}) {
   const at = Math.min(index, checkpoints.length - 1);
+  const liveCount = checkpoints.filter((c) => c.live).length;
   const chosen = checkpoints[at];
-  const { bundle, rtInput, seed, backend, evalImage } = useStore(
+  const { rtInput, seed, backend, evalImage } = useStore(
     useShallow((s) => ({
-      bundle: s.engine.bundle,
       rtInput: s.runs.roundtrip.input,
       seed: s.config.seed,
       backend: s.engine.backend?.backend,
@@ -27,14 +34,17 @@ export function Scrubber({ checkpoints, index, belongsTo }: { checkpoints: Check
     })),
   );
   // Keys (and so cached results) of every checkpoint on the current image.
-  const keys = useStore(useShallow((s) => checkpoints.map((c) => keyFor(s, c.step))));
+  const keys = useStore(useShallow((s) => checkpoints.map((c) => keyFor(s, c))));
   const views = useStore(useShallow((s) => keys.map((k) => (k ? (s.runs.training.evals[k] ?? null) : null))));
-  const canEvaluate = evaluable(bundle).length > 0;
-  const active = canEvaluate && belongsTo === null;
+  const canEvaluate = useStore((s) => chosenList(s).length > 0);
+  // A checkpoint of the run trained live is evaluated whichever runs are shown.
+  const active = canEvaluate && (belongsTo === null || !!chosen?.live);
+  // The points are rebuilt on every change of the store: the chosen one is followed by what names it.
+  const chosenId = chosen ? `${chosen.live?.runId ?? 'bundle'}:${chosen.step}` : null;
   useEffect(() => {
-    if (active && chosen) scheduleEvaluation();
+    if (active && chosenId !== null) scheduleEvaluation();
     else if (belongsTo !== null) cancelEvaluation();
-  }, [active, belongsTo, chosen, rtInput, seed, backend]);
+  }, [active, belongsTo, chosenId, rtInput, seed, backend]);
   useEffect(() => () => cancelEvaluation(), []);
   return (
     <section className="card scrubber" data-testid="checkpoint-scrubber" aria-labelledby="scrubber-heading">
@@ -45,8 +55,9 @@ export function Scrubber({ checkpoints, index, belongsTo }: { checkpoints: Check
         </p>
       ) : (
         <>
-          <p className="muted small" data-testid="checkpoint-count" data-count={checkpoints.length}>
-            {checkpointSummary(checkpoints)}, from the bundle’s manifest.
+          <p className="muted small" data-testid="checkpoint-count" data-count={checkpoints.length - liveCount} data-live={liveCount}>
+            {checkpointSummary(checkpoints.filter((c) => !c.live))}, from the bundle’s manifest
+            {liveCount > 0 && ` + ${liveCount} of the run trained live`}.
           </p>
           <div className="row">
             <input
@@ -63,7 +74,7 @@ export function Scrubber({ checkpoints, index, belongsTo }: { checkpoints: Check
             />
             <datalist id="checkpoint-ticks">
               {checkpoints.map((c, i) => (
-                <option key={c.step} value={i} label={String(c.step)} />
+                <option key={`${c.live ? 'live-' : ''}${c.step}`} value={i} label={String(c.step)} />
               ))}
             </datalist>
             <span className="mono" data-testid="checkpoint-chosen">
@@ -75,11 +86,12 @@ export function Scrubber({ checkpoints, index, belongsTo }: { checkpoints: Check
               const v = views[i];
               return (
                 <button
-                  key={c.step}
+                  key={`${c.live ? 'live-' : ''}${c.step}`}
                   type="button"
                   aria-pressed={i === at}
                   onClick={() => chooseCheckpoint(i)}
-                  data-testid={`checkpoint-item-${c.step}`}
+                  data-testid={`checkpoint-item-${c.live ? 'live-' : ''}${c.step}`}
+                  data-live={!!c.live}
                   data-evaluated={v !== null}
                   title={v ? `“${v.caption}”` : `${c.label}: not evaluated on this image yet`}
                 >
@@ -89,7 +101,7 @@ export function Scrubber({ checkpoints, index, belongsTo }: { checkpoints: Check
               );
             })}
           </div>
-          {belongsTo !== null ? (
+          {belongsTo !== null && !chosen.live ? (
             <p className="muted small ck-owner" data-testid="checkpoint-owner-note">
               These checkpoints belong to the bundle’s run {belongsTo}, not to the shown run(s): show it to evaluate them.
             </p>

@@ -20,6 +20,8 @@ interface Props {
   range: [number, number] | null;
   extraKeys: string[];
   marker: { x: number; label: string } | null;
+  /** Prefixes every data-testid (a second set of charts on the page, e.g. the live run's). */
+  idPrefix?: string;
 }
 
 const EMPTY: Record<string, string> = {
@@ -37,7 +39,9 @@ function Chart({
   range,
   marker,
   extra,
+  idPrefix,
 }: {
+  idPrefix: string;
   chart: ChartSpec;
   full: Props['runs'];
   visible: Props['runs'];
@@ -58,7 +62,7 @@ function Chart({
   );
   return (
     <MetricChart
-      testId={extra ? `chart-key-${chart.lines[0].key.replace(/[^a-zA-Z0-9_]+/g, '-')}` : `chart-${chart.id}`}
+      testId={`${idPrefix}${extra ? `chart-key-${chart.lines[0].key.replace(/[^a-zA-Z0-9_]+/g, '-')}` : `chart-${chart.id}`}`}
       title={chart.title}
       xLabel="step"
       yLabel={yLabel}
@@ -80,7 +84,7 @@ function Chart({
 }
 
 /** The five training charts, any added metric charts, and the latest sample caption, all cut at `step`. */
-export function TrainingCharts({ runs, step, range, extraKeys, marker }: Props) {
+export function TrainingCharts({ runs, step, range, extraKeys, marker, idPrefix = '' }: Props) {
   const visible = useMemo(
     () => (step === null ? runs : runs.map(({ run, index }) => ({ run: runPrefix(run, step), index }))),
     [runs, step],
@@ -98,9 +102,9 @@ export function TrainingCharts({ runs, step, range, extraKeys, marker }: Props) 
   return (
     <>
       {captions.length > 0 && (
-        <div className="card sample-captions" data-testid="sample-caption">
+        <div className="card sample-captions" data-testid={`${idPrefix}sample-caption`}>
           <h3>Held-out sample caption</h3>
-          <p className="muted small" data-testid="sample-caption-scene">
+          <p className="muted small" data-testid={`${idPrefix}sample-caption-scene`}>
             The run’s greedy caption of the first scene of its held-out evaluation set, logged during training — a different scene from the
             image the Checkpoints panel evaluates.
           </p>
@@ -117,16 +121,25 @@ export function TrainingCharts({ runs, step, range, extraKeys, marker }: Props) 
       )}
       <div className="chart-grid">
         {TRAINING_CHARTS.map((chart) => (
-          <Chart key={chart.id} chart={chart} full={runs} visible={visible} range={range} marker={marker} extra={false} />
+          <Chart
+            key={chart.id}
+            chart={chart}
+            full={runs}
+            visible={visible}
+            range={range}
+            marker={marker}
+            extra={false}
+            idPrefix={idPrefix}
+          />
         ))}
         {extraCharts.map((chart) => (
-          <Chart key={chart.id} chart={chart} full={runs} visible={visible} range={range} marker={marker} extra />
+          <Chart key={chart.id} chart={chart} full={runs} visible={visible} range={range} marker={marker} extra idPrefix={idPrefix} />
         ))}
       </div>
       {others.length > 0 && (
         <label className="row other-keys">
           <span className="muted">Chart another logged metric:</span>
-          <select value="" onChange={(e) => e.target.value && addExtraKey(e.target.value)} data-testid="add-metric">
+          <select value="" onChange={(e) => e.target.value && addExtraKey(e.target.value)} data-testid={`${idPrefix}add-metric`}>
             <option value="">choose… ({others.length})</option>
             {others.map((k) => (
               <option key={k} value={k}>

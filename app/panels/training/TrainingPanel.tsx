@@ -2,7 +2,8 @@ import { useEffect, useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useStore } from '../../store/store';
 import { initTraining, syncBundleRuns } from './actions';
-import { foreignCheckpoints } from './checkpoints';
+import { foreignCheckpoints, scrubberCheckpoints } from './checkpoints';
+import { LiveTrain } from './live/LiveTrain';
 import { ReplayControls } from './ReplayControls';
 import { RunList } from './RunList';
 import { Scrubber } from './Scrubber';
@@ -28,11 +29,15 @@ export function TrainingPanel() {
     () => t.runs.map((run, index) => ({ run, index })).filter(({ run }) => t.shown.includes(run.id)),
     [t.runs, t.shown],
   );
-  const checkpoints = bundle?.manifest.roles.checkpoints ?? [];
+  const liveRun = useStore((s) => s.runs.liveTrain.run);
+  const checkpoints = useMemo(
+    () => scrubberCheckpoints(bundle?.manifest.roles.checkpoints ?? [], liveRun, bundle ? `${bundle.id}@${bundle.version}` : null),
+    [bundle, liveRun],
+  );
   const chosen = checkpoints[Math.min(t.checkpoint, checkpoints.length - 1)];
   const belongsTo = useMemo(() => foreignCheckpoints(t.runs, t.shown), [t.runs, t.shown]);
   // The bundle's checkpoint is not marked on curves of runs it does not come from.
-  const marker = chosen && belongsTo === null ? { x: chosen.step, label: `ckpt ${chosen.step}` } : null;
+  const marker = chosen && !chosen.live && belongsTo === null ? { x: chosen.step, label: `ckpt ${chosen.step}` } : null;
   const range: [number, number] | null = t.replay ? [t.replay.start, t.replay.end] : null;
   return (
     <section aria-labelledby="training-heading" data-testid="training-panel">
@@ -53,6 +58,7 @@ export function TrainingPanel() {
       ) : (
         <TrainingCharts runs={shown} step={step} range={range} extraKeys={t.extraKeys} marker={marker} />
       )}
+      <LiveTrain />
     </section>
   );
 }

@@ -2,6 +2,27 @@
 // panel's runs they belong to. Pure (unit-tested in Node).
 import type { CheckpointEntry } from '../../../src/engine/manifest.ts';
 import { resolveKey, TRAINING_CHARTS, type RunLog } from '../../../src/engine/runs/index.ts';
+import type { LiveRun } from '../../store/liveTrainSlice';
+
+/** A point of the scrubber: a checkpoint of the bundle's manifest, or one of the run trained in the page (`live`). */
+export type ScrubberCheckpoint = Pick<CheckpointEntry, 'step' | 'label'> & { live?: { runId: string } };
+
+/**
+ * Returns the scrubber's points: the bundle's checkpoints, then the stored checkpoints of the run trained live on this
+ * bundle (`bundleKey`: `<id>@<version>`; a run of another bundle lists none).
+ */
+export function scrubberCheckpoints(
+  bundle: readonly CheckpointEntry[],
+  run: Pick<LiveRun, 'id' | 'bundleKey' | 'checkpoints'> | null,
+  bundleKey: string | null,
+): ScrubberCheckpoint[] {
+  const own: ScrubberCheckpoint[] = bundle.map((c) => ({ step: c.step, label: c.label }));
+  if (!run || run.bundleKey !== bundleKey) return own;
+  const live = [...run.checkpoints]
+    .sort((a, b) => a - b)
+    .map((step) => ({ step, label: `live run step ${step}`, live: { runId: run.id } }));
+  return [...own, ...live];
+}
 
 /**
  * Returns what the scrubber's points are, counted from the manifest's `roles.checkpoints`: e.g.

@@ -13,6 +13,8 @@ import { useStore } from '../../store/store';
 import { EVAL_CACHE_SIZE, type CheckpointEvalView, type EvalImage } from '../../store/trainingSlice';
 import { toAppError } from '../../lib/errors';
 import { patchTraining as patch } from '../../lib/trainingRuns';
+import { storedCheckpoint } from '../../persist/live-train-db';
+import { scrubberCheckpoints, type ScrubberCheckpoint } from './checkpoints';
 
 /** The Shapes scene evaluated when the round trip has no image: public/gallery scene-01 (two objects). */
 export const DEFAULT_SCENE = { seed: 1771437443, label: 'Shapes scene 2025-3 (default)' } as const;
@@ -22,7 +24,14 @@ const ROLES = ['encoder', 'decoder', 'scorer'] as const;
 export const SETTLE_MS = 150;
 
 /** Returns the cache key of one evaluation: what its result depends on. */
-export function evalKey(parts: { bundle: string; backend: string; image: string; seed: number; flowSteps: number; step: number }): string {
+export function evalKey(parts: {
+  bundle: string;
+  backend: string;
+  image: string;
+  seed: number;
+  flowSteps: number;
+  step: number | string;
+}): string {
   return `${parts.bundle}|${parts.backend}|${parts.image}|seed ${parts.seed}|flow ${parts.flowSteps}|step ${parts.step}`;
 }
 
@@ -71,8 +80,16 @@ export function evaluable(bundle: BundleSummary | null): NonNullable<BundleSumma
   return bundle.manifest.roles.checkpoints ?? [];
 }
 
-/** Returns the key of checkpoint `step` on the current evaluation image, or null before the image is known. */
-export function keyFor(s: ReturnType<typeof useStore.getState>, step: number): string | null {
+/** Returns the scrubber's points for the store now: the bundle's checkpoints and the live run's, or [] when it cannot evaluate. */
+export function chosenList(s: ReturnType<typeof useStore.getState>): ScrubberCheckpoint[] {
+  const bundle = s.engine.bundle;
+  if (!bundle || ROLES.some((r) => !bundle.roles.includes(r))) return [];
+  return scrubberCheckpoints(bundle.manifest.roles.checkpoints ?? [], s.runs.liveTrain.run, `${bundle.id}@${bundle.version}`);
+}
+
+/** Returns the key of checkpoint `point` (a bundle step or a scrubber point) on the current image, or null before the image is known. */
+export function keyFor(s: ReturnType<typeof useStore.getState>, point: number | ScrubberCheckpoint): string | null {
+  const step = typeof point === 'number' ? point : point.live ? `live ${point.live.runId} ${point.step}` : point.step;
   const bundle = s.engine.bundle;
   const image = s.runs.training.evalImage;
   if (!bundle || !image) return null;
@@ -123,14 +140,14 @@ function onPartial(key: string, p: CheckpointEvalPartial): void {
 export async function evaluateChosen(): Promise<void> {
   const mine = ++generation;
   const bundle = useStore.getState().engine.bundle;
-  const checkpoints = evaluable(bundle);
+  const checkpoints = chosenList(useStore.getState());
   if (!bundle || checkpoints.length === 0) return;
   const image = await currentImage(bundle);
   if (mine !== generation) return;
   patch((t) => (t.evalImage?.hash === image.hash && t.evalImage.input === image.input ? {} : { evalImage: image }));
   const s = useStore.getState();
   const ck = checkpoints[Math.min(s.runs.training.checkpoint, checkpoints.length - 1)];
-  const key = keyFor(s, ck.step) as string;
+  const key = keyFor(s, ck) as string;
   if (running?.key === key) return;
   running?.handle.cancel();
   running = null;
@@ -139,6 +156,16 @@ export async function evaluateChosen(): Promise<void> {
     return;
   }
   const { width, height } = bundle.manifest.preprocessing.image;
+  let live: { key: string; label: string; params: Record<string, Float32Array> } | undefined;
+  if (ck.live) {
+    const params = await storedCheckpoint(ck.live.runId, ck.step).catch(() => null);
+    if (mine !== generation) return;
+    if (!params) {
+      patch(() => ({ evalError: { key, error: { code: 'storage', message: `${ck.label}: its weights are not stored in this browser` } } }));
+      return;
+    }
+    live = { key: `${ck.live.runId}:${ck.step}`, label: ck.label, params };
+  }
   const handle = engine().request(
     {
       type: 'checkpointEval',
@@ -149,6 +176,7 @@ export async function evaluateChosen(): Promise<void> {
       steps: bundle.manifest.defaults.flowSteps,
       seed: s.config.seed,
       ...(image.input.scene ? { scene: image.input.scene } : {}),
+      ...(live ? { live } : {}),
     },
     { lane: 'checkpoint-eval', onPartial: (p) => onPartial(key, p) },
   );

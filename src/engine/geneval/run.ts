@@ -27,6 +27,30 @@ export interface GenevalOptions {
   oracle?: boolean;
   /** Called after each batch of images is checked. */
   onProgress?: (done: number, total: number) => void;
+  /** Called after each batch with its images and verdicts (the arrays are the run's own: copy what you keep). */
+  onBatch?: (batch: GenevalBatch) => void;
+}
+
+/** One checked image of a batch: image `image` (0…N−1) of prompt `prompt` (index into the run's prompts). */
+export interface GenevalVerdict {
+  prompt: number;
+  image: number;
+  task: GenevalTask;
+  caption: string;
+  ok: boolean;
+  seen: string[];
+}
+
+/** One finished batch of a GenEval-Shapes run: images [start, start+count) in prompt-major order. */
+export interface GenevalBatch {
+  start: number;
+  count: number;
+  total: number;
+  verdicts: GenevalVerdict[];
+  /** uint8 RGB [count,res,res,3]: the images the checker read. */
+  images: Uint8Array;
+  /** Side of the square images. */
+  resolution: number;
 }
 
 /** One prompt's outcome. */
@@ -101,12 +125,33 @@ export async function runGeneval(ctx: InferContext | undefined, opts: GenevalOpt
     const seen = analyseImage(img, res);
     return { ok: checkFacts(p.facts, seen).ok, seen: describeSeen(seen) };
   };
+  const report = (start: number, images: Uint8Array, res: number): void => {
+    if (!opts.onBatch) return;
+    const mine = verdicts.slice(start);
+    opts.onBatch({
+      start,
+      count: mine.length,
+      total,
+      resolution: res,
+      images,
+      verdicts: mine.map((v, k) => {
+        const i = Math.floor((start + k) / N);
+        return { prompt: i, image: (start + k) % N, task: prompts[i].task, caption: prompts[i].caption, ok: v.ok, seen: v.seen };
+      }),
+    });
+  };
   if (opts.oracle) {
     const res = ctx?.manifest.preprocessing.image.width ?? DEFAULT_RESOLUTION;
     prompts.forEach((p, i) => {
       // The true render does not depend on the noise: one reading stands for its N images.
-      const v = judge(p, rasterizeScene(p.scene, res), res);
+      const img = rasterizeScene(p.scene, res);
+      const v = judge(p, img, res);
       for (let j = 0; j < N; j++) verdicts.push(v);
+      if (opts.onBatch) {
+        const imgs = new Uint8Array(N * img.length);
+        for (let j = 0; j < N; j++) imgs.set(img, j * img.length);
+        report(i * N, imgs, res);
+      }
       opts.onProgress?.((i + 1) * N, total);
     });
     return summarise(prompts, verdicts, N);
@@ -127,6 +172,7 @@ export async function runGeneval(ctx: InferContext | undefined, opts: GenevalOpt
       { steps, batch },
     );
     rows.forEach((i, k) => verdicts.push(judge(prompts[i], rec.images.subarray(k * stride, (k + 1) * stride), res)));
+    report(start, rec.images.subarray(0, count * stride), res);
     opts.onProgress?.(start + count, total);
   }
   return summarise(prompts, verdicts, N);

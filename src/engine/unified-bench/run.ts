@@ -55,6 +55,22 @@ export interface UnifiedBenchOptions {
   /** Images per session run (default 32). */
   batch?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Called after each batch with its images and numbers (the arrays are the run's own: copy what you keep). */
+  onBatch?: (batch: UnifiedBenchBatch) => void;
+}
+
+/** One finished batch of a Unified-Bench run: images [start, start+count) of the reference set. */
+export interface UnifiedBenchBatch {
+  start: number;
+  count: number;
+  total: number;
+  names: string[];
+  captions: string[];
+  /** Per backbone (as in the result), the batch's scores in order. */
+  scores: Record<string, number[]>;
+  /** uint8 RGB [count,H,W,3]: the references and their reconstructions. */
+  references: Uint8Array;
+  reconstructions: Uint8Array;
 }
 
 /** One backbone's numbers. */
@@ -157,6 +173,16 @@ export async function runUnifiedBench(ctx: InferContext, opts: UnifiedBenchOptio
       scores.ssim.push(ssim(a, r, W, H));
       captions.push(caps[i].text);
     }
+    opts.onBatch?.({
+      start,
+      count,
+      total: src.total,
+      names: Array.from({ length: count }, (_, i) => src.name(start + i)),
+      captions: captions.slice(start),
+      scores: Object.fromEntries(Object.entries(scores).map(([k, xs]) => [k, xs.slice(start)])),
+      references: images,
+      reconstructions: rec.images.subarray(0, count * stride),
+    });
     opts.onProgress?.(start + count, src.total);
   }
   const backbones: Record<string, BackboneScores> = {};

@@ -11,6 +11,7 @@ import type { BundleSessions } from '../../engine/sessions.ts';
 import type { CheckpointEvalParams } from '../../protocol/checkpoint.ts';
 import { isScene } from '../../shapes/scene.ts';
 import { defineJob } from '../job.ts';
+import { liveCheckpointContext } from './live-checkpoint.ts';
 
 /** Most checkpoints whose sessions stay open between evaluations. */
 export const CHECKPOINT_SESSION_LIMIT = 2;
@@ -35,6 +36,12 @@ export function checkCheckpointEvalParams(raw: unknown, W: number, H: number): C
   if (!isInt(p.steps, 1, 1000)) throw bad('steps must be an integer in [1, 1000]');
   if (!isInt(p.seed, 0, 0xffffffff)) throw bad('seed must be an integer in [0, 2^32)');
   if (p.scene !== undefined && !isScene(p.scene)) throw bad('scene is not a valid Shapes scene');
+  if (p.live !== undefined) {
+    const l = p.live as Partial<Record<'key' | 'label' | 'params', unknown>> | null;
+    if (typeof l?.key !== 'string' || typeof l.label !== 'string') throw bad('live must have a key and a label');
+    const ok = typeof l.params === 'object' && l.params !== null && Object.values(l.params).every((v) => v instanceof Float32Array);
+    if (!ok) throw bad('live.params must hold float32 arrays by parameter name');
+  }
   return p as CheckpointEvalParams;
 }
 
@@ -62,11 +69,11 @@ export const registerCheckpointEval = defineJob('checkpointEval', {
   check(req, { manifest }) {
     const { width, height } = manifest.preprocessing.image;
     const p = checkCheckpointEvalParams(req, width, height);
-    findCheckpoint(manifest, p.step);
+    if (!p.live) findCheckpoint(manifest, p.step);
     return p;
   },
-  async run({ params: p, request, sessions, manifest: m, infer }) {
-    const ctx = infer();
+  async run({ params: p, request, sessions, manifest: m, infer, bundle }) {
+    const ctx = p.live ? await liveCheckpointContext(infer(), bundle, sessions, p.step, p.live) : infer();
     const { width, height } = m.preprocessing.image;
     const t0 = performance.now();
     const total = CHECKPOINT_PHASES.length;
@@ -84,7 +91,7 @@ export const registerCheckpointEval = defineJob('checkpointEval', {
           request.partial({ kind: 'caption', caption: c.text, ids: c.ids.slice(), tokens: c.tokens, truncated: c.truncated }),
       });
       request.progress({ phase: 'run', loaded: total, total });
-      const released = await limitCheckpointSessions(sessions, m, p.step);
+      const released = p.live ? [] : await limitCheckpointSessions(sessions, m, p.step);
       return {
         step: r.step,
         label: r.label,
@@ -103,7 +110,7 @@ export const registerCheckpointEval = defineJob('checkpointEval', {
       };
     } catch (e) {
       // A cancelled or failed evaluation still counts as a use: the cap holds either way.
-      await limitCheckpointSessions(sessions, m, p.step);
+      if (!p.live) await limitCheckpointSessions(sessions, m, p.step);
       throw e;
     }
   },

@@ -1,0 +1,277 @@
+import { useEffect, useMemo } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { TRAIN_FORM_FIELDS } from '../../../../src/engine/train/form.ts';
+import { LOSS_TYPES } from '../../../../src/engine/grpo.ts';
+import type { RunLog } from '../../../../src/engine/runs/index.ts';
+import { useStore } from '../../../store/store';
+import { checkpointOwners } from '../checkpoints';
+import { TrainingCharts } from '../TrainingCharts';
+import {
+  bundleKeyNow,
+  cancelLive,
+  discardLive,
+  exportLiveBundle,
+  exportLiveJsonl,
+  initLiveTrain,
+  LIVE_LABEL,
+  pauseLive,
+  resumeLive,
+  setLiveField,
+  startLive,
+} from './actions';
+import { formatDuration, liveRunLog, pace } from './progress';
+
+const fmt = (x: number | undefined, d: number): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+
+const PHASE: Record<string, string> = {
+  rollouts: 'sampling the group and rewarding it',
+  logprobs: 'log-probs under the policy',
+  update: 'GRPO update',
+  policy: 'rebuilding the policy session',
+  eval: 'held-out evaluation',
+};
+
+function LiveForm({ disabled }: { disabled: boolean }) {
+  const { form, error } = useStore(useShallow((s) => ({ form: s.runs.liveTrain.form, error: s.runs.liveTrain.formError })));
+  return (
+    <fieldset className="tl-form" disabled={disabled} data-testid="tl-form">
+      <legend className="muted small">Settings (the shipped stage-2 preset by default; shareable in the link)</legend>
+      {TRAIN_FORM_FIELDS.map((f) => {
+        const bad = error?.field === f.field;
+        const id = `tl-${f.field}`;
+        return (
+          <label key={f.field} htmlFor={id} title={f.help}>
+            <span className="small">{f.label}</span>
+            {f.field === 'loss' ? (
+              <select id={id} value={form.loss} onChange={(e) => setLiveField('loss', e.target.value)} data-testid={`tl-field-${f.field}`}>
+                {LOSS_TYPES.map((t) => (
+                  <option key={t} value={t}>
+                    {t}
+                  </option>
+                ))}
+              </select>
+            ) : (
+              <input
+                id={id}
+                type="text"
+                inputMode={f.field === 'reward' || f.field === 'lengthPenalty' ? 'text' : 'decimal'}
+                value={form[f.field]}
+                onChange={(e) => setLiveField(f.field, e.target.value)}
+                aria-invalid={bad}
+                aria-describedby={bad ? 'tl-form-error' : undefined}
+                data-testid={`tl-field-${f.field}`}
+              />
+            )}
+          </label>
+        );
+      })}
+      {error && (
+        <p id="tl-form-error" className="tl-error small" role="alert" data-testid="tl-form-error" data-field={error.field}>
+          {error.message.charAt(0).toUpperCase() + error.message.slice(1)}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+/** The run's pace and phase: step i of N, seconds per step, time left. */
+function Progress() {
+  const { run, phase, since, lastStepAt, device } = useStore(
+    useShallow((s) => ({
+      run: s.runs.liveTrain.run,
+      phase: s.runs.liveTrain.phase,
+      since: s.runs.liveTrain.since,
+      lastStepAt: s.runs.liveTrain.lastStepAt,
+      device: s.runs.liveTrain.device,
+    })),
+  );
+  if (!run) return null;
+  const step = run.savedStep;
+  const N = run.config.steps;
+  const running = run.status === 'running';
+  const last = run.log.at(-1);
+  const p = running ? pace(step, N, since, lastStepAt) : { secondsPerStep: null, etaSeconds: null };
+  return (
+    <div className="tl-progress" data-testid="tl-progress" data-status={run.status} data-step={step} data-steps={N}>
+      <progress value={step} max={N} aria-label={`step ${step} of ${N}`} />
+      <span className="mono" data-testid="tl-step">
+        step {step} of {N}
+      </span>
+      <span className="tag" data-testid="tl-status" data-status={run.status}>
+        {run.status}
+      </span>
+      {p.secondsPerStep !== null && (
+        <span className="small" data-testid="tl-rate" data-seconds={p.secondsPerStep}>
+          {p.secondsPerStep.toFixed(1)} s/step
+        </span>
+      )}
+      {p.etaSeconds !== null && (
+        <span className="small" data-testid="tl-eta">
+          ETA {formatDuration(p.etaSeconds)}
+        </span>
+      )}
+      {running && phase && (
+        <span className="small muted" data-testid="tl-phase" data-phase={phase.phase}>
+          step {phase.step}: {PHASE[phase.phase] ?? phase.phase}
+        </span>
+      )}
+      {running && device && (
+        <span className="small muted" data-testid="tl-device" data-device={device.device} title={device.note}>
+          updates on jax-js {device.device === 'webgpu' ? 'WebGPU' : 'WASM'}
+        </span>
+      )}
+      {last && (
+        <p className="small mono tl-last" data-testid="tl-last-row" data-step={last.step} data-loss={last.loss} data-reward={last.reward}>
+          step {last.step}: reward {fmt(last.reward, 4)} · mean length {fmt(last['completions/mean_length'], 2)} · KL {fmt(last.kl, 5)} ·
+          loss {fmt(last.loss, 5)}
+        </p>
+      )}
+      {run.message && (
+        <p className="small tl-message" data-testid="tl-message" data-status={run.status}>
+          {run.message}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function EvalTable() {
+  const rows = useStore((s) => s.runs.liveTrain.run?.eval);
+  if (!rows || rows.length === 0) return null;
+  return (
+    <table className="tl-eval small" data-testid="tl-eval">
+      <caption className="muted">Held-out evaluation (greedy captions)</caption>
+      <thead>
+        <tr>
+          <th>step</th>
+          <th>mean tokens</th>
+          <th>sim</th>
+          <th>attr precision</th>
+          <th>attr recall</th>
+          <th>retrieval top-1</th>
+        </tr>
+      </thead>
+      <tbody>
+        {[...rows]
+          .sort((a, b) => a.step - b.step)
+          .map((r) => (
+            <tr key={r.step} data-testid="tl-eval-row" data-step={r.step} data-sim={r.sim}>
+              <td className="mono">{r.step}</td>
+              <td>{r.mean_tokens.toFixed(2)}</td>
+              <td>{r.sim.toFixed(4)}</td>
+              <td>{r.attr_precision.toFixed(3)}</td>
+              <td>{r.attr_recall.toFixed(3)}</td>
+              <td>{r.retrieval_top1.toFixed(3)}</td>
+            </tr>
+          ))}
+      </tbody>
+    </table>
+  );
+}
+
+/**
+ * Train live: stage 2 of Unified-GRPO in the engine worker on the loaded bundle, with the shipped preset as the form's
+ * default. Each finished step is charted over the bundle's recorded PyTorch run, with held-out evaluations and the
+ * latest group's captions; the run and its checkpoints are kept in IndexedDB, so a reload resumes it.
+ */
+export function LiveTrain() {
+  const { run, formError, exporting, bundle, trainingRuns } = useStore(
+    useShallow((s) => ({
+      run: s.runs.liveTrain.run,
+      formError: s.runs.liveTrain.formError,
+      exporting: s.runs.liveTrain.exporting,
+      bundle: s.engine.bundle,
+      trainingRuns: s.runs.training.runs,
+    })),
+  );
+  useEffect(() => {
+    void initLiveTrain();
+  }, []);
+  const liveLog = useMemo(() => (run ? liveRunLog(run, `${LIVE_LABEL} (now)`) : null), [run]);
+  const recorded = useMemo(() => checkpointOwners(trainingRuns)[0] ?? null, [trainingRuns]);
+  const chartRuns = useMemo(() => {
+    const out: { run: RunLog; index: number }[] = [];
+    if (liveLog) out.push({ run: liveLog, index: 0 });
+    if (recorded) out.push({ run: recorded, index: 1 });
+    return out;
+  }, [liveLog, recorded]);
+  const running = run?.status === 'running';
+  const paused = run?.status === 'paused';
+  const canTrain = !!bundle && bundle.roles.includes('referenceEncoder');
+  const otherBundle = run !== null && run.bundleKey !== bundleKeyNow();
+  return (
+    <section className="card live-train" data-testid="train-live" aria-labelledby="train-live-heading" data-status={run?.status ?? 'none'}>
+      <h3 id="train-live-heading">Train live</h3>
+      <p className="muted small">
+        GRPO on the encoder’s caption decoder, right here: captions are sampled, redrawn by the frozen decoder, scored, and the encoder is
+        updated (jax-js autodiff in the engine worker). Every step is charted over the bundle’s recorded PyTorch run.
+      </p>
+      {!canTrain && (
+        <p className="muted small" data-testid="tl-unavailable">
+          The loaded bundle has no cold start to train (manifest <code>roles.referenceEncoder</code>).
+        </p>
+      )}
+      <LiveForm disabled={running} />
+      <div className="row tl-controls">
+        <button type="button" onClick={() => void startLive()} disabled={running || !canTrain || formError !== null} data-testid="tl-start">
+          {run ? 'Start a new run' : 'Start'}
+        </button>
+        <button type="button" onClick={pauseLive} disabled={!running} data-testid="tl-pause">
+          Pause
+        </button>
+        <button type="button" onClick={() => void resumeLive()} disabled={!paused || otherBundle} data-testid="tl-resume">
+          Resume
+        </button>
+        <button type="button" onClick={cancelLive} disabled={!running && !paused} data-testid="tl-cancel">
+          Cancel
+        </button>
+        <button type="button" onClick={exportLiveJsonl} disabled={!run || run.log.length === 0} data-testid="tl-export-jsonl">
+          Export run (JSONL)
+        </button>
+        <button
+          type="button"
+          onClick={() => void exportLiveBundle()}
+          disabled={!run || run.checkpoints.length === 0 || otherBundle || exporting !== null}
+          data-testid="tl-export-bundle"
+          aria-busy={exporting === 'bundle'}
+        >
+          {exporting === 'bundle' ? 'Exporting…' : 'Export trained bundle (zip)'}
+        </button>
+        {run && !running && (
+          <button type="button" className="link" onClick={() => void discardLive()} data-testid="tl-discard">
+            Discard run
+          </button>
+        )}
+      </div>
+      {otherBundle && (
+        <p className="muted small" data-testid="tl-other-bundle">
+          This run trains {run.bundleKey}; load that bundle to resume or export it.
+        </p>
+      )}
+      <Progress />
+      {run?.captions && (
+        <div className="tl-captions" data-testid="tl-captions" data-step={run.captions.step}>
+          <h4 className="small">Group captions of step {run.captions.step}</h4>
+          <ol className="small">
+            {run.captions.captions.map((c, i) => (
+              <li key={i} data-testid="tl-caption">
+                “{c || '(empty caption)'}”
+              </li>
+            ))}
+          </ol>
+        </div>
+      )}
+      <EvalTable />
+      {liveLog && (
+        <TrainingCharts
+          runs={chartRuns}
+          step={null}
+          range={run ? [0, run.config.steps] : null}
+          extraKeys={[]}
+          marker={null}
+          idPrefix="tl-"
+        />
+      )}
+    </section>
+  );
+}

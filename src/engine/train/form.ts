@@ -1,0 +1,172 @@
+/**
+ * The live trainer's settings as a form of text fields (the Training tab's "Train live", a link's `tl-*` keys): one
+ * table of fields (name, label, `uae train` flag, default from STAGE2_PRESET), and one parser to a TrainConfig whose
+ * check is checkTrainConfig's, so the page, the link and the CLI refuse the same values with a message naming the field.
+ */
+import { LOSS_TYPES, type LossType } from '../grpo.ts';
+import { checkTrainConfig, STAGE2_PRESET, TrainConfigError, type TrainConfig } from './config.ts';
+import { lengthPenaltyOf, lengthPenaltySpecOf, rewardSpecOf, rewardWeightsOf } from './specs.ts';
+
+/** One field of the form. */
+export interface TrainFormFieldSpec {
+  /** The form's field name (also the `tl-<key>` URL key's field). */
+  field: TrainFormField;
+  /** The URL key. */
+  key: string;
+  label: string;
+  /** What the field means (a tooltip). */
+  help: string;
+  /** The TrainConfig field it sets (checkpointEvery is the live run's own). */
+  config: keyof TrainConfig | null;
+}
+
+/** The form's fields. */
+export type TrainFormField =
+  | 'steps'
+  | 'group'
+  | 'images'
+  | 'lr'
+  | 'beta'
+  | 'loss'
+  | 'reward'
+  | 'lengthPenalty'
+  | 'temperature'
+  | 'flowSteps'
+  | 'seed'
+  | 'evalEvery'
+  | 'evalScenes'
+  | 'evalSeed'
+  | 'checkpointEvery';
+
+/** The form as the page holds it: every field as typed. */
+export type TrainForm = Record<TrainFormField, string>;
+
+/** The fields in display order. */
+export const TRAIN_FORM_FIELDS: readonly TrainFormFieldSpec[] = [
+  { field: 'steps', key: 'tl-steps', label: 'steps', help: 'GRPO steps (generation batches)', config: 'steps' },
+  { field: 'group', key: 'tl-group', label: 'group', help: 'captions sampled per image (G ≥ 2)', config: 'group' },
+  { field: 'images', key: 'tl-images', label: 'images', help: 'training images per step', config: 'images' },
+  { field: 'lr', key: 'tl-lr', label: 'lr', help: 'AdamW learning rate (> 0)', config: 'lr' },
+  { field: 'beta', key: 'tl-beta', label: 'beta', help: 'k3 KL weight to the cold start (≥ 0)', config: 'beta' },
+  { field: 'loss', key: 'tl-loss', label: 'loss type', help: `TRL's loss_type (${LOSS_TYPES.join(', ')})`, config: 'lossType' },
+  { field: 'reward', key: 'tl-reward', label: 'reward', help: 'NAME or a mix NAME=W,NAME=W (sim, psnr, ssim, attr_f1)', config: 'rewards' },
+  {
+    field: 'lengthPenalty',
+    key: 'tl-penalty',
+    label: 'length penalty',
+    help: 'none | overlong:MAX:CACHE[:W] | linear:COEF[:W]',
+    config: 'lengthPenalty',
+  },
+  { field: 'temperature', key: 'tl-temp', label: 'temperature', help: 'sampling temperature (> 0)', config: 'temperature' },
+  { field: 'flowSteps', key: 'tl-flow-steps', label: 'flow steps', help: "Euler steps of the reward's decoder", config: 'flowSteps' },
+  { field: 'seed', key: 'tl-seed', label: 'seed', help: 'seed of the step images, caption sampling and decoder noise', config: 'seed' },
+  { field: 'evalEvery', key: 'tl-eval-every', label: 'eval every', help: 'held-out evaluation every K steps', config: 'evalEvery' },
+  { field: 'evalScenes', key: 'tl-eval-scenes', label: 'eval scenes', help: 'held-out Shapes scenes per evaluation', config: 'evalScenes' },
+  { field: 'evalSeed', key: 'tl-eval-seed', label: 'eval seed', help: 'dataset seed of the held-out scenes', config: 'evalSeed' },
+  {
+    field: 'checkpointEvery',
+    key: 'tl-ckpt-every',
+    label: 'checkpoint every',
+    help: 'a checkpoint (listed in the scrubber) every K steps and at the last step',
+    config: null,
+  },
+];
+
+/** Checkpoints every this many steps by default (the shipped run's spacing). */
+export const DEFAULT_CHECKPOINT_EVERY = 10;
+
+/** The form of a config (and checkpoint spacing). */
+export function formOf(c: TrainConfig, checkpointEvery = DEFAULT_CHECKPOINT_EVERY): TrainForm {
+  return {
+    steps: String(c.steps),
+    group: String(c.group),
+    images: String(c.images),
+    lr: String(c.lr),
+    beta: String(c.beta),
+    loss: c.lossType,
+    reward: rewardSpecOf(c.rewards),
+    lengthPenalty: lengthPenaltySpecOf(c.lengthPenalty),
+    temperature: String(c.temperature),
+    flowSteps: String(c.flowSteps),
+    seed: String(c.seed),
+    evalEvery: String(c.evalEvery),
+    evalScenes: String(c.evalScenes),
+    evalSeed: String(c.evalSeed),
+    checkpointEvery: String(checkpointEvery),
+  };
+}
+
+/** The shipped preset as a form. */
+export const DEFAULT_TRAIN_FORM: Readonly<TrainForm> = formOf(STAGE2_PRESET);
+
+/** An invalid form field: `field` names it, the message starts with its label. */
+export class TrainFormError extends RangeError {
+  constructor(
+    readonly field: TrainFormField,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TrainFormError';
+  }
+}
+
+function spec(field: TrainFormField): TrainFormFieldSpec {
+  return TRAIN_FORM_FIELDS.find((f) => f.field === field) as TrainFormFieldSpec;
+}
+
+/** A number typed in full (no empty string, no trailing text); NaN otherwise. */
+function num(v: string): number {
+  const t = v.trim();
+  return t === '' ? NaN : Number(t);
+}
+
+/** Returns the config and checkpoint spacing of a form; throws TrainFormError naming the first invalid field. */
+export function parseTrainForm(
+  form: Readonly<TrainForm>,
+  base: Readonly<TrainConfig> = STAGE2_PRESET,
+): {
+  config: TrainConfig;
+  checkpointEvery: number;
+} {
+  const parsed = <T>(field: TrainFormField, f: (v: string) => T): T => {
+    try {
+      return f(form[field] ?? '');
+    } catch (e) {
+      throw new TrainFormError(field, `${spec(field).label} ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+  const loss = (form.loss ?? '').trim();
+  if (!(LOSS_TYPES as readonly string[]).includes(loss))
+    throw new TrainFormError('loss', `loss type must be one of ${LOSS_TYPES.join(', ')}, got '${form.loss ?? ''}'`);
+  const config: TrainConfig = {
+    ...base,
+    steps: num(form.steps),
+    group: num(form.group),
+    images: num(form.images),
+    lr: num(form.lr),
+    beta: num(form.beta),
+    lossType: loss as LossType,
+    rewards: parsed('reward', rewardWeightsOf),
+    lengthPenalty: parsed('lengthPenalty', lengthPenaltyOf),
+    temperature: num(form.temperature),
+    flowSteps: num(form.flowSteps),
+    seed: num(form.seed),
+    evalEvery: num(form.evalEvery),
+    evalScenes: num(form.evalScenes),
+    evalSeed: num(form.evalSeed),
+  };
+  try {
+    checkTrainConfig(config);
+  } catch (e) {
+    if (!(e instanceof TrainConfigError)) throw e;
+    const f = TRAIN_FORM_FIELDS.find((x) => x.config === e.field || (e.field === 'reward' && x.field === 'reward'));
+    if (!f) throw e;
+    // The message quotes what was typed, not the number it became (an empty field is not "NaN").
+    const why = e.message.replace(/^train: \S+ /, '').replace(/, got [^,]*$/, `, got '${form[f.field] ?? ''}'`);
+    throw new TrainFormError(f.field, `${f.label} ${why}`);
+  }
+  const checkpointEvery = num(form.checkpointEvery);
+  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1)
+    throw new TrainFormError('checkpointEvery', `checkpoint every must be an integer ≥ 1, got '${form.checkpointEvery ?? ''}'`);
+  return { config, checkpointEvery };
+}
