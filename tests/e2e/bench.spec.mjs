@@ -3,7 +3,9 @@
 // two checkpoints and GenEval-Shapes run, their tables and charts fill batch by batch; bad input
 // (scenes out of range, an empty folder, a file that is not an image) is named; a folder of the user's PNGs runs
 // through Unified-Bench; Cancel leaves the worker idle within 1 s; results survive a reload; CSV and JSON export.
-// WebGPU (SwiftShader, ~30x slower) runs only the smallest run of both benchmarks.
+// WebGPU (SwiftShader: each graph's first run compiles its shaders) runs one queue of the smallest run of both
+// benchmarks on WebGPU sessions; bad input, the folder, Cancel, reload and export are the same code on either
+// backend and are checked on WASM. The page load and each queue's runs (started, first batch, done) are logged.
 // Usage: node tests/e2e/bench.spec.mjs [--no-build] [--dist DIR] [--mode webgpu|wasm] [--screenshots]
 //        UAE_BENCH_MEASURE=1 … --mode wasm: also times a 100-scene Unified-Bench and a 105-prompt GenEval run
 //        (with --screenshots its page becomes docs/img/tab-bench.png).
@@ -109,6 +111,19 @@ function assertStreamed(recorded, ids) {
   }
 }
 
+/** Logs, per run of the queue just recorded, when it started, showed its first batch and finished (s after Run). */
+function logPhases(mode, rec) {
+  const ran = [...new Set(rec.flatMap((s) => s.rows.filter((r) => r.status === 'running').map((r) => r.id)))];
+  const at = (id, test) => {
+    const s = rec.find((x) => x.rows.some((r) => r.id === id && test(r)));
+    return s ? (s.ms / 1000).toFixed(1) : '-';
+  };
+  for (const id of ran) {
+    const times = [at(id, (r) => r.status === 'running'), at(id, (r) => r.n > 0), at(id, (r) => r.status !== 'running' && r.n > 0)];
+    console.log(`      [${mode.name}] ${id.replace(/-\d+-/, '-')}: started ${times[0]} s, first batch ${times[1]} s, done ${times[2]} s`);
+  }
+}
+
 /** The spec. ctx: see harness.mjs. */
 export async function runBenchSpecs(ctx) {
   const { context, baseUrl, step, shot, root, mode } = ctx;
@@ -117,8 +132,10 @@ export async function runBenchSpecs(ctx) {
   const tiny = mode.name === 'webgpu';
   const page = await context.newPage();
   const errors = collectErrors(page);
+  const t0 = Date.now();
   await page.goto(baseUrl);
   await waitLoaded(page, id, 300_000);
+  console.log(`      [${mode.name}] page and bundle loaded in ${Date.now() - t0} ms`);
   await page.getByTestId('tab-bench').click();
   await page.getByTestId('bench-panel').waitFor();
 
@@ -138,8 +155,9 @@ export async function runBenchSpecs(ctx) {
     ? 'bench: Unified-Bench (encoder, 1 one-object scene) and GenEval-Shapes (7 prompts) run; the table and charts fill batch by batch'
     : `bench: Unified-Bench (checkpoints ${lo} and ${hi}, 2 scenes) and GenEval-Shapes (7 prompts) run; tables and charts fill batch by batch`;
   await step(title, async () => {
-    // SwiftShader WebGPU: one scene with one object (scene 0 of seed 4: a short caption, so few decoder runs) and
-    // batches of 4 (GenEval streams 4 + 3); WASM: batches of 1.
+    // SwiftShader WebGPU: one queue (each graph compiles once), one scene with one object (scene 0 of seed 4: a short
+    // caption, so few decoder runs) and batches of 4 (GenEval streams 4 + 3; one batch of 7 or seven of 1 took as
+    // long: the decoder's time there is compute, about 3 s an image); WASM: batches of 1.
     const checks = tiny
       ? { unified: true, geneval: true, 'encoder-encoder': true }
       : { unified: true, geneval: true, 'encoder-encoder': false, [`encoder-checkpoint:${lo}`]: true, [`encoder-checkpoint:${hi}`]: true };
@@ -147,6 +165,7 @@ export async function runBenchSpecs(ctx) {
     await setForm(page, { ...size, steps: 1, promptsPerTask: 1, perPrompt: 1 }, checks);
     await record(page);
     await runAndWait(page);
+    logPhases(mode, await samples(page));
     const rows = await tableRows(page);
     const unified = rows.filter((r) => r.kind === 'unified');
     const geneval = rows.filter((r) => r.kind === 'geneval');
@@ -303,9 +322,11 @@ export async function runBenchSpecs(ctx) {
     await step('bench: finished results survive a reload (tables, charts, worst cases)', async () => {
       const before = (await tableRows(page)).filter((r) => r.status === 'finished');
       // Stored results need no bundle: the tab shows them while the bundle loads again.
+      const t1 = Date.now();
       await page.reload();
       await page.getByTestId('tab-bench').click();
       await until(async () => (await page.getByTestId('bench-panel').getAttribute('data-loaded')) === 'true', 'stored results never read');
+      console.log(`      [${mode.name}] stored results read ${Date.now() - t1} ms after the reload`);
       const after = await tableRows(page);
       assert.deepEqual(
         after.map((r) => [r.id, r.status, r.n, r.overall]),
