@@ -2,7 +2,7 @@
 // `tl-*` keys), the run in the page (settings, status, every finished step's TRL row, held-out evaluations, the
 // latest group's captions, the steps whose checkpoints are stored). Weights live in IndexedDB, never here.
 import { DEFAULT_TRAIN_FORM, type TrainForm, type TrainFormField } from '../../src/engine/train/form.ts';
-import type { TrainConfig, TrainDevice, TrainEvalRow, TrainLogRow, TrainPhase } from '../../src/protocol/train.ts';
+import type { TrainConfig, TrainDevice, TrainDeviceChoice, TrainEvalRow, TrainLogRow, TrainPhase } from '../../src/protocol/train.ts';
 
 /** Where a live run stands. paused: resumable from its last saved step; cancelled: stopped for good (kept to view and export). */
 export type LiveStatus = 'running' | 'paused' | 'done' | 'diverged' | 'cancelled';
@@ -14,6 +14,8 @@ export interface LiveRun {
   bundleKey: string;
   config: TrainConfig;
   checkpointEvery: number;
+  /** The gradient device it was started with (absent in runs stored before the choice existed: auto). */
+  device?: TrainDeviceChoice;
   startedAt: number;
   status: LiveStatus;
   /** Why it paused or stopped (a reload, a crash, a non-finite loss), in words. */
@@ -35,7 +37,8 @@ export interface LiveTrainState {
   run: LiveRun | null;
   /** The phase in progress while running. */
   phase: { step: number; phase: TrainPhase } | null;
-  device: { device: TrainDevice; note?: string } | null;
+  /** The jax-js device of this request's updates, the choice it came from, and why Auto did not follow the engine. */
+  device: { device: TrainDevice; choice: TrainDeviceChoice; note?: string } | null;
   /** performance.now() and the step when this request started (seconds per step and ETA are measured from it). */
   since: { at: number; step: number } | null;
   /** performance.now() when the latest step of this request landed. */

@@ -25,7 +25,7 @@ const bad = (patch: Partial<TrainForm>): TrainFormError => {
 
 describe('train live form', () => {
   it('defaults to the shipped preset, and a form of any config parses back to it', () => {
-    expect(parseTrainForm(DEFAULT_TRAIN_FORM)).toEqual({ config: STAGE2_PRESET, checkpointEvery: 10 });
+    expect(parseTrainForm(DEFAULT_TRAIN_FORM)).toEqual({ config: STAGE2_PRESET, checkpointEvery: 10, device: 'auto' });
     const c = {
       ...STAGE2_PRESET,
       steps: 3,
@@ -33,7 +33,7 @@ describe('train live form', () => {
       rewards: { sim: 1, psnr: 0.02 },
       lengthPenalty: { kind: 'overlong' as const, maxCompletionLength: 40, softPunishCache: 8, weight: 2 },
     };
-    expect(parseTrainForm(formOf(c, 2))).toEqual({ config: c, checkpointEvery: 2 });
+    expect(parseTrainForm(formOf(c, 2, 'wasm'))).toEqual({ config: c, checkpointEvery: 2, device: 'wasm' });
   });
 
   it('refuses each invalid field with a message naming it', () => {
@@ -49,12 +49,16 @@ describe('train live form', () => {
     expect(bad({ temperature: '0' }).field).toBe('temperature');
     expect(bad({ evalScenes: '0' }).field).toBe('evalScenes');
     expect(bad({ checkpointEvery: '0' })).toMatchObject({ field: 'checkpointEvery', message: expect.stringMatching(/^checkpoint every/) });
+    expect(bad({ device: 'gpu' })).toMatchObject({
+      field: 'device',
+      message: "gradient device must be one of auto, wasm, webgpu, got 'gpu'",
+    });
   });
 
   it('travels in the link as tl-* keys (defaults left out), typed text kept for the form to check', () => {
-    const form = { ...DEFAULT_TRAIN_FORM, steps: '4', group: '1', reward: 'sim=1,psnr=0.02' };
+    const form = { ...DEFAULT_TRAIN_FORM, steps: '4', group: '1', reward: 'sim=1,psnr=0.02', device: 'wasm' };
     const q = writeQuery('train', form, '?seed=3');
-    expect(q).toBe('?seed=3&tl-steps=4&tl-group=1&tl-reward=sim%3D1%2Cpsnr%3D0.02');
+    expect(q).toBe('?seed=3&tl-steps=4&tl-group=1&tl-reward=sim%3D1%2Cpsnr%3D0.02&tl-grad-device=wasm');
     const { values, present } = parseQuery(q);
     expect(present.train).toBe(true);
     expect(sanitizeGroup('train', values.train, DEFAULT_TRAIN_FORM)).toEqual(form);

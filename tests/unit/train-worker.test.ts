@@ -9,6 +9,7 @@ import type { EngineActivity } from '../../src/client/client.ts';
 import { isCancelled } from '../../src/engine/errors.ts';
 import { resolveImage } from '../../src/engine/rollouts/index.ts';
 import { STAGE2_PRESET, type TrainConfig } from '../../src/engine/train/config.ts';
+import { startTrainDevice } from '../../src/engine/train/device.ts';
 import { initJaxNode } from '../../src/engine/train/node.ts';
 import { removeOrtWorkerGlobal } from '../../src/engine/train/node-worker.ts';
 import { GrpoUpdater } from '../../src/engine/train/update.ts';
@@ -201,6 +202,10 @@ describe('train request', () => {
     expect(await bad({ ...TINY, beta: -1 })).toMatchObject({ message: expect.stringMatching(/beta/) });
     expect(await bad({ ...TINY, steps: 1.5 })).toMatchObject({ message: expect.stringMatching(/steps/) });
     expect(await bad(TINY, 0)).toMatchObject({ message: expect.stringMatching(/checkpointEvery/) });
+    const badDevice = await conn.client
+      .request({ type: 'train', config: TINY, checkpointEvery: 1, device: 'gpu' as 'auto' })
+      .done.catch((e: Error & { code?: string }) => e);
+    expect(badDevice).toMatchObject({ code: 'bad-request', message: "train: device must be one of auto, wasm, webgpu, got 'gpu'" });
 
     const spy = vi
       .spyOn(GrpoUpdater.prototype, 'update')
@@ -218,4 +223,18 @@ describe('train request', () => {
       spy.mockRestore();
     }
   }, 300_000);
+});
+
+describe('gradient device', () => {
+  it('Auto follows a WASM engine, and refuses a software fallback adapter under a WebGPU engine, saying why', async () => {
+    await initJaxNode();
+    expect(await startTrainDevice('wasm', 'auto')).toEqual({ device: 'wasm' });
+    const probe = vi.fn(async () => ({ ok: true as const, adapter: 'google swiftshader', fallback: true }));
+    const fallback = await startTrainDevice('webgpu', 'auto', probe);
+    expect(probe).toHaveBeenCalledTimes(1);
+    expect(fallback.device).toBe('wasm');
+    expect(fallback.note).toMatch(/\(google swiftshader\) is a software fallback adapter.*choose WebGPU/);
+    expect(await startTrainDevice('webgpu', 'wasm', probe)).toEqual({ device: 'wasm' });
+    expect(probe).toHaveBeenCalledTimes(1);
+  });
 });

@@ -36,7 +36,8 @@ export type TrainFormField =
   | 'evalEvery'
   | 'evalScenes'
   | 'evalSeed'
-  | 'checkpointEvery';
+  | 'checkpointEvery'
+  | 'device';
 
 /** The form as the page holds it: every field as typed. */
 export type TrainForm = Record<TrainFormField, string>;
@@ -70,13 +71,29 @@ export const TRAIN_FORM_FIELDS: readonly TrainFormFieldSpec[] = [
     help: 'a checkpoint (listed in the scrubber) every K steps and at the last step',
     config: null,
   },
+  {
+    field: 'device',
+    key: 'tl-grad-device',
+    label: 'gradient device',
+    help: 'jax-js device of the updates: auto (WebGPU when the engine runs on a WebGPU adapter that is not a software fallback), wasm, webgpu',
+    config: null,
+  },
 ];
+
+/** The jax-js device choices of the updates (Auto: WebGPU when the engine runs on a real WebGPU adapter, else WASM). */
+export const TRAIN_DEVICE_CHOICES = ['auto', 'wasm', 'webgpu'] as const;
+export type TrainDeviceChoice = (typeof TRAIN_DEVICE_CHOICES)[number];
+
+/** Returns true when `v` is a gradient device choice. */
+export function isTrainDeviceChoice(v: unknown): v is TrainDeviceChoice {
+  return (TRAIN_DEVICE_CHOICES as readonly unknown[]).includes(v);
+}
 
 /** Checkpoints every this many steps by default (the shipped run's spacing). */
 export const DEFAULT_CHECKPOINT_EVERY = 10;
 
 /** The form of a config (and checkpoint spacing). */
-export function formOf(c: TrainConfig, checkpointEvery = DEFAULT_CHECKPOINT_EVERY): TrainForm {
+export function formOf(c: TrainConfig, checkpointEvery = DEFAULT_CHECKPOINT_EVERY, device: TrainDeviceChoice = 'auto'): TrainForm {
   return {
     steps: String(c.steps),
     group: String(c.group),
@@ -93,6 +110,7 @@ export function formOf(c: TrainConfig, checkpointEvery = DEFAULT_CHECKPOINT_EVER
     evalScenes: String(c.evalScenes),
     evalSeed: String(c.evalSeed),
     checkpointEvery: String(checkpointEvery),
+    device,
   };
 }
 
@@ -120,13 +138,14 @@ function num(v: string): number {
   return t === '' ? NaN : Number(t);
 }
 
-/** Returns the config and checkpoint spacing of a form; throws TrainFormError naming the first invalid field. */
+/** Returns the config, checkpoint spacing and gradient device of a form; throws TrainFormError naming the first invalid field. */
 export function parseTrainForm(
   form: Readonly<TrainForm>,
   base: Readonly<TrainConfig> = STAGE2_PRESET,
 ): {
   config: TrainConfig;
   checkpointEvery: number;
+  device: TrainDeviceChoice;
 } {
   const parsed = <T>(field: TrainFormField, f: (v: string) => T): T => {
     try {
@@ -168,5 +187,8 @@ export function parseTrainForm(
   const checkpointEvery = num(form.checkpointEvery);
   if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1)
     throw new TrainFormError('checkpointEvery', `checkpoint every must be an integer ≥ 1, got '${form.checkpointEvery ?? ''}'`);
-  return { config, checkpointEvery };
+  const device = (form.device ?? '').trim();
+  if (!isTrainDeviceChoice(device))
+    throw new TrainFormError('device', `gradient device must be one of ${TRAIN_DEVICE_CHOICES.join(', ')}, got '${form.device ?? ''}'`);
+  return { config, checkpointEvery, device };
 }

@@ -1,6 +1,7 @@
 /**
  * The `train` request handler: stage 2 of Unified-GRPO (src/engine/train's Stage2Trainer) on the loaded bundle, jax-js
- * on the engine's backend (WebGPU, else WebAssembly). Each finished step is a partial carrying its log row, the group's
+ * on the gradient device asked for (Auto: WebGPU when the engine runs on a WebGPU adapter that is not a software
+ * fallback, else WebAssembly). Each finished step is a partial carrying its log row, the group's
  * captions and a copy of the state after it (posting transfers the arrays; the trainer keeps its own), so the page can
  * keep every step and resume from any. Cancel is seen between phases and session runs; a non-finite loss ends the
  * run with status 'diverged', the last good state being the last step partial's.
@@ -8,9 +9,11 @@
 import { EngineError } from '../../engine/errors.ts';
 import { checkTrainConfig, TrainConfigError, type TrainConfig } from '../../engine/train/config.ts';
 import { startTrainDevice } from '../../engine/train/device.ts';
+import { isTrainDeviceChoice, TRAIN_DEVICE_CHOICES } from '../../engine/train/form.ts';
 import type { DecoderParams } from '../../engine/train/params.ts';
 import { Stage2Trainer, type TrainEvalRow, type TrainLogRow, type TrainState } from '../../engine/train/trainer.ts';
 import type { TrainParams } from '../../protocol/train.ts';
+import { gpuOf, probeWebGpu } from '../gpu.ts';
 import { defineJob } from '../job.ts';
 
 function bad(message: string): EngineError {
@@ -42,6 +45,8 @@ export function checkTrainParams(raw: unknown): TrainParams {
   const config = p.config as unknown as TrainConfig;
   const k = p.checkpointEvery;
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) throw bad('checkpointEvery must be an integer ≥ 1');
+  const device = p.device ?? 'auto';
+  if (!isTrainDeviceChoice(device)) throw bad(`device must be one of ${TRAIN_DEVICE_CHOICES.join(', ')}, got '${String(device)}'`);
   if (p.resume !== undefined && p.resume !== null) {
     const r = p.resume as Partial<Record<'state' | 'log' | 'eval', unknown>>;
     const s = (isObj(r.state) ? r.state : {}) as Partial<Record<keyof TrainState, unknown>>;
@@ -52,18 +57,19 @@ export function checkTrainParams(raw: unknown): TrainParams {
       throw bad('resume.state must hold params, adam.m and adam.v as float32 arrays by parameter name, and adam.step');
     if (!Array.isArray(r.log) || !Array.isArray(r.eval)) throw bad('resume.log and resume.eval must be arrays of rows');
   }
-  return { config, checkpointEvery: k, resume: (p.resume as TrainParams['resume']) ?? null };
+  return { config, checkpointEvery: k, device, resume: (p.resume as TrainParams['resume']) ?? null };
 }
 
 /** Registers the `train` handler on a host: start, phase, step and eval partials, then how the run ended. */
 export const registerTrain = defineJob('train', {
   roles: ['decoder', 'scorer', 'referenceEncoder'],
   check: (req) => checkTrainParams(req),
-  async run({ params: { config, checkpointEvery, resume }, request, bundle, sessions, manifest, infer }) {
+  async run({ params: { config, checkpointEvery, device: choice = 'auto', resume }, request, bundle, sessions, manifest, infer }) {
     const refPath = manifest.roles.referenceEncoder?.decoder ?? '';
     const referenceGraph = bundle.files.get(refPath);
     if (!referenceGraph) throw bad(`bundle ${manifest.id} has no ${refPath} (the cold start's decoder graph)`);
-    const { device, note } = await startTrainDevice(sessions.backend);
+    const probe = () => probeWebGpu(gpuOf(typeof navigator === 'object' ? navigator : {}));
+    const { device, note } = await startTrainDevice(sessions.backend, choice, probe);
     request.checkCancelled();
     const from = resume?.state.step ?? 0;
     const log: TrainLogRow[] = resume ? resume.log.filter((r) => r.step <= from) : [];
@@ -85,7 +91,7 @@ export const registerTrain = defineJob('train', {
     }
     const t = trainer;
     try {
-      request.partial({ kind: 'start', device, step: t.step, ...(note ? { note } : {}) });
+      request.partial({ kind: 'start', device, choice, step: t.step, ...(note ? { note } : {}) });
       const cancelled = (): boolean => {
         try {
           request.checkCancelled();

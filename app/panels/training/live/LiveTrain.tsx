@@ -1,6 +1,6 @@
 import { useEffect, useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { TRAIN_FORM_FIELDS } from '../../../../src/engine/train/form.ts';
+import { TRAIN_DEVICE_CHOICES, TRAIN_FORM_FIELDS, type TrainDeviceChoice } from '../../../../src/engine/train/form.ts';
 import { LOSS_TYPES } from '../../../../src/engine/grpo.ts';
 import type { RunLog } from '../../../../src/engine/runs/index.ts';
 import { useStore } from '../../../store/store';
@@ -22,6 +22,8 @@ import {
 import { formatDuration, liveRunLog, pace } from './progress';
 
 const fmt = (x: number | undefined, d: number): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+
+const DEVICE_LABEL: Record<TrainDeviceChoice, string> = { auto: 'Auto', wasm: 'WASM', webgpu: 'WebGPU' };
 
 const PHASE: Record<string, string> = {
   rollouts: 'sampling the group and rewarding it',
@@ -47,6 +49,23 @@ function LiveForm({ disabled }: { disabled: boolean }) {
                 {LOSS_TYPES.map((t) => (
                   <option key={t} value={t}>
                     {t}
+                  </option>
+                ))}
+              </select>
+            ) : f.field === 'device' ? (
+              <select
+                id={id}
+                value={form.device}
+                onChange={(e) => setLiveField('device', e.target.value)}
+                aria-invalid={bad}
+                aria-describedby={bad ? 'tl-form-error' : undefined}
+                data-testid="tl-field-device"
+              >
+                {/* A value from a link that is not a choice stays visible, named by the form error. */}
+                {!(TRAIN_DEVICE_CHOICES as readonly string[]).includes(form.device) && <option value={form.device}>{form.device}</option>}
+                {TRAIN_DEVICE_CHOICES.map((d) => (
+                  <option key={d} value={d}>
+                    {DEVICE_LABEL[d]}
                   </option>
                 ))}
               </select>
@@ -116,8 +135,9 @@ function Progress() {
         </span>
       )}
       {running && device && (
-        <span className="small muted" data-testid="tl-device" data-device={device.device} title={device.note}>
-          updates on jax-js {device.device === 'webgpu' ? 'WebGPU' : 'WASM'}
+        <span className="small muted" data-testid="tl-device" data-device={device.device} data-choice={device.choice}>
+          updates on jax-js {device.device === 'webgpu' ? 'WebGPU' : 'WASM'} (gradient device {DEVICE_LABEL[device.choice]}
+          {device.note ? <span data-testid="tl-device-note">: {device.note}</span> : null})
         </span>
       )}
       {last && (

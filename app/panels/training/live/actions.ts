@@ -92,7 +92,7 @@ export function initLiveTrain(): Promise<void> {
 }
 
 function onPartial(p: TrainPartial): void {
-  if (p.kind === 'start') patch(() => ({ device: { device: p.device, ...(p.note ? { note: p.note } : {}) } }));
+  if (p.kind === 'start') patch(() => ({ device: { device: p.device, choice: p.choice, ...(p.note ? { note: p.note } : {}) } }));
   else if (p.kind === 'phase') patch(() => ({ phase: { step: p.step, phase: p.phase } }));
   else if (p.kind === 'eval') save(patchRun((r) => ({ eval: [...r.eval.filter((e) => e.step !== p.row.step), p.row] })));
   else {
@@ -129,7 +129,7 @@ function request(resume: { state: TrainState; log: LiveRun['log']; eval: LiveRun
   const run = live().run;
   if (!run) return;
   const h = engine().request(
-    { type: 'train', config: run.config, checkpointEvery: run.checkpointEvery, resume },
+    { type: 'train', config: run.config, checkpointEvery: run.checkpointEvery, device: run.device ?? 'auto', resume },
     { lane: 'train', onPartial: onPartial },
   );
   handle = h;
@@ -165,6 +165,7 @@ export async function startLive(): Promise<void> {
     bundleKey: key,
     config: parsed.config,
     checkpointEvery: parsed.checkpointEvery,
+    device: parsed.device,
     startedAt: Date.now(),
     status: 'running',
     message: null,
