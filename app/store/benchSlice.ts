@@ -1,6 +1,6 @@
 // The bench slice (`runs.bench`): the Bench tab's form, the user's reference folder, and every benchmark run on
 // screen (stored ones read back from IndexedDB, the current queue's as their batches arrive). Plain data only.
-import type { GenevalTask } from '../../src/engine/geneval/index.ts';
+import type { GenevalTask, GenevalVerdict } from '../../src/engine/geneval/index.ts';
 import type { ReferenceImage } from '../../src/engine/unified-bench/index.ts';
 import type { Benchmark } from '../../src/protocol/bench.ts';
 import type { AppError } from './types';
@@ -58,15 +58,8 @@ export interface BenchUnifiedRow {
   scores: Record<string, number>;
 }
 
-/** One checked image in GenEval-Shapes. */
-export interface BenchGenevalRow {
-  prompt: number;
-  image: number;
-  task: GenevalTask;
-  caption: string;
-  ok: boolean;
-  seen: string[];
-}
+/** One checked image in GenEval-Shapes: the engine's verdict, as stored. */
+export type BenchGenevalRow = GenevalVerdict;
 
 /** A worst case: the image (and its reference), the caption or prompt, what the checker saw or the score. */
 export interface BenchCase {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LOSS_TYPES, type LengthPenaltySpec, type LossType } from '../engine/grpo.ts';
 import { createInferContext } from '../engine/infer/index.ts';
-import type { RewardWeights } from '../engine/rollouts/index.ts';
+import { GROUP_SIZE_RANGE, type RewardWeights } from '../engine/rollouts/index.ts';
 import { STAGE2_PRESET, TrainConfigError, type TrainConfig } from '../engine/train/config.ts';
 import { initJaxNode } from '../engine/train/node.ts';
 import { removeOrtWorkerGlobal } from '../engine/train/node-worker.ts';
@@ -162,7 +162,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description("stage 2 of Unified-GRPO: GRPO on the encoder's caption decoder from the cold start (decoder and scorer frozen)")
     .option('--steps <n>', 'GRPO steps', intIn('steps', 1, max), p.steps)
-    .option('--group <g>', 'captions sampled per image (G ≥ 2)', intIn('group', 2, 32), p.group)
+    .option('--group <g>', 'captions sampled per image (G ≥ 2)', intIn('group', GROUP_SIZE_RANGE.min, GROUP_SIZE_RANGE.max), p.group)
     .option('--images <b>', 'training images per step', intIn('images', 1, 256), p.images)
     .option('--lr <lr>', 'AdamW learning rate (> 0)', numberAtLeast('lr', 0, true), p.lr)
     .option('--beta <b>', 'k3 KL weight to the cold start (≥ 0)', numberAtLeast('beta', 0), p.beta)
