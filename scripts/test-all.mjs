@@ -36,6 +36,8 @@ const E2E_SUITES = [
   ['e2e bench tab (issue 20: Unified-Bench, GenEval-Shapes)', 'bench.spec.mjs'],
   ['e2e hardening (issue 9: images, storage, privacy, CSP)', 'hardening.mjs'],
   ['e2e resilience (issue 9: bad models, other origins, faults, endurance)', 'resilience.mjs'],
+  // Every suite above runs on WASM; what only WebGPU can show runs here, all suites on one page (webgpu.spec.mjs).
+  ['e2e WebGPU pass (every suite, one page)', 'webgpu.spec.mjs'],
 ];
 const E2E_DIST = join(root, '.e2e-tmp', 'npm-test-dist');
 const E2E_BUILD = 'e2e build (vite, shared by the E2E suites)';

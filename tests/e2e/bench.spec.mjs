@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pngFile } from '../fixtures/image-corpus.mjs';
-import { bannerParts, collectErrors, fail, until, waitLoaded } from './checks.mjs';
+import { bannerParts, collectErrors, fail, openTab, specPage, until, waitLoaded } from './checks.mjs';
 import { isMain, runMain } from './harness.mjs';
 
 const RUN_WAIT = 600_000;
@@ -126,18 +126,18 @@ function logPhases(mode, rec) {
 
 /** The spec. ctx: see harness.mjs. */
 export async function runBenchSpecs(ctx) {
-  const { context, baseUrl, step, shot, root, mode } = ctx;
+  const { baseUrl, step, shot, root, mode } = ctx;
   const { id, manifest } = defaultBundle(root);
   const steps = (manifest.roles?.checkpoints ?? []).map((c) => c.step).sort((a, b) => a - b);
   const tiny = mode.name === 'webgpu';
-  const page = await context.newPage();
+  // Alone: a fresh page. In the shared WebGPU pass: the loaded page, opened at its Bench tab (checks.mjs specPage).
+  const { page, shared, close } = await specPage(ctx);
   const errors = collectErrors(page);
   const t0 = Date.now();
-  await page.goto(baseUrl);
+  if (!shared) await page.goto(baseUrl);
   await waitLoaded(page, id, 300_000);
   console.log(`      [${mode.name}] page and bundle loaded in ${Date.now() - t0} ms`);
-  await page.getByTestId('tab-bench').click();
-  await page.getByTestId('bench-panel').waitFor();
+  await openTab(page, 'bench', 'bench-panel');
 
   if (!tiny) {
     await step('bench: scenes out of range are refused with a sentence naming the field', async () => {
@@ -219,7 +219,7 @@ export async function runBenchSpecs(ctx) {
   if (tiny) {
     await shot(page, 'bench');
     await step('bench: no uncaught errors or console errors', async () => assert.deepEqual(errors, []));
-    await page.close();
+    await close();
     return;
   }
 
@@ -366,9 +366,10 @@ export async function runBenchSpecs(ctx) {
   }
 
   await step('bench: no uncaught errors or console errors', async () => assert.deepEqual(errors, []));
-  await page.close();
+  await close();
 }
 
-export const spec = { name: 'bench', run: runBenchSpecs };
+/** WASM alone in its runner; its WebGPU checks run in the shared WebGPU pass (webgpu.spec.mjs). */
+export const spec = { name: 'bench', modes: ['wasm'], run: runBenchSpecs };
 
 if (isMain(import.meta.url)) runMain('bench', [spec]);

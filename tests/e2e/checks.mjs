@@ -191,3 +191,21 @@ export async function tickProblems(page, testId) {
   }
   return problems;
 }
+
+/**
+ * The page a spec runs on. Alone, a spec opens a fresh page (`shared` false) and goes to its own URL. In the WebGPU
+ * pass (webgpu.spec.mjs) every suite's checks share one page that has already loaded the default bundle (`shared`
+ * true): SwiftShader compiles a graph's shaders once per page, so the spec must not navigate — it opens its tab and
+ * sets its fields in the page instead — and must leave the page open for the next suite.
+ */
+export async function specPage(ctx) {
+  if (ctx.page) return { page: ctx.page, shared: true, close: async () => {} };
+  const page = await ctx.context.newPage();
+  return { page, shared: false, close: () => page.close() };
+}
+
+/** Clicks the tab with test id `tab-<name>` and waits for its panel (`panelId`). */
+export async function openTab(page, name, panelId) {
+  await page.getByTestId(`tab-${name}`).click();
+  await page.getByTestId(panelId).waitFor();
+}

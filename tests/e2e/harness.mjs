@@ -15,8 +15,11 @@
 //                         returns its URL prefix (`${baseUrl}${as}/`)
 //      Use checks.mjs (until, fail, assertBackend, waitLoaded, bannerText) and wait generously (minutes):
 //      SwiftShader WebGPU is ~30x slower than WASM and the machine is shared. Never assert speed.
-//      A spec that shows nothing only WebGPU can show sets `modes: ['wasm']`: npm test then runs it in WASM
-//      mode alone (SwiftShader WebGPU would repeat it ~30x slower); `--mode webgpu` still forces it there.
+//      Every spec sets `modes: ['wasm']`: npm test runs it in WASM mode alone (SwiftShader WebGPU would repeat
+//      it ~30x slower); `--mode webgpu` still forces it there. What only WebGPU can show goes into the shared
+//      WebGPU pass (webgpu.spec.mjs: add the spec to SHARED_SUITES), where the spec runs on the one page that
+//      pass loaded: get the page with checks.mjs specPage(ctx), and when it says `shared`, open the tab and set
+//      the fields in the page instead of navigating (a new page compiles every WebGPU shader again).
 //   2. Make it runnable alone:  if (isMain(import.meta.url)) runMain('scrubber', [spec]);
 //      (`node tests/e2e/scrubber.spec.mjs [--no-build] [--dist DIR] [--mode webgpu|wasm] [--screenshots]`)
 //   3. Put it in `npm test`: add the file to E2E_SUITES in scripts/test-all.mjs; there every E2E suite is

@@ -1,11 +1,12 @@
-// Faults (issue 9 point 3), once per browser mode: cancel mid-run returns the worker to idle within a second
+// Faults (issue 9 point 3), on WASM here and last in the shared WebGPU pass (webgpu.spec.mjs):
+// cancel mid-run returns the worker to idle within a second
 // (measured in the page from the click to the badge's data-activity going idle); the WebGPU device destroyed
 // mid-run (WebGPU mode) fails that run with device-lost, the engine recreates its sessions and the retried
 // run finishes; the engine worker crashing mid-run (uncaught error) or falling silent (it closes itself:
 // caught by the heartbeat) is restarted, the UI says so, the bundle is back and a run finishes (WASM mode).
 // Run alone: node tests/e2e/resilience-faults.spec.mjs [--no-build] [--dist DIR] [--mode webgpu|wasm]
 import assert from 'node:assert/strict';
-import { collectErrors, until } from './checks.mjs';
+import { collectErrors, openTab, panelBundle, specPage, until } from './checks.mjs';
 import { isMain, runMain } from './harness.mjs';
 import { activity, engineWorker, openRoundTrip, runStatus, startRun, T } from './resilience-checks.mjs';
 
@@ -36,17 +37,34 @@ function cancelToIdle(page) {
   );
 }
 
-async function runFaultSpecs({ context, mode, step, shot, ...ctx }) {
-  const page = await context.newPage();
-  // A silent worker gets 15 s here, not the app's 60 s (app/engine.ts): the silent-worker step waits for it.
-  await page.addInitScript((ms) => {
-    globalThis.__uaeSilentWorkerMs = ms;
-  }, SILENT_WORKER_MS);
+async function runFaultSpecs(ctx) {
+  const { mode, step, shot } = ctx;
+  // Alone: a fresh page from a link. In the shared WebGPU pass (last there: the device loss recreates every session):
+  // the loaded page, its round trip set up in the panel (checks.mjs specPage).
+  const { page, shared, close } = await specPage(ctx);
+  // A silent worker gets 15 s here, not the app's 60 s (app/engine.ts): the silent-worker step waits for it (WASM only).
+  if (!shared)
+    await page.addInitScript((ms) => {
+      globalThis.__uaeSilentWorkerMs = ms;
+    }, SILENT_WORKER_MS);
   // The crash this spec causes reaches the console as an uncaught error in the worker; nothing else may.
   const errors = collectErrors(page, (m) => /E2E: engine worker crash/.test(m.text()));
   // Few flow steps on SwiftShader (30× slower than WASM), where a loop of 8 takes seconds: the run is still mid-way.
   const flowSteps = mode.name === 'webgpu' ? 2 : 8;
-  const bundle = await openRoundTrip(page, { ...ctx, mode }, ['rt-loops=20', `rt-steps=${flowSteps}`, 'rt-scene=5']);
+  const query = { 'rt-loops': 20, 'rt-steps': flowSteps, 'rt-scene': 5 };
+  let bundle;
+  if (shared) {
+    // The scene stays the one on screen (any scene does: the steps cancel or break a run mid-way).
+    bundle = panelBundle(ctx);
+    await openTab(page, 'roundtrip', 'roundtrip-panel');
+    await page.getByTestId('rt-loops').fill(String(query['rt-loops']));
+    await page.getByTestId('rt-steps').fill(String(query['rt-steps']));
+  } else
+    bundle = await openRoundTrip(
+      page,
+      ctx,
+      Object.entries(query).map(([k, v]) => `${k}=${v}`),
+    );
   console.log(`      bundle ${bundle.id} on ${mode.name}`);
 
   await step(`cancel mid-run: the worker is idle within ${CANCEL_IDLE_MS} ms`, async () => {
@@ -161,9 +179,10 @@ async function runFaultSpecs({ context, mode, step, shot, ...ctx }) {
   await step('no uncaught errors or console errors besides the injected crash', async () => {
     assert.deepEqual(errors, []);
   });
-  await page.close();
+  await close();
 }
 
-export const spec = { name: 'faults', run: runFaultSpecs };
+/** WASM alone in its runner; its WebGPU checks run last in the shared WebGPU pass (webgpu.spec.mjs). */
+export const spec = { name: 'faults', modes: ['wasm'], run: runFaultSpecs };
 
 if (isMain(import.meta.url)) runMain('resilience-faults', [spec]);

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { assertBackend, bannerParts, collectErrors, panelBundle, until } from './checks.mjs';
+import { assertBackend, bannerParts, collectErrors, panelBundle, specPage, until } from './checks.mjs';
 
 // SwiftShader WebGPU is ~30x slower than WASM and the machine is shared: wait long, assert exactly.
 const RUN_TIMEOUT = 1_200_000;
@@ -302,11 +302,12 @@ async function shownMetrics(page) {
 
 /** Runs every rollouts step on a fresh page. ctx: see harness.mjs. */
 async function assertRolloutsPanel(ctx) {
-  const { context, baseUrl, mode, step } = ctx;
+  const { baseUrl, mode, step } = ctx;
   const bundle = panelBundle(ctx);
   const url = bundle.param ? `${baseUrl}?${bundle.param}` : baseUrl;
   const shot = (page, name) => ctx.shot(page, `rollouts-${name}`);
-  const page = await context.newPage();
+  // Alone: a fresh page. In the shared WebGPU pass: the loaded page, the bundle tab opened by its tab (checks.mjs specPage).
+  const { page, shared, close } = await specPage(ctx);
   // A busy 2-core machine can take long to navigate and to run the models: wait generously, assert exactly.
   page.setDefaultTimeout(120_000);
   const errors = collectErrors(page);
@@ -315,7 +316,8 @@ async function assertRolloutsPanel(ctx) {
   await step(
     `the app loads bundle ${bundle.id} on ${mode.expect}, its card counts checkpoints as its files do, and the Rollouts tab opens`,
     async () => {
-      await page.goto(url, { timeout: 180_000 });
+      if (shared) assert.equal(bundle.param, '', 'the shared WebGPU pass runs on the default bundle');
+      else await page.goto(url, { timeout: 180_000 });
       await page.getByRole('tab', { name: 'Model bundle' }).click();
       await page.locator(`[data-testid="loaded-bundle"][data-bundle-id="${bundle.id}"]`).waitFor({ timeout: 240_000 });
       await page.getByTestId('load-progress').waitFor({ state: 'detached', timeout: 240_000 });
@@ -705,7 +707,8 @@ async function assertRolloutsPanel(ctx) {
   await step('no uncaught errors or console errors', async () => {
     assert.deepEqual(errors, []);
   });
-  await page.close();
+  await close();
 }
 
-export const spec = { name: 'rollouts', run: assertRolloutsPanel };
+/** WASM alone in its runner; its WebGPU checks run in the shared WebGPU pass (webgpu.spec.mjs). */
+export const spec = { name: 'rollouts', modes: ['wasm'], run: assertRolloutsPanel };

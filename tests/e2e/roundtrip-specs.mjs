@@ -1,13 +1,14 @@
-// Round-trip E2E specs, run once per browser mode. Captions of the test bundle are garbage (random
-// weights), so the checks are about structure, counts, the order in which points arrive, storage, and
-// equality with the CLI on the same scene and seed — never about what a caption says.
+// Round-trip E2E specs: on WASM in their runner; their WebGPU checks run in the shared WebGPU pass (webgpu.spec.mjs).
+// Captions of the test bundle are garbage (random weights), so the checks are about structure, counts, the order
+// in which points arrive, storage, and equality with the CLI on the same scene and seed — never about what a
+// caption says.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { collectErrors, fail, panelBundle, tickProblems, until as poll } from './checks.mjs';
+import { collectErrors, fail, openTab, panelBundle, specPage, tickProblems, until as poll } from './checks.mjs';
 import { pngBytes, solidPng, splitPng, SPLIT } from './roundtrip-images.mjs';
 
 const T = 600_000;
@@ -147,16 +148,27 @@ async function runRoundTripSpecs(ctx) {
   const { context, baseUrl, mode, step, shot, root } = ctx;
   const bundle = panelBundle(ctx);
   console.log(`      bundle: ${bundle.name} (${bundle.dir})`);
-  const page = await context.newPage();
+  // Alone: a fresh page from a link. In the shared WebGPU pass: the page the app suite loaded, with the steps set in
+  // the panel (checks.mjs specPage).
+  const { page, shared, close } = await specPage(ctx);
   page.setDefaultTimeout(T);
   const errors = collectErrors(page);
   const tmp = mkdtempSync(join(tmpdir(), 'uae-rt-e2e-'));
   const url = `${baseUrl}?${[bundle.param, 'rt-steps=2'].filter(Boolean).join('&')}`;
+  const opening = shared
+    ? "the round trip tab shows the gallery's first scene, ready once the bundle loaded (not in the URL)"
+    : "the app opens on the round trip, the gallery's first scene ready once the bundle loaded (not in the URL)";
 
-  await step("the app opens on the round trip, the gallery's first scene ready once the bundle loaded (not in the URL)", async () => {
-    await page.goto(url);
-    await page.getByTestId('roundtrip-panel').waitFor();
-    assert.equal(await page.getByTestId('tab-roundtrip').getAttribute('aria-selected'), 'true', 'the app did not open on the round trip');
+  await step(opening, async () => {
+    if (shared) {
+      assert.equal(bundle.param, '', 'the shared WebGPU pass runs on the default bundle');
+      await openTab(page, 'roundtrip', 'roundtrip-panel');
+      await page.getByTestId('rt-steps').fill('2');
+    } else {
+      await page.goto(url);
+      await page.getByTestId('roundtrip-panel').waitFor();
+      assert.equal(await page.getByTestId('tab-roundtrip').getAttribute('aria-selected'), 'true', 'the app did not open on the round trip');
+    }
     await until(
       async () => (await page.getByTestId('bundle-badge').textContent()).includes(bundle.name),
       `bundle ${bundle.name} not loaded`,
@@ -355,29 +367,31 @@ async function runRoundTripSpecs(ctx) {
     assert.ok(png.width >= 4 * 160 && png.height > 200, `contact sheet ${png.width}x${png.height}`);
   });
 
-  await step('the URL carries the settings: a fresh page from the link restores them and the scene', async () => {
-    const link = page.url();
-    for (const [k, v] of [
-      ['rt-loops', '2'],
-      ['rt-decode', 'sample'],
-      ['rt-temp', '1.2'],
-      ['rt-steps', '2'],
-      ['seed', String(SEED)],
-      ['rt-scene', String(scene)],
-    ]) {
-      assert.equal(new URL(link).searchParams.get(k), v, `${k} in ${link}`);
-    }
-    const other = await context.newPage();
-    try {
-      await other.goto(link);
-      await other.locator('[data-testid="rt-input"][data-kind="link"]').waitFor({ timeout: 60_000 });
-      assert.equal(await other.getByTestId('rt-loops').inputValue(), '2');
-      assert.equal(await other.getByTestId('rt-temperature').inputValue(), '1.2');
-      assert.equal(await other.getByTestId('rt-seed').inputValue(), String(SEED));
-    } finally {
-      await other.close();
-    }
-  });
+  // WASM only: the link is the UI's, the same on either backend (a second page would compile the WebGPU shaders again).
+  if (mode.name === 'wasm')
+    await step('the URL carries the settings: a fresh page from the link restores them and the scene', async () => {
+      const link = page.url();
+      for (const [k, v] of [
+        ['rt-loops', '2'],
+        ['rt-decode', 'sample'],
+        ['rt-temp', '1.2'],
+        ['rt-steps', '2'],
+        ['seed', String(SEED)],
+        ['rt-scene', String(scene)],
+      ]) {
+        assert.equal(new URL(link).searchParams.get(k), v, `${k} in ${link}`);
+      }
+      const other = await context.newPage();
+      try {
+        await other.goto(link);
+        await other.locator('[data-testid="rt-input"][data-kind="link"]').waitFor({ timeout: 60_000 });
+        assert.equal(await other.getByTestId('rt-loops').inputValue(), '2');
+        assert.equal(await other.getByTestId('rt-temperature').inputValue(), '1.2');
+        assert.equal(await other.getByTestId('rt-seed').inputValue(), String(SEED));
+      } finally {
+        await other.close();
+      }
+    });
 
   await step('cancel stops a run: status cancelled, the run is not stored; 21 frames while running stay inside the panel', async () => {
     await page.getByTestId('rt-loops').fill('20');
@@ -429,8 +443,9 @@ async function runRoundTripSpecs(ctx) {
   await step('no uncaught errors or console errors on the page', async () => {
     assert.deepEqual(errors, []);
   });
-  await page.close();
+  await close();
   rmSync(tmp, { recursive: true, force: true });
 }
 
-export const spec = { name: 'roundtrip', run: runRoundTripSpecs };
+/** WASM alone in its runner; its WebGPU checks run in the shared WebGPU pass (webgpu.spec.mjs). */
+export const spec = { name: 'roundtrip', modes: ['wasm'], run: runRoundTripSpecs };

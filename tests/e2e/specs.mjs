@@ -1,9 +1,9 @@
 // The app-shell E2E spec (bundle loading, backend badge, errors, settings, tabs), run by run.mjs through
-// the harness once per browser mode (WebGPU on / off) against the built app.
+// the harness on WASM against the built app; in the shared WebGPU pass (webgpu.spec.mjs) it loads the page first.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertBackend, autoBackend, bannerText, until, waitLoaded } from './checks.mjs';
+import { assertBackend, autoBackend, bannerText, specPage, until, waitLoaded } from './checks.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** The catalog's default bundle (public/models/index.json), the one a first visit loads. */
@@ -32,7 +32,8 @@ async function runAppSpecs(ctx) {
   const requests = [];
   context.on('request', (r) => requests.push(r.url()));
   const pageErrors = [];
-  const page = await context.newPage();
+  // In the shared WebGPU pass this suite runs first and does the page's first load (see checks.mjs specPage).
+  const { page, close } = await specPage(ctx);
   page.on('pageerror', (e) => pageErrors.push(e.message));
   // Console errors count too, except the 404s the broken bundles are made to cause.
   page.on('console', (m) => {
@@ -273,7 +274,8 @@ async function runAppSpecs(ctx) {
   await step('no uncaught errors or console errors on the page', async () => {
     assert.deepEqual(pageErrors, []);
   });
-  await page.close();
+  await close();
 }
 
-export const spec = { name: 'app', run: runAppSpecs };
+/** WASM alone in its runner; its WebGPU checks run in the shared WebGPU pass (webgpu.spec.mjs), where it opens the page. */
+export const spec = { name: 'app', modes: ['wasm'], run: runAppSpecs };

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectErrors, fail, until, waitLoaded } from './checks.mjs';
+import { collectErrors, fail, openTab, specPage, until, waitLoaded } from './checks.mjs';
 import { isMain, runMain } from './harness.mjs';
 
 /**
@@ -26,6 +26,8 @@ const LINK = '?tl-steps=3&tl-group=2&tl-images=1&tl-flow-steps=1&tl-eval-every=3
  * scrubber and the export are the same code on either backend.
  */
 const GPU_LINK = '?tl-steps=1&tl-group=2&tl-images=1&tl-flow-steps=1&tl-eval-every=1&tl-eval-scenes=1&tl-ckpt-every=1';
+/** GPU_LINK's settings as form fields (test id `tl-field-<field>`): the shared WebGPU pass types them into the form. */
+const GPU_FIELDS = { steps: 1, group: 2, images: 1, flowSteps: 1, evalEvery: 1, evalScenes: 1, checkpointEvery: 1 };
 /** Model work on a shared 2-core machine (SwiftShader WebGPU is far slower than WASM). */
 const WAIT = 300_000;
 /** The trainer's phases as the page shows them, with their times (read back by phaseTimes; kept across reloads). */
@@ -98,15 +100,23 @@ function cancelIdleMs(page) {
 }
 
 async function runTrainLive(ctx) {
-  const { context, baseUrl, mode, step, shot, root } = ctx;
-  const page = await context.newPage();
-  await page.addInitScript(TRACE);
+  const { baseUrl, mode, step, shot, root } = ctx;
+  // Alone: a fresh page from a link. In the shared WebGPU pass: the loaded page, the form filled in (checks.mjs specPage).
+  const { page, shared, close } = await specPage(ctx);
+  if (shared) await page.evaluate(TRACE);
+  else await page.addInitScript(TRACE);
   const errors = collectErrors(page);
   const gpu = mode.name === 'webgpu';
   const steps = gpu ? 1 : 3;
 
-  await step('train live: a link fills the form and opens the Training tab; an invalid field is named and blocks Start', async () => {
-    await page.goto(`${baseUrl}${gpu ? GPU_LINK : LINK}`);
+  const opening = shared
+    ? 'train live: the Training tab opens the form, filled in with tiny settings; the gradient device is Auto'
+    : 'train live: a link fills the form and opens the Training tab; an invalid field is named and blocks Start';
+  await step(opening, async () => {
+    if (shared) {
+      await openTab(page, 'training', 'train-live');
+      for (const [field, value] of Object.entries(GPU_FIELDS)) await page.getByTestId(`tl-field-${field}`).fill(String(value));
+    } else await page.goto(`${baseUrl}${gpu ? GPU_LINK : LINK}`);
     await waitLoaded(page, undefined, WAIT);
     await page.getByTestId('train-live').waitFor();
     assert.equal(await page.getByTestId('tl-field-steps').inputValue(), String(steps));
@@ -249,9 +259,10 @@ async function runTrainLive(ctx) {
   await step('train live: no uncaught errors or console errors', async () => {
     assert.deepEqual(errors, []);
   });
-  await page.close();
+  await close();
 }
 
-export const spec = { name: 'train-live', run: runTrainLive };
+/** WASM alone in its runner; its WebGPU checks run in the shared WebGPU pass (webgpu.spec.mjs). */
+export const spec = { name: 'train-live', modes: ['wasm'], run: runTrainLive };
 
 if (isMain(import.meta.url)) runMain('train-live', [spec]);
