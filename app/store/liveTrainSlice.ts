@@ -32,8 +32,8 @@ export interface LiveRun {
 
 export interface LiveTrainState {
   form: TrainForm;
-  /** The first invalid field of the form and why, or null. */
-  formError: { field: TrainFormField; message: string } | null;
+  /** Every invalid field of the form and why, in display order (empty when the form is valid). */
+  formErrors: { field: TrainFormField; message: string }[];
   run: LiveRun | null;
   /** The phase in progress while running. */
   phase: { step: number; phase: TrainPhase } | null;
@@ -49,7 +49,7 @@ export interface LiveTrainState {
 
 export const initialLiveTrain: LiveTrainState = {
   form: { ...DEFAULT_TRAIN_FORM },
-  formError: null,
+  formErrors: [],
   run: null,
   phase: null,
   device: null,

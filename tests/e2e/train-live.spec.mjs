@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Train-live E2E spec (see harness.mjs for the ctx): on the catalog's default bundle, a link with tiny `tl-*` settings
-// opens the Training tab's "Train live" form filled in; an invalid field is named and blocks Start; a run starts and
+// opens the Training tab's "Train live" form filled in; each invalid field is named and blocks Start; a run starts and
 // its steps stream into the charts with the group's captions; a reload mid-run leaves it paused at its last saved
 // step and Resume finishes it with nothing lost; a live checkpoint appears in the scrubber and evaluates; the run
 // exports; Cancel makes the worker idle within 1 s. In WebGPU mode (SwiftShader) the ORT sessions run on WebGPU and
@@ -20,6 +20,8 @@ import { isMain, runMain } from './harness.mjs';
  * the reload after step 1 must land before the run ends, also on a loaded machine).
  */
 const LINK = '?tl-steps=3&tl-group=2&tl-images=1&tl-flow-steps=1&tl-eval-every=3&tl-eval-scenes=2&tl-ckpt-every=1';
+/** The same link with two invalid fields (group and lr): the page opens with both named, and they are fixed in the form. */
+const BAD_LINK = `${LINK.replace('tl-group=2', 'tl-group=1')}&tl-lr=-1`;
 /**
  * WebGPU (SwiftShader) shows only what it alone can: ORT on WebGPU with Auto's gradient device on WASM (the fallback
  * adapter named), one streamed step, and Cancel during the last evaluation. One held-out scene; the reload, the
@@ -111,26 +113,39 @@ async function runTrainLive(ctx) {
 
   const opening = shared
     ? 'train live: the Training tab opens the form, filled in with tiny settings; the gradient device is Auto'
-    : 'train live: a link fills the form and opens the Training tab; an invalid field is named and blocks Start';
+    : 'train live: a link fills the form and opens the Training tab; each invalid field is named and blocks Start';
   await step(opening, async () => {
     if (shared) {
       await openTab(page, 'training', 'train-live');
       for (const [field, value] of Object.entries(GPU_FIELDS)) await page.getByTestId(`tl-field-${field}`).fill(String(value));
-    } else await page.goto(`${baseUrl}${gpu ? GPU_LINK : LINK}`);
+    } else await page.goto(`${baseUrl}${gpu ? GPU_LINK : BAD_LINK}`);
     await waitLoaded(page, undefined, WAIT);
     await page.getByTestId('train-live').waitFor();
     assert.equal(await page.getByTestId('tl-field-steps').inputValue(), String(steps));
     assert.equal(await page.getByTestId('tl-field-device').inputValue(), 'auto', 'the gradient device is Auto by default');
     if (gpu) return;
-    assert.equal(await page.getByTestId('tl-field-lr').inputValue(), '0.00003', 'the preset lr is the default');
-    await page.getByTestId('tl-field-group').fill('1');
-    await page.getByTestId('tl-form-error').waitFor();
-    assert.equal(await attr(page, 'tl-form-error', 'data-field'), 'group');
-    assert.match(await page.getByTestId('tl-form-error').textContent(), /^Group must be an integer in \[2, /);
-    assert.ok(await page.getByTestId('tl-start').isDisabled(), 'Start is enabled with an invalid field');
-    assert.match(page.url(), /tl-group=1/);
+    // Both invalid fields of the link are outlined and named, one message each.
+    await page.getByTestId('tl-form-errors').waitFor();
+    const named = () => page.getByTestId('tl-form-error').evaluateAll((ps) => ps.map((p) => [p.dataset.field, p.textContent]));
+    const messages = await named();
+    assert.deepEqual(
+      messages.map(([f]) => f),
+      ['group', 'lr'],
+    );
+    assert.match(messages[0][1], /^Group must be an integer in \[2, /);
+    assert.match(messages[1][1], /^Lr must be a number > 0, got '-1'/);
+    for (const f of ['group', 'lr']) assert.equal(await attr(page, `tl-field-${f}`, 'aria-invalid'), 'true', `${f} is not outlined`);
+    assert.ok(await page.getByTestId('tl-start').isDisabled(), 'Start is enabled with invalid fields');
+    // Fixing one leaves the other marked and Start disabled.
     await page.getByTestId('tl-field-group').fill('2');
-    await until(async () => (await page.getByTestId('tl-form-error').count()) === 0, 'the error stayed after the fix');
+    await until(async () => (await named()).length === 1, 'the group error stayed after its fix');
+    assert.deepEqual(await named(), [messages[1]]);
+    assert.equal(await attr(page, 'tl-field-group', 'aria-invalid'), 'false');
+    assert.ok(await page.getByTestId('tl-start').isDisabled(), 'Start is enabled with an invalid lr');
+    assert.match(page.url(), /tl-lr=-1/);
+    await page.getByTestId('tl-field-lr').fill('0.00003');
+    await until(async () => (await page.getByTestId('tl-form-error').count()) === 0, 'the lr error stayed after its fix');
+    assert.doesNotMatch(page.url(), /tl-lr=/, 'the preset lr stays out of the link');
     await page.getByTestId('tl-field-device').selectOption('wasm');
     assert.match(page.url(), /tl-grad-device=wasm/);
     await page.getByTestId('tl-field-device').selectOption('auto');

@@ -8,10 +8,21 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkpointOwners, scrubberCheckpoints } from '../../app/panels/training/checkpoints.ts';
 import { formatDuration, liveRunLog, pace } from '../../app/panels/training/live/progress.ts';
+import { setLiveField, startLive } from '../../app/panels/training/live/actions.ts';
 import { crc32, zipStored } from '../../app/lib/zip.ts';
+import { useStore } from '../../app/store/store.ts';
 import { parseQuery, sanitizeGroup, writeQuery } from '../../app/store/url.ts';
 import { STAGE2_PRESET } from '../../src/engine/train/config.ts';
-import { DEFAULT_TRAIN_FORM, formOf, parseTrainForm, TrainFormError, type TrainForm } from '../../src/engine/train/form.ts';
+import { checkTrainConfig, trainConfigErrors } from '../../src/engine/train/config.ts';
+import {
+  DEFAULT_TRAIN_FORM,
+  formOf,
+  parseTrainForm,
+  readTrainForm,
+  TrainFormError,
+  trainFormErrors,
+  type TrainForm,
+} from '../../src/engine/train/form.ts';
 
 const bad = (patch: Partial<TrainForm>): TrainFormError => {
   try {
@@ -53,6 +64,68 @@ describe('train live form', () => {
       field: 'device',
       message: "gradient device must be one of auto, wasm, webgpu, got 'gpu'",
     });
+  });
+
+  it('names every invalid field at once, one message each, in display order', () => {
+    const errs = (patch: Partial<TrainForm>) => trainFormErrors({ ...DEFAULT_TRAIN_FORM, ...patch }).map((e) => [e.field, e.message]);
+    expect(trainFormErrors(DEFAULT_TRAIN_FORM)).toEqual([]);
+    // Two fields (the link ?tl-group=1&tl-lr=-1).
+    expect(errs({ group: '1', lr: '-1' })).toEqual([
+      ['group', "group must be an integer in [2, 32], got '1'"],
+      ['lr', "lr must be a number > 0, got '-1'"],
+    ]);
+    // Three fields, typed in another order: listed in the form's order, each message naming its own field.
+    const three: Partial<TrainForm> = { evalScenes: '0', reward: 'bleu', steps: '' };
+    expect(errs(three).map(([f]) => f)).toEqual(['steps', 'reward', 'evalScenes']);
+    for (const [field, message] of errs(three)) expect(message).toMatch(new RegExp(`^${field === 'evalScenes' ? 'eval scenes' : field} `));
+    // Fixing one leaves the others marked, with the same messages.
+    const before = errs(three);
+    expect(errs({ ...three, reward: 'sim' })).toEqual(before.filter(([f]) => f !== 'reward'));
+    expect(errs({ ...three, reward: 'sim', steps: '4' })).toEqual(before.filter(([f]) => f === 'evalScenes'));
+    expect(errs({ ...three, reward: 'sim', steps: '4', evalScenes: '8' })).toEqual([]);
+    // Config checks and the form's own (loss type, checkpoint spacing, gradient device) are all reported together.
+    expect(errs({ loss: 'ppo', group: '1', temperature: '0', checkpointEvery: '0', device: 'gpu' }).map(([f]) => f)).toEqual([
+      'group',
+      'loss',
+      'temperature',
+      'checkpointEvery',
+      'device',
+    ]);
+    // A spec that does not parse does not hide the fields after it.
+    expect(errs({ lengthPenalty: 'overlong:4:8', seed: '-1' }).map(([f]) => f)).toEqual(['lengthPenalty', 'seed']);
+  });
+
+  it('reads a form with one parser: parseTrainForm throws the first of readTrainForm’s errors', () => {
+    const form = { ...DEFAULT_TRAIN_FORM, group: '1', lr: '-1' };
+    const r = readTrainForm(form);
+    if (r.ok) throw new Error('accepted an invalid form');
+    expect(r.errors.map((e) => e.field)).toEqual(['group', 'lr']);
+    expect(bad({ group: '1', lr: '-1' })).toMatchObject({ field: 'group', message: r.errors[0].message });
+    expect(readTrainForm(DEFAULT_TRAIN_FORM)).toEqual({ ok: true, config: STAGE2_PRESET, checkpointEvery: 10, device: 'auto' });
+    // The config's checks list every failing field; checkTrainConfig throws the first of them (the CLI's and worker's check).
+    const config = { ...STAGE2_PRESET, group: 1, lr: -1, evalScenes: 0 };
+    expect(trainConfigErrors(config).map((e) => e.field)).toEqual(['group', 'lr', 'evalScenes']);
+    expect(() => checkTrainConfig(config)).toThrow(trainConfigErrors(config)[0].message);
+    expect(trainConfigErrors(STAGE2_PRESET)).toEqual([]);
+  });
+
+  it('keeps every invalid field marked in the page’s store while others are fixed, and Start refuses the form', async () => {
+    const marked = () => useStore.getState().runs.liveTrain.formErrors.map((e) => e.field);
+    setLiveField('group', '1');
+    setLiveField('lr', '-1');
+    setLiveField('evalEvery', '0');
+    expect(marked()).toEqual(['group', 'lr', 'evalEvery']);
+    setLiveField('lr', '3e-5');
+    expect(marked()).toEqual(['group', 'evalEvery']);
+    await startLive();
+    expect(useStore.getState().runs.liveTrain.run).toBeNull();
+    expect(marked()).toEqual(['group', 'evalEvery']);
+    setLiveField('group', '8');
+    expect(useStore.getState().runs.liveTrain.formErrors).toEqual([
+      { field: 'evalEvery', message: "eval every must be an integer in [1, 9007199254740991], got '0'" },
+    ]);
+    setLiveField('evalEvery', '20');
+    expect(marked()).toEqual([]);
   });
 
   it('travels in the link as tl-* keys (defaults left out), typed text kept for the form to check', () => {

@@ -83,11 +83,21 @@ const UINT32 = 0xffffffff;
 
 /** Throws TrainConfigError naming the first invalid field of `c`. */
 export function checkTrainConfig(c: TrainConfig): void {
+  const [first] = trainConfigErrors(c);
+  if (first) throw first;
+}
+
+/** Every invalid field of `c`, in the order checkTrainConfig checks them (at most one error per field); empty when valid. */
+export function trainConfigErrors(c: TrainConfig): TrainConfigError[] {
+  const errors: TrainConfigError[] = [];
+  const fail = (field: string, why: string): void => {
+    if (!errors.some((e) => e.field === field)) errors.push(new TrainConfigError(field, why));
+  };
   const int = (field: keyof TrainConfig, v: number, min: number, max = Number.MAX_SAFE_INTEGER): void => {
-    if (!Number.isInteger(v) || v < min || v > max) throw new TrainConfigError(field, `must be an integer in [${min}, ${max}], got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max) fail(field, `must be an integer in [${min}, ${max}], got ${v}`);
   };
   const num = (field: keyof TrainConfig, v: number, ok: boolean, what: string): void => {
-    if (!Number.isFinite(v) || !ok) throw new TrainConfigError(field, `must be ${what}, got ${v}`);
+    if (!Number.isFinite(v) || !ok) fail(field, `must be ${what}, got ${v}`);
   };
   int('steps', c.steps, 1);
   int('images', c.images, 1, 256);
@@ -96,19 +106,18 @@ export function checkTrainConfig(c: TrainConfig): void {
   num('beta', c.beta, c.beta >= 0, 'a number ≥ 0');
   num('epsilonLow', c.epsilonLow, c.epsilonLow >= 0 && c.epsilonLow < 1, 'in [0, 1)');
   num('epsilonHigh', c.epsilonHigh, c.epsilonHigh >= 0, 'a number ≥ 0');
-  if (!LOSS_TYPES.includes(c.lossType)) throw new TrainConfigError('lossType', `must be one of ${LOSS_TYPES.join(', ')}`);
-  if (!REWARD_SCALINGS.includes(c.scaleRewards)) throw new TrainConfigError('scaleRewards', `must be one of ${REWARD_SCALINGS.join(', ')}`);
+  if (!LOSS_TYPES.includes(c.lossType)) fail('lossType', `must be one of ${LOSS_TYPES.join(', ')}`);
+  if (!REWARD_SCALINGS.includes(c.scaleRewards)) fail('scaleRewards', `must be one of ${REWARD_SCALINGS.join(', ')}`);
   int('iterations', c.iterations, 1, 16);
   num('temperature', c.temperature, c.temperature > 0, 'a number > 0');
   int('flowSteps', c.flowSteps, 1, 1000);
   num('guidance', c.guidance, true, 'a finite number');
   for (const [name, w] of Object.entries(c.rewards)) {
-    if (!(REWARD_NAMES as readonly string[]).includes(name))
-      throw new TrainConfigError('reward', `${name} is not one of ${REWARD_NAMES.join(', ')}`);
-    if (!Number.isFinite(w)) throw new TrainConfigError('reward', `${name} needs a finite weight`);
+    if (!(REWARD_NAMES as readonly string[]).includes(name)) fail('reward', `${name} is not one of ${REWARD_NAMES.join(', ')}`);
+    if (!Number.isFinite(w)) fail('reward', `${name} needs a finite weight`);
   }
   if (!Object.values(c.rewards).some((w) => w !== 0) && !c.lengthPenalty)
-    throw new TrainConfigError('reward', 'needs at least one reward with a non-zero weight');
+    fail('reward', 'needs at least one reward with a non-zero weight');
   int('seed', c.seed, 0, UINT32);
   int('evalEvery', c.evalEvery, 1);
   int('evalScenes', c.evalScenes, 1, 100000);
@@ -116,4 +125,5 @@ export function checkTrainConfig(c: TrainConfig): void {
   if (c.evalFlowSteps !== null) int('evalFlowSteps', c.evalFlowSteps, 1, 1000);
   int('trainSeed', c.trainSeed, 0, UINT32);
   int('trainScenes', c.trainScenes, 1);
+  return errors;
 }

@@ -1,10 +1,11 @@
 /**
  * The live trainer's settings as a form of text fields (the Training tab's "Train live", a link's `tl-*` keys): one
  * table of fields (name, label, `uae train` flag, default from STAGE2_PRESET), and one parser to a TrainConfig whose
- * check is checkTrainConfig's, so the page, the link and the CLI refuse the same values with a message naming the field.
+ * checks are checkTrainConfig's, so the page, the link and the CLI refuse the same values with a message naming the field
+ * (the form names every invalid field at once).
  */
 import { LOSS_TYPES, type LossType } from '../grpo.ts';
-import { checkTrainConfig, STAGE2_PRESET, TrainConfigError, type TrainConfig } from './config.ts';
+import { STAGE2_PRESET, trainConfigErrors, type TrainConfig } from './config.ts';
 import { lengthPenaltyOf, lengthPenaltySpecOf, rewardSpecOf, rewardWeightsOf } from './specs.ts';
 
 /** One field of the form. */
@@ -138,6 +139,74 @@ function num(v: string): number {
   return t === '' ? NaN : Number(t);
 }
 
+/** A form read through: its settings when every field is valid, else every invalid field (one error each, in display order). */
+export type TrainFormReading =
+  { ok: true; config: TrainConfig; checkpointEvery: number; device: TrainDeviceChoice } | { ok: false; errors: TrainFormError[] };
+
+/**
+ * The one parser of the form: reads every field, checks the config with checkTrainConfig's checks (all of them, not
+ * only the first failing one), and returns the settings or every invalid field with a message naming it.
+ */
+export function readTrainForm(form: Readonly<TrainForm>, base: Readonly<TrainConfig> = STAGE2_PRESET): TrainFormReading {
+  const errors: TrainFormError[] = [];
+  const fail = (field: TrainFormField, message: string): void => {
+    if (!errors.some((e) => e.field === field)) errors.push(new TrainFormError(field, message));
+  };
+  // A spec that does not parse is named, and the base value stands in so that the other fields are still checked.
+  const parsed = <T>(field: TrainFormField, f: (v: string) => T, fallback: T): T => {
+    try {
+      return f(form[field] ?? '');
+    } catch (e) {
+      fail(field, `${spec(field).label} ${e instanceof Error ? e.message : String(e)}`);
+      return fallback;
+    }
+  };
+  const loss = (form.loss ?? '').trim();
+  if (!(LOSS_TYPES as readonly string[]).includes(loss))
+    fail('loss', `loss type must be one of ${LOSS_TYPES.join(', ')}, got '${form.loss ?? ''}'`);
+  const config: TrainConfig = {
+    ...base,
+    steps: num(form.steps),
+    group: num(form.group),
+    images: num(form.images),
+    lr: num(form.lr),
+    beta: num(form.beta),
+    lossType: (LOSS_TYPES as readonly string[]).includes(loss) ? (loss as LossType) : base.lossType,
+    rewards: parsed('reward', rewardWeightsOf, base.rewards),
+    lengthPenalty: parsed('lengthPenalty', lengthPenaltyOf, base.lengthPenalty),
+    temperature: num(form.temperature),
+    flowSteps: num(form.flowSteps),
+    seed: num(form.seed),
+    evalEvery: num(form.evalEvery),
+    evalScenes: num(form.evalScenes),
+    evalSeed: num(form.evalSeed),
+  };
+  for (const e of trainConfigErrors(config)) {
+    const f = TRAIN_FORM_FIELDS.find((x) => x.config === e.field || (e.field === 'reward' && x.field === 'reward'));
+    if (!f) throw e;
+    // The message quotes what was typed, not the number it became (an empty field is not "NaN").
+    const why = e.message.replace(/^train: \S+ /, '').replace(/, got [^,]*$/, `, got '${form[f.field] ?? ''}'`);
+    fail(f.field, `${f.label} ${why}`);
+  }
+  const checkpointEvery = num(form.checkpointEvery);
+  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1)
+    fail('checkpointEvery', `checkpoint every must be an integer ≥ 1, got '${form.checkpointEvery ?? ''}'`);
+  const device = (form.device ?? '').trim();
+  if (!isTrainDeviceChoice(device))
+    fail('device', `gradient device must be one of ${TRAIN_DEVICE_CHOICES.join(', ')}, got '${form.device ?? ''}'`);
+  if (errors.length > 0 || !isTrainDeviceChoice(device)) {
+    const order = (e: TrainFormError): number => TRAIN_FORM_FIELDS.findIndex((f) => f.field === e.field);
+    return { ok: false, errors: errors.sort((a, b) => order(a) - order(b)) };
+  }
+  return { ok: true, config, checkpointEvery, device };
+}
+
+/** Every invalid field of a form (empty when it is valid), each with a message naming it, in display order. */
+export function trainFormErrors(form: Readonly<TrainForm>, base: Readonly<TrainConfig> = STAGE2_PRESET): TrainFormError[] {
+  const r = readTrainForm(form, base);
+  return r.ok ? [] : r.errors;
+}
+
 /** Returns the config, checkpoint spacing and gradient device of a form; throws TrainFormError naming the first invalid field. */
 export function parseTrainForm(
   form: Readonly<TrainForm>,
@@ -147,48 +216,7 @@ export function parseTrainForm(
   checkpointEvery: number;
   device: TrainDeviceChoice;
 } {
-  const parsed = <T>(field: TrainFormField, f: (v: string) => T): T => {
-    try {
-      return f(form[field] ?? '');
-    } catch (e) {
-      throw new TrainFormError(field, `${spec(field).label} ${e instanceof Error ? e.message : String(e)}`);
-    }
-  };
-  const loss = (form.loss ?? '').trim();
-  if (!(LOSS_TYPES as readonly string[]).includes(loss))
-    throw new TrainFormError('loss', `loss type must be one of ${LOSS_TYPES.join(', ')}, got '${form.loss ?? ''}'`);
-  const config: TrainConfig = {
-    ...base,
-    steps: num(form.steps),
-    group: num(form.group),
-    images: num(form.images),
-    lr: num(form.lr),
-    beta: num(form.beta),
-    lossType: loss as LossType,
-    rewards: parsed('reward', rewardWeightsOf),
-    lengthPenalty: parsed('lengthPenalty', lengthPenaltyOf),
-    temperature: num(form.temperature),
-    flowSteps: num(form.flowSteps),
-    seed: num(form.seed),
-    evalEvery: num(form.evalEvery),
-    evalScenes: num(form.evalScenes),
-    evalSeed: num(form.evalSeed),
-  };
-  try {
-    checkTrainConfig(config);
-  } catch (e) {
-    if (!(e instanceof TrainConfigError)) throw e;
-    const f = TRAIN_FORM_FIELDS.find((x) => x.config === e.field || (e.field === 'reward' && x.field === 'reward'));
-    if (!f) throw e;
-    // The message quotes what was typed, not the number it became (an empty field is not "NaN").
-    const why = e.message.replace(/^train: \S+ /, '').replace(/, got [^,]*$/, `, got '${form[f.field] ?? ''}'`);
-    throw new TrainFormError(f.field, `${f.label} ${why}`);
-  }
-  const checkpointEvery = num(form.checkpointEvery);
-  if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1)
-    throw new TrainFormError('checkpointEvery', `checkpoint every must be an integer ≥ 1, got '${form.checkpointEvery ?? ''}'`);
-  const device = (form.device ?? '').trim();
-  if (!isTrainDeviceChoice(device))
-    throw new TrainFormError('device', `gradient device must be one of ${TRAIN_DEVICE_CHOICES.join(', ')}, got '${form.device ?? ''}'`);
-  return { config, checkpointEvery, device };
+  const r = readTrainForm(form, base);
+  if (!r.ok) throw r.errors[0];
+  return { config: r.config, checkpointEvery: r.checkpointEvery, device: r.device };
 }

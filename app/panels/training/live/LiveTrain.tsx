@@ -33,42 +33,50 @@ const PHASE: Record<string, string> = {
   eval: 'held-out evaluation',
 };
 
+const LOSS_CHOICES: ReadonlyArray<readonly [string, string]> = LOSS_TYPES.map((t) => [t, t]);
+const DEVICE_CHOICES: ReadonlyArray<readonly [string, string]> = TRAIN_DEVICE_CHOICES.map((d) => [d, DEVICE_LABEL[d]]);
+
+/** A form field with fixed choices ([value, label]); a value from a link that is not a choice stays visible, named by its form error. */
+function ChoiceSelect(props: {
+  id: string;
+  field: 'loss' | 'device';
+  value: string;
+  choices: ReadonlyArray<readonly [string, string]>;
+  invalid: { 'aria-invalid': boolean; 'aria-describedby': string | undefined };
+}) {
+  const { id, field, value, choices, invalid } = props;
+  return (
+    <select id={id} value={value} onChange={(e) => setLiveField(field, e.target.value)} {...invalid} data-testid={`tl-field-${field}`}>
+      {!choices.some(([v]) => v === value) && <option value={value}>{value}</option>}
+      {choices.map(([v, label]) => (
+        <option key={v} value={v}>
+          {label}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 function LiveForm({ disabled }: { disabled: boolean }) {
-  const { form, error } = useStore(useShallow((s) => ({ form: s.runs.liveTrain.form, error: s.runs.liveTrain.formError })));
+  const { form, errors } = useStore(useShallow((s) => ({ form: s.runs.liveTrain.form, errors: s.runs.liveTrain.formErrors })));
   return (
     <fieldset className="tl-form" disabled={disabled} data-testid="tl-form">
       <legend className="muted small">Settings (the shipped stage-2 preset by default; shareable in the link)</legend>
       {TRAIN_FORM_FIELDS.map((f) => {
-        const bad = error?.field === f.field;
+        const bad = errors.some((e) => e.field === f.field);
         const id = `tl-${f.field}`;
+        const invalid = { 'aria-invalid': bad, 'aria-describedby': bad ? `tl-form-error-${f.field}` : undefined };
         return (
           <label key={f.field} htmlFor={id} title={f.help}>
             <span className="small">{f.label}</span>
-            {f.field === 'loss' ? (
-              <select id={id} value={form.loss} onChange={(e) => setLiveField('loss', e.target.value)} data-testid={`tl-field-${f.field}`}>
-                {LOSS_TYPES.map((t) => (
-                  <option key={t} value={t}>
-                    {t}
-                  </option>
-                ))}
-              </select>
-            ) : f.field === 'device' ? (
-              <select
+            {f.field === 'loss' || f.field === 'device' ? (
+              <ChoiceSelect
                 id={id}
-                value={form.device}
-                onChange={(e) => setLiveField('device', e.target.value)}
-                aria-invalid={bad}
-                aria-describedby={bad ? 'tl-form-error' : undefined}
-                data-testid="tl-field-device"
-              >
-                {/* A value from a link that is not a choice stays visible, named by the form error. */}
-                {!(TRAIN_DEVICE_CHOICES as readonly string[]).includes(form.device) && <option value={form.device}>{form.device}</option>}
-                {TRAIN_DEVICE_CHOICES.map((d) => (
-                  <option key={d} value={d}>
-                    {DEVICE_LABEL[d]}
-                  </option>
-                ))}
-              </select>
+                field={f.field}
+                value={form[f.field]}
+                choices={f.field === 'loss' ? LOSS_CHOICES : DEVICE_CHOICES}
+                invalid={invalid}
+              />
             ) : (
               <input
                 id={id}
@@ -76,18 +84,21 @@ function LiveForm({ disabled }: { disabled: boolean }) {
                 inputMode={f.field === 'reward' || f.field === 'lengthPenalty' ? 'text' : 'decimal'}
                 value={form[f.field]}
                 onChange={(e) => setLiveField(f.field, e.target.value)}
-                aria-invalid={bad}
-                aria-describedby={bad ? 'tl-form-error' : undefined}
+                {...invalid}
                 data-testid={`tl-field-${f.field}`}
               />
             )}
           </label>
         );
       })}
-      {error && (
-        <p id="tl-form-error" className="tl-error small" role="alert" data-testid="tl-form-error" data-field={error.field}>
-          {error.message.charAt(0).toUpperCase() + error.message.slice(1)}
-        </p>
+      {errors.length > 0 && (
+        <div className="tl-errors" role="alert" data-testid="tl-form-errors" data-fields={errors.map((e) => e.field).join(' ')}>
+          {errors.map((e) => (
+            <p key={e.field} id={`tl-form-error-${e.field}`} className="tl-error small" data-testid="tl-form-error" data-field={e.field}>
+              {e.message.charAt(0).toUpperCase() + e.message.slice(1)}
+            </p>
+          ))}
+        </div>
       )}
     </fieldset>
   );
@@ -195,10 +206,10 @@ function EvalTable() {
  * latest group's captions; the run and its checkpoints are kept in IndexedDB, so a reload resumes it.
  */
 export function LiveTrain() {
-  const { run, formError, exporting, bundle, trainingRuns } = useStore(
+  const { run, invalidForm, exporting, bundle, trainingRuns } = useStore(
     useShallow((s) => ({
       run: s.runs.liveTrain.run,
-      formError: s.runs.liveTrain.formError,
+      invalidForm: s.runs.liveTrain.formErrors.length > 0,
       exporting: s.runs.liveTrain.exporting,
       bundle: s.engine.bundle,
       trainingRuns: s.runs.training.runs,
@@ -233,7 +244,7 @@ export function LiveTrain() {
       )}
       <LiveForm disabled={running} />
       <div className="row tl-controls">
-        <button type="button" onClick={() => void startLive()} disabled={running || !canTrain || formError !== null} data-testid="tl-start">
+        <button type="button" onClick={() => void startLive()} disabled={running || !canTrain || invalidForm} data-testid="tl-start">
           {run ? 'Start a new run' : 'Start'}
         </button>
         <button type="button" onClick={pauseLive} disabled={!running} data-testid="tl-pause">

@@ -4,7 +4,7 @@
 import type { RequestHandle } from '../../../../src/client/client.ts';
 import { isCancelled } from '../../../../src/engine/errors.ts';
 import { runJsonl } from '../../../../src/engine/train/export.ts';
-import { parseTrainForm, TrainFormError, type TrainFormField } from '../../../../src/engine/train/form.ts';
+import { readTrainForm, type TrainFormField } from '../../../../src/engine/train/form.ts';
 import type { TrainPartial, TrainResult, TrainState } from '../../../../src/protocol/train.ts';
 import { engine } from '../../../engine';
 import { downloadBlob } from '../../../lib/download';
@@ -48,22 +48,21 @@ function save(run: LiveRun | null, step?: { state: TrainState; checkpoint: boole
     .catch((e: unknown) => showError(storageError(e, `the live run's step ${run.savedStep}`)));
 }
 
-/** Sets a form field and checks the whole form (the first invalid field is named). */
+/** Sets a form field and checks the whole form (every invalid field is named). */
 export function setLiveField(field: TrainFormField, value: string): void {
   patch((t) => {
     const form = { ...t.form, [field]: value };
-    return { form, formError: checkForm(form) };
+    return { form, formErrors: checkForm(form) };
   });
 }
 
-/** Returns the form's first invalid field and why, or null. */
-export function checkForm(form: LiveTrainState['form']): LiveTrainState['formError'] {
+/** Returns every invalid field of the form and why, in display order (empty when the form is valid). */
+export function checkForm(form: LiveTrainState['form']): LiveTrainState['formErrors'] {
   try {
-    parseTrainForm(form);
-    return null;
+    const r = readTrainForm(form);
+    return r.ok ? [] : r.errors.map((e) => ({ field: e.field, message: e.message }));
   } catch (e) {
-    if (e instanceof TrainFormError) return { field: e.field, message: e.message };
-    return { field: 'steps', message: e instanceof Error ? e.message : String(e) };
+    return [{ field: 'steps', message: e instanceof Error ? e.message : String(e) }];
   }
 }
 
@@ -72,7 +71,7 @@ let restoring: Promise<void> | null = null;
 /** Reads the stored run back once per page; a run that was running is paused at its last saved step. */
 export function initLiveTrain(): Promise<void> {
   restoring ??= (async () => {
-    patch((t) => ({ formError: checkForm(t.form) }));
+    patch((t) => ({ formErrors: checkForm(t.form) }));
     try {
       const run = await storedLiveRun();
       if (run && !live().run) {
@@ -143,13 +142,10 @@ function request(resume: { state: TrainState; log: LiveRun['log']; eval: LiveRun
 /** Starts a new run with the form's settings on the loaded bundle (the stored run is replaced). */
 export async function startLive(): Promise<void> {
   const form = live().form;
-  let parsed: ReturnType<typeof parseTrainForm>;
-  try {
-    parsed = parseTrainForm(form);
-  } catch (e) {
-    if (e instanceof TrainFormError) patch(() => ({ formError: { field: e.field, message: e.message } }));
-    return;
-  }
+  const formErrors = checkForm(form);
+  if (formErrors.length > 0) return patch(() => ({ formErrors }));
+  const parsed = readTrainForm(form);
+  if (!parsed.ok) return;
   const bundle = useStore.getState().engine.bundle;
   const key = bundleKeyNow();
   if (!bundle || !key) return showError({ code: 'no-bundle', message: 'Train live: no model bundle is loaded' });
@@ -175,7 +171,7 @@ export async function startLive(): Promise<void> {
     checkpoints: [],
     savedStep: 0,
   };
-  patch(() => ({ run, formError: null }));
+  patch(() => ({ run, formErrors: [] }));
   saving = saving.then(() => startStoredRun(run)).catch((e: unknown) => showError(storageError(e, 'the live run')));
   request(null);
 }
