@@ -3,13 +3,14 @@
 import type { GenevalTask, GenevalVerdict } from '../../src/engine/geneval/index.ts';
 import type { ReferenceImage } from '../../src/engine/unified-bench/index.ts';
 import type { Benchmark } from '../../src/protocol/bench.ts';
+import type { LiveRun } from './liveTrainSlice';
 import type { AppError } from './types';
 
 /** What the form edits. Numbers are kept as typed (NaN when a field is empty); the Run button checks them. */
 export interface BenchForm {
   unified: boolean;
   geneval: boolean;
-  /** Encoders that caption in Unified-Bench: 'encoder', 'referenceEncoder', 'checkpoint:STEP'. */
+  /** Encoders that caption in Unified-Bench: 'encoder', 'referenceEncoder', 'checkpoint:STEP', 'live:STEP' (the live run's). */
   encoders: string[];
   /** Unified-Bench's reference set: held-out Shapes scenes, or the user's folder. */
   reference: 'scenes' | 'folder';
@@ -86,11 +87,13 @@ export interface BenchEntry {
   status: BenchStatus;
   startedAt: number;
   bundleId: string;
-  /** 'encoder', 'referenceEncoder', 'checkpoint:STEP' or 'decoder'. */
+  /** 'encoder', 'referenceEncoder', 'checkpoint:STEP', 'live:STEP' or 'decoder'. */
   encoderId: string;
   encoderLabel: string;
-  /** The checkpoint's training step, else null. */
+  /** The checkpoint's training step (shipped or live), else null. */
   step: number | null;
+  /** The id of the run trained in the page whose checkpoint captioned (absent: not a live checkpoint). */
+  liveRun?: string;
   /** The reference set or prompt set in words, e.g. "100 Shapes scenes (seed 2)". */
   reference: string;
   seed: number;
@@ -112,8 +115,13 @@ export interface BenchEntry {
   error: AppError | null;
 }
 
+/** What the Bench tab needs of the stored live run: whose checkpoints, of which bundle, at which steps. */
+export type BenchLiveRun = Pick<LiveRun, 'id' | 'bundleKey' | 'checkpoints'>;
+
 export interface BenchState {
   form: BenchForm;
+  /** The live run as stored in IndexedDB when the tab last opened (the Training tab's copy wins once it is read back). */
+  liveRun: BenchLiveRun | null;
   folder: BenchFolder | null;
   folderBusy: boolean;
   /** Oldest first: stored runs, then this page's. */
@@ -128,6 +136,7 @@ export interface BenchState {
 
 export const initialBench: BenchState = {
   form: DEFAULT_BENCH_FORM,
+  liveRun: null,
   folder: null,
   folderBusy: false,
   entries: [],

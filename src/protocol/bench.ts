@@ -6,6 +6,7 @@
  */
 import type { GenevalBatch, GenevalResult } from '../engine/geneval/index.ts';
 import type { ReferenceImage, UnifiedBenchBatch, UnifiedBenchResult } from '../engine/unified-bench/index.ts';
+import type { LiveCheckpoint } from './checkpoint.ts';
 
 /** The benchmarks a `bench` request runs. */
 export const BENCHMARKS = ['unified', 'geneval'] as const;
@@ -22,8 +23,15 @@ export const BENCH_LIMITS = {
   seed: { min: 0, max: 0xffffffff },
 } as const;
 
-/** Which encoder captions a Unified-Bench run: a manifest role, or a training checkpoint of the encoder by step. */
-export type BenchEncoder = { kind: 'role'; role: 'encoder' | 'referenceEncoder' } | { kind: 'checkpoint'; step: number };
+/**
+ * Which encoder captions a Unified-Bench run: a manifest role, a training checkpoint of the encoder by step, or a
+ * checkpoint of a run trained in the page (`live`: its caption decoder's weights, built into the cold start's graph as
+ * the `checkpointEval` request does).
+ */
+export type BenchEncoder =
+  | { kind: 'role'; role: 'encoder' | 'referenceEncoder' }
+  | { kind: 'checkpoint'; step: number }
+  | { kind: 'live'; step: number; live: LiveCheckpoint };
 
 /** The reference set: the first N held-out Shapes scenes of the seed, or the user's images (bundle input size). */
 export type BenchReference = { kind: 'scenes'; scenes: number } | { kind: 'images'; images: ReferenceImage[] };
@@ -62,11 +70,11 @@ export type BenchPartial = { kind: 'unified'; batch: UnifiedBenchBatch } | { kin
 /** What ran: the bundle, the encoder that captioned ('decoder' for GenEval) and the wall time. */
 export interface BenchRunInfo {
   bundleId: string;
-  /** 'encoder', 'referenceEncoder', 'checkpoint:STEP' (Unified-Bench) or 'decoder' (GenEval). */
+  /** 'encoder', 'referenceEncoder', 'checkpoint:STEP', 'live:STEP' (Unified-Bench) or 'decoder' (GenEval). */
   encoderId: string;
-  /** How a table names it, e.g. "checkpoint step 40 · GRPO step 40". */
+  /** How a table names it, e.g. "checkpoint step 40 · GRPO step 40", or the live checkpoint's label. */
   encoderLabel: string;
-  /** The checkpoint's training step, else null. */
+  /** The checkpoint's training step (shipped or live), else null. */
   step: number | null;
   /** Wall time in ms (not part of what a seed reproduces). */
   ms: number;

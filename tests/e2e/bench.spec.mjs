@@ -3,6 +3,7 @@
 // two checkpoints and GenEval-Shapes run, their tables and charts fill batch by batch; bad input
 // (scenes out of range, an empty folder, a file that is not an image) is named; a folder of the user's PNGs runs
 // through Unified-Bench; Cancel leaves the worker idle within 1 s; results survive a reload; CSV and JSON export.
+// Checkpoints trained in the page are benchmarked in train-live.spec.mjs, on the run it trains anyway.
 // WebGPU (SwiftShader: each graph's first run compiles its shaders) runs one queue of the smallest run of both
 // benchmarks on WebGPU sessions; bad input, the folder, Cancel, reload and export are the same code on either
 // backend and are checked on WASM. The page load and each queue's runs (started, first batch, done) are logged.
@@ -63,13 +64,13 @@ function record(page) {
 const samples = (page) => page.evaluate(() => window.__bench);
 
 /** Fills the form: `fields` by test id suffix (numbers), `checks` by test id suffix (true/false). */
-async function setForm(page, fields, checks = {}) {
+export async function setForm(page, fields, checks = {}) {
   for (const [k, on] of Object.entries(checks)) await page.getByTestId(`bench-${k}`).setChecked(on);
   for (const [k, v] of Object.entries(fields)) await page.getByTestId(`bench-${k}`).fill(String(v));
 }
 
 /** Clicks Run and waits until the queue is done; returns the rows then. */
-async function runAndWait(page) {
+export async function runAndWait(page) {
   await page.getByTestId('bench-run').click();
   await page
     .getByTestId('bench-progress')
@@ -86,7 +87,7 @@ async function runAndWait(page) {
 }
 
 /** Rows of the result tables now: [{ id, kind, status, n, overall }]. */
-function tableRows(page) {
+export function tableRows(page) {
   return page.locator('[data-bench-row]').evaluateAll((rows) =>
     rows.map((r) => ({
       id: r.getAttribute('data-testid'),

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectErrors, fail, openTab, specPage, until, waitLoaded } from './checks.mjs';
+import { runAndWait as runBench, setForm as setBenchForm, tableRows as benchRows } from './bench.spec.mjs';
 import { isMain, runMain } from './harness.mjs';
 
 /**
@@ -216,6 +217,38 @@ async function runTrainLive(ctx) {
       );
       assert.match(await page.getByTestId('checkpoint-chosen').textContent(), /live run step 1/);
       assert.ok(Number.isFinite(Number(await page.getByTestId('checkpoint-sim').getAttribute('data-sim'))));
+    });
+
+  if (!gpu)
+    await step('train live: the Bench tab lists its checkpoints; Unified-Bench runs on one, labelled and on its own line', async () => {
+      const id = await attr(page, 'bundle-badge', 'data-bundle-id');
+      await openTab(page, 'bench', 'bench-panel');
+      await page.getByTestId(`bench-encoder-live:${steps}`).waitFor();
+      // Only the live checkpoint of step 1: no shipped encoder or checkpoint, no GenEval.
+      const off = await page
+        .locator('[data-testid^="bench-encoder-"]')
+        .evaluateAll((els) => els.map((e) => e.dataset.testid.slice('bench-'.length)).filter((k) => k !== 'encoder-live:1'));
+      await setBenchForm(
+        page,
+        { scenes: 1, steps: 1, batch: 1 },
+        { unified: true, geneval: false, ...Object.fromEntries(off.map((k) => [k, false])), 'encoder-live:1': true },
+      );
+      await runBench(page);
+      const live = (await benchRows(page)).filter((r) => r.kind === 'unified').at(-1);
+      assert.equal(live?.status, 'finished', JSON.stringify(live));
+      assert.equal(live.n, 1);
+      assert.match(live.cells[0], new RegExp(`^${id} · live run step 1 trained live$`));
+      assert.ok(Number.isFinite(live.overall), `overall ${live.overall}`);
+      // The step chart: the live run's checkpoints get a line of their own.
+      assert.match(await attr(page, 'bench-chart-steps', 'data-lines'), /\blive:1\b/);
+      assert.equal(await page.locator('[data-testid="bench-chart-steps"] .bench-line-live').count(), 1);
+      const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('bench-export-csv').click()]);
+      const text = readFileSync(await csv.path(), 'utf8');
+      assert.ok(
+        text.split('\n').some((l) => l.startsWith(`unified,${id},live:1,1,`) && l.includes(',overall,')),
+        text,
+      );
+      await openTab(page, 'training', 'train-live');
     });
 
   if (!gpu)

@@ -1,5 +1,6 @@
 // The Bench tab's pure parts on the tiny bundle: the form → requests (every bad field named), the numbers folded
-// batch by batch equal the engine's result once every batch is in, the worst cases, and the CSV/JSON exports.
+// batch by batch equal the engine's result once every batch is in, the worst cases, and the CSV/JSON exports; the live
+// run's checkpoints as choices (its own bundle only), its rows labelled and on a step-chart line of their own.
 import { describe, expect, it } from 'vitest';
 import { runGeneval, type GenevalBatch } from '../../src/engine/geneval/index.ts';
 import { PIXEL_BACKBONES, runUnifiedBench, type UnifiedBenchBatch } from '../../src/engine/unified-bench/index.ts';
@@ -11,10 +12,11 @@ import {
   GENEVAL_WORST_PER_TASK,
   unifiedRows,
   unifiedScores,
+  stepSeries,
   unifiedWorst,
   UNIFIED_WORST,
 } from '../../app/panels/bench/derive.ts';
-import { benchJobs, encoderOptions } from '../../app/panels/bench/form.ts';
+import { benchJobs, encoderOptions, liveFor } from '../../app/panels/bench/form.ts';
 import { parseQuery, sanitizeGroup, writeQuery } from '../../app/store/url.ts';
 import { DEFAULT_BENCH_FORM, type BenchCase, type BenchEntry, type BenchGenevalRow } from '../../app/store/benchSlice.ts';
 import { useContext } from './infer-helpers.ts';
@@ -88,6 +90,60 @@ describe('bench form', () => {
     expect(benchJobs({ ...DEFAULT_BENCH_FORM, reference: 'folder' }, m, folder)).toEqual({
       error: 'The folder mine was read at 32×32; this bundle takes 64×64: choose it again.',
     });
+  });
+});
+
+describe('bench form: the live run', () => {
+  const opened = useContext();
+  const run = { id: 'live-abc', bundleKey: 'uae-tiny@0.0.1', checkpoints: [3, 1] };
+
+  it("lists the stored live run's checkpoints after the bundle's own, and plans them as live requests", () => {
+    const m = opened().ctx.manifest;
+    const key = `${m.id}@${m.version}`;
+    const mine = { ...run, bundleKey: key };
+    expect(liveFor(mine, key)).toEqual({ run: mine, other: null });
+    const options = encoderOptions(m, liveFor(mine, key).run);
+    expect(options.map((o) => [o.id, o.label])).toEqual([
+      ['encoder', 'encoder (the bundle’s)'],
+      ['referenceEncoder', 'referenceEncoder (frozen cold start)'],
+      ['live:1', 'live run step 1'],
+      ['live:3', 'live run step 3'],
+    ]);
+    const r = benchJobs({ ...DEFAULT_BENCH_FORM, geneval: false, encoders: ['encoder', 'live:3'] }, m, null, mine);
+    if ('error' in r) throw new Error(r.error);
+    expect(r.jobs.map((j) => [j.encoderId, j.encoderLabel, j.step, j.liveRun])).toEqual([
+      ['encoder', 'encoder', null, undefined],
+      ['live:3', 'live run step 3', 3, 'live-abc'],
+    ]);
+    expect(r.jobs[1].params).toMatchObject({ benchmark: 'unified', encoder: { kind: 'live', step: 3, runId: 'live-abc' } });
+  });
+
+  it('lists nothing extra without a live run, or for a run with no checkpoint, and names the bundle a run of another trains', () => {
+    const m = opened().ctx.manifest;
+    const key = `${m.id}@${m.version}`;
+    expect(liveFor(null, key)).toEqual({ run: null, other: null });
+    expect(liveFor({ ...run, bundleKey: key, checkpoints: [] }, key)).toEqual({ run: null, other: null });
+    const foreign = { ...run, bundleKey: 'uae-shapes@1.0.0' };
+    expect(liveFor(foreign, key)).toEqual({ run: null, other: 'uae-shapes@1.0.0' });
+    expect(encoderOptions(m, liveFor(foreign, key).run).map((o) => o.id)).toEqual(['encoder', 'referenceEncoder']);
+    // A live choice left in the form plans nothing once its run is not this bundle's.
+    const r = benchJobs({ ...DEFAULT_BENCH_FORM, geneval: false, encoders: ['live:3'] }, m, null, liveFor(foreign, key).run);
+    expect(r).toEqual({ error: 'Choose at least one encoder or checkpoint of uae-tiny to compare in Unified-Bench.' });
+  });
+
+  it('labels live rows apart from shipped checkpoints: their own step-chart line and live_run in the JSON export', () => {
+    const shipped = entry({ encoderId: 'checkpoint:2', encoderLabel: 'checkpoint step 2 · GRPO step 2', step: 2 });
+    const live = entry({ id: 'e2', encoderId: 'live:2', encoderLabel: 'live run step 2', step: 2, liveRun: 'live-abc' });
+    expect(stepSeries(shipped)).toBe('uae-tiny · 5 Shapes scenes (seed 5)');
+    expect(stepSeries(live)).toBe('uae-tiny · live run live-abc · 5 Shapes scenes (seed 5)');
+    expect(stepSeries({ ...live, liveRun: 'live-def' })).not.toBe(stepSeries(live));
+    const json = JSON.parse(benchJson([shipped, live]));
+    expect(json.runs.map((r: { encoder: string; live_run?: string }) => [r.encoder, r.live_run])).toEqual([
+      ['checkpoint:2', undefined],
+      ['live:2', 'live-abc'],
+    ]);
+    const csv = benchCsv([live]).trim().split('\n');
+    expect(csv[1].split(',').slice(0, 4)).toEqual(['unified', 'uae-tiny', 'live:2', '2']);
   });
 });
 

@@ -1,20 +1,28 @@
 // The `bench` request through EngineHost + EngineClient over a real MessageChannel, on onnxruntime-web WASM with
 // the tiny bundle: Unified-Bench and GenEval-Shapes stream one partial per batch whose rows add up to the engine's
-// own run, the user's images and checkpoints run, cancel stops the worker, bad params are named.
+// own run, the user's images and checkpoints run (shipped ones, and a live one from its weights as the engine runs
+// them), cancel stops the worker, bad params are named.
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runGeneval, type GenevalVerdict } from '../../src/engine/geneval/index.ts';
-import { checkpointEncoder, findCheckpoint } from '../../src/engine/infer/index.ts';
+import { checkpointEncoder, encoderRole, findCheckpoint, type InferContext } from '../../src/engine/infer/index.ts';
+import { archFromWeights, graphWithParams, paramsFromGraph } from '../../src/engine/train/bundle-weights.ts';
+import { readWeights } from '../../src/engine/train/onnx-weights.ts';
+import type { DecoderParams } from '../../src/engine/train/params.ts';
 import { runUnifiedBench } from '../../src/engine/unified-bench/index.ts';
 import type { BenchPartial, BenchResult } from '../../src/protocol/bench.ts';
 import { rasterizeScene, sampleScene } from '../../src/shapes/index.ts';
 import { registerBench } from '../../src/worker/handlers/bench.ts';
 import { checkpointBundle } from './checkpoint-fixture.ts';
 import { engineFailure } from './engine-fixture.ts';
-import { openContext, TINY_BUNDLE } from './infer-helpers.ts';
+import { openContext, ROOT, TINY_BUNDLE } from './infer-helpers.ts';
 import { connectBundle, connectMetered } from './worker-helpers.ts';
 
 const PX = 64 * 64 * 3;
+/** The shipped bundle: its decoder graphs name their initializers as the trainer does (live weights fit its cold start). */
+const SHAPES = join(ROOT, 'public', 'models', 'uae-shapes');
+const copyParams = (p: DecoderParams): DecoderParams => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, v.slice()]));
 const ckptDir = checkpointBundle();
 afterAll(() => rmSync(ckptDir, { recursive: true, force: true }));
 
@@ -87,6 +95,51 @@ describe('bench request', () => {
     expect(result.encoderLabel).toMatch(/^checkpoint step 16 · /);
   }, 60_000);
 
+  it('a live checkpoint captions with its weights in the cold start graph: the engine run with those weights', async () => {
+    const settings = { reference: { kind: 'scenes', scenes: 2 }, seed: 3, steps: 1, batch: 2 } as const;
+    const o = await openContext(SHAPES);
+    let weights: DecoderParams;
+    let local: Awaited<ReturnType<typeof runUnifiedBench>>;
+    try {
+      // Weights "trained in the page": those of the shipped step-20 checkpoint, read as the trainer holds them (float32).
+      const ref = o.ctx.manifest.roles.referenceEncoder!;
+      const cold = o.engine.bundle.files.get(ref.decoder)!;
+      const arch = archFromWeights(readWeights(cold), ref.numHeads);
+      weights = paramsFromGraph(o.engine.bundle.files.get(findCheckpoint(o.ctx.manifest, 20).encoder.decoder)!, arch);
+      // The engine run with those weights: the cold start's decoder graph holding them, as the encoder's decoder.
+      const session = await o.engine.sessions.createSession(graphWithParams(cold, weights, arch));
+      const ctx: InferContext = {
+        ...o.ctx,
+        sessions: { get: (path) => (path === 'mine.onnx' ? Promise.resolve(session) : o.ctx.sessions.get(path)) },
+      };
+      local = await runUnifiedBench(ctx, {
+        ...settings,
+        encoder: { ...encoderRole(o.ctx, 'encoder'), vision: ref.vision, decoder: 'mine.onnx' },
+      });
+      await session.release();
+    } finally {
+      await o.engine.sessions.release();
+    }
+    const { client, host } = await connectBundle(SHAPES, registerBench);
+    const live = { key: 'run-x:20', label: 'live run step 20', params: copyParams(weights) };
+    const { partials, result } = await collect(client, { benchmark: 'unified', encoder: { kind: 'live', step: 20, live }, ...settings });
+    expect(partials).toHaveLength(1);
+    expect(result.benchmark === 'unified' && result.captions).toEqual(local.captions);
+    expect(result.benchmark === 'unified' && result.backbones).toEqual(local.backbones);
+    expect(result.benchmark === 'unified' && result.overall).toBe(local.overall);
+    expect(result).toMatchObject({ bundleId: 'uae-shapes', encoderId: 'live:20', encoderLabel: 'live run step 20', step: 20 });
+    expect(host.tracker.live()).toBe(0);
+
+    // Weights of another bundle's decoder do not fit: refused, naming the checkpoint and the bundle.
+    const tiny = await connectBundle(TINY_BUNDLE, registerBench);
+    const other = { key: 'run-x:20', label: 'live run step 20', params: copyParams(weights) };
+    const err = await engineFailure(
+      tiny.client.request({ type: 'bench', benchmark: 'unified', encoder: { kind: 'live', step: 20, live: other }, ...settings }).done,
+    );
+    expect(err.code).toBe('bad-request');
+    expect(err.message).toMatch(/^bench: live run step 20: the weights do not fit bundle uae-tiny \(/);
+  }, 120_000);
+
   it("GenEval streams the checker's verdicts and images batch by batch; they are the engine run's", async () => {
     const { client, host } = await connectBundle(TINY_BUNDLE, registerBench);
     const settings = { seed: 7, promptsPerTask: 1, perPrompt: 1, steps: 1, batch: 4 };
@@ -146,6 +199,12 @@ describe('bench request', () => {
     expect((await bad(images)).message).toMatch(/tiny\.png: rgb must be uint8 RGB of 64x64x3 bytes/);
     expect((await bad({ ...scenes(1), reference: { kind: 'images', images: [] } })).message).toMatch(/reference\.images must hold 1 to/);
     expect((await bad({ ...scenes(1), encoder: { kind: 'checkpoint', step: 3 } })).message).toMatch(/has no encoder checkpoints/);
+    const live = (l: unknown, step: unknown = 2) => ({ ...scenes(1), encoder: { kind: 'live', step, live: l } });
+    expect((await bad(live({ key: 'k', label: 'x', params: { w: [1, 2] } }))).message).toBe(
+      'bench: encoder.live.params must hold float32 arrays by parameter name',
+    );
+    expect((await bad(live({ label: 'x', params: {} }))).message).toBe('bench: encoder.live must have a key and a label');
+    expect((await bad(live({ key: 'k', label: 'x', params: {} }, -1))).message).toBe('bench: encoder.step must be a non-negative integer');
     expect((await bad({ benchmark: 'geneval', promptsPerTask: 1, perPrompt: 99 })).message).toMatch(
       /perPrompt must be an integer in \[1, 16\]/,
     );

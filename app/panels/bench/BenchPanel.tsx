@@ -1,6 +1,6 @@
 import { useEffect, useMemo } from 'react';
 import { useStore } from '../../store/store';
-import { clearBench, exportBench, loadStoredBench } from './actions';
+import { clearBench, exportBench, loadStoredBench, refreshBenchLiveRun } from './actions';
 import { BackboneChart, StepChart, TaskChart } from './Charts';
 import { Controls } from './Controls';
 import { GenevalTable, UnifiedTable } from './Tables';
@@ -16,6 +16,7 @@ export function BenchPanel() {
   const activity = useStore((s) => s.engine.activity.running);
   useEffect(() => {
     void loadStoredBench();
+    void refreshBenchLiveRun();
   }, []);
   const unified = useMemo(() => entries.filter((e) => e.benchmark === 'unified' && e.status !== 'queued'), [entries]);
   const geneval = useMemo(() => entries.filter((e) => e.benchmark === 'geneval' && e.status !== 'queued'), [entries]);

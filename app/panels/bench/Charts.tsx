@@ -4,7 +4,7 @@ import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContai
 import { ALL_TASKS } from '../../../src/engine/geneval/index.ts';
 import { niceAxis, niceScale } from '../../charts/ticks';
 import type { BenchEntry } from '../../store/benchSlice';
-import { entryLabel, genevalScores, unifiedScores } from './derive';
+import { entryLabel, genevalScores, stepSeries, unifiedScores } from './derive';
 import '../../charts/charts.css';
 
 const COLOURS = ['#2458c6', '#c2410c', '#15803d', '#7e22ce', '#b91c1c', '#0e7490', '#a16207', '#be185d'];
@@ -12,11 +12,11 @@ const HEIGHT = 220;
 /** Most runs a bar chart compares (the latest ones). */
 const MAX_SERIES = 8;
 
-/** A titled chart; `points` (the finite values it plots) is in `data-points` for tests. */
-function Frame(props: { title: string; testId: string; note?: string; points: number; children: ReactNode }) {
-  const { title, testId, note, points, children } = props;
+/** A titled chart; `points` (the finite values it plots) is in `data-points`, `lines` (if given) in `data-lines`, for tests. */
+function Frame(props: { title: string; testId: string; note?: string; points: number; lines?: string; children: ReactNode }) {
+  const { title, testId, note, points, lines, children } = props;
   return (
-    <figure className="chart bench-chart" data-testid={testId} data-points={points}>
+    <figure className="chart bench-chart" data-testid={testId} data-points={points} data-lines={lines}>
       <figcaption>
         <span className="chart-title">{title}</span>
         {note && <span className="muted small">{note}</span>}
@@ -30,18 +30,22 @@ function Frame(props: { title: string; testId: string; note?: string; points: nu
 
 const hasRows = (e: BenchEntry): boolean => e.done > 0;
 
-/** The unified score against training step: one line per bundle and reference set, a point per evaluated checkpoint. */
+/**
+ * The unified score against training step: one line per bundle and reference set through its shipped checkpoints, and
+ * one (dashed) per live run through the checkpoints trained in the page; a point per evaluated checkpoint.
+ */
 export function StepChart({ entries }: { entries: BenchEntry[] }) {
   const { data, series } = useMemo(() => {
     const points = entries.filter((e) => e.step !== null && hasRows(e));
-    const keys = [...new Set(points.map((e) => `${e.bundleId} · ${e.reference}`))];
+    const keys = [...new Set(points.map(stepSeries))];
     const bySeries = keys.map((k) =>
       points
-        .filter((e) => `${e.bundleId} · ${e.reference}` === k)
+        .filter((e) => stepSeries(e) === k)
         .map((e) => ({ step: e.step as number, overall: unifiedScores(e).overall }))
         .sort((a, b) => a.step - b.step),
     );
-    return { data: bySeries, series: keys };
+    const live = keys.map((k) => points.some((e) => e.liveRun !== undefined && stepSeries(e) === k));
+    return { data: bySeries, series: keys.map((name, i) => ({ name, live: live[i] })) };
   }, [entries]);
   const ys = data.flat().map((p) => p.overall);
   const y = niceScale(ys.length ? Math.min(...ys) : 0, ys.length ? Math.max(...ys) : 100);
@@ -51,9 +55,10 @@ export function StepChart({ entries }: { entries: BenchEntry[] }) {
       testId="bench-chart-steps"
       note={`${data.flat().length} checkpoint runs`}
       points={ys.filter(Number.isFinite).length}
+      lines={series.map((s, i) => `${s.live ? 'live' : 'shipped'}:${data[i].length}`).join(' ')}
     >
       {data.length === 0 ? (
-        <p className="chart-empty muted">Run Unified-Bench on the bundle’s checkpoints to draw this curve.</p>
+        <p className="chart-empty muted">Run Unified-Bench on the bundle’s checkpoints (or the live run’s) to draw this curve.</p>
       ) : (
         <ResponsiveContainer width="100%" height="100%">
           <LineChart margin={{ top: 6, right: 12, bottom: 18, left: 0 }}>
@@ -68,14 +73,17 @@ export function StepChart({ entries }: { entries: BenchEntry[] }) {
             />
             <YAxis type="number" {...niceAxis(y)} fontSize={11} width={44} />
             <Tooltip formatter={(v) => [Number(v).toFixed(2), 'unified score']} />
+            {series.length > 1 && <Legend wrapperStyle={{ fontSize: 11 }} />}
             {data.map((pts, i) => (
               <Line
-                key={series[i]}
-                name={series[i]}
+                key={series[i].name}
+                name={series[i].name}
                 data={pts}
                 dataKey="overall"
                 type="linear"
                 stroke={COLOURS[i % COLOURS.length]}
+                strokeDasharray={series[i].live ? '5 3' : undefined}
+                className={series[i].live ? 'bench-line-live' : 'bench-line-shipped'}
                 dot
                 isAnimationActive={false}
               />

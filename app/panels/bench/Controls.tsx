@@ -2,8 +2,8 @@ import { useState, type DragEvent } from 'react';
 import { filesFromDrop, filesFromInput } from '../../lib/folder';
 import { useStore } from '../../store/store';
 import type { BenchForm } from '../../store/benchSlice';
-import { cancelBench, chooseBenchFolder, runBench, setBenchForm, toggleBenchEncoder } from './actions';
-import { encoderOptions } from './form';
+import { benchLiveRun, bundleKeyOf, cancelBench, chooseBenchFolder, runBench, setBenchForm, toggleBenchEncoder } from './actions';
+import { encoderOptions, liveFor } from './form';
 
 const num = (v: string): number => (v.trim() === '' ? NaN : Number(v));
 
@@ -98,7 +98,8 @@ export function Controls() {
   const queue = useStore((s) => s.runs.bench.queue);
   const running = useStore((s) => s.runs.bench.entries.find((e) => e.status === 'running') ?? null);
   const busy = queue !== null;
-  const options = manifest ? encoderOptions(manifest) : [];
+  const live = liveFor(useStore(benchLiveRun), useStore(bundleKeyOf));
+  const options = manifest ? encoderOptions(manifest, live.run) : [];
   const flowSteps = manifest?.defaults.flowSteps;
   return (
     <section className="card bench-controls" aria-labelledby="bench-controls-title">
@@ -142,6 +143,11 @@ export function Controls() {
               </label>
             ))}
           </div>
+          {live.other && (
+            <p className="muted small" data-testid="bench-live-other">
+              The live run stored in this browser trains {live.other}: load that bundle to benchmark its checkpoints.
+            </p>
+          )}
           <div className="ro-fields">
             <label>
               Reference images

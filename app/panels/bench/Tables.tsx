@@ -78,8 +78,20 @@ export function UnifiedTable({ entries }: { entries: BenchEntry[] }) {
                 data-status={e.status}
                 data-n={e.unified.length}
                 data-overall={Number.isFinite(overall) ? overall : ''}
+                data-encoder={e.encoderId}
+                data-live={e.liveRun ?? ''}
               >
-                <td>{entryLabel(e)}</td>
+                <td>
+                  {entryLabel(e)}
+                  {e.liveRun && (
+                    <>
+                      {' '}
+                      <span className="tag" title={`trained in this page (run ${e.liveRun})`}>
+                        trained live
+                      </span>
+                    </>
+                  )}
+                </td>
                 <td className="small">{e.reference}</td>
                 {backbones.map((b) => (
                   <td key={b} className="num" data-backbone={b}>

@@ -1,10 +1,11 @@
 // Bench actions: plain module functions the Bench tab calls. A run is a queue of `bench` requests (one per
 // benchmark and encoder); each batch's partial is folded into its entry once per animation frame, a finished run
-// is stored in IndexedDB, Cancel stops the request in progress and drops the rest of the queue.
+// is stored in IndexedDB, Cancel stops the request in progress and drops the rest of the queue. A checkpoint of the
+// run trained in the page has its weights read from IndexedDB (the Training tab's store) just before its request.
 import type { RequestHandle } from '../../../src/client/client.ts';
 import { ALL_TASKS } from '../../../src/engine/geneval/index.ts';
 import { PIXEL_BACKBONES, type ReferenceImage } from '../../../src/engine/unified-bench/index.ts';
-import type { BenchPartial, BenchResult } from '../../../src/protocol/bench.ts';
+import type { BenchParams, BenchPartial, BenchResult } from '../../../src/protocol/bench.ts';
 import { BENCH_LIMITS } from '../../../src/protocol/bench.ts';
 import { backendLabel } from '../../components/BackendBadge';
 import { engine } from '../../engine';
@@ -14,11 +15,13 @@ import type { LocalFile } from '../../lib/folder';
 import { inputFromBlob } from '../../lib/images';
 import { clearBenchEntries, deleteBenchEntry, storeBenchEntry, storedBenchEntries } from '../../persist/bench-db';
 import { storageError } from '../../persist/errors';
-import type { BenchEntry, BenchForm, BenchState } from '../../store/benchSlice';
+import { storedCheckpoint, storedLiveRun } from '../../persist/live-train-db';
+import type { BenchEntry, BenchForm, BenchLiveRun, BenchState } from '../../store/benchSlice';
 import { dropPending, flushFrame, setOnNextFrame } from '../../store/frame';
 import { useStore, type Store } from '../../store/store';
+import type { AppError } from '../../store/types';
 import { benchCsv, benchJson, genevalWorst, unifiedRows, unifiedWorst } from './derive';
-import { benchJobs, type BenchJob } from './form';
+import { benchJobs, liveFor, liveLabel, type BenchJob } from './form';
 
 function withBench(s: Store, update: (b: BenchState) => Partial<BenchState>): Partial<Store> {
   return { runs: { ...s.runs, bench: { ...s.runs.bench, ...update(s.runs.bench) } } };
@@ -49,6 +52,28 @@ export function toggleBenchEncoder(id: string, on: boolean): void {
 /** Shows the worst cases of run `id`. */
 export function selectBenchEntry(id: string): void {
   patch(() => ({ selected: id }));
+}
+
+/** Returns the live run the tab knows: the Training tab's once it has read the run back (it is kept current), else the stored one. */
+export function benchLiveRun(s: Store): BenchLiveRun | null {
+  return s.runs.liveTrain.restored ? s.runs.liveTrain.run : s.runs.bench.liveRun;
+}
+
+/** Returns the loaded bundle's `<id>@<version>`, or null. */
+export function bundleKeyOf(s: Store): string | null {
+  const b = s.engine.bundle;
+  return b ? `${b.id}@${b.version}` : null;
+}
+
+/** Reads the stored live run (its id, bundle and checkpoint steps) again: the tab calls it each time it opens. */
+export async function refreshBenchLiveRun(): Promise<void> {
+  try {
+    const run = await storedLiveRun();
+    patch(() => ({ liveRun: run ? { id: run.id, bundleKey: run.bundleKey, checkpoints: [...run.checkpoints] } : null }));
+  } catch {
+    // Unreadable storage: no live checkpoints are offered (the Training tab names the problem when it reads the run).
+    patch(() => ({ liveRun: null }));
+  }
 }
 
 let loading: Promise<void> | null = null;
@@ -150,6 +175,7 @@ function newEntry(job: BenchJob, i: number, bundleId: string, backend: string, W
     encoderId: job.encoderId,
     encoderLabel: job.encoderLabel,
     step: job.step,
+    ...(job.liveRun ? { liveRun: job.liveRun } : {}),
     reference: job.reference,
     seed: p.seed,
     steps: p.steps,
@@ -169,14 +195,42 @@ function newEntry(job: BenchJob, i: number, bundleId: string, backend: string, W
   };
 }
 
+/**
+ * Returns a job's request params: as planned, with a live checkpoint's weights read from IndexedDB (keyed as the
+ * scrubber keys them, so the worker's kept session serves both), or an error naming the checkpoint when they are not stored.
+ */
+async function requestParams(job: BenchJob): Promise<{ params: BenchParams } | { error: AppError }> {
+  const p = job.params;
+  if (p.benchmark !== 'unified' || p.encoder.kind !== 'live') return { params: p as BenchParams };
+  const { step, runId } = p.encoder;
+  const weights = await storedCheckpoint(runId, step).catch(() => null);
+  if (!weights) {
+    const message = `Bench: ${liveLabel(step)}: its weights are not stored in this browser (the live run was replaced or cleared).`;
+    return { error: { code: 'storage', message } };
+  }
+  return { params: { ...p, encoder: { kind: 'live', step, live: { key: `${runId}:${step}`, label: liveLabel(step), params: weights } } } };
+}
+
 /** Runs one queued request; resolves to whether the queue may go on. */
 async function runJob(job: BenchJob, entry: BenchEntry): Promise<boolean> {
   const key = `bench-${entry.id}`;
   const t0 = performance.now();
   patchEntry(entry.id, () => ({ status: 'running', startedAt: Date.now() }));
+  const resolved = await requestParams(job);
+  if ('error' in resolved) {
+    patchEntry(entry.id, () => ({ status: 'failed', error: resolved.error }));
+    showError(resolved.error);
+    return false;
+  }
+  if (stopped) {
+    // Cancel came while the weights were read: nothing was sent.
+    patchEntry(entry.id, () => ({ status: 'cancelled' }));
+    return false;
+  }
+  const { params } = resolved;
   pendingPartials.set(entry.id, []);
   const handle = engine().request(
-    { type: 'bench', ...job.params },
+    { type: 'bench', ...params },
     {
       lane: 'bench',
       onPartial: (p) => {
@@ -222,7 +276,8 @@ export async function runBench(): Promise<void> {
     return;
   }
   if (state.runs.bench.queue) return;
-  const planned = benchJobs(state.runs.bench.form, bundle.manifest, state.runs.bench.folder);
+  const live = liveFor(benchLiveRun(state), bundleKeyOf(state)).run;
+  const planned = benchJobs(state.runs.bench.form, bundle.manifest, state.runs.bench.folder, live);
   if ('error' in planned) {
     showError({ code: 'bad-request', message: planned.error });
     return;

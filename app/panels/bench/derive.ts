@@ -86,6 +86,14 @@ export function entryLabel(e: Pick<BenchEntry, 'bundleId' | 'encoderLabel' | 'be
   return e.benchmark === 'geneval' ? e.bundleId : `${e.bundleId} · ${e.encoderLabel}`;
 }
 
+/**
+ * The step chart's line a run belongs to: the shipped checkpoints per bundle and reference set; a live run's checkpoints
+ * on a line of their own (per run: a new live run starts a new line).
+ */
+export function stepSeries(e: Pick<BenchEntry, 'bundleId' | 'reference' | 'liveRun'>): string {
+  return e.liveRun ? `${e.bundleId} · live run ${e.liveRun} · ${e.reference}` : `${e.bundleId} · ${e.reference}`;
+}
+
 const round6 = (x: number): number | null => (Number.isFinite(x) ? Number(x.toFixed(6)) : null);
 
 /** Returns the JSON export: per run its settings, the numbers (as the CLIs print them) and its rows. */
@@ -99,6 +107,7 @@ export function benchJson(entries: readonly BenchEntry[]): string {
       bundle: e.bundleId,
       encoder: e.encoderId,
       step: e.step,
+      ...(e.liveRun ? { live_run: e.liveRun } : {}),
       reference: e.reference,
       seed: e.seed,
       steps: e.steps,

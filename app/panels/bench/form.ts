@@ -1,16 +1,32 @@
-// The Bench form turned into requests: one Unified-Bench run per chosen encoder, one GenEval-Shapes run for the
-// bundle's decoder. Every bad field is refused with a sentence naming it and its allowed range.
+// The Bench form turned into requests: one Unified-Bench run per chosen encoder (a role, a shipped checkpoint, or a
+// checkpoint of the run trained in the page on this bundle), one GenEval-Shapes run for the bundle's decoder. Every
+// bad field is refused with a sentence naming it and its allowed range.
 import { ALL_TASKS } from '../../../src/engine/geneval/index.ts';
 import type { BundleManifest } from '../../../src/engine/manifest.ts';
-import { BENCH_LIMITS, type BenchEncoder, type BenchParams } from '../../../src/protocol/bench.ts';
-import type { BenchFolder, BenchForm } from '../../store/benchSlice';
+import { BENCH_LIMITS, type BenchEncoder, type GenevalBenchParams, type UnifiedBenchParams } from '../../../src/protocol/bench.ts';
+import type { BenchFolder, BenchForm, BenchLiveRun } from '../../store/benchSlice';
+
+/** A checkpoint of the live run, by run and step: its weights are read from IndexedDB when its request is sent. */
+export interface LiveRef {
+  kind: 'live';
+  step: number;
+  runId: string;
+}
+
+/** The encoder of a planned request: as sent, except a live checkpoint, named by reference until it runs. */
+export type PlannedEncoder = Exclude<BenchEncoder, { kind: 'live' }> | LiveRef;
+
+/** A planned request's parameters (a live checkpoint's weights are filled in when it is sent). */
+export type PlannedParams = GenevalBenchParams | (Omit<UnifiedBenchParams, 'encoder'> & { encoder: PlannedEncoder });
 
 /** One request of a queue and how its run is named. */
 export interface BenchJob {
-  params: BenchParams;
+  params: PlannedParams;
   encoderId: string;
   encoderLabel: string;
   step: number | null;
+  /** The live run whose checkpoint captions, else absent. */
+  liveRun?: string;
   reference: string;
 }
 
@@ -18,12 +34,27 @@ export interface BenchJob {
 export interface EncoderOption {
   id: string;
   label: string;
-  encoder: BenchEncoder;
+  encoder: PlannedEncoder;
   step: number | null;
 }
 
-/** Returns the encoders `manifest` offers: its encoder role, the reference encoder, each checkpoint by step. */
-export function encoderOptions(manifest: BundleManifest): EncoderOption[] {
+/** The label of a live checkpoint in the form, the tables and the charts (as in the scrubber). */
+export const liveLabel = (step: number): string => `live run step ${step}`;
+
+/**
+ * Returns the live run whose checkpoints the loaded bundle (`bundleKey`: `<id>@<version>`) can benchmark: `run` when
+ * it trains that bundle and has stored checkpoints, else null; `other` names the bundle of a run that trains another.
+ */
+export function liveFor(run: BenchLiveRun | null, bundleKey: string | null): { run: BenchLiveRun | null; other: string | null } {
+  if (!run || run.checkpoints.length === 0) return { run: null, other: null };
+  return run.bundleKey === bundleKey ? { run, other: null } : { run: null, other: run.bundleKey };
+}
+
+/**
+ * Returns the encoders `manifest` offers: its encoder role, the reference encoder, each checkpoint by step, then the
+ * stored checkpoints of `live` (a run trained in the page on this bundle: see liveFor) as "live run step N".
+ */
+export function encoderOptions(manifest: BundleManifest, live: BenchLiveRun | null = null): EncoderOption[] {
   const out: EncoderOption[] = [];
   const roles = manifest.roles;
   if (roles.encoder) out.push({ id: 'encoder', label: 'encoder (the bundle’s)', encoder: { kind: 'role', role: 'encoder' }, step: null });
@@ -43,6 +74,9 @@ export function encoderOptions(manifest: BundleManifest): EncoderOption[] {
       step: c.step,
     });
   }
+  for (const step of [...(live?.checkpoints ?? [])].sort((a, b) => a - b)) {
+    out.push({ id: `live:${step}`, label: liveLabel(step), encoder: { kind: 'live', step, runId: live!.id }, step });
+  }
   return out;
 }
 
@@ -53,8 +87,16 @@ function rangeError(label: string, v: number | null, limit: { min: number; max: 
   return `${label} must be a whole number from ${limit.min} to ${limit.max} (got ${got}).`;
 }
 
-/** Returns the queue the form asks for on `manifest`'s bundle, or the first problem as a sentence naming the field. */
-export function benchJobs(form: BenchForm, manifest: BundleManifest, folder: BenchFolder | null): { jobs: BenchJob[] } | { error: string } {
+/**
+ * Returns the queue the form asks for on `manifest`'s bundle (with `live`'s checkpoints as choices: see liveFor), or the
+ * first problem as a sentence naming the field.
+ */
+export function benchJobs(
+  form: BenchForm,
+  manifest: BundleManifest,
+  folder: BenchFolder | null,
+  live: BenchLiveRun | null = null,
+): { jobs: BenchJob[] } | { error: string } {
   if (!form.unified && !form.geneval) return { error: 'Choose a benchmark: Unified-Bench, GenEval-Shapes or both.' };
   const steps = form.steps ?? manifest.defaults.flowSteps;
   const common =
@@ -67,7 +109,7 @@ export function benchJobs(form: BenchForm, manifest: BundleManifest, folder: Ben
       (form.reference === 'scenes' ? rangeError('Scenes', form.scenes, BENCH_LIMITS.scenes) : null);
     if (problem) return { error: problem };
     if (!manifest.roles.scorer) return { error: `Unified-Bench needs a scorer: bundle ${manifest.id} has none.` };
-    const chosen = encoderOptions(manifest).filter((o) => form.encoders.includes(o.id));
+    const chosen = encoderOptions(manifest, live).filter((o) => form.encoders.includes(o.id));
     if (chosen.length === 0) return { error: `Choose at least one encoder or checkpoint of ${manifest.id} to compare in Unified-Bench.` };
     const { width: W, height: H } = manifest.preprocessing.image;
     if (form.reference === 'folder') {
@@ -95,6 +137,7 @@ export function benchJobs(form: BenchForm, manifest: BundleManifest, folder: Ben
         encoderId: o.id,
         encoderLabel: o.step === null ? o.id : o.label,
         step: o.step,
+        ...(o.encoder.kind === 'live' ? { liveRun: o.encoder.runId } : {}),
         reference,
       });
     }

@@ -2,7 +2,8 @@
  * The `bench` request handler: checks the params (each bad field named), runs src/engine/unified-bench's
  * runUnifiedBench or src/engine/geneval's runGeneval on the loaded bundle, and streams every finished batch as a
  * partial (with copies of its images: posting transfers the buffers). A checkpoint's sessions are capped as the
- * `checkpointEval` handler caps them.
+ * `checkpointEval` handler caps them. A live checkpoint (weights of a run trained in the page) captions through
+ * live-checkpoint.ts, as in the scrubber: its weights in the cold start's decoder graph, the latest one's session kept.
  */
 import { EngineError } from '../../engine/errors.ts';
 import { runGeneval } from '../../engine/geneval/index.ts';
@@ -12,6 +13,7 @@ import { runUnifiedBench, type ReferenceImage } from '../../engine/unified-bench
 import { BENCH_LIMITS, type BenchEncoder, type BenchParams, type BenchReference } from '../../protocol/bench.ts';
 import { defineJob } from '../job.ts';
 import { limitCheckpointSessions } from './checkpoint.ts';
+import { checkLiveCheckpoint, liveCheckpointContext } from './live-checkpoint.ts';
 
 function bad(message: string): EngineError {
   return new EngineError('bad-request', `bench: ${message}`);
@@ -38,7 +40,14 @@ function checkEncoder(raw: unknown, manifest: BundleManifest): BenchEncoder {
     findCheckpoint(manifest, e.step);
     return { kind: 'checkpoint', step: e.step };
   }
-  throw bad("encoder must be {kind:'role', role:'encoder'|'referenceEncoder'} or {kind:'checkpoint', step}");
+  if (e.kind === 'live') {
+    if (typeof e.step !== 'number' || !Number.isInteger(e.step) || e.step < 0) throw bad('encoder.step must be a non-negative integer');
+    if (!manifest.roles.referenceEncoder) {
+      throw bad(`bundle ${manifest.id} has no referenceEncoder (the cold start): a live checkpoint's weights cannot be built into it`);
+    }
+    return { kind: 'live', step: e.step, live: checkLiveCheckpoint(e.live, 'bench', 'encoder.live') };
+  }
+  throw bad("encoder must be {kind:'role', role:'encoder'|'referenceEncoder'}, {kind:'checkpoint', step} or {kind:'live', step, live}");
 }
 
 function checkReference(raw: unknown, manifest: BundleManifest): BenchReference {
@@ -89,8 +98,9 @@ export function checkBenchParams(raw: unknown, manifest: BundleManifest): BenchP
 export const registerBench = defineJob('bench', {
   roles: ['decoder'],
   check: (req, { manifest }) => checkBenchParams(req, manifest),
-  async run({ params: p, request, sessions, manifest: m, infer }) {
-    const ctx = infer();
+  async run({ params: p, request, sessions, manifest: m, infer, bundle }) {
+    const live = p.benchmark === 'unified' && p.encoder.kind === 'live' ? p.encoder : null;
+    const ctx = live ? await liveCheckpointContext(infer(), bundle, sessions, live.step, live.live, 'bench') : infer();
     const t0 = performance.now();
     const progress = (done: number, total: number): void => request.progress({ phase: 'run', loaded: done, total });
     if (p.benchmark === 'geneval') {
@@ -106,7 +116,8 @@ export const registerBench = defineJob('bench', {
       const info = { bundleId: m.id, encoderId: 'decoder', encoderLabel: `decoder of ${m.id}`, step: null, ms: performance.now() - t0 };
       return { benchmark: 'geneval', ...r, ...info };
     }
-    const entry = p.encoder.kind === 'checkpoint' ? findCheckpoint(m, p.encoder.step) : null;
+    // A live checkpoint is the only checkpoint of the context liveCheckpointContext returns.
+    const entry = p.encoder.kind === 'role' ? null : findCheckpoint(ctx.manifest, p.encoder.step);
     const role = p.encoder.kind === 'role' ? p.encoder.role : 'encoder';
     const encoder: EncoderChoice = entry ? checkpointEncoder(ctx, entry) : role;
     try {
@@ -127,14 +138,14 @@ export const registerBench = defineJob('bench', {
         benchmark: 'unified',
         ...r,
         bundleId: m.id,
-        encoderId: entry ? `checkpoint:${entry.step}` : role,
-        encoderLabel: entry ? `checkpoint step ${entry.step} · ${entry.label}` : role,
+        encoderId: live ? `live:${live.step}` : entry ? `checkpoint:${entry.step}` : role,
+        encoderLabel: live ? live.live.label : entry ? `checkpoint step ${entry.step} · ${entry.label}` : role,
         step: entry ? entry.step : null,
         ms: performance.now() - t0,
       };
     } finally {
       // A cancelled or failed run still counts as a use of the checkpoint: the open-session cap holds either way.
-      if (entry) await limitCheckpointSessions(sessions, m, entry.step);
+      if (entry && !live) await limitCheckpointSessions(sessions, m, entry.step);
     }
   },
 });

@@ -11,7 +11,7 @@ import type { BundleSessions } from '../../engine/sessions.ts';
 import type { CheckpointEvalParams } from '../../protocol/checkpoint.ts';
 import { isScene } from '../../shapes/scene.ts';
 import { defineJob } from '../job.ts';
-import { liveCheckpointContext } from './live-checkpoint.ts';
+import { checkLiveCheckpoint, liveCheckpointContext } from './live-checkpoint.ts';
 
 /** Most checkpoints whose sessions stay open between evaluations. */
 export const CHECKPOINT_SESSION_LIMIT = 2;
@@ -36,12 +36,7 @@ export function checkCheckpointEvalParams(raw: unknown, W: number, H: number): C
   if (!isInt(p.steps, 1, 1000)) throw bad('steps must be an integer in [1, 1000]');
   if (!isInt(p.seed, 0, 0xffffffff)) throw bad('seed must be an integer in [0, 2^32)');
   if (p.scene !== undefined && !isScene(p.scene)) throw bad('scene is not a valid Shapes scene');
-  if (p.live !== undefined) {
-    const l = p.live as Partial<Record<'key' | 'label' | 'params', unknown>> | null;
-    if (typeof l?.key !== 'string' || typeof l.label !== 'string') throw bad('live must have a key and a label');
-    const ok = typeof l.params === 'object' && l.params !== null && Object.values(l.params).every((v) => v instanceof Float32Array);
-    if (!ok) throw bad('live.params must hold float32 arrays by parameter name');
-  }
+  if (p.live !== undefined) checkLiveCheckpoint(p.live, 'checkpointEval');
   return p as CheckpointEvalParams;
 }
 
