@@ -3,8 +3,13 @@
  *   Node: native onnxruntime-node (1 and 2 intra-op threads) and onnxruntime-web WASM, each `uae bench --json`
  *   in its own process; Chromium (system browser, playwright-core): WASM 1 thread (+ transformers.js peer,
  *   + memory soak), WASM 2 threads (cross-origin isolated), WebGPU (SwiftShader here: correctness/overhead).
- * Options: --quick (1 repeat, short soak: a smoke run), --only k1,k2 (backend keys), --soak N, --repeats N,
- * --out DIR (default bench/). Run it under `flock /tmp/uae-heavy.lock nice -n 19` on a shared machine.
+ *   Trainer section (key `train`): seconds per stage-2 GRPO step from the bundle's cold start, 1 warm-up step then K:
+ *   PyTorch (models/uae/bench_step.py, uae.rl's step) at 1 and 2 threads, the TypeScript trainer in Node
+ *   (bench/train-node.ts) and in the bench page on Chromium WASM with 2 threads.
+ * Options: --quick (1 repeat, short soak: a smoke run), --only k1,k2 (backend keys, `train` for the trainer section),
+ * --no-train, --train-steps K (default 3), --train-group G, --train-images B, --train-flow-steps F (smaller smoke runs),
+ * --train-runs pytorch-1t,pytorch-2t,node-1t,chromium-wasm-2t, --soak N, --repeats N, --out DIR (default bench/).
+ * Run it under `flock /tmp/uae-heavy.lock nice -n 19` on a shared machine.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,8 +19,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
-import type { BrowserBenchParams, BrowserBenchReport } from '../src/bench/browser.ts';
+import type { BrowserBenchParams, BrowserBenchReport, BrowserTrainParams, BrowserTrainReport } from '../src/bench/browser.ts';
 import { computeRatios, renderMarkdown, type BackendRun, type BenchResults } from '../src/bench/report.ts';
+import { TRAIN_BENCH_DEFAULTS, type TrainBenchSettings, type TrainBenchTiming } from '../src/bench/train.ts';
+import { TRAIN_GOAL, TRAIN_KEYS, trainRatios, type TrainKey, type TrainRun, type TrainSection } from '../src/bench/train-report.ts';
 import type { BenchBackendReport } from '../src/cli/bench.ts';
 import { machineInfo } from '../src/cli/bench-node.ts';
 import { writePeerConfig } from './peer-config.ts';
@@ -29,7 +36,10 @@ const VITE = join(repo, 'node_modules', 'vite', 'bin', 'vite.js');
 const CHROMIUM = process.env.UAE_CHROMIUM ?? '/usr/bin/chromium';
 /** SwiftShader runs ~30x slower than WASM: the stages that fit a short run (no sequential group, GRPO, recompute). */
 const WEBGPU_STAGES = ['caption', 'group', 'decode', 'score', 'roundtrip', 'caption48_kv', 'caption48_raw', 'caption48_raw_gpukv'];
-const ALL = ['node-native-1t', 'node-native-2t', 'node-wasm-1t', 'chromium-wasm-1t', 'chromium-wasm-2t', 'chromium-webgpu'];
+const ALL = ['node-native-1t', 'node-native-2t', 'node-wasm-1t', 'chromium-wasm-1t', 'chromium-wasm-2t', 'chromium-webgpu', 'train'];
+const PYTHON = process.env.UAE_PYTHON ?? '/usr/bin/python3';
+/** models/work of the trainer section's PyTorch run: weights recovered from the bundle, a few training scenes. */
+const TORCH_WORK = join(OUT, 'torch-work');
 
 const { values: args } = parseArgs({
   options: {
@@ -38,10 +48,31 @@ const { values: args } = parseArgs({
     soak: { type: 'string' },
     repeats: { type: 'string' },
     out: { type: 'string', default: here },
+    'no-train': { type: 'boolean', default: false },
+    'train-steps': { type: 'string' },
+    'train-group': { type: 'string' },
+    'train-images': { type: 'string' },
+    'train-flow-steps': { type: 'string' },
+    'train-runs': { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
-const only = args.only ? args.only.split(',') : ALL;
+const only = (args.only ? args.only.split(',') : ALL).filter((k) => !(args['no-train'] && k === 'train'));
+const intArg = (name: string, v: string | undefined, d: number, min: number): number => {
+  const n = v === undefined ? d : Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${v}`);
+  return n;
+};
+const trainSettings: TrainBenchSettings = {
+  warmup: TRAIN_BENCH_DEFAULTS.warmup,
+  steps: intArg('train-steps', args['train-steps'], TRAIN_BENCH_DEFAULTS.steps, 1),
+  group: intArg('train-group', args['train-group'], TRAIN_BENCH_DEFAULTS.group, 2),
+  images: intArg('train-images', args['train-images'], TRAIN_BENCH_DEFAULTS.images, 1),
+  flowSteps: intArg('train-flow-steps', args['train-flow-steps'], TRAIN_BENCH_DEFAULTS.flowSteps, 1),
+};
+const trainKeys = (args['train-runs'] ? args['train-runs'].split(',') : [...TRAIN_KEYS]) as TrainKey[];
+for (const k of trainKeys)
+  if (!(TRAIN_KEYS as readonly string[]).includes(k)) throw new Error(`--train-runs: unknown run ${k} (${TRAIN_KEYS.join(', ')})`);
 const repeats = Number(args.repeats ?? (quick ? 1 : 5));
 const warmup = quick ? 0 : 1;
 const soakTrips = Number(args.soak ?? (quick ? 10 : 200));
@@ -139,8 +170,8 @@ async function serve(): Promise<{ url: string; stop: () => void }> {
   throw new Error(`vite preview did not answer on ${url}`);
 }
 
-/** Runs the bench page once in a fresh Chromium context with `params`; returns its report. */
-async function browserRun(browser: Browser, url: string, key: string, params: BrowserBenchParams, note?: string): Promise<BackendRun> {
+/** Runs the bench page once in a fresh Chromium context with `params` -> its report, or why there is none. */
+async function pageRun<R>(browser: Browser, url: string, key: string, params: object): Promise<{ report: R } | { error: string }> {
   const context = await browser.newContext();
   const page = await context.newPage();
   let seen = 0;
@@ -149,27 +180,127 @@ async function browserRun(browser: Browser, url: string, key: string, params: Br
     const deadline = Date.now() + 25 * 60_000;
     for (;;) {
       const state = await page.evaluate(
-        () => (window as unknown as { __bench?: { log: string[]; report?: BrowserBenchReport; error?: string } }).__bench,
+        () => (window as unknown as { __bench?: { log: string[]; report?: unknown; error?: string } }).__bench,
       );
       for (const line of state?.log.slice(seen) ?? []) say(`${key}: ${line}`);
       seen = state?.log.length ?? seen;
-      if (state?.error) return { key, runtime: params.backend, note, stages: [], error: state.error };
-      if (state?.report) {
-        const r = state.report;
-        return {
-          key,
-          runtime: `${r.runtime} (${r.adapter}${r.crossOriginIsolated ? ', cross-origin isolated' : ''})`,
-          note,
-          stages: r.stages,
-          peer: r.peer,
-          memory: r.memory,
-        };
-      }
-      if (Date.now() > deadline) return { key, runtime: params.backend, note, stages: [], error: 'timed out after 25 min' };
+      if (state?.error) return { error: state.error };
+      if (state?.report) return { report: state.report as R };
+      if (Date.now() > deadline) return { error: 'timed out after 25 min' };
       await new Promise((r) => setTimeout(r, 2000));
     }
   } finally {
     await context.close();
+  }
+}
+
+/** Runs the bench page's stages once in a fresh Chromium context with `params`; returns its report. */
+async function browserRun(browser: Browser, url: string, key: string, params: BrowserBenchParams, note?: string): Promise<BackendRun> {
+  const res = await pageRun<BrowserBenchReport>(browser, url, key, params);
+  if ('error' in res) return { key, runtime: params.backend, note, stages: [], error: res.error };
+  const r = res.report;
+  return {
+    key,
+    runtime: `${r.runtime} (${r.adapter}${r.crossOriginIsolated ? ', cross-origin isolated' : ''})`,
+    note,
+    stages: r.stages,
+    peer: r.peer,
+    memory: r.memory,
+  };
+}
+
+/** Runs a command -> its stdout, streaming stderr lines to the log; rejects with the last stderr line on failure. */
+function runCommand(key: string, cmd: string, argv: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d;
+      for (const line of String(d).split('\n').filter(Boolean)) say(`${key}: ${line}`);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${err.trim().split('\n').pop() ?? ''}`))));
+  });
+}
+
+/** The last line of `out` that is a JSON object (the scripts may print progress before it). */
+function lastJson<T>(out: string): T {
+  const line = out
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`no JSON in the output: ${out.slice(-200)}`);
+  return JSON.parse(line) as T;
+}
+
+/** The PyTorch step's report (models/uae/bench_step.py). */
+interface TorchStepReport {
+  seconds_per_step: number;
+  steps: number;
+  warmup: number;
+  threads: number;
+  step_seconds: number[];
+  warmup_seconds: number[];
+  mean_length: number | null;
+  torch: string;
+}
+
+let recovered: Promise<string> | undefined;
+
+/** Times uae.rl's stage-2 step at `threads` torch threads, from the bundle's cold start recovered by uae.from_bundle. */
+async function torchTrainRun(key: TrainKey, threads: number): Promise<TrainRun> {
+  const env = { ...process.env, UAE_WORK: TORCH_WORK };
+  const cwd = join(repo, 'models');
+  const s = trainSettings;
+  try {
+    // The cold start of this very bundle, recovered into bench/out/torch-work at each bench run (a few seconds).
+    recovered ??= runCommand(key, PYTHON, ['-m', 'uae.from_bundle', '--bundle', BUNDLE, '--force'], { cwd, env });
+    await recovered;
+    const argv = ['-m', 'uae.bench_step', '--threads', String(threads), '--warmup', String(s.warmup), '--steps', String(s.steps)];
+    argv.push('--group', String(s.group), '--images', String(s.images), '--flow-steps', String(s.flowSteps));
+    const r = lastJson<TorchStepReport>(await runCommand(key, PYTHON, argv, { cwd, env }));
+    say(`${key}: ${r.seconds_per_step.toFixed(2)} s/step`);
+    return {
+      key,
+      runtime: `PyTorch ${r.torch}, torch.set_num_threads(${r.threads}), OpenBLAS 1 thread`,
+      secondsPerStep: r.seconds_per_step,
+      stepSeconds: r.step_seconds,
+      warmupSeconds: r.warmup_seconds,
+      warmup: r.warmup,
+      steps: r.steps,
+      phases: {},
+      meanLength: r.mean_length ?? undefined,
+    };
+  } catch (e) {
+    return { key, runtime: `PyTorch, ${threads} thread${threads === 1 ? '' : 's'}`, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** Times the TypeScript trainer in Node (bench/train-node.ts in its own process). */
+async function nodeTrainRun(): Promise<TrainRun> {
+  const key = 'node-1t';
+  const s = trainSettings;
+  const argv = [
+    '--import',
+    'tsx',
+    join(here, 'train-node.ts'),
+    '--bundle',
+    BUNDLE,
+    '--warmup',
+    String(s.warmup),
+    '--steps',
+    String(s.steps),
+  ];
+  argv.push('--group', String(s.group), '--images', String(s.images), '--flow-steps', String(s.flowSteps));
+  try {
+    const r = lastJson<TrainBenchTiming & { runtime: string }>(await runCommand(key, process.execPath, argv, { cwd: repo }));
+    say(`${key}: ${r.secondsPerStep.toFixed(2)} s/step`);
+    return { key, ...r };
+  } catch (e) {
+    return { key, runtime: 'Node, 1 thread', error: e instanceof Error ? e.message : String(e) };
   }
 }
 
@@ -189,19 +320,14 @@ async function main(): Promise<void> {
   for (const [key, backend, threads, peer] of nodeRuns) if (only.includes(key)) runs.push(await nodeRun(key, backend, threads, peer));
 
   let chromiumVersion: string | undefined;
+  let served: { url: string; stop: () => void } | undefined;
+  // One browser for the WASM runs, another with WebGPU enabled; a new context (page) per run.
+  const common: string[] = [
+    ...JSON.parse(readFileSync(join(repo, 'tests', 'e2e', 'chromium-flags.json'), 'utf8')),
+    '--js-flags=--expose-gc',
+  ];
   if (only.some((k) => k.startsWith('chromium-'))) {
-    const server = await serve();
-    // One browser for the WASM runs, another with WebGPU enabled; a new context (page) per run.
-    const common = [
-      '--headless',
-      '--no-sandbox',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      '--js-flags=--expose-gc',
-    ];
+    const server = (served = await serve());
     const base = { bundleUrl: '/models/uae-shapes/', peerRoot: '/peer/', loadRepeats: { warmup, repeats: Math.min(2, repeats) } };
     const full = {
       repeats: { warmup, repeats },
@@ -269,9 +395,48 @@ async function main(): Promise<void> {
           await browser.close();
         }
       }
-    } finally {
+    } catch (e) {
       server.stop();
+      throw e;
     }
+  }
+
+  let train: TrainSection | undefined;
+  try {
+    if (only.includes('train')) {
+      const s = trainSettings;
+      say(`trainer section: G=${s.group} × ${s.images} images, ${s.flowSteps} flow steps, ${s.warmup} warm-up + ${s.steps} timed steps`);
+      const trainRuns: TrainRun[] = [];
+      for (const key of trainKeys) {
+        if (key === 'pytorch-1t') trainRuns.push(await torchTrainRun(key, 1));
+        if (key === 'pytorch-2t') trainRuns.push(await torchTrainRun(key, 2));
+        if (key === 'node-1t') trainRuns.push(await nodeTrainRun());
+        if (key === 'chromium-wasm-2t') {
+          const server = (served ??= await serve());
+          const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...common, '--disable-webgpu'] });
+          chromiumVersion ??= browser.version();
+          try {
+            const params: BrowserTrainParams = { kind: 'train', threads: 2, bundleUrl: '/models/uae-shapes/', settings: s };
+            const res = await pageRun<BrowserTrainReport>(browser, server.url, key, params);
+            if ('error' in res) trainRuns.push({ key, runtime: 'Chromium WASM, 2 threads', error: res.error });
+            else {
+              const { crossOriginIsolated, runtime, ...timing } = res.report;
+              say(`${key}: ${timing.secondsPerStep.toFixed(2)} s/step`);
+              trainRuns.push({ key, ...timing, runtime: `${runtime}${crossOriginIsolated ? ' (cross-origin isolated)' : ''}` });
+            }
+          } finally {
+            await browser.close();
+          }
+        }
+      }
+      const d = TRAIN_BENCH_DEFAULTS;
+      const shrunk = s.group !== d.group || s.images !== d.images || s.flowSteps !== d.flowSteps;
+      const preset = `the shipped stage-2 preset (STAGE2_PRESET = models/uae/config.py RL_ENCODER["full"])${shrunk ? ', shrunk by --train-* flags (a smoke run, not the issue’s setting)' : ''}`;
+      train = { settings: { ...s, preset }, runs: trainRuns, ratios: trainRatios(trainRuns), goal: TRAIN_GOAL };
+      for (const r of train.ratios) say(`${r.name}: ${r.median.toFixed(2)}×${r.goal ? ` (goal ${r.goal})` : ''}`);
+    }
+  } finally {
+    served?.stop();
   }
 
   const m = machineInfo();
@@ -292,6 +457,7 @@ async function main(): Promise<void> {
     settings: { repeats, warmup, soakRoundTrips: soakTrips, flowSteps: 12, groupSize: 8, scene: 7, webgpuRepeats: 1 },
     runs,
     ratios: computeRatios(runs),
+    train,
     wallSeconds: (Date.now() - t0) / 1000,
   };
   const outDir = args.out ?? here;
@@ -299,7 +465,7 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, 'RESULTS.md'), renderMarkdown(results));
   say(`wrote ${join(outDir, 'results.json')} and RESULTS.md in ${results.wallSeconds.toFixed(0)} s`);
-  const failed = runs.filter((r) => r.error);
+  const failed: { key: string; error?: string }[] = [...runs, ...(train?.runs ?? [])].filter((r) => r.error);
   for (const r of failed) say(`${r.key} FAILED: ${r.error}`);
   process.exitCode = failed.length > 0 ? 1 : 0;
 }

@@ -1,13 +1,14 @@
 /**
  * The bench worker: the app worker's ORT setup (the onnxruntime-web/webgpu build for WebGPU, the plain
  * onnxruntime-web/wasm build for WASM, wasm files under <base>ort/, no proxy), then src/bench/browser.ts.
- * Posts {type:'log'} lines and one {type:'done'} or {type:'error'}.
+ * Posts {type:'log'} lines and one {type:'done'} or {type:'error'}. Params of kind 'train' time the stage-2 trainer
+ * instead (runBrowserTrainBench), with jax-js's worker pool sized to the run's threads.
  * JS heap numbers come from the page (performance.measureUserAgentSpecificMemory), asked by message.
  */
 import { wasmBytes } from '../../src/worker/wasm-memory.ts';
 import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
-import { runBrowserBench, type BrowserBenchParams } from '../../src/bench/browser.ts';
+import { runBrowserBench, runBrowserTrainBench, type BrowserBenchParams, type BrowserTrainParams } from '../../src/bench/browser.ts';
 import { gpuOf, probeWebGpu } from '../../src/worker/gpu.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope & { gc?: () => void };
@@ -29,7 +30,7 @@ const jsHeapBytes = (): Promise<number | undefined> => {
 };
 
 scope.addEventListener('message', (event: MessageEvent) => {
-  const msg = event.data as { type: string; params?: BrowserBenchParams; bytes?: number; source?: string };
+  const msg = event.data as { type: string; params?: BrowserBenchParams | BrowserTrainParams; bytes?: number; source?: string };
   if (msg.type === 'heap') {
     heapReply?.(msg.bytes);
     heapReply = undefined;
@@ -37,6 +38,10 @@ scope.addEventListener('message', (event: MessageEvent) => {
   }
   if (msg.type !== 'run' || !msg.params) return;
   const params = msg.params;
+  if ('kind' in params) {
+    void runTrain(params);
+    return;
+  }
   void (async () => {
     try {
       let adapter = `${params.threads} thread${params.threads === 1 ? '' : 's'}`;
@@ -60,4 +65,20 @@ scope.addEventListener('message', (event: MessageEvent) => {
     }
   })();
 });
+/** The trainer section: jax-js sizes its WASM worker pool by navigator.hardwareConcurrency, so it is set to the run's threads first. */
+async function runTrain(params: BrowserTrainParams): Promise<void> {
+  try {
+    Object.defineProperty(scope.navigator, 'hardwareConcurrency', { value: params.threads, configurable: true });
+    const report = await runBrowserTrainBench(params, {
+      ort: ortWasm,
+      crossOriginIsolated: scope.crossOriginIsolated,
+      jaxThreads: scope.navigator.hardwareConcurrency,
+      say,
+    });
+    scope.postMessage({ type: 'done', report });
+  } catch (e) {
+    scope.postMessage({ type: 'error', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });
+  }
+}
+
 scope.postMessage({ type: 'ready' });

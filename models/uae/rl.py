@@ -206,23 +206,64 @@ def evaluate(policy, m, rewarder, tok, images, records, n, seed=0):
             "eval/sample_caption": texts[0]}
 
 
-def run(cfg_name, rl, out_name="rl_encoder"):
-    """Stage 2 with options `rl` (a config.EncoderGRPOConfig) -> the trained caption model."""
-    cfg = C.get(cfg_name)
-    tok = load_tokenizer(TOKENIZER_PATH)
+def stage2_opts(rl):
+    """The loss options of stage 2 with options `rl` (a config.EncoderGRPOConfig) -> opts for grpo_torch_loss."""
+    opts = {k: getattr(rl, k) for k in ("epsilon_low", "epsilon_high", "beta", "loss_type")}
+    opts.update(max_completion_length=C.MAX_LEN - 1, mask_truncated_completions=False, num_items_mode="after_mask")
+    return opts
+
+
+def stage2_setup(cfg, tok, rl):
+    """Stage 2's models from models/work/ckpt at the cold start -> (models, policy, frozen reference copy, the
+    trained parameters (the caption decoder's), AdamW, rewarder)."""
     m = load_models(cfg, tok)
-    data = ensure_data(cfg["data"])
-    train_images, _ = data["train"]
-    ho_images, ho_records = data["heldout"]
     policy = m["encoder"]
     ref = copy.deepcopy(policy).eval()
     for p in policy.vision.parameters():
         p.requires_grad_(False)
     params = [p for p in policy.decoder.parameters()]
     opt = torch.optim.AdamW(params, lr=rl.lr, weight_decay=0.0)
+    rewarder = Rewarder(m, tok, rl.flow_steps, cfg["flow"]["latent_channels"], rl.guidance)
+    return m, policy, ref, params, opt, rewarder
+
+
+def stage2_step(policy, ref, m, rewarder, tok, opt, params, train_images, rng, gen, rl, opts):
+    """One stage-2 step: `rl.images` training images drawn with `rng`, `rl.group` captions sampled per image by
+    the current policy, reconstructed and rewarded (sim) by the frozen decoder and scorer, group advantages, the
+    old and reference log-probs, then `rl.iterations` updates -> the step's metrics under TRL's names."""
+    idx = rng.integers(0, len(train_images), rl.images)
+    px = to_pixels(train_images[idx])
+    policy.eval()
+    with torch.no_grad():
+        enc = policy.vision(px)
+        ids, lengths, truncated = sample_group(policy, enc, rl.group, rl.temperature, gen, tok)
+        recon = rewarder.reconstruct(ids, gen)
+        orig = m["scorer"].image(px).repeat_interleave(rl.group, 0)
+        rewards = rewarder.sim(orig, recon).numpy().astype(np.float64)
+        enc_g = enc.repeat_interleave(rl.group, 0)
+        old_logp, _ = token_logps(policy, enc_g, ids, rl.temperature)
+        ref_logp, _ = token_logps(ref, ref.vision(px).repeat_interleave(rl.group, 0), ids, rl.temperature)
+    _, reward_metrics = grpo_ref.combine_rewards([{"name": "sim", "weight": 1.0, "values": rewards}])
+    adv_info = grpo_ref.group_advantages(rewards, rl.group, rl.scale_rewards)
+    policy.train()
+    logged = grpo_iterations(policy, opt, params, enc_g, ids, lengths, truncated, old_logp, ref_logp,
+                             adv_info["advantages"], opts, rl.iterations, rl.temperature)
+    return {"reward": adv_info["reward"], "reward_std": adv_info["reward_std"], **reward_metrics,
+            "frac_reward_zero_std": adv_info["frac_reward_zero_std"],
+            **grpo_ref.completion_metrics(lengths.numpy(), truncated.numpy()),
+            **logged}
+
+
+def run(cfg_name, rl, out_name="rl_encoder"):
+    """Stage 2 with options `rl` (a config.EncoderGRPOConfig) -> the trained caption model."""
+    cfg = C.get(cfg_name)
+    tok = load_tokenizer(TOKENIZER_PATH)
+    m, policy, ref, params, opt, rewarder = stage2_setup(cfg, tok, rl)
+    data = ensure_data(cfg["data"])
+    train_images, _ = data["train"]
+    ho_images, ho_records = data["heldout"]
     ck = Checkpoint(out_name)
     start = ck.load(policy, opt)
-    rewarder = Rewarder(m, tok, rl.flow_steps, cfg["flow"]["latent_channels"], rl.guidance)
     log = Log(out_name)
     gen = torch.Generator().manual_seed(7 + start)
     rng = np.random.default_rng(11 + start)
@@ -234,32 +275,11 @@ def run(cfg_name, rl, out_name="rl_encoder"):
         if "gen" in state:
             gen.set_state(state["gen"])
             rng.bit_generator.state = state["rng"]
-    opts = {k: getattr(rl, k) for k in ("epsilon_low", "epsilon_high", "beta", "loss_type")}
-    opts.update(max_completion_length=C.MAX_LEN - 1, mask_truncated_completions=False, num_items_mode="after_mask")
+    opts = stage2_opts(rl)
     t0 = time.time()
     for step in range(start, rl.steps):
-        idx = rng.integers(0, len(train_images), rl.images)
-        px = to_pixels(train_images[idx])
-        policy.eval()
-        with torch.no_grad():
-            enc = policy.vision(px)
-            ids, lengths, truncated = sample_group(policy, enc, rl.group, rl.temperature, gen, tok)
-            recon = rewarder.reconstruct(ids, gen)
-            orig = m["scorer"].image(px).repeat_interleave(rl.group, 0)
-            rewards = rewarder.sim(orig, recon).numpy().astype(np.float64)
-            enc_g = enc.repeat_interleave(rl.group, 0)
-            old_logp, _ = token_logps(policy, enc_g, ids, rl.temperature)
-            ref_logp, _ = token_logps(ref, ref.vision(px).repeat_interleave(rl.group, 0), ids, rl.temperature)
-        _, reward_metrics = grpo_ref.combine_rewards([{"name": "sim", "weight": 1.0, "values": rewards}])
-        adv_info = grpo_ref.group_advantages(rewards, rl.group, rl.scale_rewards)
-        policy.train()
-        logged = grpo_iterations(policy, opt, params, enc_g, ids, lengths, truncated, old_logp, ref_logp,
-                                 adv_info["advantages"], opts, rl.iterations, rl.temperature)
         row = {"step": step + 1, "learning_rate": rl.lr,
-               "reward": adv_info["reward"], "reward_std": adv_info["reward_std"], **reward_metrics,
-               "frac_reward_zero_std": adv_info["frac_reward_zero_std"],
-               **grpo_ref.completion_metrics(lengths.numpy(), truncated.numpy()),
-               **logged,
+               **stage2_step(policy, ref, m, rewarder, tok, opt, params, train_images, rng, gen, rl, opts),
                "s_per_step": round((time.time() - t0) / (step - start + 1), 2)}
         if (step + 1) % rl.eval_every == 0 or step + 1 == rl.steps:
             policy.eval()

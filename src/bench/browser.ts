@@ -17,6 +17,9 @@ import { gpuKvSessionOptions } from './raw-decode.ts';
 import { kvLayoutOf } from '../engine/kv-layout.ts';
 import { runStages, type OpenedEngine, type StageResult } from './stages.ts';
 import type { Repeats } from './timing.ts';
+import { startTrainDevice } from '../engine/train/device.ts';
+import { disposeTrainPrograms } from '../engine/train/update.ts';
+import { timeTrainSteps, type TrainBenchSettings, type TrainBenchTiming } from './train.ts';
 
 /** What one browser run does (read from the bench page's URL). */
 export interface BrowserBenchParams {
@@ -192,4 +195,49 @@ async function soak(engine: OpenedEngine, n: number, deps: BrowserDeps): Promise
     jsHeapGrowthPct: growth(before.jsHeap, after.jsHeap),
     wasmGrowthPct: growth(before.wasm, after.wasm) ?? 0,
   };
+}
+
+/** What one browser trainer run does: the bench's trainer section on WASM (read from the bench page's URL). */
+export interface BrowserTrainParams {
+  kind: 'train';
+  /** ORT's WASM threads; the worker gives jax-js's worker pool the same count. */
+  threads: number;
+  bundleUrl: string;
+  settings: TrainBenchSettings;
+}
+
+/** A browser trainer run's report. */
+export interface BrowserTrainReport extends TrainBenchTiming {
+  runtime: string;
+  crossOriginIsolated: boolean;
+}
+
+/**
+ * Times the stage-2 trainer in this worker as the app's Train live runs it (src/worker/handlers/train.ts): the
+ * bundle's sessions on ORT WASM with `threads` threads, policy sessions from BundleSessions.createSession, jax-js on
+ * the gradient device WASM. `jaxThreads` is the size of jax-js's worker pool (navigator.hardwareConcurrency there).
+ */
+export async function runBrowserTrainBench(
+  p: BrowserTrainParams,
+  deps: { ort: OrtModule; crossOriginIsolated: boolean; jaxThreads: number; say(line: string): void },
+): Promise<BrowserTrainReport> {
+  const { ort } = deps;
+  ort.env.wasm.numThreads = p.threads;
+  const bundle = await loadBundleFromUrl(p.bundleUrl);
+  const sessions = await BundleSessions.open(bundle, ortSessionCreator(ort), { backend: 'wasm', allowFallback: false });
+  try {
+    const { device } = await startTrainDevice('wasm', 'wasm');
+    const ctx = createInferContext({ ort, tracker: new TensorTracker(), sessions, bundle });
+    const refPath = ctx.manifest.roles.referenceEncoder?.decoder;
+    const referenceGraph = refPath ? bundle.files.get(refPath) : undefined;
+    if (!referenceGraph) throw new Error(`bench: bundle ${ctx.manifest.id} has no referenceEncoder decoder graph`);
+    const timing = await timeTrainSteps({ ctx, referenceGraph, createSession: (m) => sessions.createSession(m) }, p.settings, deps.say);
+    const version = ort.env.versions.web ?? ort.env.versions.common ?? '?';
+    const t = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
+    const runtime = `onnxruntime-web ${version} WASM ${t(p.threads)}, jax-js ${device} ${t(deps.jaxThreads)}`;
+    return { ...timing, runtime, crossOriginIsolated: deps.crossOriginIsolated };
+  } finally {
+    disposeTrainPrograms();
+    await sessions.release();
+  }
 }

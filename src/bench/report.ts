@@ -6,6 +6,8 @@
 import type { MemoryReport } from './browser.ts';
 import type { PeerResult } from './peer.ts';
 import type { StageResult } from './stages.ts';
+import type { Ratio } from './ratio.ts';
+import { renderTrainMarkdown, type TrainSection } from './train-report.ts';
 
 /** One backend's run as stored in results.json. */
 export interface BackendRun {
@@ -34,16 +36,7 @@ export interface BenchMachine {
   load?: string;
 }
 
-/** A ratio and how it was formed. */
-export interface Ratio {
-  name: string;
-  /** numerator / denominator of medians (and of minima, steadier under a loaded machine). */
-  median: number;
-  min: number;
-  detail: string;
-  /** The issue's goal for it, when it has one (e.g. "≤ 2"). */
-  goal?: string;
-}
+export type { Ratio } from './ratio.ts';
 
 /** The whole results file. */
 export interface BenchResults {
@@ -53,6 +46,8 @@ export interface BenchResults {
   settings: Record<string, string | number | boolean>;
   runs: BackendRun[];
   ratios: Ratio[];
+  /** Seconds per stage-2 GRPO step: PyTorch against the TypeScript trainer (absent when the section was skipped). */
+  train?: TrainSection;
   wallSeconds: number;
 }
 
@@ -163,6 +158,7 @@ export function renderMarkdown(res: BenchResults): string {
       .join(', ')}`,
     '',
   );
+  if (res.runs.length === 0) return `${[...lines, ...renderTrainMarkdown(res.train)].join('\n')}\n`;
   lines.push('## Stage times (median ms, [min–max])', '');
   lines.push(`| stage | ${runs.map((r) => r.key).join(' | ')} |`);
   lines.push(`|---|${runs.map(() => '---:').join('|')}|`);
@@ -241,5 +237,6 @@ export function renderMarkdown(res: BenchResults): string {
       `| ${r.key} | ${l.firstRunMs} | ${l.settledMs} | ${l.settleRuns} | ${l.settleTotalMs} | ${c?.encodeMedianMs ?? '–'} | ${c?.generateMedianMs ?? '–'} |`,
     );
   }
+  lines.push(...renderTrainMarkdown(res.train));
   return `${lines.join('\n')}\n`;
 }

@@ -25,7 +25,7 @@
 //   3. Put it in `npm test`: add the file to E2E_SUITES in scripts/test-all.mjs; there every E2E suite is
 //      run with `--no-build --dist <one shared build>`.
 // `node tests/e2e/harness.mjs --build-only --dist DIR` only builds (what scripts/test-all.mjs does first).
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,15 +35,8 @@ import { build, freePort, preview } from './server.mjs';
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CHROMIUM = process.env.UAE_CHROMIUM ?? '/usr/bin/chromium';
 
-const COMMON = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
+/** Chromium's flags for every headless run here (the bench reads the same file). */
+const COMMON = JSON.parse(readFileSync(join(import.meta.dirname, 'chromium-flags.json'), 'utf8'));
 
 /**
  * The two runs: `expect` is the backend the header must show. The app's Auto passes over a software
