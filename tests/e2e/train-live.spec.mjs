@@ -3,8 +3,10 @@
 // opens the Training tab's "Train live" form filled in; each invalid field is named and blocks Start; a run starts and
 // its steps stream into the charts with the group's captions; a reload mid-run leaves it paused at its last saved
 // step and Resume finishes it with nothing lost; a live checkpoint appears in the scrubber and evaluates; the run
-// exports; Cancel makes the worker idle within 1 s. In WebGPU mode (SwiftShader) the ORT sessions run on WebGPU and
-// Auto's gradient device refuses the software adapter for jax-js, naming it: one step streams its point, and Cancel.
+// exports; the engine worker crashing mid-run pauses it at its last saved step and Resume finishes it; Cancel makes the
+// worker idle within 1 s. In WebGPU mode (SwiftShader) the ORT sessions run on WebGPU and Auto's gradient device refuses
+// the software adapter for jax-js, naming it: a step streams its point, a reload pauses the run, Resume runs the next
+// step on the reloaded page's WebGPU sessions, a live checkpoint evaluates in the scrubber, and Cancel.
 // The jax-js WebGPU loss check is tests/e2e/train-webgpu-parity.mjs (not in npm test: SwiftShader compiles for minutes).
 // Each step prints where its time went (the trainer's phases, from the page).
 // Usage: node tests/e2e/train-live.spec.mjs [--no-build] [--dist DIR] [--mode webgpu|wasm] [--screenshots]
@@ -13,6 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectErrors, fail, openTab, specPage, until, waitLoaded } from './checks.mjs';
+import { engineWorker } from './resilience-checks.mjs';
 import { runAndWait as runBench, setForm as setBenchForm, tableRows as benchRows } from './bench.spec.mjs';
 import { isMain, runMain } from './harness.mjs';
 
@@ -24,13 +27,14 @@ const LINK = '?tl-steps=3&tl-group=2&tl-images=1&tl-flow-steps=1&tl-eval-every=3
 /** The same link with two invalid fields (group and lr): the page opens with both named, and they are fixed in the form. */
 const BAD_LINK = `${LINK.replace('tl-group=2', 'tl-group=1')}&tl-lr=-1`;
 /**
- * WebGPU (SwiftShader) shows only what it alone can: ORT on WebGPU with Auto's gradient device on WASM (the fallback
- * adapter named), one streamed step, and Cancel during the last evaluation. One held-out scene; the reload, the
- * scrubber and the export are the same code on either backend.
+ * WebGPU (SwiftShader): ORT on WebGPU with Auto's gradient device on WASM (the fallback adapter named); step 1 streams;
+ * a reload right after it pauses the run at step 1; Resume runs step 2 on the new page's WebGPU sessions (a reload
+ * recompiles every shader there, so this is the one reload of the shared pass); a live checkpoint evaluates in the
+ * scrubber; Cancel during the last evaluation. One held-out scene; the export is the same code on either backend.
  */
-const GPU_LINK = '?tl-steps=1&tl-group=2&tl-images=1&tl-flow-steps=1&tl-eval-every=1&tl-eval-scenes=1&tl-ckpt-every=1';
+const GPU_LINK = '?tl-steps=2&tl-group=2&tl-images=1&tl-flow-steps=1&tl-eval-every=2&tl-eval-scenes=1&tl-ckpt-every=1';
 /** GPU_LINK's settings as form fields (test id `tl-field-<field>`): the shared WebGPU pass types them into the form. */
-const GPU_FIELDS = { steps: 1, group: 2, images: 1, flowSteps: 1, evalEvery: 1, evalScenes: 1, checkpointEvery: 1 };
+const GPU_FIELDS = { steps: 2, group: 2, images: 1, flowSteps: 1, evalEvery: 2, evalScenes: 1, checkpointEvery: 1 };
 /** Model work on a shared 2-core machine (SwiftShader WebGPU is far slower than WASM). */
 const WAIT = 300_000;
 /** The trainer's phases as the page shows them, with their times (read back by phaseTimes; kept across reloads). */
@@ -108,9 +112,30 @@ async function runTrainLive(ctx) {
   const { page, shared, close } = await specPage(ctx);
   if (shared) await page.evaluate(TRACE);
   else await page.addInitScript(TRACE);
-  const errors = collectErrors(page);
+  // The crash the WASM run causes reaches the console as an uncaught error in the worker; nothing else may.
+  const errors = collectErrors(page, (m) => /E2E: engine worker crash/.test(m.text()));
   const gpu = mode.name === 'webgpu';
-  const steps = gpu ? 1 : 3;
+  const steps = gpu ? 2 : 3;
+
+  // Cancelled in an evaluation (short session runs, Cancel seen between them): WebGPU, the resumed run's last one (then
+  // the scrubber evaluates its checkpoint); WASM, the step-0 evaluation of a new run (the last step).
+  const cancelStep = () =>
+    step('train live: Cancel during a run makes the worker idle within 1 s', async () => {
+      if (gpu) {
+        const inEval = async () =>
+          (await page.getByTestId('tl-phase').count()) > 0 && (await attr(page, 'tl-phase', 'data-phase')) === 'eval';
+        await until(inEval, 'the run did not start its last evaluation', WAIT);
+      } else {
+        await page.getByTestId('tl-start').click();
+        await until(async () => (await attr(page, 'tl-progress', 'data-step')) === '0', 'the new run did not start at step 0');
+      }
+      await until(async () => (await attr(page, 'backend-badge', 'data-activity')) === 'train', 'the run is not in the worker', WAIT);
+      await until(async () => (await page.getByTestId('tl-phase').count()) > 0, 'no phase started', WAIT);
+      const ms = await cancelIdleMs(page);
+      assert.ok(ms < 1000, `idle ${ms.toFixed(0)} ms after Cancel`);
+      assert.equal(await attr(page, 'train-live', 'data-status'), 'cancelled');
+      console.log(`      idle ${ms.toFixed(0)} ms after Cancel`);
+    });
 
   const opening = shared
     ? 'train live: the Training tab opens the form, filled in with tiny settings; the gradient device is Auto'
@@ -175,11 +200,14 @@ async function runTrainLive(ctx) {
     await phaseTimes(page);
   });
 
-  if (!gpu)
-    await step('train live: a reload mid-run pauses at the last saved step; Resume finishes with nothing lost', async () => {
+  await step(
+    `train live: a reload mid-run pauses at the last saved step; Resume ${gpu ? 'runs the next step on WebGPU' : 'finishes with nothing lost'}`,
+    async () => {
       const before = Number(await attr(page, 'tl-progress', 'data-step'));
       await page.reload();
       await waitLoaded(page, undefined, WAIT);
+      // the shared WebGPU pass opened the tab by a click: its URL does not name it
+      if (gpu) await openTab(page, 'training', 'train-live');
       await page.getByTestId('train-live').waitFor();
       await until(async () => (await attr(page, 'train-live', 'data-status')) === 'paused', 'the reloaded run is not paused');
       const saved = Number(await attr(page, 'tl-progress', 'data-step'));
@@ -188,6 +216,12 @@ async function runTrainLive(ctx) {
       assert.match(await page.getByTestId('tl-message').textContent(), /reloaded during the run: resume from step \d/);
       await page.getByTestId('tl-resume').click();
       await stepDone(page, saved + 1);
+      if (gpu) {
+        assert.equal(await attr(page, 'backend-badge', 'data-backend'), 'webgpu', 'the reloaded page is not on WebGPU');
+        assert.equal(await page.getByTestId('tl-caption').count(), 2, 'not G=2 captions of the resumed step');
+        await phaseTimes(page);
+        return;
+      }
       if ((await attr(page, 'train-live', 'data-status')) === 'running') {
         await shot(page, 'train-live-running');
         await page.getByTestId('train-live').screenshot({ path: join(root, 'test-results', `${mode.name}-train-live-section.png`) });
@@ -198,26 +232,28 @@ async function runTrainLive(ctx) {
       assert.deepEqual(evals, [0, steps]);
       assert.equal(await vertices(page, 'tl-chart-length').then((v) => v[0]), steps, `the live length chart does not have ${steps} points`);
       await phaseTimes(page);
-    });
+    },
+  );
 
-  if (!gpu)
-    await step('train live: its checkpoints are listed in the scrubber and one evaluates on the image', async () => {
-      await page.getByTestId(`checkpoint-item-live-${steps}`).waitFor();
-      assert.equal(await page.getByTestId('checkpoint-count').getAttribute('data-live'), String(steps));
-      await page.getByTestId('checkpoint-item-live-1').click();
-      const box = page.getByTestId('checkpoint-eval');
-      await until(
-        async () => {
-          const state = await box.getAttribute('data-state');
-          if (state === 'error') throw fail(`evaluation failed: ${await page.getByTestId('checkpoint-error').textContent()}`);
-          return state === 'done' && (await box.getAttribute('data-step')) === '1';
-        },
-        'the live checkpoint was never evaluated',
-        WAIT,
-      );
-      assert.match(await page.getByTestId('checkpoint-chosen').textContent(), /live run step 1/);
-      assert.ok(Number.isFinite(Number(await page.getByTestId('checkpoint-sim').getAttribute('data-sim'))));
-    });
+  if (gpu) await cancelStep();
+
+  await step('train live: its checkpoints are listed in the scrubber and one evaluates on the image', async () => {
+    await page.getByTestId(`checkpoint-item-live-${steps}`).waitFor();
+    assert.equal(await page.getByTestId('checkpoint-count').getAttribute('data-live'), String(steps));
+    await page.getByTestId('checkpoint-item-live-1').click();
+    const box = page.getByTestId('checkpoint-eval');
+    await until(
+      async () => {
+        const state = await box.getAttribute('data-state');
+        if (state === 'error') throw fail(`evaluation failed: ${await page.getByTestId('checkpoint-error').textContent()}`);
+        return state === 'done' && (await box.getAttribute('data-step')) === '1';
+      },
+      'the live checkpoint was never evaluated',
+      WAIT,
+    );
+    assert.match(await page.getByTestId('checkpoint-chosen').textContent(), /live run step 1/);
+    assert.ok(Number.isFinite(Number(await page.getByTestId('checkpoint-sim').getAttribute('data-sim'))));
+  });
 
   if (!gpu)
     await step('train live: the Bench tab lists its checkpoints; Unified-Bench runs on one, labelled and on its own line', async () => {
@@ -285,24 +321,36 @@ async function runTrainLive(ctx) {
       assert.equal(out[steps + 1] + 1, out[steps + 2], 'every file but manifest.json is listed in the manifest');
     });
 
-  await step('train live: Cancel during a run makes the worker idle within 1 s', async () => {
-    // Cancelled in an evaluation (short session runs, Cancel seen between them): WebGPU, the run's last one; WASM, the
-    // step-0 evaluation of a new run.
-    if (gpu) {
-      const inEval = async () =>
-        (await page.getByTestId('tl-phase').count()) > 0 && (await attr(page, 'tl-phase', 'data-phase')) === 'eval';
-      await until(inEval, 'the run did not start its last evaluation', WAIT);
-    } else {
+  if (!gpu)
+    await step('train live: the engine worker crashes mid-run: the run pauses at its last saved step; Resume finishes it', async () => {
       await page.getByTestId('tl-start').click();
-      await until(async () => (await attr(page, 'tl-progress', 'data-step')) === '0', 'the new run did not start at step 0');
-    }
-    await until(async () => (await attr(page, 'backend-badge', 'data-activity')) === 'train', 'the run is not in the worker', WAIT);
-    await until(async () => (await page.getByTestId('tl-phase').count()) > 0, 'no phase started', WAIT);
-    const ms = await cancelIdleMs(page);
-    assert.ok(ms < 1000, `idle ${ms.toFixed(0)} ms after Cancel`);
-    assert.equal(await attr(page, 'train-live', 'data-status'), 'cancelled');
-    console.log(`      idle ${ms.toFixed(0)} ms after Cancel`);
-  });
+      await stepDone(page, 1);
+      const worker = await engineWorker(page);
+      await worker.evaluate(() =>
+        setTimeout(() => {
+          throw new Error('E2E: engine worker crash');
+        }, 0),
+      );
+      await until(async () => (await attr(page, 'train-live', 'data-status')) === 'paused', 'the run did not pause on the crash', WAIT);
+      const saved = Number(await attr(page, 'tl-progress', 'data-step'));
+      assert.ok(saved >= 1 && saved < steps, `paused at step ${saved}`);
+      assert.match(
+        await page.getByTestId('tl-message').textContent(),
+        new RegExp(`E2E: engine worker crash.*\\(worker-crashed\\): the run paused; resume from step ${saved}\\.$`),
+      );
+      await page.getByTestId('engine-restarted').waitFor({ timeout: WAIT });
+      await page.locator('[data-testid="tl-resume"]:not([disabled])').waitFor({ timeout: WAIT });
+      await page.getByTestId('tl-resume').click();
+      await stepDone(page, steps);
+      await until(async () => (await attr(page, 'train-live', 'data-status')) === 'done', 'the resumed run did not end as done', WAIT);
+      // Nothing finished before the crash was lost: a point per step, evaluations at 0 and the last step.
+      assert.equal(await vertices(page, 'tl-chart-length').then((v) => v[0]), steps);
+      const evals = await page.getByTestId('tl-eval-row').evaluateAll((rows) => rows.map((r) => Number(r.dataset.step)));
+      assert.deepEqual(evals, [0, steps]);
+      await phaseTimes(page);
+    });
+
+  if (!gpu) await cancelStep();
 
   await step('train live: no uncaught errors or console errors', async () => {
     assert.deepEqual(errors, []);
