@@ -8,7 +8,8 @@
  *   (bench/train-node.ts) and in the bench page on Chromium WASM with 2 threads.
  * Options: --quick (1 repeat, short soak: a smoke run), --only k1,k2 (backend keys, `train` for the trainer section),
  * --no-train, --train-steps K (default 3), --train-group G, --train-images B, --train-flow-steps F (smaller smoke runs),
- * --train-runs pytorch-1t,pytorch-2t,node-1t,chromium-wasm-2t, --soak N, --repeats N, --out DIR (default bench/).
+ * --train-runs pytorch-1t,pytorch-2t,node-1t,chromium-wasm-2t,webgpu-fixture (the last: the GRPO-update parity fixture
+ * on jax-js WASM and WebGPU in Chromium, cases --train-fixture-cases dapo,grpo, default all), --soak N, --repeats N, --out DIR.
  * Run it under `flock /tmp/uae-heavy.lock nice -n 19` on a shared machine.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -22,7 +23,19 @@ import { chromium, type Browser } from 'playwright-core';
 import type { BrowserBenchParams, BrowserBenchReport, BrowserTrainParams, BrowserTrainReport } from '../src/bench/browser.ts';
 import { computeRatios, renderMarkdown, type BackendRun, type BenchResults } from '../src/bench/report.ts';
 import { TRAIN_BENCH_DEFAULTS, type TrainBenchSettings, type TrainBenchTiming } from '../src/bench/train.ts';
-import { TRAIN_GOAL, TRAIN_KEYS, trainRatios, type TrainKey, type TrainRun, type TrainSection } from '../src/bench/train-report.ts';
+import {
+  FIXTURE_KEY,
+  fixtureMisses,
+  TRAIN_GOAL,
+  TRAIN_KEYS,
+  trainRatios,
+  type TrainFixtureSection,
+  type TrainKey,
+  type TrainRun,
+  type TrainSection,
+} from '../src/bench/train-report.ts';
+import { FIXTURE_TOL } from '../src/bench/train-fixture.ts';
+import type { BrowserTrainFixtureParams, BrowserTrainFixtureReport } from '../src/bench/train-fixture-browser.ts';
 import type { BenchBackendReport } from '../src/cli/bench.ts';
 import { machineInfo } from '../src/cli/bench-node.ts';
 import { writePeerConfig } from './peer-config.ts';
@@ -54,6 +67,7 @@ const { values: args } = parseArgs({
     'train-images': { type: 'string' },
     'train-flow-steps': { type: 'string' },
     'train-runs': { type: 'string' },
+    'train-fixture-cases': { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
@@ -70,9 +84,12 @@ const trainSettings: TrainBenchSettings = {
   images: intArg('train-images', args['train-images'], TRAIN_BENCH_DEFAULTS.images, 1),
   flowSteps: intArg('train-flow-steps', args['train-flow-steps'], TRAIN_BENCH_DEFAULTS.flowSteps, 1),
 };
-const trainKeys = (args['train-runs'] ? args['train-runs'].split(',') : [...TRAIN_KEYS]) as TrainKey[];
+const trainKeys = (args['train-runs'] ? args['train-runs'].split(',') : [...TRAIN_KEYS, FIXTURE_KEY]) as (TrainKey | typeof FIXTURE_KEY)[];
 for (const k of trainKeys)
-  if (!(TRAIN_KEYS as readonly string[]).includes(k)) throw new Error(`--train-runs: unknown run ${k} (${TRAIN_KEYS.join(', ')})`);
+  if (!([...TRAIN_KEYS, FIXTURE_KEY] as string[]).includes(k))
+    throw new Error(`--train-runs: unknown run ${k} (${[...TRAIN_KEYS, FIXTURE_KEY].join(', ')})`);
+/** The parity fixture's cases (loss types) run on jax-js WASM and WebGPU; none named: all of them. */
+const fixtureCases = args['train-fixture-cases'] ? args['train-fixture-cases'].split(',') : [];
 const repeats = Number(args.repeats ?? (quick ? 1 : 5));
 const warmup = quick ? 0 : 1;
 const soakTrips = Number(args.soak ?? (quick ? 10 : 200));
@@ -171,8 +188,19 @@ async function serve(): Promise<{ url: string; stop: () => void }> {
 }
 
 /** Runs the bench page once in a fresh Chromium context with `params` -> its report, or why there is none. */
-async function pageRun<R>(browser: Browser, url: string, key: string, params: object): Promise<{ report: R } | { error: string }> {
+async function pageRun<R>(
+  browser: Browser,
+  url: string,
+  key: string,
+  params: object,
+  routes: Record<string, string> = {},
+): Promise<{ report: R } | { error: string }> {
   const context = await browser.newContext();
+  // routes: URL glob -> a local folder whose file of the same name answers it
+  for (const [glob, dir] of Object.entries(routes))
+    await context.route(glob, (route) =>
+      route.fulfill({ path: join(dir, new URL(route.request().url()).pathname.split('/').pop() ?? '') }),
+    );
   const page = await context.newPage();
   let seen = 0;
   try {
@@ -429,10 +457,29 @@ async function main(): Promise<void> {
           }
         }
       }
+      let fixture: TrainFixtureSection | undefined;
+      if (trainKeys.includes(FIXTURE_KEY)) {
+        const server = (served ??= await serve());
+        const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...common, '--enable-unsafe-webgpu'] });
+        chromiumVersion ??= browser.version();
+        try {
+          const params: BrowserTrainFixtureParams = {
+            kind: 'train-fixture',
+            fixtureUrl: '/fixture/train/',
+            cases: fixtureCases,
+            devices: ['wasm', 'webgpu'],
+          };
+          const routes = { '**/fixture/train/*': join(repo, 'tests', 'fixtures', 'train') };
+          const res = await pageRun<BrowserTrainFixtureReport>(browser, server.url, FIXTURE_KEY, params, routes);
+          fixture = 'error' in res ? { tolerance: FIXTURE_TOL, error: res.error } : { tolerance: FIXTURE_TOL, ...res.report };
+        } finally {
+          await browser.close();
+        }
+      }
       const d = TRAIN_BENCH_DEFAULTS;
       const shrunk = s.group !== d.group || s.images !== d.images || s.flowSteps !== d.flowSteps;
       const preset = `the shipped stage-2 preset (STAGE2_PRESET = models/uae/config.py RL_ENCODER["full"])${shrunk ? ', shrunk by --train-* flags (a smoke run, not the issue’s setting)' : ''}`;
-      train = { settings: { ...s, preset }, runs: trainRuns, ratios: trainRatios(trainRuns), goal: TRAIN_GOAL };
+      train = { settings: { ...s, preset }, runs: trainRuns, ratios: trainRatios(trainRuns), goal: TRAIN_GOAL, fixture };
       for (const r of train.ratios) say(`${r.name}: ${r.median.toFixed(2)}×${r.goal ? ` (goal ${r.goal})` : ''}`);
     }
   } finally {
@@ -465,7 +512,8 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, 'RESULTS.md'), renderMarkdown(results));
   say(`wrote ${join(outDir, 'results.json')} and RESULTS.md in ${results.wallSeconds.toFixed(0)} s`);
-  const failed: { key: string; error?: string }[] = [...runs, ...(train?.runs ?? [])].filter((r) => r.error);
+  const fixtureRun = train?.fixture ? [{ key: FIXTURE_KEY, error: train.fixture.error ?? fixtureMisses(train.fixture) }] : [];
+  const failed: { key: string; error?: string }[] = [...runs, ...(train?.runs ?? []), ...fixtureRun].filter((r) => r.error);
   for (const r of failed) say(`${r.key} FAILED: ${r.error}`);
   process.exitCode = failed.length > 0 ? 1 : 0;
 }

@@ -85,6 +85,22 @@ const suites = [
     args: ['-m', 'pytest', '-q', 'tests/models'],
     skip: hasPytests(join(root, 'tests', 'models')) ? null : 'tests/models has no tests yet',
   },
+  {
+    // issue 18: the trainer's update on jax-js WebGPU (SwiftShader here) and WASM in Chromium, against PyTorch's
+    // parity fixture to 1e-4 (the bench page; bench/README.md); ~35 s
+    name: 'e2e WebGPU trainer update on the parity fixture (bench page)',
+    cmd: node,
+    args: [
+      bin('tsx', 'dist/cli.mjs'),
+      join(root, 'bench', 'run.ts'),
+      '--only',
+      'train',
+      '--train-runs',
+      'webgpu-fixture',
+      '--out',
+      join(root, '.bench-tmp', 'fixture'),
+    ],
+  },
   { name: E2E_BUILD, cmd: node, args: [join(root, 'tests', 'e2e', 'harness.mjs'), '--build-only', '--dist', E2E_DIST] },
   ...E2E_SUITES.map(([name, file]) => ({
     name,

@@ -2,7 +2,8 @@
  * The bench worker: the app worker's ORT setup (the onnxruntime-web/webgpu build for WebGPU, the plain
  * onnxruntime-web/wasm build for WASM, wasm files under <base>ort/, no proxy), then src/bench/browser.ts.
  * Posts {type:'log'} lines and one {type:'done'} or {type:'error'}. Params of kind 'train' time the stage-2 trainer
- * instead (runBrowserTrainBench), with jax-js's worker pool sized to the run's threads.
+ * instead (runBrowserTrainBench), with jax-js's worker pool sized to the run's threads; of kind 'train-fixture', the
+ * GRPO-update parity fixture on jax-js WASM and WebGPU (runBrowserTrainFixture).
  * JS heap numbers come from the page (performance.measureUserAgentSpecificMemory), asked by message.
  */
 import { wasmBytes } from '../../src/worker/wasm-memory.ts';
@@ -10,6 +11,7 @@ import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import { runBrowserBench, runBrowserTrainBench, type BrowserBenchParams, type BrowserTrainParams } from '../../src/bench/browser.ts';
 import { gpuOf, probeWebGpu } from '../../src/worker/gpu.ts';
+import { runBrowserTrainFixture, type BrowserTrainFixtureParams } from '../../src/bench/train-fixture-browser.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope & { gc?: () => void };
 for (const m of [ortWebGpu, ortWasm]) {
@@ -30,7 +32,12 @@ const jsHeapBytes = (): Promise<number | undefined> => {
 };
 
 scope.addEventListener('message', (event: MessageEvent) => {
-  const msg = event.data as { type: string; params?: BrowserBenchParams | BrowserTrainParams; bytes?: number; source?: string };
+  const msg = event.data as {
+    type: string;
+    params?: BrowserBenchParams | BrowserTrainParams | BrowserTrainFixtureParams;
+    bytes?: number;
+    source?: string;
+  };
   if (msg.type === 'heap') {
     heapReply?.(msg.bytes);
     heapReply = undefined;
@@ -39,7 +46,7 @@ scope.addEventListener('message', (event: MessageEvent) => {
   if (msg.type !== 'run' || !msg.params) return;
   const params = msg.params;
   if ('kind' in params) {
-    void runTrain(params);
+    void (params.kind === 'train' ? runTrain(params) : runFixture(params));
     return;
   }
   void (async () => {
@@ -75,6 +82,22 @@ async function runTrain(params: BrowserTrainParams): Promise<void> {
       jaxThreads: scope.navigator.hardwareConcurrency,
       say,
     });
+    scope.postMessage({ type: 'done', report });
+  } catch (e) {
+    scope.postMessage({ type: 'error', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });
+  }
+}
+
+/** The parity fixture on jax-js's devices; the adapter is named when WebGPU is one of them. */
+async function runFixture(params: BrowserTrainFixtureParams): Promise<void> {
+  try {
+    let adapter: string | undefined;
+    if (params.devices.includes('webgpu')) {
+      const probe = await probeWebGpu(gpuOf(scope.navigator));
+      if (!probe.ok) throw new Error(`WebGPU unavailable: ${probe.reason}`);
+      adapter = probe.adapter;
+    }
+    const report = await runBrowserTrainFixture(params, { say, adapter });
     scope.postMessage({ type: 'done', report });
   } catch (e) {
     scope.postMessage({ type: 'error', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });

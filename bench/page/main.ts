@@ -3,10 +3,13 @@
  * answers its JS-heap questions and leaves the outcome on `window.__bench` for the runner (bench/run.ts).
  */
 import type { BrowserBenchParams, BrowserBenchReport, BrowserTrainParams, BrowserTrainReport } from '../../src/bench/browser.ts';
+import type { BrowserTrainFixtureParams, BrowserTrainFixtureReport } from '../../src/bench/train-fixture-browser.ts';
+
+type Report = BrowserBenchReport | BrowserTrainReport | BrowserTrainFixtureReport;
 
 interface BenchState {
   log: string[];
-  report?: BrowserBenchReport | BrowserTrainReport;
+  report?: Report;
   error?: string;
 }
 
@@ -29,14 +32,15 @@ async function workerHeap(): Promise<number | undefined> {
   return inWorker.reduce((a, b) => a + b.bytes, 0);
 }
 
-const params = JSON.parse(new URLSearchParams(location.search).get('params') ?? '{}') as BrowserBenchParams | BrowserTrainParams;
+const params = JSON.parse(new URLSearchParams(location.search).get('params') ?? '{}') as
+  BrowserBenchParams | BrowserTrainParams | BrowserTrainFixtureParams;
 const worker = new Worker(new URL('./bench.worker.ts', import.meta.url), { type: 'module' });
 worker.addEventListener('error', (e) => {
   state.error = `worker error: ${e.message}`;
   log(state.error);
 });
 worker.addEventListener('message', (event: MessageEvent) => {
-  const msg = event.data as { type: string; line?: string; report?: BrowserBenchReport | BrowserTrainReport; message?: string };
+  const msg = event.data as { type: string; line?: string; report?: Report; message?: string };
   if (msg.type === 'ready') {
     worker.postMessage({ type: 'run', params, source: measureUa ? 'performance.measureUserAgentSpecificMemory (worker scope)' : 'none' });
   } else if (msg.type === 'log' && msg.line) {

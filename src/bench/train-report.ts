@@ -5,6 +5,8 @@
  */
 import type { Ratio } from './ratio.ts';
 import type { TrainBenchSettings, TrainBenchTiming } from './train.ts';
+import type { BrowserTrainFixtureReport } from './train-fixture-browser.ts';
+import { FIXTURE_QUANTITIES } from './train-fixture.ts';
 
 /** The issue's goal for the trainer ratios. */
 export const TRAIN_GOAL = '≤ 1.5';
@@ -23,12 +25,22 @@ export interface TrainRun extends Partial<TrainBenchTiming> {
   error?: string;
 }
 
+/** The run key of the fixture check: the GRPO-update parity fixture on jax-js WASM and WebGPU in Chromium. */
+export const FIXTURE_KEY = 'webgpu-fixture';
+
+/** The fixture check as stored in results.json. */
+export interface TrainFixtureSection extends Partial<BrowserTrainFixtureReport> {
+  tolerance: number;
+  error?: string;
+}
+
 /** The trainer section of results.json. */
 export interface TrainSection {
   settings: TrainBenchSettings & { preset: string };
   runs: TrainRun[];
   ratios: Ratio[];
   goal: string;
+  fixture?: TrainFixtureSection;
 }
 
 /** The ratios of the section: each TypeScript run over PyTorch at the same threads (the goal), and a few more. */
@@ -102,5 +114,50 @@ export function renderTrainMarkdown(t: TrainSection | undefined): string[] {
       "runs' step images and sampled captions differ (each its own seeded stream), so their caption lengths, and with " +
       'them the cost of a step, differ a little.',
   );
+  lines.push(...renderFixtureMarkdown(t.fixture));
   return lines;
+}
+
+const ex = (x: number): string => (Number.isFinite(x) ? x.toExponential(1) : String(x));
+
+/** Returns the Markdown lines of the fixture check (empty when it did not run). */
+function renderFixtureMarkdown(f: TrainFixtureSection | undefined): string[] {
+  if (!f) return [];
+  const lines = ['', '### The update on jax-js WebGPU: the parity fixture', ''];
+  if (f.error) return [...lines, `FAILED: ${f.error.split('\n')[0]}`];
+  lines.push(
+    `tests/fixtures/train (models/make_train_fixture.py: one GRPO update of a small CaptionDecoder from PyTorch's fixed ` +
+      `rollouts) run in the bench page by the trainer's GrpoUpdater on jax-js WASM, then WebGPU${f.adapter ? ` (${f.adapter})` : ''}. ` +
+      `Worst |a − b| / max(1, |b|) against PyTorch per quantity; goal ≤ ${f.tolerance}. Seconds include compiling the update.`,
+    '',
+    `| device | case | loss | PyTorch loss | ${FIXTURE_QUANTITIES.join(' | ')} | s | met |`,
+    `|---|---|---:|---:|${FIXTURE_QUANTITIES.map(() => '---:|').join('')}---:|---|`,
+  );
+  for (const r of f.runs ?? []) {
+    const worst = Math.max(...FIXTURE_QUANTITIES.map((q) => r.diffs[q]));
+    lines.push(
+      `| ${r.device} | ${r.case} | ${r.loss.toPrecision(8)} | ${r.expectedLoss.toPrecision(8)} | ` +
+        `${FIXTURE_QUANTITIES.map((q) => ex(r.diffs[q])).join(' | ')} | ${r.seconds.toFixed(1)} | ${worst <= f.tolerance ? 'yes' : 'no'} |`,
+    );
+  }
+  for (const g of f.gpuVsWasm ?? [])
+    lines.push(
+      '',
+      `WebGPU loss against WASM loss, ${g.case}: ${ex(g.diff)} (${g.diff <= f.tolerance ? 'within' : 'NOT within'} ${f.tolerance}).`,
+    );
+  return lines;
+}
+
+/** The fixture runs (and WebGPU-vs-WASM losses) outside the tolerance, as one message; undefined when none. */
+export function fixtureMisses(f: TrainFixtureSection): string | undefined {
+  const misses = [
+    ...(f.runs ?? []).flatMap((r) =>
+      Object.entries(r.diffs)
+        .filter(([, d]) => !(d <= f.tolerance))
+        .map(([q, d]) => `${r.device} ${r.case} ${q} ${d.toExponential(2)}`),
+    ),
+    ...(f.gpuVsWasm ?? []).filter((g) => !(g.diff <= f.tolerance)).map((g) => `${g.case} WebGPU vs WASM loss ${g.diff.toExponential(2)}`),
+  ];
+  if ((f.runs ?? []).length === 0) misses.push('no case ran');
+  return misses.length > 0 ? `the parity fixture is out of tolerance ${f.tolerance}: ${misses.join('; ')}` : undefined;
 }

@@ -3,7 +3,16 @@
 import { describe, expect, it } from 'vitest';
 import { renderMarkdown, type BenchResults } from '../../src/bench/report.ts';
 import { TRAIN_BENCH_DEFAULTS, trainBenchConfig } from '../../src/bench/train.ts';
-import { meetsGoal, renderTrainMarkdown, TRAIN_GOAL, trainRatios, type TrainRun, type TrainSection } from '../../src/bench/train-report.ts';
+import {
+  fixtureMisses,
+  meetsGoal,
+  renderTrainMarkdown,
+  type TrainFixtureSection,
+  TRAIN_GOAL,
+  trainRatios,
+  type TrainRun,
+  type TrainSection,
+} from '../../src/bench/train-report.ts';
 import { STAGE2_PRESET } from '../../src/engine/train/config.ts';
 
 const run = (key: TrainRun['key'], stepSeconds: number[]): TrainRun => ({
@@ -87,5 +96,31 @@ describe('trainer section', () => {
     const full = renderMarkdown(res);
     expect(full).not.toContain('## Stage times');
     expect(full).toContain('## Trainer: seconds per stage-2 GRPO step');
+  });
+
+  it('flags a fixture run or a WebGPU-vs-WASM loss beyond the tolerance, and a fixture check that ran nothing', () => {
+    const diffs = { loss: 1e-7, gradNorm: 2e-6, logpBefore: 1e-5, logpAfter: 1e-5, logitsAfter: 3e-6 };
+    const ok: TrainFixtureSection = {
+      tolerance: 1e-4,
+      runs: [
+        { device: 'wasm', case: 'dapo', loss: -0.05, expectedLoss: -0.05, diffs, seconds: 4 },
+        { device: 'webgpu', case: 'dapo', loss: -0.05, expectedLoss: -0.05, diffs, seconds: 20 },
+      ],
+      gpuVsWasm: [{ case: 'dapo', diff: 1e-7 }],
+    };
+    expect(fixtureMisses(ok)).toBeUndefined();
+    const bad = structuredClone(ok);
+    bad.runs![1].diffs.logitsAfter = 3e-3;
+    expect(fixtureMisses(bad)).toMatch(/webgpu dapo logitsAfter 3\.00e-3/);
+    expect(fixtureMisses({ ...ok, gpuVsWasm: [{ case: 'dapo', diff: NaN }] })).toMatch(/dapo WebGPU vs WASM loss NaN/);
+    expect(fixtureMisses({ tolerance: 1e-4, runs: [], gpuVsWasm: [] })).toMatch(/no case ran/);
+    const md = renderTrainMarkdown({
+      settings: { ...TRAIN_BENCH_DEFAULTS, preset: 'p' },
+      runs: [],
+      ratios: [],
+      goal: TRAIN_GOAL,
+      fixture: bad,
+    }).join('\n');
+    expect(md).toMatch(/\| webgpu \| dapo \|.*\| no \|/);
   });
 });

@@ -7,105 +7,22 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOSS_TYPES } from '../../src/engine/grpo.ts';
-import { decoderArch, decoderParamSpec, type DecoderArch, type DecoderParams } from '../../src/engine/train/params.ts';
-import { GrpoUpdater, type RolloutBatch } from '../../src/engine/train/update.ts';
-
-const TOL = 1e-4;
-import type { TrlLossOptions } from './grpo-fixture.ts';
+import { decoderParamSpec } from '../../src/engine/train/params.ts';
+import { FIXTURE_TOL as TOL, TrainFixture, worstDiff } from '../../src/bench/train-fixture.ts';
 
 const DIR = new URL('../fixtures/train/', import.meta.url);
-
-interface FixtureCase {
-  name: string;
-  options: TrlLossOptions & {
-    num_items_mode: string;
-    temperature: number;
-    lr: number;
-    betas: [number, number];
-    eps: number;
-    weight_decay: number;
-    max_grad_norm: number;
-  };
-  loss: number;
-  grad_norm: number;
-}
-
-interface Fixture {
-  arch: { vocab: number; dim: number; heads: number; layers: number; max_len: number };
-  images: number;
-  group: number;
-  ids: number[][];
-  lengths: number[];
-  truncated: number[];
-  advantages: number[];
-  tensors: Record<string, { offset: number; shape: number[] }>;
-  cases: FixtureCase[];
-}
-
-const fx = JSON.parse(readFileSync(new URL('update.json', DIR), 'utf8')) as Fixture;
-const bin = readFileSync(new URL('update.bin', DIR));
-const blob = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length));
-
-function tensor(name: string): Float32Array {
-  const e = fx.tensors[name];
-  if (!e) throw new Error(`fixture has no tensor ${name}`);
-  return blob.slice(e.offset, e.offset + e.shape.reduce((a, b) => a * b, 1));
-}
-
-const arch: DecoderArch = decoderArch(fx.arch);
-const params: DecoderParams = Object.fromEntries(decoderParamSpec(arch).map(([n]) => [n, tensor(`params/${n}`)]));
-
-/** The fixture's rollouts with a case's old/reference log-probs; enc repeated per rollout, as uae.rl does. */
-function batchOf(c: FixtureCase): RolloutBatch {
-  const [images, s, d] = fx.tensors.enc.shape;
-  const enc1 = tensor('enc');
-  const n = images * fx.group;
-  const enc = new Float32Array(n * s * d);
-  for (let i = 0; i < n; i++) enc.set(enc1.subarray(Math.floor(i / fx.group) * s * d, (Math.floor(i / fx.group) + 1) * s * d), i * s * d);
-  return {
-    numSequences: n,
-    ids: fx.ids.flat(),
-    width: fx.arch.max_len,
-    lengths: fx.lengths,
-    truncated: fx.truncated,
-    advantages: fx.advantages,
-    oldLogp: tensor(`${c.name}/old_logp`),
-    refLogp: tensor(`${c.name}/ref_logp`),
-    enc,
-    encLength: s,
-  };
-}
-
-function updater(c: FixtureCase): GrpoUpdater {
-  const o = c.options;
-  expect(o.mask_truncated_completions).toBe(false);
-  expect(o.num_items_mode).toBe('after_mask');
-  return new GrpoUpdater(
-    arch,
-    params,
-    {
-      lossType: o.loss_type,
-      epsilonLow: o.epsilon_low,
-      epsilonHigh: o.epsilon_high,
-      beta: o.beta,
-      maxCompletionLength: o.max_completion_length,
-      temperature: o.temperature,
-    },
-    { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay, maxGradNorm: o.max_grad_norm },
-  );
-}
+const fx = TrainFixture.parse(readFileSync(new URL('update.json', DIR), 'utf8'), readFileSync(new URL('update.bin', DIR)));
+const arch = fx.arch;
+const tensor = (name: string): Float32Array => fx.tensor(name);
+const batchOf = fx.batch.bind(fx);
+const updater = fx.updater.bind(fx);
 
 /** Fails at the first entry whose |a−b| exceeds TOL·max(1, |b|). */
 function expectClose(actual: ArrayLike<number> | number, expected: ArrayLike<number> | number, what: string): void {
   const a = typeof actual === 'number' ? [actual] : actual;
   const e = typeof expected === 'number' ? [expected] : expected;
   expect(a.length, `${what}: length`).toBe(e.length);
-  let worst = 0;
-  let at = -1;
-  for (let i = 0; i < e.length; i++) {
-    const excess = Math.abs(a[i] - e[i]) / Math.max(1, Math.abs(e[i]));
-    if (!(excess <= worst)) [worst, at] = [excess, i];
-  }
+  const { worst, at } = worstDiff(a, e);
   expect(worst <= TOL, `${what}[${at}]: got ${a[at]}, expected ${e[at]}`).toBe(true);
 }
 
@@ -154,11 +71,11 @@ describe('GRPO update in jax-js against PyTorch (tests/fixtures/train)', () => {
   });
 
   it('covers every loss type of grpo.ts, with clipping and KL active', () => {
-    expect(fx.cases.map((c) => c.options.loss_type).sort()).toEqual([...LOSS_TYPES].sort());
-    expect(fx.truncated.some((t) => t === 1) && fx.truncated.some((t) => t === 0)).toBe(true);
+    expect(fx.index.cases.map((c) => c.options.loss_type).sort()).toEqual([...LOSS_TYPES].sort());
+    expect(fx.index.truncated.some((t) => t === 1) && fx.index.truncated.some((t) => t === 0)).toBe(true);
   });
 
-  for (const c of fx.cases) {
+  for (const c of fx.index.cases) {
     it(`${c.name}: loss, log-probs, gradient norm and logits after the update agree to 1e-4`, async () => {
       const u = updater(c);
       const batch = batchOf(c);
@@ -181,7 +98,7 @@ describe('GRPO update in jax-js against PyTorch (tests/fixtures/train)', () => {
 
   it('holds no more jax-js buffers after several updates, none after dispose (no leak)', async () => {
     const live = await liveBufferCounter();
-    const c = fx.cases[0];
+    const c = fx.index.cases[0];
     const batch = batchOf(c);
     const warm = updater(c); // compiles (shared programs may keep constants)
     await warm.update(batch);
