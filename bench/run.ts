@@ -8,7 +8,7 @@
  *   (bench/train-node.ts) and in the bench page on Chromium WASM with 2 threads.
  * Options: --quick (1 repeat, short soak: a smoke run), --only k1,k2 (backend keys, `train` for the trainer section),
  * --no-train, --train-steps K (default 3), --train-group G, --train-images B, --train-flow-steps F (smaller smoke runs),
- * --train-runs pytorch-1t,pytorch-2t,node-1t,chromium-wasm-2t,webgpu-fixture (the last: the GRPO-update parity fixture
+ * --train-runs pytorch-1t,pytorch-2t,node-1t,node-native-1t,chromium-wasm-2t,webgpu-fixture (the last: the GRPO-update parity fixture
  * on jax-js WASM and WebGPU in Chromium, cases --train-fixture-cases dapo,grpo, default all), --soak N, --repeats N, --out DIR.
  * Run it under `flock /tmp/uae-heavy.lock nice -n 19` on a shared machine.
  */
@@ -308,13 +308,14 @@ async function torchTrainRun(key: TrainKey, threads: number): Promise<TrainRun> 
 }
 
 /** Times the TypeScript trainer in Node (bench/train-node.ts in its own process). */
-async function nodeTrainRun(): Promise<TrainRun> {
-  const key = 'node-1t';
+async function nodeTrainRun(key: 'node-1t' | 'node-native-1t'): Promise<TrainRun> {
   const s = trainSettings;
   const argv = [
     '--import',
     'tsx',
     join(here, 'train-node.ts'),
+    '--ort',
+    key === 'node-1t' ? 'wasm' : 'native',
     '--bundle',
     BUNDLE,
     '--warmup',
@@ -438,7 +439,7 @@ async function main(): Promise<void> {
       for (const key of trainKeys) {
         if (key === 'pytorch-1t') trainRuns.push(await torchTrainRun(key, 1));
         if (key === 'pytorch-2t') trainRuns.push(await torchTrainRun(key, 2));
-        if (key === 'node-1t') trainRuns.push(await nodeTrainRun());
+        if (key === 'node-1t' || key === 'node-native-1t') trainRuns.push(await nodeTrainRun(key));
         if (key === 'chromium-wasm-2t') {
           const server = (served ??= await serve());
           const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...common, '--disable-webgpu'] });

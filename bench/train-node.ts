@@ -1,9 +1,10 @@
 /**
  * The trainer section's Node run (spawned by bench/run.ts in its own process): the stage-2 trainer of `uae train`
  * (src/engine/train/trainer.ts through src/bench/train.ts) on the bundle's cold start, ORT on onnxruntime-web WASM
- * with 1 thread and jax-js on its wasm device, which has no worker pool in Node (1 thread).
- * Usage: node --import tsx bench/train-node.ts [--bundle DIR] [--warmup W] [--steps K] [--group G] [--images B]
- * [--flow-steps F]; prints one JSON object (src/bench/train.ts TrainBenchTiming plus `runtime`), progress on stderr.
+ * with 1 thread (or, with --ort native, onnxruntime-node's CPU EP with 1 intra-op thread) and jax-js on its wasm
+ * device, which has no worker pool in Node (1 thread).
+ * Usage: node --import tsx bench/train-node.ts [--bundle DIR] [--ort wasm|native] [--warmup W] [--steps K] [--group G]
+ * [--images B] [--flow-steps F]; prints one JSON object (src/bench/train.ts TrainBenchTiming plus `runtime`), progress on stderr.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,12 +15,16 @@ import { initJaxNode } from '../src/engine/train/node.ts';
 import { removeOrtWorkerGlobal } from '../src/engine/train/node-worker.ts';
 import { disposeTrainPrograms } from '../src/engine/train/update.ts';
 import { timeTrainSteps, TRAIN_BENCH_DEFAULTS } from '../src/bench/train.ts';
-import { openBundleDir } from '../src/cli/io.ts';
+import { nodeRuntime } from '../src/cli/bench-node.ts';
+import { loadBundleDir } from '../src/cli/io.ts';
+import { BundleSessions } from '../src/engine/sessions.ts';
+import { TensorTracker } from '../src/engine/tensors.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: a } = parseArgs({
   options: {
     bundle: { type: 'string', default: join(repo, 'public', 'models', 'uae-shapes') },
+    ort: { type: 'string', default: 'wasm' },
     warmup: { type: 'string' },
     steps: { type: 'string' },
     group: { type: 'string' },
@@ -36,25 +41,27 @@ const settings = {
   flowSteps: num(a['flow-steps'], TRAIN_BENCH_DEFAULTS.flowSteps),
 };
 
+if (a.ort !== 'wasm' && a.ort !== 'native') throw new Error(`--ort: wasm or native, not ${a.ort}`);
 await initJaxNode();
-const engine = await openBundleDir(a.bundle ?? '');
+const rt = await nodeRuntime(a.ort === 'native' ? 'node-native' : 'node-wasm', 1);
+const bundle = await loadBundleDir(a.bundle ?? '');
+const sessions = await BundleSessions.open(bundle, rt.create, { backend: 'wasm', allowFallback: false });
 removeOrtWorkerGlobal();
 try {
-  const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
+  const ctx = createInferContext({ ort: rt.ort, tracker: new TensorTracker(), sessions, bundle });
   const refPath = ctx.manifest.roles.referenceEncoder?.decoder;
-  const referenceGraph = refPath ? engine.bundle.files.get(refPath) : undefined;
+  const referenceGraph = refPath ? bundle.files.get(refPath) : undefined;
   if (!referenceGraph) throw new Error(`bundle ${ctx.manifest.id} has no referenceEncoder decoder graph`);
-  const createSession = (model: Uint8Array) =>
-    engine.ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
-  const timing = await timeTrainSteps({ ctx, referenceGraph, createSession }, settings, (l) => void process.stderr.write(`${l}\n`));
-  const ortVersion = (
-    JSON.parse(readFileSync(join(repo, 'node_modules', 'onnxruntime-web', 'package.json'), 'utf8')) as { version: string }
-  ).version;
+  const timing = await timeTrainSteps(
+    { ctx, referenceGraph, createSession: (m) => rt.create(m, 'wasm') },
+    settings,
+    (l) => void process.stderr.write(`${l}\n`),
+  );
   const jaxVersion = (JSON.parse(readFileSync(join(repo, 'node_modules', '@jax-js', 'jax', 'package.json'), 'utf8')) as { version: string })
     .version;
-  const runtime = `Node ${process.version}: onnxruntime-web ${ortVersion} WASM 1 thread, jax-js ${jaxVersion} wasm 1 thread (no worker pool in Node)`;
+  const runtime = `Node ${process.version}: ${rt.description}, jax-js ${jaxVersion} wasm 1 thread (no worker pool in Node)`;
   process.stdout.write(`${JSON.stringify({ ...timing, runtime })}\n`);
 } finally {
   disposeTrainPrograms();
-  await engine.sessions.release();
+  await sessions.release();
 }

@@ -20,7 +20,10 @@ import { readWeights } from '../engine/train/onnx-weights.ts';
 import { Stage2Trainer, type TrainEvalRow, type TrainLogRow, type TrainResult } from '../engine/train/trainer.ts';
 import { disposeTrainPrograms } from '../engine/train/update.ts';
 import { DEFAULT_BUNDLE, resolveEvalBundle } from './eval.ts';
-import { CliError, openBundleDir, printJson } from './io.ts';
+import { CliError, loadBundleDir, openBundleDir, printJson, type NodeEngine } from './io.ts';
+import { nodeRuntime } from './bench-node.ts';
+import { BundleSessions, type SessionCreator } from '../engine/sessions.ts';
+import { TensorTracker } from '../engine/tensors.ts';
 import { intIn, numberAtLeast, oneOf } from './options.ts';
 import { parseLengthPenalty, parseRewardWeights } from './rollouts.ts';
 import { TrainOutput } from './train-out.ts';
@@ -44,6 +47,8 @@ export interface TrainCliOptions {
   bundle?: string;
   out?: string;
   json?: boolean;
+  /** The ONNX Runtime of the rollouts: onnxruntime-web WASM (the browser's) or onnxruntime-node's CPU EP. */
+  ort?: 'wasm' | 'native';
 }
 
 /** What `uae train --json` prints. */
@@ -76,13 +81,21 @@ export function trainConfigOf(o: TrainCliOptions): TrainConfig {
 
 const fmt = (x: number | undefined, d: number): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
+/** The bundle on onnxruntime-node's CPU EP (1 intra-op thread, as the bench's node-native-1t), sessions as openBundleDir's. */
+async function openNative(dir: string): Promise<NodeEngine & { create: SessionCreator }> {
+  const rt = await nodeRuntime('node-native', 1);
+  const bundle = await loadBundleDir(dir);
+  const sessions = await BundleSessions.open(bundle, rt.create, { backend: 'wasm', allowFallback: false });
+  return { ort: rt.ort, bundle, sessions, tracker: new TensorTracker(), create: rt.create };
+}
+
 /** Runs `uae train` with parsed options; returns the JSON document (printed as JSON or as lines). */
 export async function runTrainCommand(opts: TrainCliOptions): Promise<TrainJson> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const config = trainConfigOf(opts);
   await initJaxNode();
   const dir = resolveEvalBundle(opts.bundle, (l) => log(l.replace(/^uae eval:/, 'uae train:')));
-  const engine = await openBundleDir(dir);
+  const engine: NodeEngine & { create?: SessionCreator } = opts.ort === 'native' ? await openNative(dir) : await openBundleDir(dir);
   removeOrtWorkerGlobal();
   let trainer: Stage2Trainer | undefined;
   try {
@@ -91,7 +104,9 @@ export async function runTrainCommand(opts: TrainCliOptions): Promise<TrainJson>
     const referenceGraph = refPath ? engine.bundle.files.get(refPath) : undefined;
     if (!referenceGraph) throw new CliError(`bundle ${ctx.manifest.id} has no referenceEncoder decoder graph: nothing to train from`);
     const createSession = (model: Uint8Array) =>
-      engine.ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+      engine.create
+        ? engine.create(model, 'wasm')
+        : engine.ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
     const out = opts.out
       ? new TrainOutput(
           opts.out,
@@ -183,6 +198,12 @@ export function registerTrain(program: Command): void {
     .option('--bundle <dir>', `bundle folder (default ${DEFAULT_BUNDLE})`)
     .option('--out <dir>', 'write the trained bundle there (a checkpoint at every evaluation) and resume from its state/')
     .option('--json', 'print one JSON object {config, log, eval}')
+    .option(
+      '--ort <runtime>',
+      "ONNX Runtime of the rollouts: wasm (onnxruntime-web, the browser's) or native (onnxruntime-node CPU EP, faster)",
+      oneOf('ort', ['wasm', 'native'] as const),
+      'wasm',
+    )
     .action(async (opts: TrainCliOptions) => {
       await runTrainCommand(opts);
     });

@@ -22,6 +22,7 @@ describe('uae train', () => {
     [['--reward', 'sim=abc'], '--reward'],
     [['--loss', 'ppo'], '--loss'],
     [['--temperature', '0'], '--temperature'],
+    [['--ort', 'gpu'], '--ort'],
   ])('refuses %j naming %s', async (args, field) => {
     const r = await runCli(['train', ...args, '--json']);
     expect(r.code).toBe(1);
@@ -66,6 +67,17 @@ describe('uae train', () => {
     expect(doc.eval.map((e) => e.step)).toEqual([0, 2, 3]);
     for (const e of doc.eval)
       expect(Object.keys(e)).toEqual(['step', 'mean_tokens', 'sim', 'attr_precision', 'attr_recall', 'retrieval_top1']);
+  });
+
+  it('--ort native runs the rollouts on onnxruntime-node: the cold start evaluates as on WASM, and a step trains', async () => {
+    const args = ['train', '--steps', '1', '--group', '2', '--images', '1', '--flow-steps', '1', '--eval-every', '1'];
+    const tiny = [...args, '--eval-scenes', '2', '--json'];
+    const [wasm, native] = [await cliJson<TrainJson>(tiny), await cliJson<TrainJson>([...tiny, '--ort', 'native'])];
+    expect(native.eval.map((e) => e.step)).toEqual([0, 1]);
+    // same weights, same greedy captions: the cold start's evaluation agrees across the two runtimes
+    expect(native.eval[0].mean_tokens).toBe(wasm.eval[0].mean_tokens);
+    expect(native.eval[0].sim).toBeCloseTo(wasm.eval[0].sim, 3);
+    for (const k of ['reward', 'kl', 'loss', 'completions/mean_length']) expect(Number.isFinite(native.log[0][k]), k).toBe(true);
   });
 });
 
