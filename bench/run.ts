@@ -6,6 +6,8 @@
  *   Trainer section (key `train`): seconds per stage-2 GRPO step from the bundle's cold start, 1 warm-up step then K:
  *   PyTorch (models/uae/bench_step.py, uae.rl's step) at 1 and 2 threads, the TypeScript trainer in Node
  *   (bench/train-node.ts) and in the bench page on Chromium WASM with 2 threads.
+ *   App section (key `app-first-trip`): the built app in Chromium WASM, bundle cached, time from opening the page to
+ *   the bundle loaded and to the first round trip finished (bench/app-first-trip.ts).
  * Options: --quick (1 repeat, short soak: a smoke run), --only k1,k2 (backend keys, `train` for the trainer section),
  * --no-train, --train-steps K (default 3), --train-group G, --train-images B, --train-flow-steps F (smaller smoke runs),
  * --train-runs pytorch-1t,pytorch-2t,node-1t,node-native-1t,chromium-wasm-2t,webgpu-fixture (the last: the GRPO-update parity fixture
@@ -35,6 +37,8 @@ import {
   type TrainSection,
 } from '../src/bench/train-report.ts';
 import { FIXTURE_TOL } from '../src/bench/train-fixture.ts';
+import type { FirstTripSection } from '../src/bench/first-trip.ts';
+import { appFirstTrip } from './app-first-trip.ts';
 import type { BrowserTrainFixtureParams, BrowserTrainFixtureReport } from '../src/bench/train-fixture-browser.ts';
 import type { BenchBackendReport } from '../src/cli/bench.ts';
 import { machineInfo } from '../src/cli/bench-node.ts';
@@ -49,7 +53,16 @@ const VITE = join(repo, 'node_modules', 'vite', 'bin', 'vite.js');
 const CHROMIUM = process.env.UAE_CHROMIUM ?? '/usr/bin/chromium';
 /** SwiftShader runs ~30x slower than WASM: the stages that fit a short run (no sequential group, GRPO, recompute). */
 const WEBGPU_STAGES = ['caption', 'group', 'decode', 'score', 'roundtrip', 'caption48_kv', 'caption48_raw', 'caption48_raw_gpukv'];
-const ALL = ['node-native-1t', 'node-native-2t', 'node-wasm-1t', 'chromium-wasm-1t', 'chromium-wasm-2t', 'chromium-webgpu', 'train'];
+const ALL = [
+  'node-native-1t',
+  'node-native-2t',
+  'node-wasm-1t',
+  'chromium-wasm-1t',
+  'chromium-wasm-2t',
+  'chromium-webgpu',
+  'app-first-trip',
+  'train',
+];
 const PYTHON = process.env.UAE_PYTHON ?? '/usr/bin/python3';
 /** models/work of the trainer section's PyTorch run: weights recovered from the bundle, a few training scenes. */
 const TORCH_WORK = join(OUT, 'torch-work');
@@ -155,19 +168,29 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Builds the bench page, copies the peer folder in, and serves it with `vite preview`; returns url and stop. */
-async function serve(): Promise<{ url: string; stop: () => void }> {
-  say('building the bench page (vite build --config bench/vite.config.ts)');
-  const b = spawnSync(process.execPath, [VITE, 'build', '--config', join(here, 'vite.config.ts'), '--logLevel', 'warn'], {
-    cwd: repo,
-    stdio: 'inherit',
-  });
+/**
+ * Builds the bench page (copying the peer folder in), or with `app` the app itself into bench/out/app-dist, and serves
+ * it with `vite preview`; returns url and stop.
+ */
+async function serve(app = false): Promise<{ url: string; stop: () => void }> {
+  const where = app ? ['--outDir', join(OUT, 'app-dist'), '--emptyOutDir'] : ['--config', join(here, 'vite.config.ts')];
+  say(app ? 'building the app (vite build)' : 'building the bench page (vite build --config bench/vite.config.ts)');
+  const b = spawnSync(process.execPath, [VITE, 'build', ...where, '--logLevel', 'warn'], { cwd: repo, stdio: 'inherit' });
   if (b.status !== 0) throw new Error(`vite build failed (exit ${b.status})`);
-  writePeerConfig(BUNDLE, join(OUT, 'dist', 'peer', 'uae-shapes-encoder'));
+  if (!app) writePeerConfig(BUNDLE, join(OUT, 'dist', 'peer', 'uae-shapes-encoder'));
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [VITE, 'preview', '--config', join(here, 'vite.config.ts'), '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    [
+      VITE,
+      'preview',
+      ...(app ? ['--outDir', join(OUT, 'app-dist')] : where),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--strictPort',
+    ],
     {
       cwd: repo,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -430,6 +453,22 @@ async function main(): Promise<void> {
     }
   }
 
+  let firstTrip: FirstTripSection | undefined;
+  if (only.includes('app-first-trip')) {
+    const app = await serve(true);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...common, '--disable-webgpu'] });
+    chromiumVersion ??= browser.version();
+    try {
+      firstTrip = await appFirstTrip(browser, app.url, { flowSteps: 12, repeats: Math.max(3, repeats), say });
+      say(`app-first-trip: median round trip finished ${firstTrip.median?.finishedMs.toFixed(0)} ms after opening the page`);
+    } catch (e) {
+      firstTrip = { error: e instanceof Error ? e.message : String(e) };
+    } finally {
+      await browser.close();
+      app.stop();
+    }
+  }
+
   let train: TrainSection | undefined;
   try {
     if (only.includes('train')) {
@@ -506,6 +545,7 @@ async function main(): Promise<void> {
     runs,
     ratios: computeRatios(runs),
     train,
+    firstTrip,
     wallSeconds: (Date.now() - t0) / 1000,
   };
   const outDir = args.out ?? here;
@@ -513,8 +553,9 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, 'RESULTS.md'), renderMarkdown(results));
   say(`wrote ${join(outDir, 'results.json')} and RESULTS.md in ${results.wallSeconds.toFixed(0)} s`);
+  const tripRun = firstTrip?.error ? [{ key: 'app-first-trip', error: firstTrip.error }] : [];
   const fixtureRun = train?.fixture ? [{ key: FIXTURE_KEY, error: train.fixture.error ?? fixtureMisses(train.fixture) }] : [];
-  const failed: { key: string; error?: string }[] = [...runs, ...(train?.runs ?? []), ...fixtureRun].filter((r) => r.error);
+  const failed: { key: string; error?: string }[] = [...runs, ...(train?.runs ?? []), ...fixtureRun, ...tripRun].filter((r) => r.error);
   for (const r of failed) say(`${r.key} FAILED: ${r.error}`);
   process.exitCode = failed.length > 0 ? 1 : 0;
 }

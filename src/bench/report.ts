@@ -8,6 +8,7 @@ import type { PeerResult } from './peer.ts';
 import type { StageResult } from './stages.ts';
 import type { Ratio } from './ratio.ts';
 import { renderTrainMarkdown, type TrainSection } from './train-report.ts';
+import { renderFirstTripMarkdown, type FirstTripSection } from './first-trip.ts';
 
 /** One backend's run as stored in results.json. */
 export interface BackendRun {
@@ -48,6 +49,8 @@ export interface BenchResults {
   ratios: Ratio[];
   /** Seconds per stage-2 GRPO step: PyTorch against the TypeScript trainer (absent when the section was skipped). */
   train?: TrainSection;
+  /** Time to the first round trip in the app (absent when the section was skipped). */
+  firstTrip?: FirstTripSection;
   wallSeconds: number;
 }
 
@@ -158,7 +161,8 @@ export function renderMarkdown(res: BenchResults): string {
       .join(', ')}`,
     '',
   );
-  if (res.runs.length === 0) return `${[...lines, ...renderTrainMarkdown(res.train)].join('\n')}\n`;
+  if (res.runs.length === 0)
+    return `${[...lines, ...renderFirstTripMarkdown(res.firstTrip, undefined), ...renderTrainMarkdown(res.train)].join('\n')}\n`;
   lines.push('## Stage times (median ms, [min–max])', '');
   lines.push(`| stage | ${runs.map((r) => r.key).join(' | ')} |`);
   lines.push(`|---|${runs.map(() => '---:').join('|')}|`);
@@ -237,6 +241,11 @@ export function renderMarkdown(res: BenchResults): string {
       `| ${r.key} | ${l.firstRunMs} | ${l.settledMs} | ${l.settleRuns} | ${l.settleTotalMs} | ${c?.encodeMedianMs ?? '–'} | ${c?.generateMedianMs ?? '–'} |`,
     );
   }
+  const steadyTrip = stage(
+    runs.find((r) => r.key === 'chromium-wasm-2t'),
+    'roundtrip',
+  )?.timing.median;
+  lines.push(...renderFirstTripMarkdown(res.firstTrip, steadyTrip));
   lines.push(...renderTrainMarkdown(res.train));
   return `${lines.join('\n')}\n`;
 }
