@@ -10,15 +10,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createInferContext } from '../src/engine/infer/index.ts';
 import { initJaxNode } from '../src/engine/train/node.ts';
 import { removeOrtWorkerGlobal } from '../src/engine/train/node-worker.ts';
 import { disposeTrainPrograms } from '../src/engine/train/update.ts';
 import { timeTrainSteps, TRAIN_BENCH_DEFAULTS } from '../src/bench/train.ts';
 import { nodeRuntime } from '../src/cli/bench-node.ts';
-import { loadBundleDir } from '../src/cli/io.ts';
-import { BundleSessions } from '../src/engine/sessions.ts';
-import { TensorTracker } from '../src/engine/tensors.ts';
+import { openBundleDir } from '../src/cli/io.ts';
+import { nodeTrainerDeps } from '../src/cli/train.ts';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: a } = parseArgs({
@@ -44,24 +42,15 @@ const settings = {
 if (a.ort !== 'wasm' && a.ort !== 'native') throw new Error(`--ort: wasm or native, not ${a.ort}`);
 await initJaxNode();
 const rt = await nodeRuntime(a.ort === 'native' ? 'node-native' : 'node-wasm', 1);
-const bundle = await loadBundleDir(a.bundle ?? '');
-const sessions = await BundleSessions.open(bundle, rt.create, { backend: 'wasm', allowFallback: false });
+const engine = await openBundleDir(a.bundle ?? '', rt);
 removeOrtWorkerGlobal();
 try {
-  const ctx = createInferContext({ ort: rt.ort, tracker: new TensorTracker(), sessions, bundle });
-  const refPath = ctx.manifest.roles.referenceEncoder?.decoder;
-  const referenceGraph = refPath ? bundle.files.get(refPath) : undefined;
-  if (!referenceGraph) throw new Error(`bundle ${ctx.manifest.id} has no referenceEncoder decoder graph`);
-  const timing = await timeTrainSteps(
-    { ctx, referenceGraph, createSession: (m) => rt.create(m, 'wasm') },
-    settings,
-    (l) => void process.stderr.write(`${l}\n`),
-  );
+  const timing = await timeTrainSteps(nodeTrainerDeps(engine), settings, (l) => void process.stderr.write(`${l}\n`));
   const jaxVersion = (JSON.parse(readFileSync(join(repo, 'node_modules', '@jax-js', 'jax', 'package.json'), 'utf8')) as { version: string })
     .version;
   const runtime = `Node ${process.version}: ${rt.description}, jax-js ${jaxVersion} wasm 1 thread (no worker pool in Node)`;
   process.stdout.write(`${JSON.stringify({ ...timing, runtime })}\n`);
 } finally {
   disposeTrainPrograms();
-  await sessions.release();
+  await engine.sessions.release();
 }

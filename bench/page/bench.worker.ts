@@ -9,9 +9,19 @@
 import { wasmBytes } from '../../src/worker/wasm-memory.ts';
 import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
-import { runBrowserBench, runBrowserTrainBench, type BrowserBenchParams, type BrowserTrainParams } from '../../src/bench/browser.ts';
+import {
+  runBrowserBench,
+  runBrowserTrainBench,
+  type BrowserBenchParams,
+  type BrowserTrainParams,
+  type BrowserTrainReport,
+} from '../../src/bench/browser.ts';
 import { gpuOf, probeWebGpu } from '../../src/worker/gpu.ts';
-import { runBrowserTrainFixture, type BrowserTrainFixtureParams } from '../../src/bench/train-fixture-browser.ts';
+import {
+  runBrowserTrainFixture,
+  type BrowserTrainFixtureParams,
+  type BrowserTrainFixtureReport,
+} from '../../src/bench/train-fixture-browser.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope & { gc?: () => void };
 for (const m of [ortWebGpu, ortWasm]) {
@@ -45,63 +55,53 @@ scope.addEventListener('message', (event: MessageEvent) => {
   }
   if (msg.type !== 'run' || !msg.params) return;
   const params = msg.params;
-  if ('kind' in params) {
-    void (params.kind === 'train' ? runTrain(params) : runFixture(params));
-    return;
-  }
-  void (async () => {
-    try {
-      let adapter = `${params.threads} thread${params.threads === 1 ? '' : 's'}`;
-      if (params.backend === 'webgpu') {
-        const probe = await probeWebGpu(gpuOf(scope.navigator));
-        if (!probe.ok) throw new Error(`WebGPU unavailable: ${probe.reason}`);
-        adapter = probe.adapter;
-      }
-      const report = await runBrowserBench(params, {
+  if ('kind' in params) void reply(() => (params.kind === 'train' ? runTrain(params) : runFixture(params)));
+  else
+    void reply(async () => {
+      const threads = `${params.threads} thread${params.threads === 1 ? '' : 's'}`;
+      return runBrowserBench(params, {
         ort: params.backend === 'webgpu' ? ortWebGpu : ortWasm,
-        adapter,
+        adapter: params.backend === 'webgpu' ? await gpuAdapter() : threads,
         crossOriginIsolated: scope.crossOriginIsolated,
         wasmBytes,
         jsHeapBytes,
         jsHeapSource: msg.source ?? 'none',
         say,
       });
-      scope.postMessage({ type: 'done', report });
-    } catch (e) {
-      scope.postMessage({ type: 'error', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });
-    }
-  })();
-});
-/** The trainer section: jax-js sizes its WASM worker pool by navigator.hardwareConcurrency, so it is set to the run's threads first. */
-async function runTrain(params: BrowserTrainParams): Promise<void> {
-  try {
-    Object.defineProperty(scope.navigator, 'hardwareConcurrency', { value: params.threads, configurable: true });
-    const report = await runBrowserTrainBench(params, {
-      ort: ortWasm,
-      crossOriginIsolated: scope.crossOriginIsolated,
-      jaxThreads: scope.navigator.hardwareConcurrency,
-      say,
     });
-    scope.postMessage({ type: 'done', report });
+});
+
+/** Posts `work`'s report as {type:'done'}, or its failure as {type:'error'} with the stack. */
+async function reply(work: () => Promise<unknown>): Promise<void> {
+  try {
+    scope.postMessage({ type: 'done', report: await work() });
   } catch (e) {
     scope.postMessage({ type: 'error', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });
   }
 }
 
+/** The WebGPU adapter's label; throws when there is none. */
+async function gpuAdapter(): Promise<string> {
+  const probe = await probeWebGpu(gpuOf(scope.navigator));
+  if (!probe.ok) throw new Error(`WebGPU unavailable: ${probe.reason}`);
+  return probe.adapter;
+}
+
+/** The trainer section: jax-js sizes its WASM worker pool by navigator.hardwareConcurrency, so it is set to the run's threads first. */
+function runTrain(params: BrowserTrainParams): Promise<BrowserTrainReport> {
+  Object.defineProperty(scope.navigator, 'hardwareConcurrency', { value: params.threads, configurable: true });
+  return runBrowserTrainBench(params, {
+    ort: ortWasm,
+    crossOriginIsolated: scope.crossOriginIsolated,
+    jaxThreads: scope.navigator.hardwareConcurrency,
+    say,
+  });
+}
+
 /** The parity fixture on jax-js's devices; the adapter is named when WebGPU is one of them. */
-async function runFixture(params: BrowserTrainFixtureParams): Promise<void> {
-  try {
-    let adapter: string | undefined;
-    if (params.devices.includes('webgpu')) {
-      const probe = await probeWebGpu(gpuOf(scope.navigator));
-      if (!probe.ok) throw new Error(`WebGPU unavailable: ${probe.reason}`);
-      adapter = probe.adapter;
-    }
-    const report = await runBrowserTrainFixture(params, { say, adapter });
-    scope.postMessage({ type: 'done', report });
-  } catch (e) {
-    scope.postMessage({ type: 'error', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) });
-  }
+async function runFixture(params: BrowserTrainFixtureParams): Promise<BrowserTrainFixtureReport> {
+  const adapter = params.devices.includes('webgpu') ? await gpuAdapter() : undefined;
+  return runBrowserTrainFixture(params, { say, adapter });
 }
 
 scope.postMessage({ type: 'ready' });

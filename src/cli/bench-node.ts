@@ -7,10 +7,10 @@ import { cpus, release, type } from 'node:os';
 import { createRequire } from 'node:module';
 import type { InferenceSession } from 'onnxruntime-web';
 import { createInferContext } from '../engine/infer/index.ts';
-import { BundleSessions, ortSessionCreator, type SessionCreator } from '../engine/sessions.ts';
-import { TensorTracker, type OrtModule } from '../engine/tensors.ts';
+import { ortSessionCreator, type SessionCreator } from '../engine/sessions.ts';
+import type { OrtModule } from '../engine/tensors.ts';
 import type { OpenedEngine } from '../bench/stages.ts';
-import { CliError, loadBundleDir } from './io.ts';
+import { CliError, openBundleDir } from './io.ts';
 
 /** The Node backends. */
 export const NODE_BACKENDS = ['node-wasm', 'node-native'] as const;
@@ -72,9 +72,8 @@ export async function nodeRuntime(backend: NodeBackend, threads: number): Promis
 /** Returns an opener of the bundle in `dir` on `rt` (read, sha256-checked, every role session created). */
 export function nodeOpener(dir: string, rt: NodeRuntime): () => Promise<OpenedEngine> {
   return async () => {
-    const bundle = await loadBundleDir(dir);
-    const sessions = await BundleSessions.open(bundle, rt.create, { backend: 'wasm', allowFallback: false });
-    const ctx = createInferContext({ ort: rt.ort, tracker: new TensorTracker(), sessions, bundle });
+    const { ort, bundle, sessions, tracker } = await openBundleDir(dir, rt);
+    const ctx = createInferContext({ ort, tracker, sessions, bundle });
     return { ctx, release: () => sessions.release() };
   };
 }

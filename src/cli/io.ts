@@ -6,7 +6,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BundleFileData } from '../protocol/messages.ts';
 import { loadBundleFromFiles, type LoadedBundle } from '../engine/bundle.ts';
-import { BundleSessions, ortSessionCreator } from '../engine/sessions.ts';
+import { BundleSessions, ortSessionCreator, type SessionCreator } from '../engine/sessions.ts';
 import { TensorTracker, type OrtModule } from '../engine/tensors.ts';
 
 /** A failure the CLI reports as one line on stderr with `exitCode` (no stack trace). */
@@ -73,20 +73,25 @@ export async function loadBundleDir(dir: string): Promise<LoadedBundle> {
   return loadBundleFromFiles(readBundleDir(dir));
 }
 
-/** A bundle opened for inference in Node. */
+/** A bundle opened for inference in Node, and the creator its sessions came from (for graphs made later). */
 export interface NodeEngine {
   ort: OrtModule;
   bundle: LoadedBundle;
   sessions: BundleSessions;
   tracker: TensorTracker;
+  create: SessionCreator;
 }
 
-/** Returns the bundle in `dir` with its role sessions created on WASM; call `sessions.release()` when done. */
-export async function openBundleDir(dir: string): Promise<NodeEngine> {
-  const ort = await nodeOrt();
+/**
+ * Returns the bundle in `dir` with its role sessions created by `runtime` (default: onnxruntime-web WASM, the
+ * browser's; bench-node.ts's nodeRuntime gives onnxruntime-node); call `sessions.release()` when done.
+ */
+export async function openBundleDir(dir: string, runtime?: { ort: OrtModule; create: SessionCreator }): Promise<NodeEngine> {
+  const ort = runtime?.ort ?? (await nodeOrt());
+  const create = runtime?.create ?? ortSessionCreator(ort);
   const bundle = await loadBundleDir(dir);
-  const sessions = await BundleSessions.open(bundle, ortSessionCreator(ort), { backend: 'wasm', allowFallback: false });
-  return { ort, bundle, sessions, tracker: new TensorTracker() };
+  const sessions = await BundleSessions.open(bundle, create, { backend: 'wasm', allowFallback: false });
+  return { ort, bundle, sessions, tracker: new TensorTracker(), create };
 }
 
 /** Returns `value` as pretty JSON; typed arrays become arrays, bigints numbers. */

@@ -17,13 +17,11 @@ import { initJaxNode } from '../engine/train/node.ts';
 import { removeOrtWorkerGlobal } from '../engine/train/node-worker.ts';
 import { archFromWeights } from '../engine/train/bundle-weights.ts';
 import { readWeights } from '../engine/train/onnx-weights.ts';
-import { Stage2Trainer, type TrainEvalRow, type TrainLogRow, type TrainResult } from '../engine/train/trainer.ts';
+import { Stage2Trainer, type TrainerDeps, type TrainEvalRow, type TrainLogRow, type TrainResult } from '../engine/train/trainer.ts';
 import { disposeTrainPrograms } from '../engine/train/update.ts';
 import { DEFAULT_BUNDLE, resolveEvalBundle } from './eval.ts';
-import { CliError, loadBundleDir, openBundleDir, printJson, type NodeEngine } from './io.ts';
+import { CliError, openBundleDir, printJson, type NodeEngine } from './io.ts';
 import { nodeRuntime } from './bench-node.ts';
-import { BundleSessions, type SessionCreator } from '../engine/sessions.ts';
-import { TensorTracker } from '../engine/tensors.ts';
 import { intIn, numberAtLeast, oneOf } from './options.ts';
 import { parseLengthPenalty, parseRewardWeights } from './rollouts.ts';
 import { TrainOutput } from './train-out.ts';
@@ -81,12 +79,13 @@ export function trainConfigOf(o: TrainCliOptions): TrainConfig {
 
 const fmt = (x: number | undefined, d: number): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
-/** The bundle on onnxruntime-node's CPU EP (1 intra-op thread, as the bench's node-native-1t), sessions as openBundleDir's. */
-async function openNative(dir: string): Promise<NodeEngine & { create: SessionCreator }> {
-  const rt = await nodeRuntime('node-native', 1);
-  const bundle = await loadBundleDir(dir);
-  const sessions = await BundleSessions.open(bundle, rt.create, { backend: 'wasm', allowFallback: false });
-  return { ort: rt.ort, bundle, sessions, tracker: new TensorTracker(), create: rt.create };
+/** The trainer's dependencies on a bundle opened in Node: its sessions, the cold start's graph, the same creator. */
+export function nodeTrainerDeps(engine: NodeEngine): TrainerDeps {
+  const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
+  const refPath = ctx.manifest.roles.referenceEncoder?.decoder;
+  const referenceGraph = refPath ? engine.bundle.files.get(refPath) : undefined;
+  if (!referenceGraph) throw new CliError(`bundle ${ctx.manifest.id} has no referenceEncoder decoder graph: nothing to train from`);
+  return { ctx, referenceGraph, createSession: (model) => engine.create(model, 'wasm') };
 }
 
 /** Runs `uae train` with parsed options; returns the JSON document (printed as JSON or as lines). */
@@ -95,18 +94,13 @@ export async function runTrainCommand(opts: TrainCliOptions): Promise<TrainJson>
   const config = trainConfigOf(opts);
   await initJaxNode();
   const dir = resolveEvalBundle(opts.bundle, (l) => log(l.replace(/^uae eval:/, 'uae train:')));
-  const engine: NodeEngine & { create?: SessionCreator } = opts.ort === 'native' ? await openNative(dir) : await openBundleDir(dir);
+  // --ort native: onnxruntime-node's CPU EP with 1 intra-op thread, as the bench's node-native-1t
+  const engine = await openBundleDir(dir, opts.ort === 'native' ? await nodeRuntime('node-native', 1) : undefined);
   removeOrtWorkerGlobal();
   let trainer: Stage2Trainer | undefined;
   try {
-    const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
-    const refPath = ctx.manifest.roles.referenceEncoder?.decoder;
-    const referenceGraph = refPath ? engine.bundle.files.get(refPath) : undefined;
-    if (!referenceGraph) throw new CliError(`bundle ${ctx.manifest.id} has no referenceEncoder decoder graph: nothing to train from`);
-    const createSession = (model: Uint8Array) =>
-      engine.create
-        ? engine.create(model, 'wasm')
-        : engine.ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    const deps = nodeTrainerDeps(engine);
+    const { ctx, referenceGraph } = deps;
     const out = opts.out
       ? new TrainOutput(
           opts.out,
@@ -124,7 +118,7 @@ export async function runTrainCommand(opts: TrainCliOptions): Promise<TrainJson>
     const evals: TrainEvalRow[] = saved ? [...saved.run.eval] : [];
     const checkpoints = new Set(saved?.run.checkpoints ?? []);
     try {
-      trainer = await Stage2Trainer.create({ ctx, referenceGraph, createSession }, config, saved?.state);
+      trainer = await Stage2Trainer.create(deps, config, saved?.state);
     } catch (e) {
       if (e instanceof TrainConfigError) throw new CliError(e.message);
       throw e;
