@@ -49,7 +49,10 @@ export async function runStatus(page, status, timeout = T) {
   return runError(page);
 }
 
-/** Returns the page's engine worker (its script is the bundled engine.worker). */
+/**
+ * Returns the page's engine worker (its script is the bundled engine.worker): the newest one, as a worker restarted
+ * after a crash may still be listed beside its dead predecessor for a moment (a fast machine looks within it).
+ */
 export async function engineWorker(page, previous = null) {
-  return until(() => page.workers().find((w) => /engine\.worker/.test(w.url()) && w !== previous), 'no engine worker found', T);
+  return until(() => page.workers().findLast((w) => /engine\.worker/.test(w.url()) && w !== previous), 'no engine worker found', T);
 }

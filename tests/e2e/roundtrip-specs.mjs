@@ -431,7 +431,9 @@ async function runRoundTripSpecs(ctx) {
       await page.getByTestId('rt-open').nth(1).click();
       await page.locator('[data-testid="rt-run"][data-status="finished"]').waitFor();
       assert.equal(await page.getByTestId('rt-run').getByTestId('rt-caption').count(), 3, 'the opened run has its 3 loops');
-      assert.equal(await page.locator('[data-testid="rt-run"] [data-testid="rt-chart-fidelity"] .recharts-line-dot').count(), 12);
+      // recharts draws the dots after the run is shown (a fast machine looks before)
+      const dots = page.locator('[data-testid="rt-run"] [data-testid="rt-chart-fidelity"] .recharts-line-dot');
+      await until(async () => (await dots.count()) === 12, "the opened run's fidelity chart does not have its 12 dots");
       const ticks = page.getByTestId('rt-compare-tick');
       await ticks.nth(0).check();
       await ticks.nth(1).check();

@@ -123,8 +123,12 @@ export async function runScrubberSpecs(ctx) {
     await page.getByTestId('rt-input').waitFor();
     await openTraining();
     const note = page.getByTestId('checkpoint-image-note');
-    await until(async () => (await note.getAttribute('data-fallback')) === 'false', 'the Round trip image is not the evaluated one');
-    assert.equal((await note.textContent()).trim(), `Evaluating on the Round trip’s image: ${SCENE.label}.`);
+    // the click lands in the store asynchronously: the note may still name the image shown before it
+    const expected = `Evaluating on the Round trip’s image: ${SCENE.label}.`;
+    await until(
+      async () => (await note.getAttribute('data-fallback')) === 'false' && (await note.textContent()).trim() === expected,
+      `the Round trip image (${SCENE.label}) is not the evaluated one`,
+    );
   });
 
   const seen = {};
