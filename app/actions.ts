@@ -80,7 +80,14 @@ async function initEngine(choice: BackendChoice): Promise<boolean> {
  */
 async function recoverEngine(info: RestartInfo): Promise<void> {
   dropPending(PROGRESS_KEY);
-  patchEngine({ restart: { ...info, at: Date.now() }, activity: { running: null, queued: 0 }, loading: null, backend: null });
+  // The bundle is being reloaded from here on (nothing may be sent to it before): `loading` says so at once.
+  const reload = info.restarted ? lastOrigin : null;
+  patchEngine({
+    restart: { ...info, at: Date.now() },
+    activity: { running: null, queued: 0 },
+    loading: reload ? { source: reload.label, progress: null } : null,
+    backend: null,
+  });
   if (!info.restarted) {
     patchEngine({
       status: 'failed',

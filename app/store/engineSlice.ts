@@ -53,3 +53,11 @@ export const initialEngine: EngineState = {
   restart: null,
   originPrompt: null,
 };
+
+/**
+ * True when a request can be sent to the loaded bundle now: the engine is up, on a backend, with a bundle, and no
+ * (re)load is in progress (after a worker restart the old summary stays shown while the bundle is reloaded).
+ */
+export function engineReady(e: EngineState): boolean {
+  return e.status === 'ready' && e.backend !== null && e.bundle !== null && e.loading === null;
+}

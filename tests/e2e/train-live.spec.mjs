@@ -348,6 +348,8 @@ async function runTrainLive(ctx) {
       await page.getByTestId('engine-restarted').waitFor({ timeout: WAIT });
       await page.locator('[data-testid="tl-resume"]:not([disabled])').waitFor({ timeout: WAIT });
       await page.getByTestId('tl-resume').click();
+      // Resume first waits for the storage writes in flight: until then the run still reads paused, with the crash's message
+      await until(async () => (await attr(page, 'train-live', 'data-status')) !== 'paused', 'Resume did not resume the run');
       await stepDone(page, steps);
       await until(async () => (await attr(page, 'train-live', 'data-status')) === 'done', 'the resumed run did not end as done', WAIT);
       // Nothing finished before the crash was lost: a point per step, evaluations at 0 and the last step.

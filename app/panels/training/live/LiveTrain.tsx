@@ -4,6 +4,7 @@ import { TRAIN_DEVICE_CHOICES, TRAIN_FORM_FIELDS, type TrainDeviceChoice } from 
 import { LOSS_TYPES } from '../../../../src/engine/grpo.ts';
 import type { RunLog } from '../../../../src/engine/runs/index.ts';
 import { useStore } from '../../../store/store';
+import { engineReady } from '../../../store/engineSlice';
 import { checkpointOwners } from '../checkpoints';
 import { TrainingCharts } from '../TrainingCharts';
 import {
@@ -206,13 +207,14 @@ function EvalTable() {
  * latest group's captions; the run and its checkpoints are kept in IndexedDB, so a reload resumes it.
  */
 export function LiveTrain() {
-  const { run, invalidForm, exporting, bundle, trainingRuns } = useStore(
+  const { run, invalidForm, exporting, bundle, trainingRuns, ready } = useStore(
     useShallow((s) => ({
       run: s.runs.liveTrain.run,
       invalidForm: s.runs.liveTrain.formErrors.length > 0,
       exporting: s.runs.liveTrain.exporting,
       bundle: s.engine.bundle,
       trainingRuns: s.runs.training.runs,
+      ready: engineReady(s.engine),
     })),
   );
   useEffect(() => {
@@ -244,13 +246,18 @@ export function LiveTrain() {
       )}
       <LiveForm disabled={running} />
       <div className="row tl-controls">
-        <button type="button" onClick={() => void startLive()} disabled={running || !canTrain || invalidForm} data-testid="tl-start">
+        <button
+          type="button"
+          onClick={() => void startLive()}
+          disabled={running || !ready || !canTrain || invalidForm}
+          data-testid="tl-start"
+        >
           {run ? 'Start a new run' : 'Start'}
         </button>
         <button type="button" onClick={pauseLive} disabled={!running} data-testid="tl-pause">
           Pause
         </button>
-        <button type="button" onClick={() => void resumeLive()} disabled={!paused || otherBundle} data-testid="tl-resume">
+        <button type="button" onClick={() => void resumeLive()} disabled={!paused || !ready || otherBundle} data-testid="tl-resume">
           Resume
         </button>
         <button type="button" onClick={cancelLive} disabled={!running && !paused} data-testid="tl-cancel">
