@@ -195,6 +195,7 @@ async function loadFromOrigin(origin: Origin, remember: boolean, configValue?: s
     flushFrame();
     lastOrigin = origin;
     patchEngine({ bundle, bundleOrigin: { kind: origin.kind, label: origin.label }, loading: null, error: null });
+    warmUpEngine(bundle.id, bundle.roles);
     if (remember && configValue !== undefined) useStore.setState((s) => ({ config: { ...s.config, bundle: configValue } }));
   } catch (e) {
     dropPending(PROGRESS_KEY);
@@ -208,6 +209,24 @@ async function loadFromOrigin(origin: Origin, remember: boolean, configValue?: s
   } finally {
     if (currentLoad === handle) currentLoad = null;
   }
+}
+
+/**
+ * Warms the freshly loaded bundle's sessions up in the worker (src/engine/infer/warmup.ts) so the first round trip
+ * runs at steady speed; any request sent meanwhile pre-empts it (the worker's queue), so nobody waits on it.
+ */
+function warmUpEngine(bundleId: string, roles: readonly string[]): void {
+  if (!['encoder', 'decoder', 'scorer'].every((r) => roles.includes(r))) return;
+  patchEngine({ warmUp: { status: 'running', bundleId } });
+  engine()
+    .request({ type: 'warmUp' }, { lane: 'warmUp' })
+    .done.then(
+      (r) => patchEngine({ warmUp: { status: 'done', bundleId, roundsMs: r.roundsMs, stoppedBy: r.stoppedBy } }),
+      (e: unknown) => {
+        const error = toAppError(e);
+        patchEngine({ warmUp: { status: error.code === 'cancelled' ? 'gave-way' : 'failed', bundleId, message: error.message } });
+      },
+    );
 }
 
 /** Cancels the bundle download in progress (the previous bundle stays loaded). */

@@ -454,6 +454,7 @@ async function main(): Promise<void> {
   }
 
   let firstTrip: FirstTripSection | undefined;
+  let firstTripWebgpu: FirstTripSection | undefined;
   if (only.includes('app-first-trip')) {
     const app = await serve(true);
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...common, '--disable-webgpu'] });
@@ -465,6 +466,15 @@ async function main(): Promise<void> {
       firstTrip = { error: e instanceof Error ? e.message : String(e) };
     } finally {
       await browser.close();
+    }
+    // WebGPU on SwiftShader: what the warm-up hides is shader compilation (fewer flow steps: a trip takes seconds there)
+    const gpu = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...common, '--enable-unsafe-webgpu'] });
+    try {
+      firstTripWebgpu = await appFirstTrip(gpu, app.url, { flowSteps: 4, repeats: 1, backend: 'webgpu', say });
+    } catch (e) {
+      firstTripWebgpu = { error: e instanceof Error ? e.message : String(e) };
+    } finally {
+      await gpu.close();
       app.stop();
     }
   }
@@ -546,6 +556,7 @@ async function main(): Promise<void> {
     ratios: computeRatios(runs),
     train,
     firstTrip,
+    firstTripWebgpu,
     wallSeconds: (Date.now() - t0) / 1000,
   };
   const outDir = args.out ?? here;
@@ -553,7 +564,10 @@ async function main(): Promise<void> {
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, 'RESULTS.md'), renderMarkdown(results));
   say(`wrote ${join(outDir, 'results.json')} and RESULTS.md in ${results.wallSeconds.toFixed(0)} s`);
-  const tripRun = firstTrip?.error ? [{ key: 'app-first-trip', error: firstTrip.error }] : [];
+  const tripRun = [
+    ...(firstTrip?.error ? [{ key: 'app-first-trip', error: firstTrip.error }] : []),
+    ...(firstTripWebgpu?.error ? [{ key: 'app-first-trip (webgpu)', error: firstTripWebgpu.error }] : []),
+  ];
   const fixtureRun = train?.fixture ? [{ key: FIXTURE_KEY, error: train.fixture.error ?? fixtureMisses(train.fixture) }] : [];
   const failed: { key: string; error?: string }[] = [...runs, ...(train?.runs ?? []), ...fixtureRun, ...tripRun].filter((r) => r.error);
   for (const r of failed) say(`${r.key} FAILED: ${r.error}`);

@@ -1,4 +1,5 @@
 import { useStore } from '../store/store';
+import type { WarmUpState } from '../store/engineSlice';
 import type { BackendInfo } from '../store/types';
 
 /** Header text for the backend in use: "WebGPU · swiftshader", "WASM · 2 threads". */
@@ -13,15 +14,26 @@ export function badgeWhy(info: BackendInfo): string {
   return `${info.requested === 'auto' ? 'Auto chose' : `Asked for ${info.requested}, running`} WASM: ${info.reason}`;
 }
 
+/** The badge's tooltip line about the warm-up after the last load. */
+export function warmUpLine(w: WarmUpState | null): string {
+  if (!w) return '';
+  if (w.status === 'running') return ' · warming up';
+  if (w.status === 'done')
+    return ` · warmed up in ${Math.round(w.roundsMs.reduce((a, b) => a + b, 0))} ms (${w.roundsMs.length} round${w.roundsMs.length === 1 ? '' : 's'}: ${w.roundsMs.map((ms) => Math.round(ms)).join(', ')} ms)`;
+  return w.status === 'gave-way' ? ' · warm-up gave way to the first request' : ` · warm-up failed: ${w.message}`;
+}
+
 /**
  * Shows the backend actually in use (not the one asked for) and why it fell back, if it did.
- * data-activity is the worker's own word on what it runs ('idle' once a cancelled request has stopped).
+ * data-activity is the worker's own word on what it runs ('idle' once a cancelled request has stopped);
+ * data-warmup the warm-up after the last load (none, running, done, gave-way, failed).
  */
 export function BackendBadge() {
   const backend = useStore((s) => s.engine.backend);
   const status = useStore((s) => s.engine.status);
   const running = useStore((s) => s.engine.activity.running);
   const activity = running ?? 'idle';
+  const warm = useStore((s) => s.engine.warmUp);
   if (!backend) {
     return (
       <span className="badge" data-testid="backend-badge" data-backend="none" data-activity={activity} aria-live="polite">
@@ -36,7 +48,9 @@ export function BackendBadge() {
       data-testid="backend-badge"
       data-backend={backend.backend}
       data-activity={activity}
-      title={`${badgeWhy(backend)}${running ? ` · running ${running}` : ''}`}
+      data-warmup={warm?.status ?? 'none'}
+      data-warmup-ms={warm?.status === 'done' ? Math.round(warm.roundsMs.reduce((a, b) => a + b, 0)) : undefined}
+      title={`${badgeWhy(backend)}${running ? ` · running ${running}` : ''}${warmUpLine(warm)}`}
       aria-live="polite"
     >
       <span className={running ? 'dot busy' : 'dot'} aria-hidden="true" />

@@ -25,6 +25,15 @@ export interface OriginPrompt {
 
 export type EngineStatus = 'starting' | 'ready' | 'failed';
 
+/**
+ * The warm-up after a load (src/engine/infer/warmup.ts): running, done (each round's ms, why it stopped), gave way
+ * to a request that arrived first (that request did the warming), or failed (its message; nothing else is affected).
+ */
+export type WarmUpState =
+  | { status: 'running'; bundleId: string }
+  | { status: 'done'; bundleId: string; roundsMs: number[]; stoppedBy: string }
+  | { status: 'gave-way' | 'failed'; bundleId: string; message: string };
+
 /** What the UI knows about the worker: all plain data, copied from engine events. */
 export interface EngineState {
   status: EngineStatus;
@@ -40,6 +49,7 @@ export interface EngineState {
   activity: EngineActivityState;
   restart: EngineRestart | null;
   originPrompt: OriginPrompt | null;
+  warmUp: WarmUpState | null;
 }
 
 export const initialEngine: EngineState = {
@@ -52,6 +62,7 @@ export const initialEngine: EngineState = {
   activity: { running: null, queued: 0 },
   restart: null,
   originPrompt: null,
+  warmUp: null,
 };
 
 /**

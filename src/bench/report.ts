@@ -51,6 +51,8 @@ export interface BenchResults {
   train?: TrainSection;
   /** Time to the first round trip in the app (absent when the section was skipped). */
   firstTrip?: FirstTripSection;
+  /** The same on WebGPU (SwiftShader here): fewer flow steps, 2 profiles. */
+  firstTripWebgpu?: FirstTripSection;
   wallSeconds: number;
 }
 
@@ -162,7 +164,7 @@ export function renderMarkdown(res: BenchResults): string {
     '',
   );
   if (res.runs.length === 0)
-    return `${[...lines, ...renderFirstTripMarkdown(res.firstTrip, undefined), ...renderTrainMarkdown(res.train)].join('\n')}\n`;
+    return `${[...lines, ...renderFirstTripMarkdown(res.firstTrip, undefined), ...renderFirstTripMarkdown(res.firstTripWebgpu, undefined, 'webgpu'), ...renderTrainMarkdown(res.train)].join('\n')}\n`;
   lines.push('## Stage times (median ms, [min–max])', '');
   lines.push(`| stage | ${runs.map((r) => r.key).join(' | ')} |`);
   lines.push(`|---|${runs.map(() => '---:').join('|')}|`);
@@ -246,6 +248,7 @@ export function renderMarkdown(res: BenchResults): string {
     'roundtrip',
   )?.timing.median;
   lines.push(...renderFirstTripMarkdown(res.firstTrip, steadyTrip));
+  lines.push(...renderFirstTripMarkdown(res.firstTripWebgpu, undefined, 'webgpu'));
   lines.push(...renderTrainMarkdown(res.train));
   return `${lines.join('\n')}\n`;
 }

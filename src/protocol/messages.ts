@@ -12,6 +12,7 @@ import type { RolloutsSpec } from './rollouts.ts';
 import type { CheckpointEvalSpec } from './checkpoint.ts';
 import type { TrainExportSpec, TrainSpec } from './train.ts';
 import type { BenchSpec } from './bench.ts';
+import type { WarmUpReport } from '../engine/infer/warmup.ts';
 
 // The engine's vocabulary, as the protocol carries it.
 export type { BackendChoice, BackendName, BundleFileData, ErrorCode, ErrorPayload, LoadedFileInfo, TensorData } from '../engine/vocab.ts';
@@ -89,6 +90,11 @@ export interface RequestSpecs {
   train: TrainSpec;
   trainExport: TrainExportSpec;
   bench: BenchSpec;
+  /**
+   * Warm-up rounds on the loaded bundle (src/engine/infer/warmup.ts), sent by the app after a load: pre-empted
+   * (answered 'cancelled') by any request that arrives while it runs, so nobody waits on it.
+   */
+  warmUp: { params: { budgetMs?: number; maxRounds?: number; settle?: number }; partial: never; result: WarmUpReport };
 }
 
 /** Name of a request kind. */

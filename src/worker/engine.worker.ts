@@ -24,6 +24,7 @@ import { registerCheckpointEval } from './handlers/checkpoint.ts';
 import { registerTrain } from './handlers/train.ts';
 import { registerTrainExport } from './handlers/train-export.ts';
 import { registerBench } from './handlers/bench.ts';
+import { registerWarmUp } from './handlers/warmup.ts';
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
 
@@ -73,6 +74,7 @@ registerCheckpointEval(host);
 registerTrain(host);
 registerTrainExport(host);
 registerBench(host);
+registerWarmUp(host);
 
 // Fault injection for the E2E (tests/e2e/resilience-faults.spec.mjs reaches it with Playwright's
 // worker.evaluate): destroys the device the WebGPU sessions run on, as a GPU reset or driver crash would.

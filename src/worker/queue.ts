@@ -3,7 +3,8 @@
  * re-entrant); `cancel` bypasses the queue and flags its target, which checks the flag between steps.
  * Every start and end of a request is broadcast as an `activity` event (the UI's busy/idle). Cancelling
  * the running request answers it at once and the worker reports idle; the session step already submitted
- * finishes in the background and the next request starts after it.
+ * finishes in the background and the next request starts after it. A pre-emptible kind (the warm-up after a load)
+ * is cancelled the same way by any request that arrives while it runs: that request starts after its current step.
  */
 import { EngineError, toErrorPayload } from '../engine/errors.ts';
 import type { ErrorPayload } from '../engine/vocab.ts';
@@ -20,6 +21,9 @@ export interface QueueDeps {
   /** Returns, for a request starting now, how to explain its failure (undefined: toErrorPayload). */
   watchFailure(): ((e: unknown) => Promise<ErrorPayload>) | undefined;
 }
+
+/** Request kinds that give way to any request arriving while they run (answered 'cancelled'). */
+const PREEMPTIBLE: ReadonlySet<RequestType> = new Set<RequestType>(['warmUp']);
 
 /** Requests in arrival order, their cancel flags and the activity broadcasts. */
 export class RequestQueue {
@@ -52,6 +56,11 @@ export class RequestQueue {
     if (typeof type !== 'string' || !this.deps.handler(type as RequestType)) {
       this.deps.post({ type: 'error', id, error: { code: 'bad-request', message: `unknown request type '${String(type)}'` } });
       return;
+    }
+    const running = this.runningId;
+    if (running !== undefined && this.runningType !== undefined && PREEMPTIBLE.has(this.runningType)) {
+      this.cancelled.add(running);
+      this.abortRunning?.(new EngineError('cancelled', `request ${running} (${this.runningType}) gave way to a ${String(type)} request`));
     }
     this.active.add(id);
     const run = (): Promise<void> => this.dispatch(message as RequestOf<RequestType>);

@@ -10,3 +10,4 @@ export * from './pipeline.ts';
 export * from './evaluate.ts';
 export * from './roundtrip.ts';
 export * from './checkpoint.ts';
+export * from './warmup.ts';
