@@ -12,16 +12,26 @@ import { medianVisit, visitsOf, type FirstTripMode, type FirstTripSection, type 
 const WAIT = 300_000;
 const now = (page: Page): Promise<number> => page.evaluate(() => performance.now());
 
-/** Presses Run and waits for a new finished run -> [pressed, finished] (page clock). */
+/**
+ * Presses Run and waits for a new finished run -> [pressed, finished] (page clock, both read in the page: a reading
+ * from here would wait for a main thread busy drawing the run, and start the clock late).
+ */
 async function trip(page: Page): Promise<[number, number]> {
   await page.locator('[data-testid="rt-start"]:not([disabled])').waitFor({ timeout: WAIT });
   // a reload may show the last stored run: wait for a new one
   const before = (await page.getByTestId('rt-run').count()) > 0 ? await page.getByTestId('rt-run').getAttribute('data-run-id') : null;
-  await page.getByTestId('rt-start').click();
-  const pressed = await now(page);
-  const fresh = before === null ? '' : `:not([data-run-id="${before}"])`;
-  await page.locator(`[data-testid="rt-run"][data-status="finished"]${fresh}`).waitFor({ timeout: WAIT });
-  return [pressed, await now(page)];
+  // a string, not a function: tsx would wrap a function's inner arrows in its __name helper, unknown in the page
+  return page.evaluate(`new Promise((resolve) => {
+    const t0 = performance.now();
+    const observer = new MutationObserver(() => {
+      const run = document.querySelector('[data-testid="rt-run"]');
+      if (!run || run.dataset.status !== 'finished' || run.dataset.runId === ${JSON.stringify(before)}) return;
+      observer.disconnect();
+      resolve([t0, performance.now()]);
+    });
+    observer.observe(document.body, { subtree: true, childList: true, attributes: true });
+    document.querySelector('[data-testid="rt-start"]').click();
+  })`);
 }
 
 /** One visit of `url` in `page` -> its times (the page's own clock). */
