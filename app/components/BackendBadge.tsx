@@ -14,12 +14,17 @@ export function badgeWhy(info: BackendInfo): string {
   return `${info.requested === 'auto' ? 'Auto chose' : `Asked for ${info.requested}, running`} WASM: ${info.reason}`;
 }
 
+/** Milliseconds the warm-up's rounds took, rounded (undefined unless it is done). */
+function warmUpMs(w: WarmUpState | null): number | undefined {
+  return w?.status === 'done' ? Math.round(w.roundsMs.reduce((a, b) => a + b, 0)) : undefined;
+}
+
 /** The badge's tooltip line about the warm-up after the last load. */
 export function warmUpLine(w: WarmUpState | null): string {
   if (!w) return '';
   if (w.status === 'running') return ' · warming up';
   if (w.status === 'done')
-    return ` · warmed up in ${Math.round(w.roundsMs.reduce((a, b) => a + b, 0))} ms (${w.roundsMs.length} round${w.roundsMs.length === 1 ? '' : 's'}: ${w.roundsMs.map((ms) => Math.round(ms)).join(', ')} ms)`;
+    return ` · warmed up in ${warmUpMs(w)} ms (${w.roundsMs.length} round${w.roundsMs.length === 1 ? '' : 's'}: ${w.roundsMs.map((ms) => Math.round(ms)).join(', ')} ms)`;
   return w.status === 'gave-way' ? ' · warm-up gave way to the first request' : ` · warm-up failed: ${w.message}`;
 }
 
@@ -49,7 +54,7 @@ export function BackendBadge() {
       data-backend={backend.backend}
       data-activity={activity}
       data-warmup={warm?.status ?? 'none'}
-      data-warmup-ms={warm?.status === 'done' ? Math.round(warm.roundsMs.reduce((a, b) => a + b, 0)) : undefined}
+      data-warmup-ms={warmUpMs(warm)}
       title={`${badgeWhy(backend)}${running ? ` · running ${running}` : ''}${warmUpLine(warm)}`}
       aria-live="polite"
     >

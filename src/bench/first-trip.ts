@@ -1,10 +1,11 @@
 /**
- * The benchmark's time to the first result in the app (issue 21): from opening the page, its bundle already cached,
- * to the bundle loaded and to the first round trip finished, on Chromium WASM (measured by bench/app-first-trip.ts).
- * Two kinds of visit: Run pressed the moment it is enabled (the warm-up after the load gives way to it at once), and
- * Run pressed once the warm-up is over (a user who takes a few seconds to press); in both, two more round trips
- * follow, the last of them the app's own steady round trip.
+ * The benchmark's time to the first result in the app (issue 21): from opening the page to the bundle loaded and to
+ * the first round trip finished (measured by bench/app-first-trip.ts, on Chromium WASM and WebGPU). Four kinds of
+ * visit: a fresh profile's first visit or one with the bundle cached, Run pressed the moment it is enabled (the
+ * warm-up after the load gives way to it) or once the warm-up is over; every visit then runs two more round trips,
+ * the last of them the app's own steady round trip.
  */
+import { median } from './timing.ts';
 
 /** When a visit presses Run. */
 export type FirstTripMode = 'at-once' | 'after-warm-up';
@@ -47,14 +48,12 @@ export interface FirstTripSection {
 
 const ms = (x: number): string => x.toFixed(0);
 
-const middle = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
 /** Returns the median visit of `visits` (by finishedMs) with the median of their first round trips and of their steady ones. */
 export function medianVisit(visits: readonly FirstTripVisit[]): FirstTripMedian | undefined {
   if (visits.length === 0) return undefined;
   const m = [...visits].sort((a, b) => a.finishedMs - b.finishedMs)[Math.floor(visits.length / 2)];
   const steady = visits.flatMap((v) => (v.steadyTripMs === undefined ? [] : [v.steadyTripMs]));
-  return { ...m, tripMs: middle(visits.map((v) => v.finishedMs - v.pressedMs)), ...(steady.length ? { steadyMs: middle(steady) } : {}) };
+  return { ...m, tripMs: median(visits.map((v) => v.finishedMs - v.pressedMs)), ...(steady.length ? { steadyMs: median(steady) } : {}) };
 }
 
 /** Returns the visits of one kind (cached or a fresh profile's first; pressed at once or after the warm-up). */
