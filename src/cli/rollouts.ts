@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { LOSS_TYPES, REWARD_SCALINGS, type LengthPenaltySpec, type LossType, type RewardScaling } from '../engine/grpo.ts';
 import { createInferContext } from '../engine/infer/index.ts';
 import {
@@ -25,7 +25,7 @@ import {
   type RolloutsOutcome,
   formatFixed,
 } from '../engine/rollouts/index.ts';
-import { lengthPenaltyOf, rewardWeightsOf } from '../engine/train/specs.ts';
+import { lengthPenaltyOf, lengthPenaltySpecOf, rewardSpecOf, rewardWeightsOf } from '../engine/train/specs.ts';
 import { DEFAULT_BUNDLE, resolveEvalBundle } from './eval.ts';
 import { CliError, openBundleDir, printJson } from './io.ts';
 import { benchSampling, printBench, type SamplingBench } from './rollouts-bench.ts';
@@ -116,6 +116,20 @@ export function parseLengthPenalty(v: string): LengthPenaltySpec | null {
   } catch {
     throw new InvalidArgumentError('--length-penalty takes none, overlong:MAX:CACHE[:WEIGHT] (MAX ≥ CACHE > 0) or linear:COEF[:WEIGHT]');
   }
+}
+
+/** `--reward SPEC` with `default` shown in its text form (`sim`, `sim=1,ssim=0.5`). */
+export function rewardOption(def: RewardWeights): Option {
+  return new Option('--reward <spec>', `NAME or a mix NAME=W,NAME=W (${REWARD_NAMES.join(', ')})`)
+    .argParser(parseRewardWeights)
+    .default(def, rewardSpecOf(def));
+}
+
+/** `--length-penalty SPEC` with `default` shown in its text form (`none`, `overlong:24:8`). */
+export function lengthPenaltyOption(def: LengthPenaltySpec | null): Option {
+  return new Option('--length-penalty <spec>', 'none | overlong:MAX:CACHE[:W] | linear:COEF[:W]')
+    .argParser(parseLengthPenalty)
+    .default(def, lengthPenaltySpecOf(def));
 }
 
 /** Returns the old policy of `--old current | STEP` (a checkpoint step the bundle lists). */
@@ -263,8 +277,8 @@ export function registerRollouts(program: Command): void {
     )
     .option('--top-p <p>', 'nucleus mass', numberAtLeast('top-p', 0, true), d.topP)
     .option('--steps <k>', "flow (Euler) steps (default: the bundle's flowSteps)", intIn('steps', 1, 1000))
-    .option('--reward <spec>', `NAME or a mix NAME=W,NAME=W (${REWARD_NAMES.join(', ')})`, parseRewardWeights, d.rewards)
-    .option('--length-penalty <spec>', 'none | overlong:MAX:CACHE[:W] | linear:COEF[:W]', parseLengthPenalty, null)
+    .addOption(rewardOption(d.rewards))
+    .addOption(lengthPenaltyOption(null))
     .option('--scale <s>', `advantage scaling (${REWARD_SCALINGS.join(', ')})`, oneOf('scale', REWARD_SCALINGS), d.scaleRewards)
     .option('--old <policy>', "old policy of the ratio: 'current' or a checkpoint step", parseOldPolicy, d.oldPolicy)
     .option('--beta <b>', 'KL coefficient β', numberAtLeast('beta', 0), d.beta)

@@ -23,7 +23,7 @@ import { DEFAULT_BUNDLE, resolveEvalBundle } from './eval.ts';
 import { CliError, openBundleDir, printJson, type NodeEngine } from './io.ts';
 import { nodeRuntime } from './bench-node.ts';
 import { intIn, numberAtLeast, oneOf } from './options.ts';
-import { parseLengthPenalty, parseRewardWeights } from './rollouts.ts';
+import { lengthPenaltyOption, rewardOption } from './rollouts.ts';
 import { TrainOutput } from './train-out.ts';
 
 /** Options of `uae train` after parsing. */
@@ -176,8 +176,8 @@ export function registerTrain(program: Command): void {
     .option('--lr <lr>', 'AdamW learning rate (> 0)', numberAtLeast('lr', 0, true), p.lr)
     .option('--beta <b>', 'k3 KL weight to the cold start (≥ 0)', numberAtLeast('beta', 0), p.beta)
     .option('--loss <t>', `loss type (${LOSS_TYPES.join(', ')})`, oneOf('loss', LOSS_TYPES), p.lossType)
-    .option('--reward <spec>', 'NAME or a mix NAME=W,NAME=W (sim, psnr, ssim, attr_f1)', parseRewardWeights, p.rewards)
-    .option('--length-penalty <spec>', 'none | overlong:MAX:CACHE[:W] | linear:COEF[:W]', parseLengthPenalty, p.lengthPenalty)
+    .addOption(rewardOption(p.rewards))
+    .addOption(lengthPenaltyOption(p.lengthPenalty))
     .option('--temperature <t>', 'sampling temperature (> 0)', numberAtLeast('temperature', 0, true), p.temperature)
     .option('--seed <s>', 'seed of the step images, caption sampling and decoder noise', intIn('seed', 0, 0xffffffff), p.seed)
     .option(
