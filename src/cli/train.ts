@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { LOSS_TYPES, type LengthPenaltySpec, type LossType } from '../engine/grpo.ts';
 import { createInferContext } from '../engine/infer/index.ts';
 import { GROUP_SIZE_RANGE, type RewardWeights } from '../engine/rollouts/index.ts';
-import { STAGE2_PRESET, TrainConfigError, type TrainConfig } from '../engine/train/config.ts';
+import { LIVE_PRESET, TrainConfigError, type TrainConfig } from '../engine/train/config.ts';
 import { initJaxNode } from '../engine/train/node.ts';
 import { removeOrtWorkerGlobal } from '../engine/train/node-worker.ts';
 import { archFromWeights } from '../engine/train/bundle-weights.ts';
@@ -59,7 +59,7 @@ export interface TrainJson {
 /** Returns the trainer's settings of parsed options (the preset for everything the CLI does not set). */
 export function trainConfigOf(o: TrainCliOptions): TrainConfig {
   return {
-    ...STAGE2_PRESET,
+    ...LIVE_PRESET,
     steps: o.steps,
     group: o.group,
     images: o.images,
@@ -165,7 +165,7 @@ export async function runTrainCommand(opts: TrainCliOptions): Promise<TrainJson>
 
 /** Adds `uae train` to the program. */
 export function registerTrain(program: Command): void {
-  const p = STAGE2_PRESET;
+  const p = LIVE_PRESET;
   const max = Number.MAX_SAFE_INTEGER;
   program
     .command('train')

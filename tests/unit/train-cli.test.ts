@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { TrainJson } from '../../src/cli/train.ts';
-import { STAGE2_PRESET } from '../../src/engine/train/config.ts';
+import { LIVE_PRESET } from '../../src/engine/train/config.ts';
 import { cliJson, runCli } from './cli-helpers.ts';
 
 describe('uae train', () => {
@@ -50,7 +50,7 @@ describe('uae train', () => {
     const doc = await cliJson<TrainJson>(['train', ...args, '--json']);
     expect(Object.keys(doc)).toEqual(['config', 'log', 'eval']);
     expect(doc.config).toMatchObject({
-      ...STAGE2_PRESET,
+      ...LIVE_PRESET,
       steps: 3,
       group: 2,
       images: 2,
@@ -128,7 +128,7 @@ describe('uae train --out', () => {
     ]);
     expect(ev.sim).toBeCloseTo(resumed.eval[2].sim, 5);
     expect(ev.mean_tokens).toBe(resumed.eval[2].mean_tokens);
-    const other = await runCli(['train', '--steps', '2', ...args, '--beta', '0.3', '--json']);
+    const other = await runCli(['train', '--steps', '2', ...args, '--beta', '0.5', '--json']);
     expect(other.code).toBe(1);
     expect(other.err).toContain('other settings');
   });

@@ -12,12 +12,13 @@ import { setLiveField, startLive } from '../../app/panels/training/live/actions.
 import { crc32, zipStored } from '../../app/lib/zip.ts';
 import { useStore } from '../../app/store/store.ts';
 import { parseQuery, sanitizeGroup, writeQuery } from '../../app/store/url.ts';
-import { STAGE2_PRESET } from '../../src/engine/train/config.ts';
+import { LIVE_PRESET, STAGE2_PRESET } from '../../src/engine/train/config.ts';
 import { checkTrainConfig, trainConfigErrors } from '../../src/engine/train/config.ts';
 import {
   DEFAULT_TRAIN_FORM,
   formOf,
   parseTrainForm,
+  PYTORCH_RUN_FORM,
   readTrainForm,
   TrainFormError,
   trainFormErrors,
@@ -35,8 +36,10 @@ const bad = (patch: Partial<TrainForm>): TrainFormError => {
 };
 
 describe('train live form', () => {
-  it('defaults to the shipped preset, and a form of any config parses back to it', () => {
-    expect(parseTrainForm(DEFAULT_TRAIN_FORM)).toEqual({ config: STAGE2_PRESET, checkpointEvery: 10, device: 'auto' });
+  it('defaults to the live preset (the PyTorch run’s but β 0.3), and a form of any config parses back to it', () => {
+    expect(parseTrainForm(DEFAULT_TRAIN_FORM)).toEqual({ config: LIVE_PRESET, checkpointEvery: 10, device: 'auto' });
+    expect(LIVE_PRESET).toEqual({ ...STAGE2_PRESET, beta: 0.3 });
+    expect(parseTrainForm(PYTORCH_RUN_FORM)).toEqual({ config: STAGE2_PRESET, checkpointEvery: 10, device: 'auto' });
     const c = {
       ...STAGE2_PRESET,
       steps: 3,
@@ -101,7 +104,7 @@ describe('train live form', () => {
     if (r.ok) throw new Error('accepted an invalid form');
     expect(r.errors.map((e) => e.field)).toEqual(['group', 'lr']);
     expect(bad({ group: '1', lr: '-1' })).toMatchObject({ field: 'group', message: r.errors[0].message });
-    expect(readTrainForm(DEFAULT_TRAIN_FORM)).toEqual({ ok: true, config: STAGE2_PRESET, checkpointEvery: 10, device: 'auto' });
+    expect(readTrainForm(DEFAULT_TRAIN_FORM)).toEqual({ ok: true, config: LIVE_PRESET, checkpointEvery: 10, device: 'auto' });
     // The config's checks list every failing field; checkTrainConfig throws the first of them (the CLI's and worker's check).
     const config = { ...STAGE2_PRESET, group: 1, lr: -1, evalScenes: 0 };
     expect(trainConfigErrors(config).map((e) => e.field)).toEqual(['group', 'lr', 'evalScenes']);

@@ -1,11 +1,12 @@
 /**
  * The live trainer's settings as a form of text fields (the Training tab's "Train live", a link's `tl-*` keys): one
- * table of fields (name, label, `uae train` flag, default from STAGE2_PRESET), and one parser to a TrainConfig whose
+ * table of fields (name, label, `uae train` flag, default from LIVE_PRESET), and one parser to a TrainConfig whose
  * checks are checkTrainConfig's, so the page, the link and the CLI refuse the same values with a message naming the field
  * (the form names every invalid field at once).
  */
 import { LOSS_TYPES, type LossType } from '../grpo.ts';
-import { STAGE2_PRESET, trainConfigErrors, type TrainConfig } from './config.ts';
+import { REWARD_NAMES } from '../rollouts/index.ts';
+import { LIVE_PRESET, STAGE2_PRESET, trainConfigErrors, type TrainConfig } from './config.ts';
 import { lengthPenaltyOf, lengthPenaltySpecOf, rewardSpecOf, rewardWeightsOf } from './specs.ts';
 
 /** One field of the form. */
@@ -51,7 +52,13 @@ export const TRAIN_FORM_FIELDS: readonly TrainFormFieldSpec[] = [
   { field: 'lr', key: 'tl-lr', label: 'lr', help: 'AdamW learning rate (> 0)', config: 'lr' },
   { field: 'beta', key: 'tl-beta', label: 'beta', help: 'k3 KL weight to the cold start (≥ 0)', config: 'beta' },
   { field: 'loss', key: 'tl-loss', label: 'loss type', help: `TRL's loss_type (${LOSS_TYPES.join(', ')})`, config: 'lossType' },
-  { field: 'reward', key: 'tl-reward', label: 'reward', help: 'NAME or a mix NAME=W,NAME=W (sim, psnr, ssim, attr_f1)', config: 'rewards' },
+  {
+    field: 'reward',
+    key: 'tl-reward',
+    label: 'reward',
+    help: `NAME or a mix NAME=W,NAME=W (${REWARD_NAMES.join(', ')})`,
+    config: 'rewards',
+  },
   {
     field: 'lengthPenalty',
     key: 'tl-penalty',
@@ -115,8 +122,11 @@ export function formOf(c: TrainConfig, checkpointEvery = DEFAULT_CHECKPOINT_EVER
   };
 }
 
-/** The shipped preset as a form. */
-export const DEFAULT_TRAIN_FORM: Readonly<TrainForm> = formOf(STAGE2_PRESET);
+/** The live trainer's default preset as a form. */
+export const DEFAULT_TRAIN_FORM: Readonly<TrainForm> = formOf(LIVE_PRESET);
+
+/** The bundle's recorded PyTorch run's settings as a form (to train live what the overlay shows). */
+export const PYTORCH_RUN_FORM: Readonly<TrainForm> = formOf(STAGE2_PRESET);
 
 /** An invalid form field: `field` names it, the message starts with its label. */
 export class TrainFormError extends RangeError {
@@ -147,7 +157,7 @@ export type TrainFormReading =
  * The one parser of the form: reads every field, checks the config with checkTrainConfig's checks (all of them, not
  * only the first failing one), and returns the settings or every invalid field with a message naming it.
  */
-export function readTrainForm(form: Readonly<TrainForm>, base: Readonly<TrainConfig> = STAGE2_PRESET): TrainFormReading {
+export function readTrainForm(form: Readonly<TrainForm>, base: Readonly<TrainConfig> = LIVE_PRESET): TrainFormReading {
   const errors: TrainFormError[] = [];
   const fail = (field: TrainFormField, message: string): void => {
     if (!errors.some((e) => e.field === field)) errors.push(new TrainFormError(field, message));
@@ -202,7 +212,7 @@ export function readTrainForm(form: Readonly<TrainForm>, base: Readonly<TrainCon
 }
 
 /** Every invalid field of a form (empty when it is valid), each with a message naming it, in display order. */
-export function trainFormErrors(form: Readonly<TrainForm>, base: Readonly<TrainConfig> = STAGE2_PRESET): TrainFormError[] {
+export function trainFormErrors(form: Readonly<TrainForm>, base: Readonly<TrainConfig> = LIVE_PRESET): TrainFormError[] {
   const r = readTrainForm(form, base);
   return r.ok ? [] : r.errors;
 }
@@ -210,7 +220,7 @@ export function trainFormErrors(form: Readonly<TrainForm>, base: Readonly<TrainC
 /** Returns the config, checkpoint spacing and gradient device of a form; throws TrainFormError naming the first invalid field. */
 export function parseTrainForm(
   form: Readonly<TrainForm>,
-  base: Readonly<TrainConfig> = STAGE2_PRESET,
+  base: Readonly<TrainConfig> = LIVE_PRESET,
 ): {
   config: TrainConfig;
   checkpointEvery: number;

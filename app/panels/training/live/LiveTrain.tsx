@@ -1,6 +1,12 @@
 import { useEffect, useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { TRAIN_DEVICE_CHOICES, TRAIN_FORM_FIELDS, type TrainDeviceChoice } from '../../../../src/engine/train/form.ts';
+import {
+  DEFAULT_TRAIN_FORM,
+  PYTORCH_RUN_FORM,
+  TRAIN_DEVICE_CHOICES,
+  TRAIN_FORM_FIELDS,
+  type TrainDeviceChoice,
+} from '../../../../src/engine/train/form.ts';
 import { LOSS_TYPES } from '../../../../src/engine/grpo.ts';
 import type { RunLog } from '../../../../src/engine/runs/index.ts';
 import { useStore } from '../../../store/store';
@@ -18,6 +24,7 @@ import {
   pauseLive,
   resumeLive,
   setLiveField,
+  setLiveForm,
   startLive,
 } from './actions';
 import { formatDuration, liveRunLog, pace } from './progress';
@@ -62,7 +69,18 @@ function LiveForm({ disabled }: { disabled: boolean }) {
   const { form, errors } = useStore(useShallow((s) => ({ form: s.runs.liveTrain.form, errors: s.runs.liveTrain.formErrors })));
   return (
     <fieldset className="tl-form" disabled={disabled} data-testid="tl-form">
-      <legend className="muted small">Settings (the shipped stage-2 preset by default; shareable in the link)</legend>
+      <legend className="muted small">Settings (shareable in the link)</legend>
+      <p className="tl-presets small">
+        Presets:{' '}
+        <button type="button" className="link" onClick={() => setLiveForm(DEFAULT_TRAIN_FORM)} data-testid="tl-preset-default">
+          default (β {DEFAULT_TRAIN_FORM.beta})
+        </button>{' '}
+        ·{' '}
+        <button type="button" className="link" onClick={() => setLiveForm(PYTORCH_RUN_FORM)} data-testid="tl-preset-pytorch">
+          the recorded PyTorch run’s (β {PYTORCH_RUN_FORM.beta})
+        </button>
+        <span className="muted"> — the default differs only in β, which keeps caption precision ≥ 0.9 whatever the seed</span>
+      </p>
       {TRAIN_FORM_FIELDS.map((f) => {
         const bad = errors.some((e) => e.field === f.field);
         const id = `tl-${f.field}`;

@@ -56,6 +56,11 @@ export function setLiveField(field: TrainFormField, value: string): void {
   });
 }
 
+/** Sets every field at once (a preset) and checks the form. */
+export function setLiveForm(form: LiveTrainState['form']): void {
+  patch(() => ({ form: { ...form }, formErrors: checkForm(form) }));
+}
+
 /** Returns every invalid field of the form and why, in display order (empty when the form is valid). */
 export function checkForm(form: LiveTrainState['form']): LiveTrainState['formErrors'] {
   try {
