@@ -50,7 +50,7 @@ export const DEFAULT_FORM: RolloutsForm = {
   temperature: DEFAULT_SETTINGS.temperature,
   topP: DEFAULT_SETTINGS.topP,
   reward: 'sim',
-  weights: { sim: 1, psnr: 0.02, ssim: 0.5, attr_f1: 0.5 },
+  weights: { sim: 1, i2i: 0, psnr: 0.02, ssim: 0.5, attr_f1: 0.5 },
   penalty: 'none',
   overlongMax: 46,
   overlongCache: 12,

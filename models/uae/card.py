@@ -213,6 +213,10 @@ def main():
                 "`encoder` evaluation row above is therefore the RL-trained encoder. "
                 if has_rl else "`encoder` and `referenceEncoder` are the same cold-start graphs. ")
              + "Sampling defaults: 12 Euler steps, classifier-free guidance 2.0.")
+    i2i_probe = work_dir("eval", "backbone-probe-seed3.json")   # python3 -m uae.train_backbone --probe-only --probe-seed 3
+    if os.path.exists(i2i_probe):
+        from .train_backbone import card_section
+        L.append("\n" + card_section(json.load(open(i2i_probe))))
     L.append("\n## Retraining\n")
     L.append("`models/retrain.sh` (Debian `python3-torch`, `python3-onnx`): exports the Shapes data with "
              "`uae scenes`, trains every stage with fixed seeds (resumable from `models/work/ckpt/`), exports "

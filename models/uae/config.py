@@ -197,7 +197,9 @@ class EncoderGRPOConfig:
     steps, images per step, group (captions sampled per image), lr; beta (k3 KL weight), epsilon_low /
     epsilon_high (clip range), loss_type (grpo, bnpo, dr_grpo, dapo), scale_rewards (group, batch, none),
     iterations (optimiser steps per generation batch), temperature (sampling); flow_steps and guidance of
-    the reward's decoder (Euler, CFG); eval_every / eval_n (held-out scenes), ckpt_every (snapshots)."""
+    the reward's decoder (Euler, CFG); eval_every / eval_n (held-out scenes), ckpt_every (snapshots); reward:
+    `sim` or a mix `sim=W,i2i=W` of the scorer's cosine and the image-image backbone's (uae.backbone), as
+    `uae train --reward` takes it."""
     steps: int
     images: int
     group: int
@@ -214,6 +216,7 @@ class EncoderGRPOConfig:
     eval_every: int
     eval_n: int
     ckpt_every: int
+    reward: str = "sim"
 
 
 @dataclass(frozen=True)

@@ -154,13 +154,33 @@ def grpo_iterations(policy, opt, params, enc, ids, lengths, truncated, old_logp,
     return {k: trl_log_mean(v) for k, v in appended.items()}
 
 
+REWARD_NAMES = ("sim", "i2i")
+
+
+def parse_reward(spec):
+    """`sim` or `sim=W,i2i=W` (uae train's --reward, restricted to the image-image rewards) -> {name: weight}."""
+    out = {}
+    for part in spec.split(","):
+        name, _, w = part.strip().partition("=")
+        if name not in REWARD_NAMES:
+            raise ValueError(f"reward takes NAME or NAME=W,NAME=W with NAME in {', '.join(REWARD_NAMES)}, got {spec!r}")
+        out[name] = float(w) if w else 1.0
+    return out
+
+
 class Rewarder:
     """Frozen decoder + scorer: captions -> reconstructions (Euler, CFG at the playground's scale) -> sim.
     CFG matters: without it the decoder under-reacts to wrong or repeated objects, and GRPO learns to
-    repeat the salient object (measured in the model card)."""
+    repeat the salient object (measured in the model card). `weights` is the reward mix ({"sim": 1} by
+    default); an `i2i` weight loads the image-image backbone (models/work/ckpt/backbone.pt)."""
 
-    def __init__(self, m, tok, flow_steps, latent_channels, guidance=2.0):
+    def __init__(self, m, tok, flow_steps, latent_channels, guidance=2.0, weights=None):
         self.m, self.tok, self.steps, self.c, self.g = m, tok, flow_steps, latent_channels, guidance
+        self.weights = weights or {"sim": 1.0}
+        self.backbone = None
+        if self.weights.get("i2i"):
+            from .backbone import load_backbone
+            self.backbone = load_backbone()
         self.vae = _VaeDecode(m["ae"], m["scale"], m["shift"]).eval()
         self.empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
         self.empty[0, 0], self.empty[0, 1] = tok.bos_id, tok.eos_id
@@ -177,6 +197,16 @@ class Rewarder:
     @torch.no_grad()
     def sim(self, orig_emb, recon):
         return (self.m["scorer"].image(recon) * orig_emb).sum(-1)
+
+    @torch.no_grad()
+    def components(self, px, recon):
+        """Originals px [N,3,64,64] and their reconstructions -> TRL reward components [{name, weight, values}]
+        of the mix (values: each reward's cosine per row)."""
+        out = []
+        for name, w in self.weights.items():
+            f = self.m["scorer"].image if name == "sim" else self.backbone
+            out.append({"name": name, "weight": w, "values": (f(recon) * f(px)).sum(-1).numpy().astype(np.float64)})
+        return out
 
 
 def score_captions(texts, scenes):
@@ -223,14 +253,15 @@ def stage2_setup(cfg, tok, rl):
         p.requires_grad_(False)
     params = [p for p in policy.decoder.parameters()]
     opt = torch.optim.AdamW(params, lr=rl.lr, weight_decay=0.0)
-    rewarder = Rewarder(m, tok, rl.flow_steps, cfg["flow"]["latent_channels"], rl.guidance)
+    rewarder = Rewarder(m, tok, rl.flow_steps, cfg["flow"]["latent_channels"], rl.guidance, parse_reward(rl.reward))
     return m, policy, ref, params, opt, rewarder
 
 
 def stage2_step(policy, ref, m, rewarder, tok, opt, params, train_images, rng, gen, rl, opts):
     """One stage-2 step: `rl.images` training images drawn with `rng`, `rl.group` captions sampled per image by
-    the current policy, reconstructed and rewarded (sim) by the frozen decoder and scorer, group advantages, the
-    old and reference log-probs, then `rl.iterations` updates -> the step's metrics under TRL's names."""
+    the current policy, reconstructed and rewarded (rl.reward: sim, or a mix with i2i) by the frozen decoder,
+    scorer and backbone, group advantages, the old and reference log-probs, then `rl.iterations` updates -> the
+    step's metrics under TRL's names."""
     idx = rng.integers(0, len(train_images), rl.images)
     px = to_pixels(train_images[idx])
     policy.eval()
@@ -238,12 +269,11 @@ def stage2_step(policy, ref, m, rewarder, tok, opt, params, train_images, rng, g
         enc = policy.vision(px)
         ids, lengths, truncated = sample_group(policy, enc, rl.group, rl.temperature, gen, tok)
         recon = rewarder.reconstruct(ids, gen)
-        orig = m["scorer"].image(px).repeat_interleave(rl.group, 0)
-        rewards = rewarder.sim(orig, recon).numpy().astype(np.float64)
+        components = rewarder.components(px.repeat_interleave(rl.group, 0), recon)
         enc_g = enc.repeat_interleave(rl.group, 0)
         old_logp, _ = token_logps(policy, enc_g, ids, rl.temperature)
         ref_logp, _ = token_logps(ref, ref.vision(px).repeat_interleave(rl.group, 0), ids, rl.temperature)
-    _, reward_metrics = grpo_ref.combine_rewards([{"name": "sim", "weight": 1.0, "values": rewards}])
+    rewards, reward_metrics = grpo_ref.combine_rewards(components)
     adv_info = grpo_ref.group_advantages(rewards, rl.group, rl.scale_rewards)
     policy.train()
     logged = grpo_iterations(policy, opt, params, enc_g, ids, lengths, truncated, old_logp, ref_logp,

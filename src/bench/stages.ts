@@ -189,7 +189,8 @@ export async function runStages(
     const originalEmb = await embedImages(ctx, input.image, 1);
     const score = await measure(async () => {
       const emb = await embedImages(ctx, rec.value.images, 1);
-      return scoreRollout(rec.value.images, input.image, cosine(emb, 0, originalEmb, 0), greedyCaption.text, input.scene, W, H);
+      // The stage times the scorer's path (as before the i2i backbone existed): i2i is left out (NaN).
+      return scoreRollout(rec.value.images, input.image, cosine(emb, 0, originalEmb, 0), NaN, greedyCaption.text, input.scene, W, H);
     }, opts.repeats);
     record('score', score.timing, { sim: score.value.sim, psnr: score.value.psnr, ssim: score.value.ssim, attr_f1: score.value.attr_f1 });
   }

@@ -12,7 +12,7 @@ import { LEVELS, type Level } from '../shapes/caption.ts';
 import {
   checkpointEncoder,
   createInferContext,
-  EVAL_KEYS,
+  evalKeys,
   findCheckpoint,
   runEval,
   type CaptionSource,
@@ -121,10 +121,10 @@ export function resolveEvalBundle(bundle: string | undefined, warn: (line: strin
   throw new CliError(`${DEFAULT_BUNDLE}: no bundle there; pass --bundle DIR`);
 }
 
-/** Returns the metrics with floats rounded to 6 decimals, keys in EVAL_KEYS order. */
+/** Returns the metrics with floats rounded to 6 decimals, keys in print order (evalKeys). */
 export function roundedMetrics(m: EvalMetrics): EvalMetrics {
   const out = {} as Record<keyof EvalMetrics, number>;
-  for (const k of EVAL_KEYS) out[k] = Number.isInteger(m[k]) ? m[k] : Number(m[k].toFixed(6));
+  for (const k of evalKeys(m)) out[k] = Number.isInteger(m[k]) ? m[k] : Number(m[k].toFixed(6));
   return out as EvalMetrics;
 }
 
@@ -160,7 +160,7 @@ export async function runEvalCommand(opts: EvalCliOptions): Promise<EvalMetrics>
       const source = opts.captions.kind === 'encoder' ? `${who} (greedy)` : `grammar level ${opts.captions.level}`;
       console.log(`bundle ${engine.bundle.manifest.id} (${resolve(dir)}), captions: ${source}, flow steps ${steps}`);
       for (const r of rows.slice(0, 3)) console.log(`  scene ${r.index}: "${r.caption}"  sim ${r.sim.toFixed(3)}`);
-      for (const k of EVAL_KEYS) console.log(`${k.padEnd(16)} ${rounded[k]}`);
+      for (const k of evalKeys(rounded)) console.log(`${k.padEnd(16)} ${rounded[k]}`);
       log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
     return metrics;

@@ -174,7 +174,7 @@ export function rolloutsJson(out: RolloutsOutcome, meta: { bundle: string; input
       truncated: r.truncated,
       reward: r.reward,
       advantage: out.summary.advantages[i],
-      scores: { sim: r.scores.sim, psnr: r.scores.psnr, ssim: r.scores.ssim, attr_f1: finite(r.scores.attr_f1) },
+      scores: { sim: r.scores.sim, i2i: finite(r.scores.i2i), psnr: r.scores.psnr, ssim: r.scores.ssim, attr_f1: finite(r.scores.attr_f1) },
       logp: Array.from(r.logp),
       ref_logp: r.refLogp && Array.from(r.refLogp),
       old_logp: r.oldLogp && Array.from(r.oldLogp),

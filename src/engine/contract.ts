@@ -53,7 +53,7 @@ function encoderContracts(prefix: string, enc: EncoderRole, image: (number | nul
 export function roleContracts(manifest: BundleManifest): Map<string, GraphContract[]> {
   const { width, height } = manifest.preprocessing.image;
   const image = [null, 3, height, width];
-  const { encoder, referenceEncoder, decoder, scorer, checkpoints } = manifest.roles;
+  const { encoder, referenceEncoder, decoder, scorer, backbones, checkpoints } = manifest.roles;
   const list: [string, GraphContract][] = [];
   // The cache layout of each decoder graph is the one its manifest io entry names (legacy 'self' without one).
   const layout = (path: string): KvLayout => kvLayoutOf((manifest.io[path]?.inputs ?? []).map((t) => t.name));
@@ -99,6 +99,12 @@ export function roleContracts(manifest: BundleManifest): Map<string, GraphContra
     list.push([scorer.vision, { role: 'scorer.vision', inputs: [f32('pixel_values', image)], outputs: [f32('image_embeds', embeds)] }]);
     list.push([scorer.text, { role: 'scorer.text', inputs: [i64('input_ids', anyRank(2))], outputs: [f32('text_embeds', embeds)] }]);
   }
+  (backbones ?? []).forEach((b, i) =>
+    list.push([
+      b.vision,
+      { role: `backbones.${i}.vision`, inputs: [f32('pixel_values', image)], outputs: [f32('image_embeds', [null, b.embedDim])] },
+    ]),
+  );
   const out = new Map<string, GraphContract[]>();
   for (const [path, c] of list) out.set(path, [...(out.get(path) ?? []), c]);
   return out;

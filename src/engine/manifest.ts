@@ -84,6 +84,18 @@ export interface ScorerRole {
   embedDim: number;
 }
 
+/**
+ * A vision backbone besides the scorer: one image graph (pixel_values → image_embeds, unit norm) whose image-image
+ * cosine is a similarity measure of its own (Unified-Bench's backbones; a reward term). `id` names it in results
+ * and reward mixes.
+ */
+export interface BackboneRole {
+  id: string;
+  label: string;
+  vision: string;
+  embedDim: number;
+}
+
 /** An encoder snapshot from training, for before/after comparisons. */
 export interface CheckpointEntry {
   step: number;
@@ -105,6 +117,7 @@ export interface BundleRoles {
   referenceEncoder?: EncoderRole;
   decoder?: DecoderRole;
   scorer?: ScorerRole;
+  backbones?: BackboneRole[];
   checkpoints?: CheckpointEntry[];
   runs?: RunEntry[];
 }
@@ -265,6 +278,26 @@ function readScorer(r: Reader, v: unknown, files: Set<string>): ScorerRole | und
   return vision !== undefined && text !== undefined && embedDim !== undefined ? { vision, text, embedDim } : undefined;
 }
 
+function readBackbones(r: Reader, v: unknown, files: Set<string>): BackboneRole[] | undefined {
+  const list = r.arr(v, 'roles.backbones');
+  if (!list) return undefined;
+  const out: BackboneRole[] = [];
+  list.forEach((item, i) => {
+    const f = `roles.backbones[${i}]`;
+    const o = r.obj(item, f);
+    if (!o) return;
+    const id = r.str(o.id, `${f}.id`);
+    if (id !== undefined && !/^[a-z][a-z0-9_]*$/.test(id)) r.fail(`${f}.id`, `must be lower-case letters, digits and _ (got '${id}')`);
+    else if (id !== undefined && (id === 'scorer' || out.some((b) => b.id === id))) r.fail(`${f}.id`, `'${id}' is already taken`);
+    const label = r.str(o.label, `${f}.label`);
+    const vision = r.ref(o.vision, `${f}.vision`, files);
+    const embedDim = r.num(o.embedDim, `${f}.embedDim`, { int: true, min: 1 });
+    if (id !== undefined && label !== undefined && vision !== undefined && embedDim !== undefined)
+      out.push({ id, label, vision, embedDim });
+  });
+  return out;
+}
+
 function readCheckpoints(r: Reader, v: unknown, files: Set<string>): CheckpointEntry[] | undefined {
   const list = r.arr(v, 'roles.checkpoints');
   if (!list) return undefined;
@@ -305,13 +338,14 @@ function readRuns(r: Reader, v: unknown, files: Set<string>): RunEntry[] | undef
 function readRoles(r: Reader, v: unknown, files: Set<string>): BundleRoles | undefined {
   const o = r.obj(v, 'roles');
   if (!o) return undefined;
-  const known = ['encoder', 'referenceEncoder', 'decoder', 'scorer', 'checkpoints', 'runs'];
+  const known = ['encoder', 'referenceEncoder', 'decoder', 'scorer', 'backbones', 'checkpoints', 'runs'];
   for (const k of Object.keys(o)) if (!known.includes(k)) r.fail(`roles.${k}`, `is not a known role (${known.join(', ')})`);
   const roles: BundleRoles = {};
   if (o.encoder !== undefined) roles.encoder = readEncoder(r, o.encoder, 'roles.encoder', files);
   if (o.referenceEncoder !== undefined) roles.referenceEncoder = readEncoder(r, o.referenceEncoder, 'roles.referenceEncoder', files);
   if (o.decoder !== undefined) roles.decoder = readDecoder(r, o.decoder, files);
   if (o.scorer !== undefined) roles.scorer = readScorer(r, o.scorer, files);
+  if (o.backbones !== undefined) roles.backbones = readBackbones(r, o.backbones, files);
   if (o.checkpoints !== undefined) roles.checkpoints = readCheckpoints(r, o.checkpoints, files);
   if (o.runs !== undefined) roles.runs = readRuns(r, o.runs, files);
   return roles;

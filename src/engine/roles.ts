@@ -10,13 +10,13 @@ export interface RoleGraph {
 
 /** Returns the role names present in the manifest, in a fixed order. */
 export function presentRoles(manifest: BundleManifest): string[] {
-  const order: (keyof BundleRoles)[] = ['encoder', 'referenceEncoder', 'decoder', 'scorer', 'checkpoints', 'runs'];
+  const order: (keyof BundleRoles)[] = ['encoder', 'referenceEncoder', 'decoder', 'scorer', 'backbones', 'checkpoints', 'runs'];
   return order.filter((k) => manifest.roles[k] !== undefined);
 }
 
-/** Returns every ONNX graph the roles use; `eager` ones get sessions at load, checkpoints on first use. */
+/** Returns every ONNX graph the roles use; `eager` ones get sessions at load, checkpoints and backbones on first use. */
 export function roleGraphs(manifest: BundleManifest): { eager: RoleGraph[]; lazy: RoleGraph[] } {
-  const { encoder, referenceEncoder, decoder, scorer, checkpoints } = manifest.roles;
+  const { encoder, referenceEncoder, decoder, scorer, backbones, checkpoints } = manifest.roles;
   const eager: RoleGraph[] = [];
   const add = (role: string, path: string | undefined): void => {
     if (path !== undefined) eager.push({ role, path });
@@ -33,10 +33,13 @@ export function roleGraphs(manifest: BundleManifest): { eager: RoleGraph[]; lazy
   add('decoder.vaeDecoder', decoder?.vaeDecoder);
   add('scorer.vision', scorer?.vision);
   add('scorer.text', scorer?.text);
-  const lazy: RoleGraph[] = (checkpoints ?? []).flatMap((c, i) => [
-    { role: `checkpoints.${i}.encoder.vision`, path: c.encoder.vision },
-    { role: `checkpoints.${i}.encoder.decoder`, path: c.encoder.decoder },
-  ]);
+  const lazy: RoleGraph[] = [
+    ...(backbones ?? []).map((b, i) => ({ role: `backbones.${i}.vision`, path: b.vision })),
+    ...(checkpoints ?? []).flatMap((c, i) => [
+      { role: `checkpoints.${i}.encoder.vision`, path: c.encoder.vision },
+      { role: `checkpoints.${i}.encoder.decoder`, path: c.encoder.decoder },
+    ]),
+  ];
   return { eager, lazy };
 }
 

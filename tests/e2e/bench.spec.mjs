@@ -316,8 +316,9 @@ export async function runBenchSpecs(ctx) {
       assert.equal(doc.schema, 'uae-bench/1');
       const finished = doc.runs.filter((r) => r.status === 'finished');
       assert.equal(finished.length, first.length);
+      const extra = (manifest.roles.backbones ?? []).map((b) => b.id);
       for (const r of finished.filter((x) => x.benchmark === 'unified'))
-        assert.deepEqual(Object.keys(r.backbones), ['scorer', 'psnr', 'ssim']);
+        assert.deepEqual(Object.keys(r.backbones), ['scorer', ...extra, 'psnr', 'ssim']);
     });
 
     await step('bench: finished results survive a reload (tables, charts, worst cases)', async () => {

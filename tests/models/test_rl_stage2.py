@@ -195,3 +195,27 @@ def test_metrics_are_the_mean_over_every_loss_computation():
 
 def test_trl_log_mean_skips_nan():
     assert trl_log_mean([1.0, math.nan, 3.0]) == 2.0 and trl_log_mean([math.nan]) is None
+
+
+def test_reward_mix_parses_like_uae_train_and_sums_scorer_and_backbone_cosines():
+    from uae.backbone import ImageBackbone
+    from uae.rl import Rewarder, parse_reward
+    assert parse_reward("sim") == {"sim": 1.0}
+    assert parse_reward("sim=0.5, i2i=0.5") == {"sim": 0.5, "i2i": 0.5}
+    with pytest.raises(ValueError, match="NAME in sim, i2i"):
+        parse_reward("psnr")
+    torch.manual_seed(0)
+    backbone = ImageBackbone(width=4, flat_dim=2, embed=8).eval()
+    scorer = SimpleNamespace(image=lambda x: torch.nn.functional.normalize(x.mean((2, 3)), dim=-1))
+    rw = Rewarder.__new__(Rewarder)
+    rw.m, rw.weights, rw.backbone = {"scorer": scorer}, {"sim": 0.25, "i2i": 0.75}, backbone
+    px = torch.rand(3, 3, 64, 64) * 2 - 1
+    recon = px.flip(0)
+    comps = rw.components(px, recon)
+    assert [(c["name"], c["weight"]) for c in comps] == [("sim", 0.25), ("i2i", 0.75)]
+    with torch.no_grad():
+        want = (backbone(recon) * backbone(px)).sum(-1).numpy()
+    assert np.allclose(comps[1]["values"], want)
+    total, metrics = ref.combine_rewards(comps)
+    assert np.allclose(total, 0.25 * comps[0]["values"] + 0.75 * comps[1]["values"])
+    assert set(metrics) == {"rewards/sim/mean", "rewards/sim/std", "rewards/i2i/mean", "rewards/i2i/std"}

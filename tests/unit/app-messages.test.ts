@@ -46,12 +46,13 @@ describe('bundle card counts', () => {
     const m = manifestOf('uae-shapes');
     const checkpoints = m.roles.checkpoints ?? [];
     const files = m.files.filter((f) => f.path.startsWith('checkpoints/')).length;
-    const [sentence, runs] = bundleContents(m);
+    const [sentence, backbones, runs] = bundleContents(m);
     // The scrubber's stops are every checkpoint; the file table lists the trained ones' files under checkpoints/.
     expect(sentence).toBe(
       `${checkpoints.length} encoder checkpoints: the cold start (step 0, the reference encoder’s weights) and ${files} from training (steps 10–100).`,
     );
     expect(checkpoints.length).toBe(files + 1);
+    expect(backbones).toBe('1 vision backbone besides the scorer: i2i (image-image CNN (no captions)).');
     expect(runs).toBe(`${m.roles.runs?.length} recorded runs.`);
   });
 

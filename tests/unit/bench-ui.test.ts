@@ -196,7 +196,7 @@ describe('bench results folded batch by batch', () => {
     expect(json.runs[0].overall).toBeCloseTo(r.overall, 5);
     const csv = benchCsv([e]).trim().split('\n');
     expect(csv[0]).toBe('benchmark,bundle,encoder,step,reference,seed,steps,images,status,metric,value');
-    expect(csv.slice(1).map((l) => l.split(',').at(-2))).toEqual(['scorer', 'psnr', 'ssim', 'overall']);
+    expect(csv.slice(1).map((l) => l.split(',').at(-2))).toEqual(['scorer', 'i2i', 'psnr', 'ssim', 'overall']);
     expect(Number(csv.at(-1)!.split(',').at(-1))).toBeCloseTo(r.overall, 5);
   }, 60_000);
 

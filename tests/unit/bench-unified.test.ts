@@ -22,13 +22,15 @@ describe('runUnifiedBench', () => {
     const settings = { seed: 5, steps: 2, batch: 2 };
     const { metrics, rows } = await runEval(ctx, { ...settings, scenes: 3, captions: { kind: 'encoder' } });
     const r = await runUnifiedBench(ctx, { ...settings, reference: { kind: 'scenes', scenes: 3 } });
-    expect(Object.keys(r.backbones)).toEqual(['scorer', 'psnr', 'ssim']);
-    expect(r.similarity).toEqual(['scorer']);
+    expect(Object.keys(r.backbones)).toEqual(['scorer', 'i2i', 'psnr', 'ssim']);
+    expect(r.similarity).toEqual(['scorer', 'i2i']);
     expect(r.captions).toEqual(rows.map((x) => x.caption));
     expect(r.backbones.scorer.per_image).toEqual(rows.map((x) => x.sim));
     expect(r.backbones.psnr.per_image).toEqual(rows.map((x) => x.psnr));
     expect(r.backbones.ssim.per_image).toEqual(rows.map((x) => x.ssim));
+    expect(r.backbones.i2i.per_image).toEqual(rows.map((x) => x.backbones.i2i));
     expect(r.backbones.scorer.mean).toBe(metrics.sim);
+    expect(r.backbones.i2i.mean).toBe(metrics.sim_i2i);
     expect(r.backbones.psnr.mean).toBe(metrics.psnr);
     expect(r.overall).toBe(metrics.unified_score);
   }, 60_000);
@@ -42,7 +44,7 @@ describe('runUnifiedBench', () => {
 });
 
 describe('uae bench-unified', () => {
-  it('--json reproduces uae eval --json sim and unified_score, and adds PSNR and SSIM', async () => {
+  it('--json reproduces uae eval --json sim, sim_i2i and unified_score, and adds PSNR and SSIM', async () => {
     const common = ['--bundle', TINY_BUNDLE, '--scenes', '3', '--seed', '5', '--steps', '2', '--batch', '2', '--json'];
     const ev = await cliJson<EvalMetrics>(['eval', ...common]);
     const doc = await cliJson<BenchUnifiedJson>(['bench-unified', ...common]);
@@ -51,6 +53,7 @@ describe('uae bench-unified', () => {
     expect(doc.encoder).toBe('encoder');
     expect(doc.images).toHaveLength(3);
     expect(doc.backbones.scorer.mean).toBe(ev.sim);
+    expect(doc.backbones.i2i.mean).toBe(ev.sim_i2i);
     expect(doc.backbones.psnr.mean).toBe(ev.psnr);
     expect(doc.backbones.ssim.mean).toBe(ev.ssim);
     expect(doc.overall).toBe(ev.unified_score);
@@ -66,7 +69,7 @@ describe('uae bench-unified', () => {
     const doc = await cliJson<BenchUnifiedJson>(['bench-unified', '--bundle', TINY_BUNDLE, '--images', dir, '--steps', '1', '--json']);
     expect(doc.images).toEqual(['a.png', 'b.png']);
     expect(doc.backbones.scorer.per_image).toHaveLength(2);
-    expect(doc.overall).toBeCloseTo(100 * doc.backbones.scorer.mean, 4);
+    expect(doc.overall).toBeCloseTo(50 * (doc.backbones.scorer.mean + doc.backbones.i2i.mean), 4);
   }, 60_000);
 
   it('bad input exits 1 with a message naming the folder or file', async () => {

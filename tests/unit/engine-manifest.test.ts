@@ -23,6 +23,7 @@ function fullManifest(): Json {
     'dec/vae.onnx',
     'ck/v.onnx',
     'ck/d.onnx',
+    'bb/i2i.onnx',
     'runs/a.json',
   ]) {
     m.files.push({ path: p, bytes: 1, sha256: hash('a') });
@@ -50,6 +51,7 @@ function fullManifest(): Json {
       sigmaA: 0.7,
       patch: 2,
     },
+    backbones: [{ id: 'i2i', label: 'image-image CNN', vision: 'bb/i2i.onnx', embedDim: 128 }],
     checkpoints: [{ step: 100, label: 'after GRPO', encoder: { vision: 'ck/v.onnx', decoder: 'ck/d.onnx' } }],
     runs: [{ id: 'g', label: 'stage 2', stage: 'generation-for-understanding', path: 'runs/a.json' }],
   };
@@ -69,12 +71,32 @@ describe('validateManifest', () => {
     expect(full.ok, full.ok ? '' : full.errors.join('\n')).toBe(true);
     if (!full.ok) return;
     expect(full.manifest.roles.decoder?.sigmaA).toBe(0.7);
-    expect(presentRoles(full.manifest)).toEqual(['encoder', 'referenceEncoder', 'decoder', 'scorer', 'checkpoints', 'runs']);
+    expect(presentRoles(full.manifest)).toEqual(['encoder', 'referenceEncoder', 'decoder', 'scorer', 'backbones', 'checkpoints', 'runs']);
+    expect(full.manifest.roles.backbones).toEqual([{ id: 'i2i', label: 'image-image CNN', vision: 'bb/i2i.onnx', embedDim: 128 }]);
     const graphs = roleGraphs(full.manifest);
     expect(graphs.eager.map((g) => g.role)).toContain('decoder.vaeDecoder');
-    expect(graphs.lazy.map((g) => g.path)).toEqual(['ck/v.onnx', 'ck/d.onnx']);
+    // Backbones and checkpoints get their sessions on first use.
+    expect(graphs.lazy.map((g) => g.path)).toEqual(['bb/i2i.onnx', 'ck/v.onnx', 'ck/d.onnx']);
+    expect(resolveRole(full.manifest, 'backbones.0.vision')).toBe('bb/i2i.onnx');
     expect(resolveRole(full.manifest, 'checkpoints.0.encoder.decoder')).toBe('ck/d.onnx');
     expect(() => resolveRole(full.manifest, 'decoder.latentShape')).toThrow(/does not name a file/);
+  });
+
+  it('names the field of a bad vision backbone: its id (form, taken), file and size', () => {
+    const m = fullManifest();
+    const list = m.roles.backbones as Record<string, unknown>[];
+    list.push({ id: 'i2i', label: 'again', vision: 'bb/i2i.onnx', embedDim: 8 });
+    list.push({ id: 'Bad-Id', label: 'x', vision: 'bb/none.onnx', embedDim: 0 });
+    list.push({ id: 'scorer', label: 'x', vision: 'bb/i2i.onnx', embedDim: 8 });
+    expect(errorsOf(m)).toEqual(
+      expect.arrayContaining([
+        "manifest.json: roles.backbones[1].id 'i2i' is already taken",
+        "manifest.json: roles.backbones[2].id must be lower-case letters, digits and _ (got 'Bad-Id')",
+        "manifest.json: roles.backbones[2].vision 'bb/none.onnx' is not listed in files",
+        'manifest.json: roles.backbones[2].embedDim must be >= 1',
+        "manifest.json: roles.backbones[3].id 'scorer' is already taken",
+      ]),
+    );
   });
 
   it('names file and field for file entries', () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { createRng, rasterizeScene, sampleScene, sceneSeed } from '../../src/shapes/index.ts';
 import { EngineError } from '../../src/engine/errors.ts';
-import { EVAL_KEYS, roundTrip, runEval, type LoopResult } from '../../src/engine/infer/index.ts';
+import { EVAL_KEYS, evalKeys, roundTrip, runEval, type LoopResult } from '../../src/engine/infer/index.ts';
 import { HOOK_TIMEOUT, openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
 
 let o: Opened;
@@ -25,18 +25,22 @@ describe('runEval', () => {
       batch: 2,
       onProgress: (d) => progress.push(d),
     });
-    expect(Object.keys(metrics)).toEqual([...EVAL_KEYS]);
+    // The tiny bundle ships an (untrained) i2i backbone: its cosine is printed after sim and averaged into unified_score.
+    expect(Object.keys(metrics)).toEqual(EVAL_KEYS.flatMap((k) => (k === 'sim' ? [k, 'sim_i2i'] : [k])));
+    expect(evalKeys(metrics)).toEqual(Object.keys(metrics));
     expect(progress).toEqual([2, 4, 5]);
     expect(metrics.attr_precision).toBe(1);
     expect(metrics.attr_recall).toBe(1);
     expect(metrics.mean_tokens).toBeCloseTo(rows.reduce((s, r) => s + r.tokens, 0) / 5, 12);
-    expect(metrics.unified_score).toBeCloseTo(100 * metrics.sim, 10);
+    expect(metrics.sim_i2i).toBeCloseTo(rows.reduce((s, r) => s + r.backbones.i2i, 0) / 5, 12);
+    expect(metrics.unified_score).toBeCloseTo((100 * (metrics.sim + metrics.sim_i2i)) / 2, 10);
     expect(rows.map((r) => r.sceneSeed)).toEqual([0, 1, 2, 3, 4].map((i) => sceneSeed(3, i)));
     for (const r of rows) {
       expect(r.psnr).toBeGreaterThan(0);
       expect(r.psnr).toBeLessThanOrEqual(100);
       expect(Math.abs(r.ssim)).toBeLessThanOrEqual(1);
       expect(Math.abs(r.sim)).toBeLessThanOrEqual(1 + 1e-6);
+      expect(Math.abs(r.backbones.i2i)).toBeLessThanOrEqual(1 + 1e-6);
     }
     expect(metrics.retrieval_top1 * 5).toBeCloseTo(Math.round(metrics.retrieval_top1 * 5), 10);
   });
@@ -65,7 +69,7 @@ describe('uae eval (CLI)', () => {
     }
     expect(code).toBe(0);
     const json = JSON.parse(out.join('')) as Record<string, number>;
-    expect(Object.keys(json)).toEqual([...EVAL_KEYS]);
+    expect(Object.keys(json)).toEqual(EVAL_KEYS.flatMap((k) => (k === 'sim' ? [k, 'sim_i2i'] : [k])));
     expect(json.scenes).toBe(3);
     expect(json.seed).toBe(5);
   });

@@ -45,6 +45,8 @@ export interface ParityFixture {
   euler_steps: number;
   euler_image: number[];
   image_embeds: number[];
+  /** The image embeddings of each vision backbone (roles.backbones, by id), when the export wrote them. */
+  backbones?: Record<string, number[]>;
   text_embeds: number[];
 }
 

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rasterizeScene, sampleScene } from '../../src/shapes/index.ts';
 import {
+  backboneEmbeds,
   captionInputIds,
   decoderTokens,
   encodeImages,
@@ -119,6 +120,12 @@ for (const pair of pairs) {
       const ids = { dtype: 'int64' as const, data: BigInt64Array.from(fx.text_input_ids, BigInt), dims: [1, fx.text_input_ids.length] };
       expect(maxAbsDiff((await textEmbeds(o.ctx, ids)).data, fx.text_embeds)).toBeLessThan(TOL);
     });
+
+    for (const [id, want] of Object.entries(fx.backbones ?? {})) {
+      it(`vision backbone ${id}: image_embeds`, async () => {
+        expect(maxAbsDiff((await backboneEmbeds(o.ctx, id, pixels)).data, want)).toBeLessThan(TOL);
+      });
+    }
 
     it('disposes every ORT tensor', () => {
       expect(o.engine.tracker.created()).toBeGreaterThan(0);

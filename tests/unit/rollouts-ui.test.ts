@@ -32,7 +32,7 @@ function record(index: number, group: number, reward: number, extra: Partial<Rol
     entropy: new Float64Array(1),
     sequenceLogp: -index,
     meanKl: index === 3 ? null : index / 10,
-    scores: { sim: reward, psnr: 0, ssim: 0, attr_f1: NaN },
+    scores: { sim: reward, i2i: NaN, psnr: 0, ssim: 0, attr_f1: NaN },
     reward,
     image: new Uint8Array(0),
     ...extra,

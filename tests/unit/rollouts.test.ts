@@ -16,6 +16,7 @@ import {
   completionLogProbs,
   cosine,
   embedImages,
+  embedImagesWith,
   encodeImages,
   generateCaptions,
   noiseSeed,
@@ -193,9 +194,11 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
 
   it("scores each logged reconstruction, which is the decoder's image of that caption from the group's noise", async () => {
     const orig = await embedImages(o.ctx, image.image, 1);
+    const origI2i = await embedImagesWith(o.ctx, 'i2i', image.image, 1);
     for (const r of one.records) {
       const emb = await embedImages(o.ctx, r.image, 1);
       expect(r.scores.sim).toBeCloseTo(cosine(emb, 0, orig, 0), 6);
+      expect(r.scores.i2i).toBeCloseTo(cosine(await embedImagesWith(o.ctx, 'i2i', r.image, 1), 0, origI2i, 0), 6);
       expect(r.scores.psnr).toBeCloseTo(psnr(r.image, image.image, W, W), 9);
       expect(r.scores.ssim).toBeCloseTo(ssim(r.image, image.image, W, W), 9);
       expect(r.scores.attr_f1).toBeCloseTo(attributeScores(r.caption, image.scene!).f1, 12);
@@ -426,5 +429,19 @@ describe('runRollouts on the tiny bundle (WASM)', () => {
     const noKl = await runRollouts(noRef, [pixels], HOT);
     expect(noKl.records.every((r) => r.refLogp === null && r.meanKl === null && Number.isNaN(r.scores.attr_f1))).toBe(true);
     expect(noKl.summary.metrics).not.toHaveProperty('kl');
+    // The i2i reward needs the bundle's image-image backbone; without it the score is NaN and the reward is refused.
+    const noBackbone: InferContext = { ...o.ctx, manifest: { ...o.ctx.manifest, roles: { ...o.ctx.manifest.roles, backbones: [] } } };
+    await expect(runRollouts(noBackbone, [image], { ...HOT, rewards: { sim: 0.5, i2i: 0.5 } })).rejects.toThrow(
+      /rewards\.i2i needs the image-image backbone 'i2i', and bundle uae-tiny has none/,
+    );
+    expect((await runRollouts(noBackbone, [image], HOT)).records.every((r) => Number.isNaN(r.scores.i2i))).toBe(true);
+  });
+
+  it('mixes the i2i backbone into the reward as a TRL reward component (rewards/i2i/mean)', async () => {
+    const out = await runRollouts(o.ctx, [image], { ...HOT, rewards: { sim: 0.5, i2i: 0.5 } });
+    for (const r of out.records) expect(r.reward).toBeCloseTo(0.5 * r.scores.sim + 0.5 * r.scores.i2i, 12);
+    const i2i = out.records.map((r) => r.scores.i2i);
+    expect(out.summary.metrics['rewards/i2i/mean']).toBeCloseTo(i2i.reduce((a, b) => a + b, 0) / i2i.length, 12);
+    expect(out.summary.metrics).toHaveProperty('rewards/sim/mean');
   });
 });

@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { LOSS_TYPES, REWARD_SCALINGS, type LossType, type RewardScaling } from '../../../src/engine/grpo.ts';
-import { GROUP_SIZE_RANGE, REWARD_NAMES, type RewardName } from '../../../src/engine/rollouts/index.ts';
+import { GROUP_SIZE_RANGE, I2I_BACKBONE, REWARD_NAMES, type RewardName } from '../../../src/engine/rollouts/index.ts';
 import { setSeed } from '../../actions';
 import { useStore } from '../../store/store';
 import { cancelRollouts, chooseRolloutsImage, scoreRollouts, setRolloutsForm } from './actions';
@@ -105,6 +105,7 @@ export function Controls() {
   const form = useStore((s) => s.runs.rollouts.form);
   const seed = useStore((s) => s.config.seed);
   const engine = useStore(useShallow((s) => ({ ready: s.engine.status === 'ready' && !s.engine.loading, bundle: s.engine.bundle })));
+  const hasI2i = engine.bundle?.manifest.roles.backbones?.some((b) => b.id === I2I_BACKBONE) ?? false;
   const running = useStore((s) => s.runs.rollouts.run?.status === 'running');
   const hasImage = useStore((s) => s.runs.rollouts.form.source === 'scene' || s.runs.rollouts.upload !== null);
   const roles = engine.bundle?.roles ?? [];
@@ -184,8 +185,8 @@ export function Controls() {
             onChange={(e) => setRolloutsForm({ reward: e.target.value as RewardName | 'mix' })}
           >
             {REWARD_NAMES.map((n) => (
-              <option key={n} value={n}>
-                {n}
+              <option key={n} value={n} disabled={n === I2I_BACKBONE && !hasI2i}>
+                {n === I2I_BACKBONE ? `i2i (image-image backbone${hasI2i ? '' : ': not in this bundle'})` : n}
               </option>
             ))}
             <option value="mix">weighted mix</option>

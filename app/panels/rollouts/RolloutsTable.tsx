@@ -89,7 +89,7 @@ export function RolloutsTable({ run }: { run: RolloutsRun }) {
                 </td>
                 <td
                   className="num"
-                  title={`sim ${fmt(s.sim, 4)} · PSNR ${fmt(s.psnr, 2)} dB · SSIM ${fmt(s.ssim, 4)} · attr F1 ${fmt(s.attr_f1, 3)}`}
+                  title={`sim ${fmt(s.sim, 4)}${Number.isNaN(s.i2i) ? '' : ` · i2i ${fmt(s.i2i, 4)}`} · PSNR ${fmt(s.psnr, 2)} dB · SSIM ${fmt(s.ssim, 4)} · attr F1 ${fmt(s.attr_f1, 3)}`}
                 >
                   {fmt(r.reward, 4)}
                 </td>

@@ -8,7 +8,7 @@ import type { Level } from '../../shapes/caption.ts';
 import type { Scene } from '../../shapes/scene.ts';
 import { concatRows, type EncoderChoice, type F32, type InferContext } from './context.ts';
 import { attributeScores, psnr, ssim } from './metrics.ts';
-import { captionImages, embedImages, noiseRngs, reconstruct } from './pipeline.ts';
+import { captionImages, embedImages, embedImagesWith, noiseRngs, reconstruct } from './pipeline.ts';
 import { pairedSim, retrievalTop1 } from './scorer.ts';
 
 /** Where the captions come from: the encoder (greedy), or the Shapes grammar at one level. */
@@ -28,7 +28,10 @@ export interface EvalOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** The numbers `uae eval --json` prints (exactly these keys). */
+/**
+ * The numbers `uae eval --json` prints (exactly these keys, plus `sim_<id>` after `sim` for each vision backbone the
+ * bundle ships in roles.backbones).
+ */
 export interface EvalMetrics {
   scenes: number;
   seed: number;
@@ -45,11 +48,19 @@ export interface EvalMetrics {
   attr_f1: number;
   /** Fraction of reconstructions whose most similar original (scorer cosine) is their own. */
   retrieval_top1: number;
-  /** 100 × mean sim. */
+  /** 100 × the mean over the similarity backbones (the scorer, then each roles.backbones) of their mean cosine. */
   unified_score: number;
+  /** Mean cosine of reconstruction vs original under vision backbone <id> (roles.backbones). */
+  [backbone: `sim_${string}`]: number;
 }
 
-/** The key order of EvalMetrics, as printed. */
+/** Returns the keys of `m` in print order: EVAL_KEYS with each `sim_<id>` after `sim`. */
+export function evalKeys(m: EvalMetrics): (keyof EvalMetrics)[] {
+  const extra = Object.keys(m).filter((k): k is `sim_${string}` => k.startsWith('sim_'));
+  return EVAL_KEYS.flatMap((k) => (k === 'sim' ? [k, ...extra] : [k]));
+}
+
+/** The key order of EvalMetrics, as printed (backbone keys aside: see evalKeys). */
 export const EVAL_KEYS: readonly (keyof EvalMetrics)[] = [
   'scenes',
   'seed',
@@ -72,6 +83,8 @@ export interface EvalRow {
   caption: string;
   tokens: number;
   sim: number;
+  /** Cosine under each vision backbone of roles.backbones, by id. */
+  backbones: Record<string, number>;
   psnr: number;
   ssim: number;
   attr: { precision: number; recall: number; f1: number };
@@ -91,6 +104,7 @@ export async function runEval(ctx: InferContext, opts: EvalOptions): Promise<{ m
   const rows: EvalRow[] = [];
   const origEmb: F32[] = [];
   const recEmb: F32[] = [];
+  const backbones = (ctx.manifest.roles.backbones ?? []).map((b) => b.id);
   for (let start = 0; start < opts.scenes; start += batch) {
     const count = Math.min(batch, opts.scenes - start);
     const records = Array.from({ length: count }, (_, i) => sceneRecord(opts.seed, start + i));
@@ -120,6 +134,9 @@ export async function runEval(ctx: InferContext, opts: EvalOptions): Promise<{ m
     origEmb.push(eo);
     recEmb.push(er);
     const sims = pairedSim(er, eo);
+    const bsims: Record<string, number[]> = {};
+    for (const id of backbones)
+      bsims[id] = pairedSim(await embedImagesWith(ctx, id, rec.images, count, batch), await embedImagesWith(ctx, id, images, count, batch));
     records.forEach((r, i) => {
       const a = images.subarray(i * stride, (i + 1) * stride);
       const b = rec.images.subarray(i * stride, (i + 1) * stride);
@@ -130,6 +147,7 @@ export async function runEval(ctx: InferContext, opts: EvalOptions): Promise<{ m
         caption: captions[i].text,
         tokens: captions[i].tokens,
         sim: sims[i],
+        backbones: Object.fromEntries(backbones.map((id) => [id, bsims[id][i]])),
         psnr: psnr(a, b, W, H),
         ssim: ssim(a, b, W, H),
         attr: attributeScores(captions[i].text, r.scene),
@@ -138,18 +156,20 @@ export async function runEval(ctx: InferContext, opts: EvalOptions): Promise<{ m
     opts.onProgress?.(start + count, opts.scenes);
   }
   const sim = mean(rows.map((r) => r.sim));
+  const perBackbone = backbones.map((id) => [`sim_${id}`, mean(rows.map((r) => r.backbones[id]))] as const);
   const metrics: EvalMetrics = {
     scenes: opts.scenes,
     seed: opts.seed,
     mean_tokens: mean(rows.map((r) => r.tokens)),
     sim,
+    ...Object.fromEntries(perBackbone),
     psnr: mean(rows.map((r) => r.psnr)),
     ssim: mean(rows.map((r) => r.ssim)),
     attr_precision: mean(rows.map((r) => r.attr.precision)),
     attr_recall: mean(rows.map((r) => r.attr.recall)),
     attr_f1: mean(rows.map((r) => r.attr.f1)),
     retrieval_top1: retrievalTop1(concatRows(recEmb), concatRows(origEmb)),
-    unified_score: 100 * sim,
+    unified_score: 100 * mean([sim, ...perBackbone.map(([, v]) => v)]),
   };
   return { metrics, rows };
 }

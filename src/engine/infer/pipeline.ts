@@ -4,7 +4,7 @@ import { concatRows, decoderRole, type F32, type InferContext } from './context.
 import { encodeImages, generateCaptions, type Caption, type GenerateOptions } from './caption.ts';
 import { captionInputIds, decoderTokens, eulerSample, latentNoise, textStates, vaeDecode, type EulerOptions } from './flow.ts';
 import { toPixelValues, toUint8Images } from './image.ts';
-import { imageEmbeds } from './scorer.ts';
+import { backboneEmbeds, imageEmbeds } from './scorer.ts';
 
 /** Returns pixel_values float32 [N,3,H,W] of uint8 RGB images [N,H,W,3] with the bundle's preprocessing. */
 export function bundlePixels(ctx: InferContext, images: Uint8Array, count: number): F32 {
@@ -62,6 +62,11 @@ export async function reconstruct(
 /** Returns scorer image embeddings [N,E] of uint8 RGB images [N,H,W,3]. */
 export async function embedImages(ctx: InferContext, images: Uint8Array, count: number, batch = 32): Promise<F32> {
   return imageEmbeds(ctx, bundlePixels(ctx, images, count), batch);
+}
+
+/** Returns backbone `id`'s image embeddings [N,E] of uint8 RGB images [N,H,W,3]. */
+export async function embedImagesWith(ctx: InferContext, id: string, images: Uint8Array, count: number, batch = 32): Promise<F32> {
+  return backboneEmbeds(ctx, id, bundlePixels(ctx, images, count), batch);
 }
 
 /** Returns `count` generators seeded noiseSeed(seed, start + i). */

@@ -1,9 +1,27 @@
-/** The fidelity scorer: image/text embeddings (unit norm from the graphs) and cosine similarities. */
+/** The fidelity scorer and the bundle's other vision backbones: embeddings (unit norm from the graphs) and cosines. */
+import { EngineError } from '../errors.ts';
+import type { BackboneRole } from '../manifest.ts';
 import { runRowwise, scorerRole, type F32, type I64, type InferContext } from './context.ts';
 
 /** Returns image_embeds float32 [N,E] of the scorer's vision graph for pixel_values [N,3,H,W]. */
 export async function imageEmbeds(ctx: InferContext, pixelValues: F32, batch = 32): Promise<F32> {
   return runRowwise(ctx, scorerRole(ctx).vision, 'pixel_values', pixelValues, 'image_embeds', 'scorer.vision', batch);
+}
+
+/** Returns the bundle's vision backbone `id` (manifest roles.backbones), or throws 'bad-request' naming the ones it has. */
+export function backboneRole(ctx: InferContext, id: string): BackboneRole {
+  const list = ctx.manifest.roles.backbones ?? [];
+  const role = list.find((b) => b.id === id);
+  if (!role) {
+    const has = list.length ? `its backbones are ${list.map((b) => b.id).join(', ')}` : 'it has none';
+    throw new EngineError('bad-request', `bundle ${ctx.manifest.id} has no vision backbone '${id}' (${has})`);
+  }
+  return role;
+}
+
+/** Returns image_embeds float32 [N,E] of backbone `id`'s graph for pixel_values [N,3,H,W]. */
+export async function backboneEmbeds(ctx: InferContext, id: string, pixelValues: F32, batch = 32): Promise<F32> {
+  return runRowwise(ctx, backboneRole(ctx, id).vision, 'pixel_values', pixelValues, 'image_embeds', `backbones.${id}`, batch);
 }
 
 /** Returns text_embeds float32 [N,E] of the scorer's text graph for caption ids int64 [N,L]. */

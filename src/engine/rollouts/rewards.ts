@@ -12,6 +12,7 @@ import { attributeScores, psnr, ssim } from '../infer/metrics.ts';
 import type { BundleManifest } from '../manifest.ts';
 import {
   GROUP_SIZE_RANGE,
+  I2I_BACKBONE,
   REWARD_NAMES,
   type RewardName,
   type RewardScores,
@@ -21,11 +22,15 @@ import {
   type RolloutSettings,
 } from './types.ts';
 
-/** Returns every score of reconstruction `rec` against `original` (uint8 RGB [H,W,3]); attr_f1 NaN without a scene. */
+/**
+ * Returns every score of reconstruction `rec` against `original` (uint8 RGB [H,W,3]) given its scorer cosine `sim` and
+ * i2i backbone cosine `i2i` (NaN: the bundle has no such backbone); attr_f1 NaN without a scene.
+ */
 export function scoreRollout(
   rec: Uint8Array,
   original: Uint8Array,
   sim: number,
+  i2i: number,
   caption: string,
   scene: Scene | null,
   width: number,
@@ -33,6 +38,7 @@ export function scoreRollout(
 ): RewardScores {
   return {
     sim,
+    i2i,
     psnr: psnr(rec, original, width, height),
     ssim: ssim(rec, original, width, height),
     attr_f1: scene ? attributeScores(caption, scene).f1 : NaN,
@@ -77,6 +83,8 @@ export function checkSettings(s: RolloutSettings, manifest: BundleManifest, imag
   }
   const active = activeRewards(s.rewards);
   if (active.length === 0 && !s.lengthPenalty) fail('rewards', 'needs at least one reward with a non-zero weight');
+  if (active.includes('i2i') && !manifest.roles.backbones?.some((b) => b.id === I2I_BACKBONE))
+    fail('rewards.i2i', `needs the image-image backbone '${I2I_BACKBONE}', and bundle ${manifest.id} has none`);
   if (active.length === 1 && active[0] === 'attr_f1') {
     const blind = images.find((im) => !im.scene);
     if (blind) fail('rewards', `attr_f1 alone needs Shapes scenes, and "${blind.label}" has none`);

@@ -17,6 +17,7 @@ import {
   completionLogProbs,
   cosine,
   embedImages,
+  embedImagesWith,
   encodeImages,
   encoderRole,
   entropy,
@@ -30,7 +31,7 @@ import {
 } from '../infer/index.ts';
 import { checkSettings, rolloutReward, scoreRollout } from './rewards.ts';
 import { groupStats, rolloutsReport } from './report.ts';
-import type { RolloutImage, RolloutRecord, RolloutSettings, RolloutsSummary } from './types.ts';
+import { I2I_BACKBONE, type RolloutImage, type RolloutRecord, type RolloutSettings, type RolloutsSummary } from './types.ts';
 
 /** Phases progress is reported in: decoding steps, teacher-forced passes, reconstructed rollouts. */
 export type RolloutPhase = 'sample' | 'logprobs' | 'reconstruct';
@@ -142,6 +143,9 @@ export async function runRollouts(
   const tLogp = performance.now();
 
   const origEmb = await embedImages(ctx, batchImages, B);
+  // The i2i backbone's cosine is scored whenever the bundle ships it (a small CNN: a few ms a batch), so the table shows it.
+  const hasI2i = ctx.manifest.roles.backbones?.some((b) => b.id === I2I_BACKBONE) ?? false;
+  const origI2i = hasI2i ? await embedImagesWith(ctx, I2I_BACKBONE, batchImages, B) : null;
   const K = Math.max(1, Math.floor(settings.reconstructBatch ?? 2));
   const steps = settings.flowSteps ?? ctx.manifest.defaults.flowSteps;
   const records: RolloutRecord[] = [];
@@ -157,11 +161,13 @@ export async function runRollouts(
       { steps, guidance: settings.guidance, batch: K },
     );
     const recEmb = await embedImages(ctx, rec.images, rows.length, K);
+    const recI2i = origI2i ? await embedImagesWith(ctx, I2I_BACKBONE, rec.images, rows.length, K) : null;
     const batch = rows.map((r, i): RolloutRecord => {
       const c = captions[r];
       const g = Math.floor(r / G);
       const image = rec.images.slice(i * stride, (i + 1) * stride);
-      const scores = scoreRollout(image, images[g].image, cosine(recEmb, i, origEmb, g), c.text, images[g].scene, W, H);
+      const i2i = recI2i && origI2i ? cosine(recI2i, i, origI2i, g) : NaN;
+      const scores = scoreRollout(image, images[g].image, cosine(recEmb, i, origEmb, g), i2i, c.text, images[g].scene, W, H);
       const ref = refLogp?.[r] ?? null;
       return {
         index: r,

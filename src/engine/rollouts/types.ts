@@ -6,11 +6,18 @@
 import type { Scene } from '../../shapes/scene.ts';
 import type { LengthPenaltySpec, LossType, RewardScaling } from '../grpo.ts';
 
-/** The fidelity rewards a rollout can be scored by. `attr_f1` needs the image's true Shapes scene. */
-export type RewardName = 'sim' | 'psnr' | 'ssim' | 'attr_f1';
+/**
+ * The fidelity rewards a rollout can be scored by: `sim` the scorer's image-image cosine, `i2i` the cosine under the
+ * bundle's image-image backbone (roles.backbones id 'i2i', trained without captions; NaN when the bundle has none),
+ * PSNR, SSIM, and `attr_f1`, which needs the image's true Shapes scene.
+ */
+export type RewardName = 'sim' | 'i2i' | 'psnr' | 'ssim' | 'attr_f1';
 
 /** Every reward, in the order tables and the CLI list them. */
-export const REWARD_NAMES: readonly RewardName[] = ['sim', 'psnr', 'ssim', 'attr_f1'];
+export const REWARD_NAMES: readonly RewardName[] = ['sim', 'i2i', 'psnr', 'ssim', 'attr_f1'];
+
+/** The id of the bundle backbone (roles.backbones) whose cosine is the `i2i` reward. */
+export const I2I_BACKBONE = 'i2i';
 
 /** Weights of the reward mix; a single reward is the mix with weight 1 on it. Missing or 0 = not used. */
 export type RewardWeights = Partial<Record<RewardName, number>>;
@@ -87,7 +94,7 @@ export interface RolloutImage {
   scene: Scene | null;
 }
 
-/** Every fidelity score of one reconstruction against its original; attr_f1 is NaN without a scene. */
+/** Every fidelity score of one reconstruction against its original; attr_f1 is NaN without a scene, i2i without the backbone. */
 export type RewardScores = Record<RewardName, number>;
 
 /** One sampled, reconstructed and scored caption. */

@@ -1,8 +1,8 @@
 /**
  * Unified-Bench, the paper's protocol on a UAE bundle: each reference image is captioned by the chosen encoder
  * (greedy), the caption is drawn back by the bundle's flow decoder (Euler, seeded noise) and every backbone scores the
- * reconstruction against its reference: each similarity backbone by the image-image cosine of its embeddings (today the
- * bundle's scorer, the only vision backbone a bundle ships) and two pixel measures, PSNR and SSIM. Per backbone the
+ * reconstruction against its reference: each similarity backbone by the image-image cosine of its embeddings (the
+ * bundle's scorer and every vision backbone it ships) and two pixel measures, PSNR and SSIM. Per backbone the
  * mean over images; `overall` = 100 × the mean over the similarity backbones of their means (PSNR and SSIM are not in
  * it). On Shapes scenes the computation is `uae eval`'s, batch for batch, so the scorer's mean equals its `sim`.
  */
@@ -11,7 +11,7 @@ import { rasterizeInto } from '../../shapes/raster.ts';
 import { EngineError } from '../errors.ts';
 import { decoderRole, encoderRole, type EncoderChoice, type F32, type InferContext } from '../infer/context.ts';
 import { psnr, ssim } from '../infer/metrics.ts';
-import { captionImages, embedImages, noiseRngs, reconstruct } from '../infer/pipeline.ts';
+import { captionImages, embedImages, embedImagesWith, noiseRngs, reconstruct } from '../infer/pipeline.ts';
 import { pairedSim } from '../infer/scorer.ts';
 
 /** One reference image: a name (file name or scene) and uint8 RGB [H,W,3] at the bundle's input size. */
@@ -36,11 +36,19 @@ export interface SimilarityBackbone {
 /** The pixel measures every run adds after the similarity backbones. */
 export const PIXEL_BACKBONES = ['psnr', 'ssim'] as const;
 
-/** Returns the similarity backbones `ctx`'s bundle has: its scorer's vision tower, when it has a scorer. */
+/** Returns the similarity backbones `ctx`'s bundle has: its scorer's vision tower (if any), then each of its roles.backbones. */
 export function similarityBackbones(ctx: InferContext): SimilarityBackbone[] {
-  const scorer = ctx.manifest.roles.scorer;
-  if (!scorer) return [];
-  return [{ name: 'scorer', label: `scorer (${scorer.embedDim}-d image embeddings)`, embed: embedImages }];
+  const { scorer, backbones } = ctx.manifest.roles;
+  const out: SimilarityBackbone[] = [];
+  if (scorer) out.push({ name: 'scorer', label: `scorer (${scorer.embedDim}-d image embeddings)`, embed: embedImages });
+  for (const b of backbones ?? []) {
+    out.push({
+      name: b.id,
+      label: `${b.label} (${b.embedDim}-d image embeddings)`,
+      embed: (c, images, count, batch) => embedImagesWith(c, b.id, images, count, batch),
+    });
+  }
+  return out;
 }
 
 /** Settings of a Unified-Bench run. */
