@@ -36,9 +36,9 @@ const bad = (patch: Partial<TrainForm>): TrainFormError => {
 };
 
 describe('train live form', () => {
-  it('defaults to the live preset (the PyTorch run’s but β 0.3), and a form of any config parses back to it', () => {
+  it('defaults to the live preset (the PyTorch run’s but β 0.3, lr 4e-5), and a form of any config parses back to it', () => {
     expect(parseTrainForm(DEFAULT_TRAIN_FORM)).toEqual({ config: LIVE_PRESET, checkpointEvery: 10, device: 'auto' });
-    expect(LIVE_PRESET).toEqual({ ...STAGE2_PRESET, beta: 0.3 });
+    expect(LIVE_PRESET).toEqual({ ...STAGE2_PRESET, beta: 0.3, lr: 4e-5 });
     expect(parseTrainForm(PYTORCH_RUN_FORM)).toEqual({ config: STAGE2_PRESET, checkpointEvery: 10, device: 'auto' });
     const c = {
       ...STAGE2_PRESET,

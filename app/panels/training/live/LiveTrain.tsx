@@ -73,13 +73,13 @@ function LiveForm({ disabled }: { disabled: boolean }) {
       <p className="tl-presets small">
         Presets:{' '}
         <button type="button" className="link" onClick={() => setLiveForm(DEFAULT_TRAIN_FORM)} data-testid="tl-preset-default">
-          default (β {DEFAULT_TRAIN_FORM.beta})
+          default (β {DEFAULT_TRAIN_FORM.beta}, lr {DEFAULT_TRAIN_FORM.lr})
         </button>{' '}
         ·{' '}
         <button type="button" className="link" onClick={() => setLiveForm(PYTORCH_RUN_FORM)} data-testid="tl-preset-pytorch">
-          the recorded PyTorch run’s (β {PYTORCH_RUN_FORM.beta})
+          the recorded PyTorch run’s (β {PYTORCH_RUN_FORM.beta}, lr {PYTORCH_RUN_FORM.lr})
         </button>
-        <span className="muted"> — the default differs only in β, which keeps caption precision ≥ 0.9 whatever the seed</span>
+        <span className="muted"> — the default’s stronger pull to the cold start keeps caption precision ≥ 0.9 whatever the seed</span>
       </p>
       {TRAIN_FORM_FIELDS.map((f) => {
         const bad = errors.some((e) => e.field === f.field);
