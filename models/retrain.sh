@@ -2,7 +2,8 @@
 # Retrains every reference model from scratch with fixed seeds and rebuilds the bundles:
 #   stage 1 (pre-training: auto-encoder, flow decoder, caption encoder, scorer), stage 2 (GRPO on the
 #   encoder), stage 3 (Flow-GRPO on the decoder), then public/models/uae-shapes (with the stage-2
-#   checkpoints and both runs) and public/models/uae-shapes-flowgrpo (stage 3's refined decoder).
+#   checkpoints and both runs) and public/models/uae-shapes-flowgrpo (stage 3's refined decoder), then (full config)
+#   the i2i backbone, added to both.
 # Stages resume from models/work/ckpt/ when interrupted; delete models/work/ to start over.
 # Usage: models/retrain.sh [full|tiny]
 set -euo pipefail
@@ -22,4 +23,12 @@ $PY -m uae.rl_flow --config "$CONFIG"
 $PY -m uae.bundle --config "$CONFIG"
 $PY -m uae.bundle --config "$CONFIG" --variant flowgrpo --out ../public/models/uae-shapes-flowgrpo \
   --id uae-shapes-flowgrpo --name "UAE Shapes after Flow-GRPO (stage 3)"
+if [ "$CONFIG" = full ]; then
+  # the i2i backbone (docs/backbones.md): trained image to image on the frozen decoder's reconstructions, probed on
+  # held-out seeds 2 and 3, added to both bundles, its section written into the model card
+  $PY -m uae.train_backbone
+  $PY -m uae.train_backbone --probe-only --probe-seed 3
+  $PY -m uae.train_backbone --export ../public/models/uae-shapes ../public/models/uae-shapes-flowgrpo
+  $PY -m uae.train_backbone --card ../public/models/uae-shapes
+fi
 echo "retrain ($CONFIG) wall time: $(( $(date +%s) - start )) s"
