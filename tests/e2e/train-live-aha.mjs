@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The aha run of the page's own trainer (opt-in, not part of npm test: the shipped preset takes 15–25 min here).
-// Headless Chromium on WASM opens the app with a `tl-*` link (the shipped stage-2 preset unless flags change it),
+// The aha run of the page's own trainer (opt-in, not part of npm test: the default preset takes 10–25 min here).
+// Headless Chromium on WASM opens the app with a `tl-*` link (the form's default preset unless flags change it),
 // waits for the model, presses Start in the Training tab's "Train live", and follows the run to its end: one line per
 // step seen (step i of N, the page's s/step). There is no overall timeout, only a generous one per step. It then
 // saves the run's JSONL export and the "Export trained bundle (zip)" download, unpacks the zip (stored, uncompressed)
@@ -187,7 +187,7 @@ async function main() {
     await page.addInitScript(STEP_RECORDER);
     const errors = collectErrors(page);
     const query = o.link.toString();
-    console.log(`chromium (WASM) ${server.url}?${query}  (unset tl-* keys: the shipped preset)`);
+    console.log(`chromium (WASM) ${server.url}?${query}  (unset tl-* keys: the form's default preset)`);
     await page.goto(`${server.url}${query ? `?${query}` : ''}`);
     await waitLoaded(page, undefined, LOAD_WAIT);
     if ((await page.getByTestId('train-live').count()) === 0) await page.getByTestId('tab-training').click();
