@@ -170,7 +170,7 @@ async function runTrainLive(ctx) {
     assert.equal(await attr(page, 'tl-field-group', 'aria-invalid'), 'false');
     assert.ok(await page.getByTestId('tl-start').isDisabled(), 'Start is enabled with an invalid lr');
     assert.match(page.url(), /tl-lr=-1/);
-    await page.getByTestId('tl-field-lr').fill('0.00003');
+    await page.getByTestId('tl-field-lr').fill('0.00004');
     await until(async () => (await page.getByTestId('tl-form-error').count()) === 0, 'the lr error stayed after its fix');
     assert.doesNotMatch(page.url(), /tl-lr=/, 'the preset lr stays out of the link');
     await page.getByTestId('tl-field-device').selectOption('wasm');
