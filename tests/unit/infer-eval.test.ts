@@ -31,6 +31,8 @@ describe('runEval', () => {
     expect(progress).toEqual([2, 4, 5]);
     expect(metrics.attr_precision).toBe(1);
     expect(metrics.attr_recall).toBe(1);
+    // Level-4 captions name the background and the count, and every object they describe is in the scene.
+    expect([metrics.background_named, metrics.count_named, metrics.extra_object_rate]).toEqual([1, 1, 0]);
     expect(metrics.mean_tokens).toBeCloseTo(rows.reduce((s, r) => s + r.tokens, 0) / 5, 12);
     expect(metrics.sim_i2i).toBeCloseTo(rows.reduce((s, r) => s + r.backbones.i2i, 0) / 5, 12);
     expect(metrics.unified_score).toBeCloseTo((100 * (metrics.sim + metrics.sim_i2i)) / 2, 10);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng, rasterizeScene, sampleScene, sceneCaptions, sceneSeed, LEVELS } from '../../src/shapes/index.ts';
 import {
   attributeScores,
+  captionCoverage,
   gaussianWindow,
   psnr,
   PSNR_CAP_DB,
@@ -256,5 +257,21 @@ describe('attribute scores', () => {
       expect(attributeScores(caps[4], scene)).toEqual({ precision: 1, recall: 1, f1: 1 });
       expect(attributeScores('', scene)).toEqual({ precision: 0, recall: 0, f1: 0 });
     }
+  });
+
+  it('caption coverage: background and count named or not, attributes of objects the scene does not have', () => {
+    const seed = sceneSeed(4, 0);
+    const scene = sampleScene(seed);
+    const caps = sceneCaptions(scene, seed);
+    const full = captionCoverage(caps[4], scene);
+    expect(full).toMatchObject({ namesBackground: true, namesCount: true, extraObject: 0 });
+    expect(full.asserted).toBe(4 * scene.objects.length + 2);
+    expect(captionCoverage(caps[3], scene)).toMatchObject({ namesBackground: false, namesCount: false, extraObject: 0 });
+    // An object of another shape, colour and place: its attributes count as extra (the matching is one-to-one).
+    const o = scene.objects[0];
+    const other = ['circle', 'square', 'triangle', 'diamond', 'cross'].find((x) => !scene.objects.some((q) => q.shape === x))!;
+    const extra = captionCoverage(`${caps[4]} and a ${o.size} ${o.colour} ${other}`, scene);
+    expect(extra.extraObject).toBeGreaterThan(0);
+    expect(captionCoverage('', scene)).toEqual({ namesBackground: false, namesCount: false, extraObject: 0, asserted: 0 });
   });
 });

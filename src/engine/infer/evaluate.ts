@@ -7,7 +7,7 @@ import { rasterizeInto } from '../../shapes/raster.ts';
 import type { Level } from '../../shapes/caption.ts';
 import type { Scene } from '../../shapes/scene.ts';
 import { concatRows, type EncoderChoice, type F32, type InferContext } from './context.ts';
-import { attributeScores, psnr, ssim } from './metrics.ts';
+import { attributeScores, captionCoverage, psnr, ssim, type CaptionCoverage } from './metrics.ts';
 import { captionImages, embedImages, embedImagesWith, noiseRngs, reconstruct } from './pipeline.ts';
 import { pairedSim, retrievalTop1 } from './scorer.ts';
 
@@ -46,6 +46,11 @@ export interface EvalMetrics {
   attr_precision: number;
   attr_recall: number;
   attr_f1: number;
+  /** Fractions of captions that name a background, and an object count (right or wrong). */
+  background_named: number;
+  count_named: number;
+  /** Attributes asserted of objects the scene does not have, over all asserted attributes (pooled over the captions). */
+  extra_object_rate: number;
   /** Fraction of reconstructions whose most similar original (scorer cosine) is their own. */
   retrieval_top1: number;
   /** 100 × the mean over the similarity backbones (the scorer, then each roles.backbones) of their mean cosine. */
@@ -71,6 +76,9 @@ export const EVAL_KEYS: readonly (keyof EvalMetrics)[] = [
   'attr_precision',
   'attr_recall',
   'attr_f1',
+  'background_named',
+  'count_named',
+  'extra_object_rate',
   'retrieval_top1',
   'unified_score',
 ];
@@ -88,6 +96,12 @@ export interface EvalRow {
   psnr: number;
   ssim: number;
   attr: { precision: number; recall: number; f1: number };
+  coverage: CaptionCoverage;
+}
+
+/** Returns a / b (0 when b is 0). */
+function ratio(a: number, b: number): number {
+  return b === 0 ? 0 : a / b;
 }
 
 /** Returns the mean of `xs` (0 for none). */
@@ -151,6 +165,7 @@ export async function runEval(ctx: InferContext, opts: EvalOptions): Promise<{ m
         psnr: psnr(a, b, W, H),
         ssim: ssim(a, b, W, H),
         attr: attributeScores(captions[i].text, r.scene),
+        coverage: captionCoverage(captions[i].text, r.scene),
       });
     });
     opts.onProgress?.(start + count, opts.scenes);
@@ -168,6 +183,12 @@ export async function runEval(ctx: InferContext, opts: EvalOptions): Promise<{ m
     attr_precision: mean(rows.map((r) => r.attr.precision)),
     attr_recall: mean(rows.map((r) => r.attr.recall)),
     attr_f1: mean(rows.map((r) => r.attr.f1)),
+    background_named: mean(rows.map((r) => Number(r.coverage.namesBackground))),
+    count_named: mean(rows.map((r) => Number(r.coverage.namesCount))),
+    extra_object_rate: ratio(
+      rows.reduce((s, r) => s + r.coverage.extraObject, 0),
+      rows.reduce((s, r) => s + r.coverage.asserted, 0),
+    ),
     retrieval_top1: retrievalTop1(concatRows(recEmb), concatRows(origEmb)),
     unified_score: 100 * mean([sim, ...perBackbone.map(([, v]) => v)]),
   };

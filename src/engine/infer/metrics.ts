@@ -6,7 +6,7 @@
  *   SSIM map, then the mean of the three channels. Images smaller than 11×11 use one window of the whole image.
  * - Attribute precision/recall/F1 of a caption against a Shapes scene (src/shapes' parser and scorer).
  */
-import { parseCaption, scoreCaption, type CaptionInput } from '../../shapes/parse.ts';
+import { captionErrors, parseCaption, scoreCaption, type CaptionInput } from '../../shapes/parse.ts';
 import type { Scene } from '../../shapes/scene.ts';
 
 /** PSNR reported for identical images (and the ceiling of every value), in dB. */
@@ -112,4 +112,24 @@ export interface AttributeScores {
 export function attributeScores(caption: CaptionInput, scene: Scene): AttributeScores {
   const s = scoreCaption(parseCaption(caption), scene);
   return { precision: s.precision, recall: s.recall, f1: s.f1 };
+}
+
+/** What a caption covers beyond precision and recall: whether it names a background and an object count, and how many
+ * of its asserted attributes belong to objects the scene does not have (captionErrors' extraObject). */
+export interface CaptionCoverage {
+  namesBackground: boolean;
+  namesCount: boolean;
+  extraObject: number;
+  asserted: number;
+}
+
+/** Returns the coverage of `caption` against `scene` (parseCaption, scoreCaption, captionErrors). */
+export function captionCoverage(caption: CaptionInput, scene: Scene): CaptionCoverage {
+  const a = parseCaption(caption);
+  return {
+    namesBackground: a.backgrounds.length > 0,
+    namesCount: a.counts.length > 0,
+    extraObject: captionErrors(a, scene).extraObject,
+    asserted: scoreCaption(a, scene).asserted,
+  };
 }
