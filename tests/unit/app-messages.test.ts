@@ -52,7 +52,7 @@ describe('bundle card counts', () => {
       `${checkpoints.length} encoder checkpoints: the cold start (step 0, the reference encoder’s weights) and ${files} from training (steps 10–100).`,
     );
     expect(checkpoints.length).toBe(files + 1);
-    expect(backbones).toBe('1 vision backbone besides the scorer: i2i (image-image CNN (no captions)).');
+    expect(backbones).toBe('1 vision backbone besides the scorer: i2i, image-image CNN (no captions).');
     expect(runs).toBe(`${m.roles.runs?.length} recorded runs.`);
   });
 

@@ -15,7 +15,7 @@ function stepsText(steps: readonly number[]): string {
 /**
  * Returns the sentences saying what the bundle holds besides its roles, each number counted from the
  * manifest: "11 encoder checkpoints: the cold start (step 0, the reference encoder's weights) and 10 from
- * training (steps 10–100).", "1 vision backbone besides the scorer: i2i (image-image CNN (no captions))." and "2
+ * training (steps 10–100).", "1 vision backbone besides the scorer: i2i, image-image CNN (no captions)." and "2
  * recorded runs." (none when it has none of them).
  */
 export function bundleContents(manifest: Pick<BundleManifest, 'roles'>): string[] {
@@ -37,7 +37,7 @@ export function bundleContents(manifest: Pick<BundleManifest, 'roles'>): string[
   }
   if (backbones.length > 0)
     out.push(
-      `${plural(backbones.length, 'vision backbone')} besides the scorer: ${backbones.map((b) => `${b.id} (${b.label})`).join(', ')}.`,
+      `${plural(backbones.length, 'vision backbone')} besides the scorer: ${backbones.map((b) => `${b.id}, ${b.label}`).join('; ')}.`,
     );
   if (runs.length > 0) out.push(`${plural(runs.length, 'recorded run')}.`);
   return out;
