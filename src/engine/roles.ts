@@ -1,11 +1,16 @@
 /** Which ONNX graphs a manifest's roles use, and resolving dotted role paths ('scorer.vision') to files. */
 import { EngineError } from './errors.ts';
-import type { BundleManifest, BundleRoles } from './manifest.ts';
+import type { BackboneRole, BundleManifest, BundleRoles } from './manifest.ts';
 
 /** One graph a role uses: dotted role path ('encoder.vision', 'checkpoints.1.encoder.decoder') and file. */
 export interface RoleGraph {
   role: string;
   path: string;
+}
+
+/** Returns the vision backbone `id` of roles.backbones, or undefined when the bundle does not ship it. */
+export function findBackbone(manifest: Pick<BundleManifest, 'roles'>, id: string): BackboneRole | undefined {
+  return manifest.roles.backbones?.find((b) => b.id === id);
 }
 
 /** Returns the role names present in the manifest, in a fixed order. */

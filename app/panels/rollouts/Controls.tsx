@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { LOSS_TYPES, REWARD_SCALINGS, type LossType, type RewardScaling } from '../../../src/engine/grpo.ts';
+import { findBackbone } from '../../../src/engine/roles.ts';
 import { GROUP_SIZE_RANGE, I2I_BACKBONE, REWARD_NAMES, type RewardName } from '../../../src/engine/rollouts/index.ts';
 import { setSeed } from '../../actions';
 import { useStore } from '../../store/store';
@@ -105,7 +106,7 @@ export function Controls() {
   const form = useStore((s) => s.runs.rollouts.form);
   const seed = useStore((s) => s.config.seed);
   const engine = useStore(useShallow((s) => ({ ready: s.engine.status === 'ready' && !s.engine.loading, bundle: s.engine.bundle })));
-  const hasI2i = engine.bundle?.manifest.roles.backbones?.some((b) => b.id === I2I_BACKBONE) ?? false;
+  const hasI2i = engine.bundle ? findBackbone(engine.bundle.manifest, I2I_BACKBONE) !== undefined : false;
   const running = useStore((s) => s.runs.rollouts.run?.status === 'running');
   const hasImage = useStore((s) => s.runs.rollouts.form.source === 'scene' || s.runs.rollouts.upload !== null);
   const roles = engine.bundle?.roles ?? [];

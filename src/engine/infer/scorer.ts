@@ -1,6 +1,7 @@
 /** The fidelity scorer and the bundle's other vision backbones: embeddings (unit norm from the graphs) and cosines. */
 import { EngineError } from '../errors.ts';
 import type { BackboneRole } from '../manifest.ts';
+import { findBackbone } from '../roles.ts';
 import { runRowwise, scorerRole, type F32, type I64, type InferContext } from './context.ts';
 
 /** Returns image_embeds float32 [N,E] of the scorer's vision graph for pixel_values [N,3,H,W]. */
@@ -10,9 +11,9 @@ export async function imageEmbeds(ctx: InferContext, pixelValues: F32, batch = 3
 
 /** Returns the bundle's vision backbone `id` (manifest roles.backbones), or throws 'bad-request' naming the ones it has. */
 export function backboneRole(ctx: InferContext, id: string): BackboneRole {
-  const list = ctx.manifest.roles.backbones ?? [];
-  const role = list.find((b) => b.id === id);
+  const role = findBackbone(ctx.manifest, id);
   if (!role) {
+    const list = ctx.manifest.roles.backbones ?? [];
     const has = list.length ? `its backbones are ${list.map((b) => b.id).join(', ')}` : 'it has none';
     throw new EngineError('bad-request', `bundle ${ctx.manifest.id} has no vision backbone '${id}' (${has})`);
   }

@@ -10,6 +10,7 @@ import { combineRewards, LOSS_TYPES, REWARD_SCALINGS, type LengthPenaltySpec, ty
 import { resizeCover } from '../infer/image.ts';
 import { attributeScores, psnr, ssim } from '../infer/metrics.ts';
 import type { BundleManifest } from '../manifest.ts';
+import { findBackbone } from '../roles.ts';
 import {
   GROUP_SIZE_RANGE,
   I2I_BACKBONE,
@@ -83,7 +84,7 @@ export function checkSettings(s: RolloutSettings, manifest: BundleManifest, imag
   }
   const active = activeRewards(s.rewards);
   if (active.length === 0 && !s.lengthPenalty) fail('rewards', 'needs at least one reward with a non-zero weight');
-  if (active.includes('i2i') && !manifest.roles.backbones?.some((b) => b.id === I2I_BACKBONE))
+  if (active.includes('i2i') && !findBackbone(manifest, I2I_BACKBONE))
     fail('rewards.i2i', `needs the image-image backbone '${I2I_BACKBONE}', and bundle ${manifest.id} has none`);
   if (active.length === 1 && active[0] === 'attr_f1') {
     const blind = images.find((im) => !im.scene);

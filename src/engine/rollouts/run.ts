@@ -29,7 +29,7 @@ import {
   type F32,
   type InferContext,
 } from '../infer/index.ts';
-import { checkSettings, rolloutReward, scoreRollout } from './rewards.ts';
+import { activeRewards, checkSettings, rolloutReward, scoreRollout } from './rewards.ts';
 import { groupStats, rolloutsReport } from './report.ts';
 import { I2I_BACKBONE, type RolloutImage, type RolloutRecord, type RolloutSettings, type RolloutsSummary } from './types.ts';
 
@@ -143,9 +143,8 @@ export async function runRollouts(
   const tLogp = performance.now();
 
   const origEmb = await embedImages(ctx, batchImages, B);
-  // The i2i backbone's cosine is scored whenever the bundle ships it (a small CNN: a few ms a batch), so the table shows it.
-  const hasI2i = ctx.manifest.roles.backbones?.some((b) => b.id === I2I_BACKBONE) ?? false;
-  const origI2i = hasI2i ? await embedImagesWith(ctx, I2I_BACKBONE, batchImages, B) : null;
+  // The i2i backbone runs only when the reward uses it (checkSettings made sure the bundle ships it); else scores.i2i is NaN.
+  const origI2i = activeRewards(settings.rewards).includes('i2i') ? await embedImagesWith(ctx, I2I_BACKBONE, batchImages, B) : null;
   const K = Math.max(1, Math.floor(settings.reconstructBatch ?? 2));
   const steps = settings.flowSteps ?? ctx.manifest.defaults.flowSteps;
   const records: RolloutRecord[] = [];
