@@ -199,13 +199,15 @@ class Rewarder:
         return (self.m["scorer"].image(recon) * orig_emb).sum(-1)
 
     @torch.no_grad()
-    def components(self, px, recon):
-        """Originals px [N,3,64,64] and their reconstructions -> TRL reward components [{name, weight, values}]
-        of the mix (values: each reward's cosine per row)."""
+    def components(self, px, recon, group=1):
+        """Originals px [B,3,64,64] and their reconstructions [B*group,...] (each original's `group` in a row) -> TRL
+        reward components [{name, weight, values}] of the mix (values: each reward's cosine per reconstruction); each
+        original is embedded once."""
         out = []
         for name, w in self.weights.items():
             f = self.m["scorer"].image if name == "sim" else self.backbone
-            out.append({"name": name, "weight": w, "values": (f(recon) * f(px)).sum(-1).numpy().astype(np.float64)})
+            orig = f(px).repeat_interleave(group, 0)
+            out.append({"name": name, "weight": w, "values": (f(recon) * orig).sum(-1).numpy().astype(np.float64)})
         return out
 
 
@@ -269,7 +271,7 @@ def stage2_step(policy, ref, m, rewarder, tok, opt, params, train_images, rng, g
         enc = policy.vision(px)
         ids, lengths, truncated = sample_group(policy, enc, rl.group, rl.temperature, gen, tok)
         recon = rewarder.reconstruct(ids, gen)
-        components = rewarder.components(px.repeat_interleave(rl.group, 0), recon)
+        components = rewarder.components(px, recon, rl.group)
         enc_g = enc.repeat_interleave(rl.group, 0)
         old_logp, _ = token_logps(policy, enc_g, ids, rl.temperature)
         ref_logp, _ = token_logps(ref, ref.vision(px).repeat_interleave(rl.group, 0), ids, rl.temperature)

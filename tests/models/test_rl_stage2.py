@@ -219,3 +219,8 @@ def test_reward_mix_parses_like_uae_train_and_sums_scorer_and_backbone_cosines()
     total, metrics = ref.combine_rewards(comps)
     assert np.allclose(total, 0.25 * comps[0]["values"] + 0.75 * comps[1]["values"])
     assert set(metrics) == {"rewards/sim/mean", "rewards/sim/std", "rewards/i2i/mean", "rewards/i2i/std"}
+    # a group of G reconstructions per original embeds the original once and gives what G copies of it give
+    grouped = rw.components(px[:1], recon, group=3)
+    copies = rw.components(px[:1].repeat(3, 1, 1, 1), recon)
+    for g, c in zip(grouped, copies):
+        assert np.allclose(g["values"], c["values"], atol=1e-6)
