@@ -14,7 +14,7 @@ from . import config as C
 from .card_rl import EVAL_KEYS, RL_EVALS, fmt, read_log, rl_section, stage_wall_time
 from .checkpoints import Checkpoint, without_probe
 from .common import REPO, recorded_times, work_dir
-from .export import file_entry
+from .export import refresh_entry
 
 BUNDLE = os.path.join(REPO, "public", "models", "uae-shapes")
 
@@ -222,10 +222,7 @@ def main():
              "`uae scenes`, trains every stage with fixed seeds (resumable from `models/work/ckpt/`), exports "
              "this bundle and the parity fixture `tests/fixtures/parity/uae-shapes.json`.")
     open(os.path.join(BUNDLE, "MODEL_CARD.md"), "w").write("\n".join(L) + "\n")
-    # the card is one of the bundle's hashed files: refresh its manifest entry
-    m["files"] = [file_entry(BUNDLE, f["path"]) if f["path"] == "MODEL_CARD.md" else f for f in m["files"]]
-    with open(os.path.join(BUNDLE, "manifest.json"), "w") as f:
-        json.dump(m, f, indent=1)
+    refresh_entry(BUNDLE, "MODEL_CARD.md")   # the card is one of the bundle's hashed files
     print(os.path.join(BUNDLE, "MODEL_CARD.md"))
 
 

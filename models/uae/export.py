@@ -237,6 +237,15 @@ def file_entry(root, rel):
     return {"path": rel, "bytes": os.path.getsize(p), "sha256": h}
 
 
+def refresh_entry(bundle_dir, rel):
+    """Re-hashes bundle file `rel` (rewritten in place, e.g. the model card) in the bundle's manifest.json."""
+    mpath = os.path.join(bundle_dir, "manifest.json")
+    m = json.load(open(mpath))
+    m["files"] = [file_entry(bundle_dir, rel) if f["path"] == rel else f for f in m["files"]]
+    with open(mpath, "w") as f:
+        json.dump(m, f, indent=1)
+
+
 def write_manifest(out_dir, bundle_id, name, description, io, roles, tok_path, extra_files=()):
     """Copies the tokenizer, hashes every file and writes manifest.json (schema uae-bundle/1)."""
     shutil.copyfile(tok_path, os.path.join(out_dir, "tokenizer.json"))

@@ -240,7 +240,7 @@ def write_card_section(bundle_dir, pr):
     and refreshes the card's manifest entry."""
     import os
     import re
-    from .export import file_entry
+    from .export import refresh_entry
     path = os.path.join(bundle_dir, "MODEL_CARD.md")
     text = open(path).read()
     section = card_section(pr)
@@ -249,11 +249,7 @@ def write_card_section(bundle_dir, pr):
     else:
         text = text.replace("\n## Retraining\n", "\n" + section + "\n\n## Retraining\n")
     open(path, "w").write(text)
-    mpath = os.path.join(bundle_dir, "manifest.json")
-    m = json.load(open(mpath))
-    m["files"] = [file_entry(bundle_dir, f["path"]) if f["path"] == "MODEL_CARD.md" else f for f in m["files"]]
-    with open(mpath, "w") as f:
-        json.dump(m, f, indent=1)
+    refresh_entry(bundle_dir, "MODEL_CARD.md")
 
 
 # The reward mix the sensitivity table reports (uae train --reward sim=0.5,i2i=0.5).
