@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodePng, type RoundTripJson } from '../../src/cli/roundtrip.ts';
-import { rasterizeScene, sampleScene } from '../../src/shapes/index.ts';
+import { encodePng, stabilityLoops, type RoundTripJson, type StabilityJson } from '../../src/cli/roundtrip.ts';
+import { rasterizeScene, sampleScene, sceneSeed } from '../../src/shapes/index.ts';
 import { cliJson, runCli } from './cli-helpers.ts';
 import { FIXTURE_DIR } from './engine-fixture.ts';
 import { TINY_BUNDLE } from './infer-helpers.ts';
@@ -112,9 +112,69 @@ describe('uae roundtrip <image-file>', () => {
   });
 });
 
+describe('uae roundtrip --scenes (loop stability)', () => {
+  it('summarises N scenes per loop: the means, medians and ratios of the single-scene trips', async () => {
+    const doc = await cliJson<StabilityJson>([
+      'roundtrip',
+      '--bundle',
+      TINY_BUNDLE,
+      '--steps',
+      '2',
+      '--json',
+      '--scenes',
+      '3',
+      '--dataset-seed',
+      '5',
+      '--loops',
+      '2',
+    ]);
+    expect(Object.keys(doc)).toEqual(['bundle', 'scenes', 'dataset_seed', 'loops', 'ratio_last', 'settings']);
+    expect(doc.loops.map((l) => l.loop)).toEqual([1, 2]);
+    expect(doc.loops[0].ratio_median).toBe(1);
+    const singles: RoundTripJson[] = [];
+    for (const i of [0, 1, 2]) singles.push(await json(['--scene', String(sceneSeed(5, i)), '--loops', '2']));
+    const expected = stabilityLoops(
+      singles.map((d) => d.loops.map((l) => l.sim)),
+      singles.map((d) => d.loops.map((l) => l.tokens)),
+    );
+    for (let k = 0; k < 2; k++) {
+      expect(doc.loops[k].sim_mean).toBeCloseTo(expected[k].sim_mean, 5);
+      expect(doc.loops[k].sim_median).toBeCloseTo(expected[k].sim_median, 5);
+      expect(doc.loops[k].ratio_median).toBeCloseTo(expected[k].ratio_median, 4);
+      expect(doc.loops[k].tokens_mean).toBe(expected[k].tokens_mean);
+    }
+    expect(doc.ratio_last).toBe(doc.loops[1].ratio_median);
+  });
+
+  it('stabilityLoops: the median of per-scene ratios, not the ratio of medians', () => {
+    const l = stabilityLoops(
+      [
+        [0.8, 0.4],
+        [0.5, 0.5],
+        [0.9, 0.9],
+      ],
+      [
+        [10, 8],
+        [4, 4],
+        [6, 6],
+      ],
+    );
+    expect(l[1]).toEqual({ loop: 2, sim_mean: 0.6, sim_median: 0.5, ratio_median: 1, tokens_mean: 6 });
+    expect(l[0].ratio_median).toBe(1);
+  });
+});
+
 describe('uae roundtrip errors: one line, exit code', () => {
   const cases: [string, string[], number, RegExp][] = [
-    ['no input', [], 2, /^uae: give exactly one input: an image file or --scene SEED\n$/],
+    ['no input', [], 2, /^uae: give exactly one input: an image file, --scene SEED or --scenes N\n$/],
+    ['--scenes with --scene', ['--scenes', '2', '--scene', '1'], 2, /give exactly one input/],
+    [
+      '--scenes with --out',
+      ['--scenes', '2', '--out', join(tmp, 'x')],
+      1,
+      /--out writes one trip's images; it does not combine with --scenes/,
+    ],
+    ['--scenes 0', ['--scenes', '0'], 1, /--scenes must be an integer/],
     ['two inputs', ['x.png', '--scene', '1'], 2, /give exactly one input/],
     ['a missing file', [join(tmp, 'nope.png')], 1, /nope\.png: no such file\n$/],
     [
