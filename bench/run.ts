@@ -9,7 +9,8 @@
  *   App section (key `app-first-trip`): the built app in Chromium WASM, bundle cached, time from opening the page to
  *   the bundle loaded and to the first round trip finished (bench/app-first-trip.ts).
  * Options: --quick (1 repeat, short soak: a smoke run), --only k1,k2 (backend keys, `train` for the trainer section),
- * --no-train, --train-steps K (default 3), --train-group G, --train-images B, --train-flow-steps F (smaller smoke runs),
+ * --no-train, --train-steps K (default 3), --train-warmup W (default 1; 0 with --train-steps 100: a whole run, jit compiles
+ * and all), --train-group G, --train-images B, --train-flow-steps F (smaller smoke runs),
  * --train-runs pytorch-1t,pytorch-2t,node-1t,node-native-1t,chromium-wasm-2t,webgpu-fixture (the last: the GRPO-update parity fixture
  * on jax-js WASM and WebGPU in Chromium, cases --train-fixture-cases dapo,grpo, default all), --soak N, --repeats N, --out DIR.
  * Run it under `flock /tmp/uae-heavy.lock nice -n 19` on a shared machine.
@@ -76,6 +77,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: here },
     'no-train': { type: 'boolean', default: false },
     'train-steps': { type: 'string' },
+    'train-warmup': { type: 'string' },
     'train-group': { type: 'string' },
     'train-images': { type: 'string' },
     'train-flow-steps': { type: 'string' },
@@ -91,7 +93,7 @@ const intArg = (name: string, v: string | undefined, d: number, min: number): nu
   return n;
 };
 const trainSettings: TrainBenchSettings = {
-  warmup: TRAIN_BENCH_DEFAULTS.warmup,
+  warmup: intArg('train-warmup', args['train-warmup'], TRAIN_BENCH_DEFAULTS.warmup, 0),
   steps: intArg('train-steps', args['train-steps'], TRAIN_BENCH_DEFAULTS.steps, 1),
   group: intArg('train-group', args['train-group'], TRAIN_BENCH_DEFAULTS.group, 2),
   images: intArg('train-images', args['train-images'], TRAIN_BENCH_DEFAULTS.images, 1),

@@ -108,7 +108,7 @@ export class TrainFixture {
   }
 
   /** The trainer's updater with a case's loss and AdamW options, on the cold-start weights. */
-  updater(c: FixtureCase): GrpoUpdater {
+  updater(c: FixtureCase, columnStep?: number): GrpoUpdater {
     const o = c.options;
     if (o.mask_truncated_completions || o.num_items_mode !== 'after_mask')
       throw new Error(`fixture case ${c.name}: options the trainer does not take (mask_truncated_completions, num_items_mode)`);
@@ -124,6 +124,8 @@ export class TrainFixture {
         temperature: o.temperature,
       },
       { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay, maxGradNorm: o.max_grad_norm },
+      null,
+      columnStep,
     );
   }
 }

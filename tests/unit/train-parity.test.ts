@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOSS_TYPES } from '../../src/engine/grpo.ts';
 import { decoderParamSpec } from '../../src/engine/train/params.ts';
+import type { RolloutBatch } from '../../src/engine/train/update.ts';
 import { FIXTURE_TOL as TOL, TrainFixture, worstDiff } from '../../src/bench/train-fixture.ts';
 
 const DIR = new URL('../fixtures/train/', import.meta.url);
@@ -92,6 +93,64 @@ describe('GRPO update in jax-js against PyTorch (tests/fixtures/train)', () => {
         expect(u.step).toBe(1);
       } finally {
         u.dispose();
+      }
+    });
+  }
+
+  /** The fixture's batch with every completion cut to at most `keep` tokens (terminated, PAD after). */
+  function shortBatch(c: (typeof fx.index.cases)[number], keep: number): RolloutBatch {
+    const b = batchOf(c);
+    const ids = Array.from(b.ids);
+    const pad = (fx.index as unknown as { tokens: { pad: number } }).tokens.pad;
+    const lengths = Array.from(b.lengths, (l) => Math.min(l, keep));
+    for (let r = 0; r < b.numSequences; r++) for (let j = 1 + lengths[r]; j < b.width; j++) ids[r * b.width + j] = pad;
+    return { ...b, ids, lengths, truncated: lengths.map(() => 0) };
+  }
+
+  for (const c of fx.index.cases.slice(0, 2)) {
+    it(`${c.name}: an update on the leading positions only (short completions) is the update on all of them`, async () => {
+      const batch = shortBatch(c, 3);
+      const t = batch.width - 1;
+      const full = updater(c, t);
+      const cut = updater(c, 2);
+      try {
+        expect(full.columns(batch)).toBe(t);
+        expect(cut.columns(batch)).toBe(4);
+        expect(cut.columns(batch)).toBeLessThan(t);
+        const a = await full.update(batch);
+        const b = await cut.update(batch);
+        expect(Math.abs(b.loss - a.loss)).toBeLessThan(1e-6 * Math.max(1, Math.abs(a.loss)));
+        expect(Math.abs(b.gradNorm - a.gradNorm)).toBeLessThan(1e-6 * Math.max(1, a.gradNorm));
+        const lead = (x: Float32Array): number[] => Array.from(x).filter((_, j) => j % t < 4);
+        expect(worstDiff(lead(b.logp), lead(a.logp)).worst).toBeLessThan(1e-6);
+        // the weights after the update: logits on the full width
+        expect(worstDiff(await cut.logits(batch), await full.logits(batch)).worst).toBeLessThan(1e-5);
+      } finally {
+        full.dispose();
+        cut.dispose();
+      }
+    });
+
+    it(`${c.name}: a fresh update (old log-probs computed inside) is the update after a separate old pass`, async () => {
+      const batch = batchOf(c);
+      const twoPass = updater(c);
+      const fused = updater(c);
+      try {
+        const oldLogp = await twoPass.tokenLogp(batch);
+        const a = await twoPass.update({ ...batch, oldLogp });
+        const b = await fused.update({ ...batch, oldLogp: new Float32Array(oldLogp.length).fill(Number.NaN) }, { fresh: true });
+        expect(Math.abs(b.loss - a.loss)).toBeLessThan(1e-6 * Math.max(1, Math.abs(a.loss)));
+        expect(Math.abs(b.gradNorm - a.gradNorm)).toBeLessThan(1e-6 * Math.max(1, a.gradNorm));
+        expect(worstDiff(b.logp, oldLogp).worst).toBeLessThan(1e-5);
+        expect(worstDiff(await fused.logits(batch), await twoPass.logits(batch)).worst).toBeLessThan(1e-5);
+        // a second iteration against the first one's log-probs: the same in both
+        const a2 = await twoPass.update({ ...batch, oldLogp });
+        const b2 = await fused.update({ ...batch, oldLogp: b.logp });
+        expect(Math.abs(b2.loss - a2.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(a2.loss)));
+        expect(a2.loss).not.toBe(a.loss);
+      } finally {
+        twoPass.dispose();
+        fused.dispose();
       }
     });
   }

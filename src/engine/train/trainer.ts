@@ -283,15 +283,17 @@ export class Stage2Trainer {
       enc: enc.data,
       encLength: hidden.dims[1],
     };
-    // rl.py: old log-probs teacher-forced under the policy that sampled, fixed for every iteration
-    const oldLogp = await this.updater.tokenLogp(base);
-    const batch: RolloutBatch = { ...base, oldLogp };
     this.phase(hooks, k, 'update');
     const Tc = out.input.maxLen;
     const appended: Record<string, number[]> = {};
     const append = (key: string, v: number): void => void (appended[key] ??= []).push(v);
+    // rl.py: old log-probs teacher-forced under the policy that sampled, fixed for every iteration. Before the first
+    // update the policy is that one, so the first update's own log-probs are them (no separate pass); later ones reuse them.
+    let oldLogp: Float32Array | null = null;
     for (let i = 0; i < c.iterations; i++) {
-      const res = await this.updater.update(batch);
+      const batch: RolloutBatch = { ...base, oldLogp: oldLogp ?? base.oldLogp };
+      const res = await this.updater.update(batch, { fresh: oldLogp === null });
+      oldLogp ??= res.logp;
       if (!Number.isFinite(res.loss) || !Number.isFinite(res.gradNorm)) {
         this.restore();
         throw new TrainDivergedError(

@@ -3,7 +3,7 @@
 // clip_grad_norm_ and torch.optim.AdamW's step, all in one jitted jax-js program. The aggregation is grpo.ts's:
 // every token's weight comes from its lossTokenWeights (completion mask, loss-type normaliser), so each loss type has
 // one definition; grpo.ts's Float64 grpoLoss stays the source of the logged metrics.
-import { jit, numpy as np, tree, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
+import { jit, lax, numpy as np, tree, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
 import { lossTokenWeights, type GrpoLossOptions } from '../grpo.ts';
 import { decoderLogits, shiftIds, tokenLogp } from './model.ts';
 import {
@@ -132,6 +132,7 @@ const HYPER = [
   'beta',
   'temperature',
   'delta',
+  'fresh',
 ] as const;
 type Hyper = Record<(typeof HYPER)[number], JaxArray>;
 
@@ -149,7 +150,9 @@ function traceStep(
   const h = Object.fromEntries(np.split(hp, HYPER.length).map((x, i) => [HYPER[i], x])) as Hyper;
   const lossFn = (Q: JaxParams, c: DeviceBatch): [JaxArray, JaxArray] => {
     const logp = tokenLogp(Q, { inp: c.inp, enc: c.enc }, c.tgt, arch, h.temperature.ref);
-    const x = { old: c.old, ref: c.ref, adv: c.adv, weights: c.weights };
+    // fresh = 1 (old passed as zeros): the old log-probs are these, before the update (rl.py's old pass, same weights)
+    const old = c.old.add(lax.stopGradient(logp.ref).sub(c.old.ref).mul(h.fresh.ref));
+    const x = { old, ref: c.ref, adv: c.adv, weights: c.weights };
     const o = { clipLow: h.clipLow.ref, clipHigh: h.clipHigh.ref, beta: h.beta.ref, delta: withDelta ? h.delta.ref : null };
     return [grpoObjective(logp.ref, x, o), logp];
   };
@@ -200,6 +203,17 @@ export function disposeTrainPrograms(): void {
   PROGRAMS.clear();
 }
 
+/** The default {@link GrpoUpdater.columnStep}. */
+export const DEFAULT_COLUMN_STEP = 8;
+
+/** Returns [N·T] from [N·cols] row-major: each row's first min(cols, T) values, then zeros (positions not run). */
+function widen(a: ArrayLike<number>, n: number, cols: number, t: number): Float32Array {
+  const out = new Float32Array(n * t);
+  const m = Math.min(cols, t);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) out[i * t + j] = a[i * cols + j];
+  return out;
+}
+
 /** The caption decoder under GRPO: jax-js weights and AdamW moments, updated in place by {@link GrpoUpdater.update}. */
 export class GrpoUpdater {
   private P: JaxParams;
@@ -207,6 +221,8 @@ export class GrpoUpdater {
   private v: JaxParams;
   private steps: number;
   private readonly programs: Programs;
+  /** {@link GrpoUpdater.columns}' rounding: the programs run on a multiple of this many positions. */
+  readonly columnStep: number;
 
   constructor(
     readonly arch: DecoderArch,
@@ -214,7 +230,10 @@ export class GrpoUpdater {
     readonly options: GrpoUpdateOptions,
     readonly adam: AdamWOptions,
     state?: AdamWState | null,
+    columnStep = DEFAULT_COLUMN_STEP,
   ) {
+    if (!(Number.isInteger(columnStep) && columnStep >= 1)) throw new RangeError(`columnStep must be an integer >= 1, got ${columnStep}`);
+    this.columnStep = columnStep;
     if (!(options.temperature > 0)) throw new RangeError(`temperature must be > 0, got ${options.temperature}`);
     if (!(adam.lr > 0)) throw new RangeError(`lr must be > 0, got ${adam.lr}`);
     if (!(options.beta >= 0)) throw new RangeError(`beta must be >= 0, got ${options.beta}`);
@@ -230,8 +249,13 @@ export class GrpoUpdater {
     return this.steps;
   }
 
-  /** The batch on the device: inp/tgt int32 [N,T], enc [N,S,dim], old/ref [N,T], adv [N], weights [N,T]. */
-  private deviceBatch(batch: RolloutBatch, withLoss: boolean): DeviceBatch {
+  /**
+   * The batch on the device, cut to its first `cols` positions (a causal decoder's log-probs there do not depend on
+   * the rest, whose loss weights are 0): inp/tgt int32 [N,cols], enc [N,S,dim], old/ref [N,cols], adv [N], weights
+   * [N,cols]. The weights are grpo.ts's on all T positions (every loss type's normaliser as it is), then cut.
+   * `fresh`: no old log-probs are read (the update's own stand in); old is zeros.
+   */
+  private deviceBatch(batch: RolloutBatch, withLoss: boolean, cols: number, fresh = false): DeviceBatch {
     const { numSequences: n, width, encLength: s } = batch;
     const t = width - 1;
     const dim = this.arch.dim;
@@ -240,26 +264,56 @@ export class GrpoUpdater {
       return a;
     };
     const f32 = (a: ArrayLike<number>, shape: number[]): JaxArray => np.array(Float32Array.from(a), { shape });
+    /** The leading `cols` of each row of an [N, T] array, as a jax-js [N, cols] array. */
+    const cut = (a: ArrayLike<number>, dtype?: typeof np.int32): JaxArray => {
+      const c = dtype ? new Int32Array(n * cols) : new Float32Array(n * cols);
+      const m = Math.min(cols, t); // positions past T (a round shape): token 0, weight 0, after every real one
+      for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) c[i * cols + j] = a[i * t + j];
+      return np.array(c, dtype ? { dtype, shape: [n, cols] } : { shape: [n, cols] });
+    };
     const { inp, tgt } = shiftIds(batch.ids, n, width);
     const out: DeviceBatch = {
-      inp: np.array(inp, { dtype: np.int32, shape: [n, t] }),
-      tgt: np.array(tgt, { dtype: np.int32, shape: [n, t] }),
+      inp: cut(inp, np.int32),
+      tgt: cut(tgt, np.int32),
       enc: f32(need('enc', batch.enc, n * s * dim), [n, s, dim]),
     };
     if (!withLoss) return out;
     const layout = { numSequences: n, maxLen: t, lengths: batch.lengths };
-    out.weights = f32(lossTokenWeights(layout, batch.truncated, this.options).weights, [n, t]);
-    out.old = f32(need('oldLogp', batch.oldLogp, n * t), [n, t]);
+    out.weights = cut(lossTokenWeights(layout, batch.truncated, this.options).weights);
+    const old = fresh ? new Float32Array(n * t) : need('oldLogp', batch.oldLogp, n * t);
+    out.old = cut(old);
     out.adv = f32(need('advantages', batch.advantages, n), [n]);
     // beta = 0 without reference log-probs: the old ones stand in, the KL term is 0·finite = 0 (one program for every beta)
-    const ref = this.options.beta === 0 && !batch.refLogp ? batch.oldLogp : batch.refLogp;
-    out.ref = f32(need('refLogp', ref, n * t), [n, t]);
+    const ref = this.options.beta === 0 && !batch.refLogp ? old : batch.refLogp;
+    out.ref = cut(need('refLogp', ref, n * t));
     return out;
   }
 
-  /** Runs one update on `batch` -> the loss, the gradient norm before clipping and the log-probs before the update. */
-  async update(batch: RolloutBatch): Promise<UpdateResult> {
-    const b = this.deviceBatch(batch, true);
+  /**
+   * Positions the programs run on: the longest completion rounded up to a multiple of `columnStep`, while that fits the
+   * decoder's positions (else T). jax-js compiles a program per shape, so each multiple compiles once; the positions
+   * after the longest completion carry no loss and cannot change the ones before (causal), so the numbers are those
+   * of all T positions. Measured at the shipped size (G=8 × 8 images): an update on 8 positions takes a sixth of one
+   * on 47, and one on 48 about half of one on 47 (docs/live-training.md).
+   */
+  columns(batch: RolloutBatch): number {
+    const t = batch.width - 1;
+    let longest = 0;
+    for (let i = 0; i < batch.numSequences; i++) longest = Math.max(longest, batch.lengths[i]);
+    const step = this.columnStep;
+    const round = Math.max(step, Math.ceil(longest / step) * step);
+    // up to the decoder's positions: T rounds up past T when the architecture has room (47 -> 48 runs faster)
+    return round <= this.arch.maxLen ? round : t;
+  }
+
+  /**
+   * Runs one update on `batch` -> the loss, the gradient norm before clipping and the log-probs before the update.
+   * `fresh`: the old log-probs are the policy's own before this update (rl.py's first iteration after its old pass,
+   * which these same weights make), computed in the update, and batch.oldLogp is not read.
+   */
+  async update(batch: RolloutBatch, { fresh = false }: { fresh?: boolean } = {}): Promise<UpdateResult> {
+    const cols = this.columns(batch);
+    const b = this.deviceBatch(batch, true, cols, fresh);
     const t = ++this.steps;
     const { lr, betas, eps, weightDecay, maxGradNorm } = this.adam;
     const o = this.options;
@@ -279,6 +333,7 @@ export class GrpoUpdater {
       beta: o.beta,
       temperature: o.temperature,
       delta: o.delta ?? 0,
+      fresh: fresh ? 1 : 0,
     };
     const hp = np.array(Float32Array.from(HYPER, (k) => hyper[k]));
     const [P, m, v, loss, gnorm, logp] = this.programs.step(this.P, this.m, this.v, hp, b);
@@ -288,20 +343,22 @@ export class GrpoUpdater {
     return {
       loss: (await loss.data())[0],
       gradNorm: (await gnorm.data())[0],
-      logp: Float32Array.from((await logp.data()) as ArrayLike<number>),
+      logp: widen((await logp.data()) as ArrayLike<number>, batch.numSequences, cols, batch.width - 1),
     };
   }
 
   /** Returns the current policy's per-token log-probs [N·T] on a batch (its ids and enc; the loss inputs are not read). */
   async tokenLogp(batch: RolloutBatch): Promise<Float32Array> {
     const temperature = np.array(Float32Array.from([this.options.temperature]));
-    const out = this.programs.logp(tree.ref(this.P), temperature, this.deviceBatch(batch, false));
-    return Float32Array.from((await out.data()) as ArrayLike<number>);
+    const cols = this.columns(batch);
+    const out = this.programs.logp(tree.ref(this.P), temperature, this.deviceBatch(batch, false, cols));
+    return widen((await out.data()) as ArrayLike<number>, batch.numSequences, cols, batch.width - 1);
   }
 
   /** Returns the current policy's logits [N·T·vocab] on a batch. */
   async logits(batch: RolloutBatch): Promise<Float32Array> {
-    const out = this.programs.logits(tree.ref(this.P), this.deviceBatch(batch, false));
+    const t = batch.width - 1;
+    const out = this.programs.logits(tree.ref(this.P), this.deviceBatch(batch, false, t));
     return Float32Array.from((await out.data()) as ArrayLike<number>);
   }
 
