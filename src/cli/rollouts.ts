@@ -280,7 +280,11 @@ export function registerRollouts(program: Command): void {
     .addOption(rewardOption(d.rewards))
     .addOption(lengthPenaltyOption(null))
     .option('--scale <s>', `advantage scaling (${REWARD_SCALINGS.join(', ')})`, oneOf('scale', REWARD_SCALINGS), d.scaleRewards)
-    .option('--old <policy>', "old policy of the ratio: 'current' or a checkpoint step", parseOldPolicy, d.oldPolicy)
+    .addOption(
+      new Option('--old <policy>', "old policy of the ratio: 'current' or a checkpoint step")
+        .argParser(parseOldPolicy)
+        .default(d.oldPolicy, 'current'),
+    )
     .option('--beta <b>', 'KL coefficient β', numberAtLeast('beta', 0), d.beta)
     .option('--eps-low <e>', 'ε_low of the clipped ratio', numberAtLeast('eps-low', 0), d.epsilonLow)
     .option('--eps-high <e>', 'ε_high (default: ε_low)', numberAtLeast('eps-high', 0))
