@@ -92,7 +92,7 @@ export function renderTrainMarkdown(t: TrainSection | undefined): string[] {
     '',
   );
   lines.push(
-    '| run | s/step (mean) | min–max | warm-up s | rollouts | log-probs | updates | policy session | mean length | runtime |',
+    '| run | s/step (mean) | min–max | warm-up s | rollouts | update batch | updates | policy session | mean length | runtime |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   );
   for (const r of t.runs) {

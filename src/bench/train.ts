@@ -34,7 +34,7 @@ export interface TrainBenchTiming {
   steps: number;
   /** Seconds of the warm-up steps (jit compiles included). */
   warmupSeconds: number[];
-  /** Mean seconds per timed step spent in each phase (rollouts, logprobs, update, policy). */
+  /** Mean seconds per timed step spent in each phase (rollouts, logprobs = the update batch, update, policy). */
   phases: Partial<Record<TrainPhase, number>>;
   /** The last timed step's mean completion length (tokens), to compare the runs' caption lengths. */
   meanLength?: number;

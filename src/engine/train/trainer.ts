@@ -42,7 +42,10 @@ export interface TrainState {
   adam: AdamWState;
 }
 
-/** The phases of a step, in order, and the evaluation. */
+/**
+ * The phases of a step, in order, and the evaluation. 'logprobs' builds the update's batch (the image states the
+ * caption decoder attends to); the old log-probs themselves come from the first update (GrpoUpdater.update's fresh).
+ */
 export type TrainPhase = 'rollouts' | 'logprobs' | 'update' | 'policy' | 'eval';
 
 /** Callbacks of a run; `cancelled` is checked between phases and between session runs. */

@@ -35,7 +35,7 @@ const DEVICE_LABEL: Record<TrainDeviceChoice, string> = { auto: 'Auto', wasm: 'W
 
 const PHASE: Record<string, string> = {
   rollouts: 'sampling the group and rewarding it',
-  logprobs: 'log-probs under the policy',
+  logprobs: 'image states for the update',
   update: 'GRPO update',
   policy: 'rebuilding the policy session',
   eval: 'held-out evaluation',
