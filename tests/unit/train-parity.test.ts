@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOSS_TYPES } from '../../src/engine/grpo.ts';
 import { decoderParamSpec } from '../../src/engine/train/params.ts';
-import type { RolloutBatch } from '../../src/engine/train/update.ts';
+import { GrpoUpdater, type RolloutBatch } from '../../src/engine/train/update.ts';
 import { FIXTURE_TOL as TOL, TrainFixture, worstDiff } from '../../src/bench/train-fixture.ts';
 
 const DIR = new URL('../fixtures/train/', import.meta.url);
@@ -154,6 +154,61 @@ describe('GRPO update in jax-js against PyTorch (tests/fixtures/train)', () => {
       }
     });
   }
+
+  it('beta 0 without reference log-probs: a fresh update is the two-pass one (the old log-probs stand in for the reference)', async () => {
+    const c = fx.index.cases[0];
+    const make = (): GrpoUpdater => {
+      const o = c.options;
+      const opts = {
+        lossType: o.loss_type,
+        epsilonLow: o.epsilon_low,
+        epsilonHigh: o.epsilon_high,
+        beta: 0,
+        maxCompletionLength: o.max_completion_length,
+        temperature: o.temperature,
+      };
+      return new GrpoUpdater(arch, fx.params(), opts, {
+        lr: o.lr,
+        betas: o.betas,
+        eps: o.eps,
+        weightDecay: o.weight_decay,
+        maxGradNorm: o.max_grad_norm,
+      });
+    };
+    const batch = { ...batchOf(c), refLogp: null };
+    const twoPass = make();
+    const fused = make();
+    try {
+      const oldLogp = await twoPass.tokenLogp(batch);
+      const a = await twoPass.update({ ...batch, oldLogp });
+      const b = await fused.update(batch, { fresh: true });
+      expect(Number.isFinite(b.loss)).toBe(true);
+      expect(Math.abs(b.loss - a.loss)).toBeLessThan(1e-6 * Math.max(1, Math.abs(a.loss)));
+      expect(Math.abs(b.gradNorm - a.gradNorm)).toBeLessThan(1e-6 * Math.max(1, a.gradNorm));
+    } finally {
+      twoPass.dispose();
+      fused.dispose();
+    }
+  });
+
+  it('reference log-probs off the completion mask cannot reach the loss (no inf·0)', async () => {
+    const c = fx.index.cases[0];
+    const batch = batchOf(c);
+    const t = batch.width - 1;
+    const far = Float32Array.from(batch.refLogp ?? [], (v, j) => (j % t < Number(batch.lengths[Math.floor(j / t)]) ? v : 1000));
+    const plain = updater(c);
+    const wild = updater(c);
+    try {
+      const a = await plain.update(batch);
+      const b = await wild.update({ ...batch, refLogp: far });
+      expect(Number.isFinite(b.loss) && Number.isFinite(b.gradNorm)).toBe(true);
+      expect(Math.abs(b.loss - a.loss)).toBeLessThan(1e-6 * Math.max(1, Math.abs(a.loss)));
+      expect(Math.abs(b.gradNorm - a.gradNorm)).toBeLessThan(1e-6 * Math.max(1, a.gradNorm));
+    } finally {
+      plain.dispose();
+      wild.dispose();
+    }
+  });
 
   it('holds no more jax-js buffers after several updates, none after dispose (no leak)', async () => {
     const live = await liveBufferCounter();

@@ -104,7 +104,8 @@ export function grpoObjective(logp: JaxArray, x: ObjectiveInputs, o: ObjectiveSc
   const a = x.adv.reshape([n, 1]);
   let perToken = np.minimum(capped.mul(a.ref), coef2.mul(a)).neg();
   if (x.ref) {
-    const d = x.ref.sub(logp);
+    // off the mask (weight 0) the difference is zeroed before exp: no inf·0 from a far-off PAD log-prob
+    const d = x.ref.sub(logp).mul(np.notEqual(x.weights.ref, 0).astype(x.weights.dtype));
     perToken = perToken.add(np.exp(d.ref).sub(d).sub(1).mul(o.beta));
   } else {
     if (o.beta !== 0) throw new RangeError('beta ≠ 0 needs reference log-probs');
@@ -133,6 +134,7 @@ const HYPER = [
   'temperature',
   'delta',
   'fresh',
+  'selfRef',
 ] as const;
 type Hyper = Record<(typeof HYPER)[number], JaxArray>;
 
@@ -152,7 +154,9 @@ function traceStep(
     const logp = tokenLogp(Q, { inp: c.inp, enc: c.enc }, c.tgt, arch, h.temperature.ref);
     // fresh = 1 (old passed as zeros): the old log-probs are these, before the update (rl.py's old pass, same weights)
     const old = c.old.add(lax.stopGradient(logp.ref).sub(c.old.ref).mul(h.fresh.ref));
-    const x = { old, ref: c.ref, adv: c.adv, weights: c.weights };
+    // selfRef = 1 (beta = 0 without reference log-probs; ref passed as zeros): the old ones stand in, KL term 0
+    const ref = c.ref.add(old.ref.sub(c.ref.ref).mul(h.selfRef.ref));
+    const x = { old, ref, adv: c.adv, weights: c.weights };
     const o = { clipLow: h.clipLow.ref, clipHigh: h.clipHigh.ref, beta: h.beta.ref, delta: withDelta ? h.delta.ref : null };
     return [grpoObjective(logp.ref, x, o), logp];
   };
@@ -283,10 +287,15 @@ export class GrpoUpdater {
     const old = fresh ? new Float32Array(n * t) : need('oldLogp', batch.oldLogp, n * t);
     out.old = cut(old);
     out.adv = f32(need('advantages', batch.advantages, n), [n]);
-    // beta = 0 without reference log-probs: the old ones stand in, the KL term is 0·finite = 0 (one program for every beta)
-    const ref = this.options.beta === 0 && !batch.refLogp ? old : batch.refLogp;
-    out.ref = cut(need('refLogp', ref, n * t));
+    // beta = 0 without reference log-probs: the old ones stand in (selfRef), the KL term is 0·finite = 0 (one
+    // program for every beta)
+    out.ref = cut(this.selfRef(batch) ? new Float32Array(n * t) : need('refLogp', batch.refLogp, n * t));
     return out;
+  }
+
+  /** Whether the KL's reference is the old log-probs themselves: beta = 0 and no reference log-probs given. */
+  private selfRef(batch: RolloutBatch): boolean {
+    return this.options.beta === 0 && !batch.refLogp;
   }
 
   /**
@@ -334,6 +343,7 @@ export class GrpoUpdater {
       temperature: o.temperature,
       delta: o.delta ?? 0,
       fresh: fresh ? 1 : 0,
+      selfRef: this.selfRef(batch) ? 1 : 0,
     };
     const hp = np.array(Float32Array.from(HYPER, (k) => hyper[k]));
     const [P, m, v, loss, gnorm, logp] = this.programs.step(this.P, this.m, this.v, hp, b);
