@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LOSS_TYPES } from '../../src/engine/grpo.ts';
 import { decoderParamSpec } from '../../src/engine/train/params.ts';
-import { GrpoUpdater, type RolloutBatch } from '../../src/engine/train/update.ts';
+import { GrpoUpdater, type RolloutBatch, type UpdateResult } from '../../src/engine/train/update.ts';
 import { FIXTURE_TOL as TOL, TrainFixture, worstDiff } from '../../src/bench/train-fixture.ts';
 
 const DIR = new URL('../fixtures/train/', import.meta.url);
@@ -25,6 +25,23 @@ function expectClose(actual: ArrayLike<number> | number, expected: ArrayLike<num
   expect(a.length, `${what}: length`).toBe(e.length);
   const { worst, at } = worstDiff(a, e);
   expect(worst <= TOL, `${what}[${at}]: got ${a[at]}, expected ${e[at]}`).toBe(true);
+}
+
+/** Expects two updates' loss and gradient norm to be finite and equal to `tol` (relative). */
+function expectSameUpdate(b: UpdateResult, a: UpdateResult, tol = 1e-6): void {
+  expect(Number.isFinite(b.loss) && Number.isFinite(b.gradNorm), `loss ${b.loss}, grad norm ${b.gradNorm}`).toBe(true);
+  expect(Math.abs(b.loss - a.loss)).toBeLessThan(tol * Math.max(1, Math.abs(a.loss)));
+  expect(Math.abs(b.gradNorm - a.gradNorm)).toBeLessThan(tol * Math.max(1, a.gradNorm));
+}
+
+/** Runs `fn` on two updaters and disposes both. */
+async function withPair(a: GrpoUpdater, b: GrpoUpdater, fn: (a: GrpoUpdater, b: GrpoUpdater) => Promise<void>): Promise<void> {
+  try {
+    await fn(a, b);
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
 }
 
 /** The wasm backend's live buffers: wraps malloc/incRef/decRef of the backend object jax-js dispatches to. */
@@ -111,84 +128,59 @@ describe('GRPO update in jax-js against PyTorch (tests/fixtures/train)', () => {
     it(`${c.name}: an update on the leading positions only (short completions) is the update on all of them`, async () => {
       const batch = shortBatch(c, 3);
       const t = batch.width - 1;
-      const full = updater(c, t);
-      const cut = updater(c, 2);
-      try {
+      await withPair(updater(c, t), updater(c, 2), async (full, cut) => {
         expect(full.columns(batch)).toBe(t);
         expect(cut.columns(batch)).toBe(4);
-        expect(cut.columns(batch)).toBeLessThan(t);
         const a = await full.update(batch);
         const b = await cut.update(batch);
-        expect(Math.abs(b.loss - a.loss)).toBeLessThan(1e-6 * Math.max(1, Math.abs(a.loss)));
-        expect(Math.abs(b.gradNorm - a.gradNorm)).toBeLessThan(1e-6 * Math.max(1, a.gradNorm));
+        expectSameUpdate(b, a);
         const lead = (x: Float32Array): number[] => Array.from(x).filter((_, j) => j % t < 4);
         expect(worstDiff(lead(b.logp), lead(a.logp)).worst).toBeLessThan(1e-6);
         // the weights after the update: logits on the full width
         expect(worstDiff(await cut.logits(batch), await full.logits(batch)).worst).toBeLessThan(1e-5);
-      } finally {
-        full.dispose();
-        cut.dispose();
-      }
+      });
     });
 
     it(`${c.name}: a fresh update (old log-probs computed inside) is the update after a separate old pass`, async () => {
       const batch = batchOf(c);
-      const twoPass = updater(c);
-      const fused = updater(c);
-      try {
+      await withPair(updater(c), updater(c), async (twoPass, fused) => {
         const oldLogp = await twoPass.tokenLogp(batch);
         const a = await twoPass.update({ ...batch, oldLogp });
         const b = await fused.update({ ...batch, oldLogp: new Float32Array(oldLogp.length).fill(Number.NaN) }, { fresh: true });
-        expect(Math.abs(b.loss - a.loss)).toBeLessThan(1e-6 * Math.max(1, Math.abs(a.loss)));
-        expect(Math.abs(b.gradNorm - a.gradNorm)).toBeLessThan(1e-6 * Math.max(1, a.gradNorm));
+        expectSameUpdate(b, a);
         expect(worstDiff(b.logp, oldLogp).worst).toBeLessThan(1e-5);
         expect(worstDiff(await fused.logits(batch), await twoPass.logits(batch)).worst).toBeLessThan(1e-5);
         // a second iteration against the first one's log-probs: the same in both
         const a2 = await twoPass.update({ ...batch, oldLogp });
         const b2 = await fused.update({ ...batch, oldLogp: b.logp });
-        expect(Math.abs(b2.loss - a2.loss)).toBeLessThan(1e-5 * Math.max(1, Math.abs(a2.loss)));
+        expectSameUpdate(b2, a2, 1e-5);
         expect(a2.loss).not.toBe(a.loss);
-      } finally {
-        twoPass.dispose();
-        fused.dispose();
-      }
+      });
     });
   }
 
   it('beta 0 without reference log-probs: a fresh update is the two-pass one (the old log-probs stand in for the reference)', async () => {
     const c = fx.index.cases[0];
-    const make = (): GrpoUpdater => {
-      const o = c.options;
-      const opts = {
-        lossType: o.loss_type,
-        epsilonLow: o.epsilon_low,
-        epsilonHigh: o.epsilon_high,
-        beta: 0,
-        maxCompletionLength: o.max_completion_length,
-        temperature: o.temperature,
-      };
-      return new GrpoUpdater(arch, fx.params(), opts, {
-        lr: o.lr,
-        betas: o.betas,
-        eps: o.eps,
-        weightDecay: o.weight_decay,
-        maxGradNorm: o.max_grad_norm,
-      });
-    };
+    const o = c.options;
+    const make = (): GrpoUpdater =>
+      new GrpoUpdater(
+        arch,
+        fx.params(),
+        {
+          lossType: o.loss_type,
+          epsilonLow: o.epsilon_low,
+          epsilonHigh: o.epsilon_high,
+          beta: 0,
+          maxCompletionLength: o.max_completion_length,
+          temperature: o.temperature,
+        },
+        { lr: o.lr, betas: o.betas, eps: o.eps, weightDecay: o.weight_decay, maxGradNorm: o.max_grad_norm },
+      );
     const batch = { ...batchOf(c), refLogp: null };
-    const twoPass = make();
-    const fused = make();
-    try {
+    await withPair(make(), make(), async (twoPass, fused) => {
       const oldLogp = await twoPass.tokenLogp(batch);
-      const a = await twoPass.update({ ...batch, oldLogp });
-      const b = await fused.update(batch, { fresh: true });
-      expect(Number.isFinite(b.loss)).toBe(true);
-      expect(Math.abs(b.loss - a.loss)).toBeLessThan(1e-6 * Math.max(1, Math.abs(a.loss)));
-      expect(Math.abs(b.gradNorm - a.gradNorm)).toBeLessThan(1e-6 * Math.max(1, a.gradNorm));
-    } finally {
-      twoPass.dispose();
-      fused.dispose();
-    }
+      expectSameUpdate(await fused.update(batch, { fresh: true }), await twoPass.update({ ...batch, oldLogp }));
+    });
   });
 
   it('reference log-probs off the completion mask cannot reach the loss (no inf·0)', async () => {
@@ -196,18 +188,9 @@ describe('GRPO update in jax-js against PyTorch (tests/fixtures/train)', () => {
     const batch = batchOf(c);
     const t = batch.width - 1;
     const far = Float32Array.from(batch.refLogp ?? [], (v, j) => (j % t < Number(batch.lengths[Math.floor(j / t)]) ? v : 1000));
-    const plain = updater(c);
-    const wild = updater(c);
-    try {
-      const a = await plain.update(batch);
-      const b = await wild.update({ ...batch, refLogp: far });
-      expect(Number.isFinite(b.loss) && Number.isFinite(b.gradNorm)).toBe(true);
-      expect(Math.abs(b.loss - a.loss)).toBeLessThan(1e-6 * Math.max(1, Math.abs(a.loss)));
-      expect(Math.abs(b.gradNorm - a.gradNorm)).toBeLessThan(1e-6 * Math.max(1, a.gradNorm));
-    } finally {
-      plain.dispose();
-      wild.dispose();
-    }
+    await withPair(updater(c), updater(c), async (plain, wild) => {
+      expectSameUpdate(await wild.update({ ...batch, refLogp: far }), await plain.update(batch));
+    });
   });
 
   it('holds no more jax-js buffers after several updates, none after dispose (no leak)', async () => {
