@@ -199,7 +199,8 @@ class EncoderGRPOConfig:
     iterations (optimiser steps per generation batch), temperature (sampling); flow_steps and guidance of
     the reward's decoder (Euler, CFG); eval_every / eval_n (held-out scenes), ckpt_every (snapshots); reward:
     `sim` or a mix `sim=W,i2i=W` of the scorer's cosine and the image-image backbone's (uae.backbone), as
-    `uae train --reward` takes it."""
+    `uae train --reward` takes it; length_penalty: `none`, `linear:COEF[:W]` (reward - COEF x completion tokens)
+    or `overlong:MAX:CACHE[:W]` (TRL's soft overlong punishment), as `uae train --length-penalty` takes it."""
     steps: int
     images: int
     group: int
@@ -217,6 +218,7 @@ class EncoderGRPOConfig:
     eval_n: int
     ckpt_every: int
     reward: str = "sim"
+    length_penalty: str = "none"
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,27 @@ def parse_reward(spec):
     return out
 
 
+def parse_length_penalty(spec):
+    """`none`, `linear:COEF[:W]` or `overlong:MAX:CACHE[:W]` (uae train's --length-penalty) -> grpo_ref's spec
+    dict, or None for `none`."""
+    parts = spec.strip().split(":")
+    try:
+        if parts == ["none"]:
+            return None
+        if parts[0] == "linear" and len(parts) in (2, 3):
+            out = {"kind": "linear", "coef": float(parts[1])}
+        elif parts[0] == "overlong" and len(parts) in (3, 4):
+            out = {"kind": "overlong", "max_completion_length": int(parts[1]), "soft_punish_cache": int(parts[2])}
+        else:
+            raise ValueError(spec)
+        if len(parts) == (3 if parts[0] == "linear" else 4):
+            out["weight"] = float(parts[-1])
+        return out
+    except ValueError:
+        raise ValueError("length penalty takes none, linear:COEF[:W] or overlong:MAX:CACHE[:W], "
+                         f"got {spec!r}") from None
+
+
 class Rewarder:
     """Frozen decoder + scorer: captions -> reconstructions (Euler, CFG at the playground's scale) -> sim.
     CFG matters: without it the decoder under-reacts to wrong or repeated objects, and GRPO learns to
@@ -275,7 +296,8 @@ def stage2_step(policy, ref, m, rewarder, tok, opt, params, train_images, rng, g
         enc_g = enc.repeat_interleave(rl.group, 0)
         old_logp, _ = token_logps(policy, enc_g, ids, rl.temperature)
         ref_logp, _ = token_logps(ref, ref.vision(px).repeat_interleave(rl.group, 0), ids, rl.temperature)
-    rewards, reward_metrics = grpo_ref.combine_rewards(components)
+    rewards, reward_metrics = grpo_ref.combine_rewards(components, lengths.numpy(),
+                                                       parse_length_penalty(rl.length_penalty))
     adv_info = grpo_ref.group_advantages(rewards, rl.group, rl.scale_rewards)
     policy.train()
     logged = grpo_iterations(policy, opt, params, enc_g, ids, lengths, truncated, old_logp, ref_logp,

@@ -224,3 +224,19 @@ def test_reward_mix_parses_like_uae_train_and_sums_scorer_and_backbone_cosines()
     copies = rw.components(px[:1].repeat(3, 1, 1, 1), recon)
     for g, c in zip(grouped, copies):
         assert np.allclose(g["values"], c["values"], atol=1e-6)
+
+
+def test_length_penalty_parses_like_uae_train():
+    from uae.rl import parse_length_penalty
+    assert parse_length_penalty("none") is None
+    assert parse_length_penalty("linear:0.005") == {"kind": "linear", "coef": 0.005}
+    assert parse_length_penalty("linear:0.01:2") == {"kind": "linear", "coef": 0.01, "weight": 2.0}
+    overlong = {"kind": "overlong", "max_completion_length": 48, "soft_punish_cache": 8}
+    assert parse_length_penalty("overlong:48:8") == overlong
+    assert parse_length_penalty("overlong:48:8:0.5")["weight"] == 0.5
+    for bad in ("linear", "linear:x", "overlong:48", "cosine:1", ""):
+        with pytest.raises(ValueError, match="length penalty takes none"):
+            parse_length_penalty(bad)
+    total, metrics = ref.combine_rewards([{"name": "sim", "weight": 1.0, "values": [0.5, 0.5]}], np.array([10, 20]),
+                                         parse_length_penalty("linear:0.005"))
+    assert np.allclose(total, [0.45, 0.4]) and metrics["rewards/length_penalty/mean"] == pytest.approx(-0.075)
