@@ -118,7 +118,12 @@ export function renderTrainMarkdown(t: TrainSection | undefined): string[] {
     '',
     'Phases are the TypeScript trainer’s (mean seconds per timed step); PyTorch reports only the whole step. The ' +
       "runs' step images and sampled captions differ (each its own seeded stream), so their caption lengths, and with " +
-      'them the cost of a step, differ a little.',
+      'them the cost of a step, differ a little.' +
+      (st.warmup + st.steps < 100
+        ? ' A few steps from the cold start time short captions and include the TypeScript update’s first compiles ' +
+          'of new shapes (one per multiple of 8 positions); `--train-steps 100 --train-warmup 0` times a whole run ' +
+          '(bench/whole-run/).'
+        : ''),
   );
   lines.push(...renderFixtureMarkdown(t.fixture));
   return lines;
