@@ -284,12 +284,11 @@ export class GrpoUpdater {
     if (!withLoss) return out;
     const layout = { numSequences: n, maxLen: t, lengths: batch.lengths };
     out.weights = cut(lossTokenWeights(layout, batch.truncated, this.options).weights);
-    const old = fresh ? new Float32Array(n * t) : need('oldLogp', batch.oldLogp, n * t);
-    out.old = cut(old);
+    out.old = fresh ? np.zeros([n, cols]) : cut(need('oldLogp', batch.oldLogp, n * t));
     out.adv = f32(need('advantages', batch.advantages, n), [n]);
     // beta = 0 without reference log-probs: the old ones stand in (selfRef), the KL term is 0·finite = 0 (one
     // program for every beta)
-    out.ref = cut(this.selfRef(batch) ? new Float32Array(n * t) : need('refLogp', batch.refLogp, n * t));
+    out.ref = this.selfRef(batch) ? np.zeros([n, cols]) : cut(need('refLogp', batch.refLogp, n * t));
     return out;
   }
 
