@@ -45,7 +45,7 @@ const rt = await nodeRuntime(a.ort === 'native' ? 'node-native' : 'node-wasm', 1
 const engine = await openBundleDir(a.bundle ?? '', rt);
 removeOrtWorkerGlobal();
 try {
-  const timing = await timeTrainSteps(nodeTrainerDeps(engine), settings, (l) => void process.stderr.write(`${l}\n`));
+  const timing = await timeTrainSteps(await nodeTrainerDeps(engine), settings, (l) => void process.stderr.write(`${l}\n`));
   const jaxVersion = (JSON.parse(readFileSync(join(repo, 'node_modules', '@jax-js', 'jax', 'package.json'), 'utf8')) as { version: string })
     .version;
   const runtime = `Node ${process.version}: ${rt.description}, jax-js ${jaxVersion} wasm 1 thread (no worker pool in Node)`;

@@ -37,7 +37,7 @@ const create: SessionCreator = async (bytes, backend) => {
 };
 const engine = await openBundleDir(dir, { ort: rt.ort, create });
 removeOrtWorkerGlobal();
-const timing = await timeTrainSteps(nodeTrainerDeps(engine), { ...TRAIN_BENCH_DEFAULTS, warmup: 1, steps: 1 }, (l) => {
+const timing = await timeTrainSteps(await nodeTrainerDeps(engine), { ...TRAIN_BENCH_DEFAULTS, warmup: 1, steps: 1 }, (l) => {
   if (l.includes('warm-up')) totals.clear();
   process.stderr.write(`${l}\n`);
 });

@@ -4,7 +4,8 @@
  * EP, every stage of stages.ts, optionally the transformers.js peer, and a memory soak of N one-loop round
  * trips reporting JS heap and WASM memory before and after. Browser objects come in as `deps`.
  */
-import { loadBundleFromUrl } from '../engine/bundle.ts';
+import { bundleFile, loadBundleFromUrl, startBundleFromUrl } from '../engine/bundle.ts';
+import { deferredAtLoad } from '../engine/roles.ts';
 import type { InferenceSession } from 'onnxruntime-web';
 import { createInferContext, type InferContext } from '../engine/infer/index.ts';
 import { BundleSessions, ortSessionCreator } from '../engine/sessions.ts';
@@ -106,9 +107,12 @@ export async function runBrowserBench(p: BrowserBenchParams, deps: BrowserDeps):
   const create = ortSessionCreator(ort);
   let bundleBytes = new Map<string, Uint8Array>();
   const open = async (): Promise<OpenedEngine> => {
-    const bundle = await loadBundleFromUrl(p.bundleUrl);
+    // As the app's worker loads: files a round trip does not run are left for their first use, and each session is
+    // created as soon as its file is in.
+    const load = await startBundleFromUrl(p.bundleUrl, { defer: deferredAtLoad });
+    const sessions = await BundleSessions.open(load, create, { backend: p.backend, allowFallback: false });
+    const { bundle } = sessions;
     bundleBytes = bundle.files;
-    const sessions = await BundleSessions.open(bundle, create, { backend: p.backend, allowFallback: false });
     const ctx = createInferContext({ ort, tracker: new TensorTracker(), sessions, bundle });
     return { ctx, release: () => sessions.release() };
   };
@@ -229,7 +233,7 @@ export async function runBrowserTrainBench(
     const { device } = await startTrainDevice('wasm', 'wasm');
     const ctx = createInferContext({ ort, tracker: new TensorTracker(), sessions, bundle });
     const refPath = ctx.manifest.roles.referenceEncoder?.decoder;
-    const referenceGraph = refPath ? bundle.files.get(refPath) : undefined;
+    const referenceGraph = refPath ? await bundleFile(bundle, refPath) : undefined;
     if (!referenceGraph) throw new Error(`bench: bundle ${ctx.manifest.id} has no referenceEncoder decoder graph`);
     const timing = await timeTrainSteps({ ctx, referenceGraph, createSession: (m) => sessions.createSession(m) }, p.settings, deps.say);
     const version = ort.env.versions.web ?? ort.env.versions.common ?? '?';

@@ -11,6 +11,7 @@ import { ortSessionCreator, type SessionCreator } from '../engine/sessions.ts';
 import type { OrtModule } from '../engine/tensors.ts';
 import type { OpenedEngine } from '../bench/stages.ts';
 import { CliError, openBundleDir } from './io.ts';
+import { deferredAtLoad } from '../engine/roles.ts';
 
 /** The Node backends. */
 export const NODE_BACKENDS = ['node-wasm', 'node-native'] as const;
@@ -69,10 +70,13 @@ export async function nodeRuntime(backend: NodeBackend, threads: number): Promis
   };
 }
 
-/** Returns an opener of the bundle in `dir` on `rt` (read, sha256-checked, every role session created). */
+/**
+ * Returns an opener of the bundle in `dir` on `rt`, loaded as the app's worker loads it: the files a round trip
+ * runs read and sha256-checked with their sessions created, the rest (checkpoints, reference encoder) on first use.
+ */
 export function nodeOpener(dir: string, rt: NodeRuntime): () => Promise<OpenedEngine> {
   return async () => {
-    const { ort, bundle, sessions, tracker } = await openBundleDir(dir, rt);
+    const { ort, bundle, sessions, tracker } = await openBundleDir(dir, rt, deferredAtLoad);
     const ctx = createInferContext({ ort, tracker, sessions, bundle });
     return { ctx, release: () => sessions.release() };
   };

@@ -5,7 +5,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { BundleFileData } from '../protocol/messages.ts';
-import { loadBundleFromFiles, type LoadedBundle } from '../engine/bundle.ts';
+import { loadBundleFromFiles, type LoadedBundle, type LoadOptions } from '../engine/bundle.ts';
+import { EngineError } from '../engine/errors.ts';
+import { parseManifestText, type BundleManifest } from '../engine/manifest.ts';
 import { BundleSessions, ortSessionCreator, type SessionCreator } from '../engine/sessions.ts';
 import { TensorTracker, type OrtModule } from '../engine/tensors.ts';
 
@@ -53,8 +55,8 @@ function listedPaths(manifestText: string): string[] {
   }
 }
 
-/** Returns manifest.json and every file it lists that exists under `dir`, as the 'files' bundle source. */
-export function readBundleDir(dir: string): BundleFileData[] {
+/** Returns manifest.json and every file it lists that exists under `dir` (except those `skip` names), as the 'files' bundle source. */
+export function readBundleDir(dir: string, skip: (path: string) => boolean = () => false): BundleFileData[] {
   const root = resolve(dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new CliError(`${dir}: not a directory`);
   const manifestPath = join(root, 'manifest.json');
@@ -63,14 +65,37 @@ export function readBundleDir(dir: string): BundleFileData[] {
   for (const p of listedPaths(readFileSync(manifestPath, 'utf8'))) {
     const full = join(root, p);
     // Paths escaping the folder are left out; the manifest validator rejects them by name.
-    if (full.startsWith(root) && existsSync(full) && statSync(full).isFile()) out.push({ path: p, data: readArrayBuffer(full) });
+    if (!skip(p) && full.startsWith(root) && existsSync(full) && statSync(full).isFile())
+      out.push({ path: p, data: readArrayBuffer(full) });
   }
   return out;
 }
 
-/** Returns the verified bundle in folder `dir` (same validation, size and sha256 checks as the browser). */
-export async function loadBundleDir(dir: string): Promise<LoadedBundle> {
-  return loadBundleFromFiles(readBundleDir(dir));
+/**
+ * Returns the verified bundle in folder `dir` (same validation, size and sha256 checks as the browser). With
+ * `defer` (as the app's worker loads: roles.ts deferredAtLoad), the files it names are read on their first use.
+ */
+export async function loadBundleDir(dir: string, defer?: LoadOptions['defer']): Promise<LoadedBundle> {
+  if (!defer) return loadBundleFromFiles(readBundleDir(dir));
+  let manifest: BundleManifest | undefined;
+  try {
+    manifest = parseManifestText(readFileSync(join(resolve(dir), 'manifest.json'), 'utf8'));
+  } catch {
+    return loadBundleFromFiles(readBundleDir(dir)); // the loader reports what is wrong
+  }
+  const later = manifest;
+  const root = resolve(dir);
+  return loadBundleFromFiles(
+    readBundleDir(dir, (p) => defer(p, later)),
+    {
+      defer,
+      readDeferred: async (p) => {
+        const full = join(root, p);
+        if (!full.startsWith(root) || !existsSync(full)) throw new EngineError('missing-file', `${p}: not in ${dir}`);
+        return new Uint8Array(readArrayBuffer(full));
+      },
+    },
+  );
 }
 
 /** A bundle opened for inference in Node, and the creator its sessions came from (for graphs made later). */
@@ -86,10 +111,14 @@ export interface NodeEngine {
  * Returns the bundle in `dir` with its role sessions created by `runtime` (default: onnxruntime-web WASM, the
  * browser's; bench-node.ts's nodeRuntime gives onnxruntime-node); call `sessions.release()` when done.
  */
-export async function openBundleDir(dir: string, runtime?: { ort: OrtModule; create: SessionCreator }): Promise<NodeEngine> {
+export async function openBundleDir(
+  dir: string,
+  runtime?: { ort: OrtModule; create: SessionCreator },
+  defer?: LoadOptions['defer'],
+): Promise<NodeEngine> {
   const ort = runtime?.ort ?? (await nodeOrt());
   const create = runtime?.create ?? ortSessionCreator(ort);
-  const bundle = await loadBundleDir(dir);
+  const bundle = await loadBundleDir(dir, defer);
   const sessions = await BundleSessions.open(bundle, create, { backend: 'wasm', allowFallback: false });
   return { ort, bundle, sessions, tracker: new TensorTracker(), create };
 }

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LOSS_TYPES, type LengthPenaltySpec, type LossType } from '../engine/grpo.ts';
+import { bundleFile } from '../engine/bundle.ts';
 import { createInferContext } from '../engine/infer/index.ts';
 import { GROUP_SIZE_RANGE, type RewardWeights } from '../engine/rollouts/index.ts';
 import { LIVE_PRESET, TrainConfigError, type TrainConfig } from '../engine/train/config.ts';
@@ -80,10 +81,10 @@ export function trainConfigOf(o: TrainCliOptions): TrainConfig {
 const fmt = (x: number | undefined, d: number): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
 /** The trainer's dependencies on a bundle opened in Node: its sessions, the cold start's graph, the same creator. */
-export function nodeTrainerDeps(engine: NodeEngine): TrainerDeps {
+export async function nodeTrainerDeps(engine: NodeEngine): Promise<TrainerDeps> {
   const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
   const refPath = ctx.manifest.roles.referenceEncoder?.decoder;
-  const referenceGraph = refPath ? engine.bundle.files.get(refPath) : undefined;
+  const referenceGraph = refPath ? await bundleFile(engine.bundle, refPath) : undefined;
   if (!referenceGraph) throw new CliError(`bundle ${ctx.manifest.id} has no referenceEncoder decoder graph: nothing to train from`);
   return { ctx, referenceGraph, createSession: (model) => engine.create(model, 'wasm') };
 }
@@ -99,7 +100,7 @@ export async function runTrainCommand(opts: TrainCliOptions): Promise<TrainJson>
   removeOrtWorkerGlobal();
   let trainer: Stage2Trainer | undefined;
   try {
-    const deps = nodeTrainerDeps(engine);
+    const deps = await nodeTrainerDeps(engine);
     const { ctx, referenceGraph } = deps;
     const out = opts.out
       ? new TrainOutput(

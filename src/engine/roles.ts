@@ -19,26 +19,30 @@ export function presentRoles(manifest: BundleManifest): string[] {
   return order.filter((k) => manifest.roles[k] !== undefined);
 }
 
-/** Returns every ONNX graph the roles use; `eager` ones get sessions at load, checkpoints and backbones on first use. */
+/**
+ * Returns every ONNX graph the roles use: `eager` ones (the encoder, decoder and scorer a round trip runs) get
+ * sessions at load; the reference encoder (rollouts with β > 0, training), backbones and checkpoints on first use.
+ */
 export function roleGraphs(manifest: BundleManifest): { eager: RoleGraph[]; lazy: RoleGraph[] } {
   const { encoder, referenceEncoder, decoder, scorer, backbones, checkpoints } = manifest.roles;
   const eager: RoleGraph[] = [];
   const add = (role: string, path: string | undefined): void => {
     if (path !== undefined) eager.push({ role, path });
   };
-  for (const [name, enc] of [
-    ['encoder', encoder],
-    ['referenceEncoder', referenceEncoder],
-  ] as const) {
-    add(`${name}.vision`, enc?.vision);
-    add(`${name}.decoder`, enc?.decoder);
-  }
+  add('encoder.vision', encoder?.vision);
+  add('encoder.decoder', encoder?.decoder);
   add('decoder.textEncoder', decoder?.textEncoder);
   add('decoder.transformer', decoder?.transformer);
   add('decoder.vaeDecoder', decoder?.vaeDecoder);
   add('scorer.vision', scorer?.vision);
   add('scorer.text', scorer?.text);
   const lazy: RoleGraph[] = [
+    ...(referenceEncoder
+      ? [
+          { role: 'referenceEncoder.vision', path: referenceEncoder.vision },
+          { role: 'referenceEncoder.decoder', path: referenceEncoder.decoder },
+        ]
+      : []),
     ...(backbones ?? []).map((b, i) => ({ role: `backbones.${i}.vision`, path: b.vision })),
     ...(checkpoints ?? []).flatMap((c, i) => [
       { role: `checkpoints.${i}.encoder.vision`, path: c.encoder.vision },
@@ -46,6 +50,15 @@ export function roleGraphs(manifest: BundleManifest): { eager: RoleGraph[]; lazy
     ]),
   ];
   return { eager, lazy };
+}
+
+/**
+ * Returns whether a URL load leaves bundle file `path` for its first use: every file but the tokenizer and the
+ * graphs that get sessions at load (checkpoints, backbones, the reference encoder's own graphs, the model card,
+ * recorded runs: the app reads runs from the bundle's URL itself).
+ */
+export function deferredAtLoad(path: string, manifest: BundleManifest): boolean {
+  return path !== (manifest.tokenizer ?? 'tokenizer.json') && !roleGraphs(manifest).eager.some((g) => g.path === path);
 }
 
 /** Returns the bundle file a dotted role path names (e.g. 'scorer.vision'), or throws 'bad-request'. */

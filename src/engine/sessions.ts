@@ -5,7 +5,7 @@
  */
 import type { InferenceSession } from 'onnxruntime-web';
 import type { BackendName } from './vocab.ts';
-import type { LoadedBundle } from './bundle.ts';
+import { bundleFile, type BundleLoad, type LoadedBundle } from './bundle.ts';
 import { checkGraphIo, roleContracts, type GraphContract } from './contract.ts';
 import { EngineError } from './errors.ts';
 import { roleGraphs } from './roles.ts';
@@ -34,6 +34,20 @@ export function sessionOpenError(path: string, e: unknown): EngineError {
     return new EngineError('not-onnx', `${path}: is not a valid ONNX model (${m})`);
   }
   return new EngineError('session-failed', `${path}: session creation failed (${m})`);
+}
+
+/** A loaded bundle as a BundleLoad that is already done. */
+function loadedSource(bundle: LoadedBundle): BundleLoad {
+  return {
+    manifest: bundle.manifest,
+    file: async (path) => {
+      const bytes = bundle.files.get(path);
+      if (!bytes) throw new EngineError('missing-file', `${path}: not loaded`);
+      return bytes;
+    },
+    done: Promise.resolve(bundle),
+    stop: () => undefined,
+  };
 }
 
 /** Options for opening a bundle's sessions. */
@@ -70,19 +84,41 @@ export class BundleSessions {
     this.contracts = roleContracts(bundle.manifest);
   }
 
-  /** Returns the sessions of the bundle's role graphs, created on `opts.backend` (or WASM after a fallback). */
-  static async open(bundle: LoadedBundle, create: SessionCreator, opts: OpenOptions): Promise<BundleSessions> {
-    const paths = [...new Set(roleGraphs(bundle.manifest).eager.map((g) => g.path))];
+  /**
+   * Returns the sessions of the bundle's role graphs, created on `opts.backend` (or WASM after a fallback). From a
+   * BundleLoad still downloading, each session is created as soon as its file is in, while the rest download (its
+   * progress is reported once the downloads are over); the sessions are returned with the whole bundle.
+   */
+  static async open(source: LoadedBundle | BundleLoad, create: SessionCreator, opts: OpenOptions): Promise<BundleSessions> {
+    const load = 'file' in source ? source : loadedSource(source);
+    // In the order the files download (manifest order), so each session starts as soon as its file is in.
+    const order = new Map(load.manifest.files.map((f, i) => [f.path, i]));
+    const paths = [...new Set(roleGraphs(load.manifest).eager.map((g) => g.path))].sort(
+      (a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0),
+    );
+    let downloaded = false;
+    const progress = opts.onProgress;
+    const quiet: OpenOptions = { ...opts, onProgress: progress && ((...a) => (downloaded ? progress(...a) : undefined)) };
+    load.done.then(
+      () => (downloaded = true),
+      () => undefined,
+    );
     let backend = opts.backend;
     let reason: string | undefined;
     for (;;) {
       const created = new Map<string, InferenceSession>();
       try {
-        const retry = await BundleSessions.createAll(bundle, paths, backend, create, created, opts);
-        if (retry === undefined) return new BundleSessions(bundle, backend, reason, create, created);
+        const retry = await BundleSessions.createAll(load, paths, backend, create, created, quiet);
+        if (retry === undefined) {
+          const bundle = await load.done;
+          progress?.(paths.length, paths.length, paths[paths.length - 1] ?? '');
+          return new BundleSessions(bundle, backend, reason, create, created);
+        }
         backend = 'wasm';
         reason = retry;
       } catch (e) {
+        // A session that failed stops the downloads still running; a failed download fails the load.
+        load.stop();
         await Promise.all([...created.values()].map((s) => s.release().catch(() => undefined)));
         throw e;
       }
@@ -92,24 +128,24 @@ export class BundleSessions {
 
   /** Returns undefined when all sessions were created, or the reason to retry everything on WASM. */
   private static async createAll(
-    bundle: LoadedBundle,
+    load: BundleLoad,
     paths: string[],
     backend: BackendName,
     create: SessionCreator,
     created: Map<string, InferenceSession>,
     opts: OpenOptions,
   ): Promise<string | undefined> {
-    const contracts = roleContracts(bundle.manifest);
+    const contracts = roleContracts(load.manifest);
     for (const [i, path] of paths.entries()) {
       opts.checkCancelled?.();
+      const bytes = await load.file(path);
+      opts.checkCancelled?.();
       opts.onProgress?.(i, paths.length, path);
-      const bytes = bundle.files.get(path);
-      if (!bytes) throw new EngineError('missing-file', `${path}: not loaded`);
       try {
         const session = await create(bytes, backend);
         // Put in `created` first so the caller releases it when the check below throws.
         created.set(path, session);
-        checkGraphIo(bundle.manifest, path, session, contracts);
+        checkGraphIo(load.manifest, path, session, contracts);
       } catch (e) {
         if (e instanceof EngineError && e.code === 'io-mismatch') throw e;
         if (backend === 'wasm') throw sessionOpenError(path, e);
@@ -125,7 +161,6 @@ export class BundleSessions {
         return `WebGPU session creation failed for ${path}: ${message(e)}`;
       }
     }
-    opts.onProgress?.(paths.length, paths.length, paths[paths.length - 1] ?? '');
     return undefined;
   }
 
@@ -141,33 +176,42 @@ export class BundleSessions {
     if (ready) return ready;
     let pending = this.lazy.get(path);
     if (!pending) {
-      const bytes = this.bundle.files.get(path);
-      if (!bytes) throw new EngineError('bad-request', `${path}: not a file of bundle ${this.bundle.manifest.id}`);
-      pending = this.create(bytes, this.backend)
-        .catch(async (e: unknown) => {
-          if (this.backend === 'wasm') throw e;
-          return this.create(bytes, 'wasm');
-        })
+      // A file the load deferred (a checkpoint, the reference encoder) is fetched here, on its first use.
+      pending = bundleFile(this.bundle, path)
         .catch((e: unknown) => {
           this.lazy.delete(path);
-          throw sessionOpenError(path, e);
+          throw e;
         })
-        .then(async (session) => {
-          try {
-            checkGraphIo(this.bundle.manifest, path, session, this.contracts);
-          } catch (e) {
-            this.lazy.delete(path);
-            await session.release().catch(() => undefined);
-            throw e;
-          }
-          return session;
-        });
+        .then((bytes) => this.openLazy(path, bytes));
       this.lazy.set(path, pending);
     }
     const session = await pending;
     this.sessions.set(path, session);
     this.lazy.delete(path);
     return session;
+  }
+
+  /** Returns the checked session of lazily opened file `path` (WASM when this backend cannot open it). */
+  private openLazy(path: string, bytes: Uint8Array): Promise<InferenceSession> {
+    return this.create(bytes, this.backend)
+      .catch(async (e: unknown) => {
+        if (this.backend === 'wasm') throw e;
+        return this.create(bytes, 'wasm');
+      })
+      .catch((e: unknown) => {
+        this.lazy.delete(path);
+        throw sessionOpenError(path, e);
+      })
+      .then(async (session) => {
+        try {
+          checkGraphIo(this.bundle.manifest, path, session, this.contracts);
+        } catch (e) {
+          this.lazy.delete(path);
+          await session.release().catch(() => undefined);
+          throw e;
+        }
+        return session;
+      });
   }
 
   /**

@@ -28,6 +28,8 @@ export interface LoadedFileInfo {
   bytes: number;
   /** True when the bytes came from the Cache API (no network request). */
   fromCache: boolean;
+  /** True when the load left the file for its first use (fetched, verified and cached then). */
+  deferred?: boolean;
 }
 
 /** Error codes every error event and client rejection uses. */

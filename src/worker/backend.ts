@@ -4,7 +4,7 @@
  * fails at once with 'device-lost' and the sessions are recreated (on a new device, else on WASM) before
  * the next request runs.
  */
-import type { LoadedBundle } from '../engine/bundle.ts';
+import type { BundleLoad, LoadedBundle } from '../engine/bundle.ts';
 import { EngineError, toErrorPayload } from '../engine/errors.ts';
 import { BundleSessions, ortSessionCreator, type SessionCreator } from '../engine/sessions.ts';
 import type { OrtModule } from '../engine/tensors.ts';
@@ -159,8 +159,8 @@ export class EngineBackend {
     return this.setBackend(next);
   }
 
-  /** Returns the sessions of `bundle` on the backend `info` names (Auto may fall back to WASM); progress goes to `ctx`. */
-  async openSessions(bundle: LoadedBundle, info: BackendInfo, ctx?: RequestContext<RequestType>): Promise<BundleSessions> {
+  /** Returns the sessions of `bundle` (loaded, or loading: BundleSessions.open) on the backend `info` names (Auto may fall back). */
+  async openSessions(bundle: LoadedBundle | BundleLoad, info: BackendInfo, ctx?: RequestContext<RequestType>): Promise<BundleSessions> {
     this.sessionsCreated = true;
     const sessions = await BundleSessions.open(bundle, this.create, {
       backend: info.backend,

@@ -97,7 +97,12 @@ async function runAppSpecs(ctx) {
         .evaluateAll((rows) => rows.map((r) => [r.cells[0].textContent, r.cells[2].textContent]));
       const onnx = sources.filter(([path]) => path.endsWith('.onnx'));
       assert.ok(onnx.length > 0, 'loaded bundle lists no .onnx file');
-      for (const [path, source] of onnx) assert.equal(source, 'cache', `${path} shown as "${source}"`);
+      // The graphs a round trip runs come from the cache; the rest (checkpoints, the reference encoder) wait for their first use.
+      assert.ok(
+        onnx.some(([, source]) => source === 'cache'),
+        'no .onnx file shown as from the cache',
+      );
+      for (const [path, source] of onnx) assert.ok(['cache', 'on first use'].includes(source), `${path} shown as "${source}"`);
     });
 
   // Every broken variant on WASM; on WebGPU the one that fails in WebGPU session creation (the others fail in the

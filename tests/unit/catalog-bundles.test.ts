@@ -32,6 +32,7 @@ import {
   type EvalMetrics,
 } from '../../src/engine/infer/index.ts';
 import type { BundleManifest } from '../../src/engine/manifest.ts';
+import { deferredAtLoad, roleGraphs } from '../../src/engine/roles.ts';
 import { referencePixels, type Reference } from './engine-fixture.ts';
 import { ROOT, maxAbsDiff } from './infer-helpers.ts';
 
@@ -224,6 +225,29 @@ describe.each(catalog.bundles.map((b) => [b.id]))('bundle %s', (id) => {
     const loaded = await loadBundleDir(dir);
     expect(loaded.manifest.id).toBe(id);
     expect([...loaded.files.keys()].sort()).toEqual(m.files.map((f) => f.path).sort());
+  });
+
+  it('loads as the app does: only the round trip graphs and tokenizer at load, a checkpoint and the reference encoder on first use', async () => {
+    const man = manifestOf(id);
+    const engine = await openBundleDir(dir, undefined, deferredAtLoad);
+    opened.push(engine);
+    const eager = new Set(roleGraphs(man).eager.map((g) => g.path));
+    expect([...engine.bundle.files.keys()].sort()).toEqual(
+      man.files
+        .map((f) => f.path)
+        .filter((p) => eager.has(p) || p === (man.tokenizer ?? 'tokenizer.json'))
+        .sort(),
+    );
+    expect(engine.sessions.openPaths().sort()).toEqual([...eager].sort());
+    const lazy = [...new Set([man.roles.referenceEncoder?.decoder, man.roles.checkpoints?.[1]?.encoder.decoder])].filter(
+      (p): p is string => p !== undefined && !eager.has(p),
+    );
+    for (const p of lazy) {
+      expect(engine.bundle.files.has(p)).toBe(false);
+      await engine.sessions.get(p);
+      expect(Buffer.from(engine.bundle.files.get(p) ?? []).equals(readFileSync(join(dir, p))), p).toBe(true);
+    }
+    expect(engine.sessions.openPaths()).toEqual(expect.arrayContaining(lazy));
   });
 
   const m = manifestOf(id);

@@ -6,13 +6,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   bundleCacheName,
+  bundleFile,
   loadBundleFromFiles,
   loadBundleFromUrl,
   normalizeLocalFiles,
+  startBundleFromUrl,
   sha256Hex,
   type LoadProgress,
 } from '../../src/engine/bundle.ts';
 import { EngineError } from '../../src/engine/errors.ts';
+import { BundleSessions } from '../../src/engine/sessions.ts';
+import { nodeOrt } from '../../src/cli/io.ts';
 import { BAD_DIR, FIXTURE_DIR, folderFetch, memoryCache, readFolder, engineFailure } from './engine-fixture.ts';
 
 describe('bundle loader (URL source)', () => {
@@ -53,6 +57,42 @@ describe('bundle loader (URL source)', () => {
     const c = await loadBundleFromUrl(third.base, { fetch: third.fetch, cache });
     expect(third.requests).toEqual([`${third.base}manifest.json`, `${third.base}scorer/text.onnx`]);
     expect(c.info.find((f) => f.path === 'scorer/text.onnx')?.fromCache).toBe(false);
+  });
+
+  it('leaves deferred files for their first use: fetched once, sha256-checked, cached, listed as deferred', async () => {
+    const cache = memoryCache();
+    const { fetch, requests, base } = folderFetch(FIXTURE_DIR);
+    const defer = (p: string): boolean => p === 'scorer/text.onnx';
+    const b = await loadBundleFromUrl(base, { fetch, cache, defer });
+    expect(requests).toEqual([`${base}manifest.json`, `${base}scorer/vision.onnx`, `${base}tokenizer.json`]);
+    expect(b.files.has('scorer/text.onnx')).toBe(false);
+    expect(b.info.map((f) => [f.path, f.deferred === true])).toEqual([
+      ['scorer/vision.onnx', false],
+      ['scorer/text.onnx', true],
+      ['tokenizer.json', false],
+    ]);
+    const [x, y] = await Promise.all([bundleFile(b, 'scorer/text.onnx'), bundleFile(b, 'scorer/text.onnx')]);
+    expect(Buffer.from(x).equals(readFileSync(join(FIXTURE_DIR, 'scorer/text.onnx')))).toBe(true);
+    expect(y).toBe(x);
+    expect(requests.filter((u) => u.endsWith('scorer/text.onnx'))).toHaveLength(1);
+    expect(b.files.get('scorer/text.onnx')).toBe(x);
+    expect(cache.entries.has(`${bundleCacheName(b.manifest)}|scorer/text.onnx`)).toBe(true);
+    expect((await engineFailure(bundleFile(b, 'nope.onnx'))).code).toBe('bad-request');
+    // The next visit takes a deferred file from the cache when first used: no request.
+    const again = folderFetch(FIXTURE_DIR);
+    const c = await loadBundleFromUrl(again.base, { fetch: again.fetch, cache, defer });
+    await bundleFile(c, 'scorer/text.onnx');
+    expect(again.requests).toEqual([`${again.base}manifest.json`]);
+  });
+
+  it('a deferred file that fails its check fails on first use, naming it, and is tried again on the next use', async () => {
+    const { fetch, base } = folderFetch(join(BAD_DIR, 'sha-mismatch'));
+    const b = await loadBundleFromUrl(base, { fetch, defer: (p) => p === 'scorer/vision.onnx' });
+    const err = await engineFailure(bundleFile(b, 'scorer/vision.onnx'));
+    expect(err.code).toBe('sha256-mismatch');
+    expect(err.message).toMatch(/^scorer\/vision\.onnx: sha256 mismatch/);
+    expect((await engineFailure(bundleFile(b, 'scorer/vision.onnx'))).code).toBe('sha256-mismatch');
+    expect(b.files.has('scorer/vision.onnx')).toBe(false);
   });
 
   it.each([
@@ -127,5 +167,68 @@ describe('bundle loader (local files)', () => {
     const err = await engineFailure(loadBundleFromFiles(readFolder(join(BAD_DIR, variant))));
     expect(err.code).toBe(code);
     expect(err.message).toMatch(message);
+  });
+});
+
+describe('bundle loader: sessions while downloading (startBundleFromUrl + BundleSessions.open)', () => {
+  /** folderFetch with the fetch of `held` waiting until release() is called. */
+  const gated = (dir: string, held: string) => {
+    const inner = folderFetch(dir);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const fetch = async (url: string): Promise<Response> => {
+      if (url.endsWith(held)) await gate;
+      return inner.fetch(url);
+    };
+    return { ...inner, fetch, release };
+  };
+
+  it("creates a graph's session as soon as its file is in, while a later file still downloads", async () => {
+    const ort = await nodeOrt();
+    const { fetch, base, release } = gated(FIXTURE_DIR, 'scorer/text.onnx');
+    const created: string[] = [];
+    const events: string[] = [];
+    const load = await startBundleFromUrl(base, { fetch, onProgress: (p) => events.push(p.phase) });
+    const pathOf = new Map<Uint8Array, string>();
+    for (const f of load.manifest.files) void load.file(f.path).then((b) => pathOf.set(b, f.path));
+    const create = async (bytes: Uint8Array) => {
+      created.push(pathOf.get(bytes) ?? '?');
+      // scorer/text.onnx is only fetched once the first session exists: without pipelining this never resolves.
+      release();
+      return ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+    };
+    const sessionEvents: number[] = [];
+    const sessions = await BundleSessions.open(load, create, {
+      backend: 'wasm',
+      allowFallback: false,
+      onProgress: (done) => {
+        sessionEvents.push(done);
+        events.push('sessions');
+      },
+    });
+    expect(created).toEqual(['scorer/vision.onnx', 'scorer/text.onnx']);
+    expect(sessions.openPaths()).toEqual(['scorer/vision.onnx', 'scorer/text.onnx']);
+    expect([...sessions.bundle.files.keys()].sort()).toEqual(['scorer/text.onnx', 'scorer/vision.onnx', 'tokenizer.json']);
+    // Session progress is reported once the downloads are over, never between download events.
+    expect(events.slice(events.indexOf('sessions')).every((e) => e === 'sessions')).toBe(true);
+    expect(sessionEvents[sessionEvents.length - 1]).toBe(2);
+    await sessions.release();
+  });
+
+  it('a file that fails its check after a session was created fails the open, naming it, and releases that session', async () => {
+    const ort = await nodeOrt();
+    const { fetch, base } = folderFetch(join(BAD_DIR, 'size-mismatch'));
+    const load = await startBundleFromUrl(base, { fetch });
+    const released: number[] = [];
+    const create = async (bytes: Uint8Array) => {
+      const s = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+      const rel = s.release.bind(s);
+      return Object.assign(s, { release: async () => (released.push(1), rel()) });
+    };
+    const err = await engineFailure(BundleSessions.open(load, create, { backend: 'wasm', allowFallback: false }));
+    expect(err.code).toBe('size-mismatch');
+    expect(err.message).toMatch(/^scorer\/text\.onnx: size mismatch/);
+    expect(released).toHaveLength(1);
+    expect((await engineFailure(load.done)).code).toBe('size-mismatch');
   });
 });

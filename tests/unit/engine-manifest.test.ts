@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../src/engine/errors.ts';
 import { parseManifestText, validateManifest } from '../../src/engine/manifest.ts';
-import { presentRoles, resolveRole, roleGraphs } from '../../src/engine/roles.ts';
+import { deferredAtLoad, presentRoles, resolveRole, roleGraphs } from '../../src/engine/roles.ts';
 import { FIXTURE_DIR } from './engine-fixture.ts';
 
 type Json = Record<string, unknown> & { files: Record<string, unknown>[]; roles: Record<string, unknown> };
@@ -75,8 +75,12 @@ describe('validateManifest', () => {
     expect(full.manifest.roles.backbones).toEqual([{ id: 'i2i', label: 'image-image CNN', vision: 'bb/i2i.onnx', embedDim: 128 }]);
     const graphs = roleGraphs(full.manifest);
     expect(graphs.eager.map((g) => g.role)).toContain('decoder.vaeDecoder');
-    // Backbones and checkpoints get their sessions on first use.
-    expect(graphs.lazy.map((g) => g.path)).toEqual(['bb/i2i.onnx', 'ck/v.onnx', 'ck/d.onnx']);
+    expect(graphs.eager.map((g) => g.role)).not.toContain('referenceEncoder.decoder');
+    // The reference encoder, backbones and checkpoints get their sessions on first use.
+    expect(graphs.lazy.map((g) => g.path)).toEqual(['enc/vision.onnx', 'enc/decoder.onnx', 'bb/i2i.onnx', 'ck/v.onnx', 'ck/d.onnx']);
+    // A URL load fetches what the eager sessions and the tokenizer need; the rest on first use.
+    const deferred = full.manifest.files.map((f) => f.path).filter((p) => deferredAtLoad(p, full.manifest));
+    expect(deferred.sort()).toEqual(['bb/i2i.onnx', 'ck/d.onnx', 'ck/v.onnx', 'runs/a.json']);
     expect(resolveRole(full.manifest, 'backbones.0.vision')).toBe('bb/i2i.onnx');
     expect(resolveRole(full.manifest, 'checkpoints.0.encoder.decoder')).toBe('ck/d.onnx');
     expect(() => resolveRole(full.manifest, 'decoder.latentShape')).toThrow(/does not name a file/);

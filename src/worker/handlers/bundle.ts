@@ -3,9 +3,9 @@
  * committed only once complete, so a failed load leaves the previous bundle in place) and `runGraph`
  * (one graph of the loaded bundle, for diagnostics and tests).
  */
-import { crossOriginOf, loadBundleFromFiles, loadBundleFromUrl, type BundleCache } from '../../engine/bundle.ts';
+import { crossOriginOf, loadBundleFromFiles, startBundleFromUrl, type BundleCache } from '../../engine/bundle.ts';
 import { EngineError } from '../../engine/errors.ts';
-import { presentRoles, resolveRole } from '../../engine/roles.ts';
+import { deferredAtLoad, presentRoles, resolveRole } from '../../engine/roles.ts';
 import { runSession } from '../../engine/tensors.ts';
 import type { BundleSummary, ProgressEvent, RequestOf } from '../../protocol/messages.ts';
 import type { EngineBackend } from '../backend.ts';
@@ -30,6 +30,8 @@ export async function loadBundle(
     fetch: deps.fetch,
     cache: deps.cache,
     checkCancelled: ctx.checkCancelled,
+    // Checkpoints, the reference encoder, backbones, the card and runs are fetched on their first use.
+    defer: deferredAtLoad,
     onProgress: (p: Omit<ProgressEvent, 'type' | 'id'>) => ctx.progress(p),
   };
   const src = req.source;
@@ -39,9 +41,11 @@ export async function loadBundle(
   if (foreign !== undefined && src.kind === 'url' && src.allowCrossOrigin !== true) {
     throw new EngineError('cross-origin', `${src.baseUrl}: the bundle is on another origin (${foreign}) and loading it was not confirmed`);
   }
-  const bundle = src.kind === 'url' ? await loadBundleFromUrl(src.baseUrl, opts) : await loadBundleFromFiles(src.files, opts);
+  // From a URL, each session is created as soon as its file is in, while the rest download.
+  const source = src.kind === 'url' ? await startBundleFromUrl(src.baseUrl, opts) : await loadBundleFromFiles(src.files, opts);
   ctx.checkCancelled();
-  const sessions = await backend.openSessions(bundle, info, ctx);
+  const sessions = await backend.openSessions(source, info, ctx);
+  const { bundle } = sessions;
   try {
     ctx.checkCancelled();
   } catch (e) {
@@ -69,7 +73,7 @@ export const registerRunGraph = defineJob('runGraph', {
   check(req, bundle) {
     const target = req.target;
     if (target && 'file' in target) {
-      if (!bundle.files.has(target.file))
+      if (!bundle.manifest.files.some((f) => f.path === target.file))
         throw new EngineError('bad-request', `${target.file}: not a file of bundle ${bundle.manifest.id}`);
       return target.file;
     }

@@ -6,7 +6,7 @@
  * on a live checkpoint) both use it; `request` names the request in error messages.
  */
 import type { InferenceSession } from 'onnxruntime-web';
-import type { LoadedBundle } from '../../engine/bundle.ts';
+import { bundleFile, type LoadedBundle } from '../../engine/bundle.ts';
 import { EngineError } from '../../engine/errors.ts';
 import type { InferContext, SessionSource } from '../../engine/infer/index.ts';
 import type { BundleSessions } from '../../engine/sessions.ts';
@@ -39,7 +39,7 @@ async function liveSession(
   const held = kept.get(sessions);
   if (held?.key === live.key) return held.session;
   const ref = bundle.manifest.roles.referenceEncoder;
-  const graph = ref ? bundle.files.get(ref.decoder) : undefined;
+  const graph = ref ? await bundleFile(bundle, ref.decoder) : undefined;
   if (!ref || !graph) throw new EngineError('bad-request', `${request}: bundle ${bundle.manifest.id} has no cold start decoder graph`);
   let model: Uint8Array;
   try {

@@ -4,6 +4,7 @@
  * its float32 weights (the cold start's graph with new initializers), the run's log (runs/live-stage2.jsonl, TRL's
  * names) and a manifest listing the checkpoints with every file's size and sha256: what `uae` and the app load.
  */
+import { bundleFile } from '../../engine/bundle.ts';
 import { EngineError } from '../../engine/errors.ts';
 import { archFromWeights, graphWithParams } from '../../engine/train/bundle-weights.ts';
 import { checkpointPath, LIVE_RUN, runJsonl, trainedManifest, type ManifestFile } from '../../engine/train/export.ts';
@@ -37,14 +38,16 @@ export const registerTrainExport = defineJob('trainExport', {
   check: (req) => checkTrainExportParams(req),
   async run({ params: p, request, bundle, manifest }) {
     const ref = manifest.roles.referenceEncoder;
-    const referenceGraph = ref ? bundle.files.get(ref.decoder) : undefined;
+    const referenceGraph = ref ? await bundleFile(bundle, ref.decoder) : undefined;
     if (!ref || !referenceGraph) throw new EngineError('bad-request', `trainExport: bundle ${manifest.id} has no cold start decoder graph`);
     const arch = archFromWeights(readWeights(referenceGraph), ref.numHeads);
     const old = new Set((manifest.roles.checkpoints ?? []).map((c) => c.encoder.decoder));
     const files = new Map<string, Uint8Array>();
-    for (const [path, data] of bundle.files) {
+    for (const { path } of manifest.files) {
       if (path === 'manifest.json' || (old.has(path) && path !== ref.decoder && path !== ref.vision)) continue;
-      files.set(path, data);
+      request.checkCancelled();
+      // Files the load left for their first use (the model card, the backbone, recorded runs) are fetched now.
+      files.set(path, await bundleFile(bundle, path));
     }
     const steps = [...new Set(p.checkpoints.map((c) => c.step))].sort((a, b) => a - b);
     for (const c of p.checkpoints) {

@@ -6,6 +6,7 @@
  * keep every step and resume from any. Cancel is seen between phases and session runs; a non-finite loss ends the
  * run with status 'diverged', the last good state being the last step partial's.
  */
+import { bundleFile } from '../../engine/bundle.ts';
 import { EngineError } from '../../engine/errors.ts';
 import { checkTrainConfig, TrainConfigError, type TrainConfig } from '../../engine/train/config.ts';
 import { startTrainDevice } from '../../engine/train/device.ts';
@@ -66,7 +67,7 @@ export const registerTrain = defineJob('train', {
   check: (req) => checkTrainParams(req),
   async run({ params: { config, checkpointEvery, device: choice = 'auto', resume }, request, bundle, sessions, manifest, infer }) {
     const refPath = manifest.roles.referenceEncoder?.decoder ?? '';
-    const referenceGraph = bundle.files.get(refPath);
+    const referenceGraph = refPath ? await bundleFile(bundle, refPath) : undefined;
     if (!referenceGraph) throw bad(`bundle ${manifest.id} has no ${refPath} (the cold start's decoder graph)`);
     const probe = () => probeWebGpu(gpuOf(typeof navigator === 'object' ? navigator : {}));
     const { device, note } = await startTrainDevice(sessions.backend, choice, probe);
