@@ -378,7 +378,8 @@ async function main(): Promise<void> {
   // One browser for the WASM runs, another with WebGPU enabled; a new context (page) per run.
   const common: string[] = [
     ...JSON.parse(readFileSync(join(repo, 'tests', 'e2e', 'chromium-flags.json'), 'utf8')),
-    '--js-flags=--expose-gc',
+    // UAE_BENCH_JS_FLAGS adds V8 flags for an experiment (e.g. --no-wasm-dynamic-tiering; bench/README, Levers)
+    `--js-flags=--expose-gc${process.env.UAE_BENCH_JS_FLAGS ? ` ${process.env.UAE_BENCH_JS_FLAGS}` : ''}`,
   ];
   if (only.some((k) => k.startsWith('chromium-'))) {
     const server = (served = await serve());

@@ -42,11 +42,24 @@ def rl_artifacts(cold_start, out_dir, name="rl_encoder"):
     return {"io": io, "checkpoints": checkpoints, "runs": recorded_runs(out_dir)}
 
 
+def stage2_label():
+    """The stage-2 run's label: its reward (and length penalty), and the trainer when uae.from_bundle --stage2
+    imported it from the TypeScript trainer (models/work/logs/rl_encoder.meta.json)."""
+    meta_path = work_dir("logs", "rl_encoder.meta.json")
+    if not os.path.exists(meta_path):
+        return "Stage 2: GRPO on the encoder (reward = sim)"
+    meta = json.load(open(meta_path))
+    reward = meta.get("reward", "sim")
+    if meta.get("length_penalty", "none") != "none":
+        reward += f", length penalty {meta['length_penalty']}"
+    return f"Stage 2: GRPO on the encoder by uae train (reward = {reward})"
+
+
 def recorded_runs(out_dir):
     """Copies the stage-2 and stage-3 run logs that exist into <bundle>/runs -> manifest run entries."""
     runs = []
     for stage, name, rid, label in (
-            ("2", "rl_encoder", "stage2-grpo", "Stage 2: GRPO on the encoder (reward = sim)"),
+            ("2", "rl_encoder", "stage2-grpo", stage2_label()),
             ("3", "rl_flow", "stage3-flow-grpo", "Stage 3: Flow-GRPO on the decoder (reward = sim)")):
         log = work_dir("logs", f"{name}.jsonl")
         if os.path.exists(log):

@@ -140,6 +140,12 @@ def rl_steps():
     return C.RL_ENCODER["full"].steps
 
 
+def stage2_meta():
+    """How stage 2 was trained when uae.from_bundle --stage2 imported it (models/work/logs/rl_encoder.meta.json), or None."""
+    p = work_dir("logs", "rl_encoder.meta.json")
+    return json.load(open(p)) if os.path.exists(p) else None
+
+
 def rl_section(ev):
     """Markdown lines for stages 2 and 3 from their logs and the saved evaluations, plus target checks."""
     L, checks = [], []
@@ -151,11 +157,26 @@ def rl_section(ev):
     fast = (f"; each sample is stochastic (and trained) only on a {window}-step window of its {rf.sample_steps} steps "
             "and takes the Euler steps the playground samples with elsewhere (Flow-GRPO-Fast)") if window else ""
     L.append("## Unified-GRPO (stages 2 and 3)\n")
-    L.append("Stage 2 (`python3 -m uae.rl`): GRPO on the caption decoder of the encoder (vision encoder, decoder "
-             "and scorer frozen), reward = sim(image, decoder(caption)) with the decoder run as the playground "
-             "runs it (Euler, classifier-free guidance), k3 KL to the cold start. Stage 3 (`python3 -m "
-             "uae.rl_flow`): Flow-GRPO on the flow transformer with the encoder frozen at stage 2's last "
-             "checkpoint" + fast + ". Options and values are in `models/uae/config.py` (RL_ENCODER / RL_FLOW['full']).\n")
+    meta = stage2_meta()
+    if meta:
+        penalty = meta.get("length_penalty", "none")
+        priced = (f", minus the length penalty `{penalty}` (a price per completion token: a repeated object adds "
+                  "tokens and nothing to the picture)") if penalty != "none" else ""
+        L.append(f"Stage 2 (the TypeScript trainer, `{meta.get('command', 'uae train')}`, the same trainer as the "
+                 "page's Train live; its checkpoints and log imported by `python3 -m uae.from_bundle --stage2`): GRPO "
+                 "on the caption decoder of the encoder (vision encoder, decoder, scorer and backbone frozen), reward = "
+                 f"`{meta.get('reward', 'sim')}`: the scorer's sim and the i2i backbone's cosine (docs/backbones.md) "
+                 "between the image and decoder(caption), the decoder run as the playground runs it (Euler, "
+                 "classifier-free guidance)" + priced + "; k3 KL to the cold start. Stage 3 (`python3 -m "
+                 "uae.rl_flow`): Flow-GRPO on the flow transformer with the encoder frozen at stage 2's last checkpoint"
+                 + fast + ". Stage 2's options are the trainer's "
+                 "preset (`src/engine/train/config.ts`), stage 3's in `models/uae/config.py` (RL_FLOW['full']).\n")
+    else:
+        L.append("Stage 2 (`python3 -m uae.rl`): GRPO on the caption decoder of the encoder (vision encoder, decoder "
+                 "and scorer frozen), reward = sim(image, decoder(caption)) with the decoder run as the playground "
+                 "runs it (Euler, classifier-free guidance), k3 KL to the cold start. Stage 3 (`python3 -m "
+                 "uae.rl_flow`): Flow-GRPO on the flow transformer with the encoder frozen at stage 2's last "
+                 "checkpoint" + fast + ". Options and values are in `models/uae/config.py` (RL_ENCODER / RL_FLOW['full']).\n")
     L.append("Stage 2 along the run (held-out evaluation inside the run: 128 scenes of seed 2, greedy captions):\n")
     L.append("| step | mean tokens | sim | attr recall | attr precision | retrieval top-1 | kl | max clip_ratio/region_mean "
              "since the row above | sample caption |")
@@ -166,10 +187,15 @@ def rl_section(ev):
         if "eval/sim" in r:
             L.append(f"| {r['step']} | {r['eval/mean_tokens']:.2f} | {r['eval/sim']:.3f} | {r['eval/attr_recall']:.3f} | "
                      f"{r['eval/attr_precision']:.3f} | {r['eval/retrieval_top1']:.3f} | {kl:.3f} | {clip:.4f} | "
-                     f"{r['eval/sample_caption']} |")
+                     f"{r.get('eval/sample_caption', '—')} |")
             clip = 0.0
     L.append("")
-    L += stage2_runs_section()
+    if meta:
+        L.append("How this reward and the length penalty's coefficient were chosen, and the earlier `python3 -m uae.rl` "
+                 "runs with the scorer's sim alone (which drift into count words and repeated objects past step 120): "
+                 "docs/backbones.md.\n")
+    else:
+        L += stage2_runs_section()
     a, b = ev.get("ckpt-first"), ev.get("ckpt-last")
     if a and b:
         L.append("First against last stage-2 checkpoint, 200 held-out scenes (`uae eval --checkpoint`):\n")
@@ -188,6 +214,19 @@ def rl_section(ev):
              b["retrieval_top1"] - a["retrieval_top1"] >= 0.3),
             ("stage 2: sim rises", f"{a['sim']:.3f} → {b['sim']:.3f}", b["sim"] > a["sim"]),
         ]
+        if b.get("background_named") is not None:
+            # issue 19 point 2: the last stage-2 checkpoint says what the grammar's top level says
+            checks += [
+                ("stage 2 (issue 19): attr_precision ≥ 0.95", f"{b['attr_precision']:.3f}", b["attr_precision"] >= 0.95),
+                ("stage 2 (issue 19): attr_recall ≥ 0.9", f"{b['attr_recall']:.3f}", b["attr_recall"] >= 0.9),
+                ("stage 2 (issue 19): background named in ≥ 90 % of captions", f"{b['background_named']:.3f}",
+                 b["background_named"] >= 0.9),
+                ("stage 2 (issue 19): object count named in ≥ 90 % of captions", f"{b['count_named']:.3f}",
+                 b["count_named"] >= 0.9),
+                ("stage 2 (issue 19): extra-object errors ≤ 2 % of asserted attributes", f"{b['extra_object_rate']:.3f}",
+                 b["extra_object_rate"] <= 0.02),
+                ("stage 2 (issue 19): PSNR ≥ 18 dB", f"{b['psnr']:.2f} dB", b["psnr"] >= 18),
+            ]
     if s3:
         e3 = [r for r in s3 if "eval/sim" in r]
         L.append("Stage 3 along the run (128 held-out scenes, captions of the last stage-2 encoder, fixed noise, "

@@ -2,9 +2,16 @@
 stage 3 (and re-exports) can run on a fresh machine without repeating pre-training.
 
 Usage (from models/):
-  /usr/bin/python3 -m uae.from_bundle [--bundle DIR] [--config full|tiny] [--models ae,flow,scorer,encoder] [--force]
+  /usr/bin/python3 -m uae.from_bundle [--bundle DIR] [--config full|tiny] [--models ae,flow,scorer,encoder,backbone] [--force]
+  /usr/bin/python3 -m uae.from_bundle --stage2 RUN_DIR [--reward SPEC] [--length-penalty SPEC] [--command CMD]
 
-Writes models/work/ckpt/{ae,flow,scorer,encoder}.pt (the encoder from the bundle's `referenceEncoder`,
+With --stage2, a stage-2 run of the TypeScript trainer (`uae train --out RUN_DIR`) becomes this pipeline's stage 2:
+each checkpoint's caption decoder goes to models/work/ckpt/rl_encoder-snapshots/step-NNNN.pt (step 0: the cold
+start), its run log (RUN_DIR/runs/live-stage2.jsonl, TRL's names) to models/work/logs/rl_encoder.jsonl with
+elapsed_s (the trainer's own step seconds, evaluations excluded) added, and how it was trained to
+models/work/logs/rl_encoder.meta.json. Stage 3 (uae.rl_flow) and uae.bundle then take it as they take uae.rl's.
+
+Writes models/work/ckpt/{ae,flow,scorer,encoder,backbone}.pt (the encoder from the bundle's `referenceEncoder`,
 i.e. the cold start). Existing checkpoints are kept unless --force. Weights come back at the precision the
 bundle stores them in (float16 values). Each import is checked: the recovered module is exported again
 and every weight of the new graph must equal the bundle's, initializer by initializer.
@@ -26,8 +33,8 @@ import numpy as np
 import torch
 
 from . import config as C
-from .checkpoints import Checkpoint
-from .common import REPO, TOKENIZER_PATH, load_tokenizer
+from .checkpoints import Checkpoint, snapshot_path
+from .common import REPO, TOKENIZER_PATH, load_tokenizer, work_dir
 from .encoder import CaptionModel
 from .export import OPSET, _TextStates, _VaeDecode
 from .flow_decoder import FlowDecoder, LatentAutoEncoder
@@ -269,6 +276,21 @@ def import_by_name(module, prefix, onnx_path):
     return n
 
 
+def import_backbone(bundle, roles):
+    """The i2i backbone (roles.backbones, id i2i) -> models/work/ckpt/backbone.pt, marked as its finished run."""
+    from .backbone import BACKBONE, ImageBackbone
+    role = next((b for b in roles.get("backbones") or [] if b["id"] == "i2i"), None)
+    if role is None:
+        raise ImportError_(f"{bundle}: the manifest lists no i2i backbone")
+    model = ImageBackbone(BACKBONE["width"], BACKBONE["flat_dim"], BACKBONE["embed"])
+    px = torch.zeros(2, 3, C.IMAGE_SIZE, C.IMAGE_SIZE)
+    n = import_module(model, ((px,), ["pixel_values"], ["image_embeds"],
+                              {"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}),
+                      os.path.join(bundle, role["vision"]))
+    _save("backbone", {"model": model.state_dict(), "opt": None, "step": BACKBONE["steps"], "imported_from": bundle})
+    return f"backbone: {n} tensors"
+
+
 def import_caption_model(bundle, cfg, role, tok):
     model = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
     px = torch.zeros(2, 3, C.IMAGE_SIZE, C.IMAGE_SIZE)
@@ -282,20 +304,84 @@ def import_caption_model(bundle, cfg, role, tok):
     return model, n + import_module(_LegacyMergedDecoder(model.decoder), spec, path)
 
 
+def import_stage2(run_dir, cfg, tok, meta):
+    """A `uae train --out RUN_DIR` run -> stage-2 snapshots, log and meta under models/work (see the docstring)."""
+    manifest = json.load(open(os.path.join(run_dir, "manifest.json")))
+    roles = manifest["roles"]
+    checkpoints = roles.get("checkpoints") or []
+    run = next((r for r in roles.get("runs") or [] if r.get("id") == "live-stage2"), None)
+    if not checkpoints or run is None:
+        raise ImportError_(f"{run_dir}: not a `uae train --out` folder (no checkpoints or no live-stage2 run)")
+    # the sample caption uae.rl logs at each evaluation: the greedy caption of held-out scene 0, from the imported
+    # cold start's vision tower (models/work/ckpt/encoder.pt) and the checkpoint's caption decoder
+    from .checkpoints import without_probe
+    from .common import ensure_data, to_pixels
+    from .infer import greedy_captions
+    vision = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
+    vision.load_state_dict(without_probe(torch.load(Checkpoint("encoder").path)["model"]))
+    px0 = to_pixels(ensure_data(cfg["data"])["heldout"][0][:1])
+    samples = {}
+    snap_dir = work_dir("ckpt", "rl_encoder-snapshots")
+    for old in os.listdir(snap_dir):
+        if old.startswith("step-") and old.endswith(".pt"):
+            os.remove(os.path.join(snap_dir, old))
+    shown = []
+    for ck in checkpoints:
+        # the trainer trains the caption decoder only: the vision tower stays the cold start's
+        model = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
+        import_by_name(model.decoder, "decoder.", os.path.join(run_dir, ck["encoder"]["decoder"]))
+        torch.save(model.decoder.state_dict(), snapshot_path("rl_encoder", ck["step"]))
+        shown.append(ck["step"])
+        vision.decoder.load_state_dict(model.decoder.state_dict())
+        with torch.no_grad():
+            ids = greedy_captions(vision.eval(), px0, tok.bos_id, tok.eos_id, tok.pad_id)[0].tolist()
+        samples[ck["step"]] = tok.decode([int(v) for v in ids])   # as uae.rl's evaluation decodes
+    rows, t = [], 0.0
+    for line in open(os.path.join(run_dir, run["path"])):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if "s_per_step" in row:   # the mean step time since the run (or its resume) started
+            t = row["s_per_step"] * row["step"]
+        row["elapsed_s"] = round(t, 1)
+        if "eval/sim" in row and row["step"] in samples:
+            row["eval/sample_caption"] = samples[row["step"]]
+        rows.append(row)
+    log = work_dir("logs", "rl_encoder.jsonl")
+    with open(log + ".tmp", "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    os.replace(log + ".tmp", log)
+    with open(work_dir("logs", "rl_encoder.meta.json"), "w") as f:
+        json.dump(dict(meta, trainer="uae train (TypeScript)", run_dir=os.path.relpath(run_dir, REPO),
+                       checkpoints=shown), f, indent=1)
+    return f"stage 2: {len(shown)} checkpoints (steps {shown[0]}..{shown[-1]}), {len(rows)} log rows from {run_dir}"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", default=os.path.join(REPO, "public", "models", "uae-shapes"))
     ap.add_argument("--config", default="full", choices=["full", "tiny"])
-    ap.add_argument("--models", default="ae,flow,scorer,encoder")
+    ap.add_argument("--models", default="ae,flow,scorer,encoder,backbone")
     ap.add_argument("--force", action="store_true", help="overwrite existing checkpoints")
+    ap.add_argument("--stage2", default=None, metavar="RUN_DIR", help="import a `uae train --out RUN_DIR` run as stage 2")
+    ap.add_argument("--reward", default="sim", help="with --stage2: the run's reward, as passed to uae train")
+    ap.add_argument("--length-penalty", default="none", help="with --stage2: the run's --length-penalty")
+    ap.add_argument("--command", default="", help="with --stage2: the command that trained it (for the card)")
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("UAE_THREADS", "2")))
     cfg = C.get(a.config)
     tok = load_tokenizer(TOKENIZER_PATH)
+    if a.stage2 is not None:
+        try:
+            print(import_stage2(a.stage2, cfg, tok, {"reward": a.reward, "length_penalty": a.length_penalty,
+                                                     "command": a.command}))
+        except (ImportError_, OSError, KeyError, json.JSONDecodeError) as e:
+            raise SystemExit(f"uae.from_bundle: stage 2 not imported from {a.stage2}: {e}")
+        return
     roles = json.load(open(os.path.join(a.bundle, "manifest.json")))["roles"]
     for name in [m.strip() for m in a.models.split(",") if m.strip()]:
-        if name not in ("ae", "flow", "scorer", "encoder"):
-            raise SystemExit(f"unknown model {name!r} (expected ae, flow, scorer, encoder)")
+        if name not in ("ae", "flow", "scorer", "encoder", "backbone"):
+            raise SystemExit(f"unknown model {name!r} (expected ae, flow, scorer, encoder, backbone)")
         if os.path.exists(Checkpoint(name).path) and not a.force:
             print(f"{name}: {Checkpoint(name).path} exists, kept (--force overwrites)")
             continue
@@ -306,6 +392,8 @@ def main():
                 print(import_flow(a.bundle, cfg, roles, tok))
             elif name == "scorer":
                 print(import_scorer(a.bundle, cfg, roles, tok))
+            elif name == "backbone":
+                print(import_backbone(a.bundle, roles))
             else:
                 model, n = import_caption_model(a.bundle, cfg, roles["referenceEncoder"], tok)
                 steps = cfg["encoder"]["steps"] + cfg["encoder"].get("bind_steps", 0)

@@ -270,3 +270,58 @@ def test_recovery_refuses_a_bundle_of_another_architecture(tiny_bundle, tmp_path
     assert r.returncode != 0
     assert "scorer/vision_model.onnx" in r.stderr and "shape" in r.stderr
     assert not (tmp_path / "ckpt" / "scorer.pt").exists()
+
+
+def test_a_typescript_stage2_run_imports_as_stage_2(tiny_bundle, tmp_path):
+    """uae.from_bundle --stage2: a `uae train --out` run becomes stage 2 (snapshots, log, meta), and uae.bundle ships it."""
+    import shutil
+
+    import numpy as np
+    import torch
+    from onnx import numpy_helper
+    work, out, _ = tiny_bundle
+    mine = tmp_path / "work"
+    shutil.copytree(work, mine)
+    run = tmp_path / "run"
+    subprocess.run(["node", os.path.join(REPO, "bin", "uae.mjs"), "train", "--bundle", str(out), "--out", str(run),
+                    "--steps", "2", "--eval-every", "1", "--eval-scenes", "4", "--group", "2", "--images", "2"],
+                   cwd=REPO, check=True, capture_output=True, text=True)
+    env = dict(os.environ, UAE_WORK=str(mine))
+    cwd = os.path.join(REPO, "models")
+    r = subprocess.run([PY, "-m", "uae.from_bundle", "--config", "tiny", "--stage2", str(run), "--reward", "sim",
+                        "--length-penalty", "linear:0.005", "--command", "uae train --steps 2"],
+                       cwd=cwd, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    snaps = sorted(p.name for p in (mine / "ckpt" / "rl_encoder-snapshots").iterdir())
+    assert snaps == ["step-0000.pt", "step-0001.pt", "step-0002.pt"]   # uae.rl's old snapshots are gone
+    # the last snapshot holds the trainer's float32 weights exactly
+    manifest = json.load(open(run / "manifest.json"))
+    last = manifest["roles"]["checkpoints"][-1]["encoder"]["decoder"]
+    inits = {i.name.removesuffix("__fp16"): numpy_helper.to_array(i) for i in onnx.load(str(run / last)).graph.initializer}
+    state = torch.load(mine / "ckpt" / "rl_encoder-snapshots" / "step-0002.pt")
+    compared = 0
+    for k, v in state.items():
+        key = "decoder." + k
+        if key in inits:
+            assert np.array_equal(inits[key], v.numpy()), k
+            compared += 1
+        elif key + "_t" in inits:
+            assert np.array_equal(inits[key + "_t"].T, v.numpy()), k
+            compared += 1
+    assert compared > 5
+    rows = [json.loads(line) for line in open(mine / "logs" / "rl_encoder.jsonl")]
+    assert [r["step"] for r in rows if "eval/sim" in r] == [0, 1, 2]
+    assert all("elapsed_s" in r for r in rows) and all(isinstance(r["eval/sample_caption"], str) for r in rows if "eval/sim" in r)
+    assert rows[-1]["elapsed_s"] > 0
+    meta = json.load(open(mine / "logs" / "rl_encoder.meta.json"))
+    assert meta["reward"] == "sim" and meta["trainer"].startswith("uae train") and meta["checkpoints"] == [0, 1, 2]
+    shipped = tmp_path / "bundle"
+    subprocess.run([PY, "-m", "uae.bundle", "--config", "tiny", "--out", str(shipped), "--fixtures", str(tmp_path / "fx.json"),
+                    "--id", "uae-tiny", "--name", "tiny"], cwd=cwd, env=env, check=True, capture_output=True)
+    m = json.load(open(shipped / "manifest.json"))
+    assert [c["step"] for c in m["roles"]["checkpoints"]] == [0, 1, 2]
+    assert m["roles"]["runs"][0]["label"] == "Stage 2: GRPO on the encoder by uae train (reward = sim, length penalty linear:0.005)"
+    # a folder that is not a trainer's output is refused by name, and nothing is imported
+    bad = subprocess.run([PY, "-m", "uae.from_bundle", "--config", "tiny", "--stage2", str(out)],
+                         cwd=cwd, env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "not a `uae train --out` folder" in bad.stderr

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Regenerates public/models/uae-shapes/MODEL_CARD.md from measurements only: every `uae eval` the card cites
+# (uae.card's EVALS and RL_EVALS, 200 held-out scenes of seed 2), the scorer's retrieval (uae.evaluate --scorer), the
+# reward probe (uae.probe), the i2i backbone's probes (seeds 2 and 3), then uae.card and the backbone's section.
+# Needs the shipped bundles and models/work/ckpt: a finished models/retrain.sh, or on a fresh machine
+# `python3 -m uae.from_bundle` (and `--stage2 RUN_DIR` for the stage-2 run's log and snapshots).
+# Usage: models/card.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${UAE_PYTHON:-/usr/bin/python3}
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+mkdir -p "${UAE_WORK:-work}/eval"
+EVAL_DIR=$(cd "${UAE_WORK:-work}/eval" && pwd)
+ev() {   # ev NAME ARGS...: `uae eval ARGS --json` -> models/work/eval/NAME.json
+  local name=$1
+  shift
+  (cd .. && node bin/uae.mjs eval --scenes 200 --seed 2 "$@" --json) > "$EVAL_DIR/$name.json.tmp"
+  mv "$EVAL_DIR/$name.json.tmp" "$EVAL_DIR/$name.json"
+  echo "eval $name: $EVAL_DIR/$name.json"
+}
+ev encoder
+ev reference --encoder referenceEncoder
+for lv in 0 1 2 3 4; do ev "level$lv" --captions "level:$lv"; done
+ev ckpt-first --checkpoint first
+ev ckpt-last --checkpoint last
+ev flowgrpo --bundle public/models/uae-shapes-flowgrpo
+$PY -m uae.evaluate --scorer
+$PY -m uae.probe
+$PY -m uae.train_backbone --probe-only
+$PY -m uae.train_backbone --probe-only --probe-seed 3
+$PY -m uae.card
+$PY -m uae.train_backbone --card ../public/models/uae-shapes
