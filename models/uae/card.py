@@ -220,7 +220,8 @@ def main():
     L.append("\n## Retraining\n")
     L.append("`models/retrain.sh` (Debian `python3-torch`, `python3-onnx`): exports the Shapes data with "
              "`uae scenes`, trains every stage with fixed seeds (resumable from `models/work/ckpt/`), exports "
-             "this bundle and the parity fixture `tests/fixtures/parity/uae-shapes.json`.")
+             "this bundle and the parity fixture `tests/fixtures/parity/uae-shapes.json`. `models/card.sh` reruns every "
+             "measurement this card reads and rewrites it.")
     open(os.path.join(BUNDLE, "MODEL_CARD.md"), "w").write("\n".join(L) + "\n")
     refresh_entry(BUNDLE, "MODEL_CARD.md")   # the card is one of the bundle's hashed files
     print(os.path.join(BUNDLE, "MODEL_CARD.md"))

@@ -191,9 +191,8 @@ def rl_section(ev):
             clip = 0.0
     L.append("")
     if meta:
-        L.append("How this reward and the length penalty's coefficient were chosen, and the earlier `python3 -m uae.rl` "
-                 "runs with the scorer's sim alone (which drift into count words and repeated objects past step 120): "
-                 "docs/backbones.md.\n")
+        L.append("How this reward and the length penalty's coefficient were chosen, with the PyTorch stage-2 runs of the "
+                 "same reward: docs/backbones.md.\n")
     else:
         L += stage2_runs_section()
     a, b = ev.get("ckpt-first"), ev.get("ckpt-last")

@@ -2,7 +2,7 @@
 stage 3 (and re-exports) can run on a fresh machine without repeating pre-training.
 
 Usage (from models/):
-  /usr/bin/python3 -m uae.from_bundle [--bundle DIR] [--config full|tiny] [--models ae,flow,scorer,encoder,backbone] [--force]
+  /usr/bin/python3 -m uae.from_bundle [--bundle DIR] [--config full|tiny] [--models ae,flow,scorer,encoder[,backbone]] [--force]
   /usr/bin/python3 -m uae.from_bundle --stage2 RUN_DIR [--reward SPEC] [--length-penalty SPEC] [--command CMD]
 
 With --stage2, a stage-2 run of the TypeScript trainer (`uae train --out RUN_DIR`) becomes this pipeline's stage 2:
@@ -361,7 +361,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", default=os.path.join(REPO, "public", "models", "uae-shapes"))
     ap.add_argument("--config", default="full", choices=["full", "tiny"])
-    ap.add_argument("--models", default="ae,flow,scorer,encoder,backbone")
+    ap.add_argument("--models", default=None,
+                    help="default: ae,flow,scorer,encoder, and backbone when the bundle has one")
     ap.add_argument("--force", action="store_true", help="overwrite existing checkpoints")
     ap.add_argument("--stage2", default=None, metavar="RUN_DIR", help="import a `uae train --out RUN_DIR` run as stage 2")
     ap.add_argument("--reward", default="sim", help="with --stage2: the run's reward, as passed to uae train")
@@ -379,7 +380,8 @@ def main():
             raise SystemExit(f"uae.from_bundle: stage 2 not imported from {a.stage2}: {e}")
         return
     roles = json.load(open(os.path.join(a.bundle, "manifest.json")))["roles"]
-    for name in [m.strip() for m in a.models.split(",") if m.strip()]:
+    models = a.models or "ae,flow,scorer,encoder" + (",backbone" if roles.get("backbones") else "")
+    for name in [m.strip() for m in models.split(",") if m.strip()]:
         if name not in ("ae", "flow", "scorer", "encoder", "backbone"):
             raise SystemExit(f"unknown model {name!r} (expected ae, flow, scorer, encoder, backbone)")
         if os.path.exists(Checkpoint(name).path) and not a.force:
