@@ -11,7 +11,7 @@ import shutil
 import torch
 
 from . import config as C
-from .checkpoints import final_stage2_encoder, load_models, stage2_snapshots
+from .checkpoints import final_stage2_encoder, load_models, stage2_meta, stage2_snapshots
 from .common import REPO, TOKENIZER_PATH, ensure_data, load_tokenizer, setup, to_pixels, work_dir
 from .export import _VaeDecode, export_caption_model, export_decoder, export_scorer, round_to_fp16, write_manifest
 from .infer import greedy_captions
@@ -45,10 +45,9 @@ def rl_artifacts(cold_start, out_dir, name="rl_encoder"):
 def stage2_label():
     """The stage-2 run's label: its reward (and length penalty), and the trainer when uae.from_bundle --stage2
     imported it from the TypeScript trainer (models/work/logs/rl_encoder.meta.json)."""
-    meta_path = work_dir("logs", "rl_encoder.meta.json")
-    if not os.path.exists(meta_path):
+    meta = stage2_meta()
+    if meta is None:
         return "Stage 2: GRPO on the encoder (reward = sim)"
-    meta = json.load(open(meta_path))
     reward = meta.get("reward", "sim")
     if meta.get("length_penalty", "none") != "none":
         reward += f", length penalty {meta['length_penalty']}"

@@ -6,7 +6,7 @@ import os
 import torch
 
 from . import config as C
-from .checkpoints import Checkpoint
+from .checkpoints import Checkpoint, stage2_meta
 from .common import REPO, recorded_times, work_dir
 
 
@@ -138,12 +138,6 @@ def stage3_ablation_lines(e3):
 
 def rl_steps():
     return C.RL_ENCODER["full"].steps
-
-
-def stage2_meta():
-    """How stage 2 was trained when uae.from_bundle --stage2 imported it (models/work/logs/rl_encoder.meta.json), or None."""
-    p = work_dir("logs", "rl_encoder.meta.json")
-    return json.load(open(p)) if os.path.exists(p) else None
 
 
 def rl_section(ev):

@@ -62,6 +62,13 @@ def stage2_snapshots(name="rl_encoder"):
     return [(int(os.path.basename(p)[5:9]), p) for p in paths]
 
 
+def stage2_meta():
+    """How stage 2 was trained when uae.from_bundle --stage2 imported it (models/work/logs/rl_encoder.meta.json), or None."""
+    import json
+    p = work_dir("logs", "rl_encoder.meta.json")
+    return json.load(open(p)) if os.path.exists(p) else None
+
+
 def final_stage2_encoder(encoder, name="rl_encoder"):
     """Loads stage 2's last caption-decoder snapshot into `encoder` (in place) -> its step, or 0."""
     snaps = stage2_snapshots(name)

@@ -328,11 +328,9 @@ def import_stage2(run_dir, cfg, tok, meta):
     shown = []
     for ck in checkpoints:
         # the trainer trains the caption decoder only: the vision tower stays the cold start's
-        model = CaptionModel(dict(cfg["encoder"], vocab=tok.vocab_size, max_len=C.MAX_LEN))
-        import_by_name(model.decoder, "decoder.", os.path.join(run_dir, ck["encoder"]["decoder"]))
-        torch.save(model.decoder.state_dict(), snapshot_path("rl_encoder", ck["step"]))
+        import_by_name(vision.decoder, "decoder.", os.path.join(run_dir, ck["encoder"]["decoder"]))
+        torch.save(vision.decoder.state_dict(), snapshot_path("rl_encoder", ck["step"]))
         shown.append(ck["step"])
-        vision.decoder.load_state_dict(model.decoder.state_dict())
         with torch.no_grad():
             ids = greedy_captions(vision.eval(), px0, tok.bos_id, tok.eos_id, tok.pad_id)[0].tolist()
         samples[ck["step"]] = tok.decode([int(v) for v in ids])   # as uae.rl's evaluation decodes
