@@ -6,7 +6,7 @@
  * file with its size and sha256. DIR/state holds the float32 weights, AdamW's state and the log, to resume from.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { LoadedBundle } from '../engine/bundle.ts';
 import type { TrainConfig } from '../engine/train/config.ts';
@@ -38,6 +38,12 @@ function writeAtomic(dir: string, path: string, data: Uint8Array | string): void
   mkdirSync(dirname(full), { recursive: true });
   writeFileSync(`${full}.tmp`, data);
   renameSync(`${full}.tmp`, full);
+}
+
+/** Whether the file at `full` exists and holds exactly `data`. */
+function sameBytes(full: string, data: Uint8Array): boolean {
+  if (!existsSync(full) || statSync(full).size !== data.length) return false;
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).equals(readFileSync(full));
 }
 
 /** The trained bundle in DIR, written as checkpoints land. */
@@ -102,8 +108,10 @@ export class TrainOutput {
     for (const [step, graph] of checkpoints) if (step !== 0) this.files.set(checkpointPath(step, ref.decoder), graph);
     const steps = [...new Set([0, ...checkpoints.keys(), ...this.listedSteps()])].sort((a, b) => a - b);
     this.files.set(LIVE_RUN.path, new TextEncoder().encode(runJsonl(log, evals)));
+    // A file DIR already holds is kept when it has the bytes the manifest will list (a resumed run's source bundle
+    // may have changed since, e.g. its model card), so the manifest always describes what is on disk.
     for (const [path, data] of this.files)
-      if (!existsSync(join(this.dir, path)) || path.startsWith('checkpoints/') || path.startsWith('runs/'))
+      if (path.startsWith('checkpoints/') || path.startsWith('runs/') || !sameBytes(join(this.dir, path), data))
         writeAtomic(this.dir, path, data);
     const files = [...this.files.entries()].map(([path, data]) => ({
       path,

@@ -1,7 +1,7 @@
 // `uae train`: every invalid field is refused with exit code 1 and a message naming it, and `--json` prints
 // {config, log: [one TRL-named row per step], eval: [{step, mean_tokens, sim, attr_precision, attr_recall, retrieval_top1}]}
 // with evaluations at step 0 and every --eval-every steps up to the last.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,8 @@ describe('uae train --out', () => {
     const first = await cliJson<TrainJson>(['train', '--steps', '1', ...args, '--json']);
     expect(first.log.map((r) => r.step)).toEqual([1]);
     expect((await runCli(['info', dir, '--no-graphs'])).code).toBe(0);
+    // a file of DIR that no longer matches the source bundle (changed since, or damaged) is rewritten on resume
+    writeFileSync(join(dir, 'tokenizer.json'), '{"changed": true}');
     const resumed = await cliJson<TrainJson>(['train', '--steps', '2', ...args, '--json']);
     expect(resumed.log.map((r) => r.step)).toEqual([1, 2]);
     expect(resumed.eval.map((e) => e.step)).toEqual([0, 1, 2]);
