@@ -8,8 +8,8 @@ Usage (from models/):
 With --stage2, a stage-2 run of the TypeScript trainer (`uae train --out RUN_DIR`) becomes this pipeline's stage 2:
 each checkpoint's caption decoder goes to models/work/ckpt/rl_encoder-snapshots/step-NNNN.pt (step 0: the cold
 start), its run log (RUN_DIR/runs/live-stage2.jsonl, TRL's names) to models/work/logs/rl_encoder.jsonl with
-elapsed_s (the trainer's own step seconds, evaluations excluded) added, and how it was trained to
-models/work/logs/rl_encoder.meta.json. Stage 3 (uae.rl_flow) and uae.bundle then take it as they take uae.rl's.
+elapsed_s (the trainer's own step seconds, evaluations excluded, summed over the run's resumes) added, and how it
+was trained to models/work/logs/rl_encoder.meta.json. Stage 3 (uae.rl_flow) and uae.bundle then take it as they take uae.rl's.
 
 Writes models/work/ckpt/{ae,flow,scorer,encoder,backbone}.pt (the encoder from the bundle's `referenceEncoder`,
 i.e. the cold start). Existing checkpoints are kept unless --force. Weights come back at the precision the
@@ -334,13 +334,17 @@ def import_stage2(run_dir, cfg, tok, meta):
         with torch.no_grad():
             ids = greedy_captions(vision.eval(), px0, tok.bos_id, tok.eos_id, tok.pad_id)[0].tolist()
         samples[ck["step"]] = tok.decode([int(v) for v in ids])   # as uae.rl's evaluation decodes
-    rows, t = [], 0.0
+    state = os.path.join(run_dir, "state", "trainer.json")
+    resumed = json.load(open(state)).get("resumedAt", []) if os.path.exists(state) else []
+    rows, t, base = [], 0.0, {0: 0.0}
     for line in open(os.path.join(run_dir, run["path"])):
         if not line.strip():
             continue
         row = json.loads(line)
-        if "s_per_step" in row:   # the mean step time since the run (or its resume) started
-            t = row["s_per_step"] * row["step"]
+        if "s_per_step" in row:   # the mean step time since the run, or the resume its row belongs to, started
+            t0 = max([r for r in resumed if r < row["step"]], default=0)
+            t = base.get(t0, t) + row["s_per_step"] * (row["step"] - t0)
+            base[row["step"]] = t
         row["elapsed_s"] = round(t, 1)
         if "eval/sim" in row and row["step"] in samples:
             row["eval/sample_caption"] = samples[row["step"]]

@@ -27,6 +27,8 @@ export interface SavedRun {
   eval: TrainEvalRow[];
   /** Steps with a checkpoint graph in the bundle. */
   checkpoints: number[];
+  /** Steps the run was resumed at, in order (each segment's log rows time their steps from there: s_per_step). */
+  resumedAt?: number[];
 }
 
 const STATE_JSON = join('state', 'trainer.json');

@@ -118,6 +118,8 @@ export async function runTrainCommand(opts: TrainCliOptions): Promise<TrainJson>
     const rows: TrainLogRow[] = saved ? [...saved.run.log] : [];
     const evals: TrainEvalRow[] = saved ? [...saved.run.eval] : [];
     const checkpoints = new Set(saved?.run.checkpoints ?? []);
+    const resumedAt = [...(saved?.run.resumedAt ?? [])];
+    if (saved && saved.state.step < config.steps) resumedAt.push(saved.state.step);
     try {
       trainer = await Stage2Trainer.create(deps, config, saved?.state);
     } catch (e) {
@@ -130,7 +132,14 @@ export async function runTrainCommand(opts: TrainCliOptions): Promise<TrainJson>
     }
     if (saved && !opts.json) log(`uae train: resuming ${opts.out ?? ''} at step ${saved.state.step}`);
     const t = trainer;
-    const save = (): void => out?.saveState(t.state(), { config, log: rows, eval: evals, checkpoints: [...checkpoints] });
+    const save = (): void =>
+      out?.saveState(t.state(), {
+        config,
+        log: rows,
+        eval: evals,
+        checkpoints: [...checkpoints],
+        ...(resumedAt.length ? { resumedAt } : {}),
+      });
     const result: TrainResult = await trainer.run({
       onStep: (r) => {
         rows.push(r);

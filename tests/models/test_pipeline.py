@@ -106,6 +106,15 @@ def test_scene_targets_encode_cells_and_background():
     assert (t[9:27] == -100).sum() == 16
 
 
+def test_a_bundle_carries_at_most_ten_stage2_checkpoints_ending_with_the_last():
+    from uae.bundle import MAX_CHECKPOINTS, bundled_snapshots
+    steps = lambda snaps: [s for s, _ in bundled_snapshots(snaps)]  # noqa: E731
+    assert steps([(10 * i, "") for i in range(11)]) == [10 * i for i in range(11)]
+    assert steps([(10 * i, "") for i in range(21)]) == [0] + [20 * i for i in range(1, 11)]
+    kept = steps([(10 * i, "") for i in range(1, 16)])
+    assert kept[-1] == 150 and len(kept) <= MAX_CHECKPOINTS and 0 not in kept
+
+
 def test_manifest_lists_every_exported_graph_with_hashes(tiny_bundle):
     _, out, _ = tiny_bundle
     m = json.load(open(out / "manifest.json"))
@@ -283,9 +292,11 @@ def test_a_typescript_stage2_run_imports_as_stage_2(tiny_bundle, tmp_path):
     mine = tmp_path / "work"
     shutil.copytree(work, mine)
     run = tmp_path / "run"
-    subprocess.run(["node", os.path.join(REPO, "bin", "uae.mjs"), "train", "--bundle", str(out), "--out", str(run),
-                    "--steps", "2", "--eval-every", "1", "--eval-scenes", "4", "--group", "2", "--images", "2"],
-                   cwd=REPO, check=True, capture_output=True, text=True)
+    for steps in ("1", "2"):   # a run resumed after its first step
+        subprocess.run(["node", os.path.join(REPO, "bin", "uae.mjs"), "train", "--bundle", str(out), "--out", str(run),
+                        "--steps", steps, "--eval-every", "1", "--eval-scenes", "4", "--group", "2", "--images", "2"],
+                       cwd=REPO, check=True, capture_output=True, text=True)
+    assert json.load(open(run / "state" / "trainer.json"))["resumedAt"] == [1]
     env = dict(os.environ, UAE_WORK=str(mine))
     cwd = os.path.join(REPO, "models")
     r = subprocess.run([PY, "-m", "uae.from_bundle", "--config", "tiny", "--stage2", str(run), "--reward", "sim",
@@ -312,7 +323,10 @@ def test_a_typescript_stage2_run_imports_as_stage_2(tiny_bundle, tmp_path):
     rows = [json.loads(line) for line in open(mine / "logs" / "rl_encoder.jsonl")]
     assert [r["step"] for r in rows if "eval/sim" in r] == [0, 1, 2]
     assert all("elapsed_s" in r for r in rows) and all(isinstance(r["eval/sample_caption"], str) for r in rows if "eval/sim" in r)
-    assert rows[-1]["elapsed_s"] > 0
+    # elapsed_s sums the segments: step 1's seconds, then step 2's (its s_per_step counts from the resume)
+    s1, s2 = (next(r["s_per_step"] for r in rows if r["step"] == k and "s_per_step" in r) for k in (1, 2))
+    timed = [r for r in rows if "s_per_step" in r]
+    assert [r["elapsed_s"] for r in timed] == [round(s1, 1), round(s1 + s2, 1)] and s1 > 0 and s2 > 0
     meta = json.load(open(mine / "logs" / "rl_encoder.meta.json"))
     assert meta["reward"] == "sim" and meta["trainer"].startswith("uae train") and meta["checkpoints"] == [0, 1, 2]
     shipped = tmp_path / "bundle"
