@@ -17,10 +17,22 @@ from .export import _VaeDecode, export_caption_model, export_decoder, export_sco
 from .infer import greedy_captions
 
 
+MAX_CHECKPOINTS = 10   # stage-2 checkpoints a bundle carries besides the cold start (~1.2 MB each; bundles ≤ 25 MB)
+
+
+def bundled_snapshots(snaps, limit=MAX_CHECKPOINTS):
+    """The stage-2 snapshots [(step, path)] a bundle carries: the cold start, then every k-th of the others, k the
+    smallest stride that keeps at most `limit`, counted back from the last (which is always kept)."""
+    rest = [s for s in snaps if s[0] != 0]
+    k = max(1, -(-len(rest) // limit))
+    return [s for s in snaps if s[0] == 0] + rest[::-1][::k][::-1]
+
+
 def rl_artifacts(cold_start, out_dir, name="rl_encoder"):
-    """Exports stage-2 snapshots (caption decoder weights) as encoder checkpoints and copies the run log
-    into the bundle -> {io, checkpoints, runs}, or None when no RL run exists."""
-    snaps = stage2_snapshots(name)
+    """Exports stage-2 snapshots (caption decoder weights; at most MAX_CHECKPOINTS besides the cold start) as
+    encoder checkpoints and copies the run log into the bundle -> {io, checkpoints, runs}, or None when no RL run
+    exists."""
+    snaps = bundled_snapshots(stage2_snapshots(name))
     log = work_dir("logs", f"{name}.jsonl")
     if not snaps or not os.path.exists(log):
         return None

@@ -48,8 +48,10 @@ describe('bundle card counts', () => {
     const files = m.files.filter((f) => f.path.startsWith('checkpoints/')).length;
     const [sentence, backbones, runs] = bundleContents(m);
     // The scrubber's stops are every checkpoint; the file table lists the trained ones' files under checkpoints/.
+    const trained = checkpoints.filter((c) => c.step > 0).map((c) => c.step);
     expect(sentence).toBe(
-      `${checkpoints.length} encoder checkpoints: the cold start (step 0, the reference encoder’s weights) and ${files} from training (steps 10–100).`,
+      `${checkpoints.length} encoder checkpoints: the cold start (step 0, the reference encoder’s weights) and ${files} from training ` +
+        `(steps ${trained[0]}–${trained.at(-1)}).`,
     );
     expect(checkpoints.length).toBe(files + 1);
     expect(backbones).toBe('1 vision backbone besides the scorer: i2i, image-image CNN (no captions).');
