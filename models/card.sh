@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates public/models/uae-shapes/MODEL_CARD.md from measurements only: every `uae eval` the card cites
-# (uae.card's EVALS and RL_EVALS, 200 held-out scenes of seed 2), the scorer's retrieval (uae.evaluate --scorer), the
+# (uae.card's EVALS and RL_EVALS, 200 held-out scenes of seed 2, the last stage-2 checkpoint also of seeds 3 and 4), the
+# round-trip stability runs (uae.card_rl's LOOP_EVALS), the scorer's retrieval (uae.evaluate --scorer), the
 # reward probe (uae.probe), the i2i backbone's probes (seeds 2 and 3), then uae.card and the backbone's section.
 # Needs the shipped bundles and models/work/ckpt: a finished models/retrain.sh, or on a fresh machine
 # `python3 -m uae.from_bundle` (and `--stage2 RUN_DIR` for the stage-2 run's log and snapshots).
@@ -24,6 +25,22 @@ for lv in 0 1 2 3 4; do ev "level$lv" --captions "level:$lv"; done
 ev ckpt-first --checkpoint first
 ev ckpt-last --checkpoint last
 ev flowgrpo --bundle public/models/uae-shapes-flowgrpo
+# issue 19 point 2 on seeds that chose nothing
+for s in 3 4; do
+  (cd .. && node bin/uae.mjs eval --scenes 200 --seed $s --checkpoint last --json) > "$EVAL_DIR/ckpt-last-seed$s.json.tmp"
+  mv "$EVAL_DIR/ckpt-last-seed$s.json.tmp" "$EVAL_DIR/ckpt-last-seed$s.json"
+done
+# round-trip stability (issue 19 point 4): uae.card_rl's LOOP_EVALS
+loops() {   # loops NAME ARGS...: `uae roundtrip --scenes 100 --loops 10 ARGS --json` -> models/work/eval/NAME.json
+  local name=$1
+  shift
+  (cd .. && node bin/uae.mjs roundtrip --scenes 100 --loops 10 "$@" --json) > "$EVAL_DIR/$name.json.tmp"
+  mv "$EVAL_DIR/$name.json.tmp" "$EVAL_DIR/$name.json"
+  echo "roundtrip $name: $EVAL_DIR/$name.json"
+}
+loops loops-seed3 --dataset-seed 3
+loops loops-seed4 --dataset-seed 4
+loops loops-flowgrpo-seed3 --dataset-seed 3 --bundle public/models/uae-shapes-flowgrpo
 $PY -m uae.evaluate --scorer
 $PY -m uae.probe
 $PY -m uae.train_backbone --probe-only

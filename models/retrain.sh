@@ -29,7 +29,7 @@ if [ "$CONFIG" = full ]; then
   rm -rf "$WORK/ckpt/rl_encoder-snapshots"
   $PY -m uae.bundle --config full
   $PY -m uae.train_backbone --export ../public/models/uae-shapes
-  STAGE2="node ../bin/uae.mjs train --ort native --reward sim=0.5,i2i=0.5 --length-penalty linear:0.005 --eval-every 10 --seed 0"
+  STAGE2="node ../bin/uae.mjs train --ort native --reward sim=0.5,i2i=0.5 --length-penalty linear:0.005 --eval-every 10 --seed 0 --steps 200"
   $STAGE2 --bundle ../public/models/uae-shapes --out "$WORK/stage2-ts"
   $PY -m uae.from_bundle --stage2 "$WORK/stage2-ts" --reward sim=0.5,i2i=0.5 --length-penalty linear:0.005 \
     --command "$STAGE2"

@@ -11,7 +11,7 @@ import os
 import torch
 
 from . import config as C
-from .card_rl import EVAL_KEYS, RL_EVALS, fmt, read_log, rl_section, stage_wall_time
+from .card_rl import EVAL_KEYS, RL_EVALS, fmt, loop_section, read_log, rl_section, stage_wall_time
 from .checkpoints import Checkpoint, without_probe
 from .common import REPO, recorded_times, work_dir
 from .export import refresh_entry
@@ -172,6 +172,9 @@ def main():
     checks.append(("all pre-training (three models) ≤ 90 min", f"{pre / 60:.1f} min", pre <= 90 * 60))
     rl_lines, rl_checks = rl_section(ev)
     checks += rl_checks
+    loop_lines, loop_checks = loop_section()
+    rl_lines += loop_lines
+    checks += loop_checks
     for name, val, ok in checks:
         L.append(f"| {name} | {fmt(val)} | {'yes' if ok else '**no**'} |")
     L.append("")

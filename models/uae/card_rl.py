@@ -43,7 +43,64 @@ RL_EVALS = {
     "ckpt-last": ("npx uae eval --scenes 200 --seed 2 --checkpoint last --json", "stage 2, last checkpoint"),
     "flowgrpo": ("npx uae eval --scenes 200 --seed 2 --bundle public/models/uae-shapes-flowgrpo --json",
                  "stage 3: last stage-2 encoder, Flow-GRPO decoder"),
+    # issue 19 point 2 is judged on seeds that chose nothing (seed 2 chose the length penalty and the step count)
+    **{f"ckpt-last-seed{s}": (f"npx uae eval --scenes 200 --seed {s} --checkpoint last --json",
+                              f"stage 2, last checkpoint, seed {s}") for s in (3, 4)},
 }
+# round-trip stability (issue 19 point 4): models/work/eval/<name>.json
+LOOP_EVALS = {
+    "loops-seed3": ("npx uae roundtrip --scenes 100 --loops 10 --dataset-seed 3 --json", "default bundle, seed 3"),
+    "loops-seed4": ("npx uae roundtrip --scenes 100 --loops 10 --dataset-seed 4 --json", "default bundle, seed 4"),
+    "loops-flowgrpo-seed3": ("npx uae roundtrip --scenes 100 --loops 10 --dataset-seed 3 "
+                             "--bundle public/models/uae-shapes-flowgrpo --json", "Flow-GRPO bundle, seed 3"),
+}
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def spark(values, lo=0.0, hi=1.0):
+    """A one-line curve of values in [lo, hi]."""
+    return "".join(SPARK[min(len(SPARK) - 1, max(0, int((v - lo) / (hi - lo) * len(SPARK))))] for v in values)
+
+
+def loop_section():
+    """Markdown lines of the round-trip stability runs (LOOP_EVALS) and the issue-19 point-4 check, or ([], [])."""
+    runs = {}
+    for name in LOOP_EVALS:
+        p = work_dir("eval", f"{name}.json")
+        if os.path.exists(p):
+            runs[name] = json.load(open(p))
+    if not runs:
+        return [], []
+    L = ["### Round trips, loop after loop\n",
+         "Caption → image → caption … ten times on 100 held-out scenes per run, greedy captions, fresh decoder noise every loop "
+         "from one seeded stream (`uae roundtrip --scenes`); sim is each loop's image against the original, the ratio the "
+         "median over scenes of sim at loop k ÷ sim at loop 1 (how much of what the first loop kept the loops keep):\n"]
+    L.append("| loop | " + " | ".join(f"{LOOP_EVALS[n][1]}: median sim / ratio / mean tokens" for n in runs) + " |")
+    L.append("|---|" + "---|" * len(runs))
+    k = max(len(r["loops"]) for r in runs.values())
+    for j in range(k):
+        cells = []
+        for r in runs.values():
+            x = r["loops"][j] if j < len(r["loops"]) else None
+            cells.append(f"{x['sim_median']:.3f} / {x['ratio_median']:.3f} / {x['tokens_mean']:.1f}" if x else "—")
+        L.append(f"| {j + 1} | " + " | ".join(cells) + " |")
+    L.append("")
+    for n, r in runs.items():
+        L.append(f"- {LOOP_EVALS[n][1]} (`{LOOP_EVALS[n][0]}`): ratio by loop "
+                 f"`{spark([x['ratio_median'] for x in r['loops']], 0.5)}` (0.5 to 1)")
+    L.append("\nWhy the loops drift, and what was tried against it (sampler settings, an encoder taught to read the "
+             "decoder's drawings): docs/backbones.md, \"Round trips, loop after loop\".\n")
+    checks = []
+    main = [r for n, r in runs.items() if not n.startswith("loops-flowgrpo")]
+    if main:
+        last = [r["ratio_last"] for r in main]
+        checks.append(("loops (issue 19): median sim at loop 10 ÷ loop 1 ≥ 0.9 (100 scenes, seeds "
+                       + " and ".join(str(r["dataset_seed"]) for r in main) + ")",
+                       " / ".join(f"{v:.3f}" for v in last),
+                       all(len(r["loops"]) >= 10 for r in main) and min(last) >= 0.9))
+    return L, checks
+
+
 EVAL_KEYS = ["scenes", "mean_tokens", "sim", "psnr", "ssim", "attr_precision", "attr_recall", "attr_f1",
              "retrieval_top1", "unified_score"]
 
@@ -207,18 +264,34 @@ def rl_section(ev):
              b["retrieval_top1"] - a["retrieval_top1"] >= 0.3),
             ("stage 2: sim rises", f"{a['sim']:.3f} → {b['sim']:.3f}", b["sim"] > a["sim"]),
         ]
-        if b.get("background_named") is not None:
-            # issue 19 point 2: the last stage-2 checkpoint says what the grammar's top level says
+        # issue 19 point 2: the last stage-2 checkpoint says what the grammar's top level says, on seeds that chose
+        # nothing (3 and 4) when measured, else on seed 2
+        held = [ev[f"ckpt-last-seed{s}"] for s in (3, 4) if ev.get(f"ckpt-last-seed{s}")] or [b]
+        if all(h.get("background_named") is not None for h in held):
+            seeds = " and ".join(str(h.get("seed", "?")) for h in held)
+            if len(held) > 1 or held[0] is not b:
+                L.append(f"The last checkpoint on held-out seeds {seeds}, which chose nothing (200 scenes each, "
+                         + ", ".join(f"`{RL_EVALS[f'ckpt-last-seed{s}'][0]}`" for s in (3, 4)
+                                     if ev.get(f"ckpt-last-seed{s}")) + "):\n")
+                L.append("| seed | " + " | ".join(EVAL_KEYS + ["background_named", "count_named", "extra_object_rate"]) + " |")
+                L.append("|---|" + "---|" * (len(EVAL_KEYS) + 3))
+                for h in held:
+                    L.append(f"| {h.get('seed', '?')} | " + " | ".join(
+                        fmt(h.get(k)) for k in EVAL_KEYS + ["background_named", "count_named", "extra_object_rate"]) + " |")
+                L.append("")
+
+            def target(label, key, ok, unit=""):
+                vals = [h[key] for h in held]
+                shown = " / ".join((f"{v:.2f}" if unit else f"{v:.3f}") + unit for v in vals)
+                return (f"stage 2 (issue 19, seed{'s' if len(held) > 1 else ''} {seeds}): {label}", shown,
+                        all(ok(v) for v in vals))
             checks += [
-                ("stage 2 (issue 19): attr_precision ≥ 0.95", f"{b['attr_precision']:.3f}", b["attr_precision"] >= 0.95),
-                ("stage 2 (issue 19): attr_recall ≥ 0.9", f"{b['attr_recall']:.3f}", b["attr_recall"] >= 0.9),
-                ("stage 2 (issue 19): background named in ≥ 90 % of captions", f"{b['background_named']:.3f}",
-                 b["background_named"] >= 0.9),
-                ("stage 2 (issue 19): object count named in ≥ 90 % of captions", f"{b['count_named']:.3f}",
-                 b["count_named"] >= 0.9),
-                ("stage 2 (issue 19): extra-object errors ≤ 2 % of asserted attributes", f"{b['extra_object_rate']:.3f}",
-                 b["extra_object_rate"] <= 0.02),
-                ("stage 2 (issue 19): PSNR ≥ 18 dB", f"{b['psnr']:.2f} dB", b["psnr"] >= 18),
+                target("attr_precision ≥ 0.95", "attr_precision", lambda v: v >= 0.95),
+                target("attr_recall ≥ 0.9", "attr_recall", lambda v: v >= 0.9),
+                target("background named in ≥ 90 % of captions", "background_named", lambda v: v >= 0.9),
+                target("object count named in ≥ 90 % of captions", "count_named", lambda v: v >= 0.9),
+                target("extra-object errors ≤ 2 % of asserted attributes", "extra_object_rate", lambda v: v <= 0.02),
+                target("PSNR ≥ 18 dB", "psnr", lambda v: v >= 18, " dB"),
             ]
     if s3:
         e3 = [r for r in s3 if "eval/sim" in r]
