@@ -11,7 +11,7 @@
 //   BAND_SE · sd / √K · √(1 − K/N)
 // of the N-scene mean except with probability ~1e-4 (BAND_SE = 4 standard errors; sd of the K scenes), and
 // never closer than FLOOR (metrics the K scenes agree on exactly). With the shipped models that is, for the
-// encoder's captions, ±0.08 sim, ±0.06/0.09/0.07 attribute precision/recall/F1 and ±6 tokens; for level-4
+// encoder's captions, ±0.12 sim, ±0.06/0.10/0.09 attribute precision/recall/F1 and ±6 tokens; for level-4
 // captions ±0.07 sim and ±3.5 dB PSNR. MAX_BAND caps the band: scattered scores (a broken model's) fail
 // rather than widen it. Measured on copies of the catalog: random weights in the flow transformer (sim
 // 0.00) or the VAE decoder, the cold-start or the step-20 checkpoint in the encoder role (sim 0.51), and a
@@ -51,7 +51,9 @@ const FLOOR: Partial<Record<keyof EvalMetrics, number>> = {
   attr_f1: 0.01,
 };
 /** The most a band may widen to: a broken model's scattered scores must not buy it a band that takes anything. */
-const MAX_BAND: Partial<Record<keyof EvalMetrics, number>> = { sim: 0.12, attr_precision: 0.15, attr_recall: 0.15, attr_f1: 0.15 };
+// (sim's cap: the 200-step stage-2 encoder's captions measure a band of 0.1215 here, the Flow-GRPO bundle's 0.1232,
+// i.e. per-scene sim sd ≈ 0.19; the broken models named above miss by 0.3 or more in their means, so they still fail.)
+const MAX_BAND: Partial<Record<keyof EvalMetrics, number>> = { sim: 0.14, attr_precision: 0.15, attr_recall: 0.15, attr_f1: 0.15 };
 /** Per-scene metrics a claim is checked on (their mean over the scenes). */
 const CHECKED: (keyof EvalMetrics)[] = ['mean_tokens', 'sim', 'psnr', 'ssim', 'attr_precision', 'attr_recall', 'attr_f1'];
 
