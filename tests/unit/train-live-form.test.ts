@@ -2,7 +2,7 @@
 // with a message naming it, as the CLI's parsers), its `tl-*` URL keys, the scrubber's list with a live run, the run as
 // the charts read it, the pace, and the stored zip (checked against an independent reader: Python's zipfile).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,13 +12,14 @@ import { setLiveField, startLive } from '../../app/panels/training/live/actions.
 import { crc32, zipStored } from '../../app/lib/zip.ts';
 import { useStore } from '../../app/store/store.ts';
 import { parseQuery, sanitizeGroup, writeQuery } from '../../app/store/url.ts';
-import { LIVE_PRESET, STAGE2_PRESET } from '../../src/engine/train/config.ts';
+import { LIVE_PRESET, SHIPPED_RUN_PRESET, STAGE2_PRESET } from '../../src/engine/train/config.ts';
 import { checkTrainConfig, trainConfigErrors } from '../../src/engine/train/config.ts';
 import {
   DEFAULT_TRAIN_FORM,
   formOf,
   parseTrainForm,
   PYTORCH_RUN_FORM,
+  SHIPPED_RUN_FORM,
   readTrainForm,
   TrainFormError,
   trainFormErrors,
@@ -40,6 +41,17 @@ describe('train live form', () => {
     expect(parseTrainForm(DEFAULT_TRAIN_FORM)).toEqual({ config: LIVE_PRESET, checkpointEvery: 10, device: 'auto' });
     expect(LIVE_PRESET).toEqual({ ...STAGE2_PRESET, beta: 0.3, lr: 4e-5 });
     expect(parseTrainForm(PYTORCH_RUN_FORM)).toEqual({ config: STAGE2_PRESET, checkpointEvery: 10, device: 'auto' });
+    expect(parseTrainForm(SHIPPED_RUN_FORM)).toEqual({ config: SHIPPED_RUN_PRESET, checkpointEvery: 10, device: 'auto' });
+    // the shipped-run preset is the command models/retrain.sh trains the bundles' stage 2 with (the CLI's defaults
+    // being the live preset's)
+    const stage2 = /STAGE2="node \.\.\/bin\/uae\.mjs train ([^"]+)"/.exec(readFileSync('models/retrain.sh', 'utf8'))?.[1] ?? '';
+    const arg = (name: string): string | undefined => new RegExp(`--${name} (\\S+)`).exec(stage2)?.[1];
+    expect(arg('reward')).toBe(SHIPPED_RUN_FORM.reward);
+    expect(arg('length-penalty')).toBe(SHIPPED_RUN_FORM.lengthPenalty);
+    expect(arg('steps')).toBe(SHIPPED_RUN_FORM.steps);
+    expect(arg('eval-every')).toBe(SHIPPED_RUN_FORM.evalEvery);
+    expect(arg('seed')).toBe(SHIPPED_RUN_FORM.seed);
+    expect(stage2.match(/--[a-z-]+/g)).toEqual(['--ort', '--reward', '--length-penalty', '--eval-every', '--seed', '--steps']);
     const c = {
       ...STAGE2_PRESET,
       steps: 3,

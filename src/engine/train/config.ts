@@ -76,6 +76,19 @@ export const STAGE2_PRESET: Readonly<TrainConfig> = {
  */
 export const LIVE_PRESET: Readonly<TrainConfig> = { ...STAGE2_PRESET, beta: 0.3, lr: 4e-5 };
 
+/**
+ * The shipped bundles' stage 2 (models/retrain.sh's `uae train` command; docs/backbones.md): the live preset with the
+ * reward 0.5 × sim + 0.5 × i2i, a length penalty of 0.005 a completion token, 200 steps and an evaluation every 10 —
+ * the run the Training tab shows as the bundle's stage 2.
+ */
+export const SHIPPED_RUN_PRESET: Readonly<TrainConfig> = {
+  ...LIVE_PRESET,
+  steps: 200,
+  rewards: { sim: 0.5, i2i: 0.5 },
+  lengthPenalty: { kind: 'linear', coef: 0.005 },
+  evalEvery: 10,
+};
+
 /** An invalid training setting; `field` names it. */
 export class TrainConfigError extends RangeError {
   constructor(

@@ -6,7 +6,7 @@
  */
 import { LOSS_TYPES, type LossType } from '../grpo.ts';
 import { REWARD_NAMES } from '../rollouts/index.ts';
-import { LIVE_PRESET, STAGE2_PRESET, trainConfigErrors, type TrainConfig } from './config.ts';
+import { LIVE_PRESET, SHIPPED_RUN_PRESET, STAGE2_PRESET, trainConfigErrors, type TrainConfig } from './config.ts';
 import { lengthPenaltyOf, lengthPenaltySpecOf, rewardSpecOf, rewardWeightsOf } from './specs.ts';
 
 /** One field of the form. */
@@ -125,8 +125,11 @@ export function formOf(c: TrainConfig, checkpointEvery = DEFAULT_CHECKPOINT_EVER
 /** The live trainer's default preset as a form. */
 export const DEFAULT_TRAIN_FORM: Readonly<TrainForm> = formOf(LIVE_PRESET);
 
-/** The bundle's recorded PyTorch run's settings as a form (to train live what the overlay shows). */
+/** The PyTorch stage 2's settings (models/uae/config.py RL_ENCODER['full'], reward sim) as a form. */
 export const PYTORCH_RUN_FORM: Readonly<TrainForm> = formOf(STAGE2_PRESET);
+
+/** The shipped bundles' stage-2 run's settings as a form (to train live what the overlay shows). */
+export const SHIPPED_RUN_FORM: Readonly<TrainForm> = formOf(SHIPPED_RUN_PRESET);
 
 /** An invalid form field: `field` names it, the message starts with its label. */
 export class TrainFormError extends RangeError {

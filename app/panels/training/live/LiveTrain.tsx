@@ -3,6 +3,7 @@ import { useShallow } from 'zustand/react/shallow';
 import {
   DEFAULT_TRAIN_FORM,
   PYTORCH_RUN_FORM,
+  SHIPPED_RUN_FORM,
   TRAIN_DEVICE_CHOICES,
   TRAIN_FORM_FIELDS,
   type TrainDeviceChoice,
@@ -76,8 +77,13 @@ function LiveForm({ disabled }: { disabled: boolean }) {
           default (β {DEFAULT_TRAIN_FORM.beta}, lr {DEFAULT_TRAIN_FORM.lr})
         </button>{' '}
         ·{' '}
+        <button type="button" className="link" onClick={() => setLiveForm(SHIPPED_RUN_FORM)} data-testid="tl-preset-shipped">
+          the shipped run’s (reward {SHIPPED_RUN_FORM.reward}, length penalty {SHIPPED_RUN_FORM.lengthPenalty}, {SHIPPED_RUN_FORM.steps}{' '}
+          steps)
+        </button>{' '}
+        ·{' '}
         <button type="button" className="link" onClick={() => setLiveForm(PYTORCH_RUN_FORM)} data-testid="tl-preset-pytorch">
-          the recorded PyTorch run’s (β {PYTORCH_RUN_FORM.beta}, lr {PYTORCH_RUN_FORM.lr})
+          the PyTorch stage 2’s (β {PYTORCH_RUN_FORM.beta}, lr {PYTORCH_RUN_FORM.lr}, reward {PYTORCH_RUN_FORM.reward})
         </button>
         <span className="muted"> — the default’s stronger pull to the cold start keeps caption precision ≥ 0.9 whatever the seed</span>
       </p>
@@ -221,7 +227,7 @@ function EvalTable() {
 
 /**
  * Train live: stage 2 of Unified-GRPO in the engine worker on the loaded bundle, with the shipped preset as the form's
- * default. Each finished step is charted over the bundle's recorded PyTorch run, with held-out evaluations and the
+ * default. Each finished step is charted over the bundle's recorded stage-2 run, with held-out evaluations and the
  * latest group's captions; the run and its checkpoints are kept in IndexedDB, so a reload resumes it.
  */
 export function LiveTrain() {
@@ -255,7 +261,7 @@ export function LiveTrain() {
       <h3 id="train-live-heading">Train live</h3>
       <p className="muted small">
         GRPO on the encoder’s caption decoder, right here: captions are sampled, redrawn by the frozen decoder, scored, and the encoder is
-        updated (jax-js autodiff in the engine worker). Every step is charted over the bundle’s recorded PyTorch run.
+        updated (jax-js autodiff in the engine worker). Every step is charted over the bundle’s recorded stage-2 run.
       </p>
       {!canTrain && (
         <p className="muted small" data-testid="tl-unavailable">
