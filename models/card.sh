@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates public/models/uae-shapes/MODEL_CARD.md from measurements only: every `uae eval` the card cites
 # (uae.card's EVALS and RL_EVALS, 200 held-out scenes of seed 2, the last stage-2 checkpoint also of seeds 3 and 4), the
-# round-trip stability runs (uae.card_rl's LOOP_EVALS), the scorer's retrieval (uae.evaluate --scorer), the
-# reward probe (uae.probe), the i2i backbone's probes (seeds 2 and 3), then uae.card and the backbone's section.
+# round-trip stability runs (uae.card_rl's LOOP_EVALS), stage 3 against the pre-RL decoder, paired
+# (uae.stage3_paired), the scorer's retrieval (uae.evaluate --scorer), the reward probe (uae.probe), the i2i backbone's
+# probes (seeds 2 and 3), then uae.card and the backbone's section.
 # Needs the shipped bundles and models/work/ckpt: a finished models/retrain.sh, or on a fresh machine
 # `python3 -m uae.from_bundle` (and `--stage2 RUN_DIR` for the stage-2 run's log and snapshots).
 # Usage: models/card.sh
@@ -41,6 +42,10 @@ loops() {   # loops NAME ARGS...: `uae roundtrip --scenes 100 --loops 10 ARGS --
 loops loops-seed3 --dataset-seed 3
 loops loops-seed4 --dataset-seed 4
 loops loops-flowgrpo-seed3 --dataset-seed 3 --bundle public/models/uae-shapes-flowgrpo
+$PY -m uae.stage3_paired   # issue 19 point 3: 500 scenes of seeds 3 and 4, 3 noise seeds, paired
+for ab in rl_flow_globalstd rl_flow_nowindow rl_flow_lr; do   # uae.card_rl's STAGE3_ABLATIONS that were run here
+  if [ -f "${UAE_WORK:-work}/ckpt/$ab.pt" ]; then $PY -m uae.stage3_paired --stage "$ab"; fi
+done
 $PY -m uae.evaluate --scorer
 $PY -m uae.probe
 $PY -m uae.train_backbone --probe-only

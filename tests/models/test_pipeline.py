@@ -241,6 +241,27 @@ def test_stage3_flow_grpo_logs_and_refines_the_decoder(tiny_bundle):
     assert a != b, "the variant's flow transformer should be the Flow-GRPO-refined one"
 
 
+def test_stage3_paired_compares_both_decoders_on_the_same_scenes_and_noise(tiny_bundle, tmp_path):
+    import shutil
+    from uae.stage3_paired import interval
+    mean, half = interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and abs(half - 1.96 / 3 ** 0.5) < 1e-12
+    work, _, _ = tiny_bundle
+    mine = tmp_path / "work"
+    shutil.copytree(work, mine)
+    r = subprocess.run([PY, "-m", "uae.stage3_paired", "--config", "tiny", "--seeds", "3,4", "--scenes", "5", "--noise", "0,1"],
+                       cwd=os.path.join(REPO, "models"), env=dict(os.environ, UAE_WORK=str(mine)), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    d = json.load(open(mine / "eval" / "stage3-paired.json"))
+    assert [row["seed"] for row in d["rows"]] == [3, 4, "3+4"] and d["rows"][-1]["scenes"] == 10
+    for row in d["rows"]:
+        for k in ("sim", "psnr", "retrieval"):
+            x = row[k]
+            assert abs(x["diff"] - (x["rl"] - x["pre"])) < 1e-9 and x["ci95"] >= 0
+    pooled = d["rows"][-1]["sim"]["pre"]
+    assert abs(pooled - (d["rows"][0]["sim"]["pre"] + d["rows"][1]["sim"]["pre"]) / 2) < 1e-9
+
+
 def test_checkpoints_recovered_from_a_bundle_equal_the_exported_weights(tiny_bundle, tmp_path):
     """uae.from_bundle: the pre-trained models come back from the ONNX files (fp16-rounded weights)."""
     import torch

@@ -1,0 +1,124 @@
+"""Stage 3 against the pre-RL decoder, paired (issue 19 point 3): the same captions, the same noise.
+
+For each dataset seed (held-out scenes, exported by `uae scenes` as `uae eval --seed` draws them) the last stage-2
+encoder captions every scene greedily once; both decoders then redraw each caption from the same noise, for every
+noise seed (Euler at the bundle's steps, guidance as in the playground). Per scene and decoder: sim (scorer cosine to
+the original), PSNR, retrieval top-1 among the seed's scenes. The difference Flow-GRPO − pre-RL is averaged over the
+noise seeds per scene; its mean over scenes has a 95 % interval of ±1.96 standard errors.
+
+Usage (from models/): /usr/bin/python3 -m uae.stage3_paired [--seeds 3,4] [--scenes 250] [--noise 0,1,2] [--stage NAME]
+Writes models/work/eval/stage3-paired.json (the model card's "Stage 3, paired" table); with --stage NAME (an ablation's
+checkpoint, `uae.rl_flow --log-name NAME`), stage3-paired-NAME.json.
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+
+import numpy as np
+import torch
+
+from . import config as C
+from .checkpoints import final_stage2_encoder, load_models
+from .common import REPO, TOKENIZER_PATH, load_dataset, load_tokenizer, setup, to_pixels, work_dir
+from .export import _VaeDecode, round_to_fp16
+from .infer import decoder_input_ids, euler_sample, greedy_captions
+
+STEPS = 12   # the bundle's default Euler steps (manifest defaults.flowSteps)
+
+
+def scenes(seed, count):
+    """The first `count` scenes of dataset seed `seed` -> (uint8 images [N,64,64,3], records)."""
+    d = work_dir("data", f"heldout-{seed}-{count}")
+    if not os.path.exists(os.path.join(d, "dataset.json")):
+        subprocess.run(["node", os.path.join(REPO, "bin", "uae.mjs"), "scenes", "--count", str(count), "--seed",
+                        str(seed), "--out", d], check=True, capture_output=True)
+    return load_dataset(d)
+
+
+def interval(x):
+    """Mean and 95 % half-width (1.96 standard errors) of per-scene values."""
+    x = np.asarray(x, dtype=np.float64)
+    return float(x.mean()), float(1.96 * x.std(ddof=1) / math.sqrt(len(x)))
+
+
+@torch.no_grad()
+def measure(m, flows, tok, images, noise_seeds, shape, guidance, bs=125):
+    """Per decoder: per-scene sim, PSNR and retrieval hit, each averaged over the noise seeds -> {name: {metric: [N]}}."""
+    px = to_pixels(images)
+    n = len(px)
+    ids = torch.cat([greedy_captions(m["encoder"], px[i:i + bs], tok.bos_id, tok.eos_id, tok.pad_id)
+                     for i in range(0, n, bs)])
+    ids = decoder_input_ids(ids, tok.bos_id, tok.eos_id, tok.pad_id)
+    empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
+    empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
+    vae = _VaeDecode(m["ae"], m["scale"], m["shift"]).eval()
+    orig = m["scorer"].image(px)
+    out = {}
+    for name, flow in flows.items():
+        acc = {"sim": np.zeros(n), "psnr": np.zeros(n), "retrieval": np.zeros(n)}
+        for ns in noise_seeds:
+            gen = torch.Generator().manual_seed(ns)   # the same noise for both decoders: a paired comparison
+            rec = torch.cat([vae(euler_sample(flow.text, flow.flow, ids[i:i + bs], STEPS, guidance, gen, empty, shape))
+                             for i in range(0, n, bs)])
+            emb = m["scorer"].image(rec)
+            acc["sim"] += (emb * orig).sum(-1).numpy()
+            mse = ((rec - px) * 0.5).pow(2).mean((1, 2, 3)).clamp_min(1e-10)
+            acc["psnr"] += (10 * torch.log10(1.0 / mse)).numpy()
+            acc["retrieval"] += ((emb @ orig.t()).argmax(1) == torch.arange(n)).numpy().astype(np.float64)
+        out[name] = {k: v / len(noise_seeds) for k, v in acc.items()}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", default="3,4", help="held-out dataset seeds (comma-separated)")
+    ap.add_argument("--scenes", type=int, default=250, help="scenes per dataset seed")
+    ap.add_argument("--noise", default="0,1,2", help="noise seeds (comma-separated)")
+    ap.add_argument("--config", default="full", choices=["full", "tiny"])
+    ap.add_argument("--stage", default="rl_flow", help="the refined decoder's checkpoint (an ablation's --log-name)")
+    a = ap.parse_args()
+    setup(0)
+    cfg = C.get(a.config)
+    tok = load_tokenizer(TOKENIZER_PATH)
+    pre = load_models(cfg, tok, "flow")
+    rl = load_models(cfg, tok, a.stage)
+    enc_step = final_stage2_encoder(pre["encoder"])
+    round_to_fp16(pre["encoder"])   # as exported
+    shape = (cfg["flow"]["latent_channels"], cfg["flow"]["latent_size"], cfg["flow"]["latent_size"])
+    guidance = cfg["flow"].get("guidance", 2.0)
+    noise = [int(s) for s in a.noise.split(",")]
+    seeds = [int(s) for s in a.seeds.split(",")]
+    per, pooled = [], {"pre": {}, "rl": {}}
+    for seed in seeds:
+        images, _ = scenes(seed, a.scenes)
+        r = measure(pre, {"pre": pre["flow"], "rl": rl["flow"]}, tok, images[: a.scenes], noise, shape, guidance)
+        row = {"seed": seed, "scenes": a.scenes}
+        for k in ("sim", "psnr", "retrieval"):
+            row[k] = {"pre": float(r["pre"][k].mean()), "rl": float(r["rl"][k].mean())}
+            row[k]["diff"], row[k]["ci95"] = interval(r["rl"][k] - r["pre"][k])
+            for name in ("pre", "rl"):
+                pooled[name].setdefault(k, []).append(r[name][k])
+        per.append(row)
+        print(json.dumps(row), flush=True)
+    total = {"seed": "+".join(map(str, seeds)), "scenes": a.scenes * len(seeds)}
+    for k in ("sim", "psnr", "retrieval"):
+        p, q = np.concatenate(pooled["pre"][k]), np.concatenate(pooled["rl"][k])
+        total[k] = {"pre": float(p.mean()), "rl": float(q.mean())}
+        total[k]["diff"], total[k]["ci95"] = interval(q - p)
+    print(json.dumps(total), flush=True)
+    extra = f" --stage {a.stage}" if a.stage != "rl_flow" else ""
+    doc = {"command": "python3 -m uae.stage3_paired " + f"--seeds {a.seeds} --scenes {a.scenes} --noise {a.noise}{extra}",
+           "stage": a.stage,
+           "encoder_step": enc_step, "euler_steps": STEPS, "guidance": guidance, "noise_seeds": noise,
+           "rows": per + [total]}
+    path = work_dir("eval", "stage3-paired.json" if a.stage == "rl_flow" else f"stage3-paired-{a.stage}.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(doc, f, indent=1)
+    os.replace(path + ".tmp", path)
+    print(path)
+
+
+if __name__ == "__main__":
+    main()
