@@ -27,16 +27,16 @@ const LINK = '?tl-steps=3&tl-group=2&tl-images=1&tl-flow-steps=1&tl-eval-every=3
 /** The same link with two invalid fields (group and lr): the page opens with both named, and they are fixed in the form. */
 const BAD_LINK = `${LINK.replace('tl-group=2', 'tl-group=1')}&tl-lr=-1`;
 /**
- * WebGPU (SwiftShader): ORT on WebGPU with Auto's gradient device on WASM (the fallback adapter named); 12 steps, step 1 streams;
+ * WebGPU (SwiftShader): ORT on WebGPU with Auto's gradient device on WASM (the fallback adapter named); 60 steps, step 1 streams;
  * a reload right after it pauses the run at its last saved step (1, or 2 when the reload lands late on a loaded machine);
  * Resume runs the next step on the new page's WebGPU sessions (a reload recompiles every shader there, so this is the one
- * reload of the shared pass); Cancel during a step after it (12 steps: a tiny step takes a few seconds there, so steps are
- * always left to cancel, and the run never reaches them); a live checkpoint
+ * reload of the shared pass); Cancel during a step after it (60 steps, so steps are always left to cancel: a 12-step run
+ * once finished all its steps while the reload's step waited 126 s on a loaded machine); a live checkpoint
  * evaluates in the scrubber. One held-out scene; the export is the same code on either backend.
  */
-const GPU_LINK = '?tl-steps=12&tl-group=2&tl-images=1&tl-flow-steps=1&tl-eval-every=4&tl-eval-scenes=1&tl-ckpt-every=1';
+const GPU_LINK = '?tl-steps=60&tl-group=2&tl-images=1&tl-flow-steps=1&tl-eval-every=4&tl-eval-scenes=1&tl-ckpt-every=1';
 /** GPU_LINK's settings as form fields (test id `tl-field-<field>`): the shared WebGPU pass types them into the form. */
-const GPU_FIELDS = { steps: 12, group: 2, images: 1, flowSteps: 1, evalEvery: 4, evalScenes: 1, checkpointEvery: 1 };
+const GPU_FIELDS = { steps: 60, group: 2, images: 1, flowSteps: 1, evalEvery: 4, evalScenes: 1, checkpointEvery: 1 };
 /** Model work on a shared 2-core machine (SwiftShader WebGPU is far slower than WASM). */
 const WAIT = 300_000;
 /** The trainer's phases as the page shows them, with their times (read back by phaseTimes; kept across reloads). */
