@@ -13,10 +13,10 @@ PY=${UAE_PYTHON:-/usr/bin/python3}
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 mkdir -p "${UAE_WORK:-work}/eval"
 EVAL_DIR=$(cd "${UAE_WORK:-work}/eval" && pwd)
-ev() {   # ev NAME ARGS...: `uae eval ARGS --json` -> models/work/eval/NAME.json
+ev() {   # [SEED=S] ev NAME ARGS...: `uae eval --seed S (default 2) ARGS --json` -> models/work/eval/NAME.json
   local name=$1
   shift
-  (cd .. && node bin/uae.mjs eval --scenes 200 --seed 2 "$@" --json) > "$EVAL_DIR/$name.json.tmp"
+  (cd .. && node bin/uae.mjs eval --scenes 200 --seed "${SEED:-2}" "$@" --json) > "$EVAL_DIR/$name.json.tmp"
   mv "$EVAL_DIR/$name.json.tmp" "$EVAL_DIR/$name.json"
   echo "eval $name: $EVAL_DIR/$name.json"
 }
@@ -27,10 +27,7 @@ ev ckpt-first --checkpoint first
 ev ckpt-last --checkpoint last
 ev flowgrpo --bundle public/models/uae-shapes-flowgrpo
 # issue 19 point 2 on seeds that chose nothing
-for s in 3 4; do
-  (cd .. && node bin/uae.mjs eval --scenes 200 --seed $s --checkpoint last --json) > "$EVAL_DIR/ckpt-last-seed$s.json.tmp"
-  mv "$EVAL_DIR/ckpt-last-seed$s.json.tmp" "$EVAL_DIR/ckpt-last-seed$s.json"
-done
+for s in 3 4; do SEED=$s ev "ckpt-last-seed$s" --checkpoint last; done
 # round-trip stability (issue 19 point 4): uae.card_rl's LOOP_EVALS
 loops() {   # loops NAME ARGS...: `uae roundtrip --scenes 100 --loops 10 ARGS --json` -> models/work/eval/NAME.json
   local name=$1

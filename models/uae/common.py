@@ -76,18 +76,22 @@ def work_dir(*parts):
     return p
 
 
+def scene_set(split, seed, count):
+    """The first `count` Shapes scenes of dataset seed `seed` (as `uae eval --seed` draws them), exported once to
+    models/work/data/<split>-<seed>-<count> with the TypeScript CLI -> (uint8 images [N,64,64,3], records)."""
+    import subprocess
+    d = work_dir("data", f"{split}-{seed}-{count}")
+    if not os.path.exists(os.path.join(d, "dataset.json")):
+        subprocess.run(["node", os.path.join(REPO, "bin", "uae.mjs"), "scenes", "--count", str(count),
+                        "--seed", str(seed), "--out", d], check=True)
+    return load_dataset(d)
+
+
 def ensure_data(cfg):
     """Exports the Shapes training and held-out sets with the TypeScript CLI if missing; returns both."""
-    import subprocess
-    out = {}
-    for split, seed, count in (("train", cfg["train_seed"], cfg["train_count"]),
-                               ("heldout", cfg["heldout_seed"], cfg["heldout_count"])):
-        d = work_dir("data", f"{split}-{seed}-{count}")
-        if not os.path.exists(os.path.join(d, "dataset.json")):
-            subprocess.run(["node", os.path.join(REPO, "bin", "uae.mjs"), "scenes", "--count", str(count),
-                            "--seed", str(seed), "--out", d], check=True)
-        out[split] = load_dataset(d)
-    return out
+    return {split: scene_set(split, seed, count)
+            for split, seed, count in (("train", cfg["train_seed"], cfg["train_count"]),
+                                       ("heldout", cfg["heldout_seed"], cfg["heldout_count"]))}
 
 
 RECORDED_TIMES = os.path.join(REPO, "models", "stage_times.json")

@@ -14,27 +14,17 @@ import argparse
 import json
 import math
 import os
-import subprocess
 
 import numpy as np
 import torch
 
 from . import config as C
 from .checkpoints import final_stage2_encoder, load_models
-from .common import REPO, TOKENIZER_PATH, load_dataset, load_tokenizer, setup, to_pixels, work_dir
+from .common import TOKENIZER_PATH, load_tokenizer, scene_set, setup, to_pixels, work_dir
 from .export import _VaeDecode, round_to_fp16
 from .infer import decoder_input_ids, euler_sample, greedy_captions
 
 STEPS = 12   # the bundle's default Euler steps (manifest defaults.flowSteps)
-
-
-def scenes(seed, count):
-    """The first `count` scenes of dataset seed `seed` -> (uint8 images [N,64,64,3], records)."""
-    d = work_dir("data", f"heldout-{seed}-{count}")
-    if not os.path.exists(os.path.join(d, "dataset.json")):
-        subprocess.run(["node", os.path.join(REPO, "bin", "uae.mjs"), "scenes", "--count", str(count), "--seed",
-                        str(seed), "--out", d], check=True, capture_output=True)
-    return load_dataset(d)
 
 
 def interval(x):
@@ -92,7 +82,7 @@ def main():
     seeds = [int(s) for s in a.seeds.split(",")]
     per, pooled = [], {"pre": {}, "rl": {}}
     for seed in seeds:
-        images, _ = scenes(seed, a.scenes)
+        images, _ = scene_set("heldout", seed, a.scenes)
         r = measure(pre, {"pre": pre["flow"], "rl": rl["flow"]}, tok, images[: a.scenes], noise, shape, guidance)
         row = {"seed": seed, "scenes": a.scenes}
         for k in ("sim", "psnr", "retrieval"):

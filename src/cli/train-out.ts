@@ -52,6 +52,8 @@ function sameBytes(full: string, data: Uint8Array): boolean {
 export class TrainOutput {
   private readonly manifest: Record<string, unknown>;
   private readonly files = new Map<string, Uint8Array>();
+  /** Source-bundle files already on disk with the listed bytes (checked or written by this process). */
+  private readonly synced = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -111,10 +113,14 @@ export class TrainOutput {
     const steps = [...new Set([0, ...checkpoints.keys(), ...this.listedSteps()])].sort((a, b) => a - b);
     this.files.set(LIVE_RUN.path, new TextEncoder().encode(runJsonl(log, evals)));
     // A file DIR already holds is kept when it has the bytes the manifest will list (a resumed run's source bundle
-    // may have changed since, e.g. its model card), so the manifest always describes what is on disk.
-    for (const [path, data] of this.files)
-      if (path.startsWith('checkpoints/') || path.startsWith('runs/') || !sameBytes(join(this.dir, path), data))
-        writeAtomic(this.dir, path, data);
+    // may have changed since, e.g. its model card), so the manifest always describes what is on disk; each source file
+    // is checked once per process.
+    for (const [path, data] of this.files) {
+      const written = path.startsWith('checkpoints/') || path.startsWith('runs/');
+      if (!written && this.synced.has(path)) continue;
+      if (written || !sameBytes(join(this.dir, path), data)) writeAtomic(this.dir, path, data);
+      if (!written) this.synced.add(path);
+    }
     const files = [...this.files.entries()].map(([path, data]) => ({
       path,
       bytes: data.length,
