@@ -10,8 +10,9 @@
 //   round trip  browser vs `uae roundtrip` on the same scene and seed; cancel
 //   rollouts    a group scored and every number equal to `uae rollouts --json`'s
 //   bench       Unified-Bench and GenEval-Shapes on WebGPU sessions
-//   train live  a step of the page's trainer with its ORT sessions on WebGPU; a reload (the pass's only one: it
-//               recompiles every shader) pauses the run, Resume runs the next step; cancel; a live checkpoint evaluated
+//   train live  a step of the page's trainer with its ORT sessions on WebGPU, ahead of the scrubber's evaluation;
+//               cancel; a live checkpoint evaluated (no reload: it recompiles every shader, and resuming is the same
+//               code on either backend)
 //   faults      cancel mid-run; then the WebGPU device destroyed mid-run (last: it recreates every session)
 // Each suite's own runner runs it on WASM (its `modes: ['wasm']`); `--mode webgpu` there still gives a suite its own
 // WebGPU page. A suite's specPage (checks.mjs) is how it knows it shares the page: it opens its tab and sets its

@@ -7,6 +7,7 @@ import { runJsonl } from '../../../../src/engine/train/export.ts';
 import { readTrainForm, type TrainFormField } from '../../../../src/engine/train/form.ts';
 import type { TrainPartial, TrainResult, TrainState } from '../../../../src/protocol/train.ts';
 import { engine } from '../../../engine';
+import { yieldEvaluation } from '../evaluation';
 import { downloadBlob } from '../../../lib/download';
 import { showError, toAppError } from '../../../lib/errors';
 import { zipStored } from '../../../lib/zip';
@@ -132,6 +133,8 @@ function failed(h: RequestHandle<'train'>, e: unknown): void {
 function request(resume: { state: TrainState; log: LiveRun['log']; eval: LiveRun['eval'] } | null): void {
   const run = live().run;
   if (!run) return;
+  // the scrubber's evaluation (started when the tab opened) queues behind the run rather than delaying its start
+  yieldEvaluation();
   const h = engine().request(
     { type: 'train', config: run.config, checkpointEvery: run.checkpointEvery, device: run.device ?? 'auto', resume },
     { lane: 'train', onPartial: onPartial },
