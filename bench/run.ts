@@ -107,6 +107,12 @@ for (const k of trainKeys)
 const fixtureCases = args['train-fixture-cases'] ? args['train-fixture-cases'].split(',') : [];
 const repeats = Number(args.repeats ?? (quick ? 1 : 5));
 const warmup = quick ? 0 : 1;
+/**
+ * Every stage but the load also warms up for this long (and the settle after the load lasts at least this long):
+ * Chromium's greedy caption went from 19 to 9.5 ms over ~3 s of runs after the old settle had stopped
+ * (bench/README.md, "Warm-up in the timings"). The WebGPU run keeps its single untimed-free run.
+ */
+const warmupMs = quick ? 0 : 2000;
 const soakTrips = Number(args.soak ?? (quick ? 10 : 200));
 const say = (line: string): void => console.log(`[bench] ${line}`);
 
@@ -137,6 +143,8 @@ function nodeRun(key: string, backend: string, threads: number, peer: boolean): 
     String(repeats),
     '--warmup',
     String(warmup),
+    '--warmup-ms',
+    String(warmupMs),
     '--bundle',
     BUNDLE,
     ...(peer ? ['--peer', '--peer-dir', PEER_ROOT] : []),
@@ -385,8 +393,8 @@ async function main(): Promise<void> {
     const server = (served = await serve());
     const base = { bundleUrl: '/models/uae-shapes/', peerRoot: '/peer/', loadRepeats: { warmup, repeats: Math.min(2, repeats) } };
     const full = {
-      repeats: { warmup, repeats },
-      slowRepeats: { warmup: Math.min(warmup, 1), repeats: Math.max(1, Math.ceil(repeats / 2)) },
+      repeats: { warmup, repeats, warmupMs },
+      slowRepeats: { warmup: Math.min(warmup, 1), repeats: Math.max(1, Math.ceil(repeats / 2)), warmupMs },
     };
     try {
       const wasmKeys = ['chromium-wasm-1t', 'chromium-wasm-2t'].filter((k) => only.includes(k));
@@ -554,7 +562,7 @@ async function main(): Promise<void> {
       onnxruntimeNode: version('onnxruntime-node'),
       transformers: `@huggingface/transformers ${version('@huggingface/transformers')}`,
     },
-    settings: { repeats, warmup, soakRoundTrips: soakTrips, flowSteps: 12, groupSize: 8, scene: 7, webgpuRepeats: 1 },
+    settings: { repeats, warmup, warmupMs, soakRoundTrips: soakTrips, flowSteps: 12, groupSize: 8, scene: 7, webgpuRepeats: 1 },
     runs,
     ratios: computeRatios(runs),
     train,

@@ -148,6 +148,7 @@ const pct = (p: number | undefined): string => (p === undefined ? '–' : `${p >
 export function renderMarkdown(res: BenchResults): string {
   const runs = res.runs.filter((r) => !r.error);
   const m = res.machine;
+  const warmupMs = Number(res.settings.warmupMs ?? 0);
   const lines: string[] = [];
   lines.push('# Benchmark results', '');
   lines.push(`Generated ${res.generatedAt} by \`${res.command}\` in ${res.wallSeconds.toFixed(0)} s.`, '');
@@ -230,7 +231,9 @@ export function renderMarkdown(res: BenchResults): string {
     '',
     '## Warm-up after load',
     '',
-    'Stages are timed after greedy captions stop getting faster (median of the last 5 runs within 15 % of the 5 before).',
+    `Stages are timed after greedy captions stop getting faster (median of the last 5 runs within 15 % of the 5 before${
+      warmupMs > 0 ? `, after at least ${warmupMs} ms of them` : ''
+    }).${warmupMs > 0 ? ` Every stage but the load warms up for at least ${warmupMs} ms too (bench/README.md, "Warm-up in the timings").` : ''}`,
     '',
     '| backend | first caption after load ms | steady caption ms | runs to settle | time to settle ms | caption: vision encoder ms | caption: decoding loop ms |',
     '|---|---:|---:|---:|---:|---:|---:|',

@@ -7,7 +7,15 @@
 export interface Repeats {
   warmup: number;
   repeats: number;
+  /**
+   * Warm-up runs also go on until this many milliseconds have passed (at most MAX_WARMUP_RUNS). Chromium keeps getting
+   * faster for seconds of continuous runs after a few runs look steady (bench/README.md, "Warm-up in the timings").
+   */
+  warmupMs?: number;
 }
+
+/** Most warm-up runs a time-based warm-up makes. */
+export const MAX_WARMUP_RUNS = 2000;
 
 /** Wall times of one stage's timed runs (ms) and their summary. */
 export interface Timing {
@@ -37,14 +45,19 @@ export function summarize(runs: readonly number[], warmup: number): Timing {
  */
 export async function measure<T>(fn: () => Promise<T>, r: Repeats): Promise<{ timing: Timing; value: T }> {
   let value: T | undefined;
-  for (let i = 0; i < r.warmup; i++) value = await fn();
+  const t0 = performance.now();
+  let warm = 0;
+  while (warm < r.warmup || (warm < MAX_WARMUP_RUNS && performance.now() - t0 < (r.warmupMs ?? 0))) {
+    value = await fn();
+    warm++;
+  }
   const runs: number[] = [];
   for (let i = 0; i < Math.max(1, r.repeats); i++) {
     const t0 = performance.now();
     value = await fn();
     runs.push(performance.now() - t0);
   }
-  return { timing: summarize(runs, r.warmup), value: value as T };
+  return { timing: summarize(runs, warm), value: value as T };
 }
 
 /**
@@ -58,15 +71,26 @@ export async function measureInterleaved<T>(
 ): Promise<{ timing: Timing; value: T }[]> {
   const runs = fns.map(() => [] as number[]);
   const values: (T | undefined)[] = fns.map(() => undefined);
-  const rounds = Math.max(...r.map((x) => x.warmup + Math.max(1, x.repeats)));
-  for (let round = 0; round < rounds; round++) {
+  // Warm-up rounds, interleaved too: a function sits out once it has had its runs and its time.
+  const warm = fns.map(() => 0);
+  const t0 = performance.now();
+  const warming = (i: number): boolean =>
+    warm[i] < r[i].warmup || (warm[i] < MAX_WARMUP_RUNS && performance.now() - t0 < (r[i].warmupMs ?? 0));
+  while (fns.some((_, i) => warming(i))) {
     for (const [i, fn] of fns.entries()) {
-      const { warmup, repeats } = r[i];
-      if (round >= warmup + Math.max(1, repeats)) continue;
-      const t0 = performance.now();
+      if (!warming(i)) continue;
       values[i] = await fn();
-      if (round >= warmup) runs[i].push(performance.now() - t0);
+      warm[i]++;
     }
   }
-  return fns.map((_, i) => ({ timing: summarize(runs[i], r[i].warmup), value: values[i] as T }));
+  const rounds = Math.max(...r.map((x) => Math.max(1, x.repeats)));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, fn] of fns.entries()) {
+      if (round >= Math.max(1, r[i].repeats)) continue;
+      const t0 = performance.now();
+      values[i] = await fn();
+      runs[i].push(performance.now() - t0);
+    }
+  }
+  return fns.map((_, i) => ({ timing: summarize(runs[i], warm[i]), value: values[i] as T }));
 }

@@ -17,6 +17,8 @@ export interface BenchCliOptions {
   threads: number;
   repeats: number;
   warmup: number;
+  /** Warm-up runs also go on until this many ms have passed, and the settle after the load runs at least this long. */
+  warmupMs: number;
   steps?: number;
   stages?: string[];
   peer?: boolean;
@@ -56,11 +58,13 @@ function stageList(v: string): string[] {
 export async function benchNode(o: BenchCliOptions): Promise<BenchBackendReport> {
   const rt = await nodeRuntime(o.backend, o.threads);
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
-  const repeats = { warmup: o.warmup, repeats: o.repeats };
-  const slow = { warmup: Math.min(o.warmup, 1), repeats: Math.max(1, Math.ceil(o.repeats / 2)) };
+  const warmupMs = o.warmupMs ?? 0;
+  const repeats = { warmup: o.warmup, repeats: o.repeats, warmupMs };
+  const slow = { warmup: Math.min(o.warmup, 1), repeats: Math.max(1, Math.ceil(o.repeats / 2)), warmupMs };
   const { results, engine } = await runStages(nodeOpener(o.bundle, rt), {
     repeats,
     slowRepeats: slow,
+    loadRepeats: { warmup: o.warmup, repeats: o.repeats },
     flowSteps: o.steps,
     only: o.stages,
     onStage: (r) => say(`${o.backend}: ${r.label}: median ${r.timing.median.toFixed(1)} ms`),
@@ -100,6 +104,7 @@ export function registerBench(program: Command): void {
     .option('--threads <n>', 'WASM threads / native intra-op threads', count('threads', 1), 1)
     .option('--repeats <n>', 'timed runs per stage', count('repeats', 1), 5)
     .option('--warmup <n>', 'untimed runs before them', count('warmup', 0), 1)
+    .option('--warmup-ms <ms>', 'and untimed runs until this long has passed (not for the load stage)', count('warmup-ms', 0), 0)
     .option('--steps <k>', "flow steps (default: the bundle's)", count('steps', 1))
     .option('--stages <list>', `comma-separated subset of ${STAGE_IDS.join(',')}`, stageList)
     .option('--peer', 'also time transformers.js image-to-text on the same files and compare greedy captions')

@@ -10,7 +10,7 @@ import { runPeer } from '../../src/bench/peer.ts';
 import { peerConfigFiles } from '../../src/bench/peer-config.ts';
 import { computeRatios, renderMarkdown, type BackendRun, type BenchResults } from '../../src/bench/report.ts';
 import { runStages, settleAfterLoad, STAGE_IDS, type StageResult } from '../../src/bench/stages.ts';
-import { measure, median, summarize } from '../../src/bench/timing.ts';
+import { measure, measureInterleaved, median, summarize } from '../../src/bench/timing.ts';
 import { nodeOpener, nodeRuntime } from '../../src/cli/bench-node.ts';
 import { parseManifestText } from '../../src/engine/manifest.ts';
 import { ROOT, TINY_BUNDLE } from './infer-helpers.ts';
@@ -36,6 +36,49 @@ describe('timing', () => {
     expect(value).toBe(5);
     expect(timing.runs).toHaveLength(3);
     expect(timing.min).toBeLessThanOrEqual(timing.median);
+  });
+
+  it('with warmupMs, warms up until that long has passed (at least `warmup` runs), then times the repeats', async () => {
+    let calls = 0;
+    const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    const t0 = performance.now();
+    const { timing } = await measure(
+      async () => {
+        calls++;
+        await sleep(10);
+      },
+      { warmup: 1, repeats: 2, warmupMs: 120 },
+    );
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(120);
+    expect(timing.warmup).toBeGreaterThanOrEqual(4);
+    expect(timing.warmup).toBeLessThan(14);
+    expect(calls).toBe(timing.warmup + 2);
+    expect(timing.runs).toHaveLength(2);
+  });
+
+  it('interleaved: each function warms for its own count and time, then the timed rounds alternate', async () => {
+    const order: string[] = [];
+    const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+    const f = (name: string) => async () => {
+      order.push(name);
+      await sleep(10);
+      return name;
+    };
+    const [a, b] = await measureInterleaved(
+      [f('a'), f('b')],
+      [
+        { warmup: 1, repeats: 2, warmupMs: 100 },
+        { warmup: 1, repeats: 1 },
+      ],
+    );
+    expect(b.timing.warmup).toBe(1);
+    expect(a.timing.warmup).toBeGreaterThanOrEqual(4);
+    expect(a.timing.runs).toHaveLength(2);
+    expect(b.timing.runs).toHaveLength(1);
+    // warm-up: a and b, then a alone; timed: a, b, then a
+    expect(order.slice(0, 2)).toEqual(['a', 'b']);
+    expect(order.slice(-3)).toEqual(['a', 'b', 'a']);
+    expect(order.filter((x) => x === 'b')).toHaveLength(2);
   });
 });
 
@@ -173,5 +216,10 @@ describe('settleAfterLoad', () => {
   it('stops after ten runs when the time is flat', async () => {
     const s = await settleAfterLoad(() => sleep(40));
     expect(s.settleRuns).toBe(10);
+  });
+  it('runs for at least minMs even when the time is flat', async () => {
+    const s = await settleAfterLoad(() => sleep(10), 400);
+    expect(s.settleTotalMs).toBeGreaterThanOrEqual(400);
+    expect(s.settleRuns).toBeGreaterThan(10);
   });
 });
