@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: first what the suites need (node_modules when absent; Chromium and Debian's python3-torch/onnx/
 // pytest/flake8 via scripts/ensure-test-deps.sh, which says what it installs), then every suite in order — typecheck,
-// lint, the WebGPU fixture check, models (pytest), unit (vitest), then the app is built ONCE and every E2E runner (Chromium, WebGPU + WASM)
-// serves that same build (`--no-build --dist`).
+// lint, the WebGPU fixture check, models (pytest), unit (vitest), then the app is built ONCE and every E2E runner
+// (Chromium, WebGPU + WASM) serves that same build (`--no-build --dist`).
 // Runs them all even after a failure (E2E suites are skipped when the build failed), prints a summary with
 // each suite's time, and exits non-zero if any failed.
 // Suites marked `together` (typecheck, lint, the WebGPU fixture check: none times anything) run at the same time,
@@ -128,8 +128,11 @@ if (only && !chosen.length) {
 const results = [];
 const started = Date.now();
 const env = () => ({ ...process.env, UAE_PYTHON: pythonPath() });
+/** Returns why suite `s` does not run (its own skip, or a suite it needs that did not pass), or null. */
 const skipOf = (s) =>
   s.skip ?? (s.needs && results.find((r) => r.name === s.needs)?.status !== 'passed' ? `${s.needs} did not pass` : null);
+/** Returns the result of a suite that does not run because of `skip`. */
+const skipped = (s, skip) => ({ name: s.name, status: skip === s.skip ? 'skipped' : 'FAILED', note: skip });
 
 /** Runs one step with its output on this terminal; resolves to { status, error }. */
 function runInherit(cmd, args) {
@@ -174,7 +177,7 @@ for (let i = 0; i < chosen.length;) {
     const skip = skipOf(s);
     if (skip) {
       console.log(`skipped: ${skip}`);
-      results.push({ name: s.name, status: skip === s.skip ? 'skipped' : 'FAILED', note: skip });
+      results.push(skipped(s, skip));
     } else results.push(await runSuite(s, runInherit));
     continue;
   }
@@ -183,9 +186,7 @@ for (let i = 0; i < chosen.length;) {
     batch.map(async (s) => {
       const out = [];
       const skip = skipOf(s);
-      const result = skip
-        ? { name: s.name, status: skip === s.skip ? 'skipped' : 'FAILED', note: skip }
-        : await runSuite(s, (cmd, args) => runCaptured(cmd, args, out));
+      const result = skip ? skipped(s, skip) : await runSuite(s, (cmd, args) => runCaptured(cmd, args, out));
       if (skip) out.push(Buffer.from(`skipped: ${skip}\n`));
       console.log(`\n━━ ${s.name} ━━ (${result.status}, ${result.note})`);
       process.stdout.write(Buffer.concat(out));

@@ -44,20 +44,8 @@ export function summarize(runs: readonly number[], warmup: number): Timing {
  * last call (so callers can check what was measured).
  */
 export async function measure<T>(fn: () => Promise<T>, r: Repeats): Promise<{ timing: Timing; value: T }> {
-  let value: T | undefined;
-  const t0 = performance.now();
-  let warm = 0;
-  while (warm < r.warmup || (warm < MAX_WARMUP_RUNS && performance.now() - t0 < (r.warmupMs ?? 0))) {
-    value = await fn();
-    warm++;
-  }
-  const runs: number[] = [];
-  for (let i = 0; i < Math.max(1, r.repeats); i++) {
-    const t0 = performance.now();
-    value = await fn();
-    runs.push(performance.now() - t0);
-  }
-  return { timing: summarize(runs, warm), value: value as T };
+  const [one] = await measureInterleaved([fn], [r]);
+  return one!;
 }
 
 /**
