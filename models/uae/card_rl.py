@@ -164,6 +164,9 @@ STAGE3_ABLATIONS = [
      "every sampling step stochastic, 3 random ones of them trained (Flow-GRPO) instead of a 2-step SDE window "
      "with Euler steps elsewhere (Flow-GRPO-Fast)"),
     ("rl_flow_lr", "lr 1.5e-4", "--lr 1.5e-4 --log-name rl_flow_lr", "three times the learning rate (1.5e-4 instead of 5e-5)"),
+    ("rl_flow_mix", "reward sim+i2i", "--reward sim=0.5,i2i=0.5 --log-name rl_flow_mix",
+     "stage 2's reward mix, half the scorer's sim and half the i2i backbone's cosine (which sees shape and position), "
+     "instead of sim alone"),
 ]
 
 

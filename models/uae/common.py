@@ -34,6 +34,12 @@ def to_pixels(u8):
     return (x.permute(0, 3, 1, 2) / 255.0 - 0.5) / 0.5
 
 
+def psnr_db(a, b):
+    """PSNR in dB per image of two float tensors [B,3,H,W] in [-1,1] (peak 1 on the [0,1] scale), as uae eval."""
+    mse = ((a - b) * 0.5).pow(2).mean((1, 2, 3)).clamp_min(1e-10)
+    return 10 * torch.log10(1.0 / mse)
+
+
 def from_pixels(x):
     """float tensor [B,3,H,W] in [-1,1] -> uint8 numpy [B,H,W,3]."""
     y = ((x.clamp(-1, 1) * 0.5 + 0.5) * 255.0).round().byte()

@@ -229,7 +229,9 @@ class FlowGRPOConfig:
     noise_level (the SDE's a), sample_steps, train_timesteps (trained per trajectory without a window),
     sde_window (W > 0: only W consecutive steps are stochastic and trained, Flow-GRPO-Fast), minibatches;
     eval_every / eval_n / eval_steps (held-out Euler reconstructions), ckpt_every; global_std (1: advantages
-    over the batch's std, as Flow-GRPO's configs), log_name (logs and checkpoints, e.g. an ablation's)."""
+    over the batch's std, as Flow-GRPO's configs), log_name (logs and checkpoints, e.g. an ablation's); reward:
+    `sim` or a mix `sim=W,i2i=W,psnr=W` (stage 2's names: the scorer's cosine and the image-image backbone's; and
+    each reconstruction's PSNR in dB)."""
     steps: int
     images: int
     group: int
@@ -248,6 +250,7 @@ class FlowGRPOConfig:
     ckpt_every: int
     global_std: int
     log_name: str
+    reward: str = "sim"
 
 
 RL_ENCODER = {

@@ -23,7 +23,7 @@ import grpo_ref
 
 from . import config as C
 from .checkpoints import Checkpoint, load_models, snapshot_path
-from .common import REPO, Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, to_pixels
+from .common import REPO, Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, psnr_db, to_pixels
 from .export import _VaeDecode
 from .infer import decoder_input_ids, euler_sample, greedy_captions
 
@@ -155,15 +155,18 @@ def grpo_iterations(policy, opt, params, enc, ids, lengths, truncated, old_logp,
 
 
 REWARD_NAMES = ("sim", "i2i")
+# Stage 3 (uae.rl_flow) may also pay for pixel fidelity: `psnr`, each reconstruction's PSNR in dB against its original
+FLOW_REWARD_NAMES = REWARD_NAMES + ("psnr",)
 
 
-def parse_reward(spec):
-    """`sim` or `sim=W,i2i=W` (uae train's --reward, restricted to the image-image rewards) -> {name: weight}."""
+def parse_reward(spec, names=REWARD_NAMES):
+    """`sim` or `sim=W,i2i=W` (uae train's --reward, restricted to the image-image rewards; `names` what else is
+    allowed) -> {name: weight}."""
     out = {}
     for part in spec.split(","):
         name, _, w = part.strip().partition("=")
-        if name not in REWARD_NAMES:
-            raise ValueError(f"reward takes NAME or NAME=W,NAME=W with NAME in {', '.join(REWARD_NAMES)}, got {spec!r}")
+        if name not in names:
+            raise ValueError(f"reward takes NAME or NAME=W,NAME=W with NAME in {', '.join(names)}, got {spec!r}")
         out[name] = float(w) if w else 1.0
     return out
 
@@ -226,9 +229,12 @@ class Rewarder:
         original is embedded once."""
         out = []
         for name, w in self.weights.items():
-            f = self.m["scorer"].image if name == "sim" else self.backbone
-            orig = f(px).repeat_interleave(group, 0)
-            out.append({"name": name, "weight": w, "values": (f(recon) * orig).sum(-1).numpy().astype(np.float64)})
+            if name == "psnr":   # pixel fidelity (stage 3 only): dB against each reconstruction's own original
+                values = psnr_db(recon, px.repeat_interleave(group, 0))
+            else:
+                f = self.m["scorer"].image if name == "sim" else self.backbone
+                values = (f(recon) * f(px).repeat_interleave(group, 0)).sum(-1)
+            out.append({"name": name, "weight": w, "values": values.numpy().astype(np.float64)})
         return out
 
 

@@ -2,7 +2,8 @@
 
 The encoder is frozen at stage 2's final checkpoint and writes one greedy caption per image; the decoder
 samples a group of G latents per caption with Flow-GRPO's SDE sampler (same marginals as the Euler ODE,
-Gaussian steps with log-probabilities), decodes them, and is rewarded with sim(image, reconstruction).
+Gaussian steps with log-probabilities), decodes them, and is rewarded with sim(image, reconstruction) (or, with
+`--reward sim=W,i2i=W,psnr=W`, a weighted sum of the scorer's cosine, the image-image backbone's and the PSNR in dB).
 The text tower and latent decoder stay frozen; the flow transformer is the policy, with KL to the pre-RL
 transformer ||mu_theta - mu_ref||^2 / (2 sigma_t^2). Classifier-free guidance at the bundle's scale is
 part of the policy's velocity; in the training pass its unconditional branch is detached, as Flow-GRPO's
@@ -31,6 +32,7 @@ from .checkpoints import Checkpoint, final_stage2_encoder, load_models
 from .common import Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, to_pixels
 from .export import _VaeDecode
 from .infer import decoder_input_ids, euler_sample, greedy_captions
+from .rl import FLOW_REWARD_NAMES, Rewarder, parse_reward
 
 
 def guided_velocity(flow, x, t, ctx, uctx, guidance, detach_uncond=False):
@@ -160,6 +162,9 @@ def run(cfg_name, rl, out_name="rl_flow"):
                                                    tok.eos_id, tok.pad_id), tok.bos_id, tok.eos_id, tok.pad_id)
         uctx_one, _ = policy.text(empty)
     evaluate = Evaluator(m, tok, ho_images[: rl.eval_n], ho_ids, rl.eval_steps, guidance, empty, shape)
+    # the reward: stage 2's weighted sum of cosines (uae.rl's Rewarder; an i2i weight loads the image-image backbone)
+    weights = parse_reward(rl.reward, FLOW_REWARD_NAMES)
+    rewarder = Rewarder(m, tok, rl.sample_steps, shape[0], guidance, weights)
     log = Log(out_name)
     gen = torch.Generator().manual_seed(17 + start)
     rng = np.random.default_rng(23 + start)
@@ -187,8 +192,7 @@ def run(cfg_name, rl, out_name="rl_flow"):
             window = sde_window(rl.sample_steps, rl.sde_window, rng) if rl.sde_window else None
             z, states, old_logp, ts = sample_sde(policy.flow, ctx, uctx, guidance, rl.sample_steps, a, gen, shape,
                                                  sde_steps=window)
-            orig = m["scorer"].image(px).repeat_interleave(G, 0)
-            rewards = (m["scorer"].image(vae(z)) * orig).sum(-1).double().numpy()
+            rewards, reward_parts = grpo_ref.combine_rewards(rewarder.components(px, vae(z), group=G))
         # Group std by default; Flow-GRPO's configs set global_std = True (the ablation is in the model card)
         adv = grpo_ref.flow_advantages(rewards, G, global_std=bool(rl.global_std))
         adv_t = torch.tensor(np.clip(adv, -rl.adv_clip_max, rl.adv_clip_max), dtype=torch.float32)
@@ -223,7 +227,7 @@ def run(cfg_name, rl, out_name="rl_flow"):
         mean_r = {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}
         lengths = ((ids != tok.pad_id) & (ids != tok.bos_id)).sum(1).numpy()
         row = {"step": step + 1, "learning_rate": rl.lr, **grpo_ref.flow_reward_stats(rewards, G), **mean_r,
-               "caption_mean_length": float(lengths.mean()),
+               "caption_mean_length": float(lengths.mean()), **(reward_parts if len(weights) > 1 else {}),
                "s_per_step": round((time.time() - t0) / (step - start + 1), 2)}
         if (step + 1) % rl.eval_every == 0 or step + 1 == rl.steps:
             policy.eval()

@@ -20,7 +20,7 @@ import torch
 
 from . import config as C
 from .checkpoints import final_stage2_encoder, load_models
-from .common import TOKENIZER_PATH, load_tokenizer, scene_set, setup, to_pixels, work_dir
+from .common import TOKENIZER_PATH, load_tokenizer, psnr_db, scene_set, setup, to_pixels, work_dir
 from .export import _VaeDecode, round_to_fp16
 from .infer import decoder_input_ids, euler_sample, greedy_captions
 
@@ -54,8 +54,7 @@ def measure(m, flows, tok, images, noise_seeds, shape, guidance, bs=125):
                              for i in range(0, n, bs)])
             emb = m["scorer"].image(rec)
             acc["sim"] += (emb * orig).sum(-1).numpy()
-            mse = ((rec - px) * 0.5).pow(2).mean((1, 2, 3)).clamp_min(1e-10)
-            acc["psnr"] += (10 * torch.log10(1.0 / mse)).numpy()
+            acc["psnr"] += psnr_db(rec, px).numpy()
             acc["retrieval"] += ((emb @ orig.t()).argmax(1) == torch.arange(n)).numpy().astype(np.float64)
         out[name] = {k: v / len(noise_seeds) for k, v in acc.items()}
     return out

@@ -241,6 +241,28 @@ def test_stage3_flow_grpo_logs_and_refines_the_decoder(tiny_bundle):
     assert a != b, "the variant's flow transformer should be the Flow-GRPO-refined one"
 
 
+def test_stage3_reward_mix_adds_the_backbone_cosine(tiny_bundle):
+    """`uae.rl_flow --reward sim=W,i2i=W` rewards with stage 2's mix and logs each part (a seeded, untrained
+    backbone of the full architecture stands in for the trained one: plumbing only)."""
+    work, _, _ = tiny_bundle
+    code = ("import torch; from uae.backbone import BACKBONE, ImageBackbone; from uae.checkpoints import Checkpoint; "
+            "torch.manual_seed(0); "
+            "Checkpoint('backbone').save(ImageBackbone(BACKBONE['width'], BACKBONE['flat_dim'], BACKBONE['embed']), "
+            "None, BACKBONE['steps'])")
+    env = dict(os.environ, UAE_WORK=str(work))
+    cwd = os.path.join(REPO, "models")
+    subprocess.run([PY, "-c", code], cwd=cwd, env=env, check=True, capture_output=True)
+    subprocess.run([PY, "-m", "uae.rl_flow", "--config", "tiny", "--reward", "sim=0.25,i2i=0.75", "--log-name",
+                    "rl_flow_mix"], cwd=cwd, env=env, check=True, capture_output=True)
+    rows = [json.loads(line) for line in open(work / "logs" / "rl_flow_mix.jsonl")][1:]
+    assert rows and (work / "ckpt" / "rl_flow_mix.pt").exists()
+    for r in rows:
+        assert abs(r["reward"] - (0.25 * r["rewards/sim/mean"] + 0.75 * r["rewards/i2i/mean"])) < 1e-9
+        assert r["rewards/i2i/mean"] != r["rewards/sim/mean"]
+    plain = [json.loads(line) for line in open(work / "logs" / "rl_flow.jsonl")][1:]
+    assert not any(k.startswith("rewards/") for k in plain[0])   # the sim-only run keeps Flow-GRPO's names
+
+
 def test_stage3_paired_compares_both_decoders_on_the_same_scenes_and_noise(tiny_bundle, tmp_path):
     import shutil
     from uae.stage3_paired import interval

@@ -226,6 +226,19 @@ def test_reward_mix_parses_like_uae_train_and_sums_scorer_and_backbone_cosines()
         assert np.allclose(g["values"], c["values"], atol=1e-6)
 
 
+def test_stage3_reward_may_add_psnr_in_db_and_stage2_may_not():
+    from uae.rl import FLOW_REWARD_NAMES, Rewarder, parse_reward
+    assert parse_reward("sim=1,psnr=0.01", FLOW_REWARD_NAMES) == {"sim": 1.0, "psnr": 0.01}
+    with pytest.raises(ValueError, match="NAME in sim, i2i, got"):
+        parse_reward("sim=1,psnr=0.01")           # uae train's names only: the TypeScript trainer has no psnr
+    rw = Rewarder.__new__(Rewarder)
+    rw.m, rw.weights, rw.backbone = {}, {"psnr": 1.0}, None
+    px = torch.zeros(1, 3, 4, 4)
+    recon = torch.stack([px[0], px[0] + 0.2, px[0] - 1.0])   # 0.1 and 0.5 off on the [0,1] scale: 20 and ~6.02 dB
+    values = rw.components(px, recon, group=3)[0]["values"]
+    assert np.allclose(values, [100.0, 20.0, 10 * math.log10(4.0)], atol=1e-4)   # identical: capped at MSE 1e-10
+
+
 def test_length_penalty_parses_like_uae_train():
     from uae.rl import parse_length_penalty
     assert parse_length_penalty("none") is None
