@@ -71,7 +71,8 @@ def recorded_runs(out_dir):
     runs = []
     for stage, name, rid, label in (
             ("2", "rl_encoder", "stage2-grpo", stage2_label()),
-            ("3", "rl_flow", "stage3-flow-grpo", "Stage 3: Flow-GRPO on the decoder (reward = sim)")):
+            ("3", "rl_flow", "stage3-flow-grpo",
+             f"Stage 3: Flow-GRPO on the decoder (reward = {(stage2_meta('rl_flow') or {}).get('reward', 'sim')})")):
         log = work_dir("logs", f"{name}.jsonl")
         if os.path.exists(log):
             os.makedirs(os.path.join(out_dir, "runs"), exist_ok=True)

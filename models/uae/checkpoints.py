@@ -62,10 +62,11 @@ def stage2_snapshots(name="rl_encoder"):
     return [(int(os.path.basename(p)[5:9]), p) for p in paths]
 
 
-def stage2_meta():
-    """How stage 2 was trained when uae.from_bundle --stage2 imported it (models/work/logs/rl_encoder.meta.json), or None."""
+def stage2_meta(name="rl_encoder"):
+    """How stage 2 was trained when uae.from_bundle --stage2 imported it (models/work/logs/rl_encoder.meta.json), or
+    None; with name="rl_flow", stage 3's options as uae.rl_flow ran them (rl_flow.meta.json)."""
     import json
-    p = work_dir("logs", "rl_encoder.meta.json")
+    p = work_dir("logs", f"{name}.meta.json")
     return json.load(open(p)) if os.path.exists(p) else None
 
 

@@ -265,7 +265,8 @@ RL_ENCODER = {
 RL_FLOW = {
     "full": FlowGRPOConfig(steps=120, images=6, group=8, lr=5e-5, beta=0.04, clip_range=1e-3, adv_clip_max=5.0,
                            noise_level=0.7, sample_steps=12, train_timesteps=3, sde_window=2, minibatches=2,
-                           eval_every=15, eval_n=128, eval_steps=12, ckpt_every=15, global_std=0, log_name="rl_flow"),
+                           eval_every=15, eval_n=128, eval_steps=12, ckpt_every=15, global_std=0, log_name="rl_flow",
+                           reward="sim=1,psnr=0.01"),
     "tiny": FlowGRPOConfig(steps=2, images=2, group=3, lr=2e-5, beta=0.01, clip_range=1e-3, adv_clip_max=5.0,
                            noise_level=0.7, sample_steps=3, train_timesteps=2, sde_window=1, minibatches=2,
                            eval_every=1, eval_n=4, eval_steps=2, ckpt_every=1, global_std=0, log_name="rl_flow"),

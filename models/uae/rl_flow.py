@@ -20,6 +20,8 @@ SDE reward lowered held-out Euler sim (0.8567 -> 0.8522, the model card of that 
 Usage (from models/): /usr/bin/python3 -m uae.rl_flow [--config full|tiny] [--steps N] ...
 """
 import copy
+import dataclasses
+import json
 import time
 
 import numpy as np
@@ -29,7 +31,7 @@ import grpo_ref
 
 from . import config as C
 from .checkpoints import Checkpoint, final_stage2_encoder, load_models
-from .common import Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, to_pixels
+from .common import Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, to_pixels, work_dir
 from .export import _VaeDecode
 from .infer import decoder_input_ids, euler_sample, greedy_captions
 from .rl import FLOW_REWARD_NAMES, Rewarder, parse_reward
@@ -166,6 +168,8 @@ def run(cfg_name, rl, out_name="rl_flow"):
     weights = parse_reward(rl.reward, FLOW_REWARD_NAMES)
     rewarder = Rewarder(m, tok, rl.sample_steps, shape[0], guidance, weights)
     log = Log(out_name)
+    with open(work_dir("logs", f"{out_name}.meta.json"), "w") as f:   # the options (uae.bundle labels the run by them)
+        json.dump({"config": cfg_name, **dataclasses.asdict(rl)}, f)
     gen = torch.Generator().manual_seed(17 + start)
     rng = np.random.default_rng(23 + start)
     if start:  # resume the sampling streams where the interrupted run left them

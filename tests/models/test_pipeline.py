@@ -236,6 +236,7 @@ def test_stage3_flow_grpo_logs_and_refines_the_decoder(tiny_bundle):
         assert r["kl_loss"] >= 0 and 0 <= r["clipfrac"] <= 1
     m = json.load(open(variant / "manifest.json"))
     assert "checkpoints" not in m["roles"]
+    assert m["roles"]["runs"][-1]["label"] == "Stage 3: Flow-GRPO on the decoder (reward = sim)"
     a = open(out / m["roles"]["decoder"]["transformer"], "rb").read()
     b = open(variant / m["roles"]["decoder"]["transformer"], "rb").read()
     assert a != b, "the variant's flow transformer should be the Flow-GRPO-refined one"
@@ -256,6 +257,8 @@ def test_stage3_reward_mix_adds_the_backbone_cosine(tiny_bundle):
                     "rl_flow_mix"], cwd=cwd, env=env, check=True, capture_output=True)
     rows = [json.loads(line) for line in open(work / "logs" / "rl_flow_mix.jsonl")][1:]
     assert rows and (work / "ckpt" / "rl_flow_mix.pt").exists()
+    meta = json.load(open(work / "logs" / "rl_flow_mix.meta.json"))   # what uae.bundle labels the run by
+    assert meta["reward"] == "sim=0.25,i2i=0.75" and meta["config"] == "tiny" and meta["log_name"] == "rl_flow_mix"
     for r in rows:
         assert abs(r["reward"] - (0.25 * r["rewards/sim/mean"] + 0.75 * r["rewards/i2i/mean"])) < 1e-9
         assert r["rewards/i2i/mean"] != r["rewards/sim/mean"]
