@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { chartAxes, markerSide, otherScaleIds, zeroNote, type ChartSeries } from '../../app/charts/data.ts';
 import { formatTick, formatValue, niceScale, niceStep, stepDecimals } from '../../app/charts/ticks.ts';
 import { chartSeries } from '../../app/panels/training/series.ts';
-import { chartYLabel, parseRunLog, TRAINING_CHARTS } from '../../src/engine/runs/index.ts';
+import { chartYLabel, isFidelityReward, parseRunLog, TRAINING_CHARTS } from '../../src/engine/runs/index.ts';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'runs');
 const labels = (lo: number, hi: number, options?: Parameters<typeof niceScale>[2]) => {
@@ -119,6 +119,15 @@ describe('chart axes', () => {
     expect(chartYLabel(reward, [sim])).toBe('reward (fidelity)');
     expect(chartYLabel(reward, [sim, trl])).toBe('reward');
     expect(chartYLabel(reward, [trl])).toBe('reward');
+    // A mix of fidelity rewards (stage 2's sim + i2i, stage 3's sim + psnr) is still fidelity; one other name is not.
+    const mix = (names: string[]) => ({
+      source: sim.source,
+      series: Object.fromEntries(names.map((n) => [`rewards/${n}/mean`, [{ step: 1, value: 0.5 }]])),
+    });
+    expect(isFidelityReward(mix(['sim', 'i2i']))).toBe(true);
+    expect(isFidelityReward(mix(['psnr', 'sim']))).toBe(true);
+    expect(isFidelityReward(mix(['sim', 'accuracy']))).toBe(false);
+    expect(isFidelityReward(mix([]))).toBe(false);
     // The held-out chart: the TRL run's eval_reward (as eval/reward) is drawn there.
     const fidelity = chartSeries(
       TRAINING_CHARTS.find((c) => c.id === 'fidelity')!,

@@ -189,15 +189,20 @@ export function rewardFunctions(run: Pick<RunLog, 'series'>): string[] {
     .sort();
 }
 
+/** The project's fidelity rewards: the scorer's sim and the i2i backbone's cosine (stage 2's mix), each
+ * reconstruction's PSNR in dB (stage 3's `psnr`, models/uae/rl.py). */
+const FIDELITY_REWARDS: readonly string[] = ['sim', 'i2i', 'psnr'];
+
 /**
- * Returns true when `run`'s reward is this project's fidelity reward (scorer sim of the reconstruction):
- * a bundle's recorded run (every Unified-GRPO stage is rewarded with sim), or a log whose only reward
- * function is `sim`. A TRL run with other reward functions, or none named, is not.
+ * Returns true when `run`'s reward is this project's fidelity reward (how close the reconstruction is to the
+ * image): a bundle's recorded run (every Unified-GRPO stage is rewarded so), or a log whose reward functions
+ * are all fidelity rewards (`sim`, or a mix of sim, i2i, psnr). A TRL run with other reward functions, or none
+ * named, is not.
  */
 export function isFidelityReward(run: Pick<RunLog, 'series' | 'source'>): boolean {
   if (run.source.kind === 'bundle') return true;
   const fns = rewardFunctions(run);
-  return fns.length === 1 && fns[0] === 'sim';
+  return fns.length > 0 && fns.every((f) => FIDELITY_REWARDS.includes(f));
 }
 
 /**
