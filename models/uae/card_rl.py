@@ -266,8 +266,8 @@ def stage3_paired_lines():
         best = max(pooled, key=lambda x: x[1]["sim"]["diff"])
         keep = [n for n, r in pooled if r["psnr"]["diff"] >= 0]
         met = [n for n, r in pooled if meets_point3(r)]
-        L.append(f"Of the {len(pooled)} runs measured this way, the largest sim gain is {best[0]}'s "
-                 f"{best[1]['sim']['diff']:+.4f} ± {best[1]['sim']['ci95']:.4f}; "
+        L.append(f"Of the {len(pooled)} runs measured this way, the largest sim gain is "
+                 f"{best[1]['sim']['diff']:+.4f} ± {best[1]['sim']['ci95']:.4f} ({best[0]}); "
                  + (f"PSNR is not lower in {', '.join(keep)}" if keep else "every one of them lowers PSNR") + "; "
                  + (f"point 3 is met by {', '.join(met)}." if met else "none meets point 3 (sim +0.02 with PSNR and "
                     "retrieval not lower).") + "\n")
@@ -298,7 +298,7 @@ def rl_section(ev):
         penalty = meta.get("length_penalty", "none")
         priced = (f", minus the length penalty `{penalty}` (a price per completion token: a repeated object adds "
                   "tokens and nothing to the picture)") if penalty != "none" else ""
-        L.append(f"Stage 2 (the TypeScript trainer, `{meta.get('command', 'uae train')}`, the same trainer as the "
+        L.append(f"Stage 2 (the TypeScript trainer, `{meta.get('command') or 'uae train'}`, the same trainer as the "
                  "page's Train live; its checkpoints and log imported by `python3 -m uae.from_bundle --stage2`): GRPO "
                  "on the caption decoder of the encoder (vision encoder, decoder, scorer and backbone frozen), reward = "
                  f"`{meta.get('reward', 'sim')}`: the scorer's sim and the i2i backbone's cosine (docs/backbones.md) "
