@@ -40,7 +40,7 @@ loops loops-seed3 --dataset-seed 3
 loops loops-seed4 --dataset-seed 4
 loops loops-flowgrpo-seed3 --dataset-seed 3 --bundle public/models/uae-shapes-flowgrpo
 $PY -m uae.stage3_paired   # issue 19 point 3: 500 scenes of seeds 3 and 4, 3 noise seeds, paired
-for ab in $($PY -c "from uae.card_rl import STAGE3_ABLATIONS as A; print(*[a[0] for a in A])"); do   # those run here
+for ab in $($PY -c "from uae.card_stage3 import STAGE3_ABLATIONS as A; print(*[a[0] for a in A])"); do   # those run here
   if [ -f "${UAE_WORK:-work}/ckpt/$ab.pt" ]; then $PY -m uae.stage3_paired --stage "$ab"; fi
 done
 $PY -m uae.evaluate --scorer

@@ -11,7 +11,7 @@ import shutil
 import torch
 
 from . import config as C
-from .checkpoints import final_stage2_encoder, load_models, stage2_meta, stage2_snapshots
+from .checkpoints import final_stage2_encoder, load_models, run_meta, stage2_snapshots, stage3_reward
 from .common import REPO, TOKENIZER_PATH, ensure_data, load_tokenizer, setup, to_pixels, work_dir
 from .export import _VaeDecode, export_caption_model, export_decoder, export_scorer, round_to_fp16, write_manifest
 from .infer import greedy_captions
@@ -57,7 +57,7 @@ def rl_artifacts(cold_start, out_dir, name="rl_encoder"):
 def stage2_label():
     """The stage-2 run's label: its reward (and length penalty), and the trainer when uae.from_bundle --stage2
     imported it from the TypeScript trainer (models/work/logs/rl_encoder.meta.json)."""
-    meta = stage2_meta()
+    meta = run_meta()
     if meta is None:
         return "Stage 2: GRPO on the encoder (reward = sim)"
     reward = meta.get("reward", "sim")
@@ -72,7 +72,7 @@ def recorded_runs(out_dir):
     for stage, name, rid, label in (
             ("2", "rl_encoder", "stage2-grpo", stage2_label()),
             ("3", "rl_flow", "stage3-flow-grpo",
-             f"Stage 3: Flow-GRPO on the decoder (reward = {(stage2_meta('rl_flow') or {}).get('reward', 'sim')})")):
+             f"Stage 3: Flow-GRPO on the decoder (reward = {stage3_reward()})")):
         log = work_dir("logs", f"{name}.jsonl")
         if os.path.exists(log):
             os.makedirs(os.path.join(out_dir, "runs"), exist_ok=True)

@@ -62,12 +62,24 @@ def stage2_snapshots(name="rl_encoder"):
     return [(int(os.path.basename(p)[5:9]), p) for p in paths]
 
 
-def stage2_meta(name="rl_encoder"):
-    """How stage 2 was trained when uae.from_bundle --stage2 imported it (models/work/logs/rl_encoder.meta.json), or
-    None; with name="rl_flow", stage 3's options as uae.rl_flow ran them (rl_flow.meta.json)."""
+def run_meta(name="rl_encoder"):
+    """How an RL run was trained (models/work/logs/NAME.meta.json), or None: rl_encoder's is written when uae.from_bundle
+    --stage2 imports stage 2, rl_flow's (and an ablation's) by uae.rl_flow."""
     import json
     p = work_dir("logs", f"{name}.meta.json")
     return json.load(open(p)) if os.path.exists(p) else None
+
+
+def stage3_reward():
+    """The reward the stage 3 in models/work was trained with (`sim` for runs from before rl_flow.meta.json)."""
+    return (run_meta("rl_flow") or {}).get("reward", "sim")
+
+
+def read_log(stage):
+    """A run's log rows (models/work/logs/STAGE.jsonl), [] when it has not run."""
+    import json
+    path = work_dir("logs", f"{stage}.jsonl")
+    return [json.loads(line) for line in open(path)] if os.path.exists(path) else []
 
 
 def final_stage2_encoder(encoder, name="rl_encoder"):

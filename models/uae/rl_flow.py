@@ -164,7 +164,7 @@ def run(cfg_name, rl, out_name="rl_flow"):
                                                    tok.eos_id, tok.pad_id), tok.bos_id, tok.eos_id, tok.pad_id)
         uctx_one, _ = policy.text(empty)
     evaluate = Evaluator(m, tok, ho_images[: rl.eval_n], ho_ids, rl.eval_steps, guidance, empty, shape)
-    # the reward: stage 2's weighted sum of cosines (uae.rl's Rewarder; an i2i weight loads the image-image backbone)
+    # the reward: a weighted sum of fidelity terms (uae.rl's Rewarder: sim, i2i, psnr; i2i loads the backbone)
     weights = parse_reward(rl.reward, FLOW_REWARD_NAMES)
     rewarder = Rewarder(m, tok, rl.sample_steps, shape[0], guidance, weights)
     log = Log(out_name)
