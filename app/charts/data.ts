@@ -23,6 +23,11 @@ export interface ChartSeries {
    * magnitude than the first group's is drawn against a right axis. Without it a series is its own group.
    */
   group?: string;
+  /**
+   * What the values measure, when the panel knows it (the reward chart: the run's reward functions): a group
+   * measuring something else than the first group does never shares its axis, whatever the magnitudes.
+   */
+  scale?: string;
   /** Shown as the legend entry's tooltip, e.g. the key as the log file wrote it. */
   note?: string;
 }
@@ -101,15 +106,19 @@ function magnitude([lo, hi]: [number, number]): number {
 /**
  * Returns which groups of `series` (see ChartSeries.group) share the first group's scale: a group is of
  * another scale when its largest |value| is more than SCALE_RATIO times off the reference's (the first
- * group with a non-zero value). All-zero groups fit any scale. Returns the ids of the series of another scale.
+ * group with a non-zero value), or when both name what they measure (ChartSeries.scale) and it differs.
+ * All-zero groups fit any scale. Returns the ids of the series of another scale.
  */
 export function otherScaleIds(series: readonly ChartSeries[]): string[] {
   const groups = new Map<string, ChartSeries[]>();
   for (const s of series) groups.set(s.group ?? s.id, [...(groups.get(s.group ?? s.id) ?? []), s]);
-  const sizes = [...groups.values()].map((g) => ({ g, m: magnitude(seriesExtent(g) ?? [0, 0]) }));
-  const ref = sizes.find((x) => x.m > 0)?.m;
+  const sizes = [...groups.values()].map((g) => ({ g, m: magnitude(seriesExtent(g) ?? [0, 0]), scale: g[0].scale }));
+  const ref = sizes.find((x) => x.m > 0);
   if (ref === undefined) return [];
-  return sizes.filter(({ m }) => m > 0 && Math.max(m, ref) / Math.min(m, ref) > SCALE_RATIO).flatMap(({ g }) => g.map((s) => s.id));
+  const otherSize = (m: number) => Math.max(m, ref.m) / Math.min(m, ref.m) > SCALE_RATIO;
+  const otherMeasure = (scale: string | undefined) => scale !== undefined && ref.scale !== undefined && scale !== ref.scale;
+  const other = ({ m, scale }: (typeof sizes)[number]) => m > 0 && (otherSize(m) || otherMeasure(scale));
+  return sizes.filter(other).flatMap(({ g }) => g.map((s) => s.id));
 }
 
 /**

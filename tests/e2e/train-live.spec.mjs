@@ -151,6 +151,16 @@ async function runTrainLive(ctx) {
     assert.equal(await page.getByTestId('tl-field-steps').inputValue(), String(steps));
     assert.equal(await page.getByTestId('tl-field-device').inputValue(), 'auto', 'the gradient device is Auto by default');
     if (gpu) return;
+    // The form reads as a grid of fields: the presets line spans it, and no field is stretched taller than a line
+    // (the presets once sat in one grid cell and made their row, and every input of it, ~200 px tall).
+    const layout = await page.getByTestId('tl-form').evaluate((form) => {
+      const presets = form.querySelector('.tl-presets').getBoundingClientRect();
+      const inner = form.getBoundingClientRect();
+      const tallest = Math.max(...[...form.querySelectorAll('input, select')].map((e) => e.getBoundingClientRect().height));
+      return { presetsShare: presets.width / inner.width, tallest };
+    });
+    assert.ok(layout.presetsShare > 0.8, `the presets line takes ${(layout.presetsShare * 100).toFixed(0)} % of the form's width`);
+    assert.ok(layout.tallest < 48, `a form field is ${layout.tallest.toFixed(0)} px tall`);
     // Both invalid fields of the link are outlined and named, one message each.
     await page.getByTestId('tl-form-errors').waitFor();
     const named = () => page.getByTestId('tl-form-error').evaluateAll((ps) => ps.map((p) => [p.dataset.field, p.textContent]));

@@ -105,6 +105,39 @@ describe('chart axes', () => {
     // Lines of one run stay on one axis whatever their size; all-zero groups fit any scale.
     expect(otherScaleIds([line('kl', [0.001, 0.14], 'r'), line('kl_loss', [0, 0.0004], 'r')])).toEqual([]);
     expect(otherScaleIds([line('z', [0, 0], 'z'), sim, trl])).toEqual(['trl']);
+    // Runs that say what they measure and measure different things never share an axis, whatever the sizes;
+    // one that does not say shares by size.
+    const scaled = (id: string, ys: number[], scale?: string): ChartSeries => ({ ...line(id, ys, id), scale });
+    expect(otherScaleIds([scaled('a', [0.3, 0.8], 'i2i+sim'), scaled('b', [0.9, 1.1], 'psnr+sim')])).toEqual(['b']);
+    expect(otherScaleIds([scaled('a', [0.3, 0.8], 'sim'), scaled('b', [0.4, 0.9], 'sim')])).toEqual([]);
+    expect(otherScaleIds([scaled('a', [0.3, 0.8], 'sim'), scaled('b', [0.4, 0.9])])).toEqual([]);
+  });
+
+  it('the shipped bundle’s two runs: stage 3’s reward (sim + 0.01 × PSNR) gets the right axis of the reward chart', () => {
+    const runs = join(import.meta.dirname, '..', '..', 'public', 'models', 'uae-shapes', 'runs');
+    const parse = (file: string, id: string) => parseRunLog(readFileSync(join(runs, file), 'utf8'), file, { id, label: id });
+    const s2 = parse('stage2-grpo.jsonl', 'stage2');
+    const s3 = parse('stage3-flow-grpo.jsonl', 'stage3');
+    const reward = TRAINING_CHARTS.find((c) => c.id === 'reward')!;
+    const series = chartSeries(reward, [
+      { run: s2, index: 0 },
+      { run: s3, index: 1 },
+    ]);
+    expect(series.map((s) => s.scale)).toEqual(['i2i+length_penalty+sim', 'psnr+sim']);
+    const axes = chartAxes(series)!;
+    expect(axes.rightIds).toEqual(['stage3|reward']);
+    // within 3× of each other in size, so by size alone they shared one axis before
+    expect(otherScaleIds(series.map((s) => ({ ...s, scale: undefined })))).toEqual([]);
+    // The other charts do not know what a run measures: the held-out sim of both runs shares the left axis.
+    const fidelity = chartSeries(
+      TRAINING_CHARTS.find((c) => c.id === 'fidelity')!,
+      [
+        { run: s2, index: 0 },
+        { run: s3, index: 1 },
+      ],
+    );
+    expect(fidelity.every((s) => s.scale === undefined)).toBe(true);
+    expect(chartAxes(fidelity)!.right).toBeNull();
   });
 
   it('mixed-scale overlay of the fixtures: the TRL run’s reward (−3…5) goes right, the subtitle says just "reward"', () => {

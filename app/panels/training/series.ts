@@ -1,6 +1,6 @@
 // Runs → chart series for the shared MetricChart: one line per (run, chart line), bands from ± std or
 // min–max logged at the same step. Pure (unit-tested in Node).
-import { loggedKey, resolveChart, type ChartSpec, type RunLog, type RunPoint } from '../../../src/engine/runs/index.ts';
+import { loggedKey, resolveChart, rewardFunctions, type ChartSpec, type RunLog, type RunPoint } from '../../../src/engine/runs/index.ts';
 import type { ChartSeries, XY } from '../../charts/data';
 
 /** Colours of overlaid runs (charts with one line) and of a chart's lines (charts with several). */
@@ -49,13 +49,25 @@ export function chartSeries(chart: ChartSpec, runs: { run: RunLog; index: number
         color: single ? PALETTE[index % PALETTE.length] : PALETTE[lineIndex % PALETTE.length],
         dash: single ? undefined : DASHES[index % DASHES.length],
         points,
-        // One scale per run: a run of another magnitude gets the chart's right axis.
+        // One scale per run: a run of another magnitude, or on the reward chart one rewarded otherwise, gets the
+        // chart's right axis.
         group: run.id,
+        scale: chart.fidelityYLabel ? rewardScale(run) : undefined,
         note: keyNote(run, line.key, band),
       });
     });
   }
   return out;
+}
+
+/**
+ * Returns what a run's reward measures, by the reward functions it logs (`rewards/<name>/mean`: stage 2's
+ * `i2i+length_penalty+sim`, stage 3's `psnr+sim`), or undefined when it names none (a reward of unknown make shares any axis
+ * its magnitude allows).
+ */
+function rewardScale(run: RunLog): string | undefined {
+  const fns = rewardFunctions(run);
+  return fns.length > 0 ? fns.join('+') : undefined;
 }
 
 /** Returns a line's legend tooltip: its keys as the file logged them ("eval/reward ← eval_reward"). */
