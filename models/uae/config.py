@@ -230,8 +230,9 @@ class FlowGRPOConfig:
     sde_window (W > 0: only W consecutive steps are stochastic and trained, Flow-GRPO-Fast), minibatches;
     eval_every / eval_n / eval_steps (held-out Euler reconstructions), ckpt_every; global_std (1: advantages
     over the batch's std, as Flow-GRPO's configs), log_name (logs and checkpoints, e.g. an ablation's); reward:
-    `sim` or a mix `sim=W,i2i=W,psnr=W` (stage 2's names: the scorer's cosine and the image-image backbone's; and
-    each reconstruction's PSNR in dB)."""
+    `sim` or a mix `sim=W,i2i=W,psnr=W,readback=W` (stage 2's names: the scorer's cosine and the image-image
+    backbone's; each reconstruction's PSNR in dB; the frozen encoder's per-token probability of its caption, read
+    from the reconstruction)."""
     steps: int
     images: int
     group: int

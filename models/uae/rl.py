@@ -155,8 +155,10 @@ def grpo_iterations(policy, opt, params, enc, ids, lengths, truncated, old_logp,
 
 
 REWARD_NAMES = ("sim", "i2i")
-# Stage 3 (uae.rl_flow) may also pay for pixel fidelity: `psnr`, each reconstruction's PSNR in dB against its original
-FLOW_REWARD_NAMES = REWARD_NAMES + ("psnr",)
+# Stage 3 (uae.rl_flow) may also pay for pixel fidelity: `psnr`, each reconstruction's PSNR in dB against its original;
+# and for being read back: `readback`, the frozen stage-2 encoder's per-token probability (geometric mean) of the
+# caption the reconstruction was drawn from, read from the reconstruction (understanding as the decoder's reward)
+FLOW_REWARD_NAMES = REWARD_NAMES + ("psnr", "readback")
 
 
 def parse_reward(spec, names=REWARD_NAMES):
@@ -223,14 +225,27 @@ class Rewarder:
         return (self.m["scorer"].image(recon) * orig_emb).sum(-1)
 
     @torch.no_grad()
-    def components(self, px, recon, group=1):
+    def readback(self, recon, ids):
+        """Reconstructions [B,3,64,64] and the decoder input ids they were drawn from ([BOS] caption [EOS] [PAD]...)
+        -> [B] exp(mean log p(token | recon, prefix)) over the caption's tokens and [EOS], under the frozen encoder."""
+        inp, tgt = ids[:, :-1], ids[:, 1:]
+        logp = torch.log_softmax(self.m["encoder"](recon, inp), -1).gather(-1, tgt[..., None])[..., 0]
+        mask = (tgt != self.tok.pad_id).float()
+        return torch.exp((logp * mask).sum(1) / mask.sum(1).clamp(min=1))
+
+    @torch.no_grad()
+    def components(self, px, recon, group=1, ids=None):
         """Originals px [B,3,64,64] and their reconstructions [B*group,...] (each original's `group` in a row) -> TRL
         reward components [{name, weight, values}] of the mix (values: each reward's cosine per reconstruction); each
-        original is embedded once."""
+        original is embedded once. `ids` (the decoder input ids of each reconstruction) only for `readback`."""
         out = []
         for name, w in self.weights.items():
             if name == "psnr":   # pixel fidelity (stage 3 only): dB against each reconstruction's own original
                 values = psnr_db(recon, px.repeat_interleave(group, 0))
+            elif name == "readback":   # stage 3 only: is the drawing read back as its caption?
+                if ids is None:
+                    raise ValueError("the readback reward needs the captions' ids")
+                values = self.readback(recon, ids)
             else:
                 f = self.m["scorer"].image if name == "sim" else self.backbone
                 values = (f(recon) * f(px).repeat_interleave(group, 0)).sum(-1)

@@ -3,7 +3,8 @@
 The encoder is frozen at stage 2's final checkpoint and writes one greedy caption per image; the decoder
 samples a group of G latents per caption with Flow-GRPO's SDE sampler (same marginals as the Euler ODE,
 Gaussian steps with log-probabilities), decodes them, and is rewarded with sim(image, reconstruction) (or, with
-`--reward sim=W,i2i=W,psnr=W`, a weighted sum of the scorer's cosine, the image-image backbone's and the PSNR in dB).
+`--reward sim=W,i2i=W,psnr=W,readback=W`, a weighted sum of the scorer's cosine, the image-image backbone's, the PSNR
+in dB and the frozen encoder's per-token probability of reading the caption back from the reconstruction).
 The text tower and latent decoder stay frozen; the flow transformer is the policy, with KL to the pre-RL
 transformer ||mu_theta - mu_ref||^2 / (2 sigma_t^2). Classifier-free guidance at the bundle's scale is
 part of the policy's velocity; in the training pass its unconditional branch is detached, as Flow-GRPO's
@@ -196,7 +197,7 @@ def run(cfg_name, rl, out_name="rl_flow"):
             window = sde_window(rl.sample_steps, rl.sde_window, rng) if rl.sde_window else None
             z, states, old_logp, ts = sample_sde(policy.flow, ctx, uctx, guidance, rl.sample_steps, a, gen, shape,
                                                  sde_steps=window)
-            rewards, reward_parts = grpo_ref.combine_rewards(rewarder.components(px, vae(z), group=G))
+            rewards, reward_parts = grpo_ref.combine_rewards(rewarder.components(px, vae(z), group=G, ids=ids))
         # Group std by default; Flow-GRPO's configs set global_std = True (the ablation is in the model card)
         adv = grpo_ref.flow_advantages(rewards, G, global_std=bool(rl.global_std))
         adv_t = torch.tensor(np.clip(adv, -rl.adv_clip_max, rl.adv_clip_max), dtype=torch.float32)

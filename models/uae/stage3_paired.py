@@ -60,6 +60,20 @@ def measure(m, flows, tok, images, noise_seeds, shape, guidance, bs=125):
     return out
 
 
+def load_pair(config, stage):
+    """The pre-RL models (their encoder stage 2's last, fp16-rounded as exported) and the stage-3 ones of `stage`
+    -> (cfg, tok, pre, rl, encoder step, latent shape, guidance)."""
+    setup(0)
+    cfg = C.get(config)
+    tok = load_tokenizer(TOKENIZER_PATH)
+    pre = load_models(cfg, tok, "flow")
+    rl = load_models(cfg, tok, stage)
+    enc_step = final_stage2_encoder(pre["encoder"])
+    round_to_fp16(pre["encoder"])   # as exported
+    shape = (cfg["flow"]["latent_channels"], cfg["flow"]["latent_size"], cfg["flow"]["latent_size"])
+    return cfg, tok, pre, rl, enc_step, shape, cfg["flow"].get("guidance", 2.0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", default="3,4", help="held-out dataset seeds (comma-separated)")
@@ -68,15 +82,7 @@ def main():
     ap.add_argument("--config", default="full", choices=["full", "tiny"])
     ap.add_argument("--stage", default="rl_flow", help="the refined decoder's checkpoint (an ablation's --log-name)")
     a = ap.parse_args()
-    setup(0)
-    cfg = C.get(a.config)
-    tok = load_tokenizer(TOKENIZER_PATH)
-    pre = load_models(cfg, tok, "flow")
-    rl = load_models(cfg, tok, a.stage)
-    enc_step = final_stage2_encoder(pre["encoder"])
-    round_to_fp16(pre["encoder"])   # as exported
-    shape = (cfg["flow"]["latent_channels"], cfg["flow"]["latent_size"], cfg["flow"]["latent_size"])
-    guidance = cfg["flow"].get("guidance", 2.0)
+    cfg, tok, pre, rl, enc_step, shape, guidance = load_pair(a.config, a.stage)
     noise = [int(s) for s in a.noise.split(",")]
     seeds = [int(s) for s in a.seeds.split(",")]
     per, pooled = [], {"pre": {}, "rl": {}}

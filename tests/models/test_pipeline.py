@@ -264,6 +264,13 @@ def test_stage3_reward_mix_adds_the_backbone_cosine(tiny_bundle):
         assert r["rewards/i2i/mean"] != r["rewards/sim/mean"]
     plain = [json.loads(line) for line in open(work / "logs" / "rl_flow.jsonl")][1:]
     assert not any(k.startswith("rewards/") for k in plain[0])   # the sim-only run keeps Flow-GRPO's names
+    # the readback reward: the frozen encoder's per-token probability of each reconstruction's caption
+    subprocess.run([PY, "-m", "uae.rl_flow", "--config", "tiny", "--reward", "sim=1,readback=0.5", "--log-name",
+                    "rl_flow_readback"], cwd=cwd, env=env, check=True, capture_output=True)
+    rows = [json.loads(line) for line in open(work / "logs" / "rl_flow_readback.jsonl")][1:]
+    for r in rows:
+        assert 0 < r["rewards/readback/mean"] < 1
+        assert abs(r["reward"] - (r["rewards/sim/mean"] + 0.5 * r["rewards/readback/mean"])) < 1e-9
 
 
 def test_stage3_paired_compares_both_decoders_on_the_same_scenes_and_noise(tiny_bundle, tmp_path):
@@ -285,6 +292,23 @@ def test_stage3_paired_compares_both_decoders_on_the_same_scenes_and_noise(tiny_
             assert abs(x["diff"] - (x["rl"] - x["pre"])) < 1e-9 and x["ci95"] >= 0
     pooled = d["rows"][-1]["sim"]["pre"]
     assert abs(pooled - (d["rows"][0]["sim"]["pre"] + d["rows"][1]["sim"]["pre"]) / 2) < 1e-9
+
+
+def test_loops_runs_both_decoders_from_the_same_noise(tiny_bundle, tmp_path):
+    """uae.loops: per decoder and loop, median sim / ratio / tokens; the pre-RL decoder against itself (`--stage flow`)
+    gives the same rows, since both get the same noise at every loop."""
+    import shutil
+    work, _, _ = tiny_bundle
+    mine = tmp_path / "work"
+    shutil.copytree(work, mine)
+    r = subprocess.run([PY, "-m", "uae.loops", "--config", "tiny", "--seed", "3", "--scenes", "4", "--loops", "3",
+                        "--stage", "flow"], cwd=os.path.join(REPO, "models"), env=dict(os.environ, UAE_WORK=str(mine)),
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    d = json.load(open(mine / "eval" / "loops-flow-3.json"))
+    assert [row["loop"] for row in d["pre"]] == [1, 2, 3] and d["pre"][0]["ratio_median"] == 1.0
+    assert d["flow"] == d["pre"]
+    assert all(-1 <= row["sim_median"] <= 1 and row["tokens_mean"] >= 0 for row in d["pre"])
 
 
 def test_checkpoints_recovered_from_a_bundle_equal_the_exported_weights(tiny_bundle, tmp_path):

@@ -253,3 +253,34 @@ def test_length_penalty_parses_like_uae_train():
     total, metrics = ref.combine_rewards([{"name": "sim", "weight": 1.0, "values": [0.5, 0.5]}], np.array([10, 20]),
                                          parse_length_penalty("linear:0.005"))
     assert np.allclose(total, [0.45, 0.4]) and metrics["rewards/length_penalty/mean"] == pytest.approx(-0.075)
+
+
+def test_stage3_readback_reward_is_the_encoders_per_token_probability_of_the_caption():
+    from uae.rl import FLOW_REWARD_NAMES, Rewarder, parse_reward
+    assert parse_reward("sim=1,readback=0.5", FLOW_REWARD_NAMES) == {"sim": 1.0, "readback": 0.5}
+    with pytest.raises(ValueError, match="NAME in sim, i2i, got"):
+        parse_reward("readback")                  # stage 3 only
+    V, pad = 6, 0
+    # a fake encoder whose next-token distribution depends on the image's mean (one row per reconstruction)
+    table = torch.log_softmax(torch.arange(V, dtype=torch.float32), -1)
+
+    def encoder(recon, inp):
+        assert inp.shape[1] == 5                 # ids [B, 6] without the last position
+        shift = recon.mean((1, 2, 3))[:, None, None]
+        return table.expand(inp.shape[0], inp.shape[1], V) * (1 + shift)
+
+    rw = Rewarder.__new__(Rewarder)
+    rw.m, rw.weights, rw.backbone = {"encoder": encoder}, {"readback": 1.0}, None
+    rw.tok = SimpleNamespace(pad_id=pad)
+    ids = torch.tensor([[1, 3, 4, 2, pad, pad],   # [BOS] 3 4 [EOS]: three targets
+                        [1, 5, 2, pad, pad, pad]])  # [BOS] 5 [EOS]: two targets
+    recon = torch.stack([torch.zeros(3, 4, 4), torch.ones(3, 4, 4)])
+    values = rw.components(torch.zeros(2, 3, 4, 4), recon, group=1, ids=ids)[0]["values"]
+    want = []
+    for b, targets in enumerate(([3, 4, 2], [5, 2])):
+        lp = torch.log_softmax(table * (1 + recon[b].mean()), -1)
+        want.append(math.exp(float(sum(lp[t] for t in targets)) / len(targets)))
+    assert np.allclose(values, want, atol=1e-6)
+    assert all(0 < v < 1 for v in values)
+    with pytest.raises(ValueError, match="needs the captions' ids"):
+        rw.components(torch.zeros(2, 3, 4, 4), recon)
