@@ -198,7 +198,8 @@ class Rewarder:
     """Frozen decoder + scorer: captions -> reconstructions (Euler, CFG at the playground's scale) -> sim.
     CFG matters: without it the decoder under-reacts to wrong or repeated objects, and GRPO learns to
     repeat the salient object (measured in the model card). `weights` is the reward mix ({"sim": 1} by
-    default); an `i2i` weight loads the image-image backbone (models/work/ckpt/backbone.pt)."""
+    default); an `i2i` weight loads the image-image backbone (models/work/ckpt/backbone.pt); `psnr` and `readback`
+    (stage 3 only) use the originals' pixels and the frozen encoder m["encoder"]."""
 
     def __init__(self, m, tok, flow_steps, latent_channels, guidance=2.0, weights=None):
         self.m, self.tok, self.steps, self.c, self.g = m, tok, flow_steps, latent_channels, guidance

@@ -180,6 +180,14 @@ describe('report', () => {
     expect(r('node-native-1t: sequential / batched group')?.median).toBeCloseTo(4.5);
     expect(r('chromium-wasm-1t: sequential / batched group')?.median).toBeCloseTo(2);
     expect(ratios.some((x) => x.name.includes('webgpu'))).toBe(false);
+    // the goals: ≤ 2 for the stages it names, none for the sequential group (its goal is the ≥ 4 ratio)
+    expect(r('chromium-wasm-1t / node-native-1t: group')?.goal).toBe('≤ 2');
+    expect(r('chromium-wasm-1t / node-native-1t: group_sequential')?.goal).toBeUndefined();
+    const load = computeRatios([
+      { key: 'node-native-1t', runtime: 'native', stages: [s('load', 200)] },
+      { key: 'chromium-wasm-1t', runtime: 'wasm', stages: [s('load', 500)] },
+    ]);
+    expect(load.map((x) => [x.name, x.goal])).toEqual([['chromium-wasm-1t / node-native-1t: load', '≤ 3']]);
   });
 
   it('tables every backend and names a failed one', () => {
