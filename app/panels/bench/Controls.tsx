@@ -149,7 +149,7 @@ export function Controls() {
             </p>
           )}
           <div className="ro-fields">
-            <label>
+            <label className="ro-wide">
               Reference images
               <select
                 value={form.reference}
