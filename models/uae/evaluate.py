@@ -12,7 +12,7 @@ from .common import TOKENIZER_PATH, Captions, ensure_data, load_tokenizer, setup
 from .encoder import CaptionModel
 from .export import _VaeDecode
 from .flow_decoder import FlowDecoder
-from .infer import euler_sample, greedy_captions
+from .infer import empty_caption_ids, euler_sample, greedy_captions
 from .rl import score_captions
 from .scorer import Scorer
 
@@ -38,8 +38,7 @@ def decoder_by_level(cfg, tok, images, records, n, steps, guidance):
     ae_dec = _VaeDecode(ae, *load_ae(cfg)[1:])
     caps = Captions(records[:n], tok)
     orig = scorer.image(to_pixels(images[:n]))
-    empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
-    empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
+    empty = empty_caption_ids(tok)
     rows = []
     for lv in range(C.LEVELS):
         g = torch.Generator().manual_seed(lv)

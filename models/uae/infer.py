@@ -48,6 +48,29 @@ def decoder_input_ids(ids, bos_id, eos_id, pad_id, max_len=C.MAX_LEN):
     return out
 
 
+def empty_caption_ids(tok):
+    """The empty caption as the text tower reads it, [BOS] [EOS] [PAD]... -> int64 [1, MAX_LEN]: the unconditional
+    input of classifier-free guidance."""
+    empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
+    empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
+    return empty
+
+
+@torch.no_grad()
+def captions_in_batches(encoder, px, tok, bs=125):
+    """Greedy captions of pixels [N,3,64,64], `bs` images at a time -> decoder input ids [N, MAX_LEN]."""
+    ids = torch.cat([greedy_captions(encoder, px[i:i + bs], tok.bos_id, tok.eos_id, tok.pad_id)
+                     for i in range(0, len(px), bs)])
+    return decoder_input_ids(ids, tok.bos_id, tok.eos_id, tok.pad_id)
+
+
+@torch.no_grad()
+def draw_in_batches(flow, vae, ids, steps, guidance, gen, empty, shape, bs=125):
+    """Euler reconstructions of decoder input ids [N, MAX_LEN], `bs` at a time from one noise stream -> images."""
+    return torch.cat([vae(euler_sample(flow.text, flow.flow, ids[i:i + bs], steps, guidance, gen, empty, shape))
+                      for i in range(0, len(ids), bs)])
+
+
 @torch.no_grad()
 def euler_sample(text, flow, ids, steps, guidance, generator, empty_ids=None, shape=(8, 8, 8)):
     """Rectified-flow Euler sampling from t=1 (noise) to t=0 -> latents [B,*shape]; CFG when guidance != 1."""

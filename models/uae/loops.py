@@ -16,29 +16,24 @@ import json
 import numpy as np
 import torch
 
-from . import config as C
 from .common import from_pixels, scene_set, to_pixels, work_dir
 from .export import _VaeDecode
-from .infer import decoder_input_ids, euler_sample, greedy_captions
+from .infer import captions_in_batches, draw_in_batches, empty_caption_ids
 from .stage3_paired import STEPS, load_pair
 
 
 @torch.no_grad()
 def loops(m, flow, tok, px, n_loops, shape, guidance, noise_seed=0, bs=100):
     """Originals px [N,3,64,64] -> (sim [loops, N] against the originals, tokens [loops, N])."""
-    empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
-    empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
+    empty = empty_caption_ids(tok)
     vae = _VaeDecode(m["ae"], m["scale"], m["shift"]).eval()
     orig = m["scorer"].image(px)
     gen = torch.Generator().manual_seed(noise_seed)
     cur, sims, tokens = px, [], []
     for _ in range(n_loops):
-        ids = torch.cat([greedy_captions(m["encoder"], cur[i:i + bs], tok.bos_id, tok.eos_id, tok.pad_id)
-                         for i in range(0, len(cur), bs)])
-        ids = decoder_input_ids(ids, tok.bos_id, tok.eos_id, tok.pad_id)
+        ids = captions_in_batches(m["encoder"], cur, tok, bs)
         tokens.append(((ids != tok.pad_id) & (ids != tok.bos_id) & (ids != tok.eos_id)).sum(1).numpy())
-        rec = torch.cat([vae(euler_sample(flow.text, flow.flow, ids[i:i + bs], STEPS, guidance, gen, empty, shape))
-                         for i in range(0, len(ids), bs)])
+        rec = draw_in_batches(flow, vae, ids, STEPS, guidance, gen, empty, shape, bs)
         cur = to_pixels(from_pixels(rec))   # 8-bit, as the next loop reads it
         sims.append((m["scorer"].image(cur) * orig).sum(-1).numpy())
     return np.stack(sims), np.stack(tokens)

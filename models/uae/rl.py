@@ -25,7 +25,7 @@ from . import config as C
 from .checkpoints import Checkpoint, load_models, snapshot_path
 from .common import REPO, Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, psnr_db, to_pixels
 from .export import _VaeDecode
-from .infer import decoder_input_ids, euler_sample, greedy_captions
+from .infer import decoder_input_ids, empty_caption_ids, euler_sample, greedy_captions
 
 
 @torch.no_grad()
@@ -209,8 +209,7 @@ class Rewarder:
             from .backbone import load_backbone
             self.backbone = load_backbone()
         self.vae = _VaeDecode(m["ae"], m["scale"], m["shift"]).eval()
-        self.empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
-        self.empty[0, 0], self.empty[0, 1] = tok.bos_id, tok.eos_id
+        self.empty = empty_caption_ids(tok)
 
     @torch.no_grad()
     def reconstruct(self, ids, gen):

@@ -34,7 +34,7 @@ from . import config as C
 from .checkpoints import Checkpoint, final_stage2_encoder, load_models
 from .common import Log, TOKENIZER_PATH, ensure_data, load_tokenizer, preset_cli, to_pixels, work_dir
 from .export import _VaeDecode
-from .infer import decoder_input_ids, euler_sample, greedy_captions
+from .infer import decoder_input_ids, empty_caption_ids, euler_sample, greedy_captions
 from .rl import FLOW_REWARD_NAMES, Rewarder, parse_reward
 
 
@@ -158,8 +158,7 @@ def run(cfg_name, rl, out_name="rl_flow"):
     vae = _VaeDecode(m["ae"], m["scale"], m["shift"]).eval()
     shape = (cfg["flow"]["latent_channels"], cfg["flow"]["latent_size"], cfg["flow"]["latent_size"])
     guidance = cfg["flow"].get("guidance", 2.0)
-    empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
-    empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
+    empty = empty_caption_ids(tok)
     with torch.no_grad():
         ho_ids = decoder_input_ids(greedy_captions(m["encoder"], to_pixels(ho_images[: rl.eval_n]), tok.bos_id,
                                                    tok.eos_id, tok.pad_id), tok.bos_id, tok.eos_id, tok.pad_id)

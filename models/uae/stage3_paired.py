@@ -22,7 +22,7 @@ from . import config as C
 from .checkpoints import final_stage2_encoder, load_models
 from .common import TOKENIZER_PATH, load_tokenizer, psnr_db, scene_set, setup, to_pixels, work_dir
 from .export import _VaeDecode, round_to_fp16
-from .infer import decoder_input_ids, euler_sample, greedy_captions
+from .infer import captions_in_batches, draw_in_batches, empty_caption_ids
 
 STEPS = 12   # the bundle's default Euler steps (manifest defaults.flowSteps)
 
@@ -38,11 +38,8 @@ def measure(m, flows, tok, images, noise_seeds, shape, guidance, bs=125):
     """Per decoder: per-scene sim, PSNR and retrieval hit, each averaged over the noise seeds -> {name: {metric: [N]}}."""
     px = to_pixels(images)
     n = len(px)
-    ids = torch.cat([greedy_captions(m["encoder"], px[i:i + bs], tok.bos_id, tok.eos_id, tok.pad_id)
-                     for i in range(0, n, bs)])
-    ids = decoder_input_ids(ids, tok.bos_id, tok.eos_id, tok.pad_id)
-    empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
-    empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
+    ids = captions_in_batches(m["encoder"], px, tok, bs)
+    empty = empty_caption_ids(tok)
     vae = _VaeDecode(m["ae"], m["scale"], m["shift"]).eval()
     orig = m["scorer"].image(px)
     out = {}
@@ -50,8 +47,7 @@ def measure(m, flows, tok, images, noise_seeds, shape, guidance, bs=125):
         acc = {"sim": np.zeros(n), "psnr": np.zeros(n), "retrieval": np.zeros(n)}
         for ns in noise_seeds:
             gen = torch.Generator().manual_seed(ns)   # the same noise for both decoders: a paired comparison
-            rec = torch.cat([vae(euler_sample(flow.text, flow.flow, ids[i:i + bs], STEPS, guidance, gen, empty, shape))
-                             for i in range(0, n, bs)])
+            rec = draw_in_batches(flow, vae, ids, STEPS, guidance, gen, empty, shape, bs)
             emb = m["scorer"].image(rec)
             acc["sim"] += (emb * orig).sum(-1).numpy()
             acc["psnr"] += psnr_db(rec, px).numpy()

@@ -18,6 +18,7 @@ from .common import (Captions, Log, TOKENIZER_PATH, cosine_lr, encode_texts, ens
                      recorded_times, setup, to_pixels, work_dir)
 from .encoder import CaptionModel
 from .flow_decoder import FlowDecoder, LatentAutoEncoder
+from .infer import empty_caption_ids
 from .labels import AttributeHead, scene_targets
 from .scorer import Scorer
 from .vocab import COLOURS, SHAPES, SIZES
@@ -145,8 +146,7 @@ def train_flow(cfg, data, tok):
     z_all = latents_of(ae, scale, shift, data["train"][0])
     caps = Captions(data["train"][1], tok)
     model = FlowDecoder(hp, tok.vocab_size, tok.pad_id)
-    empty = torch.full((1, C.MAX_LEN), tok.pad_id, dtype=torch.int64)
-    empty[0, 0], empty[0, 1] = tok.bos_id, tok.eos_id
+    empty = empty_caption_ids(tok)
 
     def step(i, rng):
         idx = rng.integers(0, len(z_all), hp["batch"])
