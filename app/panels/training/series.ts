@@ -52,7 +52,7 @@ export function chartSeries(chart: ChartSpec, runs: { run: RunLog; index: number
         // One scale per run: a run of another magnitude, or on the reward chart one rewarded otherwise, gets the
         // chart's right axis.
         group: run.id,
-        scale: chart.fidelityYLabel ? rewardScale(run) : undefined,
+        scale: chart.perReward ? rewardScale(run) : undefined,
         note: keyNote(run, line.key, band),
       });
     });

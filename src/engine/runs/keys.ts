@@ -25,6 +25,8 @@ export interface ChartSpec {
   yLabel: string;
   /** The subtitle instead of `yLabel` when every run drawn is rewarded with this project's fidelity (isFidelityReward). */
   fidelityYLabel?: string;
+  /** The chart draws each run's reward: runs rewarded otherwise (other reward functions logged) never share an axis. */
+  perReward?: boolean;
   lines: ChartLineSpec[];
 }
 
@@ -49,6 +51,7 @@ export const TRAINING_CHARTS: readonly ChartSpec[] = [
     title: 'Reward ± std',
     yLabel: 'reward',
     fidelityYLabel: 'reward (fidelity)',
+    perReward: true,
     lines: [{ key: 'reward', label: 'reward', aliases: ['rewards/sim/mean'], std: 'reward_std' }],
   },
   {
