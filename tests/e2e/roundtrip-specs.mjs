@@ -183,6 +183,16 @@ async function runRoundTripSpecs(ctx) {
       const width = await page.getByTestId(id).evaluate((c) => c.getBoundingClientRect().width);
       assert.ok(width >= 192, `${id} is drawn ${width} px wide, not ≥ 192`);
     }
+    // The bundle choice shows the chosen bundle's whole name (in one grid column it read "UAE Shapes (refe").
+    const fit = await page.getByTestId('rt-bundle').evaluate((sel) => {
+      const st = getComputedStyle(sel);
+      const ctx2d = document.createElement('canvas').getContext('2d');
+      ctx2d.font = `${st.fontWeight} ${st.fontSize} ${st.fontFamily}`;
+      const text = sel.selectedOptions[0]?.textContent ?? '';
+      const room = sel.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight) - 16; // 16: the arrow
+      return { text, need: ctx2d.measureText(text).width, room };
+    });
+    assert.ok(fit.text.length > 0 && fit.need <= fit.room, `the bundle choice cuts "${fit.text}": ${fit.need} px in ${fit.room}`);
   });
 
   await step('an image through the file input: shown with its cover-cropped 64x64 model view and the policy', async () => {
