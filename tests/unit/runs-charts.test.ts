@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCsvRecords, parseRunLog, TRAINING_CHARTS, keyChart } from '../../src/engine/runs/index.ts';
 import { bandKey, chartAxes, pointCount, seriesCsv, seriesExtent, seriesRows, valueKey, type ChartSeries } from '../../app/charts/data.ts';
-import { chartSeries, PALETTE, DASHES } from '../../app/panels/training/series.ts';
+import { chartSeries, legendNames, PALETTE, DASHES } from '../../app/panels/training/series.ts';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'runs');
 const jsonl = parseRunLog(readFileSync(join(DIR, 'run.jsonl'), 'utf8'), 'run.jsonl', { id: 'a', label: 'A' });
@@ -140,6 +140,29 @@ describe('run → chart series (training panel)', () => {
       [PALETTE[1], DASHES[1]],
       [PALETTE[2], DASHES[1]],
     ]);
+  });
+
+  it('legends name overlaid runs by what precedes their colon when those differ (tooltips keep the whole label)', () => {
+    const s2 = 'Stage 2: GRPO on the encoder by uae train (reward = sim=0.5,i2i=0.5, length penalty linear:0.005)';
+    const s3 = 'Stage 3: Flow-GRPO on the decoder (reward = sim=1,psnr=0.01)';
+    const live = 'Stage 2: GRPO trained live in the page';
+    expect(legendNames([s2, s3])).toEqual(['Stage 2', 'Stage 3']);
+    expect(legendNames([s2, live])).toEqual([s2, live]); // the same head: whole labels
+    expect(legendNames([s3, 'run.jsonl'])).toEqual([s3, 'run.jsonl']); // one without a colon: whole labels
+    const runs = [
+      { run: { ...jsonl, label: s2 }, index: 0 },
+      { run: { ...state, label: s3 }, index: 1 },
+    ];
+    const fidelity = chartSeries(chart('fidelity'), runs);
+    expect(fidelity.map((s) => s.label)).toEqual([
+      'Stage 2 · sim',
+      'Stage 2 · attribute recall',
+      'Stage 2 · attribute precision',
+      'Stage 2 · retrieval top-1',
+      'Stage 3 · held-out reward ± std',
+    ]);
+    expect(fidelity[0].note).toBe(`${s2}: eval/sim`);
+    expect(chartSeries(chart('reward'), runs).map((s) => s.label)).toEqual(['Stage 2 — reward ± std', 'Stage 3 — reward ± std']);
   });
 
   it('any other key charts as its own line', () => {

@@ -19,7 +19,9 @@ function byStep(points: RunPoint[] | undefined): Map<number, number> {
 export function chartSeries(chart: ChartSpec, runs: { run: RunLog; index: number }[]): ChartSeries[] {
   const out: ChartSeries[] = [];
   const single = chart.lines.length === 1;
-  for (const { run, index } of runs) {
+  const names = legendNames(runs.map(({ run }) => run.label));
+  runs.forEach(({ run, index }, r) => {
+    const name = names[r];
     resolveChart(run, chart).forEach((line) => {
       const lineIndex = chart.lines.indexOf(line.spec);
       const band = line.band;
@@ -42,7 +44,7 @@ export function chartSeries(chart: ChartSpec, runs: { run: RunLog; index: number
         return xy;
       });
       const what = `${line.spec.label}${band?.kind === 'std' ? ' ± std' : band?.kind === 'range' ? ' (band: min–max)' : ''}`;
-      const label = single ? run.label : runs.length > 1 ? `${run.label} · ${what}` : what;
+      const label = single ? name : runs.length > 1 ? `${name} · ${what}` : what;
       out.push({
         id: `${run.id}|${line.key}`,
         label: single && what !== line.key ? `${label} — ${what}` : label,
@@ -56,8 +58,18 @@ export function chartSeries(chart: ChartSpec, runs: { run: RunLog; index: number
         note: keyNote(run, line.key, band),
       });
     });
-  }
+  });
   return out;
+}
+
+/**
+ * The runs' names in a legend: what comes before the label's colon ("Stage 2" of "Stage 2: GRPO on the encoder by uae
+ * train (reward = …)") when every run has one and they differ, else the whole labels. The run list and each line's
+ * tooltip keep the whole label.
+ */
+export function legendNames(labels: string[]): string[] {
+  const heads = labels.map((l) => (l.includes(': ') ? l.slice(0, l.indexOf(': ')).trim() : ''));
+  return heads.every((h) => h.length > 0) && new Set(heads).size === heads.length ? heads : labels;
 }
 
 /**
