@@ -43,6 +43,7 @@ $PY -m uae.stage3_paired   # issue 19 point 3: 500 scenes of seeds 3 and 4, 3 no
 for ab in $($PY -c "from uae.card_stage3 import STAGE3_ABLATIONS as A; print(*[a[0] for a in A])"); do   # those run here
   if [ -f "${UAE_WORK:-work}/ckpt/$ab.pt" ]; then $PY -m uae.stage3_paired --stage "$ab"; fi
 done
+$PY -m uae.card_stage3 --keep   # the ablations' results into git (models/stage3_ablations.json): models/work is not kept
 $PY -m uae.evaluate --scorer
 $PY -m uae.probe
 $PY -m uae.train_backbone --probe-only

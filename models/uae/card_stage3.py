@@ -1,39 +1,90 @@
 """The model card's stage-3 ablations (uae.card_rl's Unified-GRPO section): the runs of STAGE3_ABLATIONS along the
 in-run evaluation, and every run's paired comparison with the pre-RL decoder (uae.stage3_paired) against issue 19
 point 3."""
+import argparse
 import json
 import os
 
 from .checkpoints import read_log, stage3_reward
-from .common import work_dir
+from .common import REPO, work_dir
 
 
-# Stage 3's choices, each re-run another way: (log, column, flags, what it changes). The shipped reward is sim plus
-# 0.01 x PSNR (chosen on seed 2 against the ablations below); the runs from "reward sim" on keep the scorer's sim alone
-# as the reward and change one more thing, so that they compare with the sim-only run.
+# Stage 3's choices, each re-run another way: (log, column, flags, what it changes). The shipped run draws 12 images a
+# step with the reward sim plus 0.01 x PSNR (both chosen on seed 2). Every ablation draws 6 images a step (half the
+# time), so they compare with the "6 images" run; the runs from "reward sim" on keep the scorer's sim alone as the
+# reward and change one more thing, so that they compare with the sim-only run.
 STAGE3_ABLATIONS = [
-    ("rl_flow_sim", "reward sim", "--reward sim --log-name rl_flow_sim",
+    ("rl_flow_img6", "6 images", "--images 6 --log-name rl_flow_img6",
+     "half the samples a step: 6 images x 8 captions (48 trajectories) instead of 12 x 8 (the stage 3 shipped before); "
+     "the runs below keep 6 images a step (half the time), so they compare with this one"),
+    ("rl_flow_sim", "reward sim", "--images 6 --reward sim --log-name rl_flow_sim",
      "the scorer's sim alone as the reward (the stage 3 shipped before), no PSNR term"),
-    ("rl_flow_psnr3", "psnr weight 0.03", "--reward sim=1,psnr=0.03 --log-name rl_flow_psnr3",
+    ("rl_flow_psnr3", "psnr weight 0.03", "--images 6 --reward sim=1,psnr=0.03 --log-name rl_flow_psnr3",
      "three times the PSNR weight (sim + 0.03 x PSNR dB)"),
-    ("rl_flow_mix", "reward sim+i2i", "--reward sim=0.5,i2i=0.5 --log-name rl_flow_mix",
+    ("rl_flow_mix", "reward sim+i2i", "--images 6 --reward sim=0.5,i2i=0.5 --log-name rl_flow_mix",
      "stage 2's reward mix, half the scorer's sim and half the i2i backbone's cosine (which sees shape and position)"),
-    ("rl_flow_globalstd", "sim, global std", "--reward sim --global-std 1 --log-name rl_flow_globalstd",
+    ("rl_flow_globalstd", "sim, global std", "--images 6 --reward sim --global-std 1 --log-name rl_flow_globalstd",
      "reward sim; advantages divided by the std of every reward of the step (Flow-GRPO's configs: `global_std = True`) "
      "instead of each group's std"),
-    ("rl_flow_nowindow", "sim, every step stochastic", "--reward sim --sde-window 0 --log-name rl_flow_nowindow",
+    ("rl_flow_nowindow", "sim, every step stochastic", "--images 6 --reward sim --sde-window 0 --log-name rl_flow_nowindow",
      "reward sim; every sampling step stochastic, 3 random ones of them trained (Flow-GRPO) instead of a 2-step SDE "
      "window with Euler steps elsewhere (Flow-GRPO-Fast)"),
-    ("rl_flow_lr", "sim, lr 1.5e-4", "--reward sim --lr 1.5e-4 --log-name rl_flow_lr",
+    ("rl_flow_lr", "sim, lr 1.5e-4", "--images 6 --reward sim --lr 1.5e-4 --log-name rl_flow_lr",
      "reward sim; three times the learning rate (1.5e-4 instead of 5e-5)"),
-    ("rl_flow_long", "sim, 480 steps", "--reward sim --steps 480 --log-name rl_flow_long",
+    ("rl_flow_long", "sim, 480 steps", "--images 6 --reward sim --steps 480 --log-name rl_flow_long",
      "reward sim; four times the steps (480 instead of 120; within stage 3's 30-minute budget)"),
 ]
 
 
+# The ablations' results, kept in git (models/work is not): each run's in-run evaluation rows and its paired comparison,
+# so that the card can be regenerated on a machine that has not re-run them. `python3 -m uae.card_stage3 --keep`
+# (models/card.sh) refreshes it from models/work; an entry whose flags are not the ablation's flags any more is not read.
+KEPT = os.path.join(REPO, "models", "stage3_ablations.json")
+
+
+def _kept():
+    return json.load(open(KEPT))["runs"] if os.path.exists(KEPT) else {}
+
+
+def _kept_entry(name, flags):
+    e = _kept().get(name)
+    return e if e and e["flags"] == flags else None
+
+
+def ablation_evals(name, flags):
+    """The in-run evaluation rows of ablation `name`: its log in models/work, else the kept ones ([] if neither)."""
+    rows = [r for r in read_log(name) if "eval/sim" in r]
+    return rows or (_kept_entry(name, flags) or {}).get("evals", [])
+
+
+def ablation_paired(name, flags):
+    """Ablation `name`'s uae.stage3_paired result: models/work/eval/stage3-paired-NAME.json, else the kept one."""
+    q = work_dir("eval", f"stage3-paired-{name}.json")
+    return json.load(open(q)) if os.path.exists(q) else (_kept_entry(name, flags) or {}).get("paired")
+
+
+def keep():
+    """Writes KEPT from models/work: every ablation run there replaces its entry; the others stay as they were."""
+    runs = {n: e for n, e in _kept().items() if any(a[0] == n and a[2] == e["flags"] for a in STAGE3_ABLATIONS)}
+    for name, _, flags, _ in STAGE3_ABLATIONS:
+        evals = [r for r in read_log(name) if "eval/sim" in r]
+        if not evals:
+            continue
+        meta = work_dir("logs", f"{name}.meta.json")
+        q = work_dir("eval", f"stage3-paired-{name}.json")
+        runs[name] = {"flags": flags, "meta": json.load(open(meta)) if os.path.exists(meta) else None,
+                      "evals": [{k: v for k, v in r.items() if k == "step" or k.startswith("eval/")} for r in evals],
+                      "paired": json.load(open(q)) if os.path.exists(q) else None}
+    with open(KEPT, "w") as f:
+        json.dump({"note": "Stage 3's ablation runs (uae.card_stage3's STAGE3_ABLATIONS), as measured by "
+                           "`python3 -m uae.rl_flow --config full FLAGS` and `python3 -m uae.stage3_paired --stage NAME`; "
+                           "written by `python3 -m uae.card_stage3 --keep`.", "runs": runs}, f, indent=1)
+    return sorted(runs)
+
+
 def stage3_ablation_lines(e3):
     """Markdown lines comparing stage 3's in-run evaluation with each ablation run's (those that were run)."""
-    runs = [(a, {r["step"]: r for r in read_log(a[0]) if "eval/sim" in r}) for a in STAGE3_ABLATIONS]
+    runs = [(a, {r["step"]: r for r in ablation_evals(a[0], a[2])}) for a in STAGE3_ABLATIONS]
     runs = [(a, by) for a, by in runs if by]
     if not runs or not e3:
         return []
@@ -89,9 +140,9 @@ def stage3_paired_lines():
          "|---|---|---|---|---|---|---|---|---|"]
     runs = [("shipped", d["rows"])]
     for name, col, flags, _ in STAGE3_ABLATIONS:   # an ablation measured the same way: its pooled row
-        q = work_dir("eval", f"stage3-paired-{name}.json")
-        if os.path.exists(q):
-            runs.append((f"{col} (`{flags}`)", json.load(open(q))["rows"][-1:]))
+        q = ablation_paired(name, flags)
+        if q:
+            runs.append((f"{col} (`{flags}`)", q["rows"][-1:]))
     for label, rows in runs:
         for r in rows:
             cells = []
@@ -123,3 +174,10 @@ def stage3_paired_lines():
              f"scenes, seeds {t['seed']}, {len(d['noise_seeds'])} noise seeds)",
              f"sim {sim['diff']:+.4f} ± {sim['ci95']:.4f}, PSNR {psnr['diff']:+.2f} dB, retrieval {ret['diff']:+.3f}", ok)
     return L, [check]
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description="Stage 3's ablations for the model card.")
+    ap.add_argument("--keep", action="store_true", help=f"write {os.path.relpath(KEPT, REPO)} from models/work")
+    if ap.parse_args().keep:
+        print("kept:", *keep())

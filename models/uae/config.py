@@ -264,7 +264,7 @@ RL_ENCODER = {
 }
 
 RL_FLOW = {
-    "full": FlowGRPOConfig(steps=120, images=6, group=8, lr=5e-5, beta=0.04, clip_range=1e-3, adv_clip_max=5.0,
+    "full": FlowGRPOConfig(steps=120, images=12, group=8, lr=5e-5, beta=0.04, clip_range=1e-3, adv_clip_max=5.0,
                            noise_level=0.7, sample_steps=12, train_timesteps=3, sde_window=2, minibatches=2,
                            eval_every=15, eval_n=128, eval_steps=12, ckpt_every=15, global_std=0, log_name="rl_flow",
                            reward="sim=1,psnr=0.01"),
