@@ -51,30 +51,34 @@ def _kept_entry(name, flags):
     return e if e and e["flags"] == flags else None
 
 
+def _work_json(*parts):
+    p = work_dir(*parts)
+    return json.load(open(p)) if os.path.exists(p) else None
+
+
+def _work_evals(name):
+    """Run `name`'s in-run evaluation rows in models/work (its step and eval/* keys), [] when it has not run."""
+    return [{k: v for k, v in r.items() if k == "step" or k.startswith("eval/")} for r in read_log(name) if "eval/sim" in r]
+
+
 def ablation_evals(name, flags):
     """The in-run evaluation rows of ablation `name`: its log in models/work, else the kept ones ([] if neither)."""
-    rows = [r for r in read_log(name) if "eval/sim" in r]
-    return rows or (_kept_entry(name, flags) or {}).get("evals", [])
+    return _work_evals(name) or (_kept_entry(name, flags) or {}).get("evals", [])
 
 
 def ablation_paired(name, flags):
     """Ablation `name`'s uae.stage3_paired result: models/work/eval/stage3-paired-NAME.json, else the kept one."""
-    q = work_dir("eval", f"stage3-paired-{name}.json")
-    return json.load(open(q)) if os.path.exists(q) else (_kept_entry(name, flags) or {}).get("paired")
+    return _work_json("eval", f"stage3-paired-{name}.json") or (_kept_entry(name, flags) or {}).get("paired")
 
 
 def keep():
     """Writes KEPT from models/work: every ablation run there replaces its entry; the others stay as they were."""
     runs = {n: e for n, e in _kept().items() if any(a[0] == n and a[2] == e["flags"] for a in STAGE3_ABLATIONS)}
     for name, _, flags, _ in STAGE3_ABLATIONS:
-        evals = [r for r in read_log(name) if "eval/sim" in r]
-        if not evals:
-            continue
-        meta = work_dir("logs", f"{name}.meta.json")
-        q = work_dir("eval", f"stage3-paired-{name}.json")
-        runs[name] = {"flags": flags, "meta": json.load(open(meta)) if os.path.exists(meta) else None,
-                      "evals": [{k: v for k, v in r.items() if k == "step" or k.startswith("eval/")} for r in evals],
-                      "paired": json.load(open(q)) if os.path.exists(q) else None}
+        evals = _work_evals(name)
+        if evals:
+            runs[name] = {"flags": flags, "meta": _work_json("logs", f"{name}.meta.json"), "evals": evals,
+                          "paired": _work_json("eval", f"stage3-paired-{name}.json")}
     with open(KEPT, "w") as f:
         json.dump({"note": "Stage 3's ablation runs (uae.card_stage3's STAGE3_ABLATIONS), as measured by "
                            "`python3 -m uae.rl_flow --config full FLAGS` and `python3 -m uae.stage3_paired --stage NAME`; "

@@ -149,7 +149,7 @@ export function Controls() {
             </p>
           )}
           <div className="ro-fields">
-            <label className="ro-wide">
+            <label className="field-row">
               Reference images
               <select
                 value={form.reference}

@@ -12,7 +12,7 @@ function BundleChoice({ disabled }: { disabled: boolean }) {
   const value = wanted ?? catalog?.defaultId ?? '';
   const listed = catalog?.bundles ?? [];
   return (
-    <label className="rt-field-wide">
+    <label className="field-row">
       Bundle
       <select
         value={value}
