@@ -22,7 +22,7 @@ class CaptionLayer(nn.Module):
     def forward(self, x, enc, past_k, past_v, bias, enc_kv=None):
         a = self.self_attn
         y = self.n1(x)
-        k, v = a.kv(y).chunk(2, -1)
+        k, v = a.kv(y).split(a.heads * a.head_dim, -1)
         k = torch.cat([past_k, a.split(k)], 2)
         v = torch.cat([past_v, a.split(v)], 2)
         x = x + a.attend(a.split(a.q(y)), k, v, bias)

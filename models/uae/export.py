@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 
 import torch
 
@@ -79,7 +80,9 @@ def fp16_storage(path, min_elements=256):
 def _torch_export(module, args, path, inputs, outputs, dynamic):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     module.eval()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # uae.layers.reshape0's symbolic under torch 1.13
+        warnings.filterwarnings("ignore", message=".*_graph_op. is deprecated", category=FutureWarning)
         torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs,
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
 

@@ -4,7 +4,7 @@ import math
 import torch
 import torch.nn as nn
 
-from .layers import Attention, TextTower, mlp
+from .layers import Attention, TextTower, mlp, reshape0
 
 
 class LatentAutoEncoder(nn.Module):
@@ -51,6 +51,7 @@ class FlowBlock(nn.Module):
 
     def __init__(self, dim, heads):
         super().__init__()
+        self.dim = dim
         self.n1 = nn.LayerNorm(dim)
         self.attn = Attention(dim, heads)
         self.n2 = nn.LayerNorm(dim)
@@ -62,7 +63,7 @@ class FlowBlock(nn.Module):
         nn.init.zeros_(self.ada.bias)
 
     def forward(self, x, ctx, cond, ctx_bias, text_kv=None):
-        sh1, sc1, g1, sh2, sc2, g2 = self.ada(cond).unsqueeze(1).chunk(6, -1)
+        sh1, sc1, g1, sh2, sc2, g2 = self.ada(cond).unsqueeze(1).split(self.dim, -1)
         x = x + g1 * self.attn(self.n1(x) * (1 + sc1) + sh1)
         x = x + self.cross(self.n2(x), ctx, bias=ctx_bias, kv=text_kv)
         return x + g2 * self.mlp(self.n3(x) * (1 + sc2) + sh2)
@@ -77,7 +78,7 @@ class FlowTransformer(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         c, p, d = cfg["latent_channels"], cfg["patch"], cfg["dim"]
-        self.c, self.p, self.g = c, p, cfg["latent_size"] // p
+        self.c, self.p, self.g, self.dim = c, p, cfg["latent_size"] // p, d
         self.inp = nn.Linear(c * p * p, d)
         self.pos = nn.Parameter(torch.randn(1, self.g * self.g, d) * 0.02)
         self.t_mlp = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, d))
@@ -98,21 +99,20 @@ class FlowTransformer(nn.Module):
 
     def forward(self, sample, timestep, encoder_hidden_states, text_kv=None):
         """With `text_kv` (from text_kv() of the same states) the caption states are only pooled and masked."""
-        B = sample.shape[0]
         c, p, g = self.c, self.p, self.g
-        x = sample.reshape(B, c, g, p, g, p).permute(0, 2, 4, 1, 3, 5).reshape(B, g * g, c * p * p)
+        x = reshape0(reshape0(sample, (0, -1, g, p, g, p)).permute(0, 2, 4, 1, 3, 5), (0, -1, c * p * p))
         x = self.inp(x) + self.pos
         # padding rows of the caption states are exactly zero (TextTower): pool over and attend to the rest
         mask = (encoder_hidden_states.abs().sum(-1, keepdim=True) > 0).float()
         pooled = (encoder_hidden_states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
         ctx_bias = (1.0 - mask.transpose(1, 2)).unsqueeze(1) * -1e4
-        cond = self.t_mlp(timestep_embedding(timestep, x.shape[-1])) + self.pool_in(pooled)
+        cond = self.t_mlp(timestep_embedding(timestep, self.dim)) + self.pool_in(pooled)
         ctx = self.ctx_in(encoder_hidden_states) if text_kv is None else None
         for i, blk in enumerate(self.blocks):
             x = blk(x, ctx, cond, ctx_bias, None if text_kv is None else text_kv[i])
-        sh, sc = self.ada_out(cond).unsqueeze(1).chunk(2, -1)
+        sh, sc = self.ada_out(cond).unsqueeze(1).split(self.dim, -1)
         x = self.out(self.n_out(x) * (1 + sc) + sh)
-        x = x.reshape(B, g, g, c, p, p).permute(0, 3, 1, 4, 2, 5).reshape(B, c, g * p, g * p)
+        x = reshape0(reshape0(x, (0, g, g, c, p, -1)).permute(0, 3, 1, 4, 2, 5), (0, -1, g * p, g * p))
         return x
 
 

@@ -10,6 +10,34 @@ import torch
 import torch.nn as nn
 
 
+class _Reshape0(torch.autograd.Function):
+    """ONNX Reshape with 0 entries (copy that input dimension) and a constant target: no Shape op at run time.
+    Used only while exporting (reshape0)."""
+
+    @staticmethod
+    def forward(ctx, x, target):
+        return x.reshape([x.shape[i] if t == 0 else t for i, t in enumerate(target)])
+
+    @staticmethod
+    def symbolic(g, x, target):
+        return g.op("Reshape", x, g.op("Constant", value_t=torch.tensor(target, dtype=torch.int64)))
+
+
+def reshape0(x, target):
+    """x.reshape(target), where a 0 in `target` keeps that dimension of x (ONNX Reshape's convention; give one -1 with
+    any 0, torch 1.13's exporter asks for it): exported as one Reshape with a constant target, where a reshape to
+    sizes read from x.shape costs a Shape, Gather, Unsqueeze and Concat per dimension at run time (issue 21: ONNX
+    Runtime's WebAssembly build pays far more per small op than its native build)."""
+    if torch.onnx.is_in_onnx_export():
+        return _Reshape0.apply(x, tuple(target))
+    return x.reshape([x.shape[i] if t == 0 else t for i, t in enumerate(target)])
+
+
+def image_tokens(h):
+    """Feature map [B,C,H,W] -> tokens [B,H*W,C]."""
+    return reshape0(h, (0, 0, -1)).transpose(1, 2)
+
+
 class Attention(nn.Module):
     """Multi-head attention; keys/values may come from another sequence (cross-attention). With
     `keep_probs` set (training only), the attention probabilities [B,H,Q,K] of the last call are kept in
@@ -26,8 +54,7 @@ class Attention(nn.Module):
         self.o = nn.Linear(dim, dim)
 
     def split(self, x):
-        b, n, _ = x.shape
-        return x.view(b, n, self.heads, self.head_dim).transpose(1, 2)
+        return reshape0(x, (0, -1, self.heads, self.head_dim)).transpose(1, 2)
 
     def attend(self, q, k, v, bias=None):
         a = torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim))
@@ -36,13 +63,12 @@ class Attention(nn.Module):
         p = a.softmax(-1)
         if self.keep_probs:
             self.last_probs = p
-        out = torch.matmul(p, v)
-        b, h, n, d = out.shape
-        return self.o(out.transpose(1, 2).reshape(b, n, h * d))
+        out = torch.matmul(p, v).transpose(1, 2)
+        return self.o(reshape0(out, (0, -1, self.heads * self.head_dim)))
 
     def project_kv(self, ctx):
         """Keys and values [B,H,N,Dh] of a context sequence."""
-        k, v = self.kv(ctx).chunk(2, -1)
+        k, v = self.kv(ctx).split(self.heads * self.head_dim, -1)
         return self.split(k), self.split(v)
 
     def forward(self, x, ctx=None, bias=None, kv=None):
@@ -50,7 +76,7 @@ class Attention(nn.Module):
         if kv is not None:
             return self.attend(self.split(self.q(x)), kv[0], kv[1], bias)
         ctx = x if ctx is None else ctx
-        k, v = self.kv(ctx).chunk(2, -1)
+        k, v = self.kv(ctx).split(self.heads * self.head_dim, -1)
         return self.attend(self.split(self.q(x)), self.split(k), self.split(v), bias)
 
 
@@ -108,7 +134,7 @@ class PatchStem(nn.Module):
         self.pos = nn.Parameter(torch.randn(1, (size // patch) ** 2, dim) * 0.02)
 
     def forward(self, pixel_values):
-        return self.proj(pixel_values).flatten(2).transpose(1, 2) + self.pos
+        return image_tokens(self.proj(pixel_values)) + self.pos
 
 
 class ConvStem(nn.Module):
@@ -125,7 +151,7 @@ class ConvStem(nn.Module):
         self.pos = nn.Parameter(torch.randn(1, (size // 8) ** 2, dim) * 0.02)
 
     def forward(self, pixel_values):
-        return self.net(pixel_values).flatten(2).transpose(1, 2) + self.pos
+        return image_tokens(self.net(pixel_values)) + self.pos
 
 
 class VisionEncoder(nn.Module):

@@ -67,3 +67,44 @@ def test_flow_transformer_names_its_weights_and_reads_back(tmp_path):
     assert import_by_name(fresh, "flow.", path) == len(list(fresh.parameters()))
     for (k, a), b in zip(flow.state_dict().items(), fresh.state_dict().values()):
         assert torch.equal(a, b), k
+
+
+def _ops(path):
+    """Op types of a graph and of its If branches."""
+    g = onnx.load(path).graph
+    out = [n.op_type for n in g.node]
+    for n in g.node:
+        for a in n.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                out += [m.op_type for m in a.g.node]
+    return out
+
+
+def test_exports_compute_no_reshape_targets(tmp_path):
+    """Reshapes are exported with constant targets (uae.layers.reshape0, issue 21): the flow transformer and the
+    vision encoder run no Shape op, where a plain trace has one per reshape; the caption decoder keeps only the
+    two that read its past length; the batch stays free."""
+    from uae.export import export_flow_transformer, _export
+    from uae.flow_decoder import FlowTransformer
+    from uae.layers import VisionEncoder
+    hp = {"latent_channels": 2, "latent_size": 4, "patch": 2, "dim": 16, "heads": 2, "depth": 2, "text_dim": 8}
+    torch.manual_seed(1)
+    path = str(tmp_path / "transformer.onnx")
+    export_flow_transformer(FlowTransformer(hp), hp, path)
+    assert "Shape" not in _ops(path)
+    dyn = {"pixel_values": {0: "batch"}, "last_hidden_state": {0: "batch"}}
+    vpath = str(tmp_path / "vision.onnx")
+    _export(VisionEncoder(16, 2, 1), (torch.zeros(2, 3, 64, 64),), vpath, ["pixel_values"], ["last_hidden_state"], dyn)
+    assert "Shape" not in _ops(vpath)
+    assert onnx.load(vpath).graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+    model = CaptionModel(CFG)
+    _, role = export_caption_model(model, str(tmp_path), "encoder")
+    assert _ops(os.path.join(str(tmp_path), role["decoder"])).count("Shape") <= 2
+
+
+def test_reshape0_is_reshape():
+    """Eager reshape0 is torch's reshape with ONNX's 0 = keep that dimension."""
+    from uae.layers import reshape0
+    x = torch.arange(2 * 3 * 8, dtype=torch.float32).reshape(2, 3, 8)
+    assert torch.equal(reshape0(x, (0, -1, 2, 4)), x.reshape(2, 3, 2, 4))
+    assert torch.equal(reshape0(x.reshape(2, 3, 2, 4), (0, -1, 8)), x)
