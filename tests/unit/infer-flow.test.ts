@@ -104,6 +104,45 @@ describe('Euler sampler (fake exact velocity field)', () => {
     expect(out.data[D]).toBeCloseTo(2 + 3 * (3 - 2), 4);
     expect(calls.every((c) => c.rows === 4)).toBe(true);
   });
+
+  it('runs the text encoder on the empty caption once per session source, not once per sampling run', async () => {
+    const ctx = await fakeContext([]);
+    const text = (await ctx.sessions.get(role.textEncoder)) as unknown as { run: (f: Record<string, Tensor>) => Promise<unknown> };
+    const rows: number[][] = [];
+    const run = text.run;
+    text.run = (feeds) => {
+      const ids = feeds.input_ids.data as BigInt64Array;
+      const L = feeds.input_ids.dims[1];
+      rows.push(Array.from({ length: feeds.input_ids.dims[0] }, (_, b) => ids.slice(b * L, (b + 1) * L).filter((v) => v !== 0n).length));
+      return run(feeds);
+    };
+    const decode = async (contents: number[][], seed: number) =>
+      eulerSample(
+        ctx,
+        await textStates(ctx, captionInputIds(contents, decoderTokens(ctx))),
+        latentNoise(
+          role,
+          contents.map((_, i) => createRng(seed + i)),
+        ),
+        {
+          steps: 3,
+          guidance: 2,
+        },
+      );
+    const first = await decode([[5, 6]], 1);
+    const second = await decode([[5, 6], [7]], 3);
+    // the captions' own runs, and the empty caption ([BOS][EOS]: 2 tokens) once, on the first decode
+    expect(rows).toEqual([[4], [2], [4, 3]]);
+    expect(first.data[0]).toBeCloseTo(2 + 2 * (4 - 2), 4);
+    expect(second.data[D]).toBeCloseTo(2 + 2 * (3 - 2), 4);
+    // another session source (a reload, another backend) computes its own
+    const other: InferContext = { ...ctx, sessions: { get: (p) => ctx.sessions.get(p) } };
+    await eulerSample(other, await textStates(other, captionInputIds([[5]], decoderTokens(other))), latentNoise(role, [createRng(9)]), {
+      steps: 2,
+      guidance: 2,
+    });
+    expect(rows.slice(3)).toEqual([[3], [2]]);
+  });
 });
 
 describe('SDE sampler (Flow-GRPO)', () => {

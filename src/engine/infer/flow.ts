@@ -84,17 +84,39 @@ export interface FlowOptions {
 interface Conditioning {
   cond: F32;
   uncond: F32 | undefined;
+  /** The transformer's encoder_hidden_states: cond, or with CFG cond then uncond rows (built once per run). */
+  states: F32;
   guidance: number;
   textKv: { feeds: Record<string, TensorData>; cached: boolean } | undefined;
+}
+
+/**
+ * The empty caption's text states [1,L,Dt] per session source (a loaded bundle on one backend: a reload or a
+ * backend switch brings a new one) and text encoder: the same for every sampling run. Only finished results are
+ * kept, so a cancelled request never hands its cancellation to another.
+ */
+const emptyCaptionStates = new WeakMap<InferContext['sessions'], Map<string, F32>>();
+
+/** Returns the text states of the empty caption (CFG's unconditional branch), computed once per text encoder. */
+async function unconditionalStates(ctx: InferContext): Promise<F32> {
+  const path = decoderRole(ctx).textEncoder;
+  let byPath = emptyCaptionStates.get(ctx.sessions);
+  if (!byPath) emptyCaptionStates.set(ctx.sessions, (byPath = new Map()));
+  let states = byPath.get(path);
+  if (!states) {
+    states = await textStates(ctx, captionInputIds([[]], decoderTokens(ctx)));
+    byPath.set(path, states);
+  }
+  return states;
 }
 
 async function conditioning(ctx: InferContext, states: F32, guidance: number | undefined): Promise<Conditioning> {
   const g = guidance ?? decoderNumber(decoderRole(ctx), 'guidanceScale', 1);
   const empty = emptyCacheOf(await ctx.sessions.get(decoderRole(ctx).transformer), g === 1 ? states.dims[0] : 2 * states.dims[0]);
   const textKv = Object.keys(empty).length > 0 ? { feeds: empty, cached: false } : undefined;
-  if (g === 1) return { cond: states, uncond: undefined, guidance: 1, textKv };
-  const uncond = await textStates(ctx, captionInputIds([[]], decoderTokens(ctx)));
-  return { cond: states, uncond: gatherRows(uncond, new Array<number>(states.dims[0]).fill(0)), guidance: g, textKv };
+  if (g === 1) return { cond: states, uncond: undefined, states, guidance: 1, textKv };
+  const uncond = gatherRows(await unconditionalStates(ctx), new Array<number>(states.dims[0]).fill(0));
+  return { cond: states, uncond, states: concatRows([states, uncond]), guidance: g, textKv };
 }
 
 /** Returns the velocity [B,...] at time t for latents x [B,...] (one transformer run, 2B rows with CFG). */
@@ -105,7 +127,7 @@ async function velocity(ctx: InferContext, x: F32, t: number, c: Conditioning): 
   const feeds: Record<string, TensorData> = {
     sample: c.uncond ? concatRows([x, x]) : x,
     timestep: { dtype: 'float32' as const, data: new Float32Array(rows).fill(t), dims: [rows] },
-    encoder_hidden_states: c.uncond ? concatRows([c.cond, c.uncond]) : c.cond,
+    encoder_hidden_states: c.states,
     ...c.textKv?.feeds,
   };
   const res = await runGraph(ctx, path, feeds, 'decoder.transformer', c.textKv?.cached ? ['out_sample'] : undefined);
