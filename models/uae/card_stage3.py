@@ -10,10 +10,15 @@ from .common import REPO, work_dir
 
 
 # Stage 3's choices, each re-run another way: (log, column, flags, what it changes). The shipped run draws 12 images a
-# step with the reward sim plus 0.01 x PSNR (both chosen on seed 2). Every ablation draws 6 images a step (half the
-# time), so they compare with the "6 images" run; the runs from "reward sim" on keep the scorer's sim alone as the
-# reward and change one more thing, so that they compare with the sim-only run.
+# step with the reward sim plus 0.01 x PSNR (both chosen on seed 2). The first two change the shipped run in one thing
+# (the batch, the learning rate); the others draw 6 images a step (half the time), so they compare with the "6 images"
+# run, and those from "reward sim" on keep the scorer's sim alone as the reward and change one more thing, so that they
+# compare with the sim-only run.
 STAGE3_ABLATIONS = [
+    ("rl_flow_img24", "24 images", "--images 24 --log-name rl_flow_img24",
+     "twice the samples a step: 24 images x 8 captions (192 trajectories), same steps and learning rate"),
+    ("rl_flow_lr8", "lr 8e-5", "--lr 8e-5 --log-name rl_flow_lr8",
+     "1.6 times the learning rate (8e-5 instead of 5e-5), 12 images a step as shipped"),
     ("rl_flow_img6", "6 images", "--images 6 --log-name rl_flow_img6",
      "half the samples a step: 6 images x 8 captions (48 trajectories) instead of 12 x 8 (the stage 3 shipped before); "
      "the runs below keep 6 images a step (half the time), so they compare with this one"),
