@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { memo, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { CartesianGrid, Line, LineChart, Tooltip, XAxis, YAxis } from 'recharts';
 import type { RoundTripLoop } from '../../../src/protocol/roundtrip.ts';
 import { niceAxis, niceScale } from '../../charts/ticks';
@@ -94,13 +94,22 @@ const SERIES = [
  * Fidelity per loop: scorer sim and SSIM against the original, sim against the previous image (left axis),
  * PSNR against the original in dB (right axis). A point appears as its loop finishes (no animation).
  */
-export function FidelityChart({ loops, total, height = 240 }: { loops: readonly RoundTripLoop[]; total: number; height?: number }) {
+export const FidelityChart = memo(function FidelityChart({
+  loops,
+  total,
+  height = 240,
+}: {
+  loops: readonly RoundTripLoop[];
+  total: number;
+  height?: number;
+}) {
   // Axes fixed at 0…1 and 0…40 dB unless a value falls outside (a negative cosine, PSNR over 40 dB), so they
   // do not change under the points as loops land; memoised by value, not by the loops array.
   const lowest = Math.min(0, ...loops.flatMap((l) => [l.vsOriginal.sim, l.vsOriginal.ssim, l.vsPrevious.sim]));
   const highestDb = Math.max(40, ...loops.map((l) => Math.min(l.vsOriginal.psnr, 100)));
   const unit = useMemo(() => niceScale(lowest, 1), [lowest]);
   const db = useMemo(() => niceScale(0, highestDb, { maxIntervals: 4 }), [highestDb]);
+  const data = useMemo(() => rows(loops), [loops]);
   return (
     <ChartFrame
       testId="rt-chart-fidelity"
@@ -109,7 +118,7 @@ export function FidelityChart({ loops, total, height = 240 }: { loops: readonly 
       legend={SERIES.map((s) => ({ label: s.label, colour: s.colour, dashed: 'dashed' in s }))}
     >
       {(width) => (
-        <LineChart width={width} height={height} data={rows(loops)} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
+        <LineChart width={width} height={height} data={data} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
           {loopAxis(total)}
           <YAxis yAxisId="unit" {...niceAxis(unit)} width={40} />
@@ -131,7 +140,7 @@ export function FidelityChart({ loops, total, height = 240 }: { loops: readonly 
       )}
     </ChartFrame>
   );
-}
+});
 
 /** Returns nice integer ticks from 0 to at least max+1 (at least 0…4): 0 / 2 / 4 …, 0 / 5 / 10 …, 0 / 10 / 20 …. */
 export function integerTicks(max: number): number[] {
@@ -139,13 +148,22 @@ export function integerTicks(max: number): number[] {
 }
 
 /** Caption length (content tokens) per loop. */
-export function LengthChart({ loops, total, height = 200 }: { loops: readonly RoundTripLoop[]; total: number; height?: number }) {
+export const LengthChart = memo(function LengthChart({
+  loops,
+  total,
+  height = 200,
+}: {
+  loops: readonly RoundTripLoop[];
+  total: number;
+  height?: number;
+}) {
   const longest = Math.max(0, ...loops.map((l) => l.tokens));
   const lengthTicks = useMemo(() => integerTicks(longest), [longest]);
+  const data = useMemo(() => rows(loops), [loops]);
   return (
     <ChartFrame testId="rt-chart-length" points={loops.length} title="Caption length per loop (tokens)">
       {(width) => (
-        <LineChart width={width} height={height} data={rows(loops)} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
+        <LineChart width={width} height={height} data={data} margin={{ top: 8, right: 8, bottom: 4, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" />
           {loopAxis(total)}
           <YAxis domain={[0, lengthTicks.at(-1) ?? 4]} ticks={lengthTicks} interval={0} allowDecimals={false} width={40} />
@@ -155,4 +173,4 @@ export function LengthChart({ loops, total, height = 200 }: { loops: readonly Ro
       )}
     </ChartFrame>
   );
-}
+});
