@@ -90,19 +90,18 @@ const SERIES = [
   { key: 'psnrOrig', label: 'PSNR vs original (dB, right axis)', colour: '#9a5b00', axis: 'db', width: 1.5 },
 ] as const;
 
+/** A round-trip chart's points (one per finished loop), the run's loop count and the chart's height. */
+interface ChartProps {
+  loops: readonly RoundTripLoop[];
+  total: number;
+  height?: number;
+}
+
 /**
  * Fidelity per loop: scorer sim and SSIM against the original, sim against the previous image (left axis),
  * PSNR against the original in dB (right axis). A point appears as its loop finishes (no animation).
  */
-export const FidelityChart = memo(function FidelityChart({
-  loops,
-  total,
-  height = 240,
-}: {
-  loops: readonly RoundTripLoop[];
-  total: number;
-  height?: number;
-}) {
+export const FidelityChart = memo(function FidelityChart({ loops, total, height = 240 }: ChartProps) {
   // Axes fixed at 0…1 and 0…40 dB unless a value falls outside (a negative cosine, PSNR over 40 dB), so they
   // do not change under the points as loops land; memoised by value, not by the loops array.
   const lowest = Math.min(0, ...loops.flatMap((l) => [l.vsOriginal.sim, l.vsOriginal.ssim, l.vsPrevious.sim]));
@@ -148,15 +147,7 @@ export function integerTicks(max: number): number[] {
 }
 
 /** Caption length (content tokens) per loop. */
-export const LengthChart = memo(function LengthChart({
-  loops,
-  total,
-  height = 200,
-}: {
-  loops: readonly RoundTripLoop[];
-  total: number;
-  height?: number;
-}) {
+export const LengthChart = memo(function LengthChart({ loops, total, height = 200 }: ChartProps) {
   const longest = Math.max(0, ...loops.map((l) => l.tokens));
   const lengthTicks = useMemo(() => integerTicks(longest), [longest]);
   const data = useMemo(() => rows(loops), [loops]);
