@@ -10,13 +10,18 @@ import torch
 import torch.nn as nn
 
 
+def _reshape_keeping(x, target):
+    """x.reshape(target) with each 0 of `target` replaced by that dimension of x."""
+    return x.reshape([x.shape[i] if t == 0 else t for i, t in enumerate(target)])
+
+
 class _Reshape0(torch.autograd.Function):
     """ONNX Reshape with 0 entries (copy that input dimension) and a constant target: no Shape op at run time.
     Used only while exporting (reshape0)."""
 
     @staticmethod
     def forward(ctx, x, target):
-        return x.reshape([x.shape[i] if t == 0 else t for i, t in enumerate(target)])
+        return _reshape_keeping(x, target)
 
     @staticmethod
     def symbolic(g, x, target):
@@ -30,7 +35,7 @@ def reshape0(x, target):
     Runtime's WebAssembly build pays far more per small op than its native build)."""
     if torch.onnx.is_in_onnx_export():
         return _Reshape0.apply(x, tuple(target))
-    return x.reshape([x.shape[i] if t == 0 else t for i, t in enumerate(target)])
+    return _reshape_keeping(x, target)
 
 
 def image_tokens(h):

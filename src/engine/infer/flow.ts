@@ -77,14 +77,12 @@ export interface FlowOptions {
 }
 
 /**
- * Prepared conditioning: text states [B,L,Dt] and, with CFG, the unconditional states tiled [B,L,Dt]. `textKv`:
+ * Prepared conditioning, built once per sampling run: `states`, the transformer's encoder_hidden_states (the text
+ * states [B,L,Dt], or with CFG (guidance ≠ 1) those then the unconditional states tiled: [2B,L,Dt]). `textKv`:
  * with a transformer that takes its caption keys/values back (use_cache_branch), the feeds of the next run: the
  * empty cache until the first run returns them, then those (the captions stay the same for a sampling run).
  */
 interface Conditioning {
-  cond: F32;
-  uncond: F32 | undefined;
-  /** The transformer's encoder_hidden_states: cond, or with CFG cond then uncond rows (built once per run). */
   states: F32;
   guidance: number;
   textKv: { feeds: Record<string, TensorData>; cached: boolean } | undefined;
@@ -114,18 +112,19 @@ async function conditioning(ctx: InferContext, states: F32, guidance: number | u
   const g = guidance ?? decoderNumber(decoderRole(ctx), 'guidanceScale', 1);
   const empty = emptyCacheOf(await ctx.sessions.get(decoderRole(ctx).transformer), g === 1 ? states.dims[0] : 2 * states.dims[0]);
   const textKv = Object.keys(empty).length > 0 ? { feeds: empty, cached: false } : undefined;
-  if (g === 1) return { cond: states, uncond: undefined, states, guidance: 1, textKv };
+  if (g === 1) return { states, guidance: 1, textKv };
   const uncond = gatherRows(await unconditionalStates(ctx), new Array<number>(states.dims[0]).fill(0));
-  return { cond: states, uncond, states: concatRows([states, uncond]), guidance: g, textKv };
+  return { states: concatRows([states, uncond]), guidance: g, textKv };
 }
 
 /** Returns the velocity [B,...] at time t for latents x [B,...] (one transformer run, 2B rows with CFG). */
 async function velocity(ctx: InferContext, x: F32, t: number, c: Conditioning): Promise<F32> {
   const path = decoderRole(ctx).transformer;
   const B = x.dims[0];
-  const rows = c.uncond ? 2 * B : B;
+  const guided = c.guidance !== 1;
+  const rows = guided ? 2 * B : B;
   const feeds: Record<string, TensorData> = {
-    sample: c.uncond ? concatRows([x, x]) : x,
+    sample: guided ? concatRows([x, x]) : x,
     timestep: { dtype: 'float32' as const, data: new Float32Array(rows).fill(t), dims: [rows] },
     encoder_hidden_states: c.states,
     ...c.textKv?.feeds,
@@ -133,7 +132,7 @@ async function velocity(ctx: InferContext, x: F32, t: number, c: Conditioning): 
   const res = await runGraph(ctx, path, feeds, 'decoder.transformer', c.textKv?.cached ? ['out_sample'] : undefined);
   if (c.textKv && !c.textKv.cached) c.textKv = { feeds: cachedFrom(res, c.textKv.feeds, 'decoder.transformer'), cached: true };
   const v = f32Output(res, 'out_sample', 'decoder.transformer');
-  if (!c.uncond) return v;
+  if (!guided) return v;
   const n = B * rowSize(x.dims);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = v.data[n + i] + c.guidance * (v.data[i] - v.data[n + i]);
