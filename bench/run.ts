@@ -40,6 +40,7 @@ import {
 import { FIXTURE_TOL } from '../src/bench/train-fixture.ts';
 import type { FirstTripSection } from '../src/bench/first-trip.ts';
 import { appFirstTrip } from './app-first-trip.ts';
+import type { FirstResultsMode } from '../src/bench/first-results.ts';
 import type { BrowserTrainFixtureParams, BrowserTrainFixtureReport } from '../src/bench/train-fixture-browser.ts';
 import type { BenchBackendReport } from '../src/cli/bench.ts';
 import { machineInfo } from '../src/cli/bench-node.ts';
@@ -83,6 +84,8 @@ const { values: args } = parseArgs({
     'train-flow-steps': { type: 'string' },
     'train-runs': { type: 'string' },
     'train-fixture-cases': { type: 'string' },
+    first: { type: 'string' },
+    'first-only': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick ?? false;
@@ -114,6 +117,12 @@ const warmup = quick ? 0 : 1;
  */
 const warmupMs = quick ? 0 : 2000;
 const soakTrips = Number(args.soak ?? (quick ? 10 : 200));
+/** Fresh-runtime probes of the first results per mode (cold, warmed) and backend (src/bench/first-results.ts). */
+const firstProbes = intArg('first', args.first, quick ? 1 : 3, 0);
+/** Only those probes: no stage runs (a quick look at the warm-up; the ÷ steady columns stay empty). */
+const firstOnly = args['first-only'] ?? false;
+/** The backends the probes run on. */
+const FIRST_KEYS = ['node-native-1t', 'node-wasm-1t', 'chromium-wasm-1t', 'chromium-wasm-2t'];
 const say = (line: string): void => console.log(`[bench] ${line}`);
 
 function version(pkg: string): string {
@@ -130,7 +139,7 @@ function osName(): string {
 }
 
 /** Runs `uae bench --json` for one Node backend in its own process; returns its report. */
-function nodeRun(key: string, backend: string, threads: number, peer: boolean): Promise<BackendRun> {
+function nodeRun(key: string, backend: string, threads: number, peer: boolean, first?: FirstResultsMode): Promise<BackendRun> {
   const argv = [
     join(repo, 'bin', 'uae.mjs'),
     'bench',
@@ -148,6 +157,7 @@ function nodeRun(key: string, backend: string, threads: number, peer: boolean): 
     '--bundle',
     BUNDLE,
     ...(peer ? ['--peer', '--peer-dir', PEER_ROOT] : []),
+    ...(first ? ['--first-results', first] : []),
   ];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, argv, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -161,7 +171,7 @@ function nodeRun(key: string, backend: string, threads: number, peer: boolean): 
     child.on('close', (code) => {
       if (code !== 0) return resolve({ key, runtime: backend, stages: [], error: `exit ${code}: ${err.trim().split('\n').pop() ?? ''}` });
       const r = JSON.parse(out) as BenchBackendReport;
-      resolve({ key, runtime: r.runtime, stages: r.stages, peer: r.peer });
+      resolve({ key, runtime: r.runtime, stages: r.stages, peer: r.peer, firstResults: r.firstResults });
     });
   });
 }
@@ -267,7 +277,29 @@ async function browserRun(browser: Browser, url: string, key: string, params: Br
     stages: r.stages,
     peer: r.peer,
     memory: r.memory,
+    firstResults: r.firstResults,
   };
+}
+
+/** The modes of `n` fresh-runtime probes per mode, alternating: cold, warm, cold, warm … */
+const probeModes = (n: number): FirstResultsMode[] => Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? 'cold' : 'warm'));
+
+/**
+ * Adds `firstProbes` cold and warmed first-results probes to the run of `key` (added to `runs` when absent, i.e.
+ * with --first-only): each `probe(mode)` is a fresh runtime.
+ */
+async function addFirstResults(runs: BackendRun[], key: string, probe: (mode: FirstResultsMode) => Promise<BackendRun>): Promise<void> {
+  if (firstProbes === 0 || !FIRST_KEYS.includes(key)) return;
+  let run = runs.find((r) => r.key === key);
+  for (const mode of probeModes(firstProbes)) {
+    const p = await probe(mode);
+    if (!run) runs.push((run = { key, runtime: p.runtime, stages: [] }));
+    if (p.error || !p.firstResults) {
+      say(`${key}: first results (${mode}) failed: ${p.error ?? 'no report'}`);
+      continue;
+    }
+    (run.firstResults ??= []).push(...p.firstResults);
+  }
 }
 
 /** Runs a command -> its stdout, streaming stderr lines to the log; rejects with the last stderr line on failure. */
@@ -379,7 +411,11 @@ async function main(): Promise<void> {
     ['node-native-2t', 'node-native', 2, false],
     ['node-wasm-1t', 'node-wasm', 1, true],
   ];
-  for (const [key, backend, threads, peer] of nodeRuns) if (only.includes(key)) runs.push(await nodeRun(key, backend, threads, peer));
+  for (const [key, backend, threads, peer] of nodeRuns) {
+    if (!only.includes(key)) continue;
+    if (!firstOnly) runs.push(await nodeRun(key, backend, threads, peer));
+    await addFirstResults(runs, key, (mode) => nodeRun(key, backend, threads, false, mode));
+  }
 
   let chromiumVersion: string | undefined;
   let served: { url: string; stop: () => void } | undefined;
@@ -402,7 +438,17 @@ async function main(): Promise<void> {
         const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...common, '--disable-webgpu'] });
         chromiumVersion = browser.version();
         try {
-          if (only.includes('chromium-wasm-1t')) {
+          const probe = (key: string, threads: number) => (mode: FirstResultsMode) =>
+            browserRun(browser, server.url, key, {
+              ...base,
+              ...full,
+              backend: 'wasm',
+              threads,
+              peer: false,
+              memoryRoundTrips: 0,
+              firstResults: mode,
+            });
+          if (only.includes('chromium-wasm-1t') && !firstOnly) {
             runs.push(
               await browserRun(browser, server.url, 'chromium-wasm-1t', {
                 ...base,
@@ -414,7 +460,8 @@ async function main(): Promise<void> {
               }),
             );
           }
-          if (only.includes('chromium-wasm-2t')) {
+          if (only.includes('chromium-wasm-1t')) await addFirstResults(runs, 'chromium-wasm-1t', probe('chromium-wasm-1t', 1));
+          if (only.includes('chromium-wasm-2t') && !firstOnly) {
             runs.push(
               await browserRun(browser, server.url, 'chromium-wasm-2t', {
                 ...base,
@@ -426,11 +473,12 @@ async function main(): Promise<void> {
               }),
             );
           }
+          if (only.includes('chromium-wasm-2t')) await addFirstResults(runs, 'chromium-wasm-2t', probe('chromium-wasm-2t', 2));
         } finally {
           await browser.close();
         }
       }
-      if (only.includes('chromium-webgpu')) {
+      if (only.includes('chromium-webgpu') && !firstOnly) {
         const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...common, '--enable-unsafe-webgpu'] });
         chromiumVersion ??= browser.version();
         const one = { warmup: 0, repeats: 1 };
@@ -466,7 +514,7 @@ async function main(): Promise<void> {
 
   let firstTrip: FirstTripSection | undefined;
   let firstTripWebgpu: FirstTripSection | undefined;
-  if (only.includes('app-first-trip')) {
+  if (only.includes('app-first-trip') && !firstOnly) {
     const app = await serve(true);
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...common, '--disable-webgpu'] });
     chromiumVersion ??= browser.version();
@@ -492,7 +540,7 @@ async function main(): Promise<void> {
 
   let train: TrainSection | undefined;
   try {
-    if (only.includes('train')) {
+    if (only.includes('train') && !firstOnly) {
       const s = trainSettings;
       say(`trainer section: G=${s.group} × ${s.images} images, ${s.flowSteps} flow steps, ${s.warmup} warm-up + ${s.steps} timed steps`);
       const trainRuns: TrainRun[] = [];
@@ -562,7 +610,17 @@ async function main(): Promise<void> {
       onnxruntimeNode: version('onnxruntime-node'),
       transformers: `@huggingface/transformers ${version('@huggingface/transformers')}`,
     },
-    settings: { repeats, warmup, warmupMs, soakRoundTrips: soakTrips, flowSteps: 12, groupSize: 8, scene: 7, webgpuRepeats: 1 },
+    settings: {
+      repeats,
+      warmup,
+      warmupMs,
+      soakRoundTrips: soakTrips,
+      flowSteps: 12,
+      groupSize: 8,
+      scene: 7,
+      webgpuRepeats: 1,
+      firstProbes,
+    },
     runs,
     ratios: computeRatios(runs),
     train,

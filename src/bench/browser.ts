@@ -16,6 +16,7 @@ import { runRoundTripJob } from '../engine/roundtrip/index.ts';
 import { runPeer, type PeerResult } from './peer.ts';
 import { gpuKvSessionOptions } from './raw-decode.ts';
 import { kvLayoutOf } from '../engine/kv-layout.ts';
+import { firstResults, type FirstResults, type FirstResultsMode } from './first-results.ts';
 import { runStages, type OpenedEngine, type StageResult } from './stages.ts';
 import type { Repeats } from './timing.ts';
 import { startTrainDevice } from '../engine/train/device.ts';
@@ -37,6 +38,8 @@ export interface BrowserBenchParams {
   memoryRoundTrips: number;
   /** URL of the bundle folder (holding manifest.json). */
   bundleUrl: string;
+  /** Only the first results in this fresh page (src/bench/first-results.ts), cold or after the app's warm-up. */
+  firstResults?: FirstResultsMode;
 }
 
 /** Memory readings in bytes (undefined where the browser does not expose a number). */
@@ -71,6 +74,7 @@ export interface BrowserBenchReport {
   stages: StageResult[];
   peer?: PeerResult;
   memory?: MemoryReport;
+  firstResults?: FirstResults[];
 }
 
 /** What the worker hands in. */
@@ -116,6 +120,19 @@ export async function runBrowserBench(p: BrowserBenchParams, deps: BrowserDeps):
     const ctx = createInferContext({ ort, tracker: new TensorTracker(), sessions, bundle });
     return { ctx, release: () => sessions.release() };
   };
+  const version = ort.env.versions.web ?? ort.env.versions.common ?? '?';
+  const runtime =
+    p.backend === 'wasm'
+      ? `onnxruntime-web ${version} WASM, ${p.threads} thread${p.threads === 1 ? '' : 's'}`
+      : `onnxruntime-web ${version} WebGPU EP`;
+  const base = { backend: p.backend, runtime, adapter: deps.adapter, crossOriginIsolated: deps.crossOriginIsolated };
+  if (p.firstResults) {
+    const probe = await firstResults(open, { mode: p.firstResults, sceneSeed: 7 });
+    deps.say(
+      `first results (${probe.mode}): caption ${probe.captionMs.toFixed(1)} ms, decode ${probe.decodeMs.toFixed(1)} ms, round trip ${probe.roundTripMs.toFixed(1)} ms`,
+    );
+    return { ...base, stages: [], firstResults: [probe] };
+  }
   const { results, engine } = await runStages(open, {
     repeats: p.repeats,
     slowRepeats: p.slowRepeats,
@@ -124,18 +141,7 @@ export async function runBrowserBench(p: BrowserBenchParams, deps: BrowserDeps):
     gpuKvDecoder: p.backend === 'webgpu' ? (ctx) => gpuKvDecoder(ort, ctx, bundleBytes) : undefined,
     onStage: (r) => deps.say(`${r.label}: median ${r.timing.median.toFixed(1)} ms`),
   });
-  const version = ort.env.versions.web ?? ort.env.versions.common ?? '?';
-  const runtime =
-    p.backend === 'wasm'
-      ? `onnxruntime-web ${version} WASM, ${p.threads} thread${p.threads === 1 ? '' : 's'}`
-      : `onnxruntime-web ${version} WebGPU EP`;
-  const report: BrowserBenchReport = {
-    backend: p.backend,
-    runtime,
-    adapter: deps.adapter,
-    crossOriginIsolated: deps.crossOriginIsolated,
-    stages: results,
-  };
+  const report: BrowserBenchReport = { ...base, stages: results };
   try {
     if (p.memoryRoundTrips > 0) report.memory = await soak(engine, p.memoryRoundTrips, deps);
     if (p.peer) {

@@ -9,6 +9,7 @@ import type { StageResult } from './stages.ts';
 import type { Ratio } from './ratio.ts';
 import { renderTrainMarkdown, type TrainSection } from './train-report.ts';
 import { renderFirstTripMarkdown, type FirstTripSection } from './first-trip.ts';
+import { firstResultsRatios, renderFirstResultsMarkdown, type FirstResults } from './first-results.ts';
 
 /** One backend's run as stored in results.json. */
 export interface BackendRun {
@@ -20,6 +21,8 @@ export interface BackendRun {
   stages: StageResult[];
   peer?: PeerResult;
   memory?: MemoryReport;
+  /** First results in fresh runtimes, cold and after the app's warm-up (src/bench/first-results.ts). */
+  firstResults?: FirstResults[];
   /** Why this backend has no numbers (it failed or was skipped). */
   error?: string;
 }
@@ -151,6 +154,7 @@ export function computeRatios(runs: readonly BackendRun[]): Ratio[] {
       });
     }
   }
+  out.push(...firstResultsRatios(runs.filter((r) => !r.error)));
   return out.filter((r): r is Ratio => r !== undefined);
 }
 
@@ -261,6 +265,7 @@ export function renderMarkdown(res: BenchResults): string {
       `| ${r.key} | ${l.firstRunMs} | ${l.settledMs} | ${l.settleRuns} | ${l.settleTotalMs} | ${c?.encodeMedianMs ?? '–'} | ${c?.generateMedianMs ?? '–'} |`,
     );
   }
+  lines.push(...renderFirstResultsMarkdown(runs));
   const steadyTrip = stage(
     runs.find((r) => r.key === 'chromium-wasm-2t'),
     'roundtrip',

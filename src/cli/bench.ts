@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { runPeer, type PeerResult } from '../bench/peer.ts';
+import { firstResults, type FirstResults, type FirstResultsMode } from '../bench/first-results.ts';
 import { runStages, STAGE_IDS, type StageResult } from '../bench/stages.ts';
 import { DEFAULT_BUNDLE } from './eval.ts';
 import { machineInfo, NODE_BACKENDS, nodeOpener, nodeRuntime, type MachineInfo, type NodeBackend } from './bench-node.ts';
@@ -25,6 +26,10 @@ export interface BenchCliOptions {
   peerDir?: string;
   bundle: string;
   json?: boolean;
+  /** Only the first results in this fresh process (src/bench/first-results.ts), cold or after the app's warm-up. */
+  firstResults?: FirstResultsMode;
+  /** Shapes scene of the first-results probe. */
+  scene?: number;
 }
 
 /** What `uae bench --json` prints: one backend's stages (and the peer's). */
@@ -34,6 +39,7 @@ export interface BenchBackendReport {
   machine: MachineInfo;
   stages: StageResult[];
   peer?: PeerResult;
+  firstResults?: FirstResults[];
 }
 
 function count(name: string, min: number): (v: string) => number {
@@ -58,6 +64,13 @@ function stageList(v: string): string[] {
 export async function benchNode(o: BenchCliOptions): Promise<BenchBackendReport> {
   const rt = await nodeRuntime(o.backend, o.threads);
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
+  if (o.firstResults) {
+    const probe = await firstResults(nodeOpener(o.bundle, rt), { mode: o.firstResults, sceneSeed: o.scene ?? 7, flowSteps: o.steps });
+    say(
+      `${o.backend}: first results (${probe.mode}): caption ${probe.captionMs.toFixed(1)} ms, decode ${probe.decodeMs.toFixed(1)} ms, round trip ${probe.roundTripMs.toFixed(1)} ms`,
+    );
+    return { backend: o.backend, runtime: rt.description, machine: machineInfo(), stages: [], firstResults: [probe] };
+  }
   const warmupMs = o.warmupMs ?? 0;
   const repeats = { warmup: o.warmup, repeats: o.repeats, warmupMs };
   const slow = { warmup: Math.min(o.warmup, 1), repeats: Math.max(1, Math.ceil(o.repeats / 2)), warmupMs };
@@ -110,10 +123,21 @@ export function registerBench(program: Command): void {
     .option('--peer', 'also time transformers.js image-to-text on the same files and compare greedy captions')
     .option('--peer-dir <dir>', 'the Optimum-layout folder made by bench/peer-config.ts')
     .option('--bundle <dir>', 'bundle folder', DEFAULT_BUNDLE)
+    .addOption(
+      new Option(
+        '--first-results <mode>',
+        "only time the first caption, decode and round trip after the load: cold, or after the app's warm-up",
+      ).choices(['cold', 'warm']),
+    )
+    .option('--scene <seed>', 'Shapes scene of --first-results', count('scene', 0), 7)
     .option('--json', 'print one JSON object')
     .action(async (o: BenchCliOptions) => {
       const report = await benchNode(o);
       if (o.json) return printJson(report);
+      for (const p of report.firstResults ?? [])
+        console.log(
+          `first results (${p.mode}${p.warmUpMs !== undefined ? `, warm-up ${p.warmUpMs.toFixed(0)} ms` : ''}): load ${p.loadMs.toFixed(0)} ms, caption ${p.captionMs.toFixed(1)} ms, decode ${p.decodeMs.toFixed(1)} ms, round trip ${p.roundTripMs.toFixed(1)} ms`,
+        );
       for (const s of report.stages)
         console.log(
           `${s.label.padEnd(60)} ${s.timing.median.toFixed(1).padStart(9)} ms  (min ${s.timing.min.toFixed(1)}, max ${s.timing.max.toFixed(1)})`,

@@ -94,7 +94,11 @@ export interface RequestSpecs {
    * Warm-up rounds on the loaded bundle (src/engine/infer/warmup.ts), sent by the app after a load: pre-empted
    * (answered 'cancelled') by any request that arrives while it runs, so nobody waits on it.
    */
-  warmUp: { params: { budgetMs?: number; maxRounds?: number; settle?: number }; partial: never; result: WarmUpReport };
+  warmUp: {
+    params: { budgetMs?: number; minMs?: number; maxRounds?: number; settle?: number; window?: number };
+    partial: never;
+    result: WarmUpReport;
+  };
 }
 
 /** Name of a request kind. */

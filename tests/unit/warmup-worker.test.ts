@@ -1,5 +1,5 @@
 // The `warmUp` request (src/engine/infer/warmup.ts through EngineHost + EngineClient over a real MessageChannel, ORT
-// WASM, the tiny bundle): rounds until settled or out of budget, nothing left alive; any request that arrives while
+// WASM, the tiny bundle): rounds for at least minMs and until settled, or out of budget, nothing left alive; any request that arrives while
 // it runs pre-empts it (answered 'cancelled', naming what it gave way to) and runs as it would have without it.
 import { describe, expect, it } from 'vitest';
 import { isRoundTripProgress, type RoundTripParams } from '../../src/protocol/roundtrip.ts';
@@ -32,21 +32,33 @@ function roundTrip(): { type: 'roundtrip' } & RoundTripParams {
 }
 
 describe('warmUp request', () => {
-  it('runs rounds until one takes about as long as the one before (or the rounds run out); leaves no tensor alive', async () => {
+  it('runs rounds until the median of the last window is within settle of the window before (or the rounds run out); leaves no tensor alive', async () => {
     const { client, host } = await connect();
-    const r = await client.request({ type: 'warmUp', maxRounds: 5 }).done;
+    const median = (xs: number[]): number => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    };
+    const r = await client.request({ type: 'warmUp', minMs: 0, maxRounds: 12, window: 2, settle: 0.5 }).done;
     expect(r.roundsMs.length).toBeGreaterThanOrEqual(1);
-    expect(r.roundsMs.length).toBeLessThanOrEqual(5);
+    expect(r.roundsMs.length).toBeLessThanOrEqual(12);
     expect(r.roundsMs.every((ms) => ms > 0)).toBe(true);
     if (r.stoppedBy === 'settled') {
-      const [a, b] = r.roundsMs.slice(-2);
-      expect(Math.abs(b - a)).toBeLessThanOrEqual(0.15 * a);
-    } else expect(r.stoppedBy === 'rounds' ? r.roundsMs.length : 5).toBe(5);
+      const n = r.roundsMs.length;
+      expect(n).toBeGreaterThanOrEqual(4);
+      const [last, before] = [median(r.roundsMs.slice(n - 2)), median(r.roundsMs.slice(n - 4, n - 2))];
+      expect(Math.abs(last - before)).toBeLessThanOrEqual(0.5 * before);
+    } else expect(r.stoppedBy === 'rounds' ? r.roundsMs.length : 12).toBe(12);
     expect(host.stats().liveTensors).toBe(0);
     // settle 0: never settled; the round budget ends it
     const all = await client.request({ type: 'warmUp', maxRounds: 2, settle: 0 }).done;
     expect(all).toMatchObject({ stoppedBy: 'rounds' });
     expect(all.roundsMs).toHaveLength(2);
+    // the floor: settled rounds go on until minMs has passed (or the budget ends them)
+    const floor = await client.request({ type: 'warmUp', minMs: 300, budgetMs: 5000, window: 1, settle: 1 }).done;
+    const spent = floor.roundsMs.reduce((a, b) => a + b, 0);
+    expect(floor.stoppedBy).toBe('settled');
+    expect(spent).toBeGreaterThanOrEqual(300);
+    expect(spent - floor.roundsMs.at(-1)!).toBeLessThan(300);
   });
 
   it('gives way to a request that arrives while it runs: answered cancelled, the request runs as without it', async () => {
@@ -81,6 +93,10 @@ describe('warmUp request', () => {
     await expect(engineFailure(client.request({ type: 'warmUp', budgetMs: -1 }).done)).resolves.toMatchObject({
       code: 'bad-request',
       message: 'warmUp: budgetMs must be an integer in [1, 60000], got -1',
+    });
+    await expect(engineFailure(client.request({ type: 'warmUp', minMs: 1.5 }).done)).resolves.toMatchObject({
+      code: 'bad-request',
+      message: 'warmUp: minMs must be an integer in [0, 60000], got 1.5',
     });
     await expect(engineFailure(client.request({ type: 'warmUp', settle: 2 }).done)).resolves.toMatchObject({
       code: 'bad-request',

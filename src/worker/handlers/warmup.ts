@@ -3,10 +3,10 @@ import { EngineError } from '../../engine/errors.ts';
 import { warmUp, WARMUP_DEFAULTS } from '../../engine/infer/warmup.ts';
 import { defineJob } from '../job.ts';
 
-function bounded(name: string, v: unknown, fallback: number, max: number): number {
+function bounded(name: string, v: unknown, fallback: number, max: number, min = 1): number {
   if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max)
-    throw new EngineError('bad-request', `warmUp: ${name} must be an integer in [1, ${max}], got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new EngineError('bad-request', `warmUp: ${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
   return v;
 }
 
@@ -22,7 +22,9 @@ export const registerWarmUp = defineJob('warmUp', {
   roles: ['encoder', 'decoder', 'scorer'],
   check: (req) => ({
     budgetMs: bounded('budgetMs', req.budgetMs, WARMUP_DEFAULTS.budgetMs, 60_000),
-    maxRounds: bounded('maxRounds', req.maxRounds, WARMUP_DEFAULTS.maxRounds, 100),
+    minMs: bounded('minMs', req.minMs, WARMUP_DEFAULTS.minMs, 60_000, 0),
+    maxRounds: bounded('maxRounds', req.maxRounds, WARMUP_DEFAULTS.maxRounds, 1000),
+    window: bounded('window', req.window, WARMUP_DEFAULTS.window, 20),
     settle: settleOf(req.settle),
   }),
   run: ({ params, infer }) => warmUp(infer(), { ...WARMUP_DEFAULTS, ...params, now: () => performance.now() }),
