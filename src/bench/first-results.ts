@@ -90,12 +90,13 @@ export async function firstResults(open: () => Promise<OpenedEngine>, o: FirstRe
 export function firstResultsMedian(
   probes: readonly FirstResults[] | undefined,
   mode: FirstResultsMode,
-): { n: number; captionMs: number; decodeMs: number; roundTripMs: number; warmUpMs?: number } | undefined {
+): { n: number; loadMs: number; captionMs: number; decodeMs: number; roundTripMs: number; warmUpMs?: number } | undefined {
   const of = (probes ?? []).filter((p) => p.mode === mode);
   if (of.length === 0) return undefined;
   const m = (f: (p: FirstResults) => number): number => median(of.map(f));
   return {
     n: of.length,
+    loadMs: m((p) => p.loadMs),
     captionMs: m((p) => p.captionMs),
     decodeMs: m((p) => p.decodeMs),
     roundTripMs: m((p) => p.roundTripMs),
@@ -153,18 +154,19 @@ export function renderFirstResultsMarkdown(runs: readonly FirstResultsRun[]): st
     '',
     '### First results in a fresh runtime',
     '',
-    "Each probe is a fresh process (Node) or page and worker (Chromium): the bundle loaded, then either nothing (cold) or the app's warm-up after a load (`src/engine/infer/warmup.ts`, which any user request pre-empts), then the first greedy caption, the first decode and a one-loop round trip, in that order. Medians over the probes of a kind; ÷ steady is against the stage medians above.",
+    "Each probe is a fresh process (Node) or page and worker (Chromium): the bundle loaded, then either nothing (cold) or the app's warm-up after a load (`src/engine/infer/warmup.ts`, which any user request pre-empts), then the first greedy caption, the first decode and a one-loop round trip, in that order. Medians over the probes of a kind; ÷ steady is against the stage medians above. The load column is the probes' own load (a fresh runtime's first, runtime start included), against the load stage's median.",
     '',
-    '| backend | probes | warm-up ms | first caption ms: cold / warmed | steady | warmed ÷ steady | first decode ms: cold / warmed | steady | first round trip ms: cold / warmed | steady |',
-    '|---|---:|---:|---|---:|---:|---|---:|---|---:|',
+    '| backend | probes | load ms: fresh runtime | load stage | warm-up ms | first caption ms: cold / warmed | steady | warmed ÷ steady | first decode ms: cold / warmed | steady | first round trip ms: cold / warmed | steady |',
+    '|---|---:|---:|---:|---:|---|---:|---:|---|---:|---|---:|',
   ];
   for (const r of withProbes) {
     const cold = firstResultsMedian(r.firstResults, 'cold');
     const warm = firstResultsMedian(r.firstResults, 'warm');
     const sc = steady(r, 'caption');
     const pair = (field: keyof typeof STAGE_OF): string => `${f0(cold?.[field])} / ${f0(warm?.[field])}`;
+    const loads = (r.firstResults ?? []).map((p) => p.loadMs);
     lines.push(
-      `| ${r.key} | ${cold?.n ?? 0} + ${warm?.n ?? 0} | ${f0(warm?.warmUpMs)} | ${pair('captionMs')} | ${f0(sc)} | ${
+      `| ${r.key} | ${cold?.n ?? 0} + ${warm?.n ?? 0} | ${f0(median(loads))} | ${f0(steady(r, 'load'))} | ${f0(warm?.warmUpMs)} | ${pair('captionMs')} | ${f0(sc)} | ${
         warm && sc ? `${(warm.captionMs / sc).toFixed(2)}×` : '–'
       } | ${pair('decodeMs')} | ${f0(steady(r, 'decode'))} | ${pair('roundTripMs')} | ${f0(steady(r, 'roundtrip'))} |`,
     );
