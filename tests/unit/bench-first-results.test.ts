@@ -75,7 +75,9 @@ describe('first results in a fresh runtime', () => {
     expect(by('chromium-wasm-1t: first roundtrip right after the load / steady')?.median).toBeCloseTo(290 / 90);
     expect(ratios.filter((r) => r.name.startsWith('node-wasm-1t'))).toHaveLength(0);
     const md = renderFirstResultsMarkdown(runs).join('\n');
-    expect(md).toContain('| chromium-wasm-1t | 2 + 3 | 100 | 250 | 2600 | 100 / 14.0 | 10.0 | 1.40× | 190 / 66.0 | 60.0 | 290 / 95.0 | 90.0 |');
+    expect(md).toContain(
+      '| chromium-wasm-1t | 2 + 3 | 100 | 250 | 2600 | 100 / 14.0 | 10.0 | 1.40× | 190 / 66.0 | 60.0 | 290 / 95.0 | 90.0 |',
+    );
     expect(renderFirstResultsMarkdown([runs[1]])).toEqual([]);
   });
 });
