@@ -23,8 +23,11 @@ function warmUpMs(w: WarmUpState | null): number | undefined {
 export function warmUpLine(w: WarmUpState | null): string {
   if (!w) return '';
   if (w.status === 'running') return ' · warming up';
-  if (w.status === 'done')
-    return ` · warmed up in ${warmUpMs(w)} ms (${w.roundsMs.length} round${w.roundsMs.length === 1 ? '' : 's'}: ${w.roundsMs.map((ms) => Math.round(ms)).join(', ')} ms)`;
+  if (w.status === 'done') {
+    const n = w.roundsMs.length;
+    const [first, last] = [w.roundsMs[0] ?? 0, w.roundsMs[n - 1] ?? 0].map(Math.round);
+    return ` · warmed up in ${warmUpMs(w)} ms (${n} round${n === 1 ? '' : 's'}${n > 1 ? `, ${first} → ${last} ms each` : ''})`;
+  }
   return w.status === 'gave-way' ? ' · warm-up gave way to the first request' : ` · warm-up failed: ${w.message}`;
 }
 
