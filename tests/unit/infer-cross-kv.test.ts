@@ -111,6 +111,70 @@ describe('merged encoder-decoder layout', () => {
   });
 });
 
+describe('a group on one image: its states and keys/values fed once, broadcast over the rows', () => {
+  it('samples the same tokens and log-probs as feeding a copy per row, compacted, and scores them teacher-forced alike', async () => {
+    const policy = { kind: 'sample' as const, temperature: 1, topP: 1 };
+    const one: F32 = { ...hidden, data: hidden.data.slice(0, hidden.data.length / ROWS), dims: [1, ...hidden.dims.slice(1)] };
+    const role = o.ctx.manifest.roles.encoder;
+    if (!role) throw new Error('no encoder role');
+    // the shared path feeds encoder_hidden_states and the image keys/values with 1 row while input_ids has 8
+    const fed = new Set<string>();
+    const spied = {
+      ...o.ctx,
+      sessions: {
+        ...o.ctx.sessions,
+        get: async (path: string) => {
+          const session = await o.ctx.sessions.get(path);
+          if (path !== role.decoder) return session;
+          return new Proxy(session, {
+            get(target, key) {
+              if (key !== 'run') return Reflect.get(target, key, target) as unknown;
+              return (feeds: Record<string, { dims: readonly number[] }>, ...rest: unknown[]) => {
+                const rows = (name: string) => feeds[name]?.dims[0];
+                fed.add(`${rows('input_ids')}:${rows('encoder_hidden_states')}:${rows('past_key_values.0.encoder.key')}`);
+                return (target.run as (...a: unknown[]) => unknown)(feeds, ...rest);
+              };
+            },
+          });
+        },
+      },
+    } as typeof o.ctx;
+    const widths = new Set<string>();
+    const shared = await generateCaptions(spied, one, {
+      policy,
+      rng: createRng(3),
+      groupSize: 8,
+      onLogits: (_, rows, logits) => widths.add(`${rows.length}/${logits.dims[0]}`),
+    });
+    const copies = await generateCaptions(o.ctx, one, { policy, rng: createRng(3), groupSize: 8, shareImage: false });
+    expect(shared.map((c) => c.completion)).toEqual(copies.map((c) => c.completion));
+    expect(Math.max(...shared.map((c, i) => maxAbsDiff(c.logp, copies[i].logp)))).toBeLessThan(1e-5);
+    // rows left the batch as they finished (the shared keys/values stayed one row)
+    expect(new Set(shared.map((c) => c.completion.length)).size).toBeGreaterThan(1);
+    expect(widths.has('8/8')).toBe(true);
+    expect([...widths].some((w) => w !== '8/8')).toBe(true);
+    // first step: 8 ids, 1 image row, an empty 8-row cache; later: 1-row image keys/values whatever the batch
+    expect(fed.has('8:1:8')).toBe(true);
+    expect([...fed].filter((f) => f !== '8:1:8').every((f) => f.endsWith(':1:1'))).toBe(true);
+    expect([...fed].some((f) => f.startsWith('8:') && f.endsWith(':1:1'))).toBe(true);
+    const lp = await completionLogProbs(
+      o.ctx,
+      one,
+      shared.map((c) => c.completion),
+      { groupSize: 8 },
+    );
+    const lpCopies = await completionLogProbs(
+      o.ctx,
+      one,
+      shared.map((c) => c.completion),
+      { groupSize: 8, shareImage: false },
+    );
+    expect(Math.max(...lp.map((x, i) => maxAbsDiff(x, lpCopies[i])))).toBeLessThan(1e-5);
+    expect(Math.max(...shared.map((c, i) => maxAbsDiff(c.logp, lp[i])))).toBeLessThan(1e-4);
+    expect(o.engine.tracker.live()).toBe(0);
+  });
+});
+
 describe('flow transformer with its caption keys/values read back', () => {
   it('samples the same latents, bit for bit, as recomputing them every step (with CFG)', async () => {
     const role = o.ctx.manifest.roles.decoder;

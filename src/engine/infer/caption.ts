@@ -4,7 +4,10 @@
  * cross-attention keys/values are computed on the first step and fed back after). A group of rows is
  * decoded together, one session run per step for the whole batch; a row that emits [EOS] leaves the batch
  * (its cache rows, image keys/values included, are dropped), or with
- * `compact: false` keeps feeding [PAD] with its outputs ignored. Log-probs are those of the policy's
+ * `compact: false` keeps feeding [PAD] with its outputs ignored. When every row of a batch captions the same image
+ * (a group of G on one image) and the graph has the cross layout, the image's states and keys/values go in once,
+ * as one row that the graph's attention broadcasts over the batch (docs/inference.md), instead of G copies:
+ * the first step computes them once and no later step copies them. Log-probs are those of the policy's
  * TEMPERED distribution, log_softmax(logits / T)[token] with T = policyTemperature(policy) (greedy: its
  * optional temperature, default 1), as TRL v1.9.0 computes them (grpo_trainer.py 1517-1530); top-p only
  * restricts what is drawn. No [EOS] is forced: a row still open at the token limit keeps its last
@@ -28,7 +31,8 @@ import {
   type InferContext,
 } from './context.ts';
 import { chooseToken, logSoftmax, policyTemperature, type DecodingPolicy } from './sampling.ts';
-import { decoderLayout, emptyCache, gatherCache, nextCache, stepFetches } from './kv-cache.ts';
+import { decoderLayout, emptyCache, gatherCache, imageKvNames, nextCache, stepFetches } from './kv-cache.ts';
+import type { KvLayout } from '../kv-layout.ts';
 
 /** One generated caption. */
 export interface Caption {
@@ -65,6 +69,11 @@ export interface GenerateOptions {
   role?: EncoderChoice;
   /** Drop finished rows from the batch (default true); false keeps feeding them [PAD] like the PyTorch loop. */
   compact?: boolean;
+  /**
+   * Feed one image's states and cross-attention keys/values once when every row of a batch shares that image
+   * (default true; only with the KV cache and the cross layout). false feeds a copy per row (the equality test).
+   */
+  shareImage?: boolean;
   /** Called after each decoder run with the step's position (1…), the global rows of the logits, and logits [R,S,V]. */
   onLogits?: (pos: number, rows: number[], logits: F32) => void;
   /**
@@ -109,15 +118,17 @@ async function decodeChunk(
   firstRow: number,
   opts: GenerateOptions,
   maxTokens: number,
+  layout: KvLayout,
 ): Promise<void> {
   const cache = opts.cache ?? true;
   const compact = opts.compact ?? true;
   const { bosId, eosId, padId } = role;
   const T = policyTemperature(opts.policy);
+  // One row of image states for the whole batch (sharedImage): it and its keys/values are never gathered per row.
+  const shared = hidden.dims[0] === 1 && rows.length > 1;
   // Rows fed to the decoder (indices into `rows`); with compaction finished rows leave the batch.
   let live = rows.map((_, i) => i);
   let liveHidden = hidden;
-  const layout = await decoderLayout(ctx, role);
   let past = emptyCache(role, layout, rows.length);
   for (let pos = 1; pos < maxTokens; pos++) {
     const R = live.length;
@@ -162,8 +173,8 @@ async function decodeChunk(
     if (keep.length === 0) break;
     if (compact && keep.length < R) {
       live = keep.map((k) => live[k]);
-      liveHidden = gatherRows(liveHidden, keep);
-      if (cache) past = gatherCache(past, keep);
+      if (!shared) liveHidden = gatherRows(liveHidden, keep);
+      if (cache) past = gatherCache(past, keep, shared ? imageKvNames(role, layout) : undefined);
     }
   }
 }
@@ -199,10 +210,13 @@ export async function generateCaptions(ctx: InferContext, hidden: F32, opts: Gen
     rng: opts.policy.kind === 'sample' && opts.rng ? createRng(opts.rng.nextU32()) : undefined,
   }));
   const batch = Math.max(1, Math.floor(opts.batch ?? total));
+  const layout = await decoderLayout(ctx, role);
+  const share = (opts.shareImage ?? true) && (opts.cache ?? true) && layout === 'cross';
   for (let s = 0; s < total; s += batch) {
     const e = Math.min(total, s + batch);
     const index = Array.from({ length: e - s }, (_, i) => Math.floor((s + i) / G));
-    await decodeChunk(ctx, label, role, gatherRows(hidden, index), states.slice(s, e), s, opts, maxTokens);
+    const rows = share && index.every((i) => i === index[0]) ? [index[0]] : index;
+    await decodeChunk(ctx, label, role, gatherRows(hidden, rows), states.slice(s, e), s, opts, maxTokens, layout);
   }
   const specials = specialIds(ctx);
   return states.map((r) => {
@@ -228,7 +242,7 @@ export async function completionLogProbs(
   ctx: InferContext,
   hidden: F32,
   completions: readonly (readonly number[])[],
-  opts: { groupSize?: number; batch?: number; role?: EncoderChoice; temperature?: number } = {},
+  opts: { groupSize?: number; batch?: number; role?: EncoderChoice; temperature?: number; shareImage?: boolean } = {},
 ): Promise<Float64Array[]> {
   const T = opts.temperature ?? 1;
   if (!(T > 0)) throw new RangeError(`completionLogProbs: temperature must be > 0, got ${T}`);
@@ -244,9 +258,11 @@ export async function completionLogProbs(
     const flat: number[] = [];
     for (const c of chunk) for (let j = 0; j < L; j++) flat.push(j === 0 ? role.bosId : (c[j - 1] ?? role.padId));
     const index = chunk.map((_, i) => Math.floor((s + i) / G));
+    // One image for every row of the chunk: its states once, broadcast by the graph's attention (as generateCaptions).
+    const rows = layout === 'cross' && (opts.shareImage ?? true) && index.every((i) => i === index[0]) ? [index[0]] : index;
     const feeds = {
       input_ids: int64(flat, [chunk.length, L]),
-      encoder_hidden_states: gatherRows(hidden, index),
+      encoder_hidden_states: gatherRows(hidden, rows),
       ...emptyCache(role, layout, chunk.length),
     };
     const logits = f32Output(await runGraph(ctx, role.decoder, feeds, label, ['logits']), 'logits', label);

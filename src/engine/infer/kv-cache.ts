@@ -58,11 +58,27 @@ export function nextCache(
   return feeds;
 }
 
-/** Returns the cache with only rows `keep` of every past tensor (use_cache_branch unchanged). */
-export function gatherCache(past: Record<string, TensorData>, keep: readonly number[]): Record<string, TensorData> {
+/**
+ * Returns the cache with only rows `keep` of every past tensor; use_cache_branch, and the tensors named in `asIs`
+ * (one image's keys/values shared by every row), unchanged.
+ */
+export function gatherCache(
+  past: Record<string, TensorData>,
+  keep: readonly number[],
+  asIs?: ReadonlySet<string>,
+): Record<string, TensorData> {
   const out: Record<string, TensorData> = {};
-  for (const [name, t] of Object.entries(past)) out[name] = name === USE_CACHE_BRANCH ? t : gatherRows(t as F32, keep);
+  for (const [name, t] of Object.entries(past)) out[name] = name === USE_CACHE_BRANCH || asIs?.has(name) ? t : gatherRows(t as F32, keep);
   return out;
+}
+
+/** The names of the cross-attention (image) keys/values among the past_key_values.* feeds; none for 'self'. */
+export function imageKvNames(role: EncoderRole, layout: KvLayout): Set<string> {
+  return new Set(
+    kvNames(layout, role.numLayers, 'past_key_values')
+      .filter((k) => k.side === 'encoder')
+      .map((k) => k.name),
+  );
 }
 
 /**
