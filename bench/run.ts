@@ -111,7 +111,7 @@ const fixtureCases = args['train-fixture-cases'] ? args['train-fixture-cases'].s
 const repeats = Number(args.repeats ?? (quick ? 1 : 5));
 const warmup = quick ? 0 : 1;
 /**
- * Every stage but the load also warms up for this long (and the settle after the load lasts at least this long):
+ * Every stage, the load included, also warms up for this long (and the settle after the load lasts at least this long):
  * Chromium's greedy caption went from 19 to 9.5 ms over ~3 s of runs after the old settle had stopped
  * (bench/README.md, "Warm-up in the timings"). The WebGPU run keeps its single untimed-free run.
  */
@@ -427,10 +427,10 @@ async function main(): Promise<void> {
   ];
   if (only.some((k) => k.startsWith('chromium-'))) {
     const server = (served = await serve());
-    // The load is timed as in Node (1 untimed, then `repeats`): Chromium's first loads in a page are slower
-    // (537, 318, 334, then 232, 240, 213, 230 ms in one page on 2026-12-07), as its first runs are; a fresh page's
-    // load is in the first-results table.
-    const base = { bundleUrl: '/models/uae-shapes/', peerRoot: '/peer/', loadRepeats: { warmup, repeats } };
+    // The load is timed as in Node and as every other stage: untimed loads for at least warmupMs, then `repeats`.
+    // Chromium's loads in one page get faster for several loads (474, 406, 379, then 258, 263 ms on 2026-12-07), as
+    // its first runs do; a fresh page's first load is in the first-results table.
+    const base = { bundleUrl: '/models/uae-shapes/', peerRoot: '/peer/', loadRepeats: { warmup, repeats, warmupMs } };
     const full = {
       repeats: { warmup, repeats, warmupMs },
       slowRepeats: { warmup: Math.min(warmup, 1), repeats: Math.max(1, Math.ceil(repeats / 2)), warmupMs },

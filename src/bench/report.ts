@@ -252,7 +252,7 @@ export function renderMarkdown(res: BenchResults): string {
     '',
     `Stages are timed after greedy captions stop getting faster (median of the last 5 runs within 15 % of the 5 before${
       warmupMs > 0 ? `, after at least ${warmupMs} ms of them` : ''
-    }).${warmupMs > 0 ? ` Every stage but the load warms up for at least ${warmupMs} ms too (bench/README.md, "Warm-up in the timings").` : ''}`,
+    }).${warmupMs > 0 ? ` Every stage warms up for at least ${warmupMs} ms too, the load (opened and released) included: a fresh runtime's first load is in the first-results table below (bench/README.md, "Warm-up in the timings").` : ''}`,
     '',
     '| backend | first caption after load ms | steady caption ms | runs to settle | time to settle ms | caption: vision encoder ms | caption: decoding loop ms |',
     '|---|---:|---:|---:|---:|---:|---:|',

@@ -77,7 +77,7 @@ export async function benchNode(o: BenchCliOptions): Promise<BenchBackendReport>
   const { results, engine } = await runStages(nodeOpener(o.bundle, rt), {
     repeats,
     slowRepeats: slow,
-    loadRepeats: { warmup: o.warmup, repeats: o.repeats },
+    loadRepeats: { warmup: o.warmup, repeats: o.repeats, warmupMs },
     flowSteps: o.steps,
     only: o.stages,
     onStage: (r) => say(`${o.backend}: ${r.label}: median ${r.timing.median.toFixed(1)} ms`),
@@ -117,7 +117,7 @@ export function registerBench(program: Command): void {
     .option('--threads <n>', 'WASM threads / native intra-op threads', count('threads', 1), 1)
     .option('--repeats <n>', 'timed runs per stage', count('repeats', 1), 5)
     .option('--warmup <n>', 'untimed runs before them', count('warmup', 0), 1)
-    .option('--warmup-ms <ms>', 'and untimed runs until this long has passed (not for the load stage)', count('warmup-ms', 0), 0)
+    .option('--warmup-ms <ms>', 'and untimed runs until this long has passed (the load stage too)', count('warmup-ms', 0), 0)
     .option('--steps <k>', "flow steps (default: the bundle's)", count('steps', 1))
     .option('--stages <list>', `comma-separated subset of ${STAGE_IDS.join(',')}`, stageList)
     .option('--peer', 'also time transformers.js image-to-text on the same files and compare greedy captions')
