@@ -59,3 +59,21 @@ def test_an_entry_with_old_flags_is_dropped_on_keep(tmp_path, monkeypatch):
                         OTHER: {"flags": OTHER_FLAGS, "evals": [{"step": 0, "eval/sim": 0.2}], "paired": None}}},
               open(tmp_path / "kept.json", "w"))
     assert S.keep() == [OTHER]
+
+
+def _pooled(sim, psnr):
+    return {"sim": {"diff": sim, "ci95": 0.003}, "psnr": {"diff": psnr, "ci95": 0.07}, "retrieval": {"diff": 0.01, "ci95": 0.01}}
+
+
+def test_why_lines_set_the_gain_against_the_samples_a_step_and_each_lever_against_its_own_baseline():
+    pooled = {"6 images": _pooled(0.0098, -0.17), "shipped": _pooled(0.0131, -0.01), "24 images": _pooled(0.0154, 0.09),
+              "no KL": _pooled(0.0095, -0.23), "reward sim": _pooled(0.0077, -0.37),
+              "sim, every step stochastic": _pooled(0.0064, -0.45), "lr 8e-5": _pooled(0.0120, -0.16)}
+    text = "\n".join(S.stage3_why_lines(pooled))
+    assert "6 images +0.0098 ± 0.0030 / -0.17 dB, 12 images +0.0131 ± 0.0030 / -0.01 dB, 24 images +0.0154" in text
+    assert "about +0.0028 sim per doubling" in text
+    assert "No KL term (beta 0 instead of 0.04): +0.0095 ± 0.0030 / -0.23 dB against the 6 images run's +0.0098" in text
+    assert "(no SDE window): +0.0064 ± 0.0030 / -0.45 dB against the reward sim run's +0.0077" in text
+    assert "- 1.6 times the learning rate (8e-5): +0.0120 ± 0.0030 / -0.16 dB against the shipped run's +0.0131" in text
+    # fewer than three batch sizes measured: nothing to say about the trend
+    assert S.stage3_why_lines({"6 images": pooled["6 images"], "shipped": pooled["shipped"]}) == []
