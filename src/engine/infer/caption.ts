@@ -124,7 +124,7 @@ async function decodeChunk(
   const compact = opts.compact ?? true;
   const { bosId, eosId, padId } = role;
   const T = policyTemperature(opts.policy);
-  // One row of image states for the whole batch (sharedImage): it and its keys/values are never gathered per row.
+  // One row of image states for the whole batch (GenerateOptions.shareImage): it and its keys/values stay one row.
   const shared = hidden.dims[0] === 1 && rows.length > 1;
   // Rows fed to the decoder (indices into `rows`); with compaction finished rows leave the batch.
   let live = rows.map((_, i) => i);
