@@ -16,7 +16,7 @@ import { runRoundTripJob } from '../engine/roundtrip/index.ts';
 import { runPeer, type PeerResult } from './peer.ts';
 import { gpuKvSessionOptions } from './raw-decode.ts';
 import { kvLayoutOf } from '../engine/kv-layout.ts';
-import { firstResults, type FirstResults, type FirstResultsMode } from './first-results.ts';
+import { firstResults, firstResultsLine, type FirstResults, type FirstResultsMode } from './first-results.ts';
 import { runStages, type OpenedEngine, type StageResult } from './stages.ts';
 import type { Repeats } from './timing.ts';
 import { startTrainDevice } from '../engine/train/device.ts';
@@ -128,9 +128,7 @@ export async function runBrowserBench(p: BrowserBenchParams, deps: BrowserDeps):
   const base = { backend: p.backend, runtime, adapter: deps.adapter, crossOriginIsolated: deps.crossOriginIsolated };
   if (p.firstResults) {
     const probe = await firstResults(open, { mode: p.firstResults, sceneSeed: 7 });
-    deps.say(
-      `first results (${probe.mode}): caption ${probe.captionMs.toFixed(1)} ms, decode ${probe.decodeMs.toFixed(1)} ms, round trip ${probe.roundTripMs.toFixed(1)} ms`,
-    );
+    deps.say(firstResultsLine(probe));
     return { ...base, stages: [], firstResults: [probe] };
   }
   const { results, engine } = await runStages(open, {

@@ -86,6 +86,12 @@ export async function firstResults(open: () => Promise<OpenedEngine>, o: FirstRe
   }
 }
 
+/** One line for a probe's log: its mode and first times. */
+export function firstResultsLine(p: FirstResults): string {
+  const warm = p.warmUpMs !== undefined ? `, warm-up ${p.warmUpMs.toFixed(0)} ms` : '';
+  return `first results (${p.mode}${warm}): load ${p.loadMs.toFixed(0)} ms, caption ${p.captionMs.toFixed(1)} ms, decode ${p.decodeMs.toFixed(1)} ms, round trip ${p.roundTripMs.toFixed(1)} ms`;
+}
+
 /** The probes' medians of one mode, or undefined when there are none. */
 export function firstResultsMedian(
   probes: readonly FirstResults[] | undefined,

@@ -2,6 +2,9 @@
  * Timing of one benchmark stage: warm-up runs (not kept), then timed repeats, summarised as median, min
  * and max wall time in milliseconds. The clock is `performance.now()` (Node and browsers alike).
  */
+import { median } from '../engine/stats.ts';
+
+export { median };
 
 /** Warm-up and repeat counts of one stage. */
 export interface Repeats {
@@ -24,14 +27,6 @@ export interface Timing {
   median: number;
   min: number;
   max: number;
-}
-
-/** Returns the median of xs (mean of the middle two for an even count; NaN for none). */
-export function median(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  const s = xs.slice().sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Returns the summary (median/min/max, ms) of timed runs. */

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { runPeer, type PeerResult } from '../bench/peer.ts';
-import { firstResults, type FirstResults, type FirstResultsMode } from '../bench/first-results.ts';
+import { firstResults, firstResultsLine, type FirstResults, type FirstResultsMode } from '../bench/first-results.ts';
 import { runStages, STAGE_IDS, type StageResult } from '../bench/stages.ts';
 import { DEFAULT_BUNDLE } from './eval.ts';
 import { machineInfo, NODE_BACKENDS, nodeOpener, nodeRuntime, type MachineInfo, type NodeBackend } from './bench-node.ts';
@@ -66,9 +66,7 @@ export async function benchNode(o: BenchCliOptions): Promise<BenchBackendReport>
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
   if (o.firstResults) {
     const probe = await firstResults(nodeOpener(o.bundle, rt), { mode: o.firstResults, sceneSeed: o.scene ?? 7, flowSteps: o.steps });
-    say(
-      `${o.backend}: first results (${probe.mode}): caption ${probe.captionMs.toFixed(1)} ms, decode ${probe.decodeMs.toFixed(1)} ms, round trip ${probe.roundTripMs.toFixed(1)} ms`,
-    );
+    say(`${o.backend}: ${firstResultsLine(probe)}`);
     return { backend: o.backend, runtime: rt.description, machine: machineInfo(), stages: [], firstResults: [probe] };
   }
   const warmupMs = o.warmupMs ?? 0;
@@ -134,10 +132,7 @@ export function registerBench(program: Command): void {
     .action(async (o: BenchCliOptions) => {
       const report = await benchNode(o);
       if (o.json) return printJson(report);
-      for (const p of report.firstResults ?? [])
-        console.log(
-          `first results (${p.mode}${p.warmUpMs !== undefined ? `, warm-up ${p.warmUpMs.toFixed(0)} ms` : ''}): load ${p.loadMs.toFixed(0)} ms, caption ${p.captionMs.toFixed(1)} ms, decode ${p.decodeMs.toFixed(1)} ms, round trip ${p.roundTripMs.toFixed(1)} ms`,
-        );
+      for (const p of report.firstResults ?? []) console.log(firstResultsLine(p));
       for (const s of report.stages)
         console.log(
           `${s.label.padEnd(60)} ${s.timing.median.toFixed(1).padStart(9)} ms  (min ${s.timing.min.toFixed(1)}, max ${s.timing.max.toFixed(1)})`,

@@ -100,6 +100,14 @@ function int64(values: number[], dims: number[]): I64 {
   return { dtype: 'int64', data: BigInt64Array.from(values, (v) => BigInt(v)), dims };
 }
 
+/**
+ * Returns the rows of image states to feed for batch rows that caption images `index`: with `share` and one image
+ * for them all, that image once (the decoder's attention broadcasts it over the batch), else one row per batch row.
+ */
+function imageRows(index: readonly number[], share: boolean): readonly number[] {
+  return share && index.every((i) => i === index[0]) ? [index[0]] : index;
+}
+
 /** Per-row decoding state. */
 interface RowState {
   completion: number[];
@@ -215,8 +223,7 @@ export async function generateCaptions(ctx: InferContext, hidden: F32, opts: Gen
   for (let s = 0; s < total; s += batch) {
     const e = Math.min(total, s + batch);
     const index = Array.from({ length: e - s }, (_, i) => Math.floor((s + i) / G));
-    const rows = share && index.every((i) => i === index[0]) ? [index[0]] : index;
-    await decodeChunk(ctx, label, role, gatherRows(hidden, rows), states.slice(s, e), s, opts, maxTokens, layout);
+    await decodeChunk(ctx, label, role, gatherRows(hidden, imageRows(index, share)), states.slice(s, e), s, opts, maxTokens, layout);
   }
   const specials = specialIds(ctx);
   return states.map((r) => {
@@ -258,11 +265,9 @@ export async function completionLogProbs(
     const flat: number[] = [];
     for (const c of chunk) for (let j = 0; j < L; j++) flat.push(j === 0 ? role.bosId : (c[j - 1] ?? role.padId));
     const index = chunk.map((_, i) => Math.floor((s + i) / G));
-    // One image for every row of the chunk: its states once, broadcast by the graph's attention (as generateCaptions).
-    const rows = layout === 'cross' && (opts.shareImage ?? true) && index.every((i) => i === index[0]) ? [index[0]] : index;
     const feeds = {
       input_ids: int64(flat, [chunk.length, L]),
-      encoder_hidden_states: gatherRows(hidden, rows),
+      encoder_hidden_states: gatherRows(hidden, imageRows(index, layout === 'cross' && (opts.shareImage ?? true))),
       ...emptyCache(role, layout, chunk.length),
     };
     const logits = f32Output(await runGraph(ctx, role.decoder, feeds, label, ['logits']), 'logits', label);

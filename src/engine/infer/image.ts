@@ -4,6 +4,8 @@
  * bilinear when enlarging — in plain double arithmetic, so Node and every browser give the same bytes.
  * Then uint8 RGB [N,H,W,3] ↔ pixel_values float32 [N,3,H,W] = (u8·scale − mean)/std.
  */
+import { rasterizeScene } from '../../shapes/raster.ts';
+import type { Scene } from '../../shapes/scene.ts';
 import type { ImagePreprocessing } from '../manifest.ts';
 import type { F32 } from './context.ts';
 
@@ -132,4 +134,11 @@ export function toUint8Images(sample: F32): Uint8Array {
     }
   }
   return out;
+}
+
+/** Returns a Shapes scene rasterised square at the larger side, then resized (cover) to uint8 RGB width×height. */
+export function sceneImage(scene: Scene, width: number, height: number): Uint8Array {
+  const res = Math.max(width, height);
+  const raw = rasterizeScene(scene, res);
+  return res === width && res === height ? raw : resizeCover({ data: raw, width: res, height: res, channels: 3 }, width, height);
 }

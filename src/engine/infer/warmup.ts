@@ -10,10 +10,10 @@
  * never waits on it.
  */
 import { createRng } from '../../shapes/rng.ts';
-import { rasterizeScene } from '../../shapes/raster.ts';
 import { sampleScene } from '../../shapes/scene.ts';
 import type { InferContext } from './context.ts';
-import { resizeCover } from './image.ts';
+import { sceneImage } from './image.ts';
+import { median } from '../stats.ts';
 import { roundTrip } from './roundtrip.ts';
 
 /** When to stop warming up. */
@@ -53,18 +53,10 @@ export interface WarmUpReport {
   stoppedBy: 'settled' | 'budget' | 'rounds';
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 /** Returns the warm-up scene as uint8 RGB at the bundle's input size. */
 function warmUpImage(ctx: InferContext): Uint8Array {
   const { width: W, height: H } = ctx.manifest.preprocessing.image;
-  const res = Math.max(W, H);
-  const raw = rasterizeScene(sampleScene(WARMUP_SCENE_SEED), res);
-  return res === W && res === H ? raw : resizeCover({ data: raw, width: res, height: res, channels: 3 }, W, H);
+  return sceneImage(sampleScene(WARMUP_SCENE_SEED), W, H);
 }
 
 /** Runs warm-up rounds on the context's bundle (encoder, decoder, scorer); cancellation through ctx.checkCancelled. */

@@ -3,11 +3,10 @@
  * components, so they are logged as rewards/<name>/mean|std), the settings check, and the images to roll
  * out on (a Shapes scene by seed, or user pixels resized with the bundle's cover policy).
  */
-import { rasterizeScene } from '../../shapes/raster.ts';
 import { sampleScene, type Scene } from '../../shapes/scene.ts';
 import { EngineError } from '../errors.ts';
 import { combineRewards, LOSS_TYPES, REWARD_SCALINGS, type LengthPenaltySpec, type RewardComponent } from '../grpo.ts';
-import { resizeCover } from '../infer/image.ts';
+import { resizeCover, sceneImage } from '../infer/image.ts';
 import { attributeScores, psnr, ssim } from '../infer/metrics.ts';
 import type { BundleManifest } from '../manifest.ts';
 import { findBackbone } from '../roles.ts';
@@ -105,10 +104,7 @@ export function resolveImage(src: RolloutImageSource, width: number, height: num
     if (!Number.isInteger(src.seed) || src.seed < 0 || src.seed > 0xffffffff)
       fail('scene seed', `must be an integer in [0, 2^32), got ${src.seed}`);
     const scene = sampleScene(src.seed);
-    const res = Math.max(width, height);
-    const raw = rasterizeScene(scene, res);
-    const image = res === width && res === height ? raw : resizeCover({ data: raw, width: res, height: res, channels: 3 }, width, height);
-    return { label: `scene ${src.seed}`, image, scene };
+    return { label: `scene ${src.seed}`, image: sceneImage(scene, width, height), scene };
   }
   if (src.kind !== 'pixels') fail('image source', "must be {kind:'scene'} or {kind:'pixels'}");
   const image = resizeCover({ data: src.data, width: src.width, height: src.height, channels: src.channels }, width, height);
