@@ -136,6 +136,7 @@ export async function runBrowserBench(p: BrowserBenchParams, deps: BrowserDeps):
     slowRepeats: p.slowRepeats,
     loadRepeats: p.loadRepeats,
     only: p.stages,
+    createSession: (bytes) => create(bytes, p.backend),
     gpuKvDecoder: p.backend === 'webgpu' ? (ctx) => gpuKvDecoder(ort, ctx, bundleBytes) : undefined,
     onStage: (r) => deps.say(`${r.label}: median ${r.timing.median.toFixed(1)} ms`),
   });

@@ -7,6 +7,7 @@ import type { MemoryReport } from './browser.ts';
 import type { PeerResult } from './peer.ts';
 import type { StageResult } from './stages.ts';
 import type { Ratio } from './ratio.ts';
+import { GEMM_SHAPES, type GemmShape } from './gemm.ts';
 import { renderTrainMarkdown, type TrainSection } from './train-report.ts';
 import { renderFirstTripMarkdown, type FirstTripSection } from './first-trip.ts';
 import { firstResultsRatios, renderFirstResultsMarkdown, type FirstResults } from './first-results.ts';
@@ -163,6 +164,32 @@ const x2 = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '�
 const mb = (b: number | undefined): string => (b === undefined ? '–' : `${(b / 1048576).toFixed(1)} MB`);
 const pct = (p: number | undefined): string => (p === undefined ? '–' : `${p >= 0 ? '+' : ''}${p.toFixed(2)} %`);
 
+/**
+ * The MatMul probes' section: each backend's GFLOP/s at the flow transformer's shape and at a large one, and the
+ * browser-over-native ratio of the bare kernel, which bounds the stages made of such products.
+ */
+export function renderGemmMarkdown(runs: readonly BackendRun[], ratios: readonly Ratio[]): string[] {
+  const withProbe = runs.filter((r) => stage(r, 'gemm') || stage(r, 'gemm_large'));
+  if (withProbe.length === 0) return [];
+  const shape = ({ M, K, N }: GemmShape): string => `[${M}×${K}]·[${K}×${N}]`;
+  const lines = ['', '## Matrix products: the compute bound', ''];
+  lines.push(`| backend | ${shape(GEMM_SHAPES.gemm)} GFLOP/s | ${shape(GEMM_SHAPES.gemm_large)} GFLOP/s |`, '|---|---:|---:|');
+  const gf = (r: BackendRun, id: string): string => {
+    const v = stage(r, id)?.detail.gflops;
+    return typeof v === 'number' ? v.toFixed(1) : '–';
+  };
+  for (const r of withProbe) lines.push(`| ${r.key} | ${gf(r, 'gemm')} | ${gf(r, 'gemm_large')} |`);
+  const ratio = (name: string): string => x2(ratios.find((q) => q.name === name)?.median ?? NaN);
+  lines.push(
+    '',
+    `The bare kernel, chromium-wasm-1t / node-native-1t: ${ratio('chromium-wasm-1t / node-native-1t: gemm')} at the flow ` +
+      `transformer's shape, ${ratio('chromium-wasm-1t / node-native-1t: gemm_large')} large. A stage whose time is mostly ` +
+      'such products (decode, GRPO group, the scorer) comes no closer to native than its products do; its other kernels ' +
+      '(convolutions, normalisations, element-wise ops) are further apart still (bench/README.md, "Compute-bound stages").',
+  );
+  return lines;
+}
+
 /** Returns the Markdown report of a results file: machine, stage table, ratios, peer, memory, notes. */
 export function renderMarkdown(res: BenchResults): string {
   const runs = res.runs.filter((r) => !r.error);
@@ -204,6 +231,7 @@ export function renderMarkdown(res: BenchResults): string {
   lines.push('', '## Ratios (this run)', '');
   lines.push('| ratio | median | min | goal |', '|---|---:|---:|---|');
   for (const r of res.ratios) lines.push(`| ${r.name} | ${x2(r.median)} | ${x2(r.min)} | ${r.goal ?? ''} |`);
+  lines.push(...renderGemmMarkdown(runs, res.ratios));
   const peers = runs.filter((r) => r.peer);
   if (peers.length > 0) {
     lines.push('', '## Peer: transformers.js image-to-text on the same files', '');

@@ -21,6 +21,7 @@ import {
 import { DEFAULT_SETTINGS, resolveImage, runRollouts, scoreRollout, type RolloutImage } from '../engine/rollouts/index.ts';
 import { runRoundTripJob } from '../engine/roundtrip/index.ts';
 import { rawGreedyDecode } from './raw-decode.ts';
+import { GEMM_SHAPES, gemmProbe, type GemmShape } from './gemm.ts';
 import { measure, measureInterleaved, median, type Repeats, type Timing } from './timing.ts';
 
 /** Every stage, in the order they run and are tabled. */
@@ -37,6 +38,8 @@ export const STAGE_IDS = [
   'caption48_recompute',
   'caption48_raw',
   'caption48_raw_gpukv',
+  'gemm',
+  'gemm_large',
 ] as const;
 
 /** A stage of the benchmark. */
@@ -76,6 +79,11 @@ export interface StageOptions {
   only?: readonly string[];
   /** WebGPU only: a decoder session whose present.* outputs stay on the GPU (the caption48_raw_gpukv probe). */
   gpuKvDecoder?: (ctx: InferContext) => Promise<InferenceSession>;
+  /**
+   * Creates a session on the stages' backend with its options (threads) from ONNX bytes: the gemm probes' model.
+   * Without it the probes are skipped.
+   */
+  createSession?: (bytes: Uint8Array) => Promise<InferenceSession>;
   /** Called as each stage finishes (progress lines). */
   onStage?(result: StageResult): void;
 }
@@ -95,8 +103,14 @@ export function stageLabel(id: StageId, G: number, K: number): string {
     caption48_recompute: 'greedy caption to 48 tokens, recompute prefix',
     caption48_raw: 'probe: the same 48-token KV loop straight on ORT tensors',
     caption48_raw_gpukv: 'probe: that loop with the KV cache kept in GPU buffers',
+    gemm: gemmLabel(GEMM_SHAPES.gemm, "the flow transformer's MLP at batch 1 with guidance"),
+    gemm_large: gemmLabel(GEMM_SHAPES.gemm_large, 'a large square product'),
   };
   return labels[id];
+}
+
+function gemmLabel(s: GemmShape, what: string): string {
+  return `probe: ${s.reps} MatMul${s.reps === 1 ? '' : 's'} [${s.M}×${s.K}]·[${s.K}×${s.N}] (${what})`;
 }
 
 /** Returns a summary of captions for the detail: the text of the first, and how many differ. */
@@ -261,6 +275,21 @@ export async function runStages(
       record(c.id, timed[i].timing, detail);
     });
     await gpuSession?.release();
+  }
+
+  for (const id of ['gemm', 'gemm_large'] as const) {
+    if (!wanted(id) || !opts.createSession) continue;
+    const probe = await gemmProbe(ctx.ort, opts.createSession, GEMM_SHAPES[id]);
+    try {
+      const maxAbsError = await probe.check();
+      const t = await measure(() => probe.run(), opts.repeats);
+      record(id, t.timing, {
+        gflops: Math.round((probe.flops / (t.timing.median * 1e6)) * 10) / 10,
+        maxAbsError: Number(maxAbsError.toExponential(2)),
+      });
+    } finally {
+      await probe.release();
+    }
   }
   return { results, engine };
 }

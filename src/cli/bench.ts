@@ -78,6 +78,7 @@ export async function benchNode(o: BenchCliOptions): Promise<BenchBackendReport>
     loadRepeats: { warmup: o.warmup, repeats: o.repeats, warmupMs },
     flowSteps: o.steps,
     only: o.stages,
+    createSession: (bytes) => rt.create(bytes, 'wasm'),
     onStage: (r) => say(`${o.backend}: ${r.label}: median ${r.timing.median.toFixed(1)} ms`),
   });
   const report: BenchBackendReport = { backend: o.backend, runtime: rt.description, machine: machineInfo(), stages: results };

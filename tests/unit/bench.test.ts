@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writePeerConfig } from '../../bench/peer-config.ts';
 import { runPeer } from '../../src/bench/peer.ts';
 import { peerConfigFiles } from '../../src/bench/peer-config.ts';
-import { computeRatios, renderMarkdown, type BackendRun, type BenchResults } from '../../src/bench/report.ts';
+import { computeRatios, renderGemmMarkdown, renderMarkdown, type BackendRun, type BenchResults } from '../../src/bench/report.ts';
 import { runStages, settleAfterLoad, STAGE_IDS, type StageResult } from '../../src/bench/stages.ts';
 import { measure, measureInterleaved, median, summarize } from '../../src/bench/timing.ts';
 import { nodeOpener, nodeRuntime } from '../../src/cli/bench-node.ts';
@@ -92,6 +92,7 @@ describe('stages on the tiny bundle (node-wasm)', () => {
         repeats: { warmup: 0, repeats: 1 },
         flowSteps: 1,
         groupSize: 2,
+        createSession: (bytes) => rt.create(bytes, 'wasm'),
         onStage: (r) => seen.push(r.id),
       });
       try {
@@ -109,6 +110,10 @@ describe('stages on the tiny bundle (node-wasm)', () => {
         expect(by('caption48_kv').detail.tokens).toBe(47);
         expect(by('caption48_raw').detail.sameAsKv).toBe(true);
         expect(by('decode').detail.steps).toBe(1);
+        for (const id of ['gemm', 'gemm_large']) {
+          expect(by(id).detail.maxAbsError).toBeLessThan(1e-4);
+          expect(by(id).detail.gflops).toBeGreaterThan(0);
+        }
         expect(engine.ctx.tracker.live()).toBe(0);
       } finally {
         await engine.release();
@@ -205,6 +210,22 @@ describe('report', () => {
     expect(md).toContain('| caption | 10.0 [8.0–10.0] | 35.0 [16.0–35.0] |');
     expect(md).toContain('chromium-webgpu**: webgpu — FAILED: no adapter');
     expect(md).toContain('| chromium-wasm-1t / node-native-1t: caption | 3.50× | 2.00× | ≤ 2 |');
+    expect(md).not.toContain('the compute bound');
+  });
+
+  it('tables the MatMul probes per backend with the bare kernel ratio', () => {
+    const g = (id: string, m: number, gflops: number): StageResult => ({ ...s(id, m), detail: { gflops } });
+    const probed: BackendRun[] = [
+      { key: 'node-native-1t', runtime: 'native', stages: [g('gemm', 10, 40), g('gemm_large', 10, 100)] },
+      { key: 'chromium-wasm-1t', runtime: 'wasm', stages: [g('gemm', 25, 16), g('gemm_large', 40, 25)] },
+    ];
+    const ratios = computeRatios(probed);
+    const md = renderGemmMarkdown(probed, ratios).join('\n');
+    expect(md).toContain('| backend | [32×128]·[128×512] GFLOP/s | [512×512]·[512×512] GFLOP/s |');
+    expect(md).toContain('| node-native-1t | 40.0 | 100.0 |');
+    expect(md).toContain('| chromium-wasm-1t | 16.0 | 25.0 |');
+    expect(md).toContain("2.50× at the flow transformer's shape, 4.00× large");
+    expect(ratios.find((r) => r.name === 'chromium-wasm-1t / node-native-1t: gemm')?.goal).toBeUndefined();
   });
 });
 
