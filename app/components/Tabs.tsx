@@ -15,6 +15,8 @@ export const TABS: { id: Tab; label: string }[] = [
 /** WAI-ARIA tablist: arrow keys / Home / End move between tabs, the active tab alone is in the tab order. */
 export function Tabs() {
   const tab = useStore((s) => s.ui.tab);
+  // A panel's error shows on its own tab only; elsewhere its tab carries a mark, so it is not lost.
+  const errorTab = useStore((s) => s.engine.error?.tab);
   const refs = useRef<(HTMLButtonElement | null)[]>([]);
   const onKey = (e: KeyboardEvent, index: number) => {
     const last = TABS.length - 1;
@@ -43,6 +45,12 @@ export function Tabs() {
           onKeyDown={(e) => onKey(e, i)}
         >
           {t.label}
+          {errorTab === t.id && tab !== t.id ? (
+            <span className="tab-alert" data-testid={`tab-alert-${t.id}`} title="An error on this tab: open it to read it">
+              <span aria-hidden="true">!</span>
+              <span className="sr-only"> (an error)</span>
+            </span>
+          ) : null}
         </button>
       ))}
     </div>

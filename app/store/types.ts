@@ -7,6 +7,8 @@ export type { BackendChoice, BackendInfo, BundleSummary, LoadedFileInfo } from '
 export interface AppError {
   code: string;
   message: string;
+  /** The tab whose action failed: the banner shows it only there. None: every tab (loading, backend, catalog). */
+  tab?: Tab;
 }
 
 export interface FileProgress {

@@ -700,6 +700,14 @@ async function assertRolloutsPanel(ctx) {
     assert.equal(await name.getAttribute('data-chosen'), 'false');
     assert.doesNotMatch(await name.textContent(), /notes-not-an-image/, 'the refused file is shown as chosen');
     assert.equal(await page.getByTestId('ro-run').isDisabled(), true, 'Score is enabled without an image');
+    // The error is this panel's: on another tab the banner gives way and this tab carries a mark; back here, it is shown again.
+    await page.getByTestId('tab-bench').click();
+    await page.getByTestId('error-banner').waitFor({ state: 'detached' });
+    await page.getByTestId('tab-alert-rollouts').waitFor();
+    assert.match(await page.getByTestId('tab-rollouts').textContent(), /\(an error\)/);
+    await page.getByTestId('tab-rollouts').click();
+    assert.equal((await bannerParts(page)).code, 'not-image', 'the error is not back on its own tab');
+    assert.equal(await page.getByTestId('tab-alert-rollouts').count(), 0, 'the mark stays on the open tab');
     await page.getByRole('button', { name: 'Dismiss error' }).click();
     await setField(page, 'ro-source', 'scene');
   });

@@ -10,7 +10,7 @@ import { BENCH_LIMITS } from '../../../src/protocol/bench.ts';
 import { backendLabel } from '../../components/BackendBadge';
 import { engine } from '../../engine';
 import { downloadBlob } from '../../lib/download';
-import { showError, toAppError } from '../../lib/errors';
+import { panelErrors, toAppError } from '../../lib/errors';
 import type { LocalFile } from '../../lib/folder';
 import { inputFromBlob } from '../../lib/images';
 import { clearBenchEntries, deleteBenchEntry, storeBenchEntry, storedBenchEntries } from '../../persist/bench-db';
@@ -22,6 +22,9 @@ import { useStore, type Store } from '../../store/store';
 import type { AppError } from '../../store/types';
 import { benchCsv, benchJson, genevalWorst, unifiedRows, unifiedWorst } from './derive';
 import { benchJobs, liveFor, liveLabel, type BenchJob } from './form';
+
+/** This panel's errors: the banner shows them on the bench tab only. */
+const showError = panelErrors('bench');
 
 function withBench(s: Store, update: (b: BenchState) => Partial<BenchState>): Partial<Store> {
   return { runs: { ...s.runs, bench: { ...s.runs.bench, ...update(s.runs.bench) } } };

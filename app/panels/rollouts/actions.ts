@@ -4,12 +4,15 @@ import type { RequestHandle } from '../../../src/client/client.ts';
 import type { RolloutRecord } from '../../../src/engine/rollouts/index.ts';
 import { backendLabel } from '../../components/BackendBadge';
 import { engine } from '../../engine';
-import { showError, toAppError } from '../../lib/errors';
+import { panelErrors, toAppError } from '../../lib/errors';
 import { dropPending, flushFrame, setOnNextFrame } from '../../store/frame';
 import { useStore, type Store } from '../../store/store';
 import { inputFromBlob } from '../../lib/images';
 import type { RolloutsForm, RolloutsRun, RolloutsSort, RolloutsState } from '../../store/rolloutsSlice';
 import { formSettings, formSources } from './form';
+
+/** This panel's errors: the banner shows them on the rollouts tab only. */
+const showError = panelErrors('rollouts');
 
 const ROWS_KEY = 'rollouts-rows';
 const PROGRESS_KEY = 'rollouts-progress';

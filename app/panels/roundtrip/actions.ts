@@ -6,7 +6,7 @@ import type { BundleSummary } from '../../../src/protocol/messages.ts';
 import { isRoundTripProgress } from '../../../src/protocol/roundtrip.ts';
 import { backendLabel } from '../../components/BackendBadge';
 import { engine } from '../../engine';
-import { showError, toAppError } from '../../lib/errors';
+import { panelErrors, toAppError } from '../../lib/errors';
 import { downloadBlob } from '../../lib/download';
 import { storageError } from '../../persist/errors';
 import { deleteRun, getRoundTrip, listRuns, saveRoundTrip } from '../../persist/runs-db';
@@ -17,6 +17,9 @@ import { contactSheet, runToJson } from './export';
 import { inputFromBlob, inputFromScene, rgbToPngDataUrl } from '../../lib/images';
 import { foldLive } from './live';
 import { decodingPolicy, policyLabel, sanitizeRtSettings } from './settings';
+
+/** This panel's errors: the banner shows them on the roundtrip tab only. */
+const showError = panelErrors('roundtrip');
 
 /** Roles a round trip needs. */
 export const ROUNDTRIP_ROLES = ['encoder', 'decoder', 'scorer'] as const;

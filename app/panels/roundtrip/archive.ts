@@ -1,13 +1,16 @@
 // "Export all runs" / "Import runs": every stored round trip and imported training log as one JSON file,
 // and back. An import adds the runs this browser does not have yet and never touches the ones it has.
 import { ArchiveError, archiveFromJson, archiveToJson } from '../../persist/archive';
-import { showError } from '../../lib/errors';
+import { panelErrors } from '../../lib/errors';
 import { downloadBlob } from '../../lib/download';
 import { storageError } from '../../persist/errors';
 import { addRoundTrips, allRoundTrips } from '../../persist/runs-db';
 import { addRestoredRuns } from '../../lib/trainingRuns';
 import { storedRuns, storeNewRuns } from '../../persist/training-db';
 import { loadHistory } from './actions';
+
+/** This panel's errors: the banner shows them on the roundtrip tab only. */
+const showError = panelErrors('roundtrip');
 
 /** Downloads every stored run as `uae-runs-<time>.json`; returns what it holds, or null (error in the banner). */
 export async function exportAllRuns(): Promise<{ roundtrips: number; training: number } | null> {

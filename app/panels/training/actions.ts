@@ -12,13 +12,16 @@ import {
   type RunLog,
 } from '../../../src/engine/runs/index.ts';
 import { isQuotaError, storageError } from '../../persist/errors';
-import { showError } from '../../lib/errors';
+import { panelErrors } from '../../lib/errors';
 import { now, patchTraining as patch, replayFor, setRuns, training } from '../../lib/trainingRuns';
 import { useStore } from '../../store/store';
 import type { AppError, BundleSummary } from '../../store/types';
 import { bundleBaseUrl, fetchBundleRuns, type BundleOrigin } from './bundleRuns';
 import { deleteStoredRun, storedRuns, storeRun } from '../../persist/training-db';
 import { SPEEDS } from '../../store/trainingSlice';
+
+/** This panel's errors: the banner shows them on the training tab only. */
+const showError = panelErrors('training');
 
 /** Shows the first of `errors` in the app's banner, saying how many more there were. */
 function showErrors(errors: AppError[]): void {

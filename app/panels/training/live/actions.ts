@@ -9,12 +9,15 @@ import type { TrainPartial, TrainResult, TrainState } from '../../../../src/prot
 import { engine } from '../../../engine';
 import { yieldEvaluation } from '../evaluation';
 import { downloadBlob } from '../../../lib/download';
-import { showError, toAppError } from '../../../lib/errors';
+import { panelErrors, toAppError } from '../../../lib/errors';
 import { zipStored } from '../../../lib/zip';
 import { storageError } from '../../../persist/errors';
 import { clearLiveRun, saveLiveRun, startStoredRun, storedCheckpoint, storedLiveRun, storedState } from '../../../persist/live-train-db';
 import type { LiveRun, LiveTrainState } from '../../../store/liveTrainSlice';
 import { useStore } from '../../../store/store';
+
+/** This panel's errors: the banner shows them on the training tab only. */
+const showError = panelErrors('training');
 
 /** The run's label on the charts and in an exported bundle's roles.runs. */
 export const LIVE_LABEL = 'Stage 2: GRPO trained live in the page';
