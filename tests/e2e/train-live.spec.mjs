@@ -161,6 +161,20 @@ async function runTrainLive(ctx) {
     });
     assert.ok(layout.presetsShare > 0.8, `the presets line takes ${(layout.presetsShare * 100).toFixed(0)} % of the form's width`);
     assert.ok(layout.tallest < 48, `a form field is ${layout.tallest.toFixed(0)} px tall`);
+    // The panel's intro links to the form, which sits below the charts: it scrolls into view, its first field focused.
+    const headingInView = () =>
+      page.locator('#train-live-heading').evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= window.innerHeight;
+      });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    assert.equal(await headingInView(), false, 'the form is in view at the top of the panel already');
+    await page.getByTestId('go-train-live').click();
+    await until(
+      () => page.getByTestId('tl-field-steps').evaluate((el) => document.activeElement === el),
+      'the link did not focus the form',
+    );
+    await until(headingInView, 'the link did not bring the form into view');
     // Both invalid fields of the link are outlined and named, one message each.
     await page.getByTestId('tl-form-errors').waitFor();
     const named = () => page.getByTestId('tl-form-error').evaluateAll((ps) => ps.map((p) => [p.dataset.field, p.textContent]));

@@ -11,6 +11,13 @@ import { TrainingCharts } from './TrainingCharts';
 import { useReplayStep } from './useReplayStep';
 import './training.css';
 
+/** Brings the Train live form into view and puts the focus on its first field (the form sits below the charts). */
+function goToTrainLive(): void {
+  const form = document.querySelector<HTMLElement>('[data-testid="train-live"]');
+  form?.scrollIntoView({ block: 'start', behavior: 'smooth' });
+  form?.querySelector<HTMLElement>('input, select')?.focus({ preventScroll: true });
+}
+
 /**
  * Training: recorded Unified-GRPO runs (the bundle's and imported logs) replayed as growing curves —
  * caption length, reward ± std, held-out fidelity, KL, clip ratio — overlaid, exportable.
@@ -44,7 +51,12 @@ export function TrainingPanel() {
       <h2 id="training-heading">Training: recorded runs and the “aha moment”</h2>
       <p className="muted">
         Unified-GRPO stage 2 trains the encoder to write captions the decoder can redraw faithfully. Replay a run and watch the curves grow:
-        captions lengthen as reward (fidelity) rises. Metric names follow TRL’s GRPOTrainer.
+        captions lengthen as reward (fidelity) rises. Metric names follow TRL’s GRPOTrainer. Or train one here, with your own β, group size,
+        loss and reward:{' '}
+        <button type="button" className="link in-text" data-testid="go-train-live" onClick={goToTrainLive}>
+          Train live
+        </button>{' '}
+        (below the charts).
       </p>
       <div className="training-top">
         <RunList />
