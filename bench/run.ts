@@ -118,7 +118,7 @@ const warmup = quick ? 0 : 1;
 const warmupMs = quick ? 0 : 2000;
 const soakTrips = Number(args.soak ?? (quick ? 10 : 200));
 /** Fresh-runtime probes of the first results per mode (cold, warmed) and backend (src/bench/first-results.ts). */
-const firstProbes = intArg('first', args.first, quick ? 1 : 3, 0);
+const firstProbes = intArg('first', args.first, quick ? 1 : 7, 0);
 /** Only those probes: no stage runs (a quick look at the warm-up; the ÷ steady columns stay empty). */
 const firstOnly = args['first-only'] ?? false;
 /** The backends the probes run on. */
