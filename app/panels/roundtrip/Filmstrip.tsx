@@ -4,6 +4,7 @@ import type { RtLive, RtRun } from '../../store/roundtripSlice';
 import { useStore } from '../../store/store';
 import { liveFor } from './live';
 import { Pixels } from '../../components/Pixels';
+import { scrollBehavior } from '../../lib/motion';
 
 function Scores({ f, label }: { f: Fidelity; label: string }) {
   return (
@@ -29,8 +30,7 @@ function LiveFrame({ run, size }: { run: RtRun; size: number }) {
   const live = useStore((s) => liveFor(s.runs.roundtrip.live, run.id, run.loops.length));
   const ref = useRef<HTMLLIElement>(null);
   useEffect(() => {
-    const reduce = typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
-    ref.current?.scrollIntoView?.({ block: 'nearest', behavior: reduce ? 'auto' : 'smooth' });
+    ref.current?.scrollIntoView?.({ block: 'nearest', behavior: scrollBehavior() });
   }, [run.id]);
   const { width, height } = run.input;
   const phase = live?.phase ?? 'encoding';

@@ -9,12 +9,13 @@ import { RunList } from './RunList';
 import { Scrubber } from './Scrubber';
 import { TrainingCharts } from './TrainingCharts';
 import { useReplayStep } from './useReplayStep';
+import { scrollBehavior } from '../../lib/motion';
 import './training.css';
 
 /** Brings the Train live form into view and puts the focus on its first field (the form sits below the charts). */
 function goToTrainLive(): void {
   const form = document.querySelector<HTMLElement>('[data-testid="train-live"]');
-  form?.scrollIntoView({ block: 'start', behavior: 'smooth' });
+  form?.scrollIntoView({ block: 'start', behavior: scrollBehavior() });
   form?.querySelector<HTMLElement>('input, select')?.focus({ preventScroll: true });
 }
 
