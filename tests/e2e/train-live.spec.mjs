@@ -358,7 +358,18 @@ async function runTrainLive(ctx) {
           throw new Error('E2E: engine worker crash');
         }, 0),
       );
-      await until(async () => (await attr(page, 'train-live', 'data-status')) === 'paused', 'the run did not pause on the crash', WAIT);
+      // On a timeout the message says where the run was instead (status, step, its message).
+      const where = async () =>
+        `status ${await attr(page, 'train-live', 'data-status')}, step ${await attr(page, 'tl-progress', 'data-step')}, message ` +
+        `"${(await page.getByTestId('tl-message').count()) > 0 ? await page.getByTestId('tl-message').textContent() : ''}"`;
+      await until(
+        async () => {
+          if ((await attr(page, 'train-live', 'data-status')) === 'paused') return true;
+          throw new Error(await where());
+        },
+        'the run did not pause on the crash',
+        WAIT,
+      );
       const saved = Number(await attr(page, 'tl-progress', 'data-step'));
       // The crash lands when the worker next yields to its event loop: on a fast machine that can be after the last
       // step, during the final evaluation (the run is not done until it ends; Resume runs it again, as for any
