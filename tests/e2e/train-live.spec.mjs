@@ -350,6 +350,11 @@ async function runTrainLive(ctx) {
 
   if (!gpu)
     await step('train live: the engine worker crashes mid-run: the run pauses at its last saved step; Resume finishes it', async () => {
+      // A longer run than the others: the injected crash lands when the worker next yields to its event loop, and
+      // with 3 tiny steps the whole rest of the run could finish first (seen in full `npm test` runs: "done").
+      const runSteps = 8;
+      await page.getByTestId('tl-field-steps').fill(String(runSteps));
+      await page.getByTestId('tl-field-evalEvery').fill(String(runSteps));
       await page.getByTestId('tl-start').click();
       await stepDone(page, 1);
       const worker = await engineWorker(page);
@@ -373,8 +378,8 @@ async function runTrainLive(ctx) {
       const saved = Number(await attr(page, 'tl-progress', 'data-step'));
       // The crash lands when the worker next yields to its event loop: on a fast machine that can be after the last
       // step, during the final evaluation (the run is not done until it ends; Resume runs it again, as for any
-      // evaluation a pause interrupted), so a pause at `steps` is still mid-run.
-      assert.ok(saved >= 1 && saved <= steps, `paused at step ${saved}`);
+      // evaluation a pause interrupted), so a pause at `runSteps` is still mid-run.
+      assert.ok(saved >= 1 && saved <= runSteps, `paused at step ${saved}`);
       assert.match(
         await page.getByTestId('tl-message').textContent(),
         new RegExp(`E2E: engine worker crash.*\\(worker-crashed\\): the run paused; resume from step ${saved}\\.$`),
@@ -384,12 +389,12 @@ async function runTrainLive(ctx) {
       await page.getByTestId('tl-resume').click();
       // Resume first waits for the storage writes in flight: until then the run still reads paused, with the crash's message
       await until(async () => (await attr(page, 'train-live', 'data-status')) !== 'paused', 'Resume did not resume the run');
-      await stepDone(page, steps);
+      await stepDone(page, runSteps);
       await until(async () => (await attr(page, 'train-live', 'data-status')) === 'done', 'the resumed run did not end as done', WAIT);
       // Nothing finished before the crash was lost: a point per step, evaluations at 0 and the last step.
-      assert.equal(await vertices(page, 'tl-chart-length').then((v) => v[0]), steps);
+      assert.equal(await vertices(page, 'tl-chart-length').then((v) => v[0]), runSteps);
       const evals = await page.getByTestId('tl-eval-row').evaluateAll((rows) => rows.map((r) => Number(r.dataset.step)));
-      assert.deepEqual(evals, [0, steps]);
+      assert.deepEqual(evals, [0, runSteps]);
       await phaseTimes(page);
     });
 
