@@ -4,7 +4,8 @@
  * Unified-GRPO (GRPO on the encoder's caption decoder, from the bundle's referenceEncoder) on the CPU with the same
  * trainer as the browser. Defaults are the shipped preset (models/uae/config.py RL_ENCODER['full']).
  * `--json` prints {config, log: [one TRL-named row per step], eval: [{step, mean_tokens, sim, attr_precision, attr_recall,
- * retrieval_top1}]}; otherwise one line per step. Exit codes: 0 done, 1 a bad option, a failure or a diverged run.
+ * retrieval_top1, sample_caption (the first held-out scene's greedy caption)}]}; otherwise one line per step. Exit codes:
+ * 0 done, 1 a bad option, a failure or a diverged run.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -158,7 +159,8 @@ export async function runTrainCommand(opts: TrainCliOptions): Promise<TrainJson>
         if (!opts.json)
           console.log(
             `eval @${e.step}: mean_tokens ${fmt(e.mean_tokens, 2)}  sim ${fmt(e.sim, 4)}  attr_precision ${fmt(e.attr_precision, 3)}  ` +
-              `attr_recall ${fmt(e.attr_recall, 3)}  retrieval_top1 ${fmt(e.retrieval_top1, 3)}`,
+              `attr_recall ${fmt(e.attr_recall, 3)}  retrieval_top1 ${fmt(e.retrieval_top1, 3)}` +
+              (e.sample_caption === undefined ? '' : `\n  held-out scene 0: "${e.sample_caption}"`),
           );
       },
     });

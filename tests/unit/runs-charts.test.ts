@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCsvRecords, parseRunLog, TRAINING_CHARTS, keyChart } from '../../src/engine/runs/index.ts';
 import { bandKey, chartAxes, pointCount, seriesCsv, seriesExtent, seriesRows, valueKey, type ChartSeries } from '../../app/charts/data.ts';
-import { chartSeries, legendNames, PALETTE, DASHES } from '../../app/panels/training/series.ts';
+import { chartSeries, latestText, legendNames, PALETTE, DASHES } from '../../app/panels/training/series.ts';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'runs');
 const jsonl = parseRunLog(readFileSync(join(DIR, 'run.jsonl'), 'utf8'), 'run.jsonl', { id: 'a', label: 'A' });
@@ -163,6 +163,36 @@ describe('run → chart series (training panel)', () => {
     ]);
     expect(fidelity[0].note).toBe(`${s2}: eval/sim`);
     expect(chartSeries(chart('reward'), runs).map((s) => s.label)).toEqual(['Stage 2 — reward ± std', 'Stage 3 — reward ± std']);
+  });
+
+  it('a run given a name is called by it in legends (the live charts: two runs whose labels share the head "Stage 2")', () => {
+    const s2 = 'Stage 2: GRPO on the encoder by uae train (reward = sim=0.5,i2i=0.5, length penalty linear:0.005)';
+    const live = 'Stage 2: GRPO trained live in the page (now)';
+    const runs = [
+      { run: { ...jsonl, id: 'live', label: live }, index: 0, name: 'live run' },
+      { run: { ...state, id: 'rec', label: s2 }, index: 1, name: 'recorded run' },
+    ];
+    expect(chartSeries(chart('reward'), runs).map((s) => s.label)).toEqual(['live run — reward ± std', 'recorded run — reward ± std']);
+    const kl = chartSeries(chart('kl'), runs);
+    expect(kl.map((s) => s.label)).toEqual(['live run · KL (k3, TRL)', 'recorded run · KL (k3, TRL)']);
+    expect(kl[1].note?.startsWith(`${s2}: `)).toBe(true); // the tooltip keeps the whole label
+  });
+
+  it('latestText: the last text logged at or before a step', () => {
+    const run = parseRunLog(
+      [
+        '{"step": 0, "reward": 0.5, "eval/sample_caption": "a"}',
+        '{"step": 20, "reward": 0.5, "eval/sample_caption": "a red"}',
+        '{"step": 40, "reward": 0.5, "eval/sample_caption": "a red square"}',
+      ].join('\n'),
+      'r.jsonl',
+      { id: 'r', label: 'R' },
+    );
+    expect(latestText(run, 'eval/sample_caption')).toEqual({ step: 40, value: 'a red square' });
+    expect(latestText(run, 'eval/sample_caption', 39)).toEqual({ step: 20, value: 'a red' });
+    expect(latestText(run, 'eval/sample_caption', 20)).toEqual({ step: 20, value: 'a red' });
+    expect(latestText(run, 'eval/sample_caption', -1)).toBeNull();
+    expect(latestText(run, 'eval/other')).toBeNull();
   });
 
   it('any other key charts as its own line', () => {

@@ -1,6 +1,6 @@
 // `uae train`: every invalid field is refused with exit code 1 and a message naming it, and `--json` prints
-// {config, log: [one TRL-named row per step], eval: [{step, mean_tokens, sim, attr_precision, attr_recall, retrieval_top1}]}
-// with evaluations at step 0 and every --eval-every steps up to the last.
+// {config, log: [one TRL-named row per step], eval: [{step, mean_tokens, sim, attr_precision, attr_recall, retrieval_top1,
+// sample_caption}]} with evaluations at step 0 and every --eval-every steps up to the last.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,7 +66,7 @@ describe('uae train', () => {
     }
     expect(doc.eval.map((e) => e.step)).toEqual([0, 2, 3]);
     for (const e of doc.eval)
-      expect(Object.keys(e)).toEqual(['step', 'mean_tokens', 'sim', 'attr_precision', 'attr_recall', 'retrieval_top1']);
+      expect(Object.keys(e)).toEqual(['step', 'mean_tokens', 'sim', 'attr_precision', 'attr_recall', 'retrieval_top1', 'sample_caption']);
   });
 
   it('--ort native runs the rollouts on onnxruntime-node: the cold start evaluates as on WASM, and a step trains', async () => {

@@ -74,7 +74,15 @@ describe('stage-2 trainer', () => {
         expect(Object.keys(row)).toContain('rewards/sim/mean');
       }
       expect(res.eval.map((e) => e.step)).toEqual([0, 2]);
-      expect(Object.keys(res.eval[0])).toEqual(['step', 'mean_tokens', 'sim', 'attr_precision', 'attr_recall', 'retrieval_top1']);
+      expect(Object.keys(res.eval[0])).toEqual([
+        'step',
+        'mean_tokens',
+        'sim',
+        'attr_precision',
+        'attr_recall',
+        'retrieval_top1',
+        'sample_caption',
+      ]);
       expect(phases.slice(0, 5)).toEqual(['eval', 'rollouts', 'logprobs', 'update', 'policy']);
       const after = trainer.state().params['layers.0.mlp.0.weight'];
       expect(trainer.state().step).toBe(2);

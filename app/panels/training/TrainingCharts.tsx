@@ -1,27 +1,20 @@
 import { useMemo } from 'react';
-import {
-  chartYLabel,
-  keyChart,
-  loggedKey,
-  otherKeys,
-  runPrefix,
-  TRAINING_CHARTS,
-  type ChartSpec,
-  type RunLog,
-} from '../../../src/engine/runs/index.ts';
+import { chartYLabel, keyChart, loggedKey, otherKeys, runPrefix, TRAINING_CHARTS, type ChartSpec } from '../../../src/engine/runs/index.ts';
 import { MetricChart } from '../../charts/MetricChart';
 import { addExtraKey, removeExtraKey, reportExportError } from './actions';
-import { chartSeries, latestText } from './series';
+import { chartSeries, latestText, type ChartRun } from './series';
 
 interface Props {
-  /** The shown runs with their index in the run list (which fixes their colour). */
-  runs: { run: RunLog; index: number }[];
+  /** The shown runs with their index in the run list (which fixes their colour) and optional legend names. */
+  runs: ChartRun[];
   step: number | null;
   range: [number, number] | null;
   extraKeys: string[];
   marker: { x: number; label: string } | null;
   /** Prefixes every data-testid (a second set of charts on the page, e.g. the live run's). */
   idPrefix?: string;
+  /** Sample captions from this step or before (the live run's step, so the recorded run's caption is of the same point). */
+  captionsUpTo?: number;
 }
 
 const EMPTY: Record<string, string> = {
@@ -84,11 +77,8 @@ function Chart({
 }
 
 /** The five training charts, any added metric charts, and the latest sample caption, all cut at `step`. */
-export function TrainingCharts({ runs, step, range, extraKeys, marker, idPrefix = '' }: Props) {
-  const visible = useMemo(
-    () => (step === null ? runs : runs.map(({ run, index }) => ({ run: runPrefix(run, step), index }))),
-    [runs, step],
-  );
+export function TrainingCharts({ runs, step, range, extraKeys, marker, idPrefix = '', captionsUpTo }: Props) {
+  const visible = useMemo(() => (step === null ? runs : runs.map((r) => ({ ...r, run: runPrefix(r.run, step) }))), [runs, step]);
   const others = useMemo(() => otherKeys(runs.map((r) => r.run)).filter((k) => !extraKeys.includes(k)), [runs, extraKeys]);
   const extraCharts = useMemo(() => extraKeys.map(keyChart), [extraKeys]);
   // A key renamed on reading (eval_loss → eval/loss) is listed with the name the log file gave it.
@@ -97,7 +87,7 @@ export function TrainingCharts({ runs, step, range, extraKeys, marker, idPrefix 
     return original ? `${key} (logged as ${original})` : key;
   };
   const captions = visible
-    .map(({ run, index }) => ({ run, index, caption: latestText(run, 'eval/sample_caption') }))
+    .map(({ run, index, name }) => ({ run, index, name, caption: latestText(run, 'eval/sample_caption', captionsUpTo) }))
     .filter((c) => c.caption !== null);
   return (
     <>
@@ -108,10 +98,10 @@ export function TrainingCharts({ runs, step, range, extraKeys, marker, idPrefix 
             The run’s greedy caption of the first scene of its held-out evaluation set, logged during training — a different scene from the
             image the Checkpoints panel evaluates.
           </p>
-          {captions.map(({ run, caption }) => (
-            <p key={run.id}>
-              <span className="muted mono">
-                {runs.length > 1 ? `${run.label} · ` : ''}held-out scene · step {caption!.step} ·{' '}
+          {captions.map(({ run, name, caption }) => (
+            <p key={run.id} data-testid={`${idPrefix}sample-caption-run`}>
+              <span className="muted mono" title={run.label}>
+                {runs.length > 1 ? `${name ?? run.label} · ` : ''}held-out scene · step {caption!.step} ·{' '}
                 {caption!.value.split(/\s+/).filter(Boolean).length} words
               </span>
               <br />“{caption!.value}”

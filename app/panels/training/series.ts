@@ -12,14 +12,23 @@ function byStep(points: RunPoint[] | undefined): Map<number, number> {
   return new Map((points ?? []).map((p) => [p.step, p.value]));
 }
 
+/** A shown run: its index in the panel's run list (which fixes its colour) and, optionally, its name in legends. */
+export interface ChartRun {
+  run: RunLog;
+  index: number;
+  /** The run's name in legends (e.g. "live run"); default: legendNames of the shown runs' labels. */
+  name?: string;
+}
+
 /**
- * Returns the series of `chart` for `runs` (each paired with its index in the panel's run list, which
- * fixes its colour). One line per chart line per run; with several runs labels carry the run's label.
+ * Returns the series of `chart` for `runs`. One line per chart line per run; with several runs labels carry the
+ * run's name.
  */
-export function chartSeries(chart: ChartSpec, runs: { run: RunLog; index: number }[]): ChartSeries[] {
+export function chartSeries(chart: ChartSpec, runs: ChartRun[]): ChartSeries[] {
   const out: ChartSeries[] = [];
   const single = chart.lines.length === 1;
-  const names = legendNames(runs.map(({ run }) => run.label));
+  const auto = legendNames(runs.map(({ run }) => run.label));
+  const names = runs.map((r, i) => r.name ?? auto[i]);
   runs.forEach(({ run, index }, r) => {
     const name = names[r];
     resolveChart(run, chart).forEach((line) => {
@@ -88,8 +97,8 @@ function keyNote(run: RunLog, key: string, band: ReturnType<typeof resolveChart>
   return `${run.label}: ${keys.map((k) => (loggedKey(run, k) === k ? k : `${k} (logged as ${loggedKey(run, k)})`)).join(', ')}`;
 }
 
-/** Returns the latest text logged under `key` at or before the run's last visible step, or null. */
-export function latestText(run: RunLog, key: string): { step: number; value: string } | null {
-  const list = run.text[key];
-  return list && list.length > 0 ? list[list.length - 1] : null;
+/** Returns the latest text logged under `key` (at or before step `upTo` when given), or null. */
+export function latestText(run: RunLog, key: string, upTo = Infinity): { step: number; value: string } | null {
+  const list = (run.text[key] ?? []).filter((t) => t.step <= upTo);
+  return list.length > 0 ? list[list.length - 1] : null;
 }

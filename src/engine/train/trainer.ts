@@ -33,6 +33,8 @@ export interface TrainEvalRow {
   attr_precision: number;
   attr_recall: number;
   retrieval_top1: number;
+  /** The first held-out scene's greedy caption (the PyTorch trainer's `eval/sample_caption`); absent in older saved runs. */
+  sample_caption?: string;
 }
 
 /** What a checkpoint needs to resume: the steps done, the float32 weights and AdamW's state. */
@@ -228,7 +230,7 @@ export class Stage2Trainer {
   /** Evaluates the current policy on the held-out scenes with greedy captions, as `uae eval` does. */
   async evaluate(): Promise<TrainEvalRow> {
     const c = this.config;
-    const { metrics: m } = await runEval(this.ctx, {
+    const { metrics: m, rows } = await runEval(this.ctx, {
       scenes: c.evalScenes,
       seed: c.evalSeed,
       steps: c.evalFlowSteps ?? this.ctx.manifest.defaults.flowSteps,
@@ -236,7 +238,7 @@ export class Stage2Trainer {
       encoder: 'encoder',
     });
     const row = { step: this.step, mean_tokens: m.mean_tokens, sim: m.sim, attr_precision: m.attr_precision, attr_recall: m.attr_recall };
-    return { ...row, retrieval_top1: m.retrieval_top1 };
+    return { ...row, retrieval_top1: m.retrieval_top1, sample_caption: rows[0]?.caption ?? '' };
   }
 
   private phase(hooks: TrainHooks, step: number, phase: TrainPhase): void {

@@ -9,7 +9,7 @@ import {
   type TrainDeviceChoice,
 } from '../../../../src/engine/train/form.ts';
 import { LOSS_TYPES } from '../../../../src/engine/grpo.ts';
-import type { RunLog } from '../../../../src/engine/runs/index.ts';
+import type { ChartRun } from '../series';
 import { useStore } from '../../../store/store';
 import { engineReady } from '../../../store/engineSlice';
 import { checkpointOwners } from '../checkpoints';
@@ -247,11 +247,13 @@ export function LiveTrain() {
   const liveLog = useMemo(() => (run ? liveRunLog(run, `${LIVE_LABEL} (now)`) : null), [run]);
   const recorded = useMemo(() => checkpointOwners(trainingRuns)[0] ?? null, [trainingRuns]);
   const chartRuns = useMemo(() => {
-    const out: { run: RunLog; index: number }[] = [];
-    if (liveLog) out.push({ run: liveLog, index: 0 });
-    if (recorded) out.push({ run: recorded, index: 1 });
+    const out: ChartRun[] = [];
+    if (liveLog) out.push({ run: liveLog, index: 0, name: 'live run' });
+    if (recorded) out.push({ run: recorded, index: 1, name: 'recorded run' });
     return out;
   }, [liveLog, recorded]);
+  // The recorded run's sample caption of the same step as the live run's latest.
+  const liveStep = run ? Math.max(0, ...run.log.map((r) => r.step), ...run.eval.map((r) => r.step)) : 0;
   const running = run?.status === 'running';
   const paused = run?.status === 'paused';
   const canTrain = !!bundle && bundle.roles.includes('referenceEncoder');
@@ -332,6 +334,7 @@ export function LiveTrain() {
           extraKeys={[]}
           marker={null}
           idPrefix="tl-"
+          captionsUpTo={liveStep}
         />
       )}
     </section>
