@@ -67,6 +67,18 @@ function vertices(page, testId) {
     .evaluateAll((paths) => paths.map((p) => (p.getAttribute('d') ?? '').match(/[ML]/g)?.length ?? 0));
 }
 
+/**
+ * Vertices of the live run's line in a one-line chart: the path in its colour (the first of the charts' palette,
+ * app/panels/training/series.ts); lines are not drawn in legend order once runs sit on two axes.
+ */
+async function liveVertices(page, testId) {
+  const counts = await page
+    .locator(`[data-testid="${testId}"] path.recharts-line-curve[stroke="#2458c6"]`)
+    .evaluateAll((paths) => paths.map((p) => (p.getAttribute('d') ?? '').match(/[ML]/g)?.length ?? 0));
+  assert.equal(counts.length, 1, `${testId}: ${counts.length} lines in the live run's colour`);
+  return counts[0];
+}
+
 /** Waits until the live run has finished step `n` (a failure or a non-finite loss ends the wait with its message). */
 async function stepDone(page, n, timeout = WAIT) {
   await until(
@@ -254,7 +266,7 @@ async function runTrainLive(ctx) {
       await until(async () => (await attr(page, 'train-live', 'data-status')) === 'done', 'the run did not end as done');
       const evals = await page.getByTestId('tl-eval-row').evaluateAll((rows) => rows.map((r) => Number(r.dataset.step)));
       assert.deepEqual(evals, [0, steps]);
-      assert.equal(await vertices(page, 'tl-chart-length').then((v) => v[0]), steps, `the live length chart does not have ${steps} points`);
+      assert.equal(await liveVertices(page, 'tl-chart-length'), steps, `the live length chart does not have ${steps} points`);
       // Each evaluation logs its sample caption; the recorded run's is shown of the same step or the one before.
       const samples = await page.getByTestId('tl-sample-caption-run').allTextContents();
       assert.match(samples[0] ?? '', new RegExp(`^live run · held-out scene · step ${steps} · \\d+ words“.*”$`), 'no live sample caption');
@@ -262,6 +274,15 @@ async function runTrainLive(ctx) {
         const at = Number(/^recorded run · held-out scene · step (\d+)/.exec(samples[1])?.[1]);
         assert.ok(at <= steps, `the recorded run's sample caption is of step ${at}, after the live run's ${steps}`);
       }
+      // Keep in Runs: the run joins the Runs list (shown) and the live charts' legends under its settings.
+      await page.getByTestId('tl-keep').click();
+      const kept = page.locator('[data-testid^="run-item-live-"]');
+      await until(async () => (await kept.count()) === 1, 'the kept run is not in the Runs list');
+      assert.match(await kept.textContent(), /Live β [\d.]+, G 2×1, lr [\d.e-]+, sim: GRPO trained live in the page, steps 0–3/);
+      assert.equal(await page.getByTestId('tl-keep').textContent(), 'Kept in Runs');
+      assert.ok(await page.getByTestId('tl-keep').isDisabled(), 'Keep in Runs is still enabled for the same step');
+      const legend = await page.getByTestId('tl-chart-reward').locator('.chart-legend').textContent();
+      assert.match(legend, /Live β [\d.]+, G 2×1/, `the live reward chart's legend does not list the kept run: ${legend}`);
       await phaseTimes(page);
     });
 
@@ -399,7 +420,7 @@ async function runTrainLive(ctx) {
       await stepDone(page, runSteps);
       await until(async () => (await attr(page, 'train-live', 'data-status')) === 'done', 'the resumed run did not end as done', WAIT);
       // Nothing finished before the crash was lost: a point per step, evaluations at 0 and the last step.
-      assert.equal(await vertices(page, 'tl-chart-length').then((v) => v[0]), runSteps);
+      assert.equal(await liveVertices(page, 'tl-chart-length'), runSteps);
       const evals = await page.getByTestId('tl-eval-row').evaluateAll((rows) => rows.map((r) => Number(r.dataset.step)));
       assert.deepEqual(evals, [0, runSteps]);
       await phaseTimes(page);

@@ -3,6 +3,7 @@ import { useShallow } from 'zustand/react/shallow';
 import { useStore } from '../../store/store';
 import { importRunFiles, removeRun, toggleRun } from './actions';
 import { PALETTE } from './series';
+import { isKeptRunId } from './live/progress';
 
 const FORMAT_LABEL = { jsonl: 'JSONL', csv: 'CSV', trainer_state: 'trainer_state.json' } as const;
 
@@ -55,7 +56,13 @@ export function RunList() {
                 <span className="swatch" style={{ background: PALETTE[i % PALETTE.length] }} aria-hidden="true" />
                 <span className="run-label">{run.label}</span>
               </label>
-              <span className="tag">{run.source.kind === 'bundle' ? `bundle · stage ${run.source.stage ?? '?'}` : 'imported'}</span>
+              <span className="tag">
+                {run.source.kind === 'bundle'
+                  ? `bundle · stage ${run.source.stage ?? '?'}`
+                  : isKeptRunId(run.id)
+                    ? 'kept from Train live'
+                    : 'imported'}
+              </span>
               <span className="tag">{FORMAT_LABEL[run.source.format]}</span>
               <span className="muted run-meta" title={`${steps} rows of its first metric`}>
                 {Object.keys(run.series).length} metrics · to step {last}

@@ -97,26 +97,40 @@ export async function importRunFiles(files: File[]): Promise<void> {
       );
     }
   }
-  if (added.length > 0) {
-    const t = training();
-    setRuns([...t.runs, ...added], [...t.shown, ...added.map((r) => r.id)]);
-    const order = Date.now();
-    try {
-      await Promise.all(added.map((run, i) => storeRun(run, order + i)));
-    } catch (e) {
-      errors.push(
-        isQuotaError(e)
-          ? storageError(e, 'the imported runs (shown, but gone after a reload)')
-          : {
-              code: 'runs-storage',
-              message: `imported runs are shown but not stored for a reload (${e instanceof Error ? e.message : String(e)})`,
-            },
-      );
-    }
-  }
+  errors.push(...(await addRuns(added, 'the imported runs')));
   if (errors.length > 0) showErrors(errors);
   else if (added.length > 0)
     useStore.setState((s) => (s.engine.error?.code.startsWith('run') ? { engine: { ...s.engine, error: null } } : {}));
+}
+
+/**
+ * Adds runs to the panel, shown, and stores them for a reload like imported files (ids must be new) -> the storage
+ * errors, named by `what` (the runs stay shown).
+ */
+async function addRuns(added: RunLog[], what: string): Promise<AppError[]> {
+  if (added.length === 0) return [];
+  const t = training();
+  setRuns([...t.runs, ...added], [...t.shown, ...added.map((r) => r.id)]);
+  const order = Date.now();
+  try {
+    await Promise.all(added.map((run, i) => storeRun(run, order + i)));
+    return [];
+  } catch (e) {
+    return [
+      isQuotaError(e)
+        ? storageError(e, `${what} (shown, but gone after a reload)`)
+        : {
+            code: 'runs-storage',
+            message: `${what}: shown, but not stored for a reload (${e instanceof Error ? e.message : String(e)})`,
+          },
+    ];
+  }
+}
+
+/** Adds one run made in the page (a kept live run) to the panel and to storage, unless a run has its id already. */
+export async function addRun(run: RunLog): Promise<void> {
+  if (training().runs.some((r) => r.id === run.id)) return;
+  showErrors(await addRuns([run], `the run ${run.label}`));
 }
 
 /** Removes an imported run from the panel and from storage. */

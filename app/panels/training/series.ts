@@ -77,8 +77,13 @@ export function chartSeries(chart: ChartSpec, runs: ChartRun[]): ChartSeries[] {
  * tooltip keep the whole label.
  */
 export function legendNames(labels: string[]): string[] {
-  const heads = labels.map((l) => (l.includes(': ') ? l.slice(0, l.indexOf(': ')).trim() : ''));
+  const heads = labels.map(labelHead);
   return heads.every((h) => h.length > 0) && new Set(heads).size === heads.length ? heads : labels;
+}
+
+/** Returns what precedes a run label's first ': ' ("" when it has none). */
+export function labelHead(label: string): string {
+  return label.includes(': ') ? label.slice(0, label.indexOf(': ')).trim() : '';
 }
 
 /**

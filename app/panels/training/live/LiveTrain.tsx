@@ -9,7 +9,7 @@ import {
   type TrainDeviceChoice,
 } from '../../../../src/engine/train/form.ts';
 import { LOSS_TYPES } from '../../../../src/engine/grpo.ts';
-import type { ChartRun } from '../series';
+import { labelHead, type ChartRun } from '../series';
 import { useStore } from '../../../store/store';
 import { engineReady } from '../../../store/engineSlice';
 import { checkpointOwners } from '../checkpoints';
@@ -21,6 +21,7 @@ import {
   exportLiveBundle,
   exportLiveJsonl,
   initLiveTrain,
+  keepLiveRun,
   LIVE_LABEL,
   pauseLive,
   resumeLive,
@@ -28,7 +29,7 @@ import {
   setLiveForm,
   startLive,
 } from './actions';
-import { formatDuration, liveRunLog, pace } from './progress';
+import { formatDuration, isKeptRunId, keptRunId, lastLiveStep, liveRunLog, pace } from './progress';
 
 const fmt = (x: number | undefined, d: number): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
@@ -231,13 +232,14 @@ function EvalTable() {
  * latest group's captions; the run and its checkpoints are kept in IndexedDB, so a reload resumes it.
  */
 export function LiveTrain() {
-  const { run, invalidForm, exporting, bundle, trainingRuns, ready } = useStore(
+  const { run, invalidForm, exporting, bundle, trainingRuns, shownRuns, ready } = useStore(
     useShallow((s) => ({
       run: s.runs.liveTrain.run,
       invalidForm: s.runs.liveTrain.formErrors.length > 0,
       exporting: s.runs.liveTrain.exporting,
       bundle: s.engine.bundle,
       trainingRuns: s.runs.training.runs,
+      shownRuns: s.runs.training.shown,
       ready: engineReady(s.engine),
     })),
   );
@@ -246,14 +248,19 @@ export function LiveTrain() {
   }, []);
   const liveLog = useMemo(() => (run ? liveRunLog(run, `${LIVE_LABEL} (now)`) : null), [run]);
   const recorded = useMemo(() => checkpointOwners(trainingRuns)[0] ?? null, [trainingRuns]);
+  // The live run, the bundle's recorded run, and the live runs kept in the Runs list and shown there.
   const chartRuns = useMemo(() => {
     const out: ChartRun[] = [];
     if (liveLog) out.push({ run: liveLog, index: 0, name: 'live run' });
     if (recorded) out.push({ run: recorded, index: 1, name: 'recorded run' });
+    trainingRuns
+      .filter((r) => isKeptRunId(r.id) && shownRuns.includes(r.id))
+      .forEach((r, i) => out.push({ run: r, index: 2 + i, name: labelHead(r.label) || r.label }));
     return out;
-  }, [liveLog, recorded]);
+  }, [liveLog, recorded, trainingRuns, shownRuns]);
   // The recorded run's sample caption of the same step as the live run's latest.
-  const liveStep = run ? Math.max(0, ...run.log.map((r) => r.step), ...run.eval.map((r) => r.step)) : 0;
+  const liveStep = run ? lastLiveStep(run) : 0;
+  const kept = run !== null && trainingRuns.some((r) => r.id === keptRunId(run.id, liveStep));
   const running = run?.status === 'running';
   const paused = run?.status === 'paused';
   const canTrain = !!bundle && bundle.roles.includes('referenceEncoder');
@@ -300,6 +307,15 @@ export function LiveTrain() {
           aria-busy={exporting === 'bundle'}
         >
           {exporting === 'bundle' ? 'Exporting…' : 'Export trained bundle (zip)'}
+        </button>
+        <button
+          type="button"
+          onClick={() => void keepLiveRun()}
+          disabled={!run || running || run.log.length === 0 || kept}
+          data-testid="tl-keep"
+          title="Add this run, as it is now, to the Runs list above (stored in this browser) to compare it with the next run"
+        >
+          {kept ? 'Kept in Runs' : 'Keep in Runs'}
         </button>
         {run && !running && (
           <button type="button" className="link" onClick={() => void discardLive()} data-testid="tl-discard">

@@ -8,6 +8,8 @@ import { readTrainForm, type TrainFormField } from '../../../../src/engine/train
 import type { TrainPartial, TrainResult, TrainState } from '../../../../src/protocol/train.ts';
 import { engine } from '../../../engine';
 import { yieldEvaluation } from '../evaluation';
+import { addRun } from '../actions';
+import { keptRunId, keptRunLabel, lastLiveStep, liveRunLog } from './progress';
 import { downloadBlob } from '../../../lib/download';
 import { panelErrors, toAppError } from '../../../lib/errors';
 import { zipStored } from '../../../lib/zip';
@@ -239,6 +241,18 @@ export async function discardLive(): Promise<void> {
   patch(() => ({ run: null, phase: null, device: null, since: null }));
   await saving;
   await clearLiveRun().catch((e: unknown) => showError(toAppError(e, 'storage')));
+}
+
+/**
+ * Keeps the run as it is now in the Runs list (stored like an imported log, labelled with its settings), so a next
+ * run with other settings can be compared with it on the charts.
+ */
+export async function keepLiveRun(): Promise<void> {
+  const run = live().run;
+  if (!run || run.log.length === 0) return;
+  const step = lastLiveStep(run);
+  const log = liveRunLog(run, keptRunLabel(run.config, step));
+  if (log) await addRun({ ...log, id: keptRunId(run.id, step) });
 }
 
 /** Downloads the run as JSONL: one row per step under TRL's names, evaluations as eval/* at their steps. */

@@ -2,6 +2,8 @@
 // the replays read it), and the pace (seconds per step, time left). Pure (unit-tested in Node).
 import { parseRunLog, type RunLog } from '../../../../src/engine/runs/index.ts';
 import { runJsonl } from '../../../../src/engine/train/export.ts';
+import type { TrainConfig } from '../../../../src/engine/train/config.ts';
+import { lengthPenaltySpecOf, rewardSpecOf } from '../../../../src/engine/train/specs.ts';
 import type { LiveRun } from '../../../store/liveTrainSlice';
 
 /** The live run's id on the charts. */
@@ -32,4 +34,34 @@ export function formatDuration(s: number): string {
   if (t < 60) return `${t} s`;
   if (t < 3600) return `${Math.floor(t / 60)} min ${String(t % 60).padStart(2, '0')} s`;
   return `${Math.floor(t / 3600)} h ${String(Math.floor((t % 3600) / 60)).padStart(2, '0')} min`;
+}
+
+/** Returns the last step the run logged or evaluated (0 before any). */
+export function lastLiveStep(run: Pick<LiveRun, 'log' | 'eval'>): number {
+  return Math.max(0, ...run.log.map((r) => r.step), ...run.eval.map((r) => r.step));
+}
+
+/**
+ * The label of a live run kept in the Runs list: its settings that tell runs apart before the colon (the legends' name
+ * of the run), the rest after it, e.g. "Live β 0.3, G 8×8, lr 0.00004, sim: GRPO trained live in the page, steps 0–12 (loss dapo, …)".
+ */
+export function keptRunLabel(c: TrainConfig, lastStep: number): string {
+  const rest = [
+    `loss ${c.lossType}`,
+    `length penalty ${lengthPenaltySpecOf(c.lengthPenalty)}`,
+    `temperature ${c.temperature}`,
+    `flow steps ${c.flowSteps}`,
+    `seed ${c.seed}`,
+  ];
+  return `Live β ${c.beta}, G ${c.group}×${c.images}, lr ${c.lr}, ${rewardSpecOf(c.rewards)}: GRPO trained live in the page, steps 0–${lastStep} (${rest.join(', ')})`;
+}
+
+/** The id of a live run kept at `lastStep` (keeping it again at the same step finds it taken). */
+export function keptRunId(runId: string, lastStep: number): string {
+  return `${runId}-step${lastStep}`;
+}
+
+/** Whether a Runs-list id is a kept live run's (keptRunId of a live run's id). */
+export function isKeptRunId(id: string): boolean {
+  return /^live-[a-z0-9]+-step\d+$/.test(id);
 }
