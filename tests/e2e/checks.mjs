@@ -209,3 +209,27 @@ export async function openTab(page, name, panelId) {
   await page.getByTestId(`tab-${name}`).click();
   await page.getByTestId(panelId).waitFor();
 }
+
+/**
+ * Returns what makes the page wider than its viewport (the last few such elements, described), [] when nothing does.
+ * Elements inside a container that scrolls sideways itself (the tab row, wide tables) and SVG shapes (clipped by
+ * their chart) do not count.
+ */
+export async function widerThanScreen(page) {
+  return page.evaluate(() => {
+    const W = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= W) return [];
+    const scrolls = (el) => {
+      for (let p = el.parentElement; p; p = p.parentElement)
+        if (/(auto|scroll)/.test(getComputedStyle(p).overflowX) && p.scrollWidth > p.clientWidth) return true;
+      return false;
+    };
+    return [...document.querySelectorAll('body *')]
+      .filter((el) => !el.closest('svg') && el.getBoundingClientRect().right > W + 1 && !scrolls(el))
+      .slice(0, 3)
+      .map(
+        (el) =>
+          `${el.tagName.toLowerCase()}.${el.getAttribute('class') ?? ''} (right edge ${Math.round(el.getBoundingClientRect().right)} px)`,
+      );
+  });
+}

@@ -5,7 +5,7 @@
 // E2E spec writes), so they are regenerated, never hand-made.
 // Run alone: node tests/e2e/tour.spec.mjs [--no-build] [--dist DIR] [--mode webgpu|wasm] [--screenshots]
 import assert from 'node:assert/strict';
-import { collectErrors, fail, until, waitLoaded } from './checks.mjs';
+import { collectErrors, fail, until, waitLoaded, widerThanScreen } from './checks.mjs';
 import { isMain, runMain } from './harness.mjs';
 
 /** The tabs in the order the tour visits them (the app opens on the first). */
@@ -76,6 +76,21 @@ async function runTour({ context, baseUrl, mode, step, shot }) {
     await open('bundle');
     await page.getByTestId('loaded-bundle').waitFor();
     await shot(page, 'tour-bundle', tourImage('bundle', mode.name));
+  });
+
+  await step('on a phone-width screen (390 px) no tab, with its results, is wider than the screen', async () => {
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const tab of [...TOUR_TABS, 'bench']) {
+        await open(tab);
+        await page.waitForTimeout(300);
+        const wide = await widerThanScreen(page);
+        assert.deepEqual(wide, [], `tab ${tab} is wider than a 390 px screen: ${wide.join(', ')}`);
+      }
+    } finally {
+      if (size) await page.setViewportSize(size);
+    }
   });
 
   await step('no uncaught errors or console errors on the tour', async () => {

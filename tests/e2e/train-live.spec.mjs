@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectErrors, fail, openTab, specPage, until, waitLoaded } from './checks.mjs';
+import { collectErrors, fail, openTab, specPage, until, waitLoaded, widerThanScreen } from './checks.mjs';
 import { engineWorker } from './resilience-checks.mjs';
 import { runAndWait as runBench, setForm as setBenchForm, tableRows as benchRows } from './bench.spec.mjs';
 import { isMain, runMain } from './harness.mjs';
@@ -84,11 +84,10 @@ async function stepDone(page, n, timeout = WAIT) {
   await until(
     async () => {
       const status = await attr(page, 'train-live', 'data-status');
-      if (
-        status === 'diverged' ||
-        (status === 'paused' && (await page.getByTestId('tl-message').count()) > 0 && !(await isReloadPause(page)))
-      )
-        throw fail(`the run stopped: ${await page.getByTestId('tl-message').textContent()}`);
+      // Read once, without waiting: right after Resume the reload's message goes (a textContent() would wait 30 s for it).
+      const message = (await page.getByTestId('tl-message').allTextContents()).join(' ');
+      if (status === 'diverged' || (status === 'paused' && message !== '' && !isReloadMessage(message)))
+        throw fail(`the run stopped: ${message}`);
       return Number((await attr(page, 'tl-progress', 'data-step')) ?? -1) >= n;
     },
     `the live run never finished step ${n}`,
@@ -96,8 +95,9 @@ async function stepDone(page, n, timeout = WAIT) {
   );
 }
 
-async function isReloadPause(page) {
-  return /reloaded|Paused after/.test((await page.getByTestId('tl-message').textContent()) ?? '');
+/** Whether a paused run's message is the one a reload (or a Pause) leaves, not a failure's. */
+function isReloadMessage(message) {
+  return /reloaded|Paused after/.test(message);
 }
 
 /** Clicks Cancel while a step runs -> ms until the engine badge reads idle. */
@@ -283,6 +283,15 @@ async function runTrainLive(ctx) {
       assert.ok(await page.getByTestId('tl-keep').isDisabled(), 'Keep in Runs is still enabled for the same step');
       const legend = await page.getByTestId('tl-chart-reward').locator('.chart-legend').textContent();
       assert.match(legend, /Live β [\d.]+, G 2×1/, `the live reward chart's legend does not list the kept run: ${legend}`);
+      // The section with a run's results (captions, evaluations, charts) fits a phone-width screen.
+      const size = page.viewportSize();
+      await page.setViewportSize({ width: 390, height: 844 });
+      try {
+        const wide = await widerThanScreen(page);
+        assert.deepEqual(wide, [], `the Training tab with a live run is wider than a 390 px screen: ${wide.join(', ')}`);
+      } finally {
+        if (size) await page.setViewportSize(size);
+      }
       await phaseTimes(page);
     });
 

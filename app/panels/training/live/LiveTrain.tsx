@@ -196,33 +196,35 @@ function EvalTable() {
   const rows = useStore((s) => s.runs.liveTrain.run?.eval);
   if (!rows || rows.length === 0) return null;
   return (
-    <table className="tl-eval small" data-testid="tl-eval">
-      <caption className="muted">Held-out evaluation (greedy captions)</caption>
-      <thead>
-        <tr>
-          <th>step</th>
-          <th>mean tokens</th>
-          <th>sim</th>
-          <th>attr precision</th>
-          <th>attr recall</th>
-          <th>retrieval top-1</th>
-        </tr>
-      </thead>
-      <tbody>
-        {[...rows]
-          .sort((a, b) => a.step - b.step)
-          .map((r) => (
-            <tr key={r.step} data-testid="tl-eval-row" data-step={r.step} data-sim={r.sim}>
-              <td className="mono">{r.step}</td>
-              <td>{r.mean_tokens.toFixed(2)}</td>
-              <td>{r.sim.toFixed(4)}</td>
-              <td>{r.attr_precision.toFixed(3)}</td>
-              <td>{r.attr_recall.toFixed(3)}</td>
-              <td>{r.retrieval_top1.toFixed(3)}</td>
-            </tr>
-          ))}
-      </tbody>
-    </table>
+    <div className="tl-eval-wrap">
+      <table className="tl-eval small" data-testid="tl-eval">
+        <caption className="muted">Held-out evaluation (greedy captions)</caption>
+        <thead>
+          <tr>
+            <th>step</th>
+            <th>mean tokens</th>
+            <th>sim</th>
+            <th>attr precision</th>
+            <th>attr recall</th>
+            <th>retrieval top-1</th>
+          </tr>
+        </thead>
+        <tbody>
+          {[...rows]
+            .sort((a, b) => a.step - b.step)
+            .map((r) => (
+              <tr key={r.step} data-testid="tl-eval-row" data-step={r.step} data-sim={r.sim}>
+                <td className="mono">{r.step}</td>
+                <td>{r.mean_tokens.toFixed(2)}</td>
+                <td>{r.sim.toFixed(4)}</td>
+                <td>{r.attr_precision.toFixed(3)}</td>
+                <td>{r.attr_recall.toFixed(3)}</td>
+                <td>{r.retrieval_top1.toFixed(3)}</td>
+              </tr>
+            ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
