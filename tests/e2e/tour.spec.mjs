@@ -36,7 +36,7 @@ async function runTour({ context, baseUrl, mode, step, shot }) {
         if (status === 'failed') throw fail(`round trip failed: ${await page.getByTestId('rt-run').textContent()}`);
         // The running frame mid-flow: caption decoded, the reconstruction sharpening step by step.
         const live = page.getByTestId('rt-live');
-        if (!streamed && status === 'running' && (await live.count()) > 0 && /estimate after step \d+/.test(await live.textContent())) {
+        if (!streamed && status === 'running' && /estimate after step \d+/.test((await live.allTextContents()).join(' '))) {
           streamed = true;
           await shot(page, 'tour-roundtrip-streaming', `roundtrip-streaming-${mode.name}.png`);
         }

@@ -162,7 +162,7 @@ async function follow(page, stepTimeout, t0) {
     }
     if (status === 'done') return;
     if (status !== 'running') {
-      const msg = (await page.getByTestId('tl-message').count()) > 0 ? await page.getByTestId('tl-message').textContent() : '';
+      const msg = (await page.getByTestId('tl-message').allTextContents()).join(' ');
       throw fail(`the run ended as ${status} after step ${seen}${msg ? `: ${msg}` : ''}`);
     }
     if (Date.now() - seenAt > stepTimeout * 1000) throw fail(`step ${seen + 1} did not finish within ${stepTimeout} s (--step-timeout)`);

@@ -403,7 +403,7 @@ async function runTrainLive(ctx) {
       // On a timeout the message says where the run was instead (status, step, its message).
       const where = async () =>
         `status ${await attr(page, 'train-live', 'data-status')}, step ${await attr(page, 'tl-progress', 'data-step')}, message ` +
-        `"${(await page.getByTestId('tl-message').count()) > 0 ? await page.getByTestId('tl-message').textContent() : ''}"`;
+        `"${(await page.getByTestId('tl-message').allTextContents()).join(' ')}"`;
       await until(
         async () => {
           if ((await attr(page, 'train-live', 'data-status')) === 'paused') return true;
