@@ -250,16 +250,18 @@ export function LiveTrain() {
   }, []);
   const liveLog = useMemo(() => (run ? liveRunLog(run, `${LIVE_LABEL} (now)`) : null), [run]);
   const recorded = useMemo(() => checkpointOwners(trainingRuns)[0] ?? null, [trainingRuns]);
-  // The live run, the bundle's recorded run, and the live runs kept in the Runs list and shown there.
+  // The live run, the bundle's recorded run, and the earlier live runs kept in the Runs list and shown there (not
+  // the copies of this run, which would lie on its own lines).
+  const runId = run?.id;
   const chartRuns = useMemo(() => {
     const out: ChartRun[] = [];
     if (liveLog) out.push({ run: liveLog, index: 0, name: 'live run' });
     if (recorded) out.push({ run: recorded, index: 1, name: 'recorded run' });
     trainingRuns
-      .filter((r) => isKeptRunId(r.id) && shownRuns.includes(r.id))
+      .filter((r) => isKeptRunId(r.id) && shownRuns.includes(r.id) && !r.id.startsWith(`${runId}-step`))
       .forEach((r, i) => out.push({ run: r, index: 2 + i, name: labelHead(r.label) || r.label }));
     return out;
-  }, [liveLog, recorded, trainingRuns, shownRuns]);
+  }, [liveLog, recorded, trainingRuns, shownRuns, runId]);
   // The recorded run's sample caption of the same step as the live run's latest.
   const liveStep = run ? lastLiveStep(run) : 0;
   const kept = run !== null && trainingRuns.some((r) => r.id === keptRunId(run.id, liveStep));
