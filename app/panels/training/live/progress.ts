@@ -1,5 +1,6 @@
 // What the "Train live" section shows of a run, computed from the stored rows: the run as a RunLog (the same charts as
-// the replays read it), and the pace (seconds per step, time left). Pure (unit-tested in Node).
+// the replays read it), the pace (seconds per step, time left), and the id and label of a run kept in the Runs list.
+// Pure (unit-tested in Node).
 import { parseRunLog, type RunLog } from '../../../../src/engine/runs/index.ts';
 import { runJsonl } from '../../../../src/engine/train/export.ts';
 import type { TrainConfig } from '../../../../src/engine/train/config.ts';
