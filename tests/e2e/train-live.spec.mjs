@@ -269,7 +269,11 @@ async function runTrainLive(ctx) {
       assert.equal(await liveVertices(page, 'tl-chart-length'), steps, `the live length chart does not have ${steps} points`);
       // Each evaluation logs its sample caption; the recorded run's is shown of the same step or the one before.
       const samples = await page.getByTestId('tl-sample-caption-run').allTextContents();
-      assert.match(samples[0] ?? '', new RegExp(`^live run · held-out scene · step ${steps} · \\d+ words“.*”$`), 'no live sample caption');
+      assert.match(
+        samples[0] ?? '',
+        new RegExp(`^live run \\(β [^)]*\\) · held-out scene · step ${steps} · \\d+ words“.*”$`),
+        'no live sample caption',
+      );
       if (samples.length > 1) {
         const at = Number(/^recorded run · held-out scene · step (\d+)/.exec(samples[1])?.[1]);
         assert.ok(at <= steps, `the recorded run's sample caption is of step ${at}, after the live run's ${steps}`);

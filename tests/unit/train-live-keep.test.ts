@@ -9,7 +9,7 @@ import { LIVE_PRESET } from '../../src/engine/train/config.ts';
 vi.stubGlobal('location', { search: '', pathname: '/', hash: '' });
 vi.stubGlobal('history', { state: null, replaceState: () => undefined });
 const { keepLiveRun } = await import('../../app/panels/training/live/actions');
-const { isKeptRunId, keptRunId, keptRunLabel, lastLiveStep } = await import('../../app/panels/training/live/progress');
+const { isKeptRunId, keptRunId, keptRunLabel, lastLiveStep, runSettingsName } = await import('../../app/panels/training/live/progress');
 const { labelHead } = await import('../../app/panels/training/series');
 const { storedRuns } = await import('../../app/persist/training-db');
 const { useStore } = await import('../../app/store/store');
@@ -48,6 +48,10 @@ describe('train live: keep in runs', () => {
   it('labels a kept run by its settings (before the colon: its name in legends) and its steps', () => {
     const label = keptRunLabel({ ...LIVE_PRESET, group: 4, images: 2 }, 12);
     expect(labelHead(label)).toBe('Live β 0.3, G 4×2, lr 0.00004, sim');
+    // the live run's own legend name carries the same settings
+    expect(runSettingsName({ ...LIVE_PRESET, beta: 0, lr: 1e-4, rewards: { sim: 0.5, i2i: 0.5 } })).toBe(
+      'β 0, G 8×8, lr 0.0001, sim=0.5,i2i=0.5',
+    );
     expect(label).toMatch(
       /: GRPO trained live in the page, steps 0–12 \(loss dapo, length penalty none, temperature 1, flow steps 8, seed 0\)$/,
     );

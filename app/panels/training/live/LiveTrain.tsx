@@ -29,7 +29,7 @@ import {
   setLiveForm,
   startLive,
 } from './actions';
-import { formatDuration, isKeptRunId, keptRunId, lastLiveStep, liveRunLog, pace } from './progress';
+import { formatDuration, isKeptRunId, keptRunId, lastLiveStep, liveRunLog, pace, runSettingsName } from './progress';
 
 const fmt = (x: number | undefined, d: number): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
@@ -253,15 +253,16 @@ export function LiveTrain() {
   // The live run, the bundle's recorded run, and the earlier live runs kept in the Runs list and shown there (not
   // the copies of this run, which would lie on its own lines).
   const runId = run?.id;
+  const liveConfig = run?.config;
   const chartRuns = useMemo(() => {
     const out: ChartRun[] = [];
-    if (liveLog) out.push({ run: liveLog, index: 0, name: 'live run' });
+    if (liveLog && liveConfig) out.push({ run: liveLog, index: 0, name: `live run (${runSettingsName(liveConfig)})` });
     if (recorded) out.push({ run: recorded, index: 1, name: 'recorded run' });
     trainingRuns
       .filter((r) => isKeptRunId(r.id) && shownRuns.includes(r.id) && !r.id.startsWith(`${runId}-step`))
       .forEach((r, i) => out.push({ run: r, index: 2 + i, name: labelHead(r.label) || r.label }));
     return out;
-  }, [liveLog, recorded, trainingRuns, shownRuns, runId]);
+  }, [liveLog, liveConfig, recorded, trainingRuns, shownRuns, runId]);
   // The recorded run's sample caption of the same step as the live run's latest.
   const liveStep = run ? lastLiveStep(run) : 0;
   const kept = run !== null && trainingRuns.some((r) => r.id === keptRunId(run.id, liveStep));

@@ -42,6 +42,11 @@ export function lastLiveStep(run: Pick<LiveRun, 'log' | 'eval'>): number {
   return Math.max(0, ...run.log.map((r) => r.step), ...run.eval.map((r) => r.step));
 }
 
+/** The settings that tell live runs apart, e.g. "β 0.3, G 8×8, lr 0.00004, sim" (the kept runs' and the live run's names). */
+export function runSettingsName(c: TrainConfig): string {
+  return `β ${c.beta}, G ${c.group}×${c.images}, lr ${c.lr}, ${rewardSpecOf(c.rewards)}`;
+}
+
 /**
  * The label of a live run kept in the Runs list: its settings that tell runs apart before the colon (the legends' name
  * of the run), the rest after it, e.g. "Live β 0.3, G 8×8, lr 0.00004, sim: GRPO trained live in the page, steps 0–12 (loss dapo, …)".
@@ -54,7 +59,7 @@ export function keptRunLabel(c: TrainConfig, lastStep: number): string {
     `flow steps ${c.flowSteps}`,
     `seed ${c.seed}`,
   ];
-  return `Live β ${c.beta}, G ${c.group}×${c.images}, lr ${c.lr}, ${rewardSpecOf(c.rewards)}: GRPO trained live in the page, steps 0–${lastStep} (${rest.join(', ')})`;
+  return `Live ${runSettingsName(c)}: GRPO trained live in the page, steps 0–${lastStep} (${rest.join(', ')})`;
 }
 
 /** The id of a live run kept at `lastStep` (keeping it again at the same step finds it taken). */
