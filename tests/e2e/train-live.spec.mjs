@@ -282,12 +282,12 @@ async function runTrainLive(ctx) {
       await page.getByTestId('tl-keep').click();
       const kept = page.locator('[data-testid^="run-item-live-"]');
       await until(async () => (await kept.count()) === 1, 'the kept run is not in the Runs list');
-      assert.match(await kept.textContent(), /Live β [\d.]+, G 2×1, lr [\d.e-]+, sim: GRPO trained live in the page, steps 0–3/);
+      assert.match(await kept.textContent(), /Kept run \(β [\d.]+, G 2×1, lr [\d.e-]+, sim\): GRPO trained live in the page, steps 0–3/);
       assert.equal(await page.getByTestId('tl-keep').textContent(), 'Kept in Runs');
       assert.ok(await page.getByTestId('tl-keep').isDisabled(), 'Keep in Runs is still enabled for the same step');
       // Its copy is not drawn over the live run's own lines; the next run is drawn over it (the worker-crash step).
       const legend = await page.getByTestId('tl-chart-reward').locator('.chart-legend').textContent();
-      assert.doesNotMatch(legend, /Live β/, `the live charts draw the run kept from themselves: ${legend}`);
+      assert.doesNotMatch(legend, /Kept run/, `the live charts draw the run kept from themselves: ${legend}`);
       // The section with a run's results (captions, evaluations, charts) fits a phone-width screen.
       const size = page.viewportSize();
       await page.setViewportSize({ width: 390, height: 844 });
@@ -436,7 +436,7 @@ async function runTrainLive(ctx) {
       // Nothing finished before the crash was lost: a point per step, evaluations at 0 and the last step.
       assert.equal(await liveVertices(page, 'tl-chart-length'), runSteps);
       const legend = await page.getByTestId('tl-chart-reward').locator('.chart-legend').textContent();
-      assert.match(legend, /Live β [\d.]+, G 2×1/, `the live reward chart's legend does not list the run kept before: ${legend}`);
+      assert.match(legend, /Kept run \(β [\d.]+, G 2×1/, `the live reward chart's legend does not list the run kept before: ${legend}`);
       const evals = await page.getByTestId('tl-eval-row').evaluateAll((rows) => rows.map((r) => Number(r.dataset.step)));
       assert.deepEqual(evals, [0, runSteps]);
       await phaseTimes(page);

@@ -47,7 +47,7 @@ function setLive(run: LiveRun): void {
 describe('train live: keep in runs', () => {
   it('labels a kept run by its settings (before the colon: its name in legends) and its steps', () => {
     const label = keptRunLabel({ ...LIVE_PRESET, group: 4, images: 2 }, 12);
-    expect(labelHead(label)).toBe('Live β 0.3, G 4×2, lr 0.00004, sim');
+    expect(labelHead(label)).toBe('Kept run (β 0.3, G 4×2, lr 0.00004, sim)');
     // the live run's own legend name carries the same settings
     expect(runSettingsName({ ...LIVE_PRESET, beta: 0, lr: 1e-4, rewards: { sim: 0.5, i2i: 0.5 } })).toBe(
       'β 0, G 8×8, lr 0.0001, sim=0.5,i2i=0.5',

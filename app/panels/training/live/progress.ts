@@ -49,7 +49,8 @@ export function runSettingsName(c: TrainConfig): string {
 
 /**
  * The label of a live run kept in the Runs list: its settings that tell runs apart before the colon (the legends' name
- * of the run), the rest after it, e.g. "Live β 0.3, G 8×8, lr 0.00004, sim: GRPO trained live in the page, steps 0–12 (loss dapo, …)".
+ * of the run), the rest after it, e.g. "Kept run (β 0.3, G 8×8, lr 0.00004, sim): GRPO trained live in the page,
+ * steps 0–12 (loss dapo, …)".
  */
 export function keptRunLabel(c: TrainConfig, lastStep: number): string {
   const rest = [
@@ -59,7 +60,7 @@ export function keptRunLabel(c: TrainConfig, lastStep: number): string {
     `flow steps ${c.flowSteps}`,
     `seed ${c.seed}`,
   ];
-  return `Live ${runSettingsName(c)}: GRPO trained live in the page, steps 0–${lastStep} (${rest.join(', ')})`;
+  return `Kept run (${runSettingsName(c)}): GRPO trained live in the page, steps 0–${lastStep} (${rest.join(', ')})`;
 }
 
 /** The id of a live run kept at `lastStep` (keeping it again at the same step finds it taken). */
