@@ -5,7 +5,12 @@ guidance. Also measures the scorer alone: sim between each held-out image and th
 (by the TypeScript rasteriser) with one attribute of one object changed, which bounds what any reward
 built on this scorer can pay for. Writes models/work/eval/reward-probe.json (read by uae.card).
 
-Usage (from models/): /usr/bin/python3 -m uae.probe [--n 128] [--steps 8]
+`--ceiling SEED ...` instead measures, on 200 held-out scenes of each dataset seed, the caption errors of the cold
+start and of stage 2's last encoder, each also given the true level-4 opening (count and background): how exact the
+vision tower, which stage 2 keeps frozen, lets any caption be (issue 19 point 2's attr_precision). Writes
+models/work/eval/precision-ceiling.json.
+
+Usage (from models/): /usr/bin/python3 -m uae.probe [--n 128] [--steps 8] | --ceiling 3 4
 """
 import argparse
 import json
@@ -101,15 +106,50 @@ def caption_errors(encoder, tok, images, records, openings=None):
             "attr_precision": round(float(np.mean([s["precision"] for s in scores])), 4)}
 
 
+def true_openings(records):
+    """Each scene's level-4 caption up to its ':' (object count and background, true of the scene)."""
+    return [r["captions"][C.LEVELS - 1].split(":")[0] + ":" for r in records]
+
+
+@torch.no_grad()
+def precision_ceiling(cfg, tok, seeds, n=200):
+    """Per dataset seed: the cold start's and stage 2's last encoder's caption errors on n held-out scenes, free and
+    given the true level-4 opening -> {seed: {row: caption_errors}}."""
+    out = {}
+    for seed in seeds:
+        images, records = ensure_data(dict(cfg["data"], heldout_seed=seed, heldout_count=n))["heldout"]
+        images, records = images[:n], records[:n]
+        encoder = load_models(cfg, tok)["encoder"]
+        openings = true_openings(records)
+        rows = {"cold start": caption_errors(encoder, tok, images, records),
+                "cold start, given the true level-4 opening": caption_errors(encoder, tok, images, records, openings)}
+        step = final_stage2_encoder(encoder)
+        if step:
+            rows[f"stage 2, step {step}"] = caption_errors(encoder, tok, images, records)
+            given = caption_errors(encoder, tok, images, records, openings)
+            rows[f"stage 2, step {step}, given the true level-4 opening"] = given
+        out[str(seed)] = rows
+        for name, r in rows.items():
+            print(f"| {seed} | {name} | {r['asserted']} | {r['wrong']['position']} | {r['attr_precision']:.4f} |", flush=True)
+    return out
+
+
 @torch.no_grad()
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=128)
     ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--ceiling", type=int, nargs="+", metavar="SEED",
+                    help="only the precision ceiling on 200 held-out scenes of each of these dataset seeds")
     a = ap.parse_args()
     setup(0)
     cfg = C.get("full")
     tok = load_tokenizer(TOKENIZER_PATH)
+    if a.ceiling:
+        print("| seed | encoder | attributes asserted | wrong positions | attr_precision |\n|---|---|---|---|---|")
+        out = precision_ceiling(cfg, tok, a.ceiling)
+        json.dump({"scenes": 200, "seeds": out}, open(work_dir("eval", "precision-ceiling.json"), "w"), indent=1)
+        return
     m = load_models(cfg, tok)
     images, records = ensure_data(cfg["data"])["heldout"]
     sensitivity = scorer_sensitivity(m["scorer"], images[: a.n], records[: a.n], np.random.default_rng(1))
@@ -123,7 +163,7 @@ def main():
             print(json.dumps(rows[-1]))
     # the level-4 caption's opening up to ':' (object count and background, true of the scene), then greedy:
     # how exact the encoder is when it does describe every object -- a ceiling for stage 2's precision
-    openings = [r["captions"][C.LEVELS - 1].split(":")[0] + ":" for r in records[:200]]
+    openings = true_openings(records[:200])
     given = caption_errors(m["encoder"], tok, images[:200], records[:200], openings)
     errors = {"scenes": 200, "cold start": caption_errors(m["encoder"], tok, images[:200], records[:200]),
               "cold start, given the true level-4 opening": given}
