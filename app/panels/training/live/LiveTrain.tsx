@@ -9,7 +9,7 @@ import {
   type TrainDeviceChoice,
 } from '../../../../src/engine/train/form.ts';
 import { LOSS_TYPES } from '../../../../src/engine/grpo.ts';
-import { labelHead, type ChartRun } from '../series';
+import { labelHead, PALETTE, type ChartRun } from '../series';
 import { useStore } from '../../../store/store';
 import { engineReady } from '../../../store/engineSlice';
 import { checkpointOwners } from '../checkpoints';
@@ -260,7 +260,11 @@ export function LiveTrain() {
     if (recorded) out.push({ run: recorded, index: 1, name: 'recorded run' });
     trainingRuns
       .filter((r) => isKeptRunId(r.id) && shownRuns.includes(r.id) && !r.id.startsWith(`${runId}-step`))
-      .forEach((r, i) => out.push({ run: r, index: 2 + i, name: labelHead(r.label) || r.label }));
+      // In its Runs-list colour, as in the charts above, unless that is the live run's or the recorded run's here.
+      .forEach((r, i) => {
+        const at = trainingRuns.indexOf(r);
+        out.push({ run: r, index: at % PALETTE.length >= 2 ? at : 2 + i, name: labelHead(r.label) || r.label });
+      });
     return out;
   }, [liveLog, liveConfig, recorded, trainingRuns, shownRuns, runId]);
   // The recorded run's sample caption of the same step as the live run's latest.
