@@ -9,8 +9,9 @@ import { LIVE_PRESET } from '../../src/engine/train/config.ts';
 vi.stubGlobal('location', { search: '', pathname: '/', hash: '' });
 vi.stubGlobal('history', { state: null, replaceState: () => undefined });
 const { keepLiveRun } = await import('../../app/panels/training/live/actions');
-const { isKeptRunId, keptRunId, keptRunLabel, lastLiveStep, runSettingsName } = await import('../../app/panels/training/live/progress');
+const { keptRunId, keptRunLabel, lastLiveStep, liveRunLog, runSettingsName } = await import('../../app/panels/training/live/progress');
 const { labelHead } = await import('../../app/panels/training/series');
+const { asRunLog } = await import('../../src/engine/runs/index.ts');
 const { storedRuns } = await import('../../app/persist/training-db');
 const { useStore } = await import('../../app/store/store');
 
@@ -56,9 +57,11 @@ describe('train live: keep in runs', () => {
       /: GRPO trained live in the page, steps 0–12 \(loss dapo, length penalty none, temperature 1, flow steps 8, seed 0\)$/,
     );
     expect(keptRunId('live-m1abc', 12)).toBe('live-m1abc-step12');
-    expect(isKeptRunId('live-m1abc-step12')).toBe(true);
-    expect(isKeptRunId('live-m1abc')).toBe(false); // an exported JSONL imported back
-    expect(isKeptRunId('stage2')).toBe(false);
+    // a run is marked kept by its source, not its id: an exported JSONL of the same run imported back is not kept
+    expect(liveRunLog(liveRun(2), 'live')!.source.keptFrom).toBeUndefined();
+    expect(
+      asRunLog({ ...liveRunLog(liveRun(2), 'x'), id: 'x', source: { kind: 'import', format: 'jsonl', file: 'f', keptFrom: 3 } }),
+    ).toBeNull();
     expect(lastLiveStep({ log: [{ step: 1 }, { step: 2 }], eval: [{ ...evalRow(0, 0), step: 4 }] })).toBe(4);
     expect(lastLiveStep({ log: [], eval: [] })).toBe(0);
   });
@@ -66,7 +69,7 @@ describe('train live: keep in runs', () => {
   it('adds the run to the Runs list, shown and stored; again at the same step adds nothing; a later step is another run', async () => {
     setLive(liveRun(5));
     await keepLiveRun();
-    const kept = () => useStore.getState().runs.training.runs.filter((r) => isKeptRunId(r.id));
+    const kept = () => useStore.getState().runs.training.runs.filter((r) => r.source.keptFrom !== undefined);
     expect(kept().map((r) => r.id)).toEqual(['live-m1abc-step5']);
     const [run] = kept();
     expect(useStore.getState().runs.training.shown).toContain(run.id);
@@ -76,7 +79,8 @@ describe('train live: keep in runs', () => {
       [4, 0.3],
     ]);
     expect(run.text['eval/sample_caption']).toEqual([{ step: 4, value: 'a red square' }]);
-    expect((await storedRuns()).map((r) => r.id)).toEqual(['live-m1abc-step5']);
+    expect(run.source.keptFrom).toBe('live-m1abc');
+    expect((await storedRuns()).map((r) => [r.id, r.source.keptFrom])).toEqual([['live-m1abc-step5', 'live-m1abc']]);
 
     await keepLiveRun();
     expect(kept()).toHaveLength(1);

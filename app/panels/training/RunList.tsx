@@ -3,7 +3,6 @@ import { useShallow } from 'zustand/react/shallow';
 import { useStore } from '../../store/store';
 import { importRunFiles, removeRun, toggleRun } from './actions';
 import { PALETTE } from './series';
-import { isKeptRunId } from './live/progress';
 
 const FORMAT_LABEL = { jsonl: 'JSONL', csv: 'CSV', trainer_state: 'trainer_state.json' } as const;
 
@@ -59,7 +58,7 @@ export function RunList() {
               <span className="tag">
                 {run.source.kind === 'bundle'
                   ? `bundle · stage ${run.source.stage ?? '?'}`
-                  : isKeptRunId(run.id)
+                  : run.source.keptFrom !== undefined
                     ? 'kept from Train live'
                     : 'imported'}
               </span>

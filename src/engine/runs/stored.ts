@@ -24,6 +24,7 @@ export function asRunLog(v: unknown): RunLog | null {
   const src = v.source;
   if (!isJsonObject(src) || (src.kind !== 'bundle' && src.kind !== 'import') || typeof src.file !== 'string') return null;
   if (!(FORMATS as readonly unknown[]).includes(src.format)) return null;
+  if (src.keptFrom !== undefined && typeof src.keptFrom !== 'string') return null;
   if (!pointMap(v.series, 'number') || !pointMap(v.text, 'string')) return null;
   if (v.loggedAs !== undefined && !(isJsonObject(v.loggedAs) && Object.values(v.loggedAs).every((k) => typeof k === 'string'))) return null;
   return withAppKeyNames(v as unknown as RunLog);

@@ -25,6 +25,8 @@ export interface RunSource {
   bundle?: string;
   /** Training stage from the manifest (bundle runs). */
   stage?: string;
+  /** The id of the Train live run it was kept from (a live run added to the Runs list; kind 'import'). */
+  keptFrom?: string;
 }
 
 /**

@@ -29,7 +29,7 @@ import {
   setLiveForm,
   startLive,
 } from './actions';
-import { formatDuration, isKeptRunId, keptRunId, lastLiveStep, liveRunLog, pace, runSettingsName } from './progress';
+import { formatDuration, keptRunId, lastLiveStep, liveRunLog, pace, runSettingsName } from './progress';
 
 const fmt = (x: number | undefined, d: number): string => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
@@ -259,7 +259,7 @@ export function LiveTrain() {
     if (liveLog && liveConfig) out.push({ run: liveLog, index: 0, name: `live run (${runSettingsName(liveConfig)})` });
     if (recorded) out.push({ run: recorded, index: 1, name: 'recorded run' });
     trainingRuns
-      .filter((r) => isKeptRunId(r.id) && shownRuns.includes(r.id) && !r.id.startsWith(`${runId}-step`))
+      .filter((r) => r.source.keptFrom !== undefined && r.source.keptFrom !== runId && shownRuns.includes(r.id))
       // In its Runs-list colour, as in the charts above, unless that is the live run's or the recorded run's here.
       .forEach((r, i) => {
         const at = trainingRuns.indexOf(r);

@@ -252,7 +252,7 @@ export async function keepLiveRun(): Promise<void> {
   if (!run || run.log.length === 0) return;
   const step = lastLiveStep(run);
   const log = liveRunLog(run, keptRunLabel(run.config, step));
-  if (log) await addRun({ ...log, id: keptRunId(run.id, step) });
+  if (log) await addRun({ ...log, id: keptRunId(run.id, step), source: { ...log.source, keptFrom: run.id } });
 }
 
 /** Downloads the run as JSONL: one row per step under TRL's names, evaluations as eval/* at their steps. */

@@ -67,8 +67,3 @@ export function keptRunLabel(c: TrainConfig, lastStep: number): string {
 export function keptRunId(runId: string, lastStep: number): string {
   return `${runId}-step${lastStep}`;
 }
-
-/** Whether a Runs-list id is a kept live run's (keptRunId of a live run's id). */
-export function isKeptRunId(id: string): boolean {
-  return /^live-[a-z0-9]+-step\d+$/.test(id);
-}
