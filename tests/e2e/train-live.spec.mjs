@@ -68,12 +68,14 @@ function vertices(page, testId) {
 }
 
 /**
- * Vertices of the live run's line in a one-line chart: the path in its colour (the first of the charts' palette,
- * app/panels/training/series.ts); lines are not drawn in legend order once runs sit on two axes.
+ * Vertices of the live run's line in a one-line chart: the path in its colour (the live charts' data-live-colour, its
+ * Runs-list colour); lines are not drawn in legend order once runs sit on two axes.
  */
 async function liveVertices(page, testId) {
+  const colour = await attr(page, 'tl-charts', 'data-live-colour');
+  assert.ok(colour, 'the live charts name no colour for the live run');
   const counts = await page
-    .locator(`[data-testid="${testId}"] path.recharts-line-curve[stroke="#2458c6"]`)
+    .locator(`[data-testid="${testId}"] path.recharts-line-curve[stroke="${colour}"]`)
     .evaluateAll((paths) => paths.map((p) => (p.getAttribute('d') ?? '').match(/[ML]/g)?.length ?? 0));
   assert.equal(counts.length, 1, `${testId}: ${counts.length} lines in the live run's colour`);
   return counts[0];
@@ -285,6 +287,11 @@ async function runTrainLive(ctx) {
       assert.match(await kept.textContent(), /Kept run \(β [\d.]+, G 2×1, lr [\d.e-]+, sim\): GRPO trained live in the page, steps 0–3/);
       assert.equal(await page.getByTestId('tl-keep').textContent(), 'Kept in Runs');
       assert.ok(await page.getByTestId('tl-keep').isDisabled(), 'Keep in Runs is still enabled for the same step');
+      // The live run was drawn in the colour its copy now has in the Runs list.
+      const liveColour = await attr(page, 'tl-charts', 'data-live-colour');
+      const rgb = `rgb(${[1, 3, 5].map((i) => parseInt(liveColour.slice(i, i + 2), 16)).join(', ')})`;
+      const swatch = await kept.locator('.swatch').evaluate((e) => getComputedStyle(e).backgroundColor);
+      assert.equal(swatch, rgb, `the kept run's Runs-list colour ${swatch} is not the live run's ${liveColour}`);
       // Its copy is not drawn over the live run's own lines; the next run is drawn over it (the worker-crash step).
       const legend = await page.getByTestId('tl-chart-reward').locator('.chart-legend').textContent();
       assert.doesNotMatch(legend, /Kept run/, `the live charts draw the run kept from themselves: ${legend}`);

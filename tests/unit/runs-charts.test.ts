@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCsvRecords, parseRunLog, TRAINING_CHARTS, keyChart } from '../../src/engine/runs/index.ts';
 import { bandKey, chartAxes, pointCount, seriesCsv, seriesExtent, seriesRows, valueKey, type ChartSeries } from '../../app/charts/data.ts';
-import { chartSeries, latestText, legendNames, PALETTE, DASHES } from '../../app/panels/training/series.ts';
+import { chartSeries, latestText, legendNames, liveChartRuns, PALETTE, DASHES } from '../../app/panels/training/series.ts';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'runs');
 const jsonl = parseRunLog(readFileSync(join(DIR, 'run.jsonl'), 'utf8'), 'run.jsonl', { id: 'a', label: 'A' });
@@ -176,6 +176,39 @@ describe('run → chart series (training panel)', () => {
     const kl = chartSeries(chart('kl'), runs);
     expect(kl.map((s) => s.label)).toEqual(['live run · KL (k3, TRL)', 'recorded run · KL (k3, TRL)']);
     expect(kl[1].note?.startsWith(`${s2}: `)).toBe(true); // the tooltip keeps the whole label
+  });
+
+  it('liveChartRuns: every run in its Runs-list colour; the live run in its copy’s (or the next slot’s) unless taken', () => {
+    const rec = { ...state, id: 'rec', label: 'Stage 2: recorded' };
+    const s3 = { ...state, id: 's3', label: 'Stage 3: recorded' };
+    const kept = (id: string, from: string) => ({
+      ...jsonl,
+      id,
+      label: `Kept run (β ${id}): GRPO trained live`,
+      source: { kind: 'import' as const, format: 'jsonl' as const, file: `${id}.jsonl`, keptFrom: from },
+    });
+    const live = { log: { ...jsonl, id: 'now', label: 'live' }, id: 'r2', name: 'live run' };
+    const at = (runs: ReturnType<typeof liveChartRuns>) => runs.map((r) => [r.name, r.index]);
+    // nothing kept yet: the recorded run keeps its list colour (0), the live run takes the next slot's (2)
+    expect(at(liveChartRuns(live, rec, [rec, s3], ['rec']))).toEqual([
+      ['live run', 2],
+      ['recorded run', 0],
+    ]);
+    // an earlier live run kept and shown is drawn in its colour; this run's copy is not drawn, and gives its colour
+    const k1 = kept('a', 'r1');
+    const k2 = kept('b', 'r2');
+    expect(at(liveChartRuns(live, rec, [rec, s3, k1, k2], ['rec', 'a', 'b']))).toEqual([
+      ['live run', 3],
+      ['recorded run', 0],
+      ['Kept run (β a)', 2],
+    ]);
+    // the next slot's colour taken by a drawn run (the list wraps the palette): the first free one
+    const many = Array.from({ length: PALETTE.length }, (_, i) => kept(`k${i}`, `old${i}`));
+    const listed = [rec, ...many.slice(0, PALETTE.length - 1)];
+    const runs = liveChartRuns(live, rec, listed, ['rec', 'k0']);
+    expect(runs[0].index % PALETTE.length).toBe(2);
+    expect(new Set(runs.map((r) => r.index % PALETTE.length)).size).toBe(runs.length);
+    expect(liveChartRuns(null, rec, [rec], [])).toEqual([{ run: rec, index: 0, name: 'recorded run' }]);
   });
 
   it('latestText: the last text logged at or before a step', () => {

@@ -107,3 +107,28 @@ export function latestText(run: RunLog, key: string, upTo = Infinity): { step: n
   const list = (run.text[key] ?? []).filter((t) => t.step <= upTo);
   return list.length > 0 ? list[list.length - 1] : null;
 }
+
+/**
+ * Returns the runs of Train live's charts, each in its Runs-list colour (as in the charts above): the live run, the
+ * bundle's recorded run, and the kept runs shown in the list that are not copies of this live run (those would lie
+ * on its own lines). The live run takes the colour its copy has, or will have once kept (the list's next slot),
+ * unless a run drawn beside it has that colour; then the first free one.
+ */
+export function liveChartRuns(
+  live: { log: RunLog; id: string; name: string } | null,
+  recorded: RunLog | null,
+  listed: readonly RunLog[],
+  shown: readonly string[],
+): ChartRun[] {
+  const others: ChartRun[] = [];
+  if (recorded) others.push({ run: recorded, index: Math.max(0, listed.indexOf(recorded)), name: 'recorded run' });
+  for (const r of listed)
+    if (r.source.keptFrom !== undefined && r.source.keptFrom !== live?.id && shown.includes(r.id))
+      others.push({ run: r, index: listed.indexOf(r), name: labelHead(r.label) || r.label });
+  if (!live) return others;
+  const used = new Set(others.map((o) => o.index % PALETTE.length));
+  const copies = listed.flatMap((r, i) => (r.source.keptFrom === live.id ? [i] : []));
+  let index = copies.length > 0 ? copies[copies.length - 1] : listed.length;
+  for (let k = 0; k < PALETTE.length && used.has(index % PALETTE.length); k++) index++;
+  return [{ run: live.log, index, name: live.name }, ...others];
+}

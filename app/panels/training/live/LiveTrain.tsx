@@ -9,7 +9,7 @@ import {
   type TrainDeviceChoice,
 } from '../../../../src/engine/train/form.ts';
 import { LOSS_TYPES } from '../../../../src/engine/grpo.ts';
-import { labelHead, PALETTE, type ChartRun } from '../series';
+import { liveChartRuns, PALETTE } from '../series';
 import { useStore } from '../../../store/store';
 import { engineReady } from '../../../store/engineSlice';
 import { checkpointOwners } from '../checkpoints';
@@ -254,19 +254,17 @@ export function LiveTrain() {
   // the copies of this run, which would lie on its own lines).
   const runId = run?.id;
   const liveConfig = run?.config;
-  const chartRuns = useMemo(() => {
-    const out: ChartRun[] = [];
-    if (liveLog && liveConfig) out.push({ run: liveLog, index: 0, name: `live run (${runSettingsName(liveConfig)})` });
-    if (recorded) out.push({ run: recorded, index: 1, name: 'recorded run' });
-    trainingRuns
-      .filter((r) => r.source.keptFrom !== undefined && r.source.keptFrom !== runId && shownRuns.includes(r.id))
-      // In its Runs-list colour, as in the charts above, unless that is the live run's or the recorded run's here.
-      .forEach((r, i) => {
-        const at = trainingRuns.indexOf(r);
-        out.push({ run: r, index: at % PALETTE.length >= 2 ? at : 2 + i, name: labelHead(r.label) || r.label });
-      });
-    return out;
-  }, [liveLog, liveConfig, recorded, trainingRuns, shownRuns, runId]);
+  const chartRuns = useMemo(
+    () =>
+      liveChartRuns(
+        liveLog && liveConfig && runId ? { log: liveLog, id: runId, name: `live run (${runSettingsName(liveConfig)})` } : null,
+        recorded,
+        trainingRuns,
+        shownRuns,
+      ),
+    [liveLog, liveConfig, recorded, trainingRuns, shownRuns, runId],
+  );
+  const liveColour = chartRuns[0] && chartRuns[0].run === liveLog ? PALETTE[chartRuns[0].index % PALETTE.length] : undefined;
   // The recorded run's sample caption of the same step as the live run's latest.
   const liveStep = run ? lastLiveStep(run) : 0;
   const kept = run !== null && trainingRuns.some((r) => r.id === keptRunId(run.id, liveStep));
@@ -352,15 +350,17 @@ export function LiveTrain() {
       )}
       <EvalTable />
       {liveLog && (
-        <TrainingCharts
-          runs={chartRuns}
-          step={null}
-          range={run ? [0, run.config.steps] : null}
-          extraKeys={[]}
-          marker={null}
-          idPrefix="tl-"
-          captionsUpTo={liveStep}
-        />
+        <div data-testid="tl-charts" data-live-colour={liveColour}>
+          <TrainingCharts
+            runs={chartRuns}
+            step={null}
+            range={run ? [0, run.config.steps] : null}
+            extraKeys={[]}
+            marker={null}
+            idPrefix="tl-"
+            captionsUpTo={liveStep}
+          />
+        </div>
       )}
     </section>
   );
