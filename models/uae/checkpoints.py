@@ -92,10 +92,18 @@ def final_stage2_encoder(encoder, name="rl_encoder"):
     return step
 
 
-def load_ae(cfg, refined=True):
-    """The latent auto-encoder (the refined decoder when that stage has run) -> (model, scale, shift)."""
+def load_ae(cfg, refined=True, need_encoder=False):
+    """The latent auto-encoder (the refined decoder when that stage has run) -> (model, scale, shift).
+    With `need_encoder` (latents of images: the flow and ae_decoder stages), a checkpoint recovered from a bundle by
+    uae.from_bundle is refused: a bundle has no image encoder, so its encoder weights are not trained ones."""
     model = LatentAutoEncoder(cfg["ae"]["channels"])
     state = torch.load(Checkpoint("ae").path)
+    if need_encoder and state.get("imported_from"):
+        raise SystemExit(
+            f"{Checkpoint('ae').path} was recovered from a bundle ({state['imported_from']}) and has no image encoder, "
+            "so it cannot make the latents this stage trains on. Move it aside and retrain it: `python3 -m uae.train "
+            "--stage ae` (about 7 min here; with the same seed it reproduces the shipped latent decoder, "
+            "docs/backbones.md).")
     model.load_state_dict(state["model"], strict=False)
     if refined and os.path.exists(Checkpoint("ae_decoder").path):
         model.load_state_dict(torch.load(Checkpoint("ae_decoder").path)["model"])

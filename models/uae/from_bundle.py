@@ -12,7 +12,9 @@ elapsed_s (the trainer's own step seconds, evaluations excluded, summed over the
 was trained to models/work/logs/rl_encoder.meta.json. Stage 3 (uae.rl_flow) and uae.bundle then take it as they take uae.rl's.
 
 Writes models/work/ckpt/{ae,flow,scorer,encoder,backbone}.pt (the encoder from the bundle's `referenceEncoder`,
-i.e. the cold start). Existing checkpoints are kept unless --force. Weights come back at the precision the
+i.e. the cold start). Existing checkpoints are kept unless --force. `uae.train` keeps recovered checkpoints (it
+skips their stages), and a stage that needs latents of images (flow, ae_decoder) refuses a recovered auto-encoder: a
+bundle has no image encoder; `uae.train --stage ae` in a fresh work folder retrains it. Weights come back at the precision the
 bundle stores them in (float16 values). Each import is checked: the recovered module is exported again
 and every weight of the new graph must equal the bundle's, initializer by initializer.
 
@@ -175,7 +177,8 @@ def import_ae(bundle, cfg, roles):
     n = import_module(_VaeDecode(ae, scale, shift), spec, path, skip=("ae.enc.",))
     _save("ae", {"model": ae.state_dict(), "opt": None, "step": cfg["ae"]["steps"], "scale": scale, "shift": shift,
                  "imported_from": path})
-    return f"ae: {n} tensors (decoder and refinement; the image encoder is not in the bundle), scale {scale:.5g}, shift {shift:.5g}"
+    return (f"ae: {n} tensors (decoder and refinement; the image encoder is not in the bundle: uae.train --stage ae "
+            f"retrains it), scale {scale:.5g}, shift {shift:.5g}")
 
 
 def import_flow(bundle, cfg, roles, tok):

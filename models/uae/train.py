@@ -105,7 +105,7 @@ def train_ae_decoder(cfg, data):
     """Refines the latent decoder with the encoder frozen, so the latents the flow was trained on stay
     exactly the same; the decoder also sees latent noise, as generated latents are imperfect."""
     hp = dict(cfg["ae"], steps=cfg["ae"]["decoder_steps"])
-    model, scale, shift = load_ae(cfg, refined=False)
+    model, scale, shift = load_ae(cfg, refined=False, need_encoder=True)
     images = data["train"][0]
     for p in model.enc.parameters():
         p.requires_grad_(False)
@@ -142,7 +142,7 @@ def latents_of(ae, scale, shift, images, batch=512):
 
 def train_flow(cfg, data, tok):
     hp = cfg["flow"]
-    ae, scale, shift = load_ae(cfg)
+    ae, scale, shift = load_ae(cfg, need_encoder=True)
     z_all = latents_of(ae, scale, shift, data["train"][0])
     caps = Captions(data["train"][1], tok)
     model = FlowDecoder(hp, tok.vocab_size, tok.pad_id)
@@ -360,9 +360,14 @@ def main():
     for s in stages:
         t0 = time.time()
         ck = Checkpoint(s).path
-        if s not in times and os.path.exists(ck) and "imported_from" in torch.load(ck):
-            # resuming weights recovered from a bundle: count the training time recorded when they were made
-            times[s] = recorded_times()["seconds"].get(s, 0)
+        if os.path.exists(ck) and "imported_from" in torch.load(ck):
+            # weights recovered from a bundle (uae.from_bundle) are complete: keep them. Rerunning the stage would not
+            # train (it resumes at its last step) but would redo its ending, e.g. the auto-encoder's latent scale and
+            # shift measured with the image encoder a bundle does not have. Count the time recorded when they were made.
+            times.setdefault(s, recorded_times()["seconds"].get(s, 0))
+            json.dump(times, open(times_path, "w"), indent=1)
+            print(f"{s}: recovered from {torch.load(ck)['imported_from']} (uae.from_bundle); kept, not retrained")
+            continue
         setup({"ae": 1, "flow": 2, "encoder": 3, "scorer": 4, "ae_decoder": 6}[s])
         if s == "ae":
             train_ae(cfg, data)

@@ -341,6 +341,33 @@ def test_checkpoints_recovered_from_a_bundle_equal_the_exported_weights(tiny_bun
     assert abs(got["scale"] - ae["scale"]) < 1e-5 * abs(ae["scale"]) and abs(got["shift"] - ae["shift"]) < 1e-5
 
 
+def test_pretraining_keeps_recovered_checkpoints_and_will_not_encode_with_a_recovered_auto_encoder(tiny_bundle, tmp_path):
+    """uae.train over checkpoints recovered by uae.from_bundle keeps them (it used to redo the auto-encoder's ending,
+    measuring the latent scale and shift with the image encoder a bundle does not have); a stage that needs latents
+    of images refuses a recovered auto-encoder with a message saying how to retrain it."""
+    import torch
+    work, out, _ = tiny_bundle
+    (tmp_path / "data").symlink_to(work / "data")
+    env = dict(os.environ, UAE_WORK=str(tmp_path))
+    cwd = os.path.join(REPO, "models")
+    subprocess.run([PY, "-m", "uae.from_bundle", "--config", "tiny", "--bundle", str(out), "--models", "ae,flow"],
+                   cwd=cwd, env=env, check=True, capture_output=True)
+    before = torch.load(tmp_path / "ckpt" / "ae.pt")
+    r = subprocess.run([PY, "-m", "uae.train", "--config", "tiny", "--stage", "ae"], cwd=cwd, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "ae: recovered from" in r.stdout and "kept, not retrained" in r.stdout
+    after = torch.load(tmp_path / "ckpt" / "ae.pt")
+    assert (after["scale"], after["shift"], after["imported_from"]) == (before["scale"], before["shift"],
+                                                                        before["imported_from"])
+    assert all(torch.equal(after["model"][k], v) for k, v in before["model"].items())
+    (tmp_path / "ckpt" / "flow.pt").unlink()
+    r = subprocess.run([PY, "-m", "uae.train", "--config", "tiny", "--stage", "flow"], cwd=cwd, env=env,
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "has no image encoder" in r.stderr and "--stage ae" in r.stderr, r.stderr
+    assert not (tmp_path / "ckpt" / "flow.pt").exists()
+
+
 def test_recovery_refuses_a_bundle_of_another_architecture(tiny_bundle, tmp_path):
     _, out, _ = tiny_bundle
     env = dict(os.environ, UAE_WORK=str(tmp_path))
