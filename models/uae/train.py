@@ -360,13 +360,14 @@ def main():
     for s in stages:
         t0 = time.time()
         ck = Checkpoint(s).path
-        if os.path.exists(ck) and "imported_from" in torch.load(ck):
+        recovered = torch.load(ck).get("imported_from") if os.path.exists(ck) else None
+        if recovered:
             # weights recovered from a bundle (uae.from_bundle) are complete: keep them. Rerunning the stage would not
             # train (it resumes at its last step) but would redo its ending, e.g. the auto-encoder's latent scale and
             # shift measured with the image encoder a bundle does not have. Count the time recorded when they were made.
             times.setdefault(s, recorded_times()["seconds"].get(s, 0))
             json.dump(times, open(times_path, "w"), indent=1)
-            print(f"{s}: recovered from {torch.load(ck)['imported_from']} (uae.from_bundle); kept, not retrained")
+            print(f"{s}: recovered from {recovered} (uae.from_bundle); kept, not retrained")
             continue
         setup({"ae": 1, "flow": 2, "encoder": 3, "scorer": 4, "ae_decoder": 6}[s])
         if s == "ae":
