@@ -12,7 +12,8 @@
  * --no-train, --train-steps K (default 3), --train-warmup W (default 1; 0 with --train-steps 100: a whole run, jit compiles
  * and all), --train-group G, --train-images B, --train-flow-steps F (smaller smoke runs),
  * --train-runs pytorch-1t,pytorch-2t,node-1t,node-native-1t,chromium-wasm-2t,webgpu-fixture (the last: the GRPO-update parity fixture
- * on jax-js WASM and WebGPU in Chromium, cases --train-fixture-cases dapo,grpo, default all), --soak N, --repeats N, --out DIR.
+ * on jax-js WASM and WebGPU in Chromium, cases --train-fixture-cases dapo,grpo, default all), --soak N, --repeats N, --out DIR,
+ * --webgpu-repeats N (chromium-webgpu: N timed runs after an untimed one; default 1 timed run, shaders compiled in it).
  * Run it under `flock /tmp/uae-heavy.lock nice -n 19` on a shared machine.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -86,6 +87,7 @@ const { values: args } = parseArgs({
     'train-fixture-cases': { type: 'string' },
     first: { type: 'string' },
     'first-only': { type: 'boolean', default: false },
+    'webgpu-repeats': { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
@@ -121,6 +123,11 @@ const soakTrips = Number(args.soak ?? (quick ? 10 : 200));
 const firstProbes = intArg('first', args.first, quick ? 1 : 7, 0);
 /** Only those probes: no stage runs (a quick look at the warm-up; the ÷ steady columns stay empty). */
 const firstOnly = args['first-only'] ?? false;
+/**
+ * Timed runs of each chromium-webgpu stage. 1 (the default): one run, no warm-up, so it includes the shaders'
+ * compilation (SwiftShader compiles slowly; enough to show the path works). More: one untimed run first, then these.
+ */
+const webgpuRepeats = intArg('webgpu-repeats', args['webgpu-repeats'], 1, 1);
 /** The backends the probes run on. */
 const FIRST_KEYS = ['node-native-1t', 'node-wasm-1t', 'chromium-wasm-1t', 'chromium-wasm-2t'];
 const say = (line: string): void => console.log(`[bench] ${line}`);
@@ -484,7 +491,7 @@ async function main(): Promise<void> {
       if (only.includes('chromium-webgpu') && !firstOnly) {
         const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...common, '--enable-unsafe-webgpu'] });
         chromiumVersion ??= browser.version();
-        const one = { warmup: 0, repeats: 1 };
+        const one = { warmup: webgpuRepeats > 1 ? 1 : 0, repeats: webgpuRepeats };
         try {
           runs.push(
             await browserRun(
@@ -502,7 +509,9 @@ async function main(): Promise<void> {
                 memoryRoundTrips: 0,
                 stages: WEBGPU_STAGES,
               },
-              'SwiftShader software adapter on the CPU: correctness and overhead only, not GPU speed; 1 timed run after no warm-up, so first runs include shader compilation; slow stages skipped',
+              webgpuRepeats > 1
+                ? `SwiftShader software adapter on the CPU: correctness and overhead only, not GPU speed; ${webgpuRepeats} timed runs after 1 untimed; slow stages skipped`
+                : 'SwiftShader software adapter on the CPU: correctness and overhead only, not GPU speed; 1 timed run after no warm-up, so first runs include shader compilation; slow stages skipped',
             ),
           );
         } finally {
@@ -621,7 +630,7 @@ async function main(): Promise<void> {
       flowSteps: 12,
       groupSize: 8,
       scene: 7,
-      webgpuRepeats: 1,
+      webgpuRepeats,
       firstProbes,
     },
     runs,
