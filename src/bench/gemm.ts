@@ -5,10 +5,11 @@
  * kernels (WASM's 128-bit SIMD against native MLAS with the CPU's widest vectors): a stage made of such products
  * cannot come closer to native than its products do (bench/README.md, "Compute-bound stages").
  *
- * The ONNX model is written here, byte by byte (protobuf wire format), so the probe needs no file.
+ * The ONNX model is written by ../engine/onnx-write.ts, so the probe needs no file.
  */
 import type { InferenceSession } from 'onnxruntime-web';
 import type { OrtModule } from '../engine/tensors.ts';
+import { floatInitializer, floatValueInfo, model, node } from '../engine/onnx-write.ts';
 
 /** The probe's shapes: a flow-transformer MLP up-projection (2 rows × 16 tokens with guidance) and a large square one. */
 export const GEMM_SHAPES = {
@@ -24,50 +25,22 @@ export interface GemmShape {
   reps: number;
 }
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
-}
-
-/** A protobuf field: varint (wire type 0) for numbers, length-delimited (2) for strings and messages. */
-function field(no: number, value: number | string | Uint8Array | number[]): number[] {
-  if (typeof value === 'number') return [...varint(no * 8), ...varint(value)];
-  const bytes = typeof value === 'string' ? [...new TextEncoder().encode(value)] : [...value];
-  return [...varint(no * 8 + 2), ...varint(bytes.length), ...bytes];
-}
-
-/** ValueInfoProto of a float tensor with the given dims. */
-function floatValueInfo(name: string, dims: readonly number[]): number[] {
-  const shape = dims.flatMap((d) => field(1, field(1, d)));
-  const tensorType = [...field(1, 1), ...field(2, shape)];
-  return [...field(1, name), ...field(2, field(1, tensorType))];
-}
-
 /**
  * Returns the bytes of an ONNX model (IR 8, opset 17) computing y[M,N] = x[M,K] · W[K,N], W the initializer `weight`
  * (row-major K×N).
  */
 export function matmulModel(M: number, K: number, N: number, weight: Float32Array): Uint8Array {
   if (weight.length !== K * N) throw new RangeError(`matmulModel: weight has ${weight.length} values, K·N is ${K * N}`);
-  const raw = new Uint8Array(weight.buffer, weight.byteOffset, weight.byteLength);
-  // TensorProto: dims (1), data_type FLOAT (2), name (8), raw_data (9: little-endian, as Float32Array is here).
-  const init = [...field(1, K), ...field(1, N), ...field(2, 1), ...field(8, 'W'), ...field(9, raw)];
-  const node = [...field(1, 'x'), ...field(1, 'W'), ...field(2, 'y'), ...field(3, 'matmul'), ...field(4, 'MatMul')];
-  const graph = [
-    ...field(1, node),
-    ...field(2, 'gemm_probe'),
-    ...field(5, init),
-    ...field(11, floatValueInfo('x', [M, K])),
-    ...field(12, floatValueInfo('y', [M, N])),
-  ];
-  const model = [...field(1, 8), ...field(2, 'uae-bench'), ...field(7, graph), ...field(8, [...field(1, ''), ...field(2, 17)])];
-  return Uint8Array.from(model);
+  return model(
+    'gemm_probe',
+    {
+      nodes: [node('MatMul', ['x', 'W'], ['y'], 'matmul')],
+      initializers: [floatInitializer('W', [K, N], weight)],
+      inputs: [floatValueInfo('x', [M, K])],
+      outputs: [floatValueInfo('y', [M, N])],
+    },
+    'uae-bench',
+  );
 }
 
 /** Returns deterministic values in [−0.5, 0.5) (a fixed linear congruential sequence). */

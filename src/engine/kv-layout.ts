@@ -36,3 +36,14 @@ export function kvNames(layout: KvLayout, numLayers: number, kind: 'past_key_val
   }
   return out;
 }
+
+/** The most layers kvCacheOutputNames lists names for. */
+const MAX_CACHE_LAYERS = 64;
+
+/**
+ * Every name a key/value cache output (present.*) can have, in either layout, for layers 0…63: the outputs a WebGPU
+ * session leaves on the GPU (../sessions.ts `cacheOnGpu`), known before the session says which of them it has.
+ */
+export function kvCacheOutputNames(): string[] {
+  return [...kvNames('self', MAX_CACHE_LAYERS, 'present'), ...kvNames('cross', MAX_CACHE_LAYERS, 'present')].map((k) => k.name);
+}

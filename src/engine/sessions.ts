@@ -9,15 +9,37 @@ import { bundleFile, type BundleLoad, type LoadedBundle } from './bundle.ts';
 import { checkGraphIo, roleContracts, type GraphContract } from './contract.ts';
 import { EngineError } from './errors.ts';
 import { roleGraphs } from './roles.ts';
+import { kvCacheOutputNames } from './kv-layout.ts';
+import { FLOW_STEP_OUTPUTS } from './flow-step.ts';
 import type { OrtModule } from './tensors.ts';
 
 /** Creates an ORT session from model bytes on one backend. */
 export type SessionCreator = (bytes: Uint8Array, backend: BackendName) => Promise<InferenceSession>;
 
+/**
+ * The session option that keeps a WebGPU session's outputs that the engine feeds to later runs in GPU buffers: the
+ * key/value caches (present.*, of any graph that has them), the flow transformer's velocity (out_sample) and the
+ * outputs of the engine's own Euler step graph (FLOW_STEP_OUTPUTS). The loops feed them back as they are
+ * (runGraphKeeping) instead of reading them back and uploading them again; every other output is read back as usual,
+ * and so is one of these wherever a caller asks for data. Nothing on WASM.
+ */
+export function cacheOnGpu(backend: BackendName): Pick<InferenceSession.SessionOptions, 'preferredOutputLocation'> {
+  return backend === 'webgpu' ? { preferredOutputLocation: GPU_OUTPUTS } : {};
+}
+
+const GPU_OUTPUTS: Record<string, 'gpu-buffer'> = Object.fromEntries(
+  [...kvCacheOutputNames(), 'out_sample', ...FLOW_STEP_OUTPUTS].map((n) => [n, 'gpu-buffer' as const]),
+);
+
 /** Returns a SessionCreator using `ort.InferenceSession.create` with that backend as the only execution provider. */
 export function ortSessionCreator(ort: OrtModule): SessionCreator {
   return (bytes, backend) =>
-    ort.InferenceSession.create(bytes, { executionProviders: [backend], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    ort.InferenceSession.create(bytes, {
+      executionProviders: [backend],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      ...cacheOnGpu(backend),
+    });
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -62,6 +84,8 @@ export interface OpenOptions {
 /** The sessions of one bundle on one backend. */
 export class BundleSessions {
   private readonly lazy = new Map<string, Promise<InferenceSession>>();
+  /** Sessions of graphs the engine writes itself (builtin()), by name; released with the bundle's. */
+  private readonly builtins = new Map<string, Promise<InferenceSession>>();
   /** Paths of the role graphs opened at load: never released before the bundle is. */
   private readonly eager: ReadonlySet<string>;
   private readonly contracts: Map<string, GraphContract[]>;
@@ -243,10 +267,32 @@ export class BundleSessions {
     return drop;
   }
 
+  /**
+   * Returns the session of a graph the engine writes itself (e.g. the flow sampler's Euler step), by `name`, made from
+   * `bytes()` on this bundle's backend on first use and kept until the bundle's sessions are released.
+   */
+  async builtin(name: string, bytes: () => Uint8Array): Promise<InferenceSession> {
+    if (this.beforeRun) await this.beforeRun();
+    let pending = this.builtins.get(name);
+    if (!pending) {
+      pending = this.create(bytes(), this.backend).catch((e: unknown) => {
+        this.builtins.delete(name);
+        throw sessionOpenError(`the engine's ${name} graph`, e);
+      });
+      this.builtins.set(name, pending);
+    }
+    return pending;
+  }
+
   /** Releases every session (the bundle's bytes stay in `bundle`). */
   async release(): Promise<void> {
     const all = [...this.sessions.values()];
+    const builtins = [...this.builtins.values()];
     this.sessions.clear();
-    await Promise.all(all.map((s) => s.release().catch(() => undefined)));
+    this.builtins.clear();
+    await Promise.all([
+      ...all.map((s) => s.release().catch(() => undefined)),
+      ...builtins.map((p) => p.then((s) => s.release()).catch(() => undefined)),
+    ]);
   }
 }

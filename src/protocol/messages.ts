@@ -67,6 +67,8 @@ export interface RunGraphParams {
 export interface EngineStats {
   liveTensors: number;
   createdTensors: number;
+  /** Run outputs kept on the GPU for the next run instead of read back (WebGPU key/value caches; 0 on WASM). */
+  deviceKeptTensors: number;
   bundleId?: string;
   sessions: string[];
   backend?: BackendInfo;

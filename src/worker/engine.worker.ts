@@ -14,6 +14,7 @@ import * as ortWebGpu from 'onnxruntime-web/webgpu';
 import * as ortWasm from 'onnxruntime-web/wasm';
 import type { BackendName } from '../engine/vocab.ts';
 import type { OrtModule } from '../engine/tensors.ts';
+import { cacheOnGpu } from '../engine/sessions.ts';
 import { HEARTBEAT_PING, HEARTBEAT_PONG, isHeartbeat } from '../protocol/heartbeat.ts';
 import { cacheApiStore } from './cache.ts';
 import { GpuDeviceKeeper, gpuOf, probeWebGpu, type GpuFullAdapterLike } from './gpu.ts';
@@ -63,6 +64,7 @@ const host = new EngineHost({
   createSession: async (bytes, backend) =>
     ortFor(backend).InferenceSession.create(bytes, {
       ...sessionOptions,
+      ...cacheOnGpu(backend),
       executionProviders: backend === 'webgpu' ? [{ name: 'webgpu', device: await devices.device() }] : ['wasm'],
     }),
 });

@@ -74,6 +74,7 @@ export class EngineHost implements JobHost {
     return {
       liveTensors: this.tracker.live(),
       createdTensors: this.tracker.created(),
+      deviceKeptTensors: this.tracker.deviceKept(),
       bundleId: current?.bundle.manifest.id,
       sessions: current?.sessions.openPaths() ?? [],
       backend: this.backendState.info(),

@@ -370,6 +370,15 @@ async function runRoundTripSpecs(ctx) {
     for (const l of browser.loops) assert.match(l.image, /^data:image\/png;base64,/);
   });
 
+  if (mode.expect === 'webgpu')
+    await step('on WebGPU the key/value caches stayed on the GPU between steps, and every kept tensor was released', async () => {
+      // The same captions and metrics as the CLI (the step above) came from runs fed their caches as GPU buffers.
+      const stats = await page.evaluate(() => globalThis.__uaeEngine().request({ type: 'stats' }).done);
+      console.log(`      run outputs kept on the GPU so far: ${stats.deviceKeptTensors}; ORT tensors alive: ${stats.liveTensors}`);
+      assert.ok(stats.deviceKeptTensors > 0, 'no key/value cache was kept on the GPU');
+      assert.equal(stats.liveTensors, 0, 'ORT tensors (GPU caches among them) left alive after the runs');
+    });
+
   await step('export as a PNG contact sheet', async () => {
     const download = page.waitForEvent('download');
     await page.getByTestId('rt-export-png').click();

@@ -33,7 +33,7 @@ describe('EngineClient', () => {
     const b = client.request({ type: 'stats' });
     expect(a.id).not.toBe(b.id);
     expect(port.sent.map((s) => s.message.id)).toEqual([a.id, b.id]);
-    const stats = { liveTensors: 0, createdTensors: 3, sessions: [] };
+    const stats = { liveTensors: 0, createdTensors: 3, deviceKeptTensors: 0, sessions: [] };
     port.emit({ type: 'result', id: b.id, request: 'stats', value: { ...stats, createdTensors: 7 } });
     port.emit({ type: 'result', id: a.id, request: 'stats', value: stats });
     expect((await a.done).createdTensors).toBe(3);

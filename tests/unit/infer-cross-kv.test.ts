@@ -63,7 +63,7 @@ describe('merged encoder-decoder layout', () => {
     );
     for (const k of kvNames('cross', role.numLayers, 'present').filter((n) => n.side === 'encoder'))
       expect(first[k.name].dims).toEqual([ROWS, role.numHeads, hidden.dims[1], role.headDim]);
-    const past = nextCache(role, 'cross', first, emptyCache(role, 'cross', ROWS), 't');
+    const past = nextCache(role, 'cross', { data: first, device: {} }, emptyCache(role, 'cross', ROWS), 't');
     const next = { dtype: 'int64' as const, data: new BigInt64Array(ROWS).fill(5n), dims: [ROWS, 1] };
     const cached = await runGraph(o.ctx, role.decoder, { input_ids: next, encoder_hidden_states: hidden, ...past }, 't');
     const prefix = { dtype: 'int64' as const, data: new BigInt64Array(2 * ROWS), dims: [ROWS, 2] };

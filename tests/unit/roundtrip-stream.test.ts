@@ -111,7 +111,7 @@ describe('round trip streaming', () => {
     const noise = latentNoise(decoderRole(o.ctx), [createRng(11)]);
     const estimates: F32[] = [];
     const plain = await eulerSample(o.ctx, states, noise, { steps: 4 });
-    const latents = await eulerSample(o.ctx, states, noise, { steps: 4, onStep: (_s, _n, e) => void estimates.push(e) });
+    const latents = await eulerSample(o.ctx, states, noise, { steps: 4, onStep: async (_s, _n, e) => void estimates.push(await e()) });
     expect(Array.from(latents.data)).toEqual(Array.from(plain.data));
     expect(estimates).toHaveLength(4);
     expect(Array.from(estimates[3].data)).toEqual(Array.from(latents.data));

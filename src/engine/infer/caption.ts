@@ -16,7 +16,6 @@
  * teacher-forced, with the same temperature option.
  */
 import { createRng, type Rng } from '../../shapes/rng.ts';
-import type { TensorData } from '../vocab.ts';
 import type { EncoderRole } from '../manifest.ts';
 import {
   encoderLabel,
@@ -24,6 +23,7 @@ import {
   f32Output,
   gatherRows,
   runGraph,
+  runGraphKeeping,
   runRowwise,
   type EncoderChoice,
   type F32,
@@ -31,7 +31,8 @@ import {
   type InferContext,
 } from './context.ts';
 import { chooseToken, logSoftmax, policyTemperature, type DecodingPolicy } from './sampling.ts';
-import { decoderLayout, emptyCache, gatherCache, imageKvNames, nextCache, stepFetches } from './kv-cache.ts';
+import { decoderLayout, emptyCache, gatherCache, imageKvNames, nextCache, stepFetches, type CacheFeeds } from './kv-cache.ts';
+import { releaseDeviceFeeds, type Feed } from '../tensors.ts';
 import type { KvLayout } from '../kv-layout.ts';
 
 /** One generated caption. */
@@ -137,53 +138,69 @@ async function decodeChunk(
   // Rows fed to the decoder (indices into `rows`); with compaction finished rows leave the batch.
   let live = rows.map((_, i) => i);
   let liveHidden = hidden;
-  let past = emptyCache(role, layout, rows.length);
-  for (let pos = 1; pos < maxTokens; pos++) {
-    const R = live.length;
-    let ids: I64;
-    if (cache) {
-      ids = int64(
-        live.map((i) => (rows[i].done ? padId : (rows[i].completion[rows[i].completion.length - 1] ?? bosId))),
-        [R, 1],
+  let past: CacheFeeds = emptyCache(role, layout, rows.length);
+  try {
+    for (let pos = 1; pos < maxTokens; pos++) {
+      const R = live.length;
+      let ids: I64;
+      if (cache) {
+        ids = int64(
+          live.map((i) => (rows[i].done ? padId : (rows[i].completion[rows[i].completion.length - 1] ?? bosId))),
+          [R, 1],
+        );
+      } else {
+        const flat: number[] = [];
+        for (const i of live) for (let j = 0; j < pos; j++) flat.push(j === 0 ? bosId : (rows[i].completion[j - 1] ?? padId));
+        ids = int64(flat, [R, pos]);
+      }
+      const feeds: Record<string, Feed> = {
+        input_ids: ids,
+        encoder_hidden_states: liveHidden,
+        ...(cache ? past : emptyCache(role, layout, R)),
+      };
+      // Without the cache only the logits are read; with it, the cache outputs the next step needs (on WebGPU they
+      // stay on the GPU from one step to the next: runGraphKeeping).
+      const fetches = !cache ? ['logits'] : layout === 'cross' ? stepFetches(role, layout, past) : undefined;
+      const out = cache
+        ? await runGraphKeeping(ctx, role.decoder, feeds, label, fetches)
+        : { data: await runGraph(ctx, role.decoder, feeds, label, fetches), device: {} };
+      if (cache) {
+        const next = nextCache(role, layout, out, past, label);
+        releaseDeviceFeeds(ctx.tracker, past, next);
+        past = next;
+      }
+      const logits = f32Output(out.data, 'logits', label);
+      opts.onLogits?.(
+        pos,
+        live.map((i) => firstRow + i),
+        logits,
       );
-    } else {
-      const flat: number[] = [];
-      for (const i of live) for (let j = 0; j < pos; j++) flat.push(j === 0 ? bosId : (rows[i].completion[j - 1] ?? padId));
-      ids = int64(flat, [R, pos]);
+      const [, S, V] = logits.dims;
+      live.forEach((i, k) => {
+        const r = rows[i];
+        if (r.done) return;
+        const off = (k * S + S - 1) * V;
+        const tok = chooseToken(logits.data, off, V, opts.policy, r.rng);
+        r.completion.push(tok);
+        r.logp.push(logSoftmax(logits.data, off, V, T)[tok]);
+        if (tok === eosId) r.done = true;
+        opts.onToken?.(firstRow + i, tok, pos);
+      });
+      const keep = live.flatMap((i, k) => (rows[i].done ? [] : [k]));
+      if (keep.length === 0) break;
+      if (compact && keep.length < R) {
+        live = keep.map((k) => live[k]);
+        if (!shared) liveHidden = gatherRows(liveHidden, keep);
+        if (cache) {
+          const next = await gatherCache(past, keep, shared ? imageKvNames(role, layout) : undefined);
+          releaseDeviceFeeds(ctx.tracker, past, next);
+          past = next;
+        }
+      }
     }
-    const feeds: Record<string, TensorData> = {
-      input_ids: ids,
-      encoder_hidden_states: liveHidden,
-      ...(cache ? past : emptyCache(role, layout, R)),
-    };
-    // Without the cache only the logits are read; with it, the cache outputs the next step needs.
-    const fetches = !cache ? ['logits'] : layout === 'cross' ? stepFetches(role, layout, past) : undefined;
-    const out = await runGraph(ctx, role.decoder, feeds, label, fetches);
-    const logits = f32Output(out, 'logits', label);
-    opts.onLogits?.(
-      pos,
-      live.map((i) => firstRow + i),
-      logits,
-    );
-    const [, S, V] = logits.dims;
-    live.forEach((i, k) => {
-      const r = rows[i];
-      if (r.done) return;
-      const off = (k * S + S - 1) * V;
-      const tok = chooseToken(logits.data, off, V, opts.policy, r.rng);
-      r.completion.push(tok);
-      r.logp.push(logSoftmax(logits.data, off, V, T)[tok]);
-      if (tok === eosId) r.done = true;
-      opts.onToken?.(firstRow + i, tok, pos);
-    });
-    if (cache) past = nextCache(role, layout, out, past, label);
-    const keep = live.flatMap((i, k) => (rows[i].done ? [] : [k]));
-    if (keep.length === 0) break;
-    if (compact && keep.length < R) {
-      live = keep.map((k) => live[k]);
-      if (!shared) liveHidden = gatherRows(liveHidden, keep);
-      if (cache) past = gatherCache(past, keep, shared ? imageKvNames(role, layout) : undefined);
-    }
+  } finally {
+    // The cache tensors left on the GPU, however the loop ended (finished, cancelled or failed).
+    releaseDeviceFeeds(ctx.tracker, past);
   }
 }
 

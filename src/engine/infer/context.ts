@@ -9,11 +9,13 @@ import { loadTokenizer, type WordTokenizer } from '../../shapes/tokenizer.ts';
 import { bundleText, type LoadedBundle } from '../bundle.ts';
 import { EngineError } from '../errors.ts';
 import type { BundleManifest, DecoderRole, EncoderRole, ScorerRole } from '../manifest.ts';
-import { runSession, type OrtModule, type TensorTracker } from '../tensors.ts';
+import { runSession, runSessionKeeping, type Feed, type OrtModule, type RunOutputs, type TensorTracker } from '../tensors.ts';
 
 /** Anything that hands out a session per bundle file (BundleSessions does). */
 export interface SessionSource {
   get(path: string): Promise<InferenceSession>;
+  /** The session of a graph the engine writes itself, made from `bytes()` on first use (BundleSessions.builtin). */
+  builtin?(name: string, bytes: () => Uint8Array): Promise<InferenceSession>;
 }
 
 /** Everything inference needs; created once per loaded bundle by the worker or the CLI. */
@@ -47,7 +49,7 @@ export type F32 = { dtype: 'float32'; data: Float32Array; dims: number[] };
 export async function runGraph(
   ctx: InferContext,
   path: string,
-  feeds: Record<string, TensorData>,
+  feeds: Record<string, Feed>,
   label: string,
   fetches?: string[],
 ): Promise<Record<string, TensorData>> {
@@ -56,6 +58,42 @@ export async function runGraph(
   // get() yields to the worker's message queue first: a cancel that arrived then stops the run here.
   ctx.checkCancelled?.();
   return runSession(ctx.ort, ctx.tracker, session, feeds, fetches, label);
+}
+
+/**
+ * runGraph for a loop that feeds a run's key/value cache to the next one: outputs the session leaves on the device
+ * (WebGPU sessions keep every present.* there, ../sessions.ts) come back in `device`, owned by the caller, who feeds
+ * them back and releases them (releaseDeviceFeeds); on WASM everything comes back in `data`.
+ */
+export async function runGraphKeeping(
+  ctx: InferContext,
+  path: string,
+  feeds: Record<string, Feed>,
+  label: string,
+  fetches?: string[],
+): Promise<RunOutputs> {
+  ctx.checkCancelled?.();
+  const session = await ctx.sessions.get(path);
+  ctx.checkCancelled?.();
+  return runSessionKeeping(ctx.ort, ctx.tracker, session, feeds, fetches, label, true);
+}
+
+/**
+ * runGraphKeeping for a graph the engine writes itself (SessionSource.builtin: `name`, made from `bytes()` on first
+ * use), e.g. the flow sampler's Euler step; throws 'bad-request' where the session source has none.
+ */
+export async function runBuiltin(
+  ctx: InferContext,
+  name: string,
+  bytes: () => Uint8Array,
+  feeds: Record<string, Feed>,
+  label: string,
+): Promise<RunOutputs> {
+  ctx.checkCancelled?.();
+  if (!ctx.sessions.builtin) throw new EngineError('bad-request', `${label}: this session source makes no engine graphs`);
+  const session = await ctx.sessions.builtin(name, bytes);
+  ctx.checkCancelled?.();
+  return runSessionKeeping(ctx.ort, ctx.tracker, session, feeds, undefined, label, true);
 }
 
 /** Returns output `name` of a run result as float32, or throws 'run-failed'. */

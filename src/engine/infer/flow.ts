@@ -10,6 +10,7 @@
 import type { Rng } from '../../shapes/rng.ts';
 import { sdeLogProb, sdeStepStats } from '../grpo-flow.ts';
 import type { DecoderRole } from '../manifest.ts';
+import { EngineError } from '../errors.ts';
 import {
   concatRows,
   decoderNumber,
@@ -17,15 +18,17 @@ import {
   f32Output,
   gatherRows,
   rowSize,
-  runGraph,
+  runBuiltin,
+  runGraphKeeping,
   runRowwise,
   type F32,
   type I64,
   type InferContext,
 } from './context.ts';
 import { gaussianNoise } from './sampling.ts';
-import { cachedFrom, emptyCacheOf } from './kv-cache.ts';
-import type { TensorData } from '../vocab.ts';
+import { cachedFrom, emptyCacheOf, type CacheFeeds } from './kv-cache.ts';
+import { deviceToData, isDevice, releaseDevice, releaseDeviceFeeds, type Feed } from '../tensors.ts';
+import { FLOW_STEP_INPUTS, FLOW_STEP_OUTPUTS, flowStepModel, flowStepName } from '../flow-step.ts';
 
 /** int64 caption ids [B, maxTokens]: [BOS] caption [EOS] then [PAD]. */
 export type CaptionIds = I64;
@@ -80,12 +83,13 @@ export interface FlowOptions {
  * Prepared conditioning, built once per sampling run: `states`, the transformer's encoder_hidden_states (the text
  * states [B,L,Dt], or with CFG (guidance ≠ 1) those then the unconditional states tiled: [2B,L,Dt]). `textKv`:
  * with a transformer that takes its caption keys/values back (use_cache_branch), the feeds of the next run: the
- * empty cache until the first run returns them, then those (the captions stay the same for a sampling run).
+ * empty cache until the first run returns them, then those (the captions stay the same for a sampling run). On WebGPU
+ * they stay on the GPU for the whole sampling run, which releases them at its end (releaseConditioning).
  */
 interface Conditioning {
   states: F32;
   guidance: number;
-  textKv: { feeds: Record<string, TensorData>; cached: boolean } | undefined;
+  textKv: { feeds: CacheFeeds; cached: boolean } | undefined;
 }
 
 /**
@@ -117,54 +121,146 @@ async function conditioning(ctx: InferContext, states: F32, guidance: number | u
   return { states: concatRows([states, uncond]), guidance: g, textKv };
 }
 
-/** Returns the velocity [B,...] at time t for latents x [B,...] (one transformer run, 2B rows with CFG). */
-async function velocity(ctx: InferContext, x: F32, t: number, c: Conditioning): Promise<F32> {
+/** Releases what the conditioning holds on the device (the text keys/values of a WebGPU sampling run). */
+function releaseConditioning(ctx: InferContext, c: Conditioning): void {
+  if (c.textKv) releaseDeviceFeeds(ctx.tracker, c.textKv.feeds);
+}
+
+/**
+ * Returns the transformer's raw velocity out_sample ([2B,...] with CFG: conditional rows, then unconditional) at
+ * time t for its input `sample` ([2B,...] with CFG, the latents twice): on WebGPU the GPU buffer it came out as, on
+ * WASM float32 data. One transformer run; the first of a sampling run leaves the captions' keys/values in `c`.
+ */
+async function transformerVelocity(ctx: InferContext, sample: Feed, t: number, c: Conditioning): Promise<Feed> {
   const path = decoderRole(ctx).transformer;
-  const B = x.dims[0];
-  const guided = c.guidance !== 1;
-  const rows = guided ? 2 * B : B;
-  const feeds: Record<string, TensorData> = {
-    sample: guided ? concatRows([x, x]) : x,
+  const rows = sample.dims[0];
+  const feeds: Record<string, Feed> = {
+    sample,
     timestep: { dtype: 'float32' as const, data: new Float32Array(rows).fill(t), dims: [rows] },
     encoder_hidden_states: c.states,
     ...c.textKv?.feeds,
   };
-  const res = await runGraph(ctx, path, feeds, 'decoder.transformer', c.textKv?.cached ? ['out_sample'] : undefined);
-  if (c.textKv && !c.textKv.cached) c.textKv = { feeds: cachedFrom(res, c.textKv.feeds, 'decoder.transformer'), cached: true };
-  const v = f32Output(res, 'out_sample', 'decoder.transformer');
-  if (!guided) return v;
-  const n = B * rowSize(x.dims);
+  const first = c.textKv !== undefined && !c.textKv.cached;
+  const res = await runGraphKeeping(ctx, path, feeds, 'decoder.transformer', first || !c.textKv ? undefined : ['out_sample']);
+  if (c.textKv && first) {
+    // Held by the conditioning from here on (released with it), whatever happens to this step.
+    c.textKv = { feeds: cachedFrom(res, c.textKv.feeds, 'decoder.transformer'), cached: true };
+  }
+  const out = res.device.out_sample ?? f32Output(res.data, 'out_sample', 'decoder.transformer');
+  releaseDeviceFeeds(ctx.tracker, res.device, { ...c.textKv?.feeds, out });
+  return out;
+}
+
+/** Returns the velocity [B,...] at time t for latents x [B,...] (one transformer run, 2B rows with CFG), on the CPU. */
+async function velocity(ctx: InferContext, x: F32, t: number, c: Conditioning): Promise<F32> {
+  const guided = c.guidance !== 1;
+  return guide(await readBack(ctx, await transformerVelocity(ctx, guided ? concatRows([x, x]) : x, t, c)), c.guidance);
+}
+
+/** Returns a tensor's float32 data: itself, or read back from the device (and the device tensor released). */
+async function readBack(ctx: InferContext, t: Feed): Promise<F32> {
+  if (!isDevice(t)) return t as F32;
+  try {
+    return (await deviceToData(t, 'decoder.transformer: out_sample')) as F32;
+  } finally {
+    releaseDevice(ctx.tracker, t);
+  }
+}
+
+/** Returns the guided velocity v_u + g·(v_c − v_u) of a raw velocity [2B,...] (itself when g = 1). */
+function guide(v: F32, guidance: number): F32 {
+  if (guidance === 1) return v;
+  const n = v.data.length / 2;
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = v.data[n + i] + c.guidance * (v.data[i] - v.data[n + i]);
-  return { dtype: 'float32', data: out, dims: x.dims.slice() };
+  for (let i = 0; i < n; i++) out[i] = v.data[n + i] + guidance * (v.data[i] - v.data[n + i]);
+  return { dtype: 'float32', data: out, dims: [v.dims[0] / 2, ...v.dims.slice(1)] };
 }
 
 /** Euler sampling settings: flow settings and an optional per-step callback (for streaming previews). */
 export interface EulerOptions extends FlowOptions {
   /**
-   * Awaited after each Euler step (1…steps) with the step's x0 estimate x_t − t·v, float32 [B,...latentShape]
-   * (its own array; at the last step it equals the returned latents). It sees the steps, it changes none of them.
+   * Awaited after each Euler step (1…steps) with a reader of the step's x0 estimate x_t − t·v, float32
+   * [B,...latentShape] (its own array; at the last step it equals the returned latents), valid until the callback
+   * returns. On WebGPU the estimate is read back from the GPU only when the callback calls it (a preview), so a
+   * callback that only reports progress costs no readback. It sees the steps, it changes none of them.
    */
-  onStep?: (step: number, steps: number, estimate: F32) => void | Promise<void>;
+  onStep?: (step: number, steps: number, estimate: () => Promise<F32>) => void | Promise<void>;
 }
 
-/** Returns latents [B,...] at t=0 from noise [B,...] at t=1 by Euler steps on the time grid. */
+/** A float32 [1] feed. */
+function scalar(v: number): F32 {
+  return { dtype: 'float32', data: Float32Array.of(v), dims: [1] };
+}
+
+/**
+ * Returns latents [B,...] at t=0 from noise [B,...] at t=1 by Euler steps on the time grid. Where the transformer
+ * leaves its velocity on the GPU (WebGPU), the step runs there too (../flow-step.ts): the latents stay in GPU buffers
+ * between steps and are read back at the end (and for the previews onStep asks for); elsewhere it runs here.
+ */
 export async function eulerSample(ctx: InferContext, states: F32, noise: F32, opts: EulerOptions): Promise<F32> {
-  const c = await conditioning(ctx, states, opts.guidance);
   const ts = timeGrid(opts.steps);
+  const c = await conditioning(ctx, states, opts.guidance);
+  const guided = c.guidance !== 1;
   const x: F32 = { dtype: 'float32', data: noise.data.slice(), dims: noise.dims.slice() };
-  for (let i = 0; i < opts.steps; i++) {
-    const v = await velocity(ctx, x, ts[i], c);
-    const dt = ts[i + 1] - ts[i];
-    // x0 = x_t − t·v (v = noise − x0); float32 like the step itself, so the last step's estimate is the result.
-    const estimate = opts.onStep ? new Float32Array(x.data.length) : null;
-    for (let j = 0; j < x.data.length; j++) {
-      if (estimate) estimate[j] = x.data[j] - ts[i] * v.data[j];
-      x.data[j] += dt * v.data[j];
+  // The GPU path's latents and the transformer's next input, once the first step ran there.
+  let onDevice: { x: Feed; sample: Feed } | undefined;
+  try {
+    for (let i = 0; i < opts.steps; i++) {
+      const dt = ts[i + 1] - ts[i];
+      const raw = await transformerVelocity(ctx, onDevice?.sample ?? (guided ? concatRows([x, x]) : x), ts[i], c);
+      if (isDevice(raw) && ctx.sessions.builtin) {
+        const step = await runBuiltin(
+          ctx,
+          flowStepName(guided),
+          () => flowStepModel(guided),
+          {
+            [FLOW_STEP_INPUTS[0]]: onDevice?.x ?? x,
+            [FLOW_STEP_INPUTS[1]]: raw,
+            [FLOW_STEP_INPUTS[2]]: scalar(ts[i]),
+            [FLOW_STEP_INPUTS[3]]: scalar(dt),
+            [FLOW_STEP_INPUTS[4]]: scalar(c.guidance),
+          },
+          'decoder.flowStep',
+        ).finally(() => releaseDevice(ctx.tracker, raw));
+        let outs: Feed[];
+        try {
+          outs = FLOW_STEP_OUTPUTS.map((n) => step.device[n] ?? f32Output(step.data, n, 'decoder.flowStep'));
+        } catch (e) {
+          releaseDeviceFeeds(ctx.tracker, step.device);
+          throw e;
+        }
+        const [xNext, sampleNext, estimate] = outs;
+        if (onDevice) releaseDeviceFeeds(ctx.tracker, onDevice);
+        onDevice = { x: xNext, sample: sampleNext };
+        try {
+          await opts.onStep?.(i + 1, opts.steps, async () =>
+            isDevice(estimate) ? ((await deviceToData(estimate, 'estimate')) as F32) : (estimate as F32),
+          );
+        } finally {
+          releaseDevice(ctx.tracker, estimate);
+        }
+        continue;
+      }
+      if (onDevice) {
+        releaseDevice(ctx.tracker, raw);
+        throw new EngineError('run-failed', 'decoder.transformer: its velocity left the GPU in the middle of a sampling run');
+      }
+      const v = guide(await readBack(ctx, raw), c.guidance);
+      // x0 = x_t − t·v (v = noise − x0); float32 like the step itself, so the last step's estimate is the result.
+      const estimate = opts.onStep ? new Float32Array(x.data.length) : null;
+      for (let j = 0; j < x.data.length; j++) {
+        if (estimate) estimate[j] = x.data[j] - ts[i] * v.data[j];
+        x.data[j] += dt * v.data[j];
+      }
+      if (estimate)
+        await opts.onStep?.(i + 1, opts.steps, () => Promise.resolve({ dtype: 'float32', data: estimate, dims: x.dims.slice() }));
     }
-    if (estimate) await opts.onStep?.(i + 1, opts.steps, { dtype: 'float32', data: estimate, dims: x.dims.slice() });
+    if (onDevice) return isDevice(onDevice.x) ? ((await deviceToData(onDevice.x, 'latents')) as F32) : (onDevice.x as F32);
+    return x;
+  } finally {
+    if (onDevice) releaseDeviceFeeds(ctx.tracker, onDevice);
+    releaseConditioning(ctx, c);
   }
-  return x;
 }
 
 /** Result of SDE sampling: final latents, the trajectory and per-step log-probs. */
@@ -192,29 +288,33 @@ export async function sdeSample(
 ): Promise<SdeResult> {
   const role = decoderRole(ctx);
   const a = opts.noiseLevel ?? decoderNumber(role, 'sdeNoiseLevel', 0.7);
-  const c = await conditioning(ctx, states, opts.guidance);
   const ts = timeGrid(opts.steps);
   const B = noise.dims[0];
   const n = rowSize(noise.dims);
   if (rngs.length !== B) throw new RangeError(`sdeSample: ${rngs.length} rngs for ${B} rows`);
+  const c = await conditioning(ctx, states, opts.guidance);
   let x: F32 = { dtype: 'float32', data: noise.data.slice(), dims: noise.dims.slice() };
   const trajectory = [x];
   const logp: Float64Array[] = [];
-  for (let i = 0; i < opts.steps; i++) {
-    const v = await velocity(ctx, x, ts[i], c);
-    const next = new Float32Array(B * n);
-    const lp = new Float64Array(B);
-    for (let b = 0; b < B; b++) {
-      const row = (t: Float32Array): Float32Array => t.subarray(b * n, (b + 1) * n);
-      const st = sdeStepStats(row(x.data), row(v.data), ts[i], ts[i + 1] - ts[i], a, gaussianNoise(rngs[b], n), ts[1]);
-      const sample = Float32Array.from(st.next ?? st.mean);
-      next.set(sample, b * n);
-      // Density of the float32 sample actually kept, so recomputing from the trajectory gives the same value.
-      lp[b] = sdeLogProb(sample, st.mean, st.std);
+  try {
+    for (let i = 0; i < opts.steps; i++) {
+      const v = await velocity(ctx, x, ts[i], c);
+      const next = new Float32Array(B * n);
+      const lp = new Float64Array(B);
+      for (let b = 0; b < B; b++) {
+        const row = (t: Float32Array): Float32Array => t.subarray(b * n, (b + 1) * n);
+        const st = sdeStepStats(row(x.data), row(v.data), ts[i], ts[i + 1] - ts[i], a, gaussianNoise(rngs[b], n), ts[1]);
+        const sample = Float32Array.from(st.next ?? st.mean);
+        next.set(sample, b * n);
+        // Density of the float32 sample actually kept, so recomputing from the trajectory gives the same value.
+        lp[b] = sdeLogProb(sample, st.mean, st.std);
+      }
+      x = { dtype: 'float32', data: next, dims: noise.dims.slice() };
+      trajectory.push(x);
+      logp.push(lp);
     }
-    x = { dtype: 'float32', data: next, dims: noise.dims.slice() };
-    trajectory.push(x);
-    logp.push(lp);
+  } finally {
+    releaseConditioning(ctx, c);
   }
   return { latents: x, trajectory, logp, timesteps: ts };
 }

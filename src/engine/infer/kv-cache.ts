@@ -7,7 +7,22 @@ import type { InferenceSession } from 'onnxruntime-web';
 import type { TensorData } from '../vocab.ts';
 import type { EncoderRole } from '../manifest.ts';
 import { kvLayoutOf, kvNames, USE_CACHE_BRANCH, type KvLayout } from '../kv-layout.ts';
+import { deviceToData, isDevice, type Feed, type RunOutputs } from '../tensors.ts';
 import { f32Output, gatherRows, type F32, type InferContext } from './context.ts';
+
+/** A decoder's cache feeds between steps: plain data, or (WebGPU) the tensors the last run left on the GPU. */
+export type CacheFeeds = Record<string, Feed>;
+
+/** True when the cache's use_cache_branch is on (the image's keys/values are in it). */
+function cacheOn(past: CacheFeeds): boolean {
+  const flag = past[USE_CACHE_BRANCH];
+  return flag !== undefined && !isDevice(flag) && flag.data[0] === 1;
+}
+
+/** Returns cache output `name` of a run: the tensor left on the device, or the float32 data read back. */
+function cacheOutput(out: RunOutputs, name: string, label: string): Feed {
+  return out.device[name] ?? f32Output(out.data, name, label);
+}
 
 /** Returns the cache layout of a role's decoder graph, read from its session's input names. */
 export async function decoderLayout(ctx: InferContext, role: EncoderRole): Promise<KvLayout> {
@@ -31,28 +46,25 @@ export function emptyCache(role: EncoderRole, layout: KvLayout, rows: number): R
  * Returns the outputs a cached step needs: the logits and the self-attention cache, plus the cross-attention
  * keys/values only while the cache does not hold them yet (afterwards they are the past ones passed through).
  */
-export function stepFetches(role: EncoderRole, layout: KvLayout, past: Record<string, TensorData>): string[] {
+export function stepFetches(role: EncoderRole, layout: KvLayout, past: CacheFeeds): string[] {
   const present = kvNames(layout, role.numLayers, 'present');
-  const first = !(past[USE_CACHE_BRANCH]?.data[0] === 1);
+  const first = !cacheOn(past);
   return ['logits', ...present.filter((k) => k.side === 'decoder' || first).map((k) => k.name)];
 }
 
 /**
  * Returns the next step's cache feeds: present.* renamed past_key_values.*; with the 'cross' layout the
  * cross-attention keys/values are taken from the first run's outputs once and kept, and use_cache_branch is true.
+ * Device tensors move from `out` (or stay from `past`) into the result; the caller releases what `past` had and the
+ * result does not (releaseDeviceFeeds).
  */
-export function nextCache(
-  role: EncoderRole,
-  layout: KvLayout,
-  out: Record<string, TensorData>,
-  past: Record<string, TensorData>,
-  label: string,
-): Record<string, TensorData> {
-  const feeds: Record<string, TensorData> = {};
+export function nextCache(role: EncoderRole, layout: KvLayout, out: RunOutputs, past: CacheFeeds, label: string): CacheFeeds {
+  const feeds: CacheFeeds = {};
   const present = kvNames(layout, role.numLayers, 'present');
+  const on = cacheOn(past);
   kvNames(layout, role.numLayers, 'past_key_values').forEach((p, j) => {
-    const cached = layout === 'cross' && p.side === 'encoder' && past[USE_CACHE_BRANCH]?.data[0] === 1;
-    feeds[p.name] = cached ? past[p.name] : f32Output(out, present[j].name, label);
+    const cached = layout === 'cross' && p.side === 'encoder' && on;
+    feeds[p.name] = cached ? past[p.name] : cacheOutput(out, present[j].name, label);
   });
   if (layout === 'cross') feeds[USE_CACHE_BRANCH] = useCacheBranch(true);
   return feeds;
@@ -60,15 +72,15 @@ export function nextCache(
 
 /**
  * Returns the cache with only rows `keep` of every past tensor; use_cache_branch, and the tensors named in `asIs`
- * (one image's keys/values shared by every row), unchanged.
+ * (one image's keys/values shared by every row), unchanged. A device tensor to gather is read back first (a finished
+ * row leaving a WebGPU batch: at most once per row); the caller releases what `past` had and the result does not.
  */
-export function gatherCache(
-  past: Record<string, TensorData>,
-  keep: readonly number[],
-  asIs?: ReadonlySet<string>,
-): Record<string, TensorData> {
-  const out: Record<string, TensorData> = {};
-  for (const [name, t] of Object.entries(past)) out[name] = name === USE_CACHE_BRANCH || asIs?.has(name) ? t : gatherRows(t as F32, keep);
+export async function gatherCache(past: CacheFeeds, keep: readonly number[], asIs?: ReadonlySet<string>): Promise<CacheFeeds> {
+  const out: CacheFeeds = {};
+  for (const [name, t] of Object.entries(past)) {
+    if (name === USE_CACHE_BRANCH || asIs?.has(name)) out[name] = t;
+    else out[name] = gatherRows((isDevice(t) ? await deviceToData(t, name) : t) as F32, keep);
+  }
   return out;
 }
 
@@ -97,10 +109,13 @@ export function emptyCacheOf(session: InferenceSession, rows: number): Record<st
   return feeds;
 }
 
-/** Returns the feeds that read back what a first (no-cache) run computed: its present.* as past_key_values.*. */
-export function cachedFrom(out: Record<string, TensorData>, empty: Record<string, TensorData>, label: string): Record<string, TensorData> {
-  const feeds: Record<string, TensorData> = { [USE_CACHE_BRANCH]: useCacheBranch(true) };
+/**
+ * Returns the feeds that read back what a first (no-cache) run computed: its present.* as past_key_values.* (left on
+ * the device where the run left them there: the caller releases them when the sampling run ends).
+ */
+export function cachedFrom(out: RunOutputs, empty: CacheFeeds, label: string): CacheFeeds {
+  const feeds: CacheFeeds = { [USE_CACHE_BRANCH]: useCacheBranch(true) };
   for (const name of Object.keys(empty))
-    if (name !== USE_CACHE_BRANCH) feeds[name] = f32Output(out, name.replace('past_key_values', 'present'), label);
+    if (name !== USE_CACHE_BRANCH) feeds[name] = cacheOutput(out, name.replace('past_key_values', 'present'), label);
   return feeds;
 }

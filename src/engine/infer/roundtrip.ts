@@ -161,10 +161,15 @@ function captionStream(ctx: InferContext, loop: number, stream: RoundTripStream)
 }
 
 /** Returns the onStep callback that streams loop `loop`'s flow steps, decoding a preview where previewAt says so. */
-function flowStream(ctx: InferContext, loop: number, stream: RoundTripStream): (step: number, steps: number, x0: F32) => Promise<void> {
+function flowStream(
+  ctx: InferContext,
+  loop: number,
+  stream: RoundTripStream,
+): (step: number, steps: number, x0: () => Promise<F32>) => Promise<void> {
   return async (step, steps, estimate) => {
     const every = stream.previewEvery ?? defaultPreviewEvery(steps);
-    const preview = previewAt(step, steps, every) ? toUint8Images(await vaeDecode(ctx, estimate, 1)) : null;
+    // The estimate is read (on WebGPU: back from the GPU) only for a preview.
+    const preview = previewAt(step, steps, every) ? toUint8Images(await vaeDecode(ctx, await estimate(), 1)) : null;
     stream.onProgress({ loop, phase: 'flow', step, steps, preview });
   };
 }
