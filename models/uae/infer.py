@@ -76,16 +76,20 @@ def euler_sample(text, flow, ids, steps, guidance, generator, empty_ids=None, sh
     """Rectified-flow Euler sampling from t=1 (noise) to t=0 -> latents [B,*shape]; CFG when guidance != 1."""
     B = ids.shape[0]
     ctx, _ = text(ids)
+    # the captions' cross-attention keys/values are the same at every step: computed once (flow.text_kv)
+    kv = flow.text_kv(ctx) if hasattr(flow, "text_kv") else None
     if guidance != 1.0:
         uctx, _ = text(empty_ids.expand(B, -1))
+        ukv = flow.text_kv(uctx) if kv is not None else None
     x = torch.randn((B,) + tuple(shape), generator=generator)
     ts = torch.linspace(1.0, 0.0, steps + 1)
     for i in range(steps):
         t, t_next = float(ts[i]), float(ts[i + 1])
         tt = torch.full((B,), t)
-        v = flow(x, tt, ctx)
+        v = flow(x, tt, ctx, text_kv=kv) if kv is not None else flow(x, tt, ctx)
         if guidance != 1.0:
-            v = flow(x, tt, uctx) + guidance * (v - flow(x, tt, uctx))
+            u = flow(x, tt, uctx, text_kv=ukv) if kv is not None else flow(x, tt, uctx)
+            v = u + guidance * (v - u)
         x = x + (t_next - t) * v
     return x
 

@@ -38,14 +38,15 @@ from .infer import decoder_input_ids, empty_caption_ids, euler_sample, greedy_ca
 from .rl import FLOW_REWARD_NAMES, Rewarder, parse_reward
 
 
-def guided_velocity(flow, x, t, ctx, uctx, guidance, detach_uncond=False):
+def guided_velocity(flow, x, t, ctx, uctx, guidance, detach_uncond=False, kv=None, ukv=None):
     """CFG velocity u + g (c - u) for a batch at one time t (float) -> [B, ...]. With `detach_uncond` (the
-    training pass) the unconditional branch u carries no gradient: u.detach() + g (c - u.detach())."""
+    training pass) the unconditional branch u carries no gradient: u.detach() + g (c - u.detach()). `kv` / `ukv`:
+    the caption states' cross-attention keys/values (flow.text_kv of ctx / uctx), when computed once for many steps."""
     tt = torch.full((x.shape[0],), t)
-    v = flow(x, tt, ctx)
+    v = flow(x, tt, ctx, text_kv=kv)
     if guidance == 1.0:
         return v
-    u = flow(x, tt, uctx)
+    u = flow(x, tt, uctx, text_kv=ukv)
     if detach_uncond:
         u = u.detach()
     return u + guidance * (v - u)
@@ -94,9 +95,12 @@ def sample_sde(flow, ctx, uctx, guidance, steps, a, gen, shape, sde_steps=None):
     x = torch.randn((ctx.shape[0],) + tuple(shape), generator=gen)
     ts = torch.linspace(1.0, 0.0, steps + 1)
     states, logps = [x], []
+    # the captions' keys/values are the same at every step: computed once (as the playground's sampler does)
+    kv = flow.text_kv(ctx)
+    ukv = flow.text_kv(uctx) if uctx is not None else None
     for i in range(steps):
         t, dt = float(ts[i]), float(ts[i + 1] - ts[i])
-        v = guided_velocity(flow, x, t, ctx, uctx, guidance)
+        v = guided_velocity(flow, x, t, ctx, uctx, guidance, kv=kv, ukv=ukv)
         if sde_steps is not None and i not in sde_steps:
             x = x + dt * v
             logps.append(torch.zeros(x.shape[0]))
@@ -106,6 +110,18 @@ def sample_sde(flow, ctx, uctx, guidance, steps, a, gen, shape, sde_steps=None):
             logps.append(gaussian_logp(x, mean, std))
         states.append(x)
     return x, torch.stack(states), torch.stack(logps), ts
+
+
+def trim_caption_padding(ctx, uctx=None):
+    """Drops the caption-state positions that are padding in every row of ctx (and uctx) -> (ctx, uctx). Padding
+    states are exactly zero (TextTower), and the flow transformer pools over and attends to the nonzero ones only
+    (a -1e4 bias, whose softmax weight is exactly 0 in float32), so its velocity is the same without them; fewer
+    positions make every cross-attention cheaper (48 -> the longest caption in the batch)."""
+    used = ctx.abs().sum(-1) > 0
+    if uctx is not None:
+        used = torch.cat([used, uctx.abs().sum(-1) > 0])
+    keep = int(used.any(0).nonzero().max()) + 1 if used.any() else 1
+    return ctx[:, :keep], (uctx[:, :keep] if uctx is not None else None)
 
 
 def sde_window(steps, size, rng):
@@ -193,6 +209,7 @@ def run(cfg_name, rl, out_name="rl_flow"):
             uctx = uctx_one.expand(ctx.shape[0], -1, -1)[:, : ctx.shape[1]] if guidance != 1.0 else None
             if uctx is not None and uctx.shape[1] < ctx.shape[1]:
                 uctx = torch.nn.functional.pad(uctx, (0, 0, 0, ctx.shape[1] - uctx.shape[1]))
+            ctx, uctx = trim_caption_padding(ctx, uctx)
             window = sde_window(rl.sample_steps, rl.sde_window, rng) if rl.sde_window else None
             z, states, old_logp, ts = sample_sde(policy.flow, ctx, uctx, guidance, rl.sample_steps, a, gen, shape,
                                                  sde_steps=window)

@@ -13,8 +13,9 @@ torch = pytest.importorskip("torch") if os.environ.get("CI") != "true" else __im
 
 from uae import config as C  # noqa: E402
 from uae.flow_decoder import FlowTransformer  # noqa: E402
-from uae.rl_flow import (flow_grpo_torch_loss, flow_log_prob, gaussian_logp, sample_sde, sde_mean,  # noqa: E402
-                         sde_window)
+from uae.infer import euler_sample  # noqa: E402
+from uae.rl_flow import (flow_grpo_torch_loss, flow_log_prob, gaussian_logp, guided_velocity, sample_sde,  # noqa: E402
+                         sde_mean, sde_window, trim_caption_padding)
 import grpo_ref  # noqa: E402
 
 
@@ -131,3 +132,54 @@ def test_flow_torch_loss_matches_reference_value_and_gradient(case):
     assert np.allclose(gx.numpy(), expect, rtol=1e-9, atol=1e-14)
     if case["beta"] > 0:
         assert np.allclose(gk.numpy(), case["beta"] / lp.size)
+
+
+def _padded_states(hp):
+    """Caption states as the TextTower writes them: rows of different lengths, exactly zero after each caption."""
+    torch.manual_seed(5)
+    ctx = torch.randn(4, 10, hp["text_dim"])
+    for row, length in enumerate([3, 7, 5, 2]):
+        ctx[row, length:] = 0
+    uctx = torch.zeros(4, 10, hp["text_dim"])
+    uctx[:, :2] = torch.randn(2, hp["text_dim"])
+    return ctx, uctx
+
+
+def test_trimmed_caption_padding_and_keys_values_once_give_the_same_sde_samples_bit_for_bit():
+    flow, _, shape = _setup()
+    hp = C.get("tiny")["flow"]
+    ctx, uctx = _padded_states(hp)
+    short, ushort = trim_caption_padding(ctx, uctx)
+    assert short.shape[1] == 7 and ushort.shape[1] == 7          # the longest caption: position 7 on is padding
+    assert torch.equal(short, ctx[:, :7]) and torch.equal(ushort, uctx[:, :7])
+    assert trim_caption_padding(ctx[:, :, :], None)[1] is None
+    # the velocity with the captions' keys/values computed once equals computing them every call, trimmed or not
+    x, t = torch.randn((4,) + shape), 0.6
+    v_full = guided_velocity(flow, x, t, ctx, uctx, 2.0)
+    v_once = guided_velocity(flow, x, t, short, ushort, 2.0, kv=flow.text_kv(short), ukv=flow.text_kv(ushort))
+    assert torch.allclose(v_once, v_full, atol=1e-6)
+    # the sampler (keys/values once per run) on trimmed states: the same trajectory and log-probs as on the padded ones
+    a = sample_sde(flow, ctx, uctx, 2.0, 6, 0.7, torch.Generator().manual_seed(2), shape, sde_steps=[1, 2])
+    b = sample_sde(flow, short, ushort, 2.0, 6, 0.7, torch.Generator().manual_seed(2), shape, sde_steps=[1, 2])
+    assert torch.allclose(a[1], b[1], atol=1e-6) and torch.allclose(a[2], b[2], atol=1e-6)
+    assert (a[2][[1, 2]] != 0).all()
+
+
+def test_euler_sample_with_keys_values_once_is_the_step_by_step_definition():
+    flow, _, shape = _setup()
+    hp = C.get("tiny")["flow"]
+    ctx, uctx = _padded_states(hp)
+
+    class Text:                                                   # a text tower returning the fixed states
+        def __call__(self, ids):
+            return (uctx if int(ids[0, 0]) == -1 else ctx), None
+
+    ids, empty = torch.zeros(4, 10, dtype=torch.long), torch.full((1, 10), -1, dtype=torch.long)
+    z = euler_sample(Text(), flow, ids, 5, 2.0, torch.Generator().manual_seed(4), empty, shape)
+    x = torch.randn((4,) + shape, generator=torch.Generator().manual_seed(4))
+    ts = torch.linspace(1.0, 0.0, 6)
+    for i in range(5):
+        tt = torch.full((4,), float(ts[i]))
+        v, u = flow(x, tt, ctx), flow(x, tt, uctx)
+        x = x + float(ts[i + 1] - ts[i]) * (u + 2.0 * (v - u))
+    assert torch.allclose(z, x, atol=1e-6)
