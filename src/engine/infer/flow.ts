@@ -157,11 +157,15 @@ async function velocity(ctx: InferContext, x: F32, t: number, c: Conditioning): 
   return guide(await readBack(ctx, await transformerVelocity(ctx, guided ? concatRows([x, x]) : x, t, c)), c.guidance);
 }
 
-/** Returns a tensor's float32 data: itself, or read back from the device (and the device tensor released). */
+/** Returns a float32 tensor's data: itself, or read back from the device (which keeps it). */
+async function f32Of(t: Feed, name: string): Promise<F32> {
+  return (isDevice(t) ? await deviceToData(t, name) : t) as F32;
+}
+
+/** f32Of, then the device tensor released. */
 async function readBack(ctx: InferContext, t: Feed): Promise<F32> {
-  if (!isDevice(t)) return t as F32;
   try {
-    return (await deviceToData(t, 'decoder.transformer: out_sample')) as F32;
+    return await f32Of(t, 'decoder.transformer: out_sample');
   } finally {
     releaseDevice(ctx.tracker, t);
   }
@@ -202,6 +206,7 @@ export async function eulerSample(ctx: InferContext, states: F32, noise: F32, op
   const c = await conditioning(ctx, states, opts.guidance);
   const guided = c.guidance !== 1;
   const x: F32 = { dtype: 'float32', data: noise.data.slice(), dims: noise.dims.slice() };
+  const [xIn, vIn, tIn, dtIn, gIn] = FLOW_STEP_INPUTS;
   // The GPU path's latents and the transformer's next input, once the first step ran there.
   let onDevice: { x: Feed; sample: Feed } | undefined;
   try {
@@ -213,13 +218,7 @@ export async function eulerSample(ctx: InferContext, states: F32, noise: F32, op
           ctx,
           flowStepName(guided),
           () => flowStepModel(guided),
-          {
-            [FLOW_STEP_INPUTS[0]]: onDevice?.x ?? x,
-            [FLOW_STEP_INPUTS[1]]: raw,
-            [FLOW_STEP_INPUTS[2]]: scalar(ts[i]),
-            [FLOW_STEP_INPUTS[3]]: scalar(dt),
-            [FLOW_STEP_INPUTS[4]]: scalar(c.guidance),
-          },
+          { [xIn]: onDevice?.x ?? x, [vIn]: raw, [tIn]: scalar(ts[i]), [dtIn]: scalar(dt), [gIn]: scalar(c.guidance) },
           'decoder.flowStep',
         ).finally(() => releaseDevice(ctx.tracker, raw));
         let outs: Feed[];
@@ -233,9 +232,7 @@ export async function eulerSample(ctx: InferContext, states: F32, noise: F32, op
         if (onDevice) releaseDeviceFeeds(ctx.tracker, onDevice);
         onDevice = { x: xNext, sample: sampleNext };
         try {
-          await opts.onStep?.(i + 1, opts.steps, async () =>
-            isDevice(estimate) ? ((await deviceToData(estimate, 'estimate')) as F32) : (estimate as F32),
-          );
+          await opts.onStep?.(i + 1, opts.steps, () => f32Of(estimate, 'decoder.flowStep: estimate'));
         } finally {
           releaseDevice(ctx.tracker, estimate);
         }
@@ -255,8 +252,7 @@ export async function eulerSample(ctx: InferContext, states: F32, noise: F32, op
       if (estimate)
         await opts.onStep?.(i + 1, opts.steps, () => Promise.resolve({ dtype: 'float32', data: estimate, dims: x.dims.slice() }));
     }
-    if (onDevice) return isDevice(onDevice.x) ? ((await deviceToData(onDevice.x, 'latents')) as F32) : (onDevice.x as F32);
-    return x;
+    return onDevice ? await f32Of(onDevice.x, 'decoder.flowStep: latents') : x;
   } finally {
     if (onDevice) releaseDeviceFeeds(ctx.tracker, onDevice);
     releaseConditioning(ctx, c);
