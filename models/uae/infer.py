@@ -77,18 +77,18 @@ def euler_sample(text, flow, ids, steps, guidance, generator, empty_ids=None, sh
     B = ids.shape[0]
     ctx, _ = text(ids)
     # the captions' cross-attention keys/values are the same at every step: computed once (flow.text_kv)
-    kv = flow.text_kv(ctx) if hasattr(flow, "text_kv") else None
+    kv = flow.text_kv(ctx)
     if guidance != 1.0:
         uctx, _ = text(empty_ids.expand(B, -1))
-        ukv = flow.text_kv(uctx) if kv is not None else None
+        ukv = flow.text_kv(uctx)
     x = torch.randn((B,) + tuple(shape), generator=generator)
     ts = torch.linspace(1.0, 0.0, steps + 1)
     for i in range(steps):
         t, t_next = float(ts[i]), float(ts[i + 1])
         tt = torch.full((B,), t)
-        v = flow(x, tt, ctx, text_kv=kv) if kv is not None else flow(x, tt, ctx)
+        v = flow(x, tt, ctx, text_kv=kv)
         if guidance != 1.0:
-            u = flow(x, tt, uctx, text_kv=ukv) if kv is not None else flow(x, tt, uctx)
+            u = flow(x, tt, uctx, text_kv=ukv)
             v = u + guidance * (v - u)
         x = x + (t_next - t) * v
     return x
