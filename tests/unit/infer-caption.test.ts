@@ -5,17 +5,9 @@
  * without a forced [EOS] (TRL v1.9.0), no leaks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, rasterizeScene, sampleScene, sceneSeed } from '../../src/shapes/index.ts';
-import {
-  completionLogProbs,
-  encodeImages,
-  generateCaptions,
-  logSoftmax,
-  toPixelValues,
-  type Caption,
-  type F32,
-} from '../../src/engine/infer/index.ts';
-import { HOOK_TIMEOUT, maxAbsDiff, openContext, TINY_BUNDLE, type Opened } from './infer-helpers.ts';
+import { createRng } from '../../src/shapes/index.ts';
+import { completionLogProbs, generateCaptions, logSoftmax, type Caption, type F32 } from '../../src/engine/infer/index.ts';
+import { encodeScenes, HOOK_TIMEOUT, maxAbsDiff, openContext, type Opened, TINY_BUNDLE } from './infer-helpers.ts';
 
 // The tiny bundle's next-token distribution is very peaked ([BOS] ≈ 1 at T=1): a hot policy gives varied rows.
 const SAMPLE = { kind: 'sample' as const, temperature: 8, topP: 0.9 };
@@ -24,11 +16,7 @@ let hidden: F32;
 
 beforeAll(async () => {
   o = await openContext(TINY_BUNDLE);
-  const pre = o.ctx.manifest.preprocessing.image;
-  const images = new Uint8Array(2 * 64 * 64 * 3);
-  images.set(rasterizeScene(sampleScene(sceneSeed(7, 0))), 0);
-  images.set(rasterizeScene(sampleScene(sceneSeed(7, 1))), 64 * 64 * 3);
-  hidden = await encodeImages(o.ctx, toPixelValues(images, 2, pre));
+  hidden = await encodeScenes(o.ctx, 7, 2);
 }, HOOK_TIMEOUT);
 afterAll(async () => {
   await o?.engine.sessions.release();

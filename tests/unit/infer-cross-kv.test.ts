@@ -10,24 +10,22 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, rasterizeScene, sampleScene, sceneSeed } from '../../src/shapes/index.ts';
+import { createRng } from '../../src/shapes/index.ts';
 import {
   captionInputIds,
   completionLogProbs,
   decoderTokens,
-  encodeImages,
   eulerSample,
   generateCaptions,
   textStates,
   timeGrid,
-  toPixelValues,
   type Caption,
   type F32,
 } from '../../src/engine/infer/index.ts';
 import { decoderLayout, emptyCache, emptyCacheOf, nextCache } from '../../src/engine/infer/kv-cache.ts';
 import { concatRows, f32Output, gatherRows, runGraph } from '../../src/engine/infer/context.ts';
 import { kvNames } from '../../src/engine/kv-layout.ts';
-import { HOOK_TIMEOUT, maxAbsDiff, openContext, ROOT, type Opened } from './infer-helpers.ts';
+import { encodeScenes, HOOK_TIMEOUT, maxAbsDiff, openContext, type Opened, ROOT } from './infer-helpers.ts';
 
 const SHAPES_BUNDLE = join(ROOT, 'public', 'models', 'uae-shapes');
 const ROWS = 3;
@@ -36,10 +34,7 @@ let hidden: F32;
 
 beforeAll(async () => {
   o = await openContext(SHAPES_BUNDLE);
-  const pre = o.ctx.manifest.preprocessing.image;
-  const images = new Uint8Array(ROWS * 64 * 64 * 3);
-  for (let i = 0; i < ROWS; i++) images.set(rasterizeScene(sampleScene(sceneSeed(11, i))), i * 64 * 64 * 3);
-  hidden = await encodeImages(o.ctx, toPixelValues(images, ROWS, pre));
+  hidden = await encodeScenes(o.ctx, 11, ROWS);
 }, HOOK_TIMEOUT);
 afterAll(async () => {
   await o?.engine.sessions.release();

@@ -12,17 +12,15 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-web';
 import type { InferenceSession, Tensor } from 'onnxruntime-web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, rasterizeScene, sampleScene, sceneSeed } from '../../src/shapes/index.ts';
+import { createRng } from '../../src/shapes/index.ts';
 import {
   captionInputIds,
   decoderTokens,
-  encodeImages,
   eulerSample,
   generateCaptions,
   latentNoise,
   sdeSample,
   textStates,
-  toPixelValues,
   type F32,
   type InferContext,
 } from '../../src/engine/infer/index.ts';
@@ -30,7 +28,7 @@ import { EngineError } from '../../src/engine/errors.ts';
 import { cacheOnGpu } from '../../src/engine/sessions.ts';
 import { kvCacheOutputNames } from '../../src/engine/kv-layout.ts';
 import { FLOW_STEP_INPUTS, FLOW_STEP_OUTPUTS, flowStepModel, flowStepName } from '../../src/engine/flow-step.ts';
-import { HOOK_TIMEOUT, maxAbsDiff, openContext, ROOT, type Opened } from './infer-helpers.ts';
+import { encodeScenes, HOOK_TIMEOUT, maxAbsDiff, openContext, type Opened, ROOT } from './infer-helpers.ts';
 
 const SHAPES_BUNDLE = join(ROOT, 'public', 'models', 'uae-shapes');
 const ROWS = 3;
@@ -116,10 +114,7 @@ function gpuPlayingContext(base: InferContext): {
 
 beforeAll(async () => {
   o = await openContext(SHAPES_BUNDLE);
-  const pre = o.ctx.manifest.preprocessing.image;
-  const images = new Uint8Array(ROWS * 64 * 64 * 3);
-  for (let i = 0; i < ROWS; i++) images.set(rasterizeScene(sampleScene(sceneSeed(12, i))), i * 64 * 64 * 3);
-  hidden = await encodeImages(o.ctx, toPixelValues(images, ROWS, pre));
+  hidden = await encodeScenes(o.ctx, 12, ROWS);
 }, HOOK_TIMEOUT);
 afterAll(async () => {
   await o?.engine.sessions.release();

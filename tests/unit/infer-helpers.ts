@@ -3,7 +3,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import { basename, join, resolve } from 'node:path';
 import { openBundleDir, type NodeEngine } from '../../src/cli/io.ts';
-import { createInferContext, type InferContext } from '../../src/engine/infer/index.ts';
+import { createInferContext, encodeImages, toPixelValues, type F32, type InferContext } from '../../src/engine/infer/index.ts';
+import { rasterizeScene, sampleScene, sceneSeed } from '../../src/shapes/index.ts';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const PARITY_DIR = join(ROOT, 'tests', 'fixtures', 'parity');
@@ -22,6 +23,13 @@ export async function openContext(dir: string): Promise<Opened> {
   const engine = await openBundleDir(dir);
   const ctx = createInferContext({ ort: engine.ort, tracker: engine.tracker, sessions: engine.sessions, bundle: engine.bundle });
   return { ctx, engine };
+}
+
+/** Returns the encoder's hidden states [rows,T,D] of Shapes scenes sceneSeed(datasetSeed, 0 … rows−1), rasterized at 64×64. */
+export async function encodeScenes(ctx: InferContext, datasetSeed: number, rows: number): Promise<F32> {
+  const images = new Uint8Array(rows * 64 * 64 * 3);
+  for (let i = 0; i < rows; i++) images.set(rasterizeScene(sampleScene(sceneSeed(datasetSeed, i))), i * 64 * 64 * 3);
+  return encodeImages(ctx, toPixelValues(images, rows, ctx.manifest.preprocessing.image));
 }
 
 /** PyTorch reference outputs written by models/uae/bundle.py `parity_fixture`. */
